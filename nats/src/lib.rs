@@ -1,0 +1,1 @@
+//! NATS layer (in progress).

@@ -1,0 +1,58 @@
+use super::{Envelope, Message, Risk};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What happens to a tool call.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Allow,
+    Deny,
+    /// Needs expert review; the agent's "ask" until experts answer.
+    Escalate,
+}
+
+/// Which part of Lighthouse made a decision.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// The policy engine in a validator.
+    Policy,
+    /// A validator's cache of earlier policy results.
+    Cache,
+    /// Expert votes, combined by the aggregator.
+    Expert,
+    /// The hook's local policy, used when the pipeline could not answer in time.
+    Fallback,
+    /// An escalation whose deadline passed without consensus.
+    Deadline,
+}
+
+/// The one decision for one command, published on
+/// `lh.decision.<project>.<agent>.<cmd_id>` (stream `LH_DECISION`, the audit log).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub env: Envelope,
+    /// Id of the command decided (also `env.correlation_id`).
+    pub cmd_id: String,
+    pub verdict: Verdict,
+    /// Why, in words the agent and an auditor can read.
+    pub reason: String,
+    /// The policy rule that decided, when one did.
+    #[serde(default)]
+    pub rule_id: Option<String>,
+    #[serde(default)]
+    pub risk: Option<Risk>,
+    pub tier: Tier,
+    /// Time from the command's creation to this decision, in microseconds.
+    pub latency_us: u64,
+    /// Who decided: a worker id, expert ids, or `hook-fallback`.
+    pub decided_by: String,
+}
+
+impl Message for Decision {
+    const KIND: &'static str = "decision";
+    fn envelope(&self) -> &Envelope {
+        &self.env
+    }
+}

@@ -1,0 +1,126 @@
+//! Typed builders for every public subject. Services never `format!` a subject.
+//!
+//! | subject | stream | who publishes |
+//! |---|---|---|
+//! | `lh.cmd.<project>.<agent>` | `LH_CMD` (stored as `lh.cmd.<project>.<agent>.<partition>`) | the agent's hook |
+//! | `lh.decision.<project>.<agent>.<cmd_id>` | `LH_DECISION` | validators, the aggregator, hook fallback spool |
+//! | `lh.esc.<project>.<specialty>` | `LH_ESC` | validators |
+//! | `lh.vote.<cmd_id>.<expert>` | `LH_VOTE` | experts |
+//! | `lh.fs.<project>.<file_key>` | `LH_FS` | the hook (post-tool), `lighthouse sync` |
+//! | `lh.annot.<project>.<file_key>` | `LH_ANNOT` | experts |
+//! | `lh.dlq.<stream>` | `LH_DLQ` | any worker that met an undecodable message |
+
+use crate::token::Token;
+
+/// Root of every Lighthouse subject.
+pub const ROOT: &str = "lh";
+
+/// `lh.cmd.<project>.<agent>`: where a hook publishes a command.
+pub fn command(project: &Token, agent: &Token) -> String {
+    format!("{ROOT}.cmd.{project}.{agent}")
+}
+
+/// Filter for the commands stored in one partition of `LH_CMD`.
+pub fn command_partition_filter(partition: u32) -> String {
+    format!("{ROOT}.cmd.*.*.{partition}")
+}
+
+/// `lh.decision.<project>.<agent>.<cmd_id>`: the one decision for one command.
+pub fn decision(project: &Token, agent: &Token, cmd_id: &Token) -> String {
+    format!("{ROOT}.decision.{project}.{agent}.{cmd_id}")
+}
+
+/// Every decision (the audit log).
+pub const DECISION_ALL: &str = "lh.decision.>";
+
+/// `lh.esc.<project>.<specialty>`: an escalation for one specialty of experts.
+pub fn escalation(project: &Token, specialty: &Token) -> String {
+    format!("{ROOT}.esc.{project}.{specialty}")
+}
+
+/// `lh.vote.<cmd_id>.<expert>`: one expert's vote on one escalated command.
+pub fn vote(cmd_id: &Token, expert: &Token) -> String {
+    format!("{ROOT}.vote.{cmd_id}.{expert}")
+}
+
+/// `lh.fs.<project>.<file_key>`: a file's content as the agent wrote it.
+pub fn file(project: &Token, file_key: &Token) -> String {
+    format!("{ROOT}.fs.{project}.{file_key}")
+}
+
+/// `lh.annot.<project>.<file_key>`: expert annotations on one file.
+pub fn annotation(project: &Token, file_key: &Token) -> String {
+    format!("{ROOT}.annot.{project}.{file_key}")
+}
+
+/// `lh.dlq.<stream>`: undecodable messages taken out of `stream`, with the reason.
+pub fn dead_letter(stream: &str) -> String {
+    format!("{ROOT}.dlq.{}", Token::encode(stream))
+}
+
+/// The parts of a stored command subject `lh.cmd.<project>.<agent>[.<partition>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSubject {
+    pub project: Token,
+    pub agent: Token,
+    pub partition: Option<u32>,
+}
+
+/// Parses a command subject as published or as stored (with its partition suffix).
+pub fn parse_command(subject: &str) -> Option<CommandSubject> {
+    let mut parts = subject.split('.');
+    if parts.next()? != ROOT || parts.next()? != "cmd" {
+        return None;
+    }
+    let project = Token::parse(parts.next()?)?;
+    let agent = Token::parse(parts.next()?)?;
+    let partition = match parts.next() {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(CommandSubject {
+        project,
+        agent,
+        partition,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builders_produce_the_contract() {
+        let (p, a, c) = (
+            Token::encode("web.app"),
+            Token::encode("claude 1"),
+            Token::encode("toolu_1"),
+        );
+        assert_eq!(command(&p, &a), "lh.cmd.web~2eapp.claude~201");
+        assert_eq!(
+            decision(&p, &a, &c),
+            "lh.decision.web~2eapp.claude~201.toolu_1"
+        );
+        assert_eq!(
+            escalation(&p, &Token::encode("security")),
+            "lh.esc.web~2eapp.security"
+        );
+        assert_eq!(vote(&c, &Token::encode("alice")), "lh.vote.toolu_1.alice");
+        assert_eq!(dead_letter("LH_CMD"), "lh.dlq.LH_CMD");
+        assert_eq!(command_partition_filter(3), "lh.cmd.*.*.3");
+    }
+
+    #[test]
+    fn command_subjects_parse_back() {
+        let parsed = parse_command("lh.cmd.proj.agent.2").unwrap();
+        assert_eq!(parsed.project.as_str(), "proj");
+        assert_eq!(parsed.partition, Some(2));
+        assert_eq!(parse_command("lh.cmd.proj.agent").unwrap().partition, None);
+        for bad in ["lh.cmd.proj", "lh.cmd.p.a.x", "lh.cmd.p.a.1.2", "x.cmd.p.a"] {
+            assert!(parse_command(bad).is_none(), "{bad}");
+        }
+    }
+}

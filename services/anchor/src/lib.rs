@@ -1,0 +1,1 @@
+//! Anchoring engine (see issue: AST-anchored annotations). Work in progress.

@@ -1,0 +1,1 @@
+//! Validator worker (in progress).

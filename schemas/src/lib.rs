@@ -18,6 +18,6 @@ pub mod token;
 
 pub use codec::{CodecError, decode, encode};
 pub use msg::{
-    AgentKind, Command, Decision, Envelope, Message, Risk, SCHEMA_VERSION, Tier, Verdict,
+    AgentKind, Command, Decision, Envelope, Message, Risk, SCHEMA_VERSION, Tier, Verdict, now_us,
 };
 pub use token::Token;

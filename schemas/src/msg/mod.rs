@@ -23,8 +23,8 @@ pub struct Envelope {
     pub v: u16,
     /// Unique id of this message; also its `Nats-Msg-Id`, so republishing is harmless.
     pub id: String,
-    /// Creation time, milliseconds since the Unix epoch.
-    pub ts_ms: u64,
+    /// Creation time, microseconds since the Unix epoch (latencies are computed from it).
+    pub ts_us: u64,
     /// Project the message belongs to (the raw name, not the subject token).
     pub project: String,
     /// Agent that caused it (the raw name, not the subject token).
@@ -41,7 +41,7 @@ impl Envelope {
     /// A fresh envelope for a message about `correlation_id`.
     pub fn new(
         id: impl Into<String>,
-        ts_ms: u64,
+        ts_us: u64,
         project: impl Into<String>,
         agent: impl Into<String>,
         correlation_id: impl Into<String>,
@@ -49,7 +49,7 @@ impl Envelope {
         Envelope {
             v: SCHEMA_VERSION,
             id: id.into(),
-            ts_ms,
+            ts_us,
             project: project.into(),
             agent: agent.into(),
             correlation_id: correlation_id.into(),
@@ -75,4 +75,11 @@ pub enum Risk {
     Medium,
     High,
     Critical,
+}
+
+/// Microseconds since the Unix epoch, for envelopes and latencies.
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }

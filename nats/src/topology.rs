@@ -1,0 +1,264 @@
+//! Streams and consumers as data, applied idempotently.
+//!
+//! The JSON files under `nats/` are the JetStream API's own configuration objects, so
+//! operators can read them, diff them against `$JS.API.STREAM.INFO`, or feed them to
+//! any tool. Consumer groups add one level: a template instantiated once per partition
+//! (`{partition}` in its strings is replaced by the partition number).
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Stream definitions compiled into every binary.
+const STREAM_FILES: &[(&str, &str)] = &[
+    ("LH_CMD.json", include_str!("../streams/LH_CMD.json")),
+    (
+        "LH_DECISION.json",
+        include_str!("../streams/LH_DECISION.json"),
+    ),
+    ("LH_DLQ.json", include_str!("../streams/LH_DLQ.json")),
+];
+
+/// Consumer group templates compiled into every binary.
+const CONSUMER_FILES: &[(&str, &str)] = &[(
+    "LH_CMD.validator.json",
+    include_str!("../consumers/LH_CMD.validator.json"),
+)];
+
+/// KV buckets (name, history, TTL in seconds; 0 = none).
+pub const KV_BUCKETS: &[(&str, i64, u64)] = &[(crate::presence::BUCKET, 1, 15)];
+
+pub const CMD_STREAM: &str = "LH_CMD";
+pub const DECISION_STREAM: &str = "LH_DECISION";
+pub const DLQ_STREAM: &str = "LH_DLQ";
+pub const VALIDATOR_GROUP: &str = "validator";
+
+#[derive(Debug, Error)]
+pub enum TopologyError {
+    #[error("{file}: {source}")]
+    Parse {
+        file: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("{file}: {reason}")]
+    Invalid { file: &'static str, reason: String },
+    #[error("applying stream {name}: {source}")]
+    Stream {
+        name: String,
+        source: async_nats::Error,
+    },
+    #[error("applying consumer {stream}/{name}: {source}")]
+    Consumer {
+        stream: String,
+        name: String,
+        source: async_nats::Error,
+    },
+    #[error("applying KV bucket {name}: {source}")]
+    Bucket {
+        name: String,
+        source: async_nats::Error,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsumerGroupFile {
+    stream: String,
+    partitions: u32,
+    consumer: serde_json::Value,
+}
+
+/// One durable consumer per partition, made from one template.
+#[derive(Debug, Clone)]
+pub struct ConsumerGroup {
+    /// Group name (the file's second part: `LH_CMD.<group>.json`).
+    pub group: String,
+    pub stream: String,
+    pub partitions: u32,
+    template: serde_json::Value,
+}
+
+impl ConsumerGroup {
+    /// The consumer configuration for one partition.
+    pub fn consumer(&self, partition: u32) -> Result<pull::Config, serde_json::Error> {
+        let text = self
+            .template
+            .to_string()
+            .replace("{partition}", &partition.to_string());
+        serde_json::from_str(&text)
+    }
+
+    /// Durable names of all partitions, in order.
+    pub fn durable_names(&self) -> Result<Vec<String>, serde_json::Error> {
+        (0..self.partitions)
+            .map(|p| Ok(self.consumer(p)?.durable_name.unwrap_or_default()))
+            .collect()
+    }
+}
+
+/// Everything under `nats/`, parsed and cross-checked.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub streams: Vec<stream::Config>,
+    pub groups: Vec<ConsumerGroup>,
+}
+
+impl Topology {
+    /// Parses the embedded definitions and checks they agree with each other.
+    pub fn embedded() -> Result<Topology, TopologyError> {
+        let mut streams = Vec::new();
+        for (file, text) in STREAM_FILES {
+            let config: stream::Config = serde_json::from_str(text)
+                .map_err(|source| TopologyError::Parse { file, source })?;
+            streams.push(config);
+        }
+        let mut groups = Vec::new();
+        for (file, text) in CONSUMER_FILES {
+            let parsed: ConsumerGroupFile = serde_json::from_str(text)
+                .map_err(|source| TopologyError::Parse { file, source })?;
+            let group = file
+                .split('.')
+                .nth(1)
+                .ok_or_else(|| invalid(file, "file name must be <STREAM>.<group>.json"))?;
+            let stream = streams
+                .iter()
+                .find(|s| s.name == parsed.stream)
+                .ok_or_else(|| invalid(file, format!("unknown stream {}", parsed.stream)))?;
+            if let Some(declared) = stream_partitions(stream)
+                && declared != parsed.partitions
+            {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "{} partitions, but stream {} partitions into {declared}",
+                        parsed.partitions, stream.name
+                    ),
+                ));
+            }
+            let group = ConsumerGroup {
+                group: group.to_owned(),
+                stream: parsed.stream,
+                partitions: parsed.partitions,
+                template: parsed.consumer,
+            };
+            for p in 0..group.partitions {
+                group
+                    .consumer(p)
+                    .map_err(|source| TopologyError::Parse { file, source })?;
+            }
+            groups.push(group);
+        }
+        Ok(Topology { streams, groups })
+    }
+
+    pub fn group(&self, stream: &str, group: &str) -> Option<&ConsumerGroup> {
+        self.groups
+            .iter()
+            .find(|g| g.stream == stream && g.group == group)
+    }
+
+    pub fn stream(&self, name: &str) -> Option<&stream::Config> {
+        self.streams.iter().find(|s| s.name == name)
+    }
+
+    /// Creates or updates every stream, consumer and bucket. Safe to run any number of
+    /// times, from any number of processes at once.
+    pub async fn apply(&self, js: &jetstream::Context) -> Result<(), TopologyError> {
+        for config in &self.streams {
+            js.create_or_update_stream(config.clone())
+                .await
+                .map_err(|e| TopologyError::Stream {
+                    name: config.name.clone(),
+                    source: e.into(),
+                })?;
+        }
+        for group in &self.groups {
+            let stream = js
+                .get_stream(&group.stream)
+                .await
+                .map_err(|e| TopologyError::Stream {
+                    name: group.stream.clone(),
+                    source: e.into(),
+                })?;
+            for p in 0..group.partitions {
+                let config = group.consumer(p).map_err(|e| TopologyError::Consumer {
+                    stream: group.stream.clone(),
+                    name: format!("{}-{p}", group.group),
+                    source: e.into(),
+                })?;
+                let name = config.durable_name.clone().unwrap_or_default();
+                let err = |e: async_nats::Error| TopologyError::Consumer {
+                    stream: group.stream.clone(),
+                    name: name.clone(),
+                    source: e,
+                };
+                // Create when missing, update when present: both converge on the file.
+                match stream.consumer_info(&name).await {
+                    Ok(_) => {
+                        stream
+                            .update_consumer(config)
+                            .await
+                            .map_err(|e| err(e.into()))?;
+                    }
+                    Err(_) => {
+                        stream
+                            .get_or_create_consumer(&name, config)
+                            .await
+                            .map_err(|e| err(e.into()))?;
+                    }
+                }
+            }
+        }
+        for (name, history, ttl) in KV_BUCKETS {
+            js.create_or_update_key_value(jetstream::kv::Config {
+                bucket: (*name).to_owned(),
+                history: *history,
+                max_age: std::time::Duration::from_secs(*ttl),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| TopologyError::Bucket {
+                name: (*name).to_owned(),
+                source: e.into(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn invalid(file: &'static str, reason: impl Into<String>) -> TopologyError {
+    TopologyError::Invalid {
+        file,
+        reason: reason.into(),
+    }
+}
+
+/// The `N` of `{{partition(N,…)}}` in a stream's subject transform.
+fn stream_partitions(config: &stream::Config) -> Option<u32> {
+    let dest = &config.subject_transform.as_ref()?.destination;
+    let start = dest.find("partition(")? + "partition(".len();
+    let rest = &dest[start..];
+    rest[..rest.find(',')?].trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_topology_is_consistent() {
+        let topology = Topology::embedded().unwrap();
+        let cmd = topology.stream(CMD_STREAM).unwrap();
+        assert_eq!(stream_partitions(cmd), Some(4));
+        let group = topology.group(CMD_STREAM, VALIDATOR_GROUP).unwrap();
+        assert_eq!(group.partitions, 4);
+        let c = group.consumer(3).unwrap();
+        assert_eq!(c.durable_name.as_deref(), Some("validator-3"));
+        assert_eq!(
+            c.filter_subject,
+            lighthouse_schemas::subject::command_partition_filter(3)
+        );
+        assert!(topology.stream(DECISION_STREAM).unwrap().allow_direct);
+    }
+}

@@ -1,0 +1,454 @@
+//! `lighthouse bench pipeline`: every figure next to the raw transport it rides on,
+//! measured in the same run against the same server.
+//!
+//! 1. raw JetStream: sequential publish+ack latency, pipelined publish throughput;
+//! 2. command → decision latency at a steady 1k commands/s (one validator process);
+//! 3. maximum sustained commands/s with one, then two validator processes;
+//! 4. the hook as the agent runs it: process spawn → answer on stdout.
+
+use crate::settings::Settings;
+use anyhow::{Context as _, bail};
+use futures::StreamExt;
+use hdrhistogram::Histogram;
+use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
+use lighthouse_nats::topology::Topology;
+use lighthouse_schemas::{AgentKind, Command, Envelope, Token, encode, now_us, subject};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct PipelineArgs {
+    pub commands: usize,
+    pub seconds: u64,
+    pub hooks: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PipelineReport {
+    pub raw_publish_ack_p50_ms: f64,
+    pub raw_publish_ack_p99_ms: f64,
+    pub raw_publish_per_s: f64,
+    pub decision_p50_ms: f64,
+    pub decision_p99_ms: f64,
+    pub decision_rate_per_s: f64,
+    pub throughput_1_replica: f64,
+    pub throughput_2_replicas: f64,
+    pub hook_roundtrip_p50_ms: f64,
+    pub hook_roundtrip_p99_ms: f64,
+    pub hook_peak_rss_mb: f64,
+    pub validator_peak_rss_mb: f64,
+    /// decision p99 / raw publish+ack p99: what the pipeline costs over the transport.
+    pub decision_p99_over_raw_p99: f64,
+    /// throughput with 1 replica / raw pipelined publish rate.
+    pub throughput_1_over_raw: f64,
+    pub throughput_2_over_1: f64,
+}
+
+impl PipelineReport {
+    pub fn render(&self) -> String {
+        format!(
+            "raw JetStream   publish+ack p50 {:.3} ms  p99 {:.3} ms   pipelined {:.0} msg/s\n\
+             decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
+             throughput      1 validator {:.0}/s ({:.2}× raw)   2 validators {:.0}/s ({:.2}× of 1)\n\
+             hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB\n\
+             validator       peak RSS {:.1} MB\n",
+            self.raw_publish_ack_p50_ms,
+            self.raw_publish_ack_p99_ms,
+            self.raw_publish_per_s,
+            self.decision_p50_ms,
+            self.decision_p99_ms,
+            self.decision_rate_per_s,
+            self.decision_p99_over_raw_p99,
+            self.throughput_1_replica,
+            self.throughput_1_over_raw,
+            self.throughput_2_replicas,
+            self.throughput_2_over_1,
+            self.hook_roundtrip_p50_ms,
+            self.hook_roundtrip_p99_ms,
+            self.hook_peak_rss_mb,
+            self.validator_peak_rss_mb,
+        )
+    }
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// Kills child processes when the benchmark ends, however it ends.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result<PipelineReport> {
+    let dir = tempfile::tempdir()?;
+    let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
+    let server = ServerProcess::start(ServerOptions {
+        binary,
+        data_dir: dir.path().join("nats"),
+        port: None,
+        monitor_port: None,
+        host: "127.0.0.1".into(),
+        extra_args: Vec::new(),
+    })?;
+    let url = server.client_url.clone();
+    let client = lighthouse_nats::connect(&url, "lighthouse-bench").await?;
+    let js = async_nats::jetstream::new(client.clone());
+    eprintln!("bench: nats-server at {url}");
+
+    let (raw_p50, raw_p99, raw_rate) = raw_transport(&js).await?;
+    eprintln!("bench: raw publish+ack p99 {raw_p99:.3} ms, pipelined {raw_rate:.0}/s");
+
+    Topology::embedded()?.apply(&js).await?;
+    let exe = std::env::current_exe()?;
+    let state = dir.path().join("state");
+    let mut children = Children(Vec::new());
+    children
+        .0
+        .push(spawn_validator(&exe, &url, &state, "bench-1")?);
+    wait_for_validators(&js, 1).await?;
+
+    let decisions = Decisions::subscribe(&client).await?;
+    let (d_p50, d_p99, d_rate) = steady_latency(&js, &decisions, args.seconds).await?;
+    eprintln!("bench: decision p50 {d_p50:.3} ms p99 {d_p99:.3} ms at {d_rate:.0}/s");
+    let t1 = max_throughput(&js, &decisions, args.commands, "t1").await?;
+    eprintln!("bench: 1 validator {t1:.0} commands/s");
+    children
+        .0
+        .push(spawn_validator(&exe, &url, &state, "bench-2")?);
+    wait_for_validators(&js, 2).await?;
+    let t2 = max_throughput(&js, &decisions, args.commands, "t2").await?;
+    eprintln!("bench: 2 validators {t2:.0} commands/s");
+
+    let (h_p50, h_p99, h_rss) = hook_roundtrip(&exe, &url, &state, args.hooks).await?;
+    let validator_rss = children
+        .0
+        .iter()
+        .filter_map(|c| peak_rss_kb(c.id()))
+        .max()
+        .unwrap_or(0) as f64
+        / 1024.0;
+    drop(children);
+    drop(server);
+    Ok(PipelineReport {
+        raw_publish_ack_p50_ms: raw_p50,
+        raw_publish_ack_p99_ms: raw_p99,
+        raw_publish_per_s: raw_rate,
+        decision_p50_ms: d_p50,
+        decision_p99_ms: d_p99,
+        decision_rate_per_s: d_rate,
+        throughput_1_replica: t1,
+        throughput_2_replicas: t2,
+        hook_roundtrip_p50_ms: h_p50,
+        hook_roundtrip_p99_ms: h_p99,
+        hook_peak_rss_mb: h_rss,
+        validator_peak_rss_mb: validator_rss,
+        decision_p99_over_raw_p99: d_p99 / raw_p99.max(f64::EPSILON),
+        throughput_1_over_raw: t1 / raw_rate.max(f64::EPSILON),
+        throughput_2_over_1: t2 / t1.max(f64::EPSILON),
+    })
+}
+
+/// Sequential publish+ack latency and pipelined publish rate on a plain file stream
+/// configured like `LH_CMD`.
+async fn raw_transport(js: &async_nats::jetstream::Context) -> anyhow::Result<(f64, f64, f64)> {
+    js.create_or_update_stream(async_nats::jetstream::stream::Config {
+        name: "BENCH_RAW".into(),
+        subjects: vec!["bench.raw.>".into()],
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await?;
+    let payload = bytes::Bytes::from(vec![b'x'; 300]);
+    let mut h = histogram();
+    for _ in 0..2_000 {
+        let t = Instant::now();
+        js.publish("bench.raw.lat", payload.clone()).await?.await?;
+        h.record(t.elapsed().as_micros() as u64)?;
+    }
+    let n = 50_000;
+    let start = Instant::now();
+    let mut acks = futures::stream::FuturesUnordered::new();
+    for _ in 0..n {
+        acks.push(
+            js.publish("bench.raw.rate", payload.clone())
+                .await?
+                .into_future(),
+        );
+        while acks.len() >= 4_096 {
+            acks.next().await.transpose()?;
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack?;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    js.delete_stream("BENCH_RAW").await?;
+    Ok((ms(&h, 0.5), ms(&h, 0.99), rate))
+}
+
+fn spawn_validator(
+    exe: &std::path::Path,
+    url: &str,
+    state: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<Child> {
+    std::process::Command::new(exe)
+        .args(["validator", "--id", id])
+        .env("LIGHTHOUSE__NATS__URL", url)
+        .env("LIGHTHOUSE__STATE_DIR", state)
+        .env("LIGHTHOUSE_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("spawning a validator")
+}
+
+async fn wait_for_validators(js: &async_nats::jetstream::Context, n: usize) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let present = lighthouse_nats::presence::list(js)
+            .await
+            .unwrap_or_default();
+        if present.iter().filter(|p| p.kind == "validator").count() >= n {
+            // Give the new replica's pull requests time to reach every partition.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("{n} validators did not come up within 20 s")
+}
+
+/// Records when each decision arrives, by command id (the subject's last token).
+#[derive(Clone)]
+struct Decisions {
+    seen: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+impl Decisions {
+    async fn subscribe(client: &async_nats::Client) -> anyhow::Result<Decisions> {
+        let mut sub = client.subscribe(subject::DECISION_ALL).await?;
+        let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            while let Some(message) = sub.next().await {
+                let now = Instant::now();
+                if let Some(id) = message.subject.rsplit('.').next()
+                    && let Ok(mut seen) = sink.lock()
+                {
+                    seen.insert(id.to_owned(), now);
+                }
+            }
+        });
+        Ok(Decisions { seen })
+    }
+
+    fn count_of(&self, prefix: &str) -> usize {
+        self.seen
+            .lock()
+            .map(|s| s.keys().filter(|k| k.starts_with(prefix)).count())
+            .unwrap_or(0)
+    }
+
+    fn get(&self, id: &str) -> Option<Instant> {
+        self.seen.lock().ok()?.get(id).copied()
+    }
+}
+
+fn bench_command(id: &str, n: usize) -> Command {
+    let agent = format!("agent-{}", n % 16);
+    let tool = if n.is_multiple_of(2) { "Bash" } else { "Read" };
+    let input = if n.is_multiple_of(2) {
+        serde_json::json!({"command": format!("cargo test -p crate{}", n % 7)})
+    } else {
+        serde_json::json!({"file_path": format!("/work/proj/src/f{}.rs", n % 50)})
+    };
+    Command {
+        env: Envelope::new(id, now_us(), "bench", agent, id),
+        tool_name: tool.into(),
+        tool_input: input,
+        cwd: "/work/proj".into(),
+        session_id: "bench".into(),
+        tool_use_id: Some(id.into()),
+        agent_kind: AgentKind::ClaudeCode,
+        permission_mode: None,
+    }
+}
+
+async fn publish_command(
+    js: &async_nats::jetstream::Context,
+    command: &Command,
+) -> anyhow::Result<async_nats::jetstream::context::PublishAckFuture> {
+    let subject = subject::command(
+        &Token::encode(&command.env.project),
+        &Token::encode(&command.env.agent),
+    );
+    let message = async_nats::jetstream::message::PublishMessage::build()
+        .payload(encode(command)?.into())
+        .message_id(&command.env.id);
+    Ok(js.send_publish(subject, message).await?)
+}
+
+async fn wait_for(
+    decisions: &Decisions,
+    prefix: &str,
+    n: usize,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while decisions.count_of(prefix) < n {
+        if start.elapsed() > limit {
+            bail!(
+                "only {} of {n} decisions arrived within {limit:?}",
+                decisions.count_of(prefix)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+async fn steady_latency(
+    js: &async_nats::jetstream::Context,
+    decisions: &Decisions,
+    seconds: u64,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let n = (seconds * 1_000) as usize;
+    let mut sent = Vec::with_capacity(n);
+    let mut acks = futures::stream::FuturesUnordered::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let start = Instant::now();
+    for i in 0..n {
+        tick.tick().await;
+        let id = format!("lat{i}");
+        let command = bench_command(&id, i);
+        let t = Instant::now();
+        acks.push(publish_command(js, &command).await?.into_future());
+        sent.push((id, t));
+        while let Some(Some(ack)) = futures::FutureExt::now_or_never(acks.next()) {
+            ack?;
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack?;
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    wait_for(decisions, "lat", n, Duration::from_secs(30)).await?;
+    let mut h = histogram();
+    for (id, t) in &sent {
+        if let Some(at) = decisions.get(id) {
+            h.record(at.saturating_duration_since(*t).as_micros().max(1) as u64)?;
+        }
+    }
+    Ok((ms(&h, 0.5), ms(&h, 0.99), rate))
+}
+
+async fn max_throughput(
+    js: &async_nats::jetstream::Context,
+    decisions: &Decisions,
+    n: usize,
+    prefix: &str,
+) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let mut acks = futures::stream::FuturesUnordered::new();
+    for i in 0..n {
+        let command = bench_command(&format!("{prefix}-{i}"), i);
+        acks.push(publish_command(js, &command).await?.into_future());
+        while acks.len() >= 4_096 {
+            acks.next().await.transpose()?;
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack?;
+    }
+    wait_for(
+        decisions,
+        &format!("{prefix}-"),
+        n,
+        Duration::from_secs(120),
+    )
+    .await?;
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn hook_roundtrip(
+    exe: &std::path::Path,
+    url: &str,
+    state: &std::path::Path,
+    n: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let mut h = histogram();
+    let mut peak_kb = 0u64;
+    let cwd = std::env::temp_dir();
+    for i in 0..n {
+        let payload = serde_json::json!({
+            "session_id": "bench", "hook_event_name": "PreToolUse", "cwd": cwd,
+            "tool_name": "Bash", "tool_input": {"command": "git status"},
+            "tool_use_id": format!("hook-{i}-{}", now_us()),
+        })
+        .to_string();
+        let exe = exe.to_owned();
+        let (url, state) = (url.to_owned(), state.to_owned());
+        let (elapsed, output) = tokio::task::spawn_blocking(move || {
+            let t = Instant::now();
+            let mut child = std::process::Command::new(exe)
+                .args(["hook", "claude"])
+                .env("LIGHTHOUSE__NATS__URL", url)
+                .env("LIGHTHOUSE__STATE_DIR", state)
+                .env("LIGHTHOUSE_REPORT_PEAK_RSS", "1")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            if let Some(mut stdin) = child.stdin.take() {
+                std::io::Write::write_all(&mut stdin, payload.as_bytes())?;
+            }
+            let output = child.wait_with_output()?;
+            Ok::<_, std::io::Error>((t.elapsed(), output))
+        })
+        .await??;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !stdout.contains("permissionDecision") {
+            bail!("hook gave no answer: {stdout}");
+        }
+        if stdout.contains("decided locally") {
+            bail!("hook fell back to local policy during the benchmark: {stdout}");
+        }
+        h.record(elapsed.as_micros() as u64)?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if let Some(kb) = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("lighthouse-peak-rss-kb="))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+    }
+    Ok((ms(&h, 0.5), ms(&h, 0.99), peak_kb as f64 / 1024.0))
+}
+
+/// Peak resident set size of a process, from /proc (VmHWM), in KiB.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

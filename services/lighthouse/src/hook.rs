@@ -1,0 +1,340 @@
+//! `lighthouse hook claude`: Claude Code's hook, one process per tool call.
+//!
+//! PreToolUse: publish the command, wait for its decision, answer in Claude Code's
+//! protocol. Whatever fails (no server, no validator, a slow pipeline), the answer still
+//! comes in time from the same policy code run locally, and the command plus that local
+//! decision are spooled for the audit log.
+
+use crate::settings::Settings;
+use crate::spool::Spool;
+use futures::StreamExt;
+use lighthouse_nats::publish::{Published, publish_once};
+use lighthouse_nats::topology::DECISION_STREAM;
+use lighthouse_policy::Policy;
+use lighthouse_schemas::{
+    AgentKind, Command, Decision, Envelope, Tier, Token, Verdict, decode, encode, now_us, subject,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The fields of Claude Code's hook payload we use; everything else is ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HookInput {
+    pub hook_event_name: String,
+    #[serde(default)]
+    pub session_id: String,
+    #[serde(default)]
+    pub cwd: String,
+    #[serde(default)]
+    pub permission_mode: Option<String>,
+    #[serde(default)]
+    pub tool_name: String,
+    #[serde(default)]
+    pub tool_input: Value,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum InputError {
+    #[error("hook input is over {0} bytes")]
+    TooLarge(usize),
+    #[error("cannot read hook input: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("hook input is not Claude Code hook JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("hook input has no tool_name")]
+    NoTool,
+}
+
+/// Reads at most `max` bytes of stdin; more is an error, never a truncated payload.
+pub fn read_bounded(mut input: impl Read, max: usize) -> Result<Vec<u8>, InputError> {
+    let mut buf = Vec::new();
+    input.by_ref().take(max as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > max {
+        return Err(InputError::TooLarge(max));
+    }
+    Ok(buf)
+}
+
+pub fn parse_input(raw: &[u8]) -> Result<HookInput, InputError> {
+    let input: HookInput = serde_json::from_slice(raw)?;
+    if input.hook_event_name == "PreToolUse" && input.tool_name.is_empty() {
+        return Err(InputError::NoTool);
+    }
+    Ok(input)
+}
+
+/// The project a call belongs to: configured, else the nearest enclosing directory
+/// holding `.git` or `.lighthouse`, else the working directory itself.
+pub fn project_for(cwd: &str, configured: Option<&str>) -> String {
+    if let Some(name) = configured {
+        return name.to_owned();
+    }
+    let cwd = Path::new(cwd);
+    let root = cwd
+        .ancestors()
+        .take(64)
+        .find(|dir| dir.join(".git").exists() || dir.join(".lighthouse").is_dir())
+        .unwrap_or(cwd);
+    root.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".to_owned())
+}
+
+/// The command id: the agent's `tool_use_id`, else a hash of the exact payload (so a
+/// retried hook maps to the same command).
+pub fn command_id(input: &HookInput, raw: &[u8]) -> String {
+    match &input.tool_use_id {
+        Some(id) if !id.is_empty() => id.clone(),
+        _ => format!("h-{}", &hex::encode(Sha256::digest(raw))[..32]),
+    }
+}
+
+pub fn build_command(input: &HookInput, id: String, project: String, agent: String) -> Command {
+    Command {
+        env: Envelope::new(id.clone(), now_us(), project, agent, id),
+        tool_name: input.tool_name.clone(),
+        tool_input: input.tool_input.clone(),
+        cwd: input.cwd.clone(),
+        session_id: input.session_id.clone(),
+        tool_use_id: input.tool_use_id.clone(),
+        agent_kind: AgentKind::ClaudeCode,
+        permission_mode: input.permission_mode.clone(),
+    }
+}
+
+/// Claude Code's PreToolUse answer. Escalate is "ask": the user decides.
+pub fn claude_answer(verdict: Verdict, reason: &str) -> Value {
+    let decision = match verdict {
+        Verdict::Allow => "allow",
+        Verdict::Deny => "deny",
+        Verdict::Escalate => "ask",
+    };
+    json!({
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": decision,
+            "permissionDecisionReason": reason,
+        }
+    })
+}
+
+/// A decision's reason as the agent reads it.
+pub fn describe(decision: &Decision) -> String {
+    let rule = decision
+        .rule_id
+        .as_deref()
+        .map(|r| format!(" [{r}]"))
+        .unwrap_or_default();
+    let tier = match decision.tier {
+        Tier::Fallback => " (Lighthouse pipeline unreachable; decided locally)",
+        _ => "",
+    };
+    format!("Lighthouse: {}{rule}{tier}", decision.reason)
+}
+
+/// Runs the hook: reads stdin, answers on stdout. Always exits 0 with an answer, so
+/// Claude Code never proceeds on a hook crash.
+pub fn run(settings: &Settings, stdin: impl Read) -> Value {
+    let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
+        Ok(raw) => raw,
+        Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
+    };
+    let input = match parse_input(&raw) {
+        Ok(input) => input,
+        Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
+    };
+    if input.hook_event_name != "PreToolUse" {
+        // Other events (PostToolUse …) have no decision to make here.
+        return Value::Null;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fallback_answer(settings, &input, &raw, &e.to_string()),
+    };
+    runtime.block_on(pre_tool_use(settings, input, &raw))
+}
+
+fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str) -> Value {
+    let project = project_for(&input.cwd, settings.hook.project.as_deref());
+    let command = build_command(
+        input,
+        command_id(input, raw),
+        project,
+        settings.hook.agent.clone(),
+    );
+    let decision = decide_locally(&command);
+    tracing::warn!(reason = why, "hook_fallback");
+    claude_answer(decision.verdict, &describe(&decision))
+}
+
+fn decide_locally(command: &Command) -> Decision {
+    let home = crate::settings::home_dir();
+    lighthouse_validator::decide(
+        &Policy::builtin(),
+        command,
+        home.as_deref().and_then(Path::to_str),
+        Tier::Fallback,
+        "hook-fallback",
+        now_us(),
+    )
+}
+
+async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Value {
+    let project = project_for(&input.cwd, settings.hook.project.as_deref());
+    let command = build_command(
+        &input,
+        command_id(&input, raw),
+        project,
+        settings.hook.agent.clone(),
+    );
+    let spool = Spool::new(settings.state_dir().join("spool"));
+    let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
+    let connect = async_nats::ConnectOptions::new()
+        .name("lighthouse-hook")
+        .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
+        .connect(settings.nats_url());
+    let remote = async {
+        let client = connect.await.map_err(|e| format!("connect: {e}"))?;
+        let decision = ask_pipeline(&client, &command).await?;
+        Ok::<_, String>((client, decision))
+    };
+    match tokio::time::timeout(deadline, remote).await {
+        Ok(Ok((client, decision))) => {
+            let answer = claude_answer(decision.verdict, &describe(&decision));
+            // Earlier fallbacks go to the audit log now that the pipeline answers.
+            let js = async_nats::jetstream::new(client);
+            let budget = Duration::from_millis(settings.hook.spool_flush_ms);
+            let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
+            answer
+        }
+        Ok(Err(why)) => answer_locally(&spool, &command, &why),
+        Err(_) => answer_locally(
+            &spool,
+            &command,
+            &format!("no decision within {deadline:?}"),
+        ),
+    }
+}
+
+fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Value {
+    let decision = decide_locally(command);
+    if let Err(e) = spool.push(command, &decision) {
+        tracing::warn!(error = %e, "spool_write_failed");
+    }
+    tracing::warn!(reason = why, "hook_fallback");
+    claude_answer(decision.verdict, &describe(&decision))
+}
+
+/// Publishes the command and waits for its decision (the caller bounds the wait).
+pub async fn ask_pipeline(
+    client: &async_nats::Client,
+    command: &Command,
+) -> Result<Decision, String> {
+    let project = Token::encode(&command.env.project);
+    let agent = Token::encode(&command.env.agent);
+    let decision_subject = subject::decision(&project, &agent, &Token::encode(&command.env.id));
+    // Subscribe before publishing, so the decision cannot slip past us.
+    let mut decisions = client
+        .subscribe(decision_subject.clone())
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    let js = async_nats::jetstream::new(client.clone());
+    let payload = encode(command).map_err(|e| e.to_string())?;
+    let published = publish_once(
+        &js,
+        subject::command(&project, &agent),
+        &command.env.id,
+        payload.into(),
+        false,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if let Published::Duplicate(_) = published {
+        // A retry of a command already seen: its decision may already be on record.
+        if let Some(decision) = recorded_decision(&js, &decision_subject).await {
+            return Ok(decision);
+        }
+    }
+    let message = decisions
+        .next()
+        .await
+        .ok_or("subscription closed before the decision arrived")?;
+    decode(&message.payload).map_err(|e| e.to_string())
+}
+
+/// The decision already stored for a command, if any.
+pub async fn recorded_decision(
+    js: &async_nats::jetstream::Context,
+    decision_subject: &str,
+) -> Option<Decision> {
+    let stream = js.get_stream_no_info(DECISION_STREAM).await.ok()?;
+    let message = stream
+        .direct_get_last_for_subject(decision_subject)
+        .await
+        .ok()?;
+    decode(&message.payload).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_is_bounded() {
+        let big = [b' '; 100];
+        assert!(matches!(
+            read_bounded(&big[..], 99),
+            Err(InputError::TooLarge(99))
+        ));
+        assert_eq!(read_bounded(&big[..], 100).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_missing_tool_is_an_error() {
+        let ok = br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"new_field":1}"#;
+        assert_eq!(parse_input(ok).unwrap().tool_name, "Bash");
+        let no_tool = br#"{"hook_event_name":"PreToolUse"}"#;
+        assert!(matches!(parse_input(no_tool), Err(InputError::NoTool)));
+        assert!(parse_input(b"not json").is_err());
+    }
+
+    #[test]
+    fn command_ids_prefer_tool_use_id_and_hash_stably_otherwise() {
+        let raw = br#"{"hook_event_name":"PreToolUse","tool_name":"Bash"}"#;
+        let mut input = parse_input(raw).unwrap();
+        let a = command_id(&input, raw);
+        assert_eq!(a, command_id(&input, raw));
+        assert!(a.starts_with("h-"));
+        input.tool_use_id = Some("toolu_9".into());
+        assert_eq!(command_id(&input, raw), "toolu_9");
+    }
+
+    #[test]
+    fn answers_speak_claude_codes_protocol() {
+        let a = claude_answer(Verdict::Escalate, "why");
+        assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "ask");
+        assert_eq!(a["hookSpecificOutput"]["hookEventName"], "PreToolUse");
+        assert_eq!(a["hookSpecificOutput"]["permissionDecisionReason"], "why");
+    }
+
+    #[test]
+    fn project_is_the_enclosing_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("my-repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("src/deep")).unwrap();
+        let cwd = repo.join("src/deep");
+        assert_eq!(project_for(cwd.to_str().unwrap(), None), "my-repo");
+        assert_eq!(project_for(cwd.to_str().unwrap(), Some("named")), "named");
+    }
+}

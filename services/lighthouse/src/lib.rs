@@ -1,0 +1,16 @@
+//! The `lighthouse` command: the agent hook, the one-machine pipeline (`up`), operator
+//! commands, the workers, and the benchmarks.
+//!
+//! Layout: [`cli`] parses arguments and dispatches; each subcommand lives in its own
+//! module with its logic testable without a terminal ([`hook`], [`up`], [`status`],
+//! [`install`], [`bench`]); [`settings`] layers defaults, file and env.
+
+pub mod bench;
+pub mod cli;
+pub mod hook;
+pub mod install;
+pub mod settings;
+pub mod spool;
+pub mod status;
+pub mod up;
+pub mod workers;

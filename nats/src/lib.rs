@@ -26,3 +26,19 @@ pub async fn connect(
         .connect(url)
         .await
 }
+
+/// Resolves once SIGINT or SIGTERM arrives (Kubernetes stops pods with SIGTERM).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without handlers the default action (exit) still applies: wait forever here.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -14,7 +14,7 @@ use std::fmt;
 /// Longest token we emit. Keeps subjects well under server limits and readable in logs.
 pub const MAX_TOKEN_LEN: usize = 64;
 /// Readable prefix kept when a name must be hashed.
-const HASHED_PREFIX_LEN: usize = 36;
+const HASHED_PREFIX_LEN: usize = MAX_TOKEN_LEN - 1 - HASH_HEX_LEN;
 /// Hex digits of SHA-256 kept in a hashed token (128 bits: collisions are not a concern).
 const HASH_HEX_LEN: usize = 32;
 

@@ -54,20 +54,7 @@ pub struct UpArgs {
 }
 
 /// Resolves once SIGINT or SIGTERM arrives.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the process would ignore stop requests: never wait.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-}
+pub use lighthouse_nats::shutdown_signal;
 
 pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let state_dir = settings.state_dir();

@@ -1,0 +1,178 @@
+//! The wire contract, pinned: JSON Schemas for other languages are generated from the
+//! Rust types and must match the committed files; each message has a golden MessagePack
+//! fixture that this build must decode to the same value and encode to the same bytes.
+//!
+//! After an intended change: `LIGHTHOUSE_BLESS=1 cargo test -p lighthouse-schemas`.
+
+use lighthouse_schemas::codec::{CodecError, MAX_MESSAGE_BYTES};
+use lighthouse_schemas::{
+    AgentKind, Command, Decision, Envelope, Message, Risk, Tier, Verdict, decode, encode,
+};
+use serde_json::json;
+use std::fmt::Debug;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bless() -> bool {
+    std::env::var_os("LIGHTHOUSE_BLESS").is_some()
+}
+
+/// Compares `actual` with the committed file, or rewrites it when blessing.
+fn pinned(path: PathBuf, actual: &[u8]) {
+    if bless() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with LIGHTHOUSE_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{} is out of date; run with LIGHTHOUSE_BLESS=1 if the change is intended",
+        path.display()
+    );
+}
+
+fn check_contract<M: Message + PartialEq + Debug>(sample: M) {
+    let schema = schemars::schema_for!(M);
+    let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+    pinned(
+        root().join(format!("json/{}.schema.json", M::KIND)),
+        text.as_bytes(),
+    );
+    let bytes = encode(&sample).unwrap();
+    pinned(root().join(format!("fixtures/{}.v1.msgpack", M::KIND)), &bytes);
+    let fixture = std::fs::read(root().join(format!("fixtures/{}.v1.msgpack", M::KIND))).unwrap();
+    assert_eq!(decode::<M>(&fixture).unwrap(), sample, "fixture decodes");
+    assert_eq!(decode::<M>(&encode(&sample).unwrap()).unwrap(), sample, "round trip");
+}
+
+fn envelope() -> Envelope {
+    let mut env = Envelope::new(
+        "toolu_01ABC",
+        1_764_000_000_000_000,
+        "web.app",
+        "claude-code",
+        "toolu_01ABC",
+    );
+    env.causation_id = Some("toolu_01ABC".into());
+    env
+}
+
+fn command() -> Command {
+    Command {
+        env: envelope(),
+        tool_name: "Bash".into(),
+        tool_input: json!({"command": "rm -rf /", "description": "clean up", "timeout": 1200}),
+        cwd: "/home/dev/web.app".into(),
+        session_id: "sess-1".into(),
+        tool_use_id: Some("toolu_01ABC".into()),
+        agent_kind: AgentKind::ClaudeCode,
+        permission_mode: Some("default".into()),
+    }
+}
+
+#[test]
+fn command_contract() {
+    check_contract(command());
+    let mut other = command();
+    other.agent_kind = AgentKind::Other("aider".into());
+    assert_eq!(decode::<Command>(&encode(&other).unwrap()).unwrap(), other);
+}
+
+#[test]
+fn decision_contract() {
+    check_contract(Decision {
+        env: envelope(),
+        cmd_id: "toolu_01ABC".into(),
+        verdict: Verdict::Deny,
+        reason: "recursive delete of /".into(),
+        rule_id: Some("fs.rm_root".into()),
+        risk: Some(Risk::Critical),
+        tier: Tier::Policy,
+        latency_us: 412,
+        decided_by: "validator-host-1".into(),
+    });
+}
+
+#[test]
+fn messages_are_maps_with_named_fields() {
+    // Other languages rely on names, not positions.
+    let bytes = encode(&command()).unwrap();
+    let value: rmpv_like::Value = rmp_serde::from_slice(&bytes).unwrap();
+    assert!(matches!(value, rmpv_like::Value::Map(_)));
+}
+
+/// Just enough of a self-describing MessagePack value to check the top-level shape.
+mod rmpv_like {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    pub enum Value {
+        Map(std::collections::BTreeMap<String, serde::de::IgnoredAny>),
+        Other(serde::de::IgnoredAny),
+    }
+}
+
+#[test]
+fn newer_schema_versions_are_refused_before_decoding() {
+    let mut c = command();
+    c.env.v = 99;
+    let err = decode::<Command>(&encode(&c).unwrap()).unwrap_err();
+    assert!(matches!(
+        err,
+        CodecError::UnsupportedVersion { found: 99, .. }
+    ));
+}
+
+#[test]
+fn garbage_and_oversize_are_clear_errors() {
+    assert!(matches!(
+        decode::<Command>(b"\x01garbage"),
+        Err(CodecError::NoEnvelope { .. })
+    ));
+    assert!(matches!(
+        decode::<Command>(&vec![0u8; MAX_MESSAGE_BYTES + 1]),
+        Err(CodecError::TooLarge { .. })
+    ));
+    // A valid envelope with a body of the wrong shape.
+    let decision_bytes = encode(&Decision {
+        env: envelope(),
+        cmd_id: "x".into(),
+        verdict: Verdict::Allow,
+        reason: String::new(),
+        rule_id: None,
+        risk: None,
+        tier: Tier::Cache,
+        latency_us: 0,
+        decided_by: String::new(),
+    })
+    .unwrap();
+    assert!(matches!(
+        decode::<Command>(&decision_bytes),
+        Err(CodecError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn unknown_fields_are_ignored_for_forward_compatibility() {
+    #[derive(serde::Serialize)]
+    struct Newer<'a> {
+        #[serde(flatten)]
+        command: &'a Command,
+        added_in_a_later_version: u32,
+    }
+    let c = command();
+    let bytes = rmp_serde::to_vec_named(&Newer {
+        command: &c,
+        added_in_a_later_version: 7,
+    })
+    .unwrap();
+    assert_eq!(decode::<Command>(&bytes).unwrap(), c);
+}

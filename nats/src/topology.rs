@@ -227,6 +227,78 @@ impl Topology {
     }
 }
 
+impl Topology {
+    /// Differences between the live server and the files: empty when they match.
+    /// Compares what the files set (subjects, transform, limits, dedup window, and each
+    /// partition consumer's filter, ack policy and delivery limits).
+    pub async fn drift(&self, js: &jetstream::Context) -> Vec<String> {
+        let mut drift = Vec::new();
+        for want in &self.streams {
+            let have = match js.get_stream(&want.name).await {
+                Ok(mut s) => match s.info().await {
+                    Ok(info) => info.config.clone(),
+                    Err(e) => {
+                        drift.push(format!("stream {}: {e}", want.name));
+                        continue;
+                    }
+                },
+                Err(_) => {
+                    drift.push(format!("stream {} missing", want.name));
+                    continue;
+                }
+            };
+            let mut diff = |what: &str, same: bool| {
+                if !same {
+                    drift.push(format!("stream {}: {what} differs from nats/", want.name));
+                }
+            };
+            diff("subjects", have.subjects == want.subjects);
+            diff(
+                "subject_transform",
+                have.subject_transform == want.subject_transform,
+            );
+            diff(
+                "duplicate_window",
+                have.duplicate_window == want.duplicate_window,
+            );
+            diff("max_age", have.max_age == want.max_age);
+            diff("max_bytes", have.max_bytes == want.max_bytes);
+            diff("storage", have.storage == want.storage);
+            diff("allow_direct", have.allow_direct == want.allow_direct);
+        }
+        for group in &self.groups {
+            let Ok(stream) = js.get_stream(&group.stream).await else {
+                continue;
+            };
+            for p in 0..group.partitions {
+                let Ok(want) = group.consumer(p) else {
+                    continue;
+                };
+                let name = want.durable_name.clone().unwrap_or_default();
+                let have = match stream.consumer_info(&name).await {
+                    Ok(info) => info.config.clone(),
+                    Err(_) => {
+                        drift.push(format!("consumer {}/{name} missing", group.stream));
+                        continue;
+                    }
+                };
+                let same = have.filter_subject == want.filter_subject
+                    && have.ack_policy == want.ack_policy
+                    && have.ack_wait == want.ack_wait
+                    && have.max_deliver == want.max_deliver
+                    && have.max_ack_pending == want.max_ack_pending;
+                if !same {
+                    drift.push(format!(
+                        "consumer {}/{name} differs from nats/",
+                        group.stream
+                    ));
+                }
+            }
+        }
+        drift
+    }
+}
+
 fn invalid(file: &'static str, reason: impl Into<String>) -> TopologyError {
     TopologyError::Invalid {
         file,

@@ -48,10 +48,17 @@ fn check_contract<M: Message + PartialEq + Debug>(sample: M) {
         text.as_bytes(),
     );
     let bytes = encode(&sample).unwrap();
-    pinned(root().join(format!("fixtures/{}.v1.msgpack", M::KIND)), &bytes);
+    pinned(
+        root().join(format!("fixtures/{}.v1.msgpack", M::KIND)),
+        &bytes,
+    );
     let fixture = std::fs::read(root().join(format!("fixtures/{}.v1.msgpack", M::KIND))).unwrap();
     assert_eq!(decode::<M>(&fixture).unwrap(), sample, "fixture decodes");
-    assert_eq!(decode::<M>(&encode(&sample).unwrap()).unwrap(), sample, "round trip");
+    assert_eq!(
+        decode::<M>(&encode(&sample).unwrap()).unwrap(),
+        sample,
+        "round trip"
+    );
 }
 
 fn envelope() -> Envelope {

@@ -460,3 +460,66 @@ fn bad_configuration_exits_64_before_touching_nats() {
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("configuration"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_server_matches_the_nats_files() {
+    let p = Pipeline::start();
+    let out = p.cmd().args(["nats", "apply"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Applying twice is harmless.
+    let out = p.cmd().args(["nats", "apply"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let js = p.js().await;
+    let topology = lighthouse_nats::topology::Topology::embedded().unwrap();
+    assert_eq!(topology.drift(&js).await, Vec::<String>::new());
+    // A hand-edited stream is noticed.
+    let mut config = js
+        .get_stream("LH_CMD")
+        .await
+        .unwrap()
+        .get_info()
+        .await
+        .unwrap()
+        .config;
+    config.max_age = Duration::from_secs(60);
+    js.update_stream(config).await.unwrap();
+    let drift = topology.drift(&js).await;
+    assert_eq!(
+        drift,
+        vec!["stream LH_CMD: max_age differs from nats/".to_owned()]
+    );
+}
+
+/// NATS is up but no validator runs: the hook answers locally in time and records
+/// that very decision, so the audit log holds what the agent was told.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_validators_the_fallback_decision_is_recorded() {
+    let p = Pipeline::start();
+    assert!(
+        p.cmd()
+            .args(["nats", "apply"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let mut cmd = p.cmd();
+    cmd.env("LIGHTHOUSE__HOOK__DECISION_TIMEOUT_MS", "300");
+    let (answer, took) = run_hook(cmd, &bash("dd if=/dev/zero of=/dev/sda", "toolu_noval"));
+    assert_eq!(permission(&answer), "deny", "{answer}");
+    assert!(took < Duration::from_secs(10));
+    let js = p.js().await;
+    let decided = all_decisions(&js).await;
+    assert_eq!(decided.len(), 1);
+    assert_eq!(decided[0].1.tier, Tier::Fallback);
+    assert_eq!(decided[0].1.cmd_id, "toolu_noval");
+    assert_eq!(stream_messages(&js, "LH_CMD").await, 1);
+    // Nothing was left to spool: it is all on the log already.
+    assert!(
+        !p.state.path().join("spool").exists()
+            || std::fs::read_dir(p.state.path().join("spool"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}

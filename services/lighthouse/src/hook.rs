@@ -190,6 +190,7 @@ fn decide_locally(command: &Command) -> Decision {
 }
 
 async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Value {
+    let started = std::time::Instant::now();
     let project = project_for(&input.cwd, settings.hook.project.as_deref());
     let command = build_command(
         &input,
@@ -199,30 +200,83 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
     );
     let spool = Spool::new(settings.state_dir().join("spool"));
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
+    let connect_limit = Duration::from_millis(settings.hook.connect_timeout_ms).min(deadline);
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-hook")
-        .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
+        .connection_timeout(connect_limit)
         .connect(settings.nats_url());
-    let remote = async {
-        let client = connect.await.map_err(|e| format!("connect: {e}"))?;
-        let decision = ask_pipeline(&client, &command).await?;
-        Ok::<_, String>((client, decision))
+    // The handshake, not just TCP, is bounded: a server that accepts and stays silent
+    // must not hold the agent.
+    let client = match tokio::time::timeout(connect_limit, connect).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => return answer_locally(&spool, &command, &format!("connect: {e}")),
+        Err(_) => return answer_locally(&spool, &command, "connect timed out"),
     };
-    match tokio::time::timeout(deadline, remote).await {
-        Ok(Ok((client, decision))) => {
+    let remaining = deadline.saturating_sub(started.elapsed());
+    match tokio::time::timeout(remaining, ask_pipeline(&client, &command)).await {
+        Ok(Ok(decision)) => {
             let answer = claude_answer(decision.verdict, &describe(&decision));
             // Earlier fallbacks go to the audit log now that the pipeline answers.
-            let js = async_nats::jetstream::new(client);
-            let budget = Duration::from_millis(settings.hook.spool_flush_ms);
-            let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
+            if !spool.pending().is_empty() {
+                let js = async_nats::jetstream::new(client);
+                let budget = Duration::from_millis(settings.hook.spool_flush_ms);
+                let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
+            }
             answer
         }
-        Ok(Err(why)) => answer_locally(&spool, &command, &why),
-        Err(_) => answer_locally(
-            &spool,
-            &command,
-            &format!("no decision within {deadline:?}"),
-        ),
+        Ok(Err(why)) => record_fallback(&client, &spool, &command, &why).await,
+        Err(_) => {
+            let why = format!("no decision within {deadline:?}");
+            record_fallback(&client, &spool, &command, &why).await
+        }
+    }
+}
+
+/// How long a hook that is already late may spend recording its local decision.
+const RECORD_BUDGET: Duration = Duration::from_millis(300);
+
+/// The server is reachable but gave no decision in time (no validator, overload):
+/// decide locally and record that decision right away, so the audit log holds what
+/// the agent was told. If a validator's decision landed first, that one is the
+/// decision and the agent gets it.
+async fn record_fallback(
+    client: &async_nats::Client,
+    spool: &Spool,
+    command: &Command,
+    why: &str,
+) -> Value {
+    tracing::warn!(reason = why, "hook_fallback");
+    let local = decide_locally(command);
+    let js = async_nats::jetstream::new(client.clone());
+    let subject = subject::decision(
+        &Token::encode(&command.env.project),
+        &Token::encode(&command.env.agent),
+        &Token::encode(&command.env.id),
+    );
+    let record = async {
+        let payload = encode(&local).map_err(|e| e.to_string())?;
+        let recorded = publish_once(&js, subject.clone(), &command.env.id, payload.into(), true)
+            .await
+            .map_err(|e| e.to_string())?;
+        // The command may not have reached LH_CMD (that may be what failed); a
+        // duplicate is dropped by its id.
+        let payload = encode(command).map_err(|e| e.to_string())?;
+        let cmd_subject = subject::command(
+            &Token::encode(&command.env.project),
+            &Token::encode(&command.env.agent),
+        );
+        publish_once(&js, cmd_subject, &command.env.id, payload.into(), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(recorded)
+    };
+    match tokio::time::timeout(RECORD_BUDGET, record).await {
+        Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
+            Some(recorded) => claude_answer(recorded.verdict, &describe(&recorded)),
+            None => claude_answer(local.verdict, &describe(&local)),
+        },
+        Ok(Ok(_)) => claude_answer(local.verdict, &describe(&local)),
+        _ => answer_locally(spool, command, why),
     }
 }
 

@@ -62,21 +62,13 @@ pub async fn status(url: &str) -> Status {
                 }),
                 Err(e) => status.problems.push(format!("stream {}: {e}", config.name)),
             },
-            Err(e) => status
-                .problems
-                .push(format!("stream {} missing: {e}", config.name)),
+            Err(_) => {} // reported by the drift check below
         }
     }
-    for group in &topology.groups {
-        let Ok(stream) = js.get_stream(&group.stream).await else {
-            continue;
-        };
-        for name in group.durable_names().unwrap_or_default() {
-            if stream.consumer_info(&name).await.is_err() {
-                status
-                    .problems
-                    .push(format!("consumer {}/{name} missing", group.stream));
-            }
+    // Missing or hand-edited streams and consumers: the files in nats/ are the truth.
+    for drift in topology.drift(&js).await {
+        if !status.problems.iter().any(|p| p.starts_with(&drift)) {
+            status.problems.push(drift);
         }
     }
     match presence::list(&js).await {

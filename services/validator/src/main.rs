@@ -13,8 +13,8 @@ async fn main() -> ExitCode {
         )
         .init();
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    let worker_id = std::env::var("WORKER_ID")
-        .unwrap_or_else(|_| format!("validator-{}", std::process::id()));
+    let worker_id =
+        std::env::var("WORKER_ID").unwrap_or_else(|_| format!("validator-{}", std::process::id()));
     let client = match lighthouse_nats::connect(&url, "lighthouse-validator").await {
         Ok(c) => c,
         Err(e) => {

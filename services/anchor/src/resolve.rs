@@ -395,3 +395,140 @@ pub fn resolve(
 ) -> Result<Resolution, AnchorError> {
     Ok(ParsedFile::parse(new_source, lang)?.resolve(anchor))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PY: &str = "\
+import os
+
+
+class A:
+    def save(self, x):
+        db.run(\"INSERT INTO a VALUES (%s)\" % x)
+        return True
+
+
+class B:
+    def save(self, x):
+        db.run(\"INSERT INTO b VALUES (%s)\" % x)
+        return True
+
+
+@route(\"/x\")
+def handler(req):
+    \"\"\"Doc.\"\"\"
+    q = req.args[\"q\"]
+    return db.query(\"SELECT \" + q)
+";
+
+    #[test]
+    fn same_named_methods_are_told_apart() {
+        let f = ParsedFile::parse(PY, Language::Python).unwrap();
+        let a = f.capture(6).unwrap();
+        let b = f.capture(12).unwrap();
+        assert_eq!(a.path, vec!["A".to_string()]);
+        assert_eq!(b.path, vec!["B".to_string()]);
+        assert_ne!(a.body_hash, b.body_hash);
+        // Swap the classes: each anchor must follow its own class.
+        let swapped = PY.replace(
+            "class A:\n    def save(self, x):\n        db.run(\"INSERT INTO a VALUES (%s)\" % x)\n        return True\n\n\nclass B:\n    def save(self, x):\n        db.run(\"INSERT INTO b VALUES (%s)\" % x)",
+            "class B:\n    def save(self, x):\n        db.run(\"INSERT INTO b VALUES (%s)\" % x)\n        return True\n\n\nclass A:\n    def save(self, x):\n        db.run(\"INSERT INTO a VALUES (%s)\" % x)",
+        );
+        let g = f.next_version(&swapped).unwrap();
+        let ra = g.resolve(&a);
+        assert_eq!(ra.qualified_name.as_deref(), Some("A.save"));
+        assert_eq!(ra.line, Some(11));
+        assert_eq!(g.resolve(&b).line, Some(5));
+    }
+
+    #[test]
+    fn decorator_line_anchors_to_the_function_and_keeps_its_offset() {
+        let f = ParsedFile::parse(PY, Language::Python).unwrap();
+        let a = f.capture(16).unwrap();
+        assert_eq!(a.name, "handler");
+        assert_eq!(a.line_offset, -1);
+        let moved = format!("def first():\n    pass\n\n\n{PY}");
+        let r = resolve(&a, &moved, Language::Python).unwrap();
+        assert_eq!(r.status, AnnotationStatus::Found);
+        assert_eq!(r.line, Some(21), "the def line, not the decorator");
+        assert_eq!(r.annotation_line, Some(20));
+        assert_eq!(r.confidence, 1.0);
+    }
+
+    #[test]
+    fn annotated_line_is_found_again_inside_an_edited_body() {
+        let f = ParsedFile::parse(PY, Language::Python).unwrap();
+        let a = f.capture(20).unwrap();
+        let edited = PY.replace(
+            "    q = req.args[\"q\"]\n",
+            "    q = req.args[\"q\"]\n    log(q)\n    check(q)\n",
+        );
+        let r = resolve(&a, &edited, Language::Python).unwrap();
+        assert_eq!(r.status, AnnotationStatus::Found);
+        assert_eq!(r.annotation_line, Some(22));
+        assert!(r.confidence < 1.0 && r.confidence > 0.8, "{}", r.confidence);
+    }
+
+    #[test]
+    fn rust_impl_path_has_type_and_trait() {
+        let src = "struct Bar;\n\nimpl fmt::Display for Bar {\n    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {\n        write!(f, \"bar\")\n    }\n}\n\nimpl Bar {\n    fn fmt(&self) {}\n}\n";
+        let f = ParsedFile::parse(src, Language::Rust).unwrap();
+        let a = f.capture(5).unwrap();
+        assert_eq!(a.path, vec!["<Bar as fmt::Display>".to_string()]);
+        assert_eq!(a.kind, "method");
+        let r = f.resolve(&a);
+        assert_eq!(
+            r.qualified_name.as_deref(),
+            Some("<Bar as fmt::Display>::fmt")
+        );
+        let impl_anchor = f.capture(3).unwrap();
+        assert_eq!(impl_anchor.kind, "impl");
+    }
+
+    #[test]
+    fn go_methods_carry_their_receiver() {
+        let src = "package p\n\nfunc (s *Store) Get(k string) string {\n\treturn s.m[k]\n}\n\nfunc (c Cache[T]) Get(k string) string {\n\treturn c.m[k]\n}\n";
+        let f = ParsedFile::parse(src, Language::Go).unwrap();
+        assert_eq!(f.capture(4).unwrap().path, vec!["Store".to_string()]);
+        assert_eq!(f.capture(8).unwrap().path, vec!["Cache".to_string()]);
+    }
+
+    #[test]
+    fn identical_duplicates_are_ambiguous_with_candidates() {
+        let src = "function f(a) {\n  return a + 1;\n}\n";
+        let a = capture(src, Language::JavaScript, 2).unwrap();
+        let dup = format!("{src}\n{src}");
+        let r = resolve(&a, &dup, Language::JavaScript).unwrap();
+        assert_eq!(r.status, AnnotationStatus::Ambiguous);
+        assert_eq!(r.line, None);
+        assert_eq!(r.candidates, vec![1, 5]);
+    }
+
+    #[test]
+    fn deleted_function_does_not_jump_to_its_twin() {
+        let src = "def a(x):\n    return x * 2 + 1\n\n\ndef b(x):\n    return x * 2 + 1\n";
+        let anchor = capture(src, Language::Python, 2).unwrap();
+        let after = "def b(x):\n    return x * 2 + 1\n";
+        let r = resolve(&anchor, after, Language::Python).unwrap();
+        assert_eq!(r.status, AnnotationStatus::Orphaned);
+        assert_eq!(r.confidence, 0.0);
+    }
+
+    #[test]
+    fn capture_errors_are_precise() {
+        assert!(matches!(
+            capture("x = 1\n", Language::Python, 9),
+            Err(AnchorError::LineOutOfRange { line: 9, lines: 1 })
+        ));
+        assert!(matches!(
+            capture("import os\n", Language::Python, 1),
+            Err(AnchorError::NoDefinition { line: 1 })
+        ));
+        assert!(matches!(
+            capture("", Language::Go, 0),
+            Err(AnchorError::LineOutOfRange { .. })
+        ));
+    }
+}

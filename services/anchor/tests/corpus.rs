@@ -12,7 +12,9 @@
 //! name = "read_config"   # name in after (omit for ambiguous/orphaned)
 //! ```
 
-use lighthouse_anchor::{AnnotationStatus, resolve_cli};
+use lighthouse_anchor::{
+    AnchorError, AnnotationStatus, Language, ParsedFile, capture, render_human, resolve_cli,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -130,4 +132,109 @@ fn corpus_resolves_every_case() {
         false_attachments.join("\n")
     );
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
+}
+
+fn corpus_sources() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(corpus_dir()).unwrap() {
+        let dir = e.unwrap().path();
+        if dir.join("case.toml").is_file() {
+            for stem in ["before", "after"] {
+                let p = file_named(&dir, stem);
+                out.push((p.clone(), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every line of every corpus file that lies in a definition resolves, in the same
+/// version, to that very definition with full confidence — or is reported ambiguous
+/// when the file holds an exact duplicate of it.
+#[test]
+fn every_anchor_resolves_to_itself_in_the_same_version() {
+    let mut checked = 0;
+    for (path, src) in corpus_sources() {
+        let lang = Language::from_path(&path).unwrap();
+        let file = ParsedFile::parse(&src, lang).unwrap();
+        for line in 1..=file.line_count() {
+            let Ok(anchor) = file.capture(line) else {
+                continue;
+            };
+            let r = file.resolve(&anchor);
+            checked += 1;
+            if r.status == AnnotationStatus::Ambiguous {
+                assert!(r.candidates.len() > 1, "{}:{line}", path.display());
+                continue;
+            }
+            assert_eq!(
+                r.status,
+                AnnotationStatus::Found,
+                "{}:{line}",
+                path.display()
+            );
+            assert_eq!(r.confidence, 1.0, "{}:{line}", path.display());
+            assert_eq!(r.name.as_deref(), Some(anchor.name.as_str()));
+            assert_eq!(r.annotation_line, Some(line), "{}:{line}", path.display());
+        }
+    }
+    assert!(checked > 1000, "only {checked} anchors checked");
+}
+
+/// Truncated, spliced and garbage inputs never panic: every call returns a value or a
+/// typed error.
+#[test]
+fn mangled_sources_never_panic() {
+    let sources = corpus_sources();
+    let mut resolved = 0;
+    for (path, src) in sources.iter().step_by(7) {
+        let lang = Language::from_path(path).unwrap();
+        let anchors: Vec<_> = (1..40).filter_map(|l| capture(src, lang, l).ok()).collect();
+        let bytes = src.as_bytes();
+        for cut in (0..bytes.len()).step_by(53) {
+            let mut mangled = String::from_utf8_lossy(&bytes[..cut]).to_string();
+            mangled.push_str("\u{0}((([[[{{{ \"'` \u{fffd}");
+            mangled.push_str(&String::from_utf8_lossy(&bytes[cut / 2..]));
+            let file = ParsedFile::parse(&mangled, lang).expect("bounded input parses");
+            for a in &anchors {
+                let r = file.resolve(a);
+                assert!((0.0..=1.0).contains(&r.confidence));
+                resolved += 1;
+            }
+            for l in [0, 1, cut % 50 + 1, 100_000] {
+                let _ = file.capture(l);
+            }
+        }
+    }
+    let deep = "(".repeat(100_000);
+    for lang in [
+        Language::Python,
+        Language::Rust,
+        Language::Go,
+        Language::Tsx,
+    ] {
+        let file = ParsedFile::parse(&deep, lang).expect("deep nesting parses");
+        assert!(file.capture(1).is_err());
+    }
+    assert!(resolved > 100);
+}
+
+#[test]
+fn cli_helper_reports_json_fields_and_errors() {
+    let dir = corpus_dir().join("py_rename");
+    let r = resolve_cli(&dir.join("before.py"), &dir.join("after.py"), 39).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["status"], "renamed");
+    assert_eq!(v["name"], "read_config");
+    assert!(v["line"].is_u64() && v["confidence"].is_f64());
+    assert!(render_human(&r).starts_with("renamed to `read_config` at lines"));
+    assert!(matches!(
+        resolve_cli(&dir.join("case.toml"), &dir.join("case.toml"), 1),
+        Err(AnchorError::UnsupportedLanguage(_))
+    ));
+    assert!(matches!(
+        resolve_cli(&dir.join("nope.py"), &dir.join("after.py"), 1),
+        Err(AnchorError::Io { .. })
+    ));
 }

@@ -58,9 +58,10 @@ pub struct Anchor {
     /// Name of the next definition in the same container, if any.
     #[serde(default)]
     pub next_sibling: Option<String>,
-    /// Hashes of the qualified names of every definition in the file when captured: a
-    /// rename or move target must be a name that did not exist then, which keeps
-    /// annotations off look-alikes that were already there.
+    /// Hashes of the qualified names of every definition in the file when captured
+    /// (sorted, one entry per definition): a rename or move target must be a name that
+    /// did not exist then, which keeps annotations off look-alikes that were already
+    /// there; repeats of the anchor's own hash mean its name was shared from the start.
     #[serde(default)]
     pub file_defs: Vec<u32>,
     /// Annotated line minus the definition's head line (negative on decorators and doc

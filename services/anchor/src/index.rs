@@ -346,8 +346,9 @@ fn classify(node: Node, lang: Language, frames: &[Frame], src: &[u8]) -> Option<
                 signature(node, src, &["parameters", "return_type"]),
             ),
             "class_definition" => named("class", "name", signature(node, src, &["superclasses"])),
-            // `X = …` at module or class level; locals are not definitions.
-            "expression_statement" if !in_callable(frames) => {
+            // `X = …` at module level. Class attributes belong to their class and locals
+            // to their function: neither is a definition of its own.
+            "expression_statement" if frames.len() == 1 => {
                 let a = node.named_child(0).filter(|a| a.kind() == "assignment")?;
                 let left = a.child_by_field_name("left")?;
                 if left.kind() != "identifier" {
@@ -445,11 +446,53 @@ fn classify(node: Node, lang: Language, frames: &[Frame], src: &[u8]) -> Option<
                 } else {
                     "name"
                 };
-                let kind = match node.child_by_field_name("value").map(|v| v.kind()) {
-                    Some("arrow_function" | "function_expression" | "function") => "method",
-                    _ => "field",
+                // Only fields holding a function are definitions (`onClick = () => …`);
+                // data fields belong to their class.
+                let value = node.child_by_field_name("value")?;
+                if !matches!(
+                    value.kind(),
+                    "arrow_function" | "function_expression" | "function"
+                ) {
+                    return None;
+                }
+                let sig = signature(
+                    value,
+                    src,
+                    &["type_parameters", "parameters", "return_type"],
+                );
+                named("method", field, sig)
+            }
+            // CommonJS `exports.handler = async (event) => …` at the top level.
+            "expression_statement" if frames.len() == 1 => {
+                let a = node
+                    .named_child(0)
+                    .filter(|a| a.kind() == "assignment_expression")?;
+                let value = a.child_by_field_name("right")?;
+                if !matches!(
+                    value.kind(),
+                    "arrow_function" | "function_expression" | "function"
+                ) {
+                    return None;
+                }
+                let left = a.child_by_field_name("left")?;
+                let name_node = match left.kind() {
+                    "member_expression" => left.child_by_field_name("property")?,
+                    "identifier" => left,
+                    _ => return None,
                 };
-                named(kind, field, String::new())
+                let name = text(name_node, src).to_string();
+                Some(Info {
+                    kind: "function",
+                    name,
+                    name_span: Some((name_node.start_byte(), name_node.end_byte())),
+                    head_line: name_node.start_position().row,
+                    signature: signature(
+                        value,
+                        src,
+                        &["type_parameters", "parameters", "return_type"],
+                    ),
+                    extra_path: None,
+                })
             }
             "variable_declarator" => {
                 let decl = node.parent()?;

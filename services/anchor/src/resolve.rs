@@ -34,6 +34,9 @@ const MAX_LINE_TEXT: usize = 200;
 const MOVE_MIN_SIM: f32 = 0.5;
 /// Body similarity a differently named definition needs to count as a rename.
 const RENAME_MIN_SIM: f32 = 0.6;
+/// Body-and-signature score a same-named candidate needs when the name was shared by
+/// several definitions at capture time.
+const HOMONYM_MIN_SCORE: f32 = 0.6;
 /// Score gap between the two best candidates below which we refuse to choose.
 const MARGIN: f32 = 0.1;
 
@@ -185,8 +188,9 @@ impl ParsedFile {
         let d = &self.defs[i];
         let f = self.features(i);
         let mut file_defs: Vec<u32> = self.defs.iter().map(|d| d.qhash).collect();
+        // One entry per definition (not deduplicated): the count of the anchor's own
+        // hash tells resolution whether its name was shared from the start.
         file_defs.sort_unstable();
-        file_defs.dedup();
         file_defs.truncate(MAX_FILE_DEFS);
         let mut line_text = self.line_text(line - 1).to_string();
         if line_text.len() > MAX_LINE_TEXT {
@@ -230,6 +234,22 @@ impl ParsedFile {
         // Stage 1: same identity.
         let exact: Vec<usize> = self
             .candidates(|d| d.family() == fam && d.name == anchor.name && d.path == anchor.path);
+        let own = index::qualified_hash(&anchor.kind, &anchor.path, &anchor.name);
+        let homonyms = anchor.file_defs.iter().filter(|&&h| h == own).count();
+        if homonyms > 1 {
+            // The name was shared from the start (Go `init`, a property getter and its
+            // setter): the name alone proves nothing, the body and signature must agree,
+            // or deleting one would move its annotation onto the other.
+            let scored: Vec<(usize, f32)> = self
+                .score(&exact, |i| {
+                    0.8 * self.body_similarity(anchor, i)
+                        + 0.2 * f32::from(u8::from(sig_eq(&self.defs[i])))
+                })
+                .into_iter()
+                .filter(|&(_, s)| s >= HOMONYM_MIN_SCORE)
+                .collect();
+            return self.pick(anchor, AnnotationStatus::Found, &scored, 0.9);
+        }
         if exact.len() == 1 {
             let i = exact[0];
             let sim = self.body_similarity(anchor, i);

@@ -150,7 +150,7 @@ fn corpus_sources() -> Vec<(PathBuf, String)> {
 }
 
 /// Every line of every corpus file that lies in a definition resolves, in the same
-/// version, to that very definition with full confidence — or is reported ambiguous
+/// version, to that very definition with (near) full confidence — or is reported ambiguous
 /// when the file holds an exact duplicate of it.
 #[test]
 fn every_anchor_resolves_to_itself_in_the_same_version() {
@@ -174,7 +174,8 @@ fn every_anchor_resolves_to_itself_in_the_same_version() {
                 "{}:{line}",
                 path.display()
             );
-            assert_eq!(r.confidence, 1.0, "{}:{line}", path.display());
+            // 1.0, or 0.9 where the name is shared (Go `init`, getter and setter).
+            assert!(r.confidence >= 0.9, "{}:{line}", path.display());
             assert_eq!(r.name.as_deref(), Some(anchor.name.as_str()));
             assert_eq!(r.annotation_line, Some(line), "{}:{line}", path.display());
         }

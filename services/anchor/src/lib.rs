@@ -60,6 +60,20 @@ pub enum AnchorError {
     NotUtf8 { path: PathBuf },
 }
 
+/// A named definition of a parsed file, for listings (`ParsedFile::definitions`).
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Definition {
+    pub kind: String,
+    pub name: String,
+    /// Name with its containers, e.g. `Repo.save`.
+    pub qualified_name: String,
+    /// The `def`/`fn`/`class` line (1-based).
+    pub line: usize,
+    /// First line including decorators, attributes and doc comments (1-based).
+    pub start_line: usize,
+    pub end_line: usize,
+}
+
 /// Where an anchor landed in a new version of its file.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Resolution {

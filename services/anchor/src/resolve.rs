@@ -20,7 +20,7 @@
 use crate::fingerprint::{self, similarity};
 use crate::index::{self, Def, Tok};
 use crate::lang::{self, Language};
-use crate::{AnchorError, Resolution};
+use crate::{AnchorError, Definition, Resolution};
 use lighthouse_schemas::msg::{Anchor, AnnotationStatus};
 use std::cell::OnceCell;
 
@@ -113,6 +113,31 @@ impl ParsedFile {
 
     pub fn language(&self) -> Language {
         self.lang
+    }
+
+    /// Every named definition, in source order (outer before inner).
+    pub fn definitions(&self) -> Vec<Definition> {
+        self.defs
+            .iter()
+            .map(|d| Definition {
+                kind: d.kind.to_string(),
+                name: d.name.clone(),
+                qualified_name: self.qualified_name(d),
+                line: d.head_line + 1,
+                start_line: d.ext_start_line + 1,
+                end_line: d.end_line + 1,
+            })
+            .collect()
+    }
+
+    fn qualified_name(&self, d: &Def) -> String {
+        let sep = self.lang.path_separator();
+        let mut q = d.path.join(sep);
+        if !q.is_empty() {
+            q.push_str(sep);
+        }
+        q.push_str(&d.name);
+        q
     }
 
     /// Number of named definitions found.
@@ -360,18 +385,13 @@ impl ParsedFile {
         conf: f32,
     ) -> Resolution {
         let d = &self.defs[i];
-        let mut qualified = d.path.join(self.lang.path_separator());
-        if !qualified.is_empty() {
-            qualified.push_str(self.lang.path_separator());
-        }
-        qualified.push_str(&d.name);
         Resolution {
             status,
             line: Some(d.head_line + 1),
             end_line: Some(d.end_line + 1),
             annotation_line: Some(self.annotation_line(anchor, d) + 1),
             name: Some(d.name.clone()),
-            qualified_name: Some(qualified),
+            qualified_name: Some(self.qualified_name(d)),
             kind: Some(d.kind.to_string()),
             confidence: round2(conf.clamp(0.0, 1.0)),
             candidates: Vec::new(),

@@ -239,3 +239,99 @@ fn cli_helper_reports_json_fields_and_errors() {
         Err(AnchorError::Io { .. })
     ));
 }
+
+/// Mechanical edits applied to every definition of every distinct corpus file: shift
+/// everything down, move a top-level definition to the end, rename one, delete one. The expected outcome
+/// of each is known without the engine, so this checks thousands of resolutions,
+/// including deletions next to look-alikes.
+#[test]
+fn mechanical_edits_of_every_definition() {
+    let mut seen = std::collections::HashSet::new();
+    let (mut checked, mut failures) = (0usize, Vec::new());
+    for (path, src) in corpus_sources() {
+        if !seen.insert(src.clone()) {
+            continue;
+        }
+        let lang = Language::from_path(&path).unwrap();
+        let file = ParsedFile::parse(&src, lang).unwrap();
+        let defs = file.definitions();
+        let lines: Vec<&str> = src.lines().collect();
+        let shifted = format!("\n\n\n{src}");
+        let shifted = ParsedFile::parse(&shifted, lang).unwrap();
+        for d in &defs {
+            let Ok(anchor) = file.capture(d.line) else {
+                continue;
+            };
+            if anchor.name != d.name {
+                continue; // another definition starts on the same line
+            }
+            let at = format!("{}:{} {}", path.display(), d.line, d.qualified_name);
+            let shared = defs.iter().filter(|o| o.name == d.name).count() > 1;
+            if file.resolve(&anchor).status == AnnotationStatus::Ambiguous {
+                continue; // an exact duplicate: no single right answer after these edits
+            }
+
+            let r = shifted.resolve(&anchor);
+            checked += 1;
+            if r.status != AnnotationStatus::Found || r.line != Some(d.line + 3) {
+                failures.push(format!("shift {at}: {r:?}"));
+            }
+
+            let kept: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i + 1 < d.start_line || *i + 1 > d.end_line)
+                .map(|(_, l)| *l)
+                .collect();
+            let r = ParsedFile::parse(&kept.join("\n"), lang)
+                .unwrap()
+                .resolve(&anchor);
+            checked += 1;
+            if r.status != AnnotationStatus::Orphaned {
+                failures.push(format!("delete {at}: {r:?}"));
+            }
+
+            if d.qualified_name == d.name {
+                // Move a top-level definition to the end of the file.
+                let mut moved = kept.clone();
+                moved.push("");
+                moved.extend(&lines[d.start_line - 1..d.end_line.min(lines.len())]);
+                let want = kept.len() + 2 + (d.line - d.start_line);
+                let r = ParsedFile::parse(&moved.join("\n"), lang)
+                    .unwrap()
+                    .resolve(&anchor);
+                checked += 1;
+                if r.status != AnnotationStatus::Found || r.line != Some(want) {
+                    failures.push(format!("move {at}: want {want}, {r:?}"));
+                }
+            }
+
+            let head = lines[d.line - 1];
+            if d.kind == "impl" || shared || !head.contains(d.name.as_str()) {
+                continue;
+            }
+            let new_name = format!("{}Zz", d.name);
+            let mut renamed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            renamed[d.line - 1] = head.replacen(d.name.as_str(), &new_name, 1);
+            let r = ParsedFile::parse(&renamed.join("\n"), lang)
+                .unwrap()
+                .resolve(&anchor);
+            checked += 1;
+            if r.status != AnnotationStatus::Renamed
+                || r.line != Some(d.line)
+                || r.name.as_deref() != Some(new_name.as_str())
+            {
+                failures.push(format!("rename {at}: {r:?}"));
+            }
+        }
+    }
+    println!(
+        "mechanical edits: {checked} checked, {} failed",
+        failures.len()
+    );
+    for f in &failures {
+        println!("  {f}");
+    }
+    assert!(checked > 500, "only {checked} checked");
+    assert!(failures.is_empty(), "{} failures", failures.len());
+}

@@ -62,6 +62,7 @@ pub(crate) fn family(kind: &str) -> &'static str {
         "module" => "module",
         "const" | "static" | "variable" | "field" => "value",
         "macro" => "macro",
+        "callback" => "callback",
         _ => "other",
     }
 }
@@ -354,8 +355,10 @@ fn classify(node: Node, lang: Language, frames: &[Frame], src: &[u8]) -> Option<
                 if left.kind() != "identifier" {
                     return None;
                 }
+                let right = a.child_by_field_name("right");
+                let is_lambda = right.is_some_and(|r| r.kind() == "lambda");
                 Some(Info {
-                    kind: "variable",
+                    kind: if is_lambda { "function" } else { "variable" },
                     name: text(left, src).to_string(),
                     name_span: Some((left.start_byte(), left.end_byte())),
                     head_line: left.start_position().row,
@@ -526,6 +529,10 @@ fn classify(node: Node, lang: Language, frames: &[Frame], src: &[u8]) -> Option<
                 };
                 named(kind, "name", sig)
             }
+            // Inside a named function the function itself stays the anchor.
+            "arrow_function" | "function_expression" | "function" if !in_callable(frames) => {
+                callback(node, src)
+            }
             "interface_declaration" => named("interface", "name", String::new()),
             "type_alias_declaration" => named("type", "name", String::new()),
             "enum_declaration" => named("enum", "name", String::new()),
@@ -566,11 +573,67 @@ fn classify(node: Node, lang: Language, frames: &[Frame], src: &[u8]) -> Option<
                 named("const", "name", signature(node, src, &["type"]))
             }
             "var_spec" if !in_callable(frames) => {
-                named("variable", "name", signature(node, src, &["type"]))
+                // `var handler = func(…) {…}` is a function by another spelling.
+                let func = node
+                    .child_by_field_name("value")
+                    .and_then(|v| v.named_child(0))
+                    .filter(|v| v.kind() == "func_literal");
+                match func {
+                    Some(f) => named(
+                        "function",
+                        "name",
+                        signature(f, src, &["parameters", "result"]),
+                    ),
+                    None => named("variable", "name", signature(node, src, &["type"])),
+                }
             }
             _ => None,
         },
     }
+}
+
+/// An anonymous function passed to a statement-level call — `router.get('/u', (req,
+/// res) => …)`, `describe('x', () => …)` — named after the call the way editors outline
+/// it: `router.get('/u')`. Route handlers and tests are where annotations land in JS.
+fn callback(node: Node, src: &[u8]) -> Option<Info> {
+    const MAX_NAME: usize = 80;
+    let args = node.parent().filter(|p| p.kind() == "arguments")?;
+    let call = args.parent().filter(|c| c.kind() == "call_expression")?;
+    let mut stmt = call.parent()?;
+    if stmt.kind() == "await_expression" {
+        stmt = stmt.parent()?;
+    }
+    if stmt.kind() != "expression_statement" {
+        return None;
+    }
+    let callee = call.child_by_field_name("function")?;
+    let callee: String = text(callee, src).split_whitespace().collect();
+    let first = args
+        .named_child(0)
+        .filter(|a| matches!(a.kind(), "string" | "template_string"))
+        .map(|a| {
+            // Quote style is formatting, not identity.
+            let t = text(a, src);
+            let inner = t.get(1..t.len().saturating_sub(1)).unwrap_or("");
+            format!("'{inner}'")
+        })
+        .unwrap_or_default();
+    let mut name = format!("{callee}({first})");
+    if name.len() > MAX_NAME {
+        let mut cut = MAX_NAME;
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name.truncate(cut);
+    }
+    Some(Info {
+        kind: "callback",
+        name,
+        name_span: None,
+        head_line: node.start_position().row,
+        signature: signature(node, src, &["parameters", "return_type"]),
+        extra_path: None,
+    })
 }
 
 /// `(s *Server)` → `Server`; `(l List[T])` → `List`.

@@ -279,3 +279,38 @@ lang("go2", "go", GO2, [
     dict(id="fn_to_method", edit="move_into_container", at=("LIKE '%",), status="found", head=("listUsers(w",), name="listUsers",
          after=[("func listUsers(w http.ResponseWriter", "func (s *Server) listUsers(w http.ResponseWriter")]),
 ])
+
+JS3 = '''const express = require('express');
+const router = express.Router();
+
+router.get('/users', async (req, res) => {
+  const rows = await db.query(`SELECT * FROM users WHERE name = '${req.query.q}'`);
+  res.json(rows);
+});
+
+router.get('/orders', async (req, res) => {
+  const rows = await db.query(`SELECT * FROM orders WHERE ref = '${req.query.q}'`);
+  res.json(rows);
+});
+
+describe('router', () => {
+  it('lists users', async () => {
+    const res = await request(app).get('/users');
+    expect(res.status).toBe(200);
+  });
+});
+
+module.exports = router;
+'''
+lang("js3", "js", JS3, [
+    dict(id="route_insert_above", edit="insertion_above", at=("FROM users",), status="found", head=("router.get('/users'",), name="router.get('/users')",
+         after=[("const router = express.Router();\n", "const router = express.Router();\nrouter.use(auth);\n\nrouter.post('/login', (req, res) => {\n  res.sendStatus(204);\n});\n")]),
+    dict(id="route_deleted_twin", edit="deletion_with_lookalike", at=("FROM users",), status="orphaned",
+         after=lambda t: cut(t, t[t.index("router.get('/users'"):t.index("router.get('/orders'")])),
+    dict(id="route_path_renamed", edit="rename", at=("FROM users",), status="renamed", head=("router.get('/members'",), name="router.get('/members')",
+         after=[("router.get('/users', async", "router.get('/members', async")]),
+    dict(id="route_reformat_quotes", edit="reformat", at=("FROM orders",), status="found", head=('router.get("/orders"',), name="router.get('/orders')",
+         after=[("router.get('/orders', async (req, res) => {\n  const rows = await db.query(`SELECT * FROM orders WHERE ref = '${req.query.q}'`);", 'router.get("/orders", async (req, res) => {\n  const rows = await db.query(\n    `SELECT * FROM orders WHERE ref = \'${req.query.q}\'`\n  );')]),
+    dict(id="nested_test_light_edit", edit="light_body_edit", at=("expect(res.status)",), status="found", head=("it('lists users'",), name="it('lists users')",
+         after=[("    expect(res.status).toBe(200);\n", "    expect(res.status).toBe(200);\n    expect(res.body).toHaveLength(2);\n")]),
+])

@@ -1,7 +1,7 @@
 //! Capturing an anchor in one version of a file and resolving it in another.
 //!
-//! Resolution runs in stages, each stricter about what it accepts than the one before
-//! is about identity:
+//! Resolution runs in stages; each later stage trusts the name less and so demands more
+//! evidence (a similar body, a name that is new, agreeing neighbours):
 //!
 //! 1. **same identity** — same kind family, name and container path: `found`, even if
 //!    moved or edited. Several such (a duplicated definition) are told apart by body
@@ -22,10 +22,10 @@ use crate::index::{self, Def, Tok};
 use crate::lang::{self, Language};
 use crate::{AnchorError, Definition, Resolution};
 use lighthouse_schemas::msg::{Anchor, AnnotationStatus};
-use std::cell::OnceCell;
+use std::sync::OnceLock;
 
-/// Bound on [`Anchor::file_defs`]; files with more definitions lose the oldest-proof
-/// protection only for the overflow, which is far beyond any hand-written file.
+/// Bound on [`Anchor::file_defs`]; only definitions past it (far beyond any
+/// hand-written file) lose the look-alike protection.
 const MAX_FILE_DEFS: usize = 8192;
 /// Longest annotated-line text kept in an anchor.
 const MAX_LINE_TEXT: usize = 200;
@@ -55,10 +55,16 @@ struct Features {
 pub struct ParsedFile {
     lang: Language,
     source: String,
+    /// Kept for incremental reparsing of the next version.
     tree: tree_sitter::Tree,
+    /// Definitions in source order (outer before inner).
     defs: Vec<Def>,
+    /// The whole file's tokens once; a definition's fingerprint is a slice of them.
     tokens: Vec<Tok>,
-    features: Vec<OnceCell<Features>>,
+    /// Per definition, filled on first use (`OnceLock` so a parsed file can be shared
+    /// between threads).
+    features: Vec<OnceLock<Features>>,
+    /// Byte offset of each line start, for line texts.
     line_starts: Vec<usize>,
 }
 
@@ -102,7 +108,7 @@ impl ParsedFile {
             .collect();
         ParsedFile {
             lang,
-            features: (0..ex.defs.len()).map(|_| OnceCell::new()).collect(),
+            features: (0..ex.defs.len()).map(|_| OnceLock::new()).collect(),
             defs: ex.defs,
             tokens: ex.tokens,
             source,
@@ -197,7 +203,12 @@ impl ParsedFile {
             .iter()
             .enumerate()
             .filter(|(_, d)| d.ext_start_line <= line0 && line0 <= d.end_line)
-            .min_by_key(|(_, d)| (d.end_line - d.ext_start_line, usize::MAX - d.start_byte))
+            .min_by_key(|(_, d)| {
+                (
+                    d.end_line.saturating_sub(d.ext_start_line),
+                    usize::MAX - d.start_byte,
+                )
+            })
             .map(|(i, _)| i)
     }
 
@@ -401,8 +412,11 @@ impl ParsedFile {
     /// Where the annotated line now is (0-based): the same text nearest to the old
     /// offset if it is still inside the definition, else the old offset clamped.
     fn annotation_line(&self, anchor: &Anchor, d: &Def) -> usize {
+        // max/min rather than clamp: clamp panics if the bounds were ever inverted.
         let guess = (d.head_line as i64 + i64::from(anchor.line_offset))
-            .clamp(d.ext_start_line as i64, d.end_line as i64) as usize;
+            .max(d.ext_start_line as i64)
+            .min(d.end_line as i64)
+            .max(0) as usize;
         if anchor.line_text.is_empty() {
             return guess;
         }

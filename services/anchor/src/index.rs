@@ -26,9 +26,11 @@ pub(crate) struct Def {
     /// Byte span of the definition node itself.
     pub start_byte: usize,
     pub end_byte: usize,
-    /// Where the fingerprint starts: just after the name. Keywords, modifiers,
-    /// receivers and the name itself are left out, so a rename, an added `pub`/`static`
-    /// or a Go receiver (function moved onto a type) leave the body fingerprint alone.
+    /// Where the fingerprint starts: the body when there is one, else just after the
+    /// name. Keywords, modifiers, receivers, the name and the parameters (compared
+    /// separately as the signature) are left out, so a rename, an added `pub`/`static`,
+    /// a `self` parameter or a Go receiver (function moved onto a type) leave the body
+    /// fingerprint alone — which matters most for small functions.
     pub fp_start: usize,
     /// 0-based line of the `def`/`fn`/`class` keyword line (the name's line).
     pub head_line: usize,
@@ -140,7 +142,7 @@ pub(crate) fn extract(tree: &Tree, src: &str, lang: Language) -> Extracted {
                 signature: info.signature,
                 start_byte: node.start_byte(),
                 end_byte: node.end_byte(),
-                fp_start: info.name_span.map_or(node.start_byte(), |(_, end)| end),
+                fp_start: fingerprint_start(node, info.name_span),
                 head_line: info.head_line,
                 ext_start_line,
                 end_line: end_line(node),
@@ -191,6 +193,19 @@ fn link_siblings(defs: &mut [Def], children: &[usize]) {
         let next = children.get(k + 1).map(|&n| defs[n].name.clone());
         defs[i].prev = prev;
         defs[i].next = next;
+    }
+}
+
+fn fingerprint_start(node: Node, name_span: Option<(usize, usize)>) -> usize {
+    let body = node.child_by_field_name("body").or_else(|| {
+        // `const f = (…) => {…}`: the body of the function value.
+        node.child_by_field_name("value")
+            .and_then(|v| v.child_by_field_name("body"))
+    });
+    match (body, name_span) {
+        (Some(b), _) => b.start_byte(),
+        (None, Some((_, end))) => end,
+        (None, None) => node.start_byte(),
     }
 }
 

@@ -314,3 +314,19 @@ lang("js3", "js", JS3, [
     dict(id="nested_test_light_edit", edit="light_body_edit", at=("expect(res.status)",), status="found", head=("it('lists users'",), name="it('lists users')",
          after=[("    expect(res.status).toBe(200);\n", "    expect(res.status).toBe(200);\n    expect(res.body).toHaveLength(2);\n")]),
 ])
+
+# Small definitions whose parameters change as they move: the body carries them.
+lang("py3", "py", PY, [
+    dict(id="tiny_fn_into_class_with_self", edit="move_into_container", at=("return 42",), status="found", head=("def helper(self)",), name="helper",
+         after=lambda t: apply(cut(t, PY_HELPER), [("    def find(self, name):", "    def helper(self):\n        return 42\n\n    def find(self, name):")])),
+    dict(id="rename_with_new_param", edit="rename", at=("return parse(data)",), status="renamed", head=("def read_config",), name="read_config",
+         after=[("def load_config(path):\n    with open(path) as fh:", "def read_config(path, encoding=\"utf-8\"):\n    with open(path, encoding=encoding) as fh:")]),
+])
+lang("rs3", "rs", RS, [
+    dict(id="tiny_fn_into_impl_with_self", edit="move_into_container", at=("    42",), status="found", head=("fn helper(&self)",), name="helper",
+         after=lambda t: apply(cut(t, RS_HELPER), [("impl Order {\n", "impl Order {\n    fn helper(&self) -> u32 {\n        42\n    }\n\n")])),
+])
+lang("go3", "go", GO, [
+    dict(id="fn_into_receiver_renamed_param", edit="move_into_container", at=("total += it.Price",), status="found", head=("ComputeTotal(items []Item)",), name="ComputeTotal",
+         after=lambda t: apply(t, [("func ComputeTotal(items []Item) int {", "func (r *OrderRepo) ComputeTotal(items []Item) int {")])),
+])

@@ -15,8 +15,8 @@
 //! - `fingerprint`: FNV hashes and the bottom-k shingle sketch for body similarity;
 //! - `resolve`: [`ParsedFile`] (parse a version once, resolve many anchors against
 //!   it), the staged resolution rules, and the one-shot [`capture`] / [`resolve`];
-//! - this file: errors, [`Resolution`], and the CLI helpers [`resolve_cli`] and
-//!   [`render_human`].
+//! - this file: errors, [`Resolution`], [`apply_resolution`] / [`file_version`] for
+//!   the `Annotation` message, and the CLI helpers [`resolve_cli`] and [`render_human`].
 //!
 //! Everything here is pure and synchronous; workers call it from their own tasks.
 
@@ -26,7 +26,7 @@ pub mod lang;
 mod resolve;
 
 pub use lang::{Language, MAX_SOURCE_BYTES, PARSE_TIMEOUT};
-pub use lighthouse_schemas::msg::{Anchor, AnnotationStatus};
+pub use lighthouse_schemas::msg::{Anchor, Annotation, AnnotationStatus};
 pub use resolve::{ParsedFile, capture, resolve};
 
 use serde::Serialize;
@@ -113,6 +113,22 @@ impl Resolution {
     }
 }
 
+/// The `file_version` of a source text: SHA-256, lowercase hex.
+pub fn file_version(source: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(source.as_bytes()))
+}
+
+/// Records a re-anchoring result on an annotation (status, lines, confidence and the
+/// file version they refer to); the anchor itself is kept as captured.
+pub fn apply_resolution(annotation: &mut Annotation, r: &Resolution, version: &str) {
+    annotation.status = r.status;
+    annotation.line = r.line.and_then(|l| u32::try_from(l).ok());
+    annotation.end_line = r.end_line.and_then(|l| u32::try_from(l).ok());
+    annotation.confidence = r.confidence;
+    annotation.resolved_version = Some(version.to_string());
+}
+
 fn read_source(path: &Path) -> Result<String, AnchorError> {
     let io = |source| AnchorError::Io {
         path: path.to_path_buf(),
@@ -176,5 +192,59 @@ pub fn render_human(r: &Resolution) -> String {
         AnnotationStatus::Orphaned => {
             "orphaned: the annotated definition is gone from this version".to_string()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::msg::{Envelope, Severity};
+
+    #[test]
+    fn resolution_is_recorded_on_the_annotation() {
+        let before = "def f(q):\n    return db.run(q)\n";
+        let after = "import db\n\n\ndef f(q):\n    return db.run(q)\n";
+        let anchor = capture(before, Language::Python, 2).unwrap();
+        let mut a = Annotation {
+            env: Envelope::new("a1", 1, "p", "expert", "c1"),
+            path: "x.py".into(),
+            expert: "sec".into(),
+            category: "security".into(),
+            severity: Severity::High,
+            message: "injectable".into(),
+            anchor: anchor.clone(),
+            file_version: file_version(before),
+            status: AnnotationStatus::Found,
+            line: Some(1),
+            end_line: Some(2),
+            confidence: 1.0,
+            resolved_version: None,
+        };
+        let r = resolve(&anchor, after, Language::Python).unwrap();
+        let v = file_version(after);
+        apply_resolution(&mut a, &r, &v);
+        assert_eq!((a.line, a.end_line), (Some(4), Some(5)));
+        assert_eq!(a.resolved_version.as_deref(), Some(v.as_str()));
+        assert_eq!(v.len(), 64);
+        assert_ne!(a.file_version, v);
+
+        apply_resolution(&mut a, &Resolution::orphaned(), &v);
+        assert_eq!(a.status, AnnotationStatus::Orphaned);
+        assert_eq!(a.line, None);
+    }
+
+    #[test]
+    fn human_rendering_names_status_and_place() {
+        let mut r = Resolution::orphaned();
+        assert!(render_human(&r).starts_with("orphaned"));
+        r.status = AnnotationStatus::Found;
+        r.line = Some(3);
+        r.end_line = Some(9);
+        r.qualified_name = Some("A.save".into());
+        r.confidence = 0.8;
+        assert_eq!(
+            render_human(&r),
+            "found `A.save` at lines 3-9 (confidence 0.80)"
+        );
     }
 }

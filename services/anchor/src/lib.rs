@@ -2,7 +2,7 @@
 //! an agent keeps editing the file.
 //!
 //! An annotation is made on a line; [`capture`] turns that into an
-//! [`Anchor`](lighthouse_schemas::msg::Anchor) describing the innermost named
+//! [`Anchor`] describing the innermost named
 //! definition holding it — kind, name, container path, signature, a body fingerprint
 //! and its neighbours — and never its position. [`resolve`] finds that definition again
 //! in a later version of the file and says how sure it is

@@ -5,7 +5,9 @@
 //! Three figures per language, each p50/p99 over many rounds:
 //! - `resolve50`: the new version already parsed (the cache a worker keeps);
 //! - `incr+resolve50`: incremental reparse from the old tree, then resolve;
-//! - `full+resolve50`: parse from scratch, then resolve.
+//! - `full+resolve50`: parse from scratch, then resolve;
+//! - `raw parse`: tree-sitter alone parsing the new version from scratch, measured in
+//!   the same run, as the floor the full figure is compared with.
 //!
 //! Run with `cargo run --release -p lighthouse-anchor --example bench_reanchor`.
 
@@ -110,6 +112,17 @@ fn function_head(lang: Language, i: usize) -> String {
     }
 }
 
+fn grammar(lang: Language) -> tree_sitter::Language {
+    match lang {
+        Language::Python => tree_sitter_python::LANGUAGE.into(),
+        Language::Rust => tree_sitter_rust::LANGUAGE.into(),
+        Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+        Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+        Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+        Language::Go => tree_sitter_go::LANGUAGE.into(),
+    }
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -129,8 +142,15 @@ fn time<F: FnMut()>(mut f: F) -> (f64, f64) {
 
 fn main() {
     println!(
-        "{:<11} {:>5} {:>5} {:>22} {:>22} {:>22}",
-        "language", "lines", "defs", "resolve50 p50/p99 ms", "incr+resolve50", "full+resolve50"
+        "{:<11} {:>5} {:>5} {:>22} {:>22} {:>22} {:>18} {:>6}",
+        "language",
+        "lines",
+        "defs",
+        "resolve50 p50/p99 ms",
+        "incr+resolve50",
+        "full+resolve50",
+        "raw parse",
+        "full/raw"
     );
     for lang in [
         Language::Python,
@@ -178,14 +198,21 @@ fn main() {
                 std::hint::black_box(f.resolve(a));
             }
         });
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&grammar(lang)).expect("grammar");
+        let raw = time(|| {
+            std::hint::black_box(parser.parse(&new_src, None));
+        });
         println!(
-            "{:<11} {:>5} {:>5} {:>22} {:>22} {:>22}{}",
+            "{:<11} {:>5} {:>5} {:>22} {:>22} {:>22} {:>18} {:>6.2}{}",
             lang.name(),
             lines,
             new.definition_count(),
             format!("{:.3}/{:.3}", warm.0, warm.1),
             format!("{:.3}/{:.3}", incr.0, incr.1),
             format!("{:.3}/{:.3}", full.0, full.1),
+            format!("{:.3}/{:.3}", raw.0, raw.1),
+            full.0 / raw.0,
             if lost > 0 {
                 format!("  ({lost} anchors unresolved)")
             } else {

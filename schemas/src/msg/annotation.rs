@@ -173,6 +173,21 @@ mod tests {
     }
 
     #[test]
+    fn json_schema_spells_the_enums_for_other_languages() {
+        let schema = serde_json::to_string(&schemars::schema_for!(Annotation)).unwrap();
+        for word in [
+            "orphaned",
+            "renamed",
+            "ambiguous",
+            "critical",
+            "file_version",
+            "anchor",
+        ] {
+            assert!(schema.contains(word), "{word} missing from the JSON Schema");
+        }
+    }
+
+    #[test]
     fn golden_fixture_decodes() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/annotation.v1.msgpack");
         let bytes = encode(&sample()).unwrap();

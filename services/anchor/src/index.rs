@@ -116,7 +116,11 @@ pub(crate) fn extract(tree: &Tree, src: &str, lang: Language) -> Extracted {
         let node = cursor.node();
         let is_comment = node.kind().contains("comment");
         if !is_comment && node.child_count() == 0 && node.end_byte() > node.start_byte() {
-            let text = bytes.get(node.start_byte()..node.end_byte()).unwrap_or(&[]);
+            let mut text = bytes.get(node.start_byte()..node.end_byte()).unwrap_or(&[]);
+            // Quote style is formatting (black, prettier): `'` and `"` hash alike.
+            if text == b"'" {
+                text = b"\"";
+            }
             tokens.push(Tok {
                 start: node.start_byte() as u32,
                 end: node.end_byte() as u32,

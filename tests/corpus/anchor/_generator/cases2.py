@@ -330,3 +330,7 @@ lang("go3", "go", GO, [
     dict(id="fn_into_receiver_renamed_param", edit="move_into_container", at=("total += it.Price",), status="found", head=("ComputeTotal(items []Item)",), name="ComputeTotal",
          after=lambda t: apply(t, [("func ComputeTotal(items []Item) int {", "func (r *OrderRepo) ComputeTotal(items []Item) int {")])),
 ])
+lang("py4", "py", PY, [
+    dict(id="black_quotes_and_rename", edit="rename", at=('return parse_settings(data)',), status="renamed", head=("def read_settings",), name="read_settings",
+         after=[('def load_settings(path):\n    with open(path) as fh:\n        data = fh.read()\n    log("loaded %s" % path)', "def read_settings(path):\n    with open(path) as fh:\n        data = fh.read()\n    log('loaded %s' % path)")]),
+])

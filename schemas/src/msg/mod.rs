@@ -4,9 +4,11 @@
 //! new readers fill them in); a breaking change bumps [`SCHEMA_VERSION`], which the codec
 //! checks before decoding anything else.
 
+mod annotation;
 mod command;
 mod decision;
 
+pub use annotation::{Anchor, Annotation, AnnotationStatus, Severity};
 pub use command::{AgentKind, Command};
 pub use decision::{Decision, Tier, Verdict};
 

@@ -1,0 +1,23 @@
+export enum Role {
+  Admin = 'admin',
+  User = 'user',
+}
+
+export type Handler = (req: Request) => Promise<Response>;
+
+export interface Store {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+}
+
+export abstract class Base {
+  abstract name(): string;
+
+  describe(): string {
+    return `${this.name()} v1`;
+  }
+}
+
+export function check(role: Role): boolean {
+  return role !== Role.User;
+}

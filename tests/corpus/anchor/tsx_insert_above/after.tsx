@@ -1,0 +1,37 @@
+import React, { useState } from 'react';
+
+const MAX = 3;
+
+export function Badge() {
+  return <span>new</span>;
+}
+
+interface Props {
+  label: string;
+  onSave: (v: string) => void;
+}
+
+export function SaveButton({ label, onSave }: Props) {
+  const [value, setValue] = useState('');
+  return (
+    <button onClick={() => onSave(value)}>
+      {label}
+    </button>
+  );
+}
+
+export const Greeting = ({ name }: { name: string }) => {
+  return <div dangerouslySetInnerHTML={{ __html: name }} />;
+};
+
+export class Panel extends React.Component<Props> {
+  render() {
+    return <section>{this.props.label}</section>;
+  }
+}
+
+export class Modal extends React.Component<Props> {
+  render() {
+    return <dialog>{this.props.label}</dialog>;
+  }
+}

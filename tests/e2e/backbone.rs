@@ -481,7 +481,7 @@ async fn live_server_matches_the_nats_files() {
         .await
         .unwrap()
         .config;
-    config.max_age = Duration::from_secs(60);
+    config.max_age = Duration::from_secs(3600);
     js.update_stream(config).await.unwrap();
     let drift = topology.drift(&js).await;
     assert_eq!(

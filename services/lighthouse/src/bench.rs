@@ -35,7 +35,11 @@ pub struct PipelineReport {
     pub decision_p50_ms: f64,
     pub decision_p99_ms: f64,
     pub decision_rate_per_s: f64,
+    /// One validator whose runtime uses every core (how `lighthouse up` runs it).
+    pub throughput_1_replica_all_cores: f64,
+    /// One single-threaded replica (a one-CPU pod).
     pub throughput_1_replica: f64,
+    /// Two single-threaded replicas.
     pub throughput_2_replicas: f64,
     pub hook_roundtrip_p50_ms: f64,
     pub hook_roundtrip_p99_ms: f64,
@@ -53,7 +57,7 @@ impl PipelineReport {
         format!(
             "raw JetStream   publish+ack p50 {:.3} ms  p99 {:.3} ms   pipelined {:.0} msg/s\n\
              decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
-             throughput      1 validator {:.0}/s ({:.2}× raw)   2 validators {:.0}/s ({:.2}× of 1)\n\
+             throughput      1 validator (all cores) {:.0}/s;  one-thread replicas: 1 → {:.0}/s ({:.2}× raw), 2 → {:.0}/s ({:.2}× of 1)\n\
              hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB\n\
              validator       peak RSS {:.1} MB\n",
             self.raw_publish_ack_p50_ms,
@@ -63,6 +67,7 @@ impl PipelineReport {
             self.decision_p99_ms,
             self.decision_rate_per_s,
             self.decision_p99_over_raw_p99,
+            self.throughput_1_replica_all_cores,
             self.throughput_1_replica,
             self.throughput_1_over_raw,
             self.throughput_2_replicas,
@@ -86,9 +91,31 @@ fn histogram() -> Histogram<u64> {
 /// Kills child processes when the benchmark ends, however it ends.
 struct Children(Vec<Child>);
 
+impl Children {
+    fn peak_rss_mb(&self) -> f64 {
+        self.0
+            .iter()
+            .filter_map(|c| peak_rss_kb(c.id()))
+            .max()
+            .unwrap_or(0) as f64
+            / 1024.0
+    }
+}
+
 impl Drop for Children {
     fn drop(&mut self) {
         for child in &mut self.0 {
+            // SIGTERM first: a validator deletes its presence key as it stops.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        for child in &mut self.0 {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -117,32 +144,35 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     Topology::embedded()?.apply(&js).await?;
     let exe = std::env::current_exe()?;
     let state = dir.path().join("state");
+    let decisions = Decisions::subscribe(&client).await?;
+    // A validator as `lighthouse up` runs it: one runtime thread per core.
+    let all_cores = Children(vec![spawn_validator(&exe, &url, &state, "bench-0", None)?]);
+    wait_for_validators(&js, 1).await?;
+    let (d_p50, d_p99, d_rate) = steady_latency(&js, &decisions, args.seconds).await?;
+    eprintln!("bench: decision p50 {d_p50:.3} ms p99 {d_p99:.3} ms at {d_rate:.0}/s");
+    let t_all = max_throughput(&js, &decisions, args.commands, "t0").await?;
+    eprintln!("bench: 1 validator on all cores {t_all:.0} commands/s");
+    let all_cores_rss = all_cores.peak_rss_mb();
+    drop(all_cores);
+    wait_for_validators_exactly(&js, 0).await?;
+
+    // Scale-out: replicas of one thread each, as one-CPU pods.
     let mut children = Children(Vec::new());
     children
         .0
-        .push(spawn_validator(&exe, &url, &state, "bench-1")?);
+        .push(spawn_validator(&exe, &url, &state, "bench-1", Some(1))?);
     wait_for_validators(&js, 1).await?;
-
-    let decisions = Decisions::subscribe(&client).await?;
-    let (d_p50, d_p99, d_rate) = steady_latency(&js, &decisions, args.seconds).await?;
-    eprintln!("bench: decision p50 {d_p50:.3} ms p99 {d_p99:.3} ms at {d_rate:.0}/s");
     let t1 = max_throughput(&js, &decisions, args.commands, "t1").await?;
-    eprintln!("bench: 1 validator {t1:.0} commands/s");
+    eprintln!("bench: 1 one-thread validator {t1:.0} commands/s");
     children
         .0
-        .push(spawn_validator(&exe, &url, &state, "bench-2")?);
+        .push(spawn_validator(&exe, &url, &state, "bench-2", Some(1))?);
     wait_for_validators(&js, 2).await?;
     let t2 = max_throughput(&js, &decisions, args.commands, "t2").await?;
-    eprintln!("bench: 2 validators {t2:.0} commands/s");
+    eprintln!("bench: 2 one-thread validators {t2:.0} commands/s");
 
     let (h_p50, h_p99, h_rss) = hook_roundtrip(&exe, &url, &state, args.hooks).await?;
-    let validator_rss = children
-        .0
-        .iter()
-        .filter_map(|c| peak_rss_kb(c.id()))
-        .max()
-        .unwrap_or(0) as f64
-        / 1024.0;
+    let validator_rss = children.peak_rss_mb().max(all_cores_rss);
     drop(children);
     drop(server);
     Ok(PipelineReport {
@@ -152,6 +182,7 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         decision_p50_ms: d_p50,
         decision_p99_ms: d_p99,
         decision_rate_per_s: d_rate,
+        throughput_1_replica_all_cores: t_all,
         throughput_1_replica: t1,
         throughput_2_replicas: t2,
         hook_roundtrip_p50_ms: h_p50,
@@ -207,16 +238,37 @@ fn spawn_validator(
     url: &str,
     state: &std::path::Path,
     id: &str,
+    threads: Option<usize>,
 ) -> anyhow::Result<Child> {
-    std::process::Command::new(exe)
-        .args(["validator", "--id", id])
-        .env("LIGHTHOUSE__NATS__URL", url)
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["validator", "--id", id]);
+    if let Some(n) = threads {
+        cmd.args(["--threads", &n.to_string()]);
+    }
+    cmd.env("LIGHTHOUSE__NATS__URL", url)
         .env("LIGHTHOUSE__STATE_DIR", state)
         .env("LIGHTHOUSE_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .context("spawning a validator")
+}
+
+async fn wait_for_validators_exactly(
+    js: &async_nats::jetstream::Context,
+    n: usize,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let present = lighthouse_nats::presence::list(js)
+            .await
+            .unwrap_or_default();
+        if present.iter().filter(|p| p.kind == "validator").count() == n {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("validator count did not settle at {n} within 20 s")
 }
 
 async fn wait_for_validators(js: &async_nats::jetstream::Context, n: usize) -> anyhow::Result<()> {

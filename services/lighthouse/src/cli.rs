@@ -63,6 +63,14 @@ pub enum Cmd {
         /// Worker id (default: host-pid).
         #[arg(long)]
         id: Option<String>,
+        /// Runtime threads (default: one per core). 1 models a one-CPU pod.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// AST anchors: where an annotated definition went in a new version of a file.
+    Anchor {
+        #[command(subcommand)]
+        command: AnchorCmd,
     },
     /// Benchmarks that print their figures.
     Bench {
@@ -97,13 +105,29 @@ pub enum NatsCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AnchorCmd {
+    /// Anchors line N of BEFORE and finds that definition in AFTER.
+    Resolve {
+        #[arg(long)]
+        before: PathBuf,
+        #[arg(long)]
+        after: PathBuf,
+        /// 1-based line in BEFORE.
+        #[arg(long)]
+        line: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BenchCmd {
     /// Raw JetStream vs the full command → decision path, 1 and 2 validators, the hook.
     Pipeline {
         #[arg(long)]
         json: bool,
         /// Commands per throughput run.
-        #[arg(long, default_value_t = 40_000)]
+        #[arg(long, default_value_t = 100_000)]
         commands: usize,
         /// Seconds of the 1k commands/s latency run.
         #[arg(long, default_value_t = 5)]
@@ -244,7 +268,24 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             println!("lighthouse: topology applied to {url}");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Validator { id } => {
+        Cmd::Anchor {
+            command:
+                AnchorCmd::Resolve {
+                    before,
+                    after,
+                    line,
+                    json,
+                },
+        } => {
+            let resolution = lighthouse_anchor::resolve_cli(&before, &after, line)?;
+            if json {
+                println!("{}", serde_json::to_string(&resolution)?);
+            } else {
+                println!("{}", lighthouse_anchor::render_human(&resolution));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Validator { id, .. } => {
             crate::workers::run_validator(&settings, id).await?;
             Ok(ExitCode::SUCCESS)
         }

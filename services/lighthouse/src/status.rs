@@ -53,16 +53,16 @@ pub async fn status(url: &str) -> Status {
         }
     };
     for config in &topology.streams {
-        match js.get_stream(&config.name).await {
-            Ok(mut stream) => match stream.info().await {
+        // A missing stream is reported by the drift check below.
+        if let Ok(mut stream) = js.get_stream(&config.name).await {
+            match stream.info().await {
                 Ok(info) => status.streams.push(StreamStatus {
                     name: config.name.clone(),
                     messages: info.state.messages,
                     consumers: info.state.consumer_count,
                 }),
                 Err(e) => status.problems.push(format!("stream {}: {e}", config.name)),
-            },
-            Err(_) => {} // reported by the drift check below
+            }
         }
     }
     // Missing or hand-edited streams and consumers: the files in nats/ are the truth.

@@ -17,6 +17,7 @@ const STREAM_FILES: &[(&str, &str)] = &[
         include_str!("../streams/LH_DECISION.json"),
     ),
     ("LH_DLQ.json", include_str!("../streams/LH_DLQ.json")),
+    ("LH_ANNOT.json", include_str!("../streams/LH_ANNOT.json")),
 ];
 
 /// Consumer group templates compiled into every binary.
@@ -31,6 +32,7 @@ pub const KV_BUCKETS: &[(&str, i64, u64)] = &[(crate::presence::BUCKET, 1, 15)];
 pub const CMD_STREAM: &str = "LH_CMD";
 pub const DECISION_STREAM: &str = "LH_DECISION";
 pub const DLQ_STREAM: &str = "LH_DLQ";
+pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const VALIDATOR_GROUP: &str = "validator";
 
 #[derive(Debug, Error)]

@@ -25,6 +25,8 @@ mod index;
 pub mod lang;
 mod resolve;
 
+pub mod annotations;
+
 pub use lang::{Language, MAX_SOURCE_BYTES, PARSE_TIMEOUT};
 pub use lighthouse_schemas::msg::{Anchor, Annotation, AnnotationStatus};
 pub use resolve::{ParsedFile, capture, resolve};

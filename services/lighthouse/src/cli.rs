@@ -67,6 +67,33 @@ pub enum Cmd {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Annotates the definition at a line of a file; the note follows it through edits.
+    Annotate {
+        file: PathBuf,
+        #[arg(long)]
+        line: usize,
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        category: String,
+        /// info, low, medium, high or critical.
+        #[arg(long, default_value = "medium", value_parser = parse_severity)]
+        severity: lighthouse_schemas::msg::Severity,
+        /// Who annotates (default: $USER).
+        #[arg(long)]
+        expert: Option<String>,
+        /// Project name (default: the enclosing repository's directory name).
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// The current annotations of a file, at their current lines.
+    Annotations {
+        file: PathBuf,
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// AST anchors: where an annotated definition went in a new version of a file.
     Anchor {
         #[command(subcommand)]
@@ -136,6 +163,11 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         hooks: usize,
     },
+}
+
+fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
+        .map_err(|_| format!("unknown severity {s:?}: info, low, medium, high or critical"))
 }
 
 fn init_tracing(default: &str) {
@@ -266,6 +298,60 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 .apply(&js)
                 .await?;
             println!("lighthouse: topology applied to {url}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Annotate {
+            file,
+            line,
+            message,
+            category,
+            severity,
+            expert,
+            project,
+        } => {
+            let expert = expert
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "expert".to_owned());
+            let annotation = crate::annotate::annotate(
+                &settings.nats_url(),
+                crate::annotate::AnnotateArgs {
+                    file,
+                    line,
+                    message,
+                    category,
+                    severity,
+                    expert,
+                    project,
+                },
+            )
+            .await?;
+            println!(
+                "lighthouse: annotation {} on {} `{}` (line {})",
+                annotation.env.id,
+                annotation.path,
+                annotation.anchor.name,
+                annotation.line.map_or("?".to_owned(), |l| l.to_string())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Annotations {
+            file,
+            project,
+            json,
+        } => {
+            let located = crate::annotate::locate(&file, project.as_deref())?;
+            let client =
+                lighthouse_nats::connect(&settings.nats_url(), "lighthouse-annotations").await?;
+            let js = async_nats::jetstream::new(client);
+            let current = crate::annotate::load(&js, &located).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&current)?);
+            } else {
+                print!(
+                    "{}",
+                    lighthouse_anchor::annotations::render_markdown(&located.path, &current)
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Anchor {

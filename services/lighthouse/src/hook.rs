@@ -76,15 +76,19 @@ pub fn project_for(cwd: &str, configured: Option<&str>) -> String {
     if let Some(name) = configured {
         return name.to_owned();
     }
-    let cwd = Path::new(cwd);
-    let root = cwd
-        .ancestors()
-        .take(64)
-        .find(|dir| dir.join(".git").exists() || dir.join(".lighthouse").is_dir())
-        .unwrap_or(cwd);
+    let root = project_root(Path::new(cwd));
     root.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "root".to_owned())
+}
+
+/// The nearest enclosing directory holding `.git` or `.lighthouse`, else `dir`.
+pub fn project_root(dir: &Path) -> std::path::PathBuf {
+    dir.ancestors()
+        .take(64)
+        .find(|d| d.join(".git").exists() || d.join(".lighthouse").is_dir())
+        .unwrap_or(dir)
+        .to_path_buf()
 }
 
 /// The command id: the agent's `tool_use_id`, else a hash of the exact payload (so a
@@ -215,7 +219,12 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
     let remaining = deadline.saturating_sub(started.elapsed());
     match tokio::time::timeout(remaining, ask_pipeline(&client, &command)).await {
         Ok(Ok(decision)) => {
-            let answer = claude_answer(decision.verdict, &describe(&decision));
+            let mut answer = claude_answer(decision.verdict, &describe(&decision));
+            if decision.verdict != Verdict::Deny
+                && let Some(notes) = open_annotations(&client, &input, &command).await
+            {
+                answer["hookSpecificOutput"]["additionalContext"] = Value::String(notes);
+            }
             // Earlier fallbacks go to the audit log now that the pipeline answers.
             if !spool.pending().is_empty() {
                 let js = async_nats::jetstream::new(client);
@@ -230,6 +239,45 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
             record_fallback(&client, &spool, &command, &why).await
         }
     }
+}
+
+/// Tools that change a file, and the input field naming it.
+const EDITING_TOOLS: &[(&str, &str)] = &[
+    ("Write", "file_path"),
+    ("Edit", "file_path"),
+    ("MultiEdit", "file_path"),
+    ("NotebookEdit", "notebook_path"),
+];
+
+/// How long the hook may spend looking up annotations of the file being edited.
+const ANNOTATION_BUDGET: Duration = Duration::from_millis(250);
+
+/// Experts' open notes on the file the agent is about to edit, as markdown for the
+/// model (Claude Code passes `additionalContext` to it).
+async fn open_annotations(
+    client: &async_nats::Client,
+    input: &HookInput,
+    command: &Command,
+) -> Option<String> {
+    let field = EDITING_TOOLS
+        .iter()
+        .find(|(tool, _)| *tool == input.tool_name)?
+        .1;
+    let path = input.tool_input.get(field)?.as_str()?;
+    let path = Path::new(&input.cwd).join(path);
+    let file = crate::annotate::locate(&path, Some(&command.env.project)).ok()?;
+    let js = async_nats::jetstream::new(client.clone());
+    let all = tokio::time::timeout(ANNOTATION_BUDGET, crate::annotate::load(&js, &file))
+        .await
+        .ok()?
+        .ok()?;
+    let open = lighthouse_anchor::annotations::open(&all);
+    (!open.is_empty()).then(|| {
+        format!(
+            "Lighthouse: experts left notes on this file; keep them in mind.\n\n{}",
+            lighthouse_anchor::annotations::render_markdown(&file.path, &open)
+        )
+    })
 }
 
 /// How long a hook that is already late may spend recording its local decision.

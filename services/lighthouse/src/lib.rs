@@ -5,6 +5,7 @@
 //! module with its logic testable without a terminal ([`hook`], [`up`], [`status`],
 //! [`install`], [`bench`]); [`settings`] layers defaults, file and env.
 
+pub mod annotate;
 pub mod bench;
 pub mod cli;
 pub mod hook;

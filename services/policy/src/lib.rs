@@ -176,6 +176,23 @@ fn decide(findings: Vec<Finding>) -> Option<Finding> {
     best
 }
 
+/// Guesses the home directory from a cwd under `/home/<u>`, `/Users/<u>` or `/root`,
+/// for callers that do not know it (the hook fallback on another machine).
+pub fn home_from_cwd(cwd: &str) -> Option<&str> {
+    for prefix in ["/home/", "/Users/"] {
+        if let Some(rest) = cwd.strip_prefix(prefix) {
+            let user = rest.split('/').next().unwrap_or("");
+            if !user.is_empty() {
+                return cwd.get(..prefix.len() + user.len());
+            }
+        }
+    }
+    if cwd == "/root" || cwd.starts_with("/root/") {
+        return Some("/root");
+    }
+    None
+}
+
 /// Tools whose input names a file they modify.
 const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
 /// Tools that only read.
@@ -248,7 +265,7 @@ impl Policy {
     pub fn analyze(&self, call: &Call<'_>) -> Analysis {
         let base = Base {
             cwd: call.cwd,
-            home: call.home,
+            home: call.home.or_else(|| home_from_cwd(call.cwd)),
         };
         if call.tool_name == "Bash" {
             return match call.tool_input.get("command").and_then(Value::as_str) {

@@ -30,6 +30,7 @@ pub const NAMES: &[&str] = &[
     "net_device",
     "dev_null",
     "unknown",
+    "system_top",
 ];
 
 impl Classes {
@@ -48,6 +49,8 @@ impl Classes {
     pub const NET_DEVICE: Classes = Classes(1 << 12);
     pub const DEV_NULL: Classes = Classes(1 << 13);
     pub const UNKNOWN: Classes = Classes(1 << 14);
+    /// A top-level system directory itself (`/etc`, `/usr`), not a file inside it.
+    pub const SYSTEM_TOP: Classes = Classes(1 << 15);
 
     pub fn empty() -> Classes {
         Classes(0)
@@ -157,13 +160,25 @@ pub fn looks_like_path(text: &str) -> bool {
 
 /// Classifies `text` (a shell word after expansion) against `base`.
 pub fn classify(text: &str, base: Base<'_>) -> Classes {
+    if base.cwd.contains(DYN) && !text.starts_with('/') && !text.starts_with('~') {
+        // After `cd $X`, a relative path is as unknown as `$X`.
+        let joined = format!("{DYN}/{text}");
+        return classify(
+            &joined,
+            Base {
+                cwd: "/",
+                home: base.home,
+            },
+        );
+    }
     if text.contains(DYN) {
         let mut c = Classes::UNKNOWN;
         // Worst plausible case: the unknown part expands to nothing.
         let emptied: String = text.chars().filter(|c| *c != DYN).collect();
         if text.starts_with(DYN) {
-            if emptied.starts_with('/') {
-                c |= classify_known(&emptied, base);
+            // `$X/` or `$X/*` with `$X` empty is the root; `$X/build` is just unknown.
+            if emptied.starts_with('/') && emptied.trim_matches(['/', '*', '.']).is_empty() {
+                c |= Classes::ROOT;
             }
         } else {
             c |= classify_known(&emptied, base);
@@ -260,8 +275,18 @@ fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
     if path == home {
         return Classes::HOME;
     }
-    if path.starts_with("/dev/") || path == "/dev" {
-        return Classes::SYSTEM;
+    // Another user's home directory is as precious as ours.
+    if let Some(rest) = path
+        .strip_prefix("/home/")
+        .or_else(|| path.strip_prefix("/Users/"))
+        && !rest.is_empty()
+        && !rest.contains('/')
+    {
+        return Classes::HOME;
+    }
+    if path.starts_with("/dev/") {
+        // Devices are classed by attribute (device, dev_null, net_device) alone.
+        return Classes::empty();
     }
     let project = cwd_n != "/" && cwd_n != home && cwd.starts_with('/');
     if project && under(path, &cwd_n) {
@@ -286,11 +311,14 @@ fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
         if matches!(top, "home" | "Users" | "mnt" | "media" | "Volumes") && depth >= 2 {
             return Classes::OUTSIDE;
         }
+        if depth == 1 || contents && depth == 2 {
+            return Classes::SYSTEM | Classes::SYSTEM_TOP;
+        }
         return Classes::SYSTEM;
     }
     // Unknown top-level directories are still part of the system's skeleton.
     if depth == 1 {
-        return Classes::SYSTEM;
+        return Classes::SYSTEM | Classes::SYSTEM_TOP;
     }
     Classes::OUTSIDE
 }
@@ -473,6 +501,7 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
 
     // The guard's own configuration: agent settings, hook scripts, Lighthouse itself.
     let guard = has_comp(".lighthouse")
+        || base == ".claude"
         || (has_comp(".claude")
             && (base.starts_with("settings") && base.ends_with(".json")
                 || path.contains("/.claude/hooks")))
@@ -511,16 +540,18 @@ mod tests {
         assert_eq!(cls("~/"), ["home"]);
         assert_eq!(cls("~/*"), ["home"]);
         assert_eq!(cls(".."), ["home"]);
-        assert_eq!(cls("../.."), ["system"]);
+        assert_eq!(cls("../.."), ["system", "system_top"]);
         assert_eq!(cls("./target"), ["project"]);
         assert_eq!(cls("."), ["project", "project_root"]);
         assert_eq!(cls("*"), ["project"]);
-        assert_eq!(cls("/etc"), ["system"]);
-        assert_eq!(cls("/u*"), ["system"]);
+        assert_eq!(cls("/etc"), ["system", "system_top"]);
+        assert_eq!(cls("/u*"), ["system", "system_top"]);
         assert_eq!(cls("/tmp/x"), ["temp"]);
         assert_eq!(cls("/srv/data/x"), ["system"]);
-        assert_eq!(cls("/dev/sda"), ["system", "device"]);
-        assert_eq!(cls("/dev/null"), ["system", "dev_null"]);
+        assert_eq!(cls("/dev/sda"), ["device"]);
+        assert_eq!(cls("/dev/null"), ["dev_null"]);
+        assert_eq!(cls("/home/other"), ["home"]);
+        assert_eq!(cls("/home/other/x"), ["outside"]);
     }
 
     #[test]

@@ -486,6 +486,10 @@ impl RuleSet {
 
     /// Reads an effective command the way the rules see it.
     pub fn facts(&self, e: &Effective, base: Base<'_>) -> Facts {
+        let base = Base {
+            cwd: e.cwd.as_deref().unwrap_or(base.cwd),
+            home: base.home,
+        };
         let mut f = Facts {
             name: e.name.clone(),
             tags: e.tags.iter().cloned().collect(),
@@ -650,6 +654,14 @@ impl RuleSet {
         for a in &e.args {
             text.push(' ');
             text.push_str(&a.text);
+        }
+        for r in &e.redirects {
+            text.push_str(if r.kind == RedirectKind::Read {
+                " <"
+            } else {
+                " >"
+            });
+            text.push_str(&r.target.text);
         }
         if let Some(code) = &e.code {
             text.push('\n');

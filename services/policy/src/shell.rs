@@ -104,6 +104,8 @@ pub struct Effective {
     pub script_from: Vec<String>,
     /// Code text run by this command, when known (for rules that look at content).
     pub code: Option<String>,
+    /// Working directory after an earlier `cd` in the same command, if any.
+    pub cwd: Option<String>,
 }
 
 impl Effective {
@@ -173,6 +175,7 @@ pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
         nodes: 0,
         vars: HashMap::new(),
         started: Instant::now(),
+        cwd: None,
     };
     w.run_script(command, &Ctx::default(), 0);
     Normalized {
@@ -230,6 +233,8 @@ struct Walker<'e> {
     nodes: usize,
     vars: HashMap<String, String>,
     started: Instant,
+    /// Directory after `cd`s seen so far ([`DYN`] when unknowable).
+    cwd: Option<String>,
 }
 
 /// What a command writes to its standard output, as far as we can tell.
@@ -285,6 +290,15 @@ impl<'e> Walker<'e> {
             self.bound("brackets or quotes nested deeper than the bound");
             return;
         }
+        // `$IFS` glued to words confuses the grammar (`rm$IFS-rf$IFS/`); it is a field
+        // separator, so make it one before parsing.
+        let owned;
+        let text = if text.contains("$IFS") || text.contains("${IFS}") {
+            owned = replace_ifs(text);
+            owned.as_str()
+        } else {
+            text
+        };
         let deadline = self.started + PARSE_BUDGET;
         let tree = PARSER.with(|cell| {
             let mut slot = cell.borrow_mut();
@@ -365,6 +379,14 @@ impl<'e> Walker<'e> {
         match node.kind() {
             "comment" | "heredoc_start" | "heredoc_end" | "file_descriptor" => Output::default(),
             "command" => self.command(node, src, ctx, depth, tdepth),
+            "ERROR"
+                if node
+                    .named_child(0)
+                    .is_some_and(|k| k.kind() == "command_name") =>
+            {
+                // Salvage what the parser could not place (`{rm,-rf,/}`).
+                self.command(node, src, ctx, depth, tdepth)
+            }
             "pipeline" => {
                 let mut stdin = ctx.stdin.clone();
                 let mut last = Output::default();
@@ -426,6 +448,33 @@ impl<'e> Walker<'e> {
                         self.assignment(kid, src, ctx, depth, tdepth + 1);
                     } else {
                         self.visit(kid, src, ctx, depth, tdepth + 1);
+                    }
+                }
+                Output::default()
+            }
+            "for_statement" => {
+                // Walk the body once per listed value (a few), with the variable set.
+                let var = node
+                    .child_by_field_name("variable")
+                    .map(|n| text_of(n, src).to_owned());
+                let mut cursor = node.walk();
+                let values: Vec<Node<'_>> =
+                    node.children_by_field_name("value", &mut cursor).collect();
+                let mut words = Vec::new();
+                for v in values {
+                    let w = self.word(v, src, ctx, depth, tdepth + 1);
+                    split_ifs(w, &mut words);
+                }
+                let body = node.child_by_field_name("body");
+                let runs: Vec<String> = if words.is_empty() || words.len() > 4 {
+                    vec![DYN.to_string()]
+                } else {
+                    words.into_iter().map(|w| w.text).collect()
+                };
+                if let (Some(var), Some(body)) = (var, body) {
+                    for value in runs {
+                        self.vars.insert(var.clone(), value);
+                        self.visit(body, src, ctx, depth, tdepth + 1);
                     }
                 }
                 Output::default()
@@ -573,7 +622,16 @@ impl<'e> Walker<'e> {
         }
         let mut out = match node.child_by_field_name("body") {
             Some(body) => self.visit_out(body, src, &c, depth, tdepth + 1),
-            None => Output::default(),
+            None => {
+                // `> file` alone still truncates the file.
+                let e = Effective {
+                    name: ":".to_owned(),
+                    via: ctx.via.clone(),
+                    ..Effective::default()
+                };
+                self.emit(e, &c);
+                Output::default()
+            }
         };
         // `cat <<EOF | sh`: the grammar hangs the rest of the pipeline off the heredoc.
         for p in piped {
@@ -670,7 +728,13 @@ impl<'e> Walker<'e> {
         match node.kind() {
             "word" | "number" if node.named_child_count() == 0 => {
                 let raw = text_of(node, src);
-                w.text.push_str(&unescape_word(raw, quoted));
+                let text = unescape_word(raw, quoted);
+                if raw.contains('$') && !raw.contains("\\$") {
+                    // The grammar sometimes leaves `$IFS/` inside a plain word.
+                    w.text.push_str(&self.expand_inline(&text, quoted));
+                } else {
+                    w.text.push_str(&text);
+                }
             }
             "raw_string" => {
                 let raw = text_of(node, src);
@@ -804,6 +868,40 @@ impl<'e> Walker<'e> {
         }
     }
 
+    /// Expands `$NAME` and `${NAME}` found inside text the grammar did not split.
+    fn expand_inline(&self, text: &str, quoted: bool) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(p) = rest.find('$') {
+            out.push_str(&rest[..p]);
+            let after = &rest[p + 1..];
+            let (name, used) = if let Some(b) = after.strip_prefix('{') {
+                match b.find('}') {
+                    Some(e) => (&b[..e], e + 2),
+                    None => ("", 0),
+                }
+            } else {
+                let n = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..n], n)
+            };
+            if name.is_empty() {
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            match self.lookup(name) {
+                Some(_) if name == "IFS" && !quoted => out.push(IFS_SPLIT),
+                Some(v) => out.push_str(&v),
+                None => out.push(DYN),
+            }
+            rest = &after[used..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     fn lookup(&self, name: &str) -> Option<String> {
         if let Some(v) = self.vars.get(name) {
             return Some(v.clone());
@@ -831,6 +929,27 @@ impl<'e> Walker<'e> {
         depth: usize,
         tdepth: usize,
     ) -> Output {
+        if node.kind() == "ERROR" {
+            // The opening brace may sit just outside the error node (`{rm,-rf,/}`).
+            let start = node.start_byte();
+            let start = if start > 0 && src.get(start - 1) == Some(&b'{') {
+                start - 1
+            } else {
+                start
+            };
+            let raw = src
+                .get(start..node.end_byte())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or("")
+                .trim();
+            if raw.starts_with('{') && raw.ends_with('}') && raw.contains(',') {
+                let argv: Vec<Word> = brace_expand(&unescape_word(raw, false))
+                    .into_iter()
+                    .map(Word::lit)
+                    .collect();
+                return self.resolve(argv, ctx, depth);
+            }
+        }
         let mut c = ctx.clone();
         let mut argv: Vec<Word> = Vec::new();
         let mut cursor = node.walk();
@@ -886,7 +1005,20 @@ impl<'e> Walker<'e> {
                 }
                 _ => {
                     let w = self.word(kid, src, ctx, depth, tdepth + 1);
-                    split_ifs(w, &mut argv);
+                    let raw = text_of(kid, src);
+                    if !raw.contains(['\'', '"']) && raw.contains('{') && raw.contains(',') {
+                        for x in brace_expand(&w.text) {
+                            split_ifs(
+                                Word {
+                                    text: x,
+                                    subst: w.subst.clone(),
+                                },
+                                &mut argv,
+                            );
+                        }
+                    } else {
+                        split_ifs(w, &mut argv);
+                    }
                 }
             }
         }
@@ -913,7 +1045,33 @@ impl<'e> Walker<'e> {
             return;
         }
         e.redirects.extend(ctx.redirects.iter().cloned());
+        if e.cwd.is_none() {
+            e.cwd = self.cwd.clone();
+        }
+        if matches!(e.name.as_str(), "cd" | "pushd" | "chdir") {
+            self.change_dir(&e);
+        }
         self.out.push(e);
+    }
+
+    /// Follows `cd` so later relative paths resolve where they will really land.
+    fn change_dir(&mut self, e: &Effective) {
+        let target = e
+            .args
+            .iter()
+            .find(|w| !w.text.starts_with('-') || w.text == "-");
+        let current = self.cwd.clone().unwrap_or_else(|| self.env.cwd.to_owned());
+        let home = self.env.home.unwrap_or("/home/~").to_owned();
+        let next = match target.map(|w| w.text.as_str()) {
+            None | Some("~") => home,
+            Some("-") => DYN.to_string(),
+            Some(t) if t.contains(DYN) => DYN.to_string(),
+            Some(t) if t.starts_with('/') => t.to_owned(),
+            Some(t) if t.starts_with("~/") => format!("{home}{}", &t[1..]),
+            Some(_) if current.contains(DYN) => current.clone(),
+            Some(t) => format!("{}/{t}", current.trim_end_matches('/')),
+        };
+        self.cwd = Some(next);
     }
 
     /// Peels wrappers off `argv` and emits the effective command(s).
@@ -1304,10 +1462,12 @@ impl<'e> Walker<'e> {
         extra_vars: &[(String, String)],
     ) -> Output {
         let mut has_c = false;
+        let mut has_s = false;
         let mut i = 0;
         while i < rest.len() {
             let t = rest[i].text.as_str();
             if t == "--" || t == "-" {
+                has_s |= t == "-";
                 i += 1;
                 break;
             }
@@ -1322,6 +1482,9 @@ impl<'e> Walker<'e> {
                 if t.contains('c') {
                     has_c = true;
                 }
+                if t.starts_with('-') && t.contains('s') {
+                    has_s = true;
+                }
                 if t.ends_with('o') || t.ends_with('O') {
                     i += 1;
                 }
@@ -1330,7 +1493,11 @@ impl<'e> Walker<'e> {
             }
             break;
         }
-        let operand = rest.get(i).cloned();
+        let operand = if has_s && !has_c {
+            None
+        } else {
+            rest.get(i).cloned()
+        };
         let mut e = Effective {
             name: name.clone(),
             args: rest.to_vec(),
@@ -1474,7 +1641,13 @@ impl<'e> Walker<'e> {
                 e.tags.push("code_from_stdin".to_owned());
                 stdin.text
             }
-            (None, false) => None,
+            (None, false) => {
+                // `python3 <(curl …)`: the script file is another command's output.
+                if let Some(file) = rest.iter().find(|w| !w.text.starts_with('-')) {
+                    e.script_from = file.subst.clone();
+                }
+                None
+            }
         };
         let Some(code_text) = code_text else {
             self.emit(e, ctx);
@@ -1786,7 +1959,7 @@ fn output_of(e: &Effective, env: Env<'_>) -> Output {
                         text.push_str(&a.text);
                     }
                 }
-                out.items = Some(args[1..].iter().map(|w| (*w).clone()).collect());
+                out.items = Some(text.split_whitespace().map(Word::lit).collect());
                 out.text = Some(text);
             }
         }
@@ -1909,6 +2082,58 @@ fn join_words(ws: &[Word]) -> Word {
         w.subst.extend(x.subst.iter().cloned());
     }
     w
+}
+
+/// Replaces `$IFS` / `${IFS}` outside single quotes by a space.
+fn replace_ifs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_single = false;
+    let mut i = 0;
+    let b = text.as_bytes();
+    while i < b.len() {
+        let rest = &text[i..];
+        if b[i] == b'\'' {
+            in_single = !in_single;
+        }
+        if !in_single {
+            if rest.starts_with("${IFS}") {
+                out.push(' ');
+                i += 6;
+                continue;
+            }
+            if rest.starts_with("$IFS")
+                && !rest[4..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            {
+                out.push(' ');
+                i += 4;
+                continue;
+            }
+        }
+        let ch = rest.chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// One level of brace expansion: `/{etc,usr}` → `/etc`, `/usr`; `{rm,-rf,/}` → three
+/// words.
+fn brace_expand(text: &str) -> Vec<String> {
+    let (Some(open), Some(close)) = (text.find('{'), text.rfind('}')) else {
+        return vec![text.to_owned()];
+    };
+    if close < open || text[open + 1..close].contains(['{', '}']) {
+        return vec![text.to_owned()];
+    }
+    let (pre, inner, post) = (&text[..open], &text[open + 1..close], &text[close + 1..]);
+    if !inner.contains(',') {
+        return vec![text.to_owned()];
+    }
+    inner
+        .split(',')
+        .take(64)
+        .map(|alt| format!("{pre}{alt}{post}"))
+        .collect()
 }
 
 fn split_ifs(w: Word, argv: &mut Vec<Word>) {

@@ -109,7 +109,7 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
                 } else {
                     codes.push(Word {
                         text: after.to_owned(),
-                        subst: rest[i].subst.clone(),
+                        ..rest[i].clone()
                     });
                 }
                 break;
@@ -210,6 +210,16 @@ static NET: LazyLock<Regex> = LazyLock::new(|| {
 
 static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)")
+        .expect("static regex")
+});
+
+static SOCKET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/")
+        .expect("static regex")
+});
+
+static SPAWN_SHELL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"/bin/(ba|z|da)?sh\b|\b(ba)?sh\s+-i\b|pty\.spawn|dup2|\bcmd\.exe\b|spawn\(\s*['\x22](ba)?sh")
         .expect("static regex")
 });
 
@@ -354,6 +364,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         if mode.contains(['w', 'a', 'x', '+']) {
             fx.writes.push(first.clone());
         }
+    }
+    if SOCKET.is_match(code) && SPAWN_SHELL.is_match(code) {
+        fx.tags.push("reverse_shell".to_owned());
     }
     if DECODE_EXEC.is_match(code) {
         fx.tags.push("obfuscated".to_owned());

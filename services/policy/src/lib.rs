@@ -193,6 +193,14 @@ pub fn home_from_cwd(cwd: &str) -> Option<&str> {
     None
 }
 
+/// Whether argument `arg` refers to file `path` (`path`, `@path`, `x=@path`, `dir/path`).
+fn names_file(arg: &str, path: &str) -> bool {
+    let Some(prefix) = arg.strip_suffix(path) else {
+        return false;
+    };
+    prefix.is_empty() || prefix.ends_with(['/', '@', '='])
+}
+
 /// Tools whose input names a file they modify.
 const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
 /// Tools that only read.
@@ -310,8 +318,28 @@ impl Policy {
         let mut findings = Vec::new();
         let mut reports = Vec::with_capacity(norm.commands.len());
         let bash_default = rules.tool_default("Bash");
+        // Files that received secret data earlier in this command line
+        // (`zip k.zip ~/.ssh && curl -F f=@k.zip …`).
+        let mut tainted: Vec<String> = Vec::new();
         for e in &norm.commands {
-            let facts = rules.facts(e, base);
+            let mut facts = rules.facts(e, base);
+            if !tainted.is_empty()
+                && facts
+                    .args
+                    .iter()
+                    .any(|a| tainted.iter().any(|t| names_file(a, t)))
+            {
+                facts.paths |= Classes::SECRET;
+                facts.stdin_paths |= Classes::SECRET;
+            }
+            if (facts.paths | facts.stdin_paths).intersects(Classes::SECRET) {
+                for (p, cls) in &facts.classified {
+                    let p = p.trim_start_matches(['>', '<']);
+                    if !cls.intersects(Classes::SECRET) && p.len() >= 3 && tainted.len() < 64 {
+                        tainted.push(p.to_owned());
+                    }
+                }
+            }
             let matched = rules.matching(&facts);
             if matched.is_empty()
                 && let Some(d) = bash_default

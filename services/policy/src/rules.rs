@@ -65,6 +65,9 @@ pub struct CommandSpec {
     /// Facts about the command (`net`, `mutates`, …) that rules can test.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Options whose value is a file the command writes (`curl -o`, `sort -o`).
+    #[serde(default)]
+    pub writes: Vec<String>,
 }
 
 /// What a tool gets when no rule matched it.
@@ -142,6 +145,9 @@ pub struct RuleSpec {
     /// Commands whose output is being run as code (`curl` for `curl … | sh`).
     #[serde(default)]
     pub script_from_any: Vec<String>,
+    /// Commands upstream in the pipeline (`env` for `env | curl -d @- …`).
+    #[serde(default)]
+    pub stdin_from_any: Vec<String>,
 }
 
 /// A parsed pack, ready to layer.
@@ -232,6 +238,7 @@ pub struct Rule {
     tags_all: Vec<String>,
     tags_none: Vec<String>,
     script_from_any: Vec<NamePat>,
+    stdin_from_any: Vec<NamePat>,
 }
 
 fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyError> {
@@ -304,6 +311,7 @@ impl Rule {
             tags_all: s.tags_all.clone(),
             tags_none: s.tags_none.clone(),
             script_from_any: s.script_from_any.iter().map(|c| NamePat::new(c)).collect(),
+            stdin_from_any: s.stdin_from_any.iter().map(|c| NamePat::new(c)).collect(),
         })
     }
 
@@ -355,6 +363,14 @@ impl Rule {
         {
             return false;
         }
+        if !self.stdin_from_any.is_empty()
+            && !f
+                .stdin_from
+                .iter()
+                .any(|s| self.stdin_from_any.iter().any(|p| p.matches(s)))
+        {
+            return false;
+        }
         if !self.args_any.is_empty()
             && !f
                 .args
@@ -392,6 +408,7 @@ pub struct Facts {
     pub stdin_paths: Classes,
     pub tags: BTreeSet<String>,
     pub script_from: Vec<String>,
+    pub stdin_from: Vec<String>,
     /// Whole command line plus inline code and known stdin, for `text_any`.
     pub text: String,
     /// Paths with their classes, for explanations.
@@ -502,6 +519,8 @@ impl RuleSet {
         }
         let mut operands: Vec<&str> = Vec::new();
         let mut values: Vec<&str> = Vec::new();
+        // Values of options that name a file the command writes.
+        let mut written: Vec<&str> = Vec::new();
         let mut end_opts = false;
         let mut i = 0;
         let args = &e.args;
@@ -545,11 +564,20 @@ impl RuleSet {
                 let takes = spec
                     .as_ref()
                     .is_some_and(|s| s.values.iter().any(|v| v == name || *v == canon));
+                let writes = spec
+                    .as_ref()
+                    .is_some_and(|s| s.writes.iter().any(|v| v == name || *v == canon));
                 f.flags.insert(canon);
                 if let Some(v) = val {
                     values.push(v);
+                    if writes {
+                        written.push(v);
+                    }
                 } else if takes && let Some(v) = args.get(i + 1) {
                     values.push(&v.text);
+                    if writes {
+                        written.push(&v.text);
+                    }
                     i += 1;
                 }
                 i += 1;
@@ -566,13 +594,22 @@ impl RuleSet {
                 let takes = spec
                     .as_ref()
                     .is_some_and(|s| s.values.iter().any(|v| *v == key || *v == canon));
+                let writes = spec
+                    .as_ref()
+                    .is_some_and(|s| s.writes.iter().any(|v| *v == key || *v == canon));
                 f.flags.insert(canon);
                 if takes {
                     let rest = &cluster[pos + ch.len_utf8()..];
                     if !rest.is_empty() {
                         values.push(rest);
+                        if writes {
+                            written.push(rest);
+                        }
                     } else if let Some(v) = args.get(i + 1) {
                         values.push(&v.text);
+                        if writes {
+                            written.push(&v.text);
+                        }
                         consumed = true;
                     }
                     break;
@@ -623,11 +660,28 @@ impl RuleSet {
                 RedirectKind::Dup => {}
             }
         }
+        for w in &written {
+            let c = classify(w);
+            f.writes |= c;
+            f.classified.push((format!(">{w}"), c));
+        }
         if let Some(s) = &e.stdin {
+            f.stdin_from = s.producers.clone();
             for p in &s.paths {
                 if paths::looks_like_path(&p.text) {
                     f.stdin_paths |= classify(&p.text);
                 }
+            }
+        }
+        // Data pulled in by substitutions (`-d "$(cat ~/.ssh/id_rsa)"`) counts as input.
+        for w in &e.args {
+            for p in &w.inputs {
+                if paths::looks_like_path(p) {
+                    f.stdin_paths |= classify(p);
+                }
+            }
+            if w.vars.iter().any(|v| SECRET_VAR.is_match(v)) {
+                f.tags.insert("secret_var".to_owned());
             }
         }
         // `tee` and `dd of=` write through their operands.
@@ -675,6 +729,12 @@ impl RuleSet {
         f
     }
 }
+
+/// Environment variable names that usually hold credentials.
+static SECRET_VAR: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)")
+        .expect("static regex")
+});
 
 /// The parts of one word that may name a file: the word, `of=PATH`, `@PATH`.
 fn path_candidates(t: &str) -> impl Iterator<Item = &str> {

@@ -42,13 +42,17 @@ pub struct Word {
     pub text: String,
     /// Names of the commands whose output makes up part of this word (`$(…)`, `<(…)`).
     pub subst: Vec<String>,
+    /// Paths those commands read (`$(cat ~/.ssh/id_rsa)` carries the key into the word).
+    pub inputs: Vec<String>,
+    /// Variables that could not be resolved (`$GITHUB_TOKEN`).
+    pub vars: Vec<String>,
 }
 
 impl Word {
     pub fn lit(text: impl Into<String>) -> Word {
         Word {
             text: text.into(),
-            subst: Vec::new(),
+            ..Word::default()
         }
     }
     pub fn is_dynamic(&self) -> bool {
@@ -398,7 +402,13 @@ impl<'e> Walker<'e> {
                     }
                     let mut c = ctx.clone();
                     c.stdin = stdin.clone();
-                    let out = self.visit_out(stage, src, &c, depth, tdepth + 1);
+                    let start = self.out.len();
+                    let mut out = self.visit_out(stage, src, &c, depth, tdepth + 1);
+                    if out.producers.is_empty() {
+                        // Shells and interpreters report no output of their own; what
+                        // they ran is what feeds the next stage.
+                        out.producers = self.out[start..].iter().map(|e| e.name.clone()).collect();
+                    }
                     let mut producers = stdin.map(|s| s.producers).unwrap_or_default();
                     producers.extend(out.producers.iter().cloned());
                     last = Output { producers, ..out };
@@ -789,6 +799,7 @@ impl<'e> Walker<'e> {
                     }
                     _ => {
                         // Walk inside for substitutions (`${x:-$(cmd)}`).
+                        let mut default: Option<String> = None;
                         let mut cursor = node.walk();
                         let kids: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
                         for kid in kids {
@@ -804,9 +815,23 @@ impl<'e> Walker<'e> {
                                     &mut scratch,
                                 );
                                 w.subst.append(&mut scratch.subst);
+                                w.inputs.append(&mut scratch.inputs);
+                                // `${X:-default}`: assume the default when X is unknown.
+                                if default.is_none() {
+                                    default = Some(scratch.text);
+                                }
                             }
                         }
-                        w.text.push(DYN);
+                        if !name.is_empty() {
+                            w.vars.push(name.clone());
+                        }
+                        let raw = text_of(node, src);
+                        match default {
+                            Some(d) if raw.contains(":-") || raw.contains(":=") => {
+                                w.text.push_str(&d)
+                            }
+                            _ => w.text.push(DYN),
+                        }
                     }
                 }
             }
@@ -815,6 +840,7 @@ impl<'e> Walker<'e> {
                 let out = self.visit_out(node, src, ctx, depth, tdepth + 1);
                 let names: Vec<String> = self.out[start..].iter().map(|e| e.name.clone()).collect();
                 w.subst.extend(names);
+                w.inputs.extend(out.paths.iter().map(|p| p.text.clone()));
                 match out.text {
                     Some(t) if node.kind() == "command_substitution" => {
                         w.text.push_str(t.trim_end_matches('\n'))
@@ -1011,7 +1037,7 @@ impl<'e> Walker<'e> {
                             split_ifs(
                                 Word {
                                     text: x,
-                                    subst: w.subst.clone(),
+                                    ..w.clone()
                                 },
                                 &mut argv,
                             );
@@ -1278,6 +1304,28 @@ impl<'e> Walker<'e> {
                     if let Some(code) = code {
                         via.push(format!("{name} -c"));
                         return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                    }
+                    None
+                }
+                "alias" => {
+                    // `alias x='rm -rf /'`: the value is code that will run later.
+                    for w in rest {
+                        if let Some((_, v)) = w.text.split_once('=') {
+                            via.push("alias".to_owned());
+                            let code = Word {
+                                text: v.to_owned(),
+                                ..w.clone()
+                            };
+                            self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                            via.pop();
+                        }
+                    }
+                    None
+                }
+                "trap" => {
+                    if let Some(code) = rest.first().filter(|w| !w.text.starts_with('-')) {
+                        via.push("trap".to_owned());
+                        return self.shell_code(code.clone(), ctx, &via, &tags, depth, &extra_vars);
                     }
                     None
                 }
@@ -1779,6 +1827,14 @@ impl<'e> Walker<'e> {
             _ => argv.extend(items),
         }
         via.push("xargs".to_owned());
+        let mut tags = tags;
+        if ctx
+            .stdin
+            .as_ref()
+            .is_some_and(|s| s.producers.iter().any(|p| p == "find"))
+        {
+            tags.push("recursive_walk".to_owned());
+        }
         let c = Ctx {
             via,
             stdin: None,
@@ -1861,7 +1917,7 @@ impl<'e> Walker<'e> {
                             for c in &contents {
                                 argv.push(Word {
                                     text: w.text.replace("{}", &c.text),
-                                    subst: w.subst.clone(),
+                                    ..w.clone()
                                 });
                             }
                         } else {
@@ -1870,6 +1926,8 @@ impl<'e> Walker<'e> {
                     }
                     via2 = via.clone();
                     via2.push(format!("find {t}"));
+                    let mut tags = tags.clone();
+                    tags.push("recursive_walk".to_owned());
                     let c = Ctx {
                         via: via2.clone(),
                         stdin: None,
@@ -1897,7 +1955,7 @@ fn contents_of(w: &Word) -> Word {
         } else {
             format!("{t}/*")
         },
-        subst: w.subst.clone(),
+        ..w.clone()
     }
 }
 
@@ -1964,6 +2022,7 @@ fn output_of(e: &Effective, env: Env<'_>) -> Output {
             }
         }
         "pwd" => out.text = Some(format!("{}\n", env.cwd)),
+        "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
         "cat" | "tee" | "tr" if positionals.is_empty() || e.name == "tee" => {
             out.text = stdin_text;
             out.items = e.stdin.as_ref().and_then(|s| s.items.clone());
@@ -2080,6 +2139,8 @@ fn join_words(ws: &[Word]) -> Word {
         }
         w.text.push_str(&x.text);
         w.subst.extend(x.subst.iter().cloned());
+        w.inputs.extend(x.inputs.iter().cloned());
+        w.vars.extend(x.vars.iter().cloned());
     }
     w
 }
@@ -2144,7 +2205,7 @@ fn split_ifs(w: Word, argv: &mut Vec<Word>) {
     for part in w.text.split(IFS_SPLIT).filter(|p| !p.is_empty()) {
         argv.push(Word {
             text: part.to_owned(),
-            subst: w.subst.clone(),
+            ..w.clone()
         });
     }
 }

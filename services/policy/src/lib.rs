@@ -327,6 +327,13 @@ impl Policy {
                 && facts
                     .args
                     .iter()
+                    .map(String::as_str)
+                    .chain(
+                        facts
+                            .classified
+                            .iter()
+                            .map(|(p, _)| p.trim_start_matches(['<', '>'])),
+                    )
                     .any(|a| tainted.iter().any(|t| names_file(a, t)))
             {
                 facts.paths |= Classes::SECRET;

@@ -530,10 +530,14 @@ impl<'e> Walker<'e> {
                     texts.push(o.text);
                 }
                 let producers = self.out[start..].iter().map(|e| e.name.clone()).collect();
-                let text = texts
-                    .into_iter()
-                    .collect::<Option<Vec<_>>>()
-                    .map(|t| t.join(""));
+                // Partial knowledge still shows what a consumer would run
+                // (`{ crontab -l; echo "* * * * * evil"; } | crontab -`).
+                let known: Vec<String> = texts.into_iter().flatten().collect();
+                let text = if known.is_empty() {
+                    None
+                } else {
+                    Some(known.join(""))
+                };
                 Output {
                     producers,
                     text,
@@ -1130,7 +1134,22 @@ impl<'e> Walker<'e> {
             let rest = &argv[1..];
             let skip = match name.as_str() {
                 "sudo" | "doas" | "pkexec" | "run0" | "sudoedit" => {
-                    tags.push("sudo".to_owned());
+                    let informational = !rest.is_empty()
+                        && rest.iter().all(|w| {
+                            matches!(
+                                w.text.as_str(),
+                                "-V" | "--version"
+                                    | "-h"
+                                    | "--help"
+                                    | "-l"
+                                    | "--list"
+                                    | "-k"
+                                    | "-K"
+                            )
+                        });
+                    if !informational {
+                        tags.push("sudo".to_owned());
+                    }
                     if name == "sudoedit" {
                         None
                     } else {
@@ -1328,6 +1347,75 @@ impl<'e> Walker<'e> {
                         return self.shell_code(code.clone(), ctx, &via, &tags, depth, &extra_vars);
                     }
                     None
+                }
+                "at" | "batch" => {
+                    // `echo 'cmd' | at now`: stdin is a script run later.
+                    let e = Effective {
+                        name: name.clone(),
+                        args: rest.to_vec(),
+                        via: via.clone(),
+                        stdin: ctx.stdin.clone(),
+                        tags: tags.clone(),
+                        ..Effective::default()
+                    };
+                    self.emit(e, ctx);
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        via.push(name.clone());
+                        return self.shell_code(
+                            Word::lit(text),
+                            &Ctx {
+                                stdin: None,
+                                ..ctx.clone()
+                            },
+                            &via,
+                            &tags,
+                            depth,
+                            &extra_vars,
+                        );
+                    }
+                    return Output::default();
+                }
+                "crontab" => {
+                    // A cron table from stdin: each entry's command is shell code.
+                    let e = Effective {
+                        name: name.clone(),
+                        args: rest.to_vec(),
+                        via: via.clone(),
+                        stdin: ctx.stdin.clone(),
+                        tags: tags.clone(),
+                        ..Effective::default()
+                    };
+                    self.emit(e, ctx);
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        via.push("crontab".to_owned());
+                        for line in text
+                            .lines()
+                            .filter(|l| !l.trim_start().starts_with('#'))
+                            .take(64)
+                        {
+                            let fields: Vec<&str> = line.split_whitespace().collect();
+                            let skip = if fields.first().is_some_and(|f| f.starts_with('@')) {
+                                1
+                            } else {
+                                5
+                            };
+                            if fields.len() > skip {
+                                let code = fields[skip..].join(" ");
+                                self.shell_code(
+                                    Word::lit(code),
+                                    &Ctx {
+                                        stdin: None,
+                                        ..ctx.clone()
+                                    },
+                                    &via,
+                                    &tags,
+                                    depth,
+                                    &extra_vars,
+                                );
+                            }
+                        }
+                    }
+                    return Output::default();
                 }
                 "eval" => {
                     let code = join_words(rest);
@@ -2022,6 +2110,9 @@ fn output_of(e: &Effective, env: Env<'_>) -> Output {
             }
         }
         "pwd" => out.text = Some(format!("{}\n", env.cwd)),
+        "git" if e.args.iter().any(|a| a.text == "--show-toplevel") => {
+            out.text = Some(format!("{}\n", env.cwd))
+        }
         "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
         "cat" | "tee" | "tr" if positionals.is_empty() || e.name == "tee" => {
             out.text = stdin_text;

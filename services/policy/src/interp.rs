@@ -163,10 +163,43 @@ pub struct Effects {
     pub tags: Vec<String>,
 }
 
-static STRING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?s)[rbfuRBFU]?"""(.*?)"""|[rbfuRBFU]?'''(.*?)'''|[rbfuRBFU]?"((?:[^"\\]|\\.)*)"|[rbfuRBFU]?'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`"#)
-        .expect("static regex")
-});
+/// String literals in `text` (`'…'`, `"…"`, tripled quotes, backticks) with their quote
+/// character. A small scanner: capture-group regexes cost more per call than the whole
+/// shell parse.
+fn scan_strings(text: &str) -> Vec<(&str, u8)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() && out.len() < 4096 {
+        let q = b[i];
+        if !matches!(q, b'\'' | b'"' | b'`') {
+            i += 1;
+            continue;
+        }
+        let triple = q != b'`' && b.get(i..i + 3) == Some(&[q, q, q][..]);
+        let open = if triple { 3 } else { 1 };
+        let start = i + open;
+        let mut j = start;
+        let mut end = None;
+        while j < b.len() {
+            if b[j] == b'\\' {
+                j += 2;
+                continue;
+            }
+            if b[j] == q && (!triple || b.get(j..j + 3) == Some(&[q, q, q][..])) {
+                end = Some(j);
+                break;
+            }
+            j += 1;
+        }
+        let Some(e) = end else { break };
+        if let Some(lit) = text.get(start..e) {
+            out.push((lit, q));
+        }
+        i = e + open;
+    }
+    out
+}
 
 static HOME_EXPR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"os\.environ\[\s*['"]HOME['"]\s*\]|os\.environ\.get\(\s*['"]HOME['"]\s*\)|(?:os\.)?getenv\(\s*['"]HOME['"]\s*\)|Path\.home\(\)|(?:require\(\s*['"]os['"]\s*\)|os)\.homedir\(\)|process\.env\.HOME|process\.env\[\s*['"]HOME['"]\s*\]|\$ENV\{\s*['"]?HOME['"]?\s*\}|ENV\[\s*['"]HOME['"]\s*\]|Dir\.home|\$_SERVER\[\s*['"]HOME['"]\s*\]"#)
@@ -250,20 +283,17 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.tags.push("net_upload".to_owned());
         }
     }
-    for m in STRING.captures_iter(code) {
-        let lit = (1..=5)
-            .find_map(|g| m.get(g))
-            .map(|g| g.as_str())
-            .unwrap_or("");
+    let strings = scan_strings(code);
+    for (lit, _) in &strings {
         if looks_like_path(lit) {
-            fx.paths.push(lit.to_owned());
+            fx.paths.push((*lit).to_owned());
         }
     }
     // Backticks in Perl, Ruby and PHP run a shell.
     if matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php) {
-        for m in STRING.captures_iter(code) {
-            if let Some(g) = m.get(5) {
-                fx.shell.push(g.as_str().to_owned());
+        for (lit, q) in &strings {
+            if *q == b'`' {
+                fx.shell.push((*lit).to_owned());
             }
         }
         for prefix in ["qx(", "qx{", "%x(", "%x{"] {
@@ -372,11 +402,8 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         fx.tags.push("obfuscated".to_owned());
     }
     // Decoded payloads: analyse any base64 literal that decodes to text.
-    for m in STRING.captures_iter(code) {
-        let lit = (1..=5)
-            .find_map(|g| m.get(g))
-            .map(|g| g.as_str())
-            .unwrap_or("");
+    for (lit, _) in &strings {
+        let lit = *lit;
         if lit.len() >= 12
             && !lit.contains(' ')
             && let Some(decoded) = b64_decode(lit)
@@ -433,12 +460,10 @@ fn call_args(code: &str, open: usize) -> &str {
 /// String literals in order, with simple escapes undone; f-string/template holes become
 /// [`DYN`].
 fn literals(text: &str) -> Vec<String> {
-    STRING
-        .captures_iter(text)
-        .filter_map(|m| (1..=5).find_map(|g| m.get(g)))
-        .map(|g| {
+    scan_strings(text)
+        .into_iter()
+        .map(|(g, _)| {
             let s = g
-                .as_str()
                 .replace("\\\\", "\u{3}")
                 .replace("\\'", "'")
                 .replace("\\\"", "\"")

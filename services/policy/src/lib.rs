@@ -266,18 +266,22 @@ impl Policy {
 
     /// Decides one call.
     pub fn evaluate(&self, call: &Call<'_>) -> Evaluation {
-        self.analyze(call).evaluation
+        self.analyze_with(call, false).evaluation
     }
 
     /// Decides one call and keeps the reasoning.
     pub fn analyze(&self, call: &Call<'_>) -> Analysis {
+        self.analyze_with(call, true)
+    }
+
+    fn analyze_with(&self, call: &Call<'_>, keep: bool) -> Analysis {
         let base = Base {
             cwd: call.cwd,
             home: call.home.or_else(|| home_from_cwd(call.cwd)),
         };
         if call.tool_name == "Bash" {
             return match call.tool_input.get("command").and_then(Value::as_str) {
-                Some(cmd) => self.analyze_bash(cmd, base),
+                Some(cmd) => self.bash(cmd, base, keep),
                 None => self.fixed(Finding::new(
                     Verdict::Escalate,
                     Risk::Medium,
@@ -307,6 +311,11 @@ impl Policy {
 
     /// Decides a shell command.
     pub fn analyze_bash(&self, command: &str, base: Base<'_>) -> Analysis {
+        self.bash(command, base, true)
+    }
+
+    /// `keep`: also return per-command reports (explanations); the hot path skips them.
+    fn bash(&self, command: &str, base: Base<'_>, keep: bool) -> Analysis {
         let rules = &self.inner.rules;
         let norm = shell::normalize(
             command,
@@ -362,11 +371,13 @@ impl Policy {
             for r in &matched {
                 findings.push(Finding::from_rule(r));
             }
-            reports.push(CommandReport {
-                command: e.clone(),
-                matched: matched.iter().map(|r| (r.id.clone(), r.verdict)).collect(),
-                facts,
-            });
+            if keep {
+                reports.push(CommandReport {
+                    command: e.clone(),
+                    matched: matched.iter().map(|r| (r.id.clone(), r.verdict)).collect(),
+                    facts,
+                });
+            }
         }
         if let Some(why) = &norm.over_bound {
             findings.push(Finding::new(
@@ -483,7 +494,7 @@ impl Policy {
             && facts.paths.intersects(Classes::PERSISTENCE)
             && !content.is_empty()
         {
-            let inner = self.analyze_bash(&content, base);
+            let inner = self.bash(&content, base, false);
             if inner.evaluation.verdict == Verdict::Deny {
                 findings.push(Finding {
                     verdict: Verdict::Deny,

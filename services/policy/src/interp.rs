@@ -334,10 +334,12 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in RM_RECURSIVE.find_iter(code) {
         let args = call_args(code, m.end().saturating_sub(1));
-        let target = literals(args)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| DYN.to_string());
+        let named = literals(args).into_iter().next();
+        let target = match (&named, fx.paths.first()) {
+            (Some(t), _) => t.clone(),
+            (None, Some(p)) => p.clone(),
+            (None, None) => DYN.to_string(),
+        };
         let name = m.as_str();
         // `rmdir` and friends only remove empty directories unless told otherwise.
         let recursive = !(name.starts_with("rmdir")
@@ -352,11 +354,20 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in RM_FILE.find_iter(code) {
         let args = call_args(code, m.end().saturating_sub(1));
-        let target = literals(args)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| DYN.to_string());
-        fx.commands.push(vec!["rm".into(), "-f".into(), target]);
+        match literals(args).into_iter().next() {
+            Some(target) => fx.commands.push(vec!["rm".into(), "-f".into(), target]),
+            // `os.remove(os.path.join(r, f))` inside `os.walk('/')`: the files come
+            // from the paths the code names, so judge a recursive delete of those.
+            None if !fx.paths.is_empty() => {
+                for p in fx.paths.iter().take(3) {
+                    fx.commands
+                        .push(vec!["rm".into(), "-r".into(), "-f".into(), p.clone()]);
+                }
+            }
+            None => fx
+                .commands
+                .push(vec!["rm".into(), "-f".into(), DYN.to_string()]),
+        }
     }
     for m in WRITE_CALL.find_iter(code) {
         let args = call_args(code, m.end().saturating_sub(1));

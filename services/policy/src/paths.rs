@@ -234,7 +234,13 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         None => (normalize(&abs), false),
     };
     let mut c = location(&path, home, base.cwd, contents);
-    c |= attributes(&path, home, text);
+    let mut attrs = attributes(&path, home, text);
+    // Key and certificate files inside the project are usually test fixtures or
+    // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
+    if c.intersects(Classes::PROJECT) && is_key_extension(&path) {
+        attrs = Classes(attrs.0 & !Classes::SECRET.0);
+    }
+    c |= attrs;
     c
 }
 
@@ -290,7 +296,8 @@ fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
     }
     let project = cwd_n != "/" && cwd_n != home && cwd.starts_with('/');
     if project && under(path, &cwd_n) {
-        return if path == cwd_n && !contents {
+        // `.` and `./*` both mean the whole project.
+        return if path == cwd_n {
             Classes::PROJECT | Classes::PROJECT_ROOT
         } else {
             Classes::PROJECT
@@ -321,6 +328,24 @@ fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
         return Classes::SYSTEM | Classes::SYSTEM_TOP;
     }
     Classes::OUTSIDE
+}
+
+fn is_key_extension(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or("");
+    [
+        ".pem",
+        ".key",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".keystore",
+        ".ppk",
+        ".crt",
+        ".csr",
+    ]
+    .iter()
+    .any(|e| base.ends_with(e))
+        && !path.split('/').any(|s| s == ".ssh")
 }
 
 fn attributes(path: &str, home: &str, original: &str) -> Classes {
@@ -543,7 +568,8 @@ mod tests {
         assert_eq!(cls("../.."), ["system", "system_top"]);
         assert_eq!(cls("./target"), ["project"]);
         assert_eq!(cls("."), ["project", "project_root"]);
-        assert_eq!(cls("*"), ["project"]);
+        assert_eq!(cls("*"), ["project", "project_root"]);
+        assert_eq!(cls("./[match]"), ["project"]);
         assert_eq!(cls("/etc"), ["system", "system_top"]);
         assert_eq!(cls("/u*"), ["system", "system_top"]);
         assert_eq!(cls("/tmp/x"), ["temp"]);

@@ -1967,7 +1967,38 @@ impl<'e> Walker<'e> {
         if roots.is_empty() {
             roots.push(Word::lit("."));
         }
-        let contents: Vec<Word> = roots.iter().map(contents_of).collect();
+        // With a narrowing test (`-name`, `-mtime`, …) find reaches some entries below
+        // each root; without one (`-type f` does not narrow much) it reaches everything.
+        let filtered = rest[i..].iter().any(|w| {
+            matches!(
+                w.text.as_str(),
+                "-name"
+                    | "-iname"
+                    | "-path"
+                    | "-ipath"
+                    | "-regex"
+                    | "-iregex"
+                    | "-mtime"
+                    | "-mmin"
+                    | "-atime"
+                    | "-ctime"
+                    | "-size"
+                    | "-newer"
+                    | "-empty"
+                    | "-wholename"
+                    | "-inum"
+            )
+        });
+        let contents: Vec<Word> = roots
+            .iter()
+            .map(|r| {
+                if filtered {
+                    matches_in(r)
+                } else {
+                    contents_of(r)
+                }
+            })
+            .collect();
         let e = Effective {
             name: "find".to_owned(),
             args: rest.to_vec(),
@@ -2042,6 +2073,15 @@ impl<'e> Walker<'e> {
             }
         }
         out
+    }
+}
+
+/// `dir` → `dir/[match]`: some entries somewhere below `dir`.
+fn matches_in(w: &Word) -> Word {
+    let t = w.text.trim_end_matches('/');
+    Word {
+        text: format!("{t}/[match]"),
+        ..w.clone()
     }
 }
 

@@ -237,7 +237,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     let mut attrs = attributes(&path, home, text);
     // Key and certificate files inside the project are usually test fixtures or
     // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
-    if c.intersects(Classes::PROJECT) && is_key_extension(&path) {
+    if c.intersects(Classes::PROJECT) && is_key_extension(&path) && !path.ends_with("/master.key") {
         attrs = Classes(attrs.0 & !Classes::SECRET.0);
     }
     c |= attrs;

@@ -511,10 +511,9 @@ impl RuleSet {
 
     /// Reads an effective command the way the rules see it.
     pub fn facts(&self, e: &Effective, base: Base<'_>) -> Facts {
-        let base = Base {
-            cwd: e.cwd.as_deref().unwrap_or(base.cwd),
-            home: base.home,
-        };
+        // After `cd`, relative paths resolve in the new directory, but the project (what
+        // counts as inside) stays where the agent is.
+        let moved = e.cwd.as_deref().filter(|c| *c != base.cwd);
         let mut f = Facts {
             name: e.name.clone(),
             tags: e.tags.iter().cloned().collect(),
@@ -630,7 +629,12 @@ impl RuleSet {
             && !["expression", "regexp", "file", "e", "f"]
                 .iter()
                 .any(|p| f.flags.contains(*p));
-        let classify = |t: &str| paths::classify(t, base);
+        let classify = |t: &str| match moved {
+            Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
+                paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
+            }
+            _ => paths::classify(t, base),
+        };
         if !no_paths {
             let skip = usize::from(pattern_first);
             for t in operands.iter().skip(skip).chain(values.iter()) {

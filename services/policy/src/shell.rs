@@ -180,6 +180,7 @@ pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
         vars: HashMap::new(),
         started: Instant::now(),
         cwd: None,
+        files: HashMap::new(),
     };
     w.run_script(command, &Ctx::default(), 0);
     Normalized {
@@ -239,6 +240,16 @@ struct Walker<'e> {
     started: Instant,
     /// Directory after `cd`s seen so far ([`DYN`] when unknowable).
     cwd: Option<String>,
+    /// Files written earlier in this command line: what they hold and who made them
+    /// (`echo 'rm -rf /' > x.sh; sh x.sh`, `curl -o i.sh …; bash i.sh`).
+    files: HashMap<String, Written>,
+}
+
+/// A file written earlier in the same command line.
+#[derive(Debug, Clone, Default)]
+struct Written {
+    text: Option<String>,
+    producers: Vec<String>,
 }
 
 /// What a command writes to its standard output, as far as we can tell.
@@ -1092,7 +1103,90 @@ impl<'e> Walker<'e> {
         if matches!(e.name.as_str(), "cd" | "pushd" | "chdir") {
             self.change_dir(&e);
         }
+        self.record_writes(&e);
         self.out.push(e);
+    }
+
+    /// Absolute form of a literal path, for matching files across commands.
+    fn file_key(&self, text: &str) -> Option<String> {
+        if text.is_empty() || text.contains(DYN) {
+            return None;
+        }
+        if text.starts_with('/') {
+            return Some(text.to_owned());
+        }
+        let cwd = self.cwd.as_deref().unwrap_or(self.env.cwd);
+        Some(format!(
+            "{}/{}",
+            cwd.trim_end_matches('/'),
+            text.trim_start_matches("./")
+        ))
+    }
+
+    fn record_writes(&mut self, e: &Effective) {
+        if self.files.len() > 64 {
+            return;
+        }
+        let mut targets: Vec<(String, Written)> = Vec::new();
+        let out = output_of(e, self.env);
+        for r in &e.redirects {
+            if matches!(r.kind, RedirectKind::Write | RedirectKind::Append) {
+                if let Some(k) = self.file_key(&r.target.text) {
+                    let mut producers = e
+                        .stdin
+                        .as_ref()
+                        .map(|s| s.producers.clone())
+                        .unwrap_or_default();
+                    producers.push(e.name.clone());
+                    targets.push((
+                        k,
+                        Written {
+                            text: out.text.clone(),
+                            producers,
+                        },
+                    ));
+                }
+            }
+        }
+        // Downloads: `curl -o f URL`, `wget -O f URL`, `wget URL` (saves the last segment).
+        if matches!(e.name.as_str(), "curl" | "wget") {
+            let mut it = e.args.iter().peekable();
+            let mut saved: Option<String> = None;
+            let mut url: Option<&str> = None;
+            while let Some(w) = it.next() {
+                let t = w.text.as_str();
+                if matches!(t, "-o" | "--output" | "-O" | "--output-document")
+                    && !(e.name == "curl" && t == "-O")
+                {
+                    saved = it.peek().map(|n| n.text.clone());
+                } else if let Some(v) = t
+                    .strip_prefix("--output=")
+                    .or_else(|| t.strip_prefix("--output-document="))
+                {
+                    saved = Some(v.to_owned());
+                } else if t.contains("://") {
+                    url = Some(t);
+                }
+            }
+            let name = saved.or_else(|| {
+                url.and_then(|u| u.split(['?', '#']).next())
+                    .and_then(|u| u.rsplit('/').next())
+                    .filter(|s| !s.is_empty() && !s.contains(':'))
+                    .map(str::to_owned)
+            });
+            if let Some(k) = name.and_then(|n| self.file_key(&n)) {
+                targets.push((
+                    k,
+                    Written {
+                        text: None,
+                        producers: vec![e.name.clone()],
+                    },
+                ));
+            }
+        }
+        for (k, w) in targets {
+            self.files.insert(k, w);
+        }
     }
 
     /// Follows `cd` so later relative paths resolve where they will really land.
@@ -1125,6 +1219,14 @@ impl<'e> Walker<'e> {
                 return Output::default();
             };
             if first.is_dynamic() {
+                // `$SHELL -c '…'`, `${BASH:-bash} -c '…'`: judge the code too.
+                if let Some(p) = argv.iter().position(|w| w.text == "-c") {
+                    if let Some(code) = argv.get(p + 1).cloned() {
+                        let mut v = via.clone();
+                        v.push("$SHELL -c".to_owned());
+                        self.shell_code(code, ctx, &v, &tags, depth, &extra_vars);
+                    }
+                }
                 let e = Effective {
                     name: first.text.clone(),
                     args: argv[1..].to_vec(),
@@ -1528,6 +1630,16 @@ impl<'e> Walker<'e> {
                     argv = rest[n..].to_vec();
                     continue;
                 }
+                _ if argv[0].text.contains('/')
+                    && self
+                        .file_key(&argv[0].text)
+                        .is_some_and(|k| self.files.contains_key(&k)) =>
+                {
+                    // `./x.sh` written earlier in this command line: run it as a script.
+                    let mut args = vec![Word::lit(argv[0].text.clone())];
+                    args.extend(rest.iter().cloned());
+                    return self.shell("sh".to_owned(), &args, ctx, via, tags, depth, &extra_vars);
+                }
                 _ => {
                     // Not a wrapper, or a wrapper with nothing to run: this is the command.
                     let e = Effective {
@@ -1668,12 +1780,28 @@ impl<'e> Walker<'e> {
         }
         match operand {
             Some(file) => {
-                // A script file: unknown content, unless it is a process substitution.
+                // A script file: unknown content, unless it is a process substitution
+                // or a file written earlier in this command line.
                 e.script_from = file.subst.clone();
                 if file.is_dynamic() && file.subst.is_empty() {
                     e.tags.push("dynamic_code".to_owned());
                 }
+                let written = self
+                    .file_key(&file.text)
+                    .and_then(|k| self.files.get(&k).cloned());
+                if let Some(w) = &written {
+                    e.script_from.extend(w.producers.iter().cloned());
+                }
                 self.emit(e, ctx);
+                if let Some(text) = written.and_then(|w| w.text) {
+                    via.push(format!("{name} {}", file.text));
+                    let c = Ctx {
+                        via: via.clone(),
+                        extra_vars: extra_vars.to_vec(),
+                        ..Ctx::default()
+                    };
+                    self.run_script(&text, &c, depth + 1);
+                }
             }
             None => {
                 // Reads its program from stdin.

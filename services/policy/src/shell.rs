@@ -1130,22 +1130,22 @@ impl<'e> Walker<'e> {
         let mut targets: Vec<(String, Written)> = Vec::new();
         let out = output_of(e, self.env);
         for r in &e.redirects {
-            if matches!(r.kind, RedirectKind::Write | RedirectKind::Append) {
-                if let Some(k) = self.file_key(&r.target.text) {
-                    let mut producers = e
-                        .stdin
-                        .as_ref()
-                        .map(|s| s.producers.clone())
-                        .unwrap_or_default();
-                    producers.push(e.name.clone());
-                    targets.push((
-                        k,
-                        Written {
-                            text: out.text.clone(),
-                            producers,
-                        },
-                    ));
-                }
+            if matches!(r.kind, RedirectKind::Write | RedirectKind::Append)
+                && let Some(k) = self.file_key(&r.target.text)
+            {
+                let mut producers = e
+                    .stdin
+                    .as_ref()
+                    .map(|s| s.producers.clone())
+                    .unwrap_or_default();
+                producers.push(e.name.clone());
+                targets.push((
+                    k,
+                    Written {
+                        text: out.text.clone(),
+                        producers,
+                    },
+                ));
             }
         }
         // Downloads: `curl -o f URL`, `wget -O f URL`, `wget URL` (saves the last segment).
@@ -1220,12 +1220,12 @@ impl<'e> Walker<'e> {
             };
             if first.is_dynamic() {
                 // `$SHELL -c '…'`, `${BASH:-bash} -c '…'`: judge the code too.
-                if let Some(p) = argv.iter().position(|w| w.text == "-c") {
-                    if let Some(code) = argv.get(p + 1).cloned() {
-                        let mut v = via.clone();
-                        v.push("$SHELL -c".to_owned());
-                        self.shell_code(code, ctx, &v, &tags, depth, &extra_vars);
-                    }
+                if let Some(p) = argv.iter().position(|w| w.text == "-c")
+                    && let Some(code) = argv.get(p + 1).cloned()
+                {
+                    let mut v = via.clone();
+                    v.push("$SHELL -c".to_owned());
+                    self.shell_code(code, ctx, &v, &tags, depth, &extra_vars);
                 }
                 let e = Effective {
                     name: first.text.clone(),

@@ -87,3 +87,40 @@ fn corpus_scores() {
         "must-allow {ap}/{at} below 97%"
     );
 }
+
+/// Per-call timing over the whole corpus (run with `--release -- --ignored --nocapture`;
+/// prints, never asserts: timings belong to benchmarks, not tests).
+#[test]
+#[ignore]
+fn corpus_timing_report() {
+    let policy = Policy::builtin();
+    let mut payloads = Vec::new();
+    for f in corpus_files() {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if let Ok(p) = cli::parse_payload(line.as_bytes()) {
+                payloads.push(p);
+            }
+        }
+    }
+    for p in &payloads {
+        let _ = cli::decide(&policy, p, Some("/home/dev"));
+    }
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        for p in &payloads {
+            let t = std::time::Instant::now();
+            std::hint::black_box(cli::decide(&policy, p, Some("/home/dev")));
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    println!(
+        "{} calls: p50 {:.1}µs  p99 {:.1}µs  max {:.1}µs",
+        times.len(),
+        pct(0.5),
+        pct(0.99),
+        times.last().copied().unwrap_or(0.0)
+    );
+}

@@ -163,6 +163,16 @@ pub struct Effects {
     pub tags: Vec<String>,
 }
 
+/// Whether byte `pos` of `code` lies inside one of the (non-backtick) literals: a call
+/// written inside a string (`print("os.system(…)")`) is text, not a call.
+fn in_literal(strings: &[(&str, u8)], code: &str, pos: usize) -> bool {
+    let base = code.as_ptr() as usize;
+    strings.iter().any(|(lit, q)| {
+        let start = lit.as_ptr() as usize - base;
+        *q != b'`' && pos >= start && pos < start + lit.len()
+    })
+}
+
 /// String literals in `text` (`'…'`, `"…"`, tripled quotes, backticks) with their quote
 /// character. A small scanner: capture-group regexes cost more per call than the whole
 /// shell parse.
@@ -307,7 +317,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
         }
     }
-    for m in SHELL_CALL.find_iter(code) {
+    for m in SHELL_CALL
+        .find_iter(code)
+        .filter(|m| !in_literal(&strings, code, m.start()))
+    {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
         if lits.is_empty() {
@@ -332,7 +345,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.shell.push(lits.join(" "));
         }
     }
-    for m in RM_RECURSIVE.find_iter(code) {
+    for m in RM_RECURSIVE
+        .find_iter(code)
+        .filter(|m| !in_literal(&strings, code, m.start()))
+    {
         let args = call_args(code, m.end().saturating_sub(1));
         let named = literals(args).into_iter().next();
         let target = match (&named, fx.paths.first()) {
@@ -352,7 +368,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.commands.push(vec!["rmdir".into(), target]);
         }
     }
-    for m in RM_FILE.find_iter(code) {
+    for m in RM_FILE
+        .find_iter(code)
+        .filter(|m| !in_literal(&strings, code, m.start()))
+    {
         let args = call_args(code, m.end().saturating_sub(1));
         match literals(args).into_iter().next() {
             Some(target) => fx.commands.push(vec!["rm".into(), "-f".into(), target]),
@@ -369,7 +388,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
                 .push(vec!["rm".into(), "-f".into(), DYN.to_string()]),
         }
     }
-    for m in WRITE_CALL.find_iter(code) {
+    for m in WRITE_CALL
+        .find_iter(code)
+        .filter(|m| !in_literal(&strings, code, m.start()))
+    {
         let args = call_args(code, m.end().saturating_sub(1));
         if let Some(target) = literals(args).into_iter().next() {
             fx.writes.push(target);
@@ -381,7 +403,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
         }
     }
-    for m in OPEN_CALL.find_iter(code) {
+    for m in OPEN_CALL
+        .find_iter(code)
+        .filter(|m| !in_literal(&strings, code, m.start()))
+    {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
         let Some(first) = lits.first() else { continue };

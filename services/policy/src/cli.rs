@@ -111,8 +111,8 @@ pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Eva
     let call = Call {
         tool_name: payload.tool_name.as_deref().unwrap_or(""),
         tool_input: payload.tool_input.as_ref().unwrap_or(&null),
-        // Without a cwd nothing is "inside the project": relative paths land at `/`.
-        cwd: payload.cwd.as_deref().unwrap_or("/"),
+        // A missing cwd is handled by the policy (a stand-in project directory).
+        cwd: payload.cwd.as_deref().unwrap_or(""),
         home,
     };
     policy.evaluate(&call)

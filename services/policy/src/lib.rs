@@ -201,6 +201,9 @@ fn names_file(arg: &str, path: &str) -> bool {
     prefix.is_empty() || prefix.ends_with(['/', '@', '='])
 }
 
+/// Stand-in working directory when a call has none.
+const UNKNOWN_CWD: &str = "/unknown-cwd/project";
+
 /// Tools whose input names a file they modify.
 const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
 /// Tools that only read.
@@ -275,8 +278,15 @@ impl Policy {
     }
 
     fn analyze_with(&self, call: &Call<'_>, keep: bool) -> Analysis {
+        // Without a usable cwd, relative paths land in a stand-in project directory:
+        // neither inside the real project nor at the filesystem root.
+        let cwd = if call.cwd.starts_with('/') {
+            call.cwd
+        } else {
+            UNKNOWN_CWD
+        };
         let base = Base {
-            cwd: call.cwd,
+            cwd,
             home: call.home.or_else(|| home_from_cwd(call.cwd)),
         };
         if call.tool_name == "Bash" {

@@ -445,7 +445,14 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
         || path.contains("/.config/gh")
         || path.contains("/.local/share/keyrings")
         || path.ends_with("/.ssh")
-        || path.starts_with("/etc/ssl/private");
+        || path.starts_with("/etc/ssl/private")
+        // Another process's environment, and shell histories, hold tokens too.
+        || (path.starts_with("/proc/") && base == "environ")
+        || matches!(
+            base,
+            ".bash_history" | ".zsh_history" | ".python_history" | ".psql_history"
+                | ".mysql_history" | ".node_repl_history" | ".sh_history" | ".history"
+        );
     if (env_file || key_file || cred_file || ssh_private || secret_dir)
         && !(base.ends_with(".pub") || base == "known_hosts")
     {
@@ -525,7 +532,12 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
     }
 
     // The guard's own configuration: agent settings, hook scripts, Lighthouse itself.
+    // The agent's user-level configuration (settings, hooks, agents, commands) is all
+    // the guard's; in a project only settings and hooks are.
+    let user_claude = rel_home
+        .is_some_and(|r| r == ".claude" || r.starts_with(".claude/") || r == ".claude.json");
     let guard = has_comp(".lighthouse")
+        || user_claude
         || base == ".claude"
         || (has_comp(".claude")
             && (base.starts_with("settings") && base.ends_with(".json")

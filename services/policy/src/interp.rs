@@ -267,7 +267,7 @@ static SPAWN_SHELL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static DECODE_EXEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:exec|eval|compile|Function)\s*\(\s*(?:base64\.b64decode|b64decode|codecs\.decode|atob|Buffer\.from|base64_decode|decode_base64|Base64\.decode64|bytes\.fromhex|zlib\.decompress|unhexlify)|\beval\s*\(\s*(?:base64_decode|gzinflate|str_rot13)|\bpack\s*\(\s*['\x22]H")
+    Regex::new(r"\b(?:exec|eval|compile|Function)\s*\(\s*(?:base64\.b64decode|b64decode|codecs\.decode|atob|Buffer\.from|base64_decode|decode_base64|Base64\.decode64|bytes\.fromhex|zlib\.decompress|unhexlify)|\beval\s*\(?\s*(?:base64_decode|decode_base64|gzinflate|str_rot13|MIME::Base64)|\bpack\s*\(\s*['\x22]H")
         .expect("static regex")
 });
 

@@ -315,6 +315,9 @@ impl<'e> Walker<'e> {
         if owned.contains('{') && owned.contains(',') {
             owned = expand_brace_words(&owned);
         }
+        if owned.contains("\\\n") {
+            owned = join_continuations(&owned);
+        }
         // A final newline spares tree-sitter-bash a costly ambiguity at end of input
         // (a three-stage pipeline parses ~10x faster with it).
         owned.push('\n');
@@ -1077,6 +1080,16 @@ impl<'e> Walker<'e> {
         if argv.is_empty() {
             return Output::default();
         }
+        // `printf -v VAR FORMAT ARGS`: assigns instead of printing.
+        if argv.len() >= 4 && argv[0].text == "printf" && argv[1].text == "-v" {
+            let mut fmt = ansi_c(&argv[3].text);
+            for a in &argv[4..] {
+                if let Some(p) = fmt.find("%s") {
+                    fmt.replace_range(p..p + 2, &a.text);
+                }
+            }
+            self.vars.insert(argv[2].text.clone(), fmt);
+        }
         if let Some(f) = &ctx.function
             && argv.first().is_some_and(|w| &w.text == f)
         {
@@ -1291,6 +1304,23 @@ impl<'e> Walker<'e> {
                         });
                         if n >= rest.len() && shell_flag {
                             tags.push("root_shell".to_owned());
+                            if ctx
+                                .stdin
+                                .as_ref()
+                                .is_some_and(|s| s.text.is_some() || !s.producers.is_empty())
+                            {
+                                // `sudo -s <<< 'cmd'`: a root shell reading its program.
+                                via.push(name.clone());
+                                return self.shell(
+                                    "sh".to_owned(),
+                                    &[],
+                                    ctx,
+                                    via,
+                                    tags,
+                                    depth,
+                                    &extra_vars,
+                                );
+                            }
                         }
                         if rest[..n]
                             .iter()
@@ -1437,7 +1467,12 @@ impl<'e> Walker<'e> {
                         via.push(format!("{name} -c"));
                         return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
                     }
-                    None
+                    // `runuser -u root -- cmd`: a wrapper.
+                    if name == "runuser" {
+                        rest.iter().position(|w| w.text == "--").map(|p| p + 1)
+                    } else {
+                        None
+                    }
                 }
                 "alias" => {
                     // `alias x='rm -rf /'`: the value is code that will run later.
@@ -1593,6 +1628,19 @@ impl<'e> Walker<'e> {
                         return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
                     }
                     None
+                }
+                "." | "source"
+                    if rest.first().is_some_and(|w| {
+                        matches!(
+                            w.text.as_str(),
+                            "/dev/stdin" | "-" | "/proc/self/fd/0" | "/dev/fd/0"
+                        ) || self
+                            .file_key(&w.text)
+                            .is_some_and(|k| self.files.contains_key(&k))
+                    }) =>
+                {
+                    // Same as running the script with a shell.
+                    return self.shell(name.clone(), rest, ctx, via, tags, depth, &extra_vars);
                 }
                 "." | "source" => {
                     let script = rest.first().cloned().unwrap_or_default();
@@ -1755,7 +1803,14 @@ impl<'e> Walker<'e> {
         let operand = if has_s && !has_c {
             None
         } else {
-            rest.get(i).cloned()
+            rest.get(i)
+                .filter(|w| {
+                    !matches!(
+                        w.text.as_str(),
+                        "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0"
+                    )
+                })
+                .cloned()
         };
         let mut e = Effective {
             name: name.clone(),
@@ -2447,6 +2502,32 @@ fn expand_brace_words(text: &str) -> String {
         let ch = text[i..].chars().next().unwrap_or(' ');
         out.push(ch);
         i += ch.len_utf8();
+    }
+    out
+}
+
+/// Removes backslash-newline outside single quotes, as bash does before anything else
+/// (`r\⏎m -rf /` is `rm -rf /`).
+fn join_continuations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_single = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_single = !in_single;
+        }
+        if c == '\\' && !in_single {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+                continue;
+            }
+            out.push(c);
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+            continue;
+        }
+        out.push(c);
     }
     out
 }

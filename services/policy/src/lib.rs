@@ -245,7 +245,7 @@ impl Policy {
             h.update(p.name.as_bytes());
             h.update([0]);
             h.update(p.text.as_bytes());
-            h.update([0]);
+            h.update([0, u8::from(p.restricted)]);
         }
         let version = format!("policy-{}", &hex::encode(h.finalize())[..16]);
         Ok(Policy {

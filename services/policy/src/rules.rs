@@ -156,6 +156,11 @@ pub struct PolicyPack {
     pub name: String,
     /// The text it came from (part of the policy's version).
     pub text: Arc<str>,
+    /// Restricted packs (a project's own `.lighthouse/policy.toml`) may only tighten:
+    /// their `disable` list, rule overrides, redefinitions of known commands and
+    /// looser tool defaults are ignored. The repository an agent works in must not be
+    /// able to switch the guard off.
+    pub restricted: bool,
     pub(crate) file: PackFile,
 }
 
@@ -169,6 +174,7 @@ impl PolicyPack {
         let pack = PolicyPack {
             name: name.to_owned(),
             text: Arc::from(toml_text),
+            restricted: false,
             file,
         };
         // Compile once now so a bad rule fails at load time, not at the first call.
@@ -176,6 +182,13 @@ impl PolicyPack {
             Rule::compile(r, &pack.name)?;
         }
         Ok(pack)
+    }
+
+    /// Parses a pack that may only add restrictions (see [`PolicyPack::restricted`]).
+    pub fn parse_restricted(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
+        let mut p = PolicyPack::parse(name, toml_text)?;
+        p.restricted = true;
+        Ok(p)
     }
 
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
@@ -441,10 +454,13 @@ impl RuleSet {
         let mut specs: HashMap<String, Arc<CommandSpec>> = HashMap::new();
         let mut tools: Vec<ToolDefault> = Vec::new();
         for p in packs {
-            rules.retain(|r| !p.file.disable.contains(&r.id));
+            if !p.restricted {
+                rules.retain(|r| !p.file.disable.contains(&r.id));
+            }
             for spec in &p.file.rule {
                 let rule = Rule::compile(spec, &p.name)?;
                 match rules.iter_mut().find(|r| r.id == rule.id) {
+                    Some(_) if p.restricted => {}
                     Some(slot) => *slot = rule,
                     None => rules.push(rule),
                 }
@@ -452,11 +468,24 @@ impl RuleSet {
             for c in &p.file.command {
                 let spec = Arc::new(c.clone());
                 for n in &c.names {
+                    if p.restricted && specs.contains_key(n) {
+                        continue;
+                    }
                     specs.insert(n.clone(), spec.clone());
                 }
             }
             // Later tool defaults take precedence: put them first.
             for t in p.file.tool.iter().rev() {
+                if p.restricted {
+                    let current = tools
+                        .iter()
+                        .find(|d| NamePat::new(&d.name).matches(&t.name))
+                        .map(|d| severity(d.verdict))
+                        .unwrap_or(0);
+                    if severity(t.verdict) < current {
+                        continue;
+                    }
+                }
                 tools.insert(0, t.clone());
             }
         }
@@ -747,6 +776,14 @@ static SECRET_VAR: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
     Regex::new(r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)")
         .expect("static regex")
 });
+
+fn severity(v: Verdict) -> u8 {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Escalate => 1,
+        Verdict::Deny => 2,
+    }
+}
 
 /// The parts of one word that may name a file: the word, `of=PATH`, `@PATH`.
 fn path_candidates(t: &str) -> impl Iterator<Item = &str> {

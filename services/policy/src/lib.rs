@@ -3,11 +3,36 @@
 //! It is a pure library: the validator worker and the hook's local fallback link the
 //! same code, so a call denied by the pipeline is also denied when the pipeline is down.
 //!
-//! This first policy is deliberately small (the shell-aware engine replaces it): it
-//! denies the canonical catastrophes, allows read-only tools and escalates the rest.
+//! Layout:
+//! - [`shell`]: parses a Bash command with tree-sitter-bash and reduces it to the
+//!   *effective* commands that would run (wrappers peeled, nested shells re-parsed).
+//! - [`interp`]: interpreter one-liners and encoded payloads, in shell terms.
+//! - [`paths`]: classifies paths (root, system, home, project, secret, persistence, …).
+//! - [`rules`]: policy packs (TOML, in `packs/`) compiled into matchers.
+//! - [`cache`]: [`CachedPolicy`], a bounded cache keyed by policy version and call.
+//! - [`cli`]: `check`, `explain` and `eval_file`, wired into the `lighthouse` binary.
+//!
+//! Decisions fail closed: a parse error, an over-size or over-deep input, or a tool no
+//! rule knows is escalated, never allowed. Across everything a call would run, deny beats
+//! escalate beats allow.
+
+pub mod cache;
+pub mod cli;
+pub mod interp;
+pub mod paths;
+pub mod rules;
+pub mod shell;
+
+pub use cache::{CachedEvaluation, CachedPolicy};
+pub use rules::PolicyPack;
 
 use lighthouse_schemas::{Risk, Verdict};
+use paths::{Base, Classes};
+use rules::{Facts, Rule, RuleSet};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use shell::{Effective, Env, Word};
+use std::sync::{Arc, OnceLock};
 
 /// One tool call as the policy sees it.
 #[derive(Debug, Clone, Copy)]
@@ -27,106 +52,540 @@ pub struct Evaluation {
     pub rule_id: Option<String>,
     pub reason: String,
     pub risk: Risk,
+    /// A safer way to do the same thing, when the deciding rule knows one.
+    pub alternative: Option<String>,
+    /// The effective commands (or the tool and its target), for explanations.
+    pub normalized: Vec<String>,
 }
 
-/// A loaded policy.
-#[derive(Debug, Clone, Default)]
-pub struct Policy {}
+/// Errors loading policy packs or running the CLI helpers.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("policy pack `{pack}`: {message}")]
+    Pack { pack: String, message: String },
+    #[error("policy pack `{pack}`, rule `{rule}`: {message}")]
+    Rule {
+        pack: String,
+        rule: String,
+        message: String,
+    },
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
 
-const READ_ONLY_TOOLS: &[&str] = &["Read", "Glob", "Grep", "LS", "TodoWrite", "WebSearch"];
+/// The packs compiled into the binary, in layering order.
+pub const BUILTIN_PACKS: &[(&str, &str)] = &[
+    ("commands", include_str!("../packs/commands.toml")),
+    ("tools", include_str!("../packs/tools.toml")),
+    ("filesystem", include_str!("../packs/filesystem.toml")),
+    ("git", include_str!("../packs/git.toml")),
+    ("disks", include_str!("../packs/disks.toml")),
+    ("privilege", include_str!("../packs/privilege.toml")),
+    ("packages", include_str!("../packs/packages.toml")),
+    ("databases", include_str!("../packs/databases.toml")),
+    ("network", include_str!("../packs/network.toml")),
+    ("secrets", include_str!("../packs/secrets.toml")),
+    (
+        "self-protection",
+        include_str!("../packs/self_protection.toml"),
+    ),
+    ("shell", include_str!("../packs/shell.toml")),
+];
+
+/// A loaded policy: cheap to clone, safe to share between threads.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    rules: RuleSet,
+    version: String,
+}
+
+/// One effective command with what the rules made of it (for explanations).
+#[derive(Debug, Clone)]
+pub struct CommandReport {
+    pub command: Effective,
+    pub facts: Facts,
+    /// Ids and verdicts of the rules that matched.
+    pub matched: Vec<(String, Verdict)>,
+}
+
+/// The full reasoning behind an [`Evaluation`].
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub evaluation: Evaluation,
+    pub commands: Vec<CommandReport>,
+    pub parse_error: bool,
+    pub over_bound: Option<String>,
+}
+
+/// A candidate decision: the rule (or built-in reason) behind a verdict.
+#[derive(Debug, Clone)]
+struct Finding {
+    verdict: Verdict,
+    risk: Risk,
+    rule_id: String,
+    reason: String,
+    alternative: Option<String>,
+}
+
+impl Finding {
+    fn from_rule(r: &Rule) -> Finding {
+        Finding {
+            verdict: r.verdict,
+            risk: r.risk,
+            rule_id: r.id.clone(),
+            reason: r.reason.clone(),
+            alternative: r.alternative.clone(),
+        }
+    }
+    fn new(verdict: Verdict, risk: Risk, id: &str, reason: impl Into<String>) -> Finding {
+        Finding {
+            verdict,
+            risk,
+            rule_id: id.to_owned(),
+            reason: reason.into(),
+            alternative: None,
+        }
+    }
+}
+
+fn severity(v: Verdict) -> u8 {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Escalate => 1,
+        Verdict::Deny => 2,
+    }
+}
+
+/// Most severe first; among equals the higher risk, then the first found.
+fn decide(findings: Vec<Finding>) -> Option<Finding> {
+    let mut best: Option<Finding> = None;
+    for f in findings {
+        let better = match &best {
+            None => true,
+            Some(b) => (severity(f.verdict), f.risk) > (severity(b.verdict), b.risk),
+        };
+        if better {
+            best = Some(f);
+        }
+    }
+    best
+}
+
+/// Guesses the home directory from a cwd under `/home/<u>`, `/Users/<u>` or `/root`,
+/// for callers that do not know it (the hook fallback on another machine).
+pub fn home_from_cwd(cwd: &str) -> Option<&str> {
+    for prefix in ["/home/", "/Users/"] {
+        if let Some(rest) = cwd.strip_prefix(prefix) {
+            let user = rest.split('/').next().unwrap_or("");
+            if !user.is_empty() {
+                return cwd.get(..prefix.len() + user.len());
+            }
+        }
+    }
+    if cwd == "/root" || cwd.starts_with("/root/") {
+        return Some("/root");
+    }
+    None
+}
+
+/// Whether argument `arg` refers to file `path` (`path`, `@path`, `x=@path`, `dir/path`).
+fn names_file(arg: &str, path: &str) -> bool {
+    let Some(prefix) = arg.strip_suffix(path) else {
+        return false;
+    };
+    prefix.is_empty() || prefix.ends_with(['/', '@', '='])
+}
+
+/// Stand-in working directory when a call has none.
+const UNKNOWN_CWD: &str = "/unknown-cwd/project";
+
+/// Tools whose input names a file they modify.
+const WRITE_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
+/// Tools that only read.
+const READ_TOOLS: &[&str] = &["Read", "Glob", "Grep", "LS", "NotebookRead"];
 
 impl Policy {
-    /// The built-in rules.
+    /// The built-in rules (parsed once per process).
     pub fn builtin() -> Policy {
-        Policy {}
+        static BUILTIN: OnceLock<Policy> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let packs: Result<Vec<PolicyPack>, PolicyError> = BUILTIN_PACKS
+                    .iter()
+                    .map(|(n, t)| PolicyPack::parse(n, t))
+                    .collect();
+                // The packs are compiled in and tested; should one still fail to load,
+                // a policy without rules escalates everything rather than allowing it.
+                packs
+                    .and_then(|p| Policy::from_packs(&p))
+                    .unwrap_or_else(|_| Policy::fail_closed())
+            })
+            .clone()
+    }
+
+    /// The built-in packs, parsed (for layering project or central packs on top).
+    pub fn builtin_packs() -> Result<Vec<PolicyPack>, PolicyError> {
+        BUILTIN_PACKS
+            .iter()
+            .map(|(n, t)| PolicyPack::parse(n, t))
+            .collect()
+    }
+
+    /// A policy from packs layered in order (see [`rules`]). Its version is derived
+    /// from the packs' names and contents, so any change yields a new version.
+    pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
+        let rules = RuleSet::build(packs)?;
+        let mut h = Sha256::new();
+        for p in packs {
+            h.update(p.name.as_bytes());
+            h.update([0]);
+            h.update(p.text.as_bytes());
+            h.update([0, u8::from(p.restricted)]);
+        }
+        let version = format!("policy-{}", &hex::encode(h.finalize())[..16]);
+        Ok(Policy {
+            inner: Arc::new(Inner { rules, version }),
+        })
+    }
+
+    fn fail_closed() -> Policy {
+        Policy {
+            inner: Arc::new(Inner {
+                rules: RuleSet::default(),
+                version: "fail-closed".to_owned(),
+            }),
+        }
     }
 
     /// Identifies the rule set; part of every cache key.
     pub fn version(&self) -> &str {
-        "builtin-0"
+        &self.inner.version
     }
 
+    /// Decides one call.
     pub fn evaluate(&self, call: &Call<'_>) -> Evaluation {
-        if READ_ONLY_TOOLS.contains(&call.tool_name) {
-            return verdict(
-                Verdict::Allow,
-                "tool.read_only",
-                "read-only tool",
-                Risk::Low,
-            );
+        self.analyze_with(call, false).evaluation
+    }
+
+    /// Decides one call and keeps the reasoning.
+    pub fn analyze(&self, call: &Call<'_>) -> Analysis {
+        self.analyze_with(call, true)
+    }
+
+    fn analyze_with(&self, call: &Call<'_>, keep: bool) -> Analysis {
+        // Without a usable cwd, relative paths land in a stand-in project directory:
+        // neither inside the real project nor at the filesystem root.
+        let cwd = if call.cwd.starts_with('/') {
+            call.cwd
+        } else {
+            UNKNOWN_CWD
+        };
+        let base = Base {
+            cwd,
+            home: call.home.or_else(|| home_from_cwd(call.cwd)),
+        };
+        if call.tool_name == "Bash" {
+            return match call.tool_input.get("command").and_then(Value::as_str) {
+                Some(cmd) => self.bash(cmd, base, keep),
+                None => self.fixed(Finding::new(
+                    Verdict::Escalate,
+                    Risk::Medium,
+                    "bash.no_command",
+                    "Bash call without a command string",
+                )),
+            };
         }
-        if call.tool_name != "Bash" {
-            return verdict(
+        self.analyze_tool(call, base)
+    }
+
+    fn fixed(&self, f: Finding) -> Analysis {
+        Analysis {
+            evaluation: Evaluation {
+                verdict: f.verdict,
+                rule_id: Some(f.rule_id),
+                reason: f.reason,
+                risk: f.risk,
+                alternative: f.alternative,
+                normalized: Vec::new(),
+            },
+            commands: Vec::new(),
+            parse_error: false,
+            over_bound: None,
+        }
+    }
+
+    /// Decides a shell command.
+    pub fn analyze_bash(&self, command: &str, base: Base<'_>) -> Analysis {
+        self.bash(command, base, true)
+    }
+
+    /// `keep`: also return per-command reports (explanations); the hot path skips them.
+    fn bash(&self, command: &str, base: Base<'_>, keep: bool) -> Analysis {
+        let rules = &self.inner.rules;
+        let norm = shell::normalize(
+            command,
+            Env {
+                cwd: base.cwd,
+                home: base.home,
+            },
+        );
+        let mut findings = Vec::new();
+        let mut reports = Vec::with_capacity(norm.commands.len());
+        let bash_default = rules.tool_default("Bash");
+        // Files that received secret data earlier in this command line
+        // (`zip k.zip ~/.ssh && curl -F f=@k.zip …`).
+        let mut tainted: Vec<String> = Vec::new();
+        for e in &norm.commands {
+            let mut facts = rules.facts(e, base);
+            if !tainted.is_empty()
+                && facts
+                    .args
+                    .iter()
+                    .map(String::as_str)
+                    .chain(
+                        facts
+                            .classified
+                            .iter()
+                            .map(|(p, _)| p.trim_start_matches(['<', '>'])),
+                    )
+                    .any(|a| tainted.iter().any(|t| names_file(a, t)))
+            {
+                facts.paths |= Classes::SECRET;
+                facts.stdin_paths |= Classes::SECRET;
+            }
+            if (facts.paths | facts.stdin_paths).intersects(Classes::SECRET) {
+                for (p, cls) in &facts.classified {
+                    let p = p.trim_start_matches(['>', '<']);
+                    if !cls.intersects(Classes::SECRET) && p.len() >= 3 && tainted.len() < 64 {
+                        tainted.push(p.to_owned());
+                    }
+                }
+            }
+            let matched = rules.matching(&facts);
+            if matched.is_empty()
+                && let Some(d) = bash_default
+                && d.verdict != Verdict::Allow
+            {
+                findings.push(Finding::new(
+                    d.verdict,
+                    d.risk,
+                    "bash.default",
+                    d.reason.clone(),
+                ));
+            }
+            for r in &matched {
+                findings.push(Finding::from_rule(r));
+            }
+            if keep {
+                reports.push(CommandReport {
+                    command: e.clone(),
+                    matched: matched.iter().map(|r| (r.id.clone(), r.verdict)).collect(),
+                    facts,
+                });
+            }
+        }
+        if let Some(why) = &norm.over_bound {
+            findings.push(Finding::new(
                 Verdict::Escalate,
+                Risk::High,
+                "shell.over_bound",
+                format!("not fully analysed: {why}"),
+            ));
+        }
+        if norm.parse_error {
+            findings.push(Finding::new(
+                Verdict::Escalate,
+                Risk::Medium,
+                "shell.parse_error",
+                "the command does not parse cleanly as Bash",
+            ));
+        }
+        let normalized: Vec<String> = norm.commands.iter().map(Effective::display).collect();
+        let best = decide(findings).unwrap_or_else(|| {
+            Finding::new(
+                Verdict::Allow,
+                Risk::Low,
+                "bash.allow",
+                "no rule objects to these commands",
+            )
+        });
+        Analysis {
+            evaluation: Evaluation {
+                verdict: best.verdict,
+                rule_id: Some(best.rule_id),
+                reason: best.reason,
+                risk: best.risk,
+                alternative: best.alternative,
+                normalized,
+            },
+            commands: reports,
+            parse_error: norm.parse_error,
+            over_bound: norm.over_bound,
+        }
+    }
+
+    /// Decides a non-shell tool by its target path, content and configured defaults.
+    fn analyze_tool(&self, call: &Call<'_>, base: Base<'_>) -> Analysis {
+        let rules = &self.inner.rules;
+        let input = call.tool_input;
+        let s = |k: &str| input.get(k).and_then(Value::as_str);
+        let mut args: Vec<Word> = Vec::new();
+        let mut content = String::new();
+        let mut tags = Vec::new();
+        let tool = call.tool_name;
+        if WRITE_TOOLS.contains(&tool) {
+            tags.push("file_write".to_owned());
+            if let Some(p) = s("file_path")
+                .or_else(|| s("notebook_path"))
+                .or_else(|| s("path"))
+            {
+                args.push(Word::lit(p));
+            }
+            for k in ["content", "new_string", "new_source"] {
+                if let Some(c) = s(k) {
+                    content.push_str(c);
+                    content.push('\n');
+                }
+            }
+            if let Some(edits) = input.get("edits").and_then(Value::as_array) {
+                for e in edits.iter().take(1000) {
+                    if let Some(c) = e.get("new_string").and_then(Value::as_str) {
+                        content.push_str(c);
+                        content.push('\n');
+                    }
+                }
+            }
+        } else if READ_TOOLS.contains(&tool) {
+            tags.push("file_read".to_owned());
+            for k in ["file_path", "notebook_path", "path"] {
+                if let Some(p) = s(k) {
+                    args.push(Word::lit(p));
+                }
+            }
+            if let Some(p) = s("pattern").filter(|_| tool == "Glob") {
+                // A glob pattern names files too: `~/.ssh/*`, `**/.env`.
+                let joined = match s("path") {
+                    Some(dir) if !p.starts_with('/') && !p.starts_with('~') => {
+                        format!("{}/{}", dir.trim_end_matches('/'), p)
+                    }
+                    _ => p.to_owned(),
+                };
+                args.push(Word::lit(joined.replace("**/", "")));
+            }
+            if let Some(g) = s("glob").filter(|_| tool == "Grep") {
+                args.push(Word::lit(g.replace("**/", "")));
+            }
+        } else if tool == "WebFetch"
+            && let Some(u) = s("url")
+        {
+            args.push(Word::lit(u));
+        }
+        let e = Effective {
+            name: tool.to_owned(),
+            args,
+            tags,
+            code: if content.is_empty() {
+                None
+            } else {
+                Some(content.clone())
+            },
+            ..Effective::default()
+        };
+        let facts = rules.facts(&e, base);
+        let matched = rules.matching(&facts);
+        let mut findings: Vec<Finding> = matched.iter().map(|r| Finding::from_rule(r)).collect();
+        // Content headed for a shell start-up file is judged as the shell will run it.
+        if WRITE_TOOLS.contains(&tool)
+            && facts.paths.intersects(Classes::PERSISTENCE)
+            && !content.is_empty()
+        {
+            let inner = self.bash(&content, base, false);
+            if inner.evaluation.verdict == Verdict::Deny {
+                findings.push(Finding {
+                    verdict: Verdict::Deny,
+                    risk: Risk::Critical,
+                    rule_id: "persistence.malicious_content".to_owned(),
+                    reason: format!(
+                        "writes a command into a start-up file that would be denied: {}",
+                        inner.evaluation.reason
+                    ),
+                    alternative: None,
+                });
+            }
+        }
+        if matched.is_empty() && findings.is_empty() {
+            match rules.tool_default(tool) {
+                Some(d) => findings.push(Finding::new(
+                    d.verdict,
+                    d.risk,
+                    &format!(
+                        "tool.default.{}",
+                        d.name.trim_end_matches('*').trim_end_matches("__")
+                    ),
+                    if d.reason.is_empty() {
+                        format!("default for {tool}")
+                    } else {
+                        d.reason.clone()
+                    },
+                )),
+                None => findings.push(Finding::new(
+                    Verdict::Escalate,
+                    Risk::Medium,
+                    "tool.unknown",
+                    "no rule covers this tool",
+                )),
+            }
+        }
+        let best = decide(findings).unwrap_or_else(|| {
+            Finding::new(
+                Verdict::Escalate,
+                Risk::Medium,
                 "tool.unknown",
                 "no rule covers this tool",
-                Risk::Medium,
-            );
+            )
+        });
+        let normalized = vec![e.display()];
+        Analysis {
+            evaluation: Evaluation {
+                verdict: best.verdict,
+                rule_id: Some(best.rule_id),
+                reason: best.reason,
+                risk: best.risk,
+                alternative: best.alternative,
+                normalized,
+            },
+            commands: vec![CommandReport {
+                matched: matched.iter().map(|r| (r.id.clone(), r.verdict)).collect(),
+                command: e,
+                facts,
+            }],
+            parse_error: false,
+            over_bound: None,
         }
-        let Some(command) = call.tool_input.get("command").and_then(Value::as_str) else {
-            return verdict(
-                Verdict::Escalate,
-                "bash.no_command",
-                "Bash call without a command string",
-                Risk::Medium,
-            );
-        };
-        first_policy_bash(command)
     }
-}
 
-fn verdict(verdict: Verdict, rule: &str, reason: &str, risk: Risk) -> Evaluation {
-    Evaluation {
-        verdict,
-        rule_id: Some(rule.to_owned()),
-        reason: reason.to_owned(),
-        risk,
-    }
-}
-
-fn first_policy_bash(command: &str) -> Evaluation {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    let has = |w: &str| words.contains(&w);
-    let rm_recursive = words.first().is_some_and(|w| w.ends_with("rm"))
-        && words
+    /// Every alternative the rules suggest, with the rule id (tests check they pass).
+    pub fn alternatives(&self) -> Vec<(String, String)> {
+        self.inner
+            .rules
+            .rules
             .iter()
-            .any(|w| w.starts_with('-') && w.contains(['r', 'R']));
-    if rm_recursive && ["/", "/*", "~", "~/", "$HOME"].iter().any(|t| has(t)) {
-        return verdict(
-            Verdict::Deny,
-            "fs.rm_root_or_home",
-            "recursive delete of / or home",
-            Risk::Critical,
-        );
+            .filter_map(|r| r.alternative.clone().map(|a| (r.id.clone(), a)))
+            .collect()
     }
-    if command.contains(":(){") || command.contains(":(){ :|:& };:") {
-        return verdict(Verdict::Deny, "proc.fork_bomb", "fork bomb", Risk::Critical);
+
+    /// Ids of all loaded rules.
+    pub fn rule_ids(&self) -> Vec<String> {
+        self.inner
+            .rules
+            .rules
+            .iter()
+            .map(|r| r.id.clone())
+            .collect()
     }
-    if words
-        .iter()
-        .any(|w| w.starts_with("of=/dev/sd") || w.starts_with("of=/dev/nvme"))
-        || words.first().is_some_and(|w| w.starts_with("mkfs"))
-    {
-        return verdict(
-            Verdict::Deny,
-            "disk.overwrite",
-            "overwrites a disk",
-            Risk::Critical,
-        );
-    }
-    let force = has("--force") || has("-f");
-    if words.starts_with(&["git", "push"]) && force && (has("main") || has("master")) {
-        return verdict(
-            Verdict::Deny,
-            "git.force_push_main",
-            "force-push to the main branch",
-            Risk::High,
-        );
-    }
-    verdict(
-        Verdict::Escalate,
-        "bash.unreviewed",
-        "no rule allows this command",
-        Risk::Medium,
-    )
 }

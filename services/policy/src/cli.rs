@@ -1,0 +1,536 @@
+//! The `lighthouse check | explain | eval` logic, as library functions the binary wraps.
+//!
+//! `check` reads one Claude Code hook payload and prints one JSON decision line; it fails
+//! closed (malformed input → escalate, the agent's "ask"). `explain` shows how a command
+//! was understood. `eval_file` runs a JSONL corpus and reports decisions, scores (when
+//! lines carry `expect`) and per-call timing.
+
+use crate::{Call, Evaluation, Policy, PolicyError};
+use lighthouse_schemas::{Risk, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+/// Largest hook payload `check` accepts.
+pub const MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// The fields of a Claude Code hook payload we use; others are ignored.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct HookPayload {
+    #[serde(default)]
+    pub hook_event_name: Option<String>,
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    #[serde(default)]
+    pub tool_input: Option<Value>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+}
+
+/// What `check` decided, for the caller (exit codes, spooling, publishing).
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub evaluation: Evaluation,
+    /// The payload as parsed; `None` when it was malformed.
+    pub payload: Option<HookPayload>,
+}
+
+/// The JSON line `check` prints.
+#[derive(Debug, Serialize)]
+struct CheckLine<'a> {
+    verdict: Verdict,
+    #[serde(rename = "permissionDecision")]
+    permission_decision: &'static str,
+    rule_id: Option<&'a str>,
+    reason: &'a str,
+    risk: Risk,
+    alternative: Option<&'a str>,
+    normalized: &'a [String],
+}
+
+/// Claude Code's name for a verdict.
+pub fn permission_decision(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "allow",
+        Verdict::Deny => "deny",
+        Verdict::Escalate => "ask",
+    }
+}
+
+fn fail_closed(rule: &str, reason: impl Into<String>) -> Evaluation {
+    Evaluation {
+        verdict: Verdict::Escalate,
+        rule_id: Some(rule.to_owned()),
+        reason: reason.into(),
+        risk: Risk::Medium,
+        alternative: None,
+        normalized: Vec::new(),
+    }
+}
+
+/// Parses one payload; a malformed one yields the escalation to answer with.
+pub fn parse_payload(bytes: &[u8]) -> Result<HookPayload, Evaluation> {
+    if bytes.len() > MAX_PAYLOAD {
+        return Err(fail_closed(
+            "input.too_large",
+            format!("hook payload larger than {MAX_PAYLOAD} bytes"),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(fail_closed("input.empty", "empty hook payload"));
+    }
+    let payload: HookPayload = serde_json::from_slice(bytes).map_err(|e| {
+        fail_closed(
+            "input.malformed",
+            format!("hook payload is not valid JSON: {e}"),
+        )
+    })?;
+    match &payload.tool_name {
+        None => Err(fail_closed(
+            "input.no_tool",
+            "hook payload without tool_name",
+        )),
+        Some(_) if payload.tool_input.as_ref().is_none_or(|v| !v.is_object()) => Err(fail_closed(
+            "input.no_tool_input",
+            "hook payload without a tool_input object",
+        )),
+        Some(_) => Ok(payload),
+    }
+}
+
+/// Decides one parsed payload with `policy`.
+pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Evaluation {
+    let null = Value::Null;
+    let call = Call {
+        tool_name: payload.tool_name.as_deref().unwrap_or(""),
+        tool_input: payload.tool_input.as_ref().unwrap_or(&null),
+        // A missing cwd is handled by the policy (a stand-in project directory).
+        cwd: payload.cwd.as_deref().unwrap_or(""),
+        home,
+    };
+    policy.evaluate(&call)
+}
+
+/// Reads ONE hook payload from `input` and prints one JSON decision line to `out`,
+/// using the built-in policy.
+pub fn check(
+    input: impl Read,
+    out: impl Write,
+    home: Option<&str>,
+) -> Result<CheckOutcome, PolicyError> {
+    check_with(&Policy::builtin(), input, out, home)
+}
+
+/// [`check`] with a given policy (built-in plus project or central packs).
+pub fn check_with(
+    policy: &Policy,
+    input: impl Read,
+    mut out: impl Write,
+    home: Option<&str>,
+) -> Result<CheckOutcome, PolicyError> {
+    let mut buf = Vec::with_capacity(4096);
+    // One byte over the bound is enough to know it is too large.
+    input.take(MAX_PAYLOAD as u64 + 1).read_to_end(&mut buf)?;
+    let (evaluation, payload) = match parse_payload(&buf) {
+        Ok(p) => (decide(policy, &p, home), Some(p)),
+        Err(e) => (e, None),
+    };
+    write_check_line(&mut out, &evaluation)?;
+    Ok(CheckOutcome {
+        evaluation,
+        payload,
+    })
+}
+
+fn write_check_line(out: &mut impl Write, e: &Evaluation) -> Result<(), PolicyError> {
+    let line = CheckLine {
+        verdict: e.verdict,
+        permission_decision: permission_decision(e.verdict),
+        rule_id: e.rule_id.as_deref(),
+        reason: &e.reason,
+        risk: e.risk,
+        alternative: e.alternative.as_deref(),
+        normalized: &e.normalized,
+    };
+    let text = serde_json::to_string(&line).map_err(std::io::Error::other)?;
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "allow",
+        Verdict::Deny => "deny",
+        Verdict::Escalate => "escalate",
+    }
+}
+
+fn risk_name(r: Risk) -> &'static str {
+    match r {
+        Risk::Low => "low",
+        Risk::Medium => "medium",
+        Risk::High => "high",
+        Risk::Critical => "critical",
+    }
+}
+
+/// Prints, for humans, how `command` is understood and decided.
+pub fn explain(
+    command: &str,
+    cwd: &str,
+    home: Option<&str>,
+    out: impl Write,
+) -> Result<Evaluation, PolicyError> {
+    explain_with(&Policy::builtin(), command, cwd, home, out)
+}
+
+/// [`explain`] with a given policy.
+pub fn explain_with(
+    policy: &Policy,
+    command: &str,
+    cwd: &str,
+    home: Option<&str>,
+    mut out: impl Write,
+) -> Result<Evaluation, PolicyError> {
+    let a = policy.analyze_bash(command, crate::paths::Base { cwd, home });
+    writeln!(out, "command: {command}")?;
+    writeln!(out, "cwd: {cwd}   home: {}", home.unwrap_or("(unknown)"))?;
+    writeln!(out, "policy: {}", policy.version())?;
+    if a.parse_error {
+        writeln!(out, "note: tree-sitter reported a syntax error")?;
+    }
+    if let Some(b) = &a.over_bound {
+        writeln!(out, "note: analysis stopped: {b}")?;
+    }
+    if a.commands.is_empty() {
+        writeln!(out, "(no commands run)")?;
+    }
+    for (i, r) in a.commands.iter().enumerate() {
+        let c = &r.command;
+        writeln!(out, "\n[{}] {}", i + 1, c.display())?;
+        if !c.via.is_empty() {
+            writeln!(out, "    reached via: {} → {}", c.via.join(" → "), c.name)?;
+        }
+        if !r.facts.flags.is_empty() {
+            let flags: Vec<&str> = r.facts.flags.iter().map(String::as_str).collect();
+            writeln!(out, "    flags: {}", flags.join(", "))?;
+        }
+        for (p, cls) in &r.facts.classified {
+            writeln!(
+                out,
+                "    path {}: {}",
+                crate::shell::shown(p),
+                cls.names().join(", ")
+            )?;
+        }
+        if !c.tags.is_empty() {
+            writeln!(out, "    facts: {}", c.tags.join(", "))?;
+        }
+        if !c.script_from.is_empty() {
+            writeln!(out, "    runs code from: {}", c.script_from.join(" | "))?;
+        }
+        if r.matched.is_empty() {
+            writeln!(out, "    rules: none match (default allow)")?;
+        }
+        for (id, v) in &r.matched {
+            writeln!(out, "    rule {id}: {}", verdict_name(*v))?;
+        }
+    }
+    let e = &a.evaluation;
+    writeln!(
+        out,
+        "\nverdict: {} (risk {}, rule {})",
+        verdict_name(e.verdict),
+        risk_name(e.risk),
+        e.rule_id.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "reason: {}", e.reason)?;
+    if let Some(alt) = &e.alternative {
+        writeln!(out, "instead: {alt}")?;
+    }
+    Ok(a.evaluation)
+}
+
+/// Scores and timing of an [`eval_file`] run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EvalSummary {
+    pub calls: usize,
+    /// Lines that were not valid payloads (answered fail-closed, still counted).
+    pub malformed: usize,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub calls_per_sec: f64,
+    /// Lines with an `expect` label, and how many the policy got right.
+    pub labelled: usize,
+    pub passed: usize,
+    /// Per `class`: (passed, labelled).
+    pub per_class: BTreeMap<String, (usize, usize)>,
+    /// Per `expect` label: (passed, labelled).
+    pub per_expect: BTreeMap<String, (usize, usize)>,
+    /// Line numbers and descriptions of wrong decisions.
+    pub failures: Vec<String>,
+}
+
+/// Whether `v` satisfies an `expect` label (`deny`, `not_allow`, `allow`, `escalate`).
+pub fn satisfies(expect: &str, v: Verdict) -> bool {
+    match expect {
+        "deny" => v == Verdict::Deny,
+        "not_allow" => v != Verdict::Allow,
+        "allow" => v == Verdict::Allow,
+        "escalate" => v == Verdict::Escalate,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct EvalLine<'a> {
+    line: usize,
+    verdict: Verdict,
+    rule_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expect: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
+    us: f64,
+}
+
+/// Evaluates a JSONL file of hook payloads (see the module docs).
+pub fn eval_file(
+    path: &Path,
+    json: bool,
+    home: Option<&str>,
+    out: impl Write,
+) -> Result<EvalSummary, PolicyError> {
+    eval_file_with(&Policy::builtin(), path, json, home, out)
+}
+
+/// [`eval_file`] with a given policy.
+pub fn eval_file_with(
+    policy: &Policy,
+    path: &Path,
+    json: bool,
+    home: Option<&str>,
+    mut out: impl Write,
+) -> Result<EvalSummary, PolicyError> {
+    let file = std::fs::File::open(path)?;
+    let reader = BufReader::new(file);
+    let mut s = EvalSummary::default();
+    let mut times: Vec<f64> = Vec::new();
+    // Warm up (thread-local parser, lazily compiled patterns) outside the timings.
+    let _ = policy.analyze_bash(
+        "python3 -c 'print(1)' | sh",
+        crate::paths::Base {
+            cwd: "/",
+            home: None,
+        },
+    );
+    let started = Instant::now();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let lineno = i + 1;
+        let raw: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        let expect = raw.get("expect").and_then(Value::as_str);
+        let class = raw.get("class").and_then(Value::as_str);
+        let t0 = Instant::now();
+        let evaluation = match parse_payload(line.as_bytes()) {
+            Ok(p) => decide(policy, &p, home),
+            Err(e) => {
+                s.malformed += 1;
+                e
+            }
+        };
+        let us = t0.elapsed().as_secs_f64() * 1e6;
+        times.push(us);
+        s.calls += 1;
+        let ok = expect.map(|x| satisfies(x, evaluation.verdict));
+        if let (Some(x), Some(ok)) = (expect, ok) {
+            s.labelled += 1;
+            let cls = class.unwrap_or("(none)").to_owned();
+            let entry = s.per_class.entry(cls).or_default();
+            entry.1 += 1;
+            let ex = s.per_expect.entry(x.to_owned()).or_default();
+            ex.1 += 1;
+            if ok {
+                s.passed += 1;
+                entry.0 += 1;
+                ex.0 += 1;
+            } else {
+                let what = raw
+                    .get("tool_input")
+                    .map(|v| {
+                        v.get("command")
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .unwrap_or_default();
+                s.failures.push(format!(
+                    "line {lineno} [{}] expected {x}, got {} ({}): {}",
+                    class.unwrap_or("-"),
+                    verdict_name(evaluation.verdict),
+                    evaluation.rule_id.as_deref().unwrap_or("-"),
+                    truncate(&what, 200)
+                ));
+            }
+        }
+        if json {
+            let l = EvalLine {
+                line: lineno,
+                verdict: evaluation.verdict,
+                rule_id: evaluation.rule_id.as_deref(),
+                expect,
+                class,
+                ok,
+                us,
+            };
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&l).map_err(std::io::Error::other)?
+            )?;
+        } else {
+            let mark = match ok {
+                Some(true) => " ok",
+                Some(false) => " WRONG",
+                None => "",
+            };
+            writeln!(
+                out,
+                "{lineno}\t{}\t{}\t{us:.1}µs{mark}",
+                verdict_name(evaluation.verdict),
+                evaluation.rule_id.as_deref().unwrap_or("-"),
+            )?;
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| -> f64 {
+        if times.is_empty() {
+            return 0.0;
+        }
+        let idx = ((times.len() as f64 - 1.0) * p).round() as usize;
+        times[idx.min(times.len() - 1)]
+    };
+    s.p50_us = pct(0.50);
+    s.p99_us = pct(0.99);
+    s.max_us = times.last().copied().unwrap_or(0.0);
+    let eval_time: f64 = times.iter().sum::<f64>() / 1e6;
+    s.calls_per_sec = if eval_time > 0.0 {
+        s.calls as f64 / eval_time
+    } else {
+        0.0
+    };
+    let _ = total;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&s).map_err(std::io::Error::other)?
+        )?;
+    } else {
+        writeln!(
+            out,
+            "\n{} calls ({} malformed): p50 {:.1}µs  p99 {:.1}µs  max {:.1}µs  {:.0} calls/s",
+            s.calls, s.malformed, s.p50_us, s.p99_us, s.max_us, s.calls_per_sec
+        )?;
+        if s.labelled > 0 {
+            writeln!(out, "labelled: {}/{} correct", s.passed, s.labelled)?;
+            for (k, (p, t)) in &s.per_expect {
+                writeln!(out, "  expect {k:<10} {p}/{t}")?;
+            }
+            for (k, (p, t)) in &s.per_class {
+                writeln!(out, "  class {k:<28} {p}/{t}")?;
+            }
+            for f in &s.failures {
+                writeln!(out, "  {f}")?;
+            }
+        }
+    }
+    Ok(s)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_owned();
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &str) -> (CheckOutcome, String) {
+        let mut out = Vec::new();
+        let o = check(input.as_bytes(), &mut out, Some("/home/u")).unwrap();
+        (o, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn check_prints_one_line() {
+        let (o, line) = run(
+            r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /"},"cwd":"/home/u/p","session_id":"s","tool_use_id":"t","extra":1}"#,
+        );
+        assert_eq!(o.evaluation.verdict, Verdict::Deny);
+        let v: Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(v["verdict"], "deny");
+        assert_eq!(v["permissionDecision"], "deny");
+        assert_eq!(line.lines().count(), 1);
+    }
+
+    #[test]
+    fn check_fails_closed() {
+        for bad in [
+            "",
+            "   ",
+            "garbage",
+            "{}",
+            "[1,2]",
+            r#"{"tool_name":"Bash"}"#,
+            r#"{"tool_name":"Bash","tool_input":"rm"}"#,
+        ] {
+            let (o, line) = run(bad);
+            assert_eq!(o.evaluation.verdict, Verdict::Escalate, "{bad}");
+            assert!(line.contains("\"permissionDecision\":\"ask\""), "{line}");
+        }
+        let big = format!(
+            r#"{{"tool_name":"Bash","tool_input":{{"command":"{}"}}}}"#,
+            "a".repeat(MAX_PAYLOAD)
+        );
+        let (o, _) = run(&big);
+        assert_eq!(o.evaluation.rule_id.as_deref(), Some("input.too_large"));
+    }
+
+    #[test]
+    fn explain_shows_the_chain() {
+        let mut out = Vec::new();
+        let e = explain(
+            "bash -c 'sudo rm -rf ~'",
+            "/home/u/p",
+            Some("/home/u"),
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(e.verdict, Verdict::Deny);
+        assert!(text.contains("bash -c → sudo → rm"), "{text}");
+        assert!(text.contains("home"), "{text}");
+    }
+}

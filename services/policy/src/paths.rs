@@ -1,0 +1,610 @@
+//! Path classification: where a path points, relative to the project and the user.
+//!
+//! A path gets one *location* (root, system, home, home_sub, project, temp, outside) and
+//! any number of *attributes* (secret, persistence, guard, device, …). Globs classify as
+//! the directory they expand in; text we cannot know ([`DYN`]) classifies as `unknown`
+//! *and* as what the path would be if the unknown part were empty, which is the classic
+//! way `rm -rf "$DIR/"` becomes `rm -rf /`.
+
+use crate::shell::DYN;
+use std::fmt;
+
+/// A set of path classes.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Classes(u32);
+
+/// Class names as used in policy packs, in bit order.
+pub const NAMES: &[&str] = &[
+    "root",
+    "system",
+    "home",
+    "home_sub",
+    "project",
+    "project_root",
+    "temp",
+    "outside",
+    "secret",
+    "persistence",
+    "guard",
+    "device",
+    "net_device",
+    "dev_null",
+    "unknown",
+    "system_top",
+];
+
+impl Classes {
+    pub const ROOT: Classes = Classes(1 << 0);
+    pub const SYSTEM: Classes = Classes(1 << 1);
+    pub const HOME: Classes = Classes(1 << 2);
+    pub const HOME_SUB: Classes = Classes(1 << 3);
+    pub const PROJECT: Classes = Classes(1 << 4);
+    pub const PROJECT_ROOT: Classes = Classes(1 << 5);
+    pub const TEMP: Classes = Classes(1 << 6);
+    pub const OUTSIDE: Classes = Classes(1 << 7);
+    pub const SECRET: Classes = Classes(1 << 8);
+    pub const PERSISTENCE: Classes = Classes(1 << 9);
+    pub const GUARD: Classes = Classes(1 << 10);
+    pub const DEVICE: Classes = Classes(1 << 11);
+    pub const NET_DEVICE: Classes = Classes(1 << 12);
+    pub const DEV_NULL: Classes = Classes(1 << 13);
+    pub const UNKNOWN: Classes = Classes(1 << 14);
+    /// A top-level system directory itself (`/etc`, `/usr`), not a file inside it.
+    pub const SYSTEM_TOP: Classes = Classes(1 << 15);
+
+    pub fn empty() -> Classes {
+        Classes(0)
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn intersects(self, other: Classes) -> bool {
+        self.0 & other.0 != 0
+    }
+    pub fn contains(self, other: Classes) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub fn union(self, other: Classes) -> Classes {
+        Classes(self.0 | other.0)
+    }
+    /// Parses a class name as written in packs.
+    pub fn from_name(name: &str) -> Option<Classes> {
+        NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Classes(1 << i))
+    }
+    pub fn names(self) -> Vec<&'static str> {
+        NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+impl std::ops::BitOr for Classes {
+    type Output = Classes;
+    fn bitor(self, rhs: Classes) -> Classes {
+        self.union(rhs)
+    }
+}
+
+impl std::ops::BitOrAssign for Classes {
+    fn bitor_assign(&mut self, rhs: Classes) {
+        self.0 |= rhs.0;
+    }
+}
+
+impl fmt::Debug for Classes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.names().join("|"))
+    }
+}
+
+/// Where paths are resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct Base<'a> {
+    pub cwd: &'a str,
+    pub home: Option<&'a str>,
+}
+
+/// Stands for the home directory when the caller does not know it.
+const UNKNOWN_HOME: &str = "/home/~";
+
+const SYSTEM_DIRS: &[&str] = &[
+    "bin",
+    "boot",
+    "dev",
+    "etc",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "opt",
+    "proc",
+    "root",
+    "run",
+    "sbin",
+    "srv",
+    "sys",
+    "usr",
+    "var",
+    "home",
+    "Users",
+    "System",
+    "Library",
+    "Applications",
+    "private",
+    "nix",
+    "snap",
+    "mnt",
+    "media",
+    "lost+found",
+    "tmp",
+    "Volumes",
+    "cores",
+];
+
+/// Whether a word is worth classifying as a path (messages and patterns are not).
+pub fn looks_like_path(text: &str) -> bool {
+    !text.is_empty()
+        && !text.contains('\n')
+        && !text.contains("://")
+        && (!text.contains(char::is_whitespace)
+            || text.starts_with('/')
+            || text.starts_with('~')
+            || text.starts_with("./"))
+}
+
+/// Classifies `text` (a shell word after expansion) against `base`.
+pub fn classify(text: &str, base: Base<'_>) -> Classes {
+    if base.cwd.contains(DYN) && !text.starts_with('/') && !text.starts_with('~') {
+        // After `cd $X`, a relative path is as unknown as `$X`.
+        let joined = format!("{DYN}/{text}");
+        return classify(
+            &joined,
+            Base {
+                cwd: "/",
+                home: base.home,
+            },
+        );
+    }
+    if text.contains(DYN) {
+        let mut c = Classes::UNKNOWN;
+        // Worst plausible case: the unknown part expands to nothing.
+        let emptied: String = text.chars().filter(|c| *c != DYN).collect();
+        if text.starts_with(DYN) {
+            // `$X/` or `$X/*` with `$X` empty is the root; `$X/build` is just unknown.
+            if emptied.starts_with('/') && emptied.trim_matches(['/', '*', '.']).is_empty() {
+                c |= Classes::ROOT;
+            }
+        } else {
+            c |= classify_known(&emptied, base);
+            // `/home/$X` could be any home; `~/$X` could be any file in home.
+            c |= classify_known(&format!("{}/x", emptied.trim_end_matches('/')), base);
+        }
+        return c;
+    }
+    classify_known(text, base)
+}
+
+fn classify_known(text: &str, base: Base<'_>) -> Classes {
+    let home = base
+        .home
+        .filter(|h| h.starts_with('/'))
+        .unwrap_or(UNKNOWN_HOME);
+    let home = home.trim_end_matches('/');
+    let home = if home.is_empty() { UNKNOWN_HOME } else { home };
+    // Expand `~` and resolve against cwd.
+    let abs: String = if text == "~" || text.starts_with("~/") {
+        format!("{home}{}", &text[1..])
+    } else if let Some(rest) = text.strip_prefix('~') {
+        // `~user/…`: another user's home.
+        let (user, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        if user == "root" {
+            format!("/root/{tail}")
+        } else {
+            format!("/home/{user}/{tail}")
+        }
+    } else if text.starts_with('/') {
+        text.to_owned()
+    } else {
+        format!("{}/{}", base.cwd.trim_end_matches('/'), text)
+    };
+    // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
+    let (path, contents) = match abs.find(['*', '?', '[']) {
+        Some(g) => {
+            let dir_end = abs[..g].rfind('/').unwrap_or(0);
+            let pattern = &abs[dir_end + 1..];
+            let dir = if dir_end == 0 { "/" } else { &abs[..dir_end] };
+            let all = pattern.chars().all(|c| matches!(c, '*' | '.' | '/')) || pattern == ".[!.]*";
+            if all {
+                (normalize(dir), true)
+            } else {
+                let mut p = normalize(dir);
+                if !p.ends_with('/') {
+                    p.push('/');
+                }
+                p.push('x');
+                (p, false)
+            }
+        }
+        None => (normalize(&abs), false),
+    };
+    let mut c = location(&path, home, base.cwd, contents);
+    let mut attrs = attributes(&path, home, text);
+    // Key and certificate files inside the project are usually test fixtures or
+    // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
+    if c.intersects(Classes::PROJECT) && is_key_extension(&path) && !path.ends_with("/master.key") {
+        attrs = Classes(attrs.0 & !Classes::SECRET.0);
+    }
+    c |= attrs;
+    c
+}
+
+/// Lexical normalisation: collapses `.`, `..` and repeated slashes.
+fn normalize(abs: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in abs.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = String::with_capacity(abs.len());
+    for p in &parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+fn under(path: &str, dir: &str) -> bool {
+    path == dir
+        || (path.starts_with(dir)
+            && (dir.ends_with('/') || path.as_bytes().get(dir.len()) == Some(&b'/')))
+}
+
+fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
+    let cwd_n = normalize(cwd);
+    if path == "/" {
+        return Classes::ROOT;
+    }
+    if path == home {
+        return Classes::HOME;
+    }
+    // Another user's home directory is as precious as ours.
+    if let Some(rest) = path
+        .strip_prefix("/home/")
+        .or_else(|| path.strip_prefix("/Users/"))
+        && !rest.is_empty()
+        && !rest.contains('/')
+    {
+        return Classes::HOME;
+    }
+    if path.starts_with("/dev/") {
+        // Devices are classed by attribute (device, dev_null, net_device) alone.
+        return Classes::empty();
+    }
+    let project = cwd_n != "/" && cwd_n != home && cwd.starts_with('/');
+    if project && under(path, &cwd_n) {
+        // `.` and `./*` both mean the whole project.
+        return if path == cwd_n {
+            Classes::PROJECT | Classes::PROJECT_ROOT
+        } else {
+            Classes::PROJECT
+        };
+    }
+    if under(path, home) {
+        return Classes::HOME_SUB;
+    }
+    for t in ["/tmp", "/var/tmp", "/private/tmp", "/dev/shm"] {
+        if path != t && under(path, t) {
+            return Classes::TEMP;
+        }
+    }
+    let top = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let depth = path.trim_start_matches('/').split('/').count();
+    if SYSTEM_DIRS.contains(&top) {
+        // Other users' homes and mounted volumes are someone else's data, not the OS.
+        if matches!(top, "home" | "Users" | "mnt" | "media" | "Volumes") && depth >= 2 {
+            return Classes::OUTSIDE;
+        }
+        if depth == 1 || contents && depth == 2 {
+            return Classes::SYSTEM | Classes::SYSTEM_TOP;
+        }
+        return Classes::SYSTEM;
+    }
+    // Unknown top-level directories are still part of the system's skeleton.
+    if depth == 1 {
+        return Classes::SYSTEM | Classes::SYSTEM_TOP;
+    }
+    Classes::OUTSIDE
+}
+
+fn is_key_extension(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or("");
+    [
+        ".pem",
+        ".key",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".keystore",
+        ".ppk",
+        ".crt",
+        ".csr",
+    ]
+    .iter()
+    .any(|e| base.ends_with(e))
+        && !path.split('/').any(|s| s == ".ssh")
+}
+
+fn attributes(path: &str, home: &str, original: &str) -> Classes {
+    let mut c = Classes::empty();
+    let base = path.rsplit('/').next().unwrap_or("");
+    let rel_home = path.strip_prefix(home).and_then(|r| r.strip_prefix('/'));
+    let has_comp = |name: &str| path.split('/').any(|s| s == name);
+
+    if let Some(dev) = path.strip_prefix("/dev/") {
+        let first = dev.split('/').next().unwrap_or("");
+        if matches!(
+            first,
+            "null"
+                | "zero"
+                | "random"
+                | "urandom"
+                | "stdin"
+                | "stdout"
+                | "stderr"
+                | "tty"
+                | "fd"
+                | "pts"
+                | "ptmx"
+                | "full"
+                | "shm"
+        ) {
+            c |= Classes::DEV_NULL;
+        } else if matches!(first, "tcp" | "udp") {
+            c |= Classes::NET_DEVICE;
+        } else {
+            c |= Classes::DEVICE;
+        }
+    }
+
+    // Secrets.
+    let env_file = base == ".env"
+        || (base.starts_with(".env.")
+            && !matches!(
+                base,
+                ".env.example" | ".env.sample" | ".env.template" | ".env.dist" | ".env.defaults"
+            ))
+        || (base.ends_with(".env") && base.len() > 4 && !base.starts_with('.'));
+    let key_file = matches!(
+        base,
+        "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519" | "id_ecdsa_sk" | "id_ed25519_sk"
+    ) || base.ends_with(".pem")
+        || base.ends_with(".key")
+        || base.ends_with(".p12")
+        || base.ends_with(".pfx")
+        || base.ends_with(".jks")
+        || base.ends_with(".keystore")
+        || base.ends_with(".ppk");
+    let cred_file = matches!(
+        base,
+        ".netrc"
+            | ".pgpass"
+            | ".git-credentials"
+            | ".npmrc"
+            | ".pypirc"
+            | "credentials"
+            | "credentials.json"
+            | ".vault-token"
+            | "secrets.yml"
+            | "secrets.yaml"
+            | "secrets.json"
+            | ".htpasswd"
+            | "master.key"
+            | "shadow"
+            | "gshadow"
+            | "sudoers"
+            | ".my.cnf"
+            | "service-account.json"
+            | "kubeconfig"
+            | "auth.json"
+            | ".dockercfg"
+            | "token"
+            | "access_tokens.db"
+            | "hosts.yml"
+    ) && (base != "hosts.yml" || path.contains("/gh/"));
+    let ssh_private = has_comp(".ssh")
+        && !base.ends_with(".pub")
+        && !matches!(
+            base,
+            "known_hosts" | "known_hosts.old" | "config" | "authorized_keys"
+        );
+    let secret_dir = [
+        ".aws",
+        ".gnupg",
+        ".azure",
+        ".password-store",
+        ".kube",
+        ".docker",
+    ]
+    .iter()
+    .any(|d| has_comp(d))
+        || path.contains("/.config/gcloud")
+        || path.contains("/.config/gh")
+        || path.contains("/.local/share/keyrings")
+        || path.ends_with("/.ssh")
+        || path.starts_with("/etc/ssl/private")
+        // Another process's environment, and shell histories, hold tokens too.
+        || (path.starts_with("/proc/") && base == "environ")
+        || matches!(
+            base,
+            ".bash_history" | ".zsh_history" | ".python_history" | ".psql_history"
+                | ".mysql_history" | ".node_repl_history" | ".sh_history" | ".history"
+        );
+    if (env_file || key_file || cred_file || ssh_private || secret_dir)
+        && !(base.ends_with(".pub") || base == "known_hosts")
+    {
+        c |= Classes::SECRET;
+    }
+
+    // Shell start-up and other places that run code later (persistence).
+    let rc = matches!(
+        base,
+        ".bashrc"
+            | ".bash_profile"
+            | ".bash_login"
+            | ".bash_logout"
+            | ".profile"
+            | ".zshrc"
+            | ".zshenv"
+            | ".zprofile"
+            | ".zlogin"
+            | ".zlogout"
+            | ".kshrc"
+            | ".cshrc"
+            | ".tcshrc"
+            | ".xinitrc"
+            | ".xprofile"
+            | ".xsession"
+            | ".pam_environment"
+            | "authorized_keys"
+            | "rc.local"
+            | "config.fish"
+            | "crontab"
+            | "ld.so.preload"
+            | "environment"
+    ) && (base != "environment" || path.starts_with("/etc/"));
+    let rc_dir = [
+        "/etc/profile",
+        "/etc/profile.d",
+        "/etc/bash.bashrc",
+        "/etc/bashrc",
+        "/etc/zsh",
+        "/etc/cron",
+        "/etc/cron.d",
+        "/etc/cron.daily",
+        "/etc/cron.hourly",
+        "/etc/cron.weekly",
+        "/etc/cron.monthly",
+        "/etc/crontab",
+        "/var/spool/cron",
+        "/etc/systemd",
+        "/lib/systemd",
+        "/usr/lib/systemd",
+        "/etc/init.d",
+        "/etc/rc.d",
+        "/etc/sudoers",
+        "/etc/sudoers.d",
+        "/Library/LaunchAgents",
+        "/Library/LaunchDaemons",
+        "/etc/update-motd.d",
+        "/etc/xdg/autostart",
+    ]
+    .iter()
+    .any(|d| under(path, d));
+    let home_dirs = rel_home.is_some_and(|r| {
+        [
+            ".config/autostart",
+            ".config/systemd",
+            ".local/share/systemd",
+            "Library/LaunchAgents",
+            ".config/fish",
+            ".config/environment.d",
+            ".oh-my-zsh/custom",
+        ]
+        .iter()
+        .any(|d| r == *d || r.starts_with(&format!("{d}/")))
+    });
+    if rc || rc_dir || home_dirs {
+        c |= Classes::PERSISTENCE;
+    }
+
+    // The guard's own configuration: agent settings, hook scripts, Lighthouse itself.
+    // The agent's user-level configuration (settings, hooks, agents, commands) is all
+    // the guard's; in a project only settings and hooks are.
+    let user_claude = rel_home
+        .is_some_and(|r| r == ".claude" || r.starts_with(".claude/") || r == ".claude.json");
+    let guard = has_comp(".lighthouse")
+        || user_claude
+        || base == ".claude"
+        || (has_comp(".claude")
+            && (base.starts_with("settings") && base.ends_with(".json")
+                || path.contains("/.claude/hooks")))
+        || base == "managed-settings.json"
+        || path.contains("/.config/lighthouse")
+        || path.contains("/etc/lighthouse")
+        || path.starts_with("/etc/claude-code")
+        || path.starts_with("/Library/Application Support/ClaudeCode");
+    if guard {
+        c |= Classes::GUARD;
+    }
+    let _ = original;
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cls(p: &str) -> Vec<&'static str> {
+        classify(
+            p,
+            Base {
+                cwd: "/home/u/proj",
+                home: Some("/home/u"),
+            },
+        )
+        .names()
+    }
+
+    #[test]
+    fn locations() {
+        assert_eq!(cls("/"), ["root"]);
+        assert_eq!(cls("/*"), ["root"]);
+        assert_eq!(cls("~"), ["home"]);
+        assert_eq!(cls("~/"), ["home"]);
+        assert_eq!(cls("~/*"), ["home"]);
+        assert_eq!(cls(".."), ["home"]);
+        assert_eq!(cls("../.."), ["system", "system_top"]);
+        assert_eq!(cls("./target"), ["project"]);
+        assert_eq!(cls("."), ["project", "project_root"]);
+        assert_eq!(cls("*"), ["project", "project_root"]);
+        assert_eq!(cls("./[match]"), ["project"]);
+        assert_eq!(cls("/etc"), ["system", "system_top"]);
+        assert_eq!(cls("/u*"), ["system", "system_top"]);
+        assert_eq!(cls("/tmp/x"), ["temp"]);
+        assert_eq!(cls("/srv/data/x"), ["system"]);
+        assert_eq!(cls("/dev/sda"), ["device"]);
+        assert_eq!(cls("/dev/null"), ["dev_null"]);
+        assert_eq!(cls("/home/other"), ["home"]);
+        assert_eq!(cls("/home/other/x"), ["outside"]);
+    }
+
+    #[test]
+    fn attributes_and_unknowns() {
+        assert!(cls("~/.ssh/id_rsa").contains(&"secret"));
+        assert!(!cls("~/.ssh/id_rsa.pub").contains(&"secret"));
+        assert!(cls(".env").contains(&"secret"));
+        assert!(!cls(".env.example").contains(&"secret"));
+        assert!(cls("~/.aws/credentials").contains(&"secret"));
+        assert!(cls("~/.bashrc").contains(&"persistence"));
+        assert!(cls(".claude/settings.local.json").contains(&"guard"));
+        assert!(cls(".lighthouse/policy.toml").contains(&"guard"));
+        let d = format!("{DYN}/");
+        assert!(cls(&d).contains(&"root"));
+        assert!(cls(&d).contains(&"unknown"));
+        assert_eq!(cls(&DYN.to_string()), ["unknown"]);
+    }
+}

@@ -1,0 +1,811 @@
+//! Rules as data: policy packs in TOML, compiled into matchers.
+//!
+//! A pack holds command specs (how a command's flags canonicalise, which options take
+//! values), rules (conditions over an effective command → verdict) and tool defaults.
+//! Packs layer in order: a later rule with the same id replaces an earlier one, `disable`
+//! drops ids, a later command spec or tool default for the same name wins. Across all
+//! rules that match a call, deny beats escalate beats allow.
+
+use crate::PolicyError;
+use crate::paths::{self, Base, Classes};
+use crate::shell::{Effective, RedirectKind};
+use lighthouse_schemas::{Risk, Verdict};
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// One policy pack as written.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PackFile {
+    #[serde(default)]
+    pub pack: PackMeta,
+    /// Rule ids from earlier packs to drop.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    #[serde(default)]
+    pub command: Vec<CommandSpec>,
+    #[serde(default)]
+    pub tool: Vec<ToolDefault>,
+    #[serde(default)]
+    pub rule: Vec<RuleSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// How a command's arguments read.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// Command names (`rm`) or `command subcommand` (`git push`).
+    pub names: Vec<String>,
+    /// Flag aliases to canonical names: `r = "recursive"`, `R = "recursive"`.
+    #[serde(default)]
+    pub flags: HashMap<String, String>,
+    /// Options (short, long or canonical) that take a value.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// The first operand is a pattern or script, not a path (grep, sed, awk).
+    #[serde(default)]
+    pub pattern_first: bool,
+    /// No operand is a path (echo, printf).
+    #[serde(default)]
+    pub no_paths: bool,
+    /// The first operand names a subcommand (`git push`).
+    #[serde(default)]
+    pub subcommands: bool,
+    /// Facts about the command (`net`, `mutates`, …) that rules can test.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Options whose value is a file the command writes (`curl -o`, `sort -o`).
+    #[serde(default)]
+    pub writes: Vec<String>,
+}
+
+/// What a tool gets when no rule matched it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolDefault {
+    /// Tool name; a trailing `*` matches a prefix (`mcp__*`).
+    pub name: String,
+    pub verdict: Verdict,
+    #[serde(default = "default_risk")]
+    pub risk: Risk,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn default_risk() -> Risk {
+    Risk::Medium
+}
+
+/// One rule as written. Every condition given must hold.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub verdict: Option<Verdict>,
+    pub risk: Option<Risk>,
+    #[serde(default)]
+    pub reason: String,
+    /// A safer command to suggest (it must itself pass the policy).
+    pub alternative: Option<String>,
+    /// Effective command or tool names; `*` suffix for prefixes; empty = any.
+    #[serde(default)]
+    pub commands: Vec<String>,
+    #[serde(default)]
+    pub not_commands: Vec<String>,
+    /// Subcommand (first operand of a `subcommands` command).
+    #[serde(default)]
+    pub sub: Vec<String>,
+    #[serde(default)]
+    pub flags_all: Vec<String>,
+    #[serde(default)]
+    pub flags_any: Vec<String>,
+    #[serde(default)]
+    pub flags_none: Vec<String>,
+    /// Path classes of any operand or option value.
+    #[serde(default)]
+    pub paths_any: Vec<String>,
+    /// Path classes of the last operand (the destination of cp, mv, ln, …).
+    #[serde(default)]
+    pub dest_any: Vec<String>,
+    /// Path classes of the operands before the last (the sources of cp, mv, …).
+    #[serde(default)]
+    pub src_any: Vec<String>,
+    /// Path classes of files written by redirects or by interpreter code.
+    #[serde(default)]
+    pub writes_any: Vec<String>,
+    /// Path classes of the files read upstream in the pipeline.
+    #[serde(default)]
+    pub stdin_paths_any: Vec<String>,
+    /// Regexes; one must match some operand or option value.
+    #[serde(default)]
+    pub args_any: Vec<String>,
+    /// Regexes; none may match any operand or option value.
+    #[serde(default)]
+    pub args_none: Vec<String>,
+    /// Regexes over the whole command line, its inline code and known stdin.
+    #[serde(default)]
+    pub text_any: Vec<String>,
+    #[serde(default)]
+    pub tags_any: Vec<String>,
+    #[serde(default)]
+    pub tags_all: Vec<String>,
+    #[serde(default)]
+    pub tags_none: Vec<String>,
+    /// Commands whose output is being run as code (`curl` for `curl … | sh`).
+    #[serde(default)]
+    pub script_from_any: Vec<String>,
+    /// Commands upstream in the pipeline (`env` for `env | curl -d @- …`).
+    #[serde(default)]
+    pub stdin_from_any: Vec<String>,
+}
+
+/// A parsed pack, ready to layer.
+#[derive(Debug, Clone)]
+pub struct PolicyPack {
+    pub name: String,
+    /// The text it came from (part of the policy's version).
+    pub text: Arc<str>,
+    /// Restricted packs (a project's own `.lighthouse/policy.toml`) may only tighten:
+    /// their `disable` list, rule overrides, redefinitions of known commands and
+    /// looser tool defaults are ignored. The repository an agent works in must not be
+    /// able to switch the guard off.
+    pub restricted: bool,
+    pub(crate) file: PackFile,
+}
+
+impl PolicyPack {
+    /// Parses a pack from TOML; the name identifies it in errors and explanations.
+    pub fn parse(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
+        let file: PackFile = toml::from_str(toml_text).map_err(|e| PolicyError::Pack {
+            pack: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let pack = PolicyPack {
+            name: name.to_owned(),
+            text: Arc::from(toml_text),
+            restricted: false,
+            file,
+        };
+        // Compile once now so a bad rule fails at load time, not at the first call.
+        for r in &pack.file.rule {
+            Rule::compile(r, &pack.name)?;
+        }
+        Ok(pack)
+    }
+
+    /// Parses a pack that may only add restrictions (see [`PolicyPack::restricted`]).
+    pub fn parse_restricted(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
+        let mut p = PolicyPack::parse(name, toml_text)?;
+        p.restricted = true;
+        Ok(p)
+    }
+
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.file.rule.iter().map(|r| r.id.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct NamePat {
+    text: String,
+    prefix: bool,
+}
+
+impl NamePat {
+    fn new(s: &str) -> NamePat {
+        match s.strip_suffix('*') {
+            Some(p) => NamePat {
+                text: p.to_owned(),
+                prefix: true,
+            },
+            None => NamePat {
+                text: s.to_owned(),
+                prefix: false,
+            },
+        }
+    }
+    fn matches(&self, name: &str) -> bool {
+        if self.prefix {
+            name.starts_with(&self.text)
+        } else {
+            name == self.text
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub verdict: Verdict,
+    pub risk: Risk,
+    pub reason: String,
+    pub alternative: Option<String>,
+    pub pack: String,
+    commands: Vec<NamePat>,
+    not_commands: Vec<NamePat>,
+    sub: Vec<String>,
+    flags_all: Vec<String>,
+    flags_any: Vec<String>,
+    flags_none: Vec<String>,
+    paths_any: Classes,
+    dest_any: Classes,
+    src_any: Classes,
+    writes_any: Classes,
+    stdin_paths_any: Classes,
+    args_any: Vec<Regex>,
+    args_none: Vec<Regex>,
+    text_any: Vec<Regex>,
+    tags_any: Vec<String>,
+    tags_all: Vec<String>,
+    tags_none: Vec<String>,
+    script_from_any: Vec<NamePat>,
+    stdin_from_any: Vec<NamePat>,
+}
+
+fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyError> {
+    let mut c = Classes::empty();
+    for n in names {
+        c |= Classes::from_name(n).ok_or_else(|| PolicyError::Rule {
+            pack: pack.to_owned(),
+            rule: rule.to_owned(),
+            message: format!(
+                "unknown path class `{n}` (known: {})",
+                paths::NAMES.join(", ")
+            ),
+        })?;
+    }
+    Ok(c)
+}
+
+/// Compiles "any of these patterns" into one regex (one scan instead of several);
+/// each pattern is checked alone first so an error names the pattern at fault.
+fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Regex>, PolicyError> {
+    let build = |p: &str| {
+        regex::RegexBuilder::new(p)
+            .size_limit(1 << 22)
+            .build()
+            .map_err(|e| PolicyError::Rule {
+                pack: pack.to_owned(),
+                rule: rule.to_owned(),
+                message: e.to_string(),
+            })
+    };
+    for p in pats {
+        build(p)?;
+    }
+    if pats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
+    Ok(vec![build(&joined.join("|"))?])
+}
+
+impl Rule {
+    fn compile(s: &RuleSpec, pack: &str) -> Result<Rule, PolicyError> {
+        let err = |m: &str| PolicyError::Rule {
+            pack: pack.to_owned(),
+            rule: s.id.clone(),
+            message: m.to_owned(),
+        };
+        if s.id.is_empty() {
+            return Err(err("rule without id"));
+        }
+        let verdict = s.verdict.ok_or_else(|| err("rule without verdict"))?;
+        Ok(Rule {
+            id: s.id.clone(),
+            verdict,
+            risk: s.risk.unwrap_or(Risk::Medium),
+            reason: if s.reason.is_empty() {
+                s.id.clone()
+            } else {
+                s.reason.clone()
+            },
+            alternative: s.alternative.clone(),
+            pack: pack.to_owned(),
+            commands: s.commands.iter().map(|c| NamePat::new(c)).collect(),
+            not_commands: s.not_commands.iter().map(|c| NamePat::new(c)).collect(),
+            sub: s.sub.clone(),
+            flags_all: s.flags_all.clone(),
+            flags_any: s.flags_any.clone(),
+            flags_none: s.flags_none.clone(),
+            paths_any: classes(&s.paths_any, pack, &s.id)?,
+            dest_any: classes(&s.dest_any, pack, &s.id)?,
+            src_any: classes(&s.src_any, pack, &s.id)?,
+            writes_any: classes(&s.writes_any, pack, &s.id)?,
+            stdin_paths_any: classes(&s.stdin_paths_any, pack, &s.id)?,
+            args_any: regexes(&s.args_any, pack, &s.id)?,
+            args_none: regexes(&s.args_none, pack, &s.id)?,
+            text_any: regexes(&s.text_any, pack, &s.id)?,
+            tags_any: s.tags_any.clone(),
+            tags_all: s.tags_all.clone(),
+            tags_none: s.tags_none.clone(),
+            script_from_any: s.script_from_any.iter().map(|c| NamePat::new(c)).collect(),
+            stdin_from_any: s.stdin_from_any.iter().map(|c| NamePat::new(c)).collect(),
+        })
+    }
+
+    fn matches(&self, f: &Facts) -> bool {
+        if self.not_commands.iter().any(|p| p.matches(&f.name)) {
+            return false;
+        }
+        if !self.sub.is_empty() && !f.sub.as_ref().is_some_and(|s| self.sub.contains(s)) {
+            return false;
+        }
+        if !self.flags_all.iter().all(|x| f.flags.contains(x)) {
+            return false;
+        }
+        if !self.flags_any.is_empty() && !self.flags_any.iter().any(|x| f.flags.contains(x)) {
+            return false;
+        }
+        if self.flags_none.iter().any(|x| f.flags.contains(x)) {
+            return false;
+        }
+        if !self.paths_any.is_empty() && !f.paths.intersects(self.paths_any) {
+            return false;
+        }
+        if !self.dest_any.is_empty() && !f.dest.intersects(self.dest_any) {
+            return false;
+        }
+        if !self.src_any.is_empty() && !f.src.intersects(self.src_any) {
+            return false;
+        }
+        if !self.writes_any.is_empty() && !f.writes.intersects(self.writes_any) {
+            return false;
+        }
+        if !self.stdin_paths_any.is_empty() && !f.stdin_paths.intersects(self.stdin_paths_any) {
+            return false;
+        }
+        if !self.tags_all.iter().all(|t| f.tags.contains(t)) {
+            return false;
+        }
+        if !self.tags_any.is_empty() && !self.tags_any.iter().any(|t| f.tags.contains(t)) {
+            return false;
+        }
+        if self.tags_none.iter().any(|t| f.tags.contains(t)) {
+            return false;
+        }
+        if !self.script_from_any.is_empty()
+            && !f
+                .script_from
+                .iter()
+                .any(|s| self.script_from_any.iter().any(|p| p.matches(s)))
+        {
+            return false;
+        }
+        if !self.stdin_from_any.is_empty()
+            && !f
+                .stdin_from
+                .iter()
+                .any(|s| self.stdin_from_any.iter().any(|p| p.matches(s)))
+        {
+            return false;
+        }
+        if !self.args_any.is_empty()
+            && !f
+                .args
+                .iter()
+                .any(|a| self.args_any.iter().any(|r| r.is_match(a)))
+        {
+            return false;
+        }
+        if self
+            .args_none
+            .iter()
+            .any(|r| f.args.iter().any(|a| r.is_match(a)))
+        {
+            return false;
+        }
+        if !self.text_any.is_empty() && !self.text_any.iter().any(|r| r.is_match(&f.text)) {
+            return false;
+        }
+        true
+    }
+}
+
+/// What the rules see of one effective command.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub name: String,
+    pub sub: Option<String>,
+    pub flags: BTreeSet<String>,
+    /// Operands and option values, as text.
+    pub args: Vec<String>,
+    pub paths: Classes,
+    pub dest: Classes,
+    pub src: Classes,
+    pub writes: Classes,
+    pub stdin_paths: Classes,
+    pub tags: BTreeSet<String>,
+    pub script_from: Vec<String>,
+    pub stdin_from: Vec<String>,
+    /// Whole command line plus inline code and known stdin, for `text_any`.
+    pub text: String,
+    /// Paths with their classes, for explanations.
+    pub classified: Vec<(String, Classes)>,
+}
+
+/// Compiled packs.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Rule indexes by exact command name.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Rules with no name, or a prefix pattern.
+    wildcard: Vec<usize>,
+    specs: HashMap<String, Arc<CommandSpec>>,
+    tools: Vec<ToolDefault>,
+}
+
+impl RuleSet {
+    pub fn build(packs: &[PolicyPack]) -> Result<RuleSet, PolicyError> {
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut specs: HashMap<String, Arc<CommandSpec>> = HashMap::new();
+        let mut tools: Vec<ToolDefault> = Vec::new();
+        for p in packs {
+            if !p.restricted {
+                rules.retain(|r| !p.file.disable.contains(&r.id));
+            }
+            for spec in &p.file.rule {
+                let rule = Rule::compile(spec, &p.name)?;
+                match rules.iter_mut().find(|r| r.id == rule.id) {
+                    Some(_) if p.restricted => {}
+                    Some(slot) => *slot = rule,
+                    None => rules.push(rule),
+                }
+            }
+            for c in &p.file.command {
+                let spec = Arc::new(c.clone());
+                for n in &c.names {
+                    if p.restricted && specs.contains_key(n) {
+                        continue;
+                    }
+                    specs.insert(n.clone(), spec.clone());
+                }
+            }
+            // Later tool defaults take precedence: put them first.
+            for t in p.file.tool.iter().rev() {
+                if p.restricted {
+                    let current = tools
+                        .iter()
+                        .find(|d| NamePat::new(&d.name).matches(&t.name))
+                        .map(|d| severity(d.verdict))
+                        .unwrap_or(0);
+                    if severity(t.verdict) < current {
+                        continue;
+                    }
+                }
+                tools.insert(0, t.clone());
+            }
+        }
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wildcard = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.commands.is_empty() || r.commands.iter().any(|c| c.prefix) {
+                wildcard.push(i);
+            }
+            for c in r.commands.iter().filter(|c| !c.prefix) {
+                by_name.entry(c.text.clone()).or_default().push(i);
+            }
+        }
+        Ok(RuleSet {
+            rules,
+            by_name,
+            wildcard,
+            specs,
+            tools,
+        })
+    }
+
+    /// The default for a tool no rule matched.
+    pub fn tool_default(&self, tool: &str) -> Option<&ToolDefault> {
+        self.tools
+            .iter()
+            .find(|t| NamePat::new(&t.name).matches(tool))
+    }
+
+    /// Every rule that matches `f`.
+    pub fn matching(&self, f: &Facts) -> Vec<&Rule> {
+        let mut out = Vec::new();
+        if let Some(ix) = self.by_name.get(&f.name) {
+            for &i in ix {
+                if let Some(r) = self.rules.get(i)
+                    && r.matches(f)
+                {
+                    out.push(r);
+                }
+            }
+        }
+        for &i in &self.wildcard {
+            if let Some(r) = self.rules.get(i) {
+                let named = r.commands.is_empty() || r.commands.iter().any(|c| c.matches(&f.name));
+                if named && r.matches(f) && !out.iter().any(|o| o.id == r.id) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads an effective command the way the rules see it.
+    pub fn facts(&self, e: &Effective, base: Base<'_>) -> Facts {
+        // After `cd`, relative paths resolve in the new directory, but the project (what
+        // counts as inside) stays where the agent is.
+        let moved = e.cwd.as_deref().filter(|c| *c != base.cwd);
+        let mut f = Facts {
+            name: e.name.clone(),
+            tags: e.tags.iter().cloned().collect(),
+            script_from: e.script_from.clone(),
+            ..Facts::default()
+        };
+        let mut spec = self.specs.get(&e.name).cloned();
+        if let Some(s) = &spec {
+            f.tags.extend(s.tags.iter().cloned());
+        }
+        let mut operands: Vec<&str> = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        // Values of options that name a file the command writes.
+        let mut written: Vec<&str> = Vec::new();
+        let mut end_opts = false;
+        let mut i = 0;
+        let args = &e.args;
+        while i < args.len() {
+            let t = args[i].text.as_str();
+            let numeric = t.len() > 1 && t[1..].chars().all(|c| c.is_ascii_digit());
+            if end_opts
+                || t == "-"
+                || !t.starts_with('-')
+                || (numeric && t.starts_with('-') && e.name != "kill")
+            {
+                if f.sub.is_none() && spec.as_ref().is_some_and(|s| s.subcommands) {
+                    f.sub = Some(t.to_owned());
+                    let key = format!("{} {}", e.name, t);
+                    if let Some(s2) = self.specs.get(&key) {
+                        f.tags.extend(s2.tags.iter().cloned());
+                        spec = Some(s2.clone());
+                    } else {
+                        spec = None;
+                    }
+                } else {
+                    operands.push(t);
+                }
+                i += 1;
+                continue;
+            }
+            if t == "--" {
+                end_opts = true;
+                i += 1;
+                continue;
+            }
+            if let Some(long) = t.strip_prefix("--") {
+                let (name, val) = match long.split_once('=') {
+                    Some((n, v)) => (n, Some(v)),
+                    None => (long, None),
+                };
+                let canon = spec
+                    .as_ref()
+                    .and_then(|s| s.flags.get(name).cloned())
+                    .unwrap_or_else(|| name.to_owned());
+                let takes = spec
+                    .as_ref()
+                    .is_some_and(|s| s.values.iter().any(|v| v == name || *v == canon));
+                let writes = spec
+                    .as_ref()
+                    .is_some_and(|s| s.writes.iter().any(|v| v == name || *v == canon));
+                f.flags.insert(canon);
+                if let Some(v) = val {
+                    values.push(v);
+                    if writes {
+                        written.push(v);
+                    }
+                } else if takes && let Some(v) = args.get(i + 1) {
+                    values.push(&v.text);
+                    if writes {
+                        written.push(&v.text);
+                    }
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            let cluster = &t[1..];
+            let mut consumed = false;
+            for (pos, ch) in cluster.char_indices() {
+                let key = ch.to_string();
+                let canon = spec
+                    .as_ref()
+                    .and_then(|s| s.flags.get(&key).cloned())
+                    .unwrap_or_else(|| key.clone());
+                let takes = spec
+                    .as_ref()
+                    .is_some_and(|s| s.values.iter().any(|v| *v == key || *v == canon));
+                let writes = spec
+                    .as_ref()
+                    .is_some_and(|s| s.writes.iter().any(|v| *v == key || *v == canon));
+                f.flags.insert(canon);
+                if takes {
+                    let rest = &cluster[pos + ch.len_utf8()..];
+                    if !rest.is_empty() {
+                        values.push(rest);
+                        if writes {
+                            written.push(rest);
+                        }
+                    } else if let Some(v) = args.get(i + 1) {
+                        values.push(&v.text);
+                        if writes {
+                            written.push(&v.text);
+                        }
+                        consumed = true;
+                    }
+                    break;
+                }
+            }
+            i += if consumed { 2 } else { 1 };
+        }
+        let no_paths = spec.as_ref().is_some_and(|s| s.no_paths);
+        let pattern_first = spec.as_ref().is_some_and(|s| s.pattern_first)
+            && !["expression", "regexp", "file", "e", "f"]
+                .iter()
+                .any(|p| f.flags.contains(*p));
+        let classify = |t: &str| match moved {
+            Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
+                paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
+            }
+            _ => paths::classify(t, base),
+        };
+        if !no_paths {
+            let skip = usize::from(pattern_first);
+            for t in operands.iter().skip(skip).chain(values.iter()) {
+                for cand in path_candidates(t) {
+                    let c = classify(cand);
+                    f.paths |= c;
+                    f.classified.push((cand.to_owned(), c));
+                }
+            }
+            let ops: Vec<&str> = operands.iter().skip(skip).copied().collect();
+            if let Some((last, before)) = ops.split_last() {
+                if !before.is_empty() || matches!(e.name.as_str(), "tee" | "touch" | "truncate") {
+                    for cand in path_candidates(last) {
+                        f.dest |= classify(cand);
+                    }
+                }
+                for t in before {
+                    for cand in path_candidates(t) {
+                        f.src |= classify(cand);
+                    }
+                }
+            }
+        }
+        for r in &e.redirects {
+            let c = classify(&r.target.text);
+            match r.kind {
+                RedirectKind::Write | RedirectKind::Append => {
+                    f.writes |= c;
+                    f.classified.push((format!(">{}", r.target.text), c));
+                }
+                RedirectKind::Read => {
+                    f.paths |= c;
+                    f.classified.push((format!("<{}", r.target.text), c));
+                }
+                RedirectKind::Dup => {}
+            }
+        }
+        for w in &written {
+            let c = classify(w);
+            f.writes |= c;
+            f.classified.push((format!(">{w}"), c));
+        }
+        if let Some(s) = &e.stdin {
+            f.stdin_from = s.producers.clone();
+            for p in &s.paths {
+                if paths::looks_like_path(&p.text) {
+                    f.stdin_paths |= classify(&p.text);
+                }
+            }
+        }
+        // Data pulled in by substitutions (`-d "$(cat ~/.ssh/id_rsa)"`) counts as input.
+        for w in &e.args {
+            for p in &w.inputs {
+                if paths::looks_like_path(p) {
+                    f.stdin_paths |= classify(p);
+                }
+            }
+            if w.vars.iter().any(|v| SECRET_VAR.is_match(v)) {
+                f.tags.insert("secret_var".to_owned());
+            }
+        }
+        // `tee` and `dd of=` write through their operands.
+        if e.name == "tee" {
+            f.writes |= f.paths;
+        }
+        if e.name == "dd" {
+            for t in &operands {
+                if let Some(p) = t.strip_prefix("of=") {
+                    f.writes |= classify(p);
+                }
+            }
+        }
+        f.args = operands
+            .iter()
+            .chain(values.iter())
+            .map(|s| (*s).to_owned())
+            .collect();
+        if let Some(sub) = &f.sub {
+            f.args.insert(0, sub.clone());
+        }
+        let mut text = String::with_capacity(64);
+        text.push_str(&e.name);
+        for a in &e.args {
+            text.push(' ');
+            text.push_str(&a.text);
+        }
+        for r in &e.redirects {
+            text.push_str(if r.kind == RedirectKind::Read {
+                " <"
+            } else {
+                " >"
+            });
+            text.push_str(&r.target.text);
+        }
+        if let Some(code) = &e.code {
+            text.push('\n');
+            text.push_str(code);
+        }
+        if let Some(t) = e.stdin.as_ref().and_then(|s| s.text.as_ref()) {
+            text.push('\n');
+            text.push_str(t);
+        }
+        f.text = text;
+        f
+    }
+}
+
+/// Environment variable names that usually hold credentials.
+static SECRET_VAR: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)")
+        .expect("static regex")
+});
+
+fn severity(v: Verdict) -> u8 {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Escalate => 1,
+        Verdict::Deny => 2,
+    }
+}
+
+/// The parts of one word that may name a file: the word, `of=PATH`, `@PATH`.
+fn path_candidates(t: &str) -> impl Iterator<Item = &str> {
+    let mut v: Vec<&str> = Vec::with_capacity(2);
+    if paths::looks_like_path(t) {
+        v.push(t);
+    }
+    if let Some((k, val)) = t.split_once('=')
+        && !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        let val = val.strip_prefix('@').unwrap_or(val);
+        if paths::looks_like_path(val) {
+            v.push(val);
+        }
+    }
+    if let Some(p) = t.strip_prefix('@')
+        && paths::looks_like_path(p)
+    {
+        v.push(p);
+    }
+    // scp/rsync remote specs `host:path` are not local paths; local ones have no colon.
+    v.into_iter()
+}

@@ -27,7 +27,8 @@ const CONSUMER_FILES: &[(&str, &str)] = &[(
 )];
 
 /// KV buckets (name, history, TTL in seconds; 0 = none).
-pub const KV_BUCKETS: &[(&str, i64, u64)] = &[(crate::presence::BUCKET, 1, 15)];
+pub const KV_BUCKETS: &[(&str, i64, u64)] =
+    &[(crate::presence::BUCKET, 1, 15), ("lh_policy", 5, 0)];
 
 pub const CMD_STREAM: &str = "LH_CMD";
 pub const DECISION_STREAM: &str = "LH_DECISION";

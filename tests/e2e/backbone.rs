@@ -24,7 +24,7 @@ async fn hook_gets_the_pipelines_decision() {
         "toolu_read",
     ));
     assert_eq!(permission(&allow), "allow", "{allow}");
-    let (ask, _) = p.hook(&bash("make deploy", "toolu_ask"));
+    let (ask, _) = p.hook(&bash("git reset --hard HEAD~3", "toolu_ask"));
     assert_eq!(permission(&ask), "ask", "{ask}");
 
     let decisions = all_decisions(&p.js().await).await;
@@ -229,7 +229,7 @@ async fn without_a_server_the_hook_answers_locally_and_spools() {
     assert!(reason(&deny).contains("decided locally"), "{deny}");
     // Not a speed goal: a guard that hangs is a broken guard.
     assert!(took < Duration::from_secs(10), "{took:?}");
-    let (ask, _) = run(bash("make deploy", "toolu_off2"));
+    let (ask, _) = run(bash("git reset --hard HEAD~3", "toolu_off2"));
     assert_eq!(permission(&ask), "ask", "escalate maps to ask: {ask}");
     let (allow, _) = run(pre_tool_use("Grep", json!({"pattern": "x"}), "toolu_off3"));
     assert_eq!(permission(&allow), "allow");

@@ -2,4 +2,5 @@
 
 mod anchor;
 mod backbone;
+mod policy;
 mod util;

@@ -67,6 +67,22 @@ pub enum Cmd {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Decides one hook payload (stdin) with the local policy; prints one JSON line.
+    Check,
+    /// Shows how a shell command is understood and decided.
+    Explain {
+        /// Working directory the command runs in.
+        #[arg(long)]
+        cwd: Option<PathBuf>,
+        /// The command, after `--`.
+        #[arg(trailing_var_arg = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Policy tools: evaluate a corpus, publish a project's pack.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCmd,
+    },
     /// Annotates the definition at a line of a file; the note follows it through edits.
     Annotate {
         file: PathBuf,
@@ -129,6 +145,27 @@ pub enum InstallAgent {
 pub enum NatsCmd {
     /// Creates or updates every stream, consumer and bucket in nats/.
     Apply,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Evaluates one hook payload per line; prints decisions and a latency summary.
+    Eval {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publishes a pack to the lh_policy bucket; running validators reload it.
+    Push {
+        /// The pack (default: .lighthouse/policy.toml of the current project).
+        file: Option<PathBuf>,
+        /// Publish as a central pack with this name (operators) instead of the project's.
+        #[arg(long)]
+        central: Option<String>,
+        /// Project name (default: the current project).
+        #[arg(long)]
+        project: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +335,79 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 .apply(&js)
                 .await?;
             println!("lighthouse: topology applied to {url}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Check => {
+            let cwd = std::env::current_dir()?;
+            let home = crate::settings::home_dir();
+            lighthouse_policy::cli::check_with(
+                &crate::hook::local_policy(&cwd),
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+                home.as_deref().and_then(|h| h.to_str()),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Explain { cwd, command } => {
+            let cwd = match cwd {
+                Some(c) => c,
+                None => std::env::current_dir()?,
+            };
+            let home = crate::settings::home_dir();
+            lighthouse_policy::cli::explain_with(
+                &crate::hook::local_policy(&cwd),
+                &command.join(" "),
+                &cwd.to_string_lossy(),
+                home.as_deref().and_then(|h| h.to_str()),
+                std::io::stdout().lock(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Policy {
+            command: PolicyCmd::Eval { file, json },
+        } => {
+            let cwd = std::env::current_dir()?;
+            let home = crate::settings::home_dir();
+            lighthouse_policy::cli::eval_file_with(
+                &crate::hook::local_policy(&cwd),
+                &file,
+                json,
+                home.as_deref().and_then(|h| h.to_str()),
+                std::io::stdout().lock(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Policy {
+            command:
+                PolicyCmd::Push {
+                    file,
+                    central,
+                    project,
+                },
+        } => {
+            let cwd = std::env::current_dir()?;
+            let root = crate::hook::project_root(&cwd);
+            let file = file.unwrap_or_else(|| root.join(".lighthouse/policy.toml"));
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            // Refuse a pack validators would reject, before it reaches them.
+            lighthouse_policy::PolicyPack::parse(&file.to_string_lossy(), &text)?;
+            let key = match central {
+                Some(name) => lighthouse_validator::book::central_key(&name),
+                None => {
+                    let project = project
+                        .unwrap_or_else(|| crate::hook::project_for(&cwd.to_string_lossy(), None));
+                    lighthouse_validator::book::project_key(&project)
+                }
+            };
+            let client =
+                lighthouse_nats::connect(&settings.nats_url(), "lighthouse-policy").await?;
+            let js = async_nats::jetstream::new(client);
+            let store = js
+                .get_key_value(lighthouse_validator::book::POLICY_BUCKET)
+                .await?;
+            store.put(&key, text.into_bytes().into()).await?;
+            println!("lighthouse: {} published as {key}", file.display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Annotate {

@@ -181,10 +181,29 @@ fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str
     claude_answer(decision.verdict, &describe(&decision))
 }
 
+/// The policy the hook decides with when alone: built-in packs plus the project's own
+/// `.lighthouse/policy.toml` (restricted: it can only tighten). Validators get the
+/// same project pack through `lighthouse policy push`.
+pub fn local_policy(cwd: &Path) -> Policy {
+    let file = project_root(cwd).join(".lighthouse/policy.toml");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Policy::builtin();
+    };
+    let layered = lighthouse_policy::PolicyPack::parse_restricted("project", &text).and_then(|p| {
+        let mut packs = Policy::builtin_packs()?;
+        packs.push(p);
+        Policy::from_packs(&packs)
+    });
+    layered.unwrap_or_else(|e| {
+        tracing::warn!(file = %file.display(), error = %e, "project_policy_ignored");
+        Policy::builtin()
+    })
+}
+
 fn decide_locally(command: &Command) -> Decision {
     let home = crate::settings::home_dir();
     lighthouse_validator::decide(
-        &Policy::builtin(),
+        &local_policy(Path::new(&command.cwd)),
         command,
         home.as_deref().and_then(Path::to_str),
         Tier::Fallback,

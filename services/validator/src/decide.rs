@@ -1,7 +1,16 @@
 //! The pure decision step shared by validators and the hook's local fallback.
 
-use lighthouse_policy::{Call, Policy};
+use lighthouse_policy::{CachedPolicy, Call, Evaluation, Policy};
 use lighthouse_schemas::{Command, Decision, Envelope, Tier};
+
+fn call<'a>(command: &'a Command, home: Option<&'a str>) -> Call<'a> {
+    Call {
+        tool_name: &command.tool_name,
+        tool_input: &command.tool_input,
+        cwd: &command.cwd,
+        home,
+    }
+}
 
 /// Decides `command` with `policy`. `now_us` is the decision time; the decision's
 /// latency is measured from the command's creation.
@@ -13,12 +22,39 @@ pub fn decide(
     decided_by: &str,
     now_us: u64,
 ) -> Decision {
-    let evaluation = policy.evaluate(&Call {
-        tool_name: &command.tool_name,
-        tool_input: &command.tool_input,
-        cwd: &command.cwd,
-        home,
-    });
+    let evaluation = policy.evaluate(&call(command, home));
+    assemble(evaluation, command, tier, decided_by, now_us)
+}
+
+/// [`decide`] through a cache; a hit is reported as tier `cache`.
+pub fn decide_cached(
+    policy: &CachedPolicy,
+    command: &Command,
+    home: Option<&str>,
+    decided_by: &str,
+    now_us: u64,
+) -> Decision {
+    let cached = policy.evaluate(&call(command, home));
+    let tier = if cached.from_cache {
+        Tier::Cache
+    } else {
+        Tier::Policy
+    };
+    assemble(cached.evaluation, command, tier, decided_by, now_us)
+}
+
+fn assemble(
+    evaluation: Evaluation,
+    command: &Command,
+    tier: Tier,
+    decided_by: &str,
+    now_us: u64,
+) -> Decision {
+    // The agent reads the reason: a safer way forward is part of it.
+    let reason = match &evaluation.alternative {
+        Some(alt) => format!("{} (instead: {alt})", evaluation.reason),
+        None => evaluation.reason,
+    };
     let cmd_id = command.env.id.clone();
     let mut env = Envelope::new(
         cmd_id.clone(),
@@ -32,7 +68,7 @@ pub fn decide(
         env,
         cmd_id,
         verdict: evaluation.verdict,
-        reason: evaluation.reason,
+        reason,
         rule_id: evaluation.rule_id,
         risk: Some(evaluation.risk),
         tier,
@@ -77,6 +113,17 @@ mod tests {
         assert_eq!(d.latency_us, 250);
         assert_eq!(d.decided_by, "validator-a");
         assert!(d.rule_id.is_some());
+    }
+
+    #[test]
+    fn a_repeated_call_is_served_from_the_cache() {
+        let policy = CachedPolicy::new(Policy::builtin(), 100);
+        let c = command("Bash", json!({"command": "git status"}));
+        let first = decide_cached(&policy, &c, Some("/root"), "v", 2_000);
+        let second = decide_cached(&policy, &c, Some("/root"), "v", 3_000);
+        assert_eq!(first.tier, Tier::Policy);
+        assert_eq!(second.tier, Tier::Cache);
+        assert_eq!(first.verdict, second.verdict);
     }
 
     #[test]

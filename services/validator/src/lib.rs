@@ -5,8 +5,9 @@
 //! - [`worker`]: the NATS side — pulls every `LH_CMD` partition, decides, publishes the
 //!   decision exactly once, acks; undecodable commands go to the dead letter stream.
 
+pub mod book;
 pub mod decide;
 pub mod worker;
 
-pub use decide::decide;
+pub use decide::{decide, decide_cached};
 pub use worker::{ValidatorConfig, ValidatorError, run};

@@ -1,12 +1,13 @@
 //! The validator's NATS loop.
 
-use crate::decide::decide;
+use crate::book::{self, Book};
+use crate::decide::decide_cached;
+use arc_swap::ArcSwap;
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
 use lighthouse_nats::topology::{CMD_STREAM, Topology, TopologyError, VALIDATOR_GROUP};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
-use lighthouse_policy::Policy;
-use lighthouse_schemas::{Command, Tier, Token, decode, encode, now_us, subject};
+use lighthouse_schemas::{Command, Token, decode, encode, now_us, subject};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -47,13 +48,15 @@ pub async fn run(
         .ok_or(ValidatorError::NoGroup)?
         .clone();
     let stats = Arc::new(WorkerStats::default());
-    let policy = Arc::new(Policy::builtin());
+    // Policies hot-reload from the lh_policy bucket; decisions read the current book.
+    let policy = Arc::new(ArcSwap::from_pointee(Book::builtin()));
+    let follower = tokio::spawn(book::follow(js.clone(), policy.clone(), shutdown.clone()));
     let started_ms = now_us() / 1000;
     info!(worker_id = %config.worker_id, partitions = group.partitions, "validator started");
 
     let heartbeat = {
         let (stats, id) = (stats.clone(), config.worker_id.clone());
-        let policy_version = policy.version().to_owned();
+        let book = policy.clone();
         tokio::spawn(presence::heartbeat(
             js.clone(),
             move || Presence {
@@ -63,7 +66,7 @@ pub async fn run(
                 started_ms,
                 processed: stats.processed.load(Ordering::Relaxed),
                 dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
-                version: policy_version.clone(),
+                version: book.load().default.policy().version().to_owned(),
             },
             shutdown.clone(),
         ))
@@ -78,13 +81,14 @@ pub async fn run(
     };
     consume_group(js, group, config.consume.clone(), stats, handler, shutdown).await;
     let _ = heartbeat.await;
+    let _ = follower.await;
     info!(worker_id = %config.worker_id, "validator stopped");
     Ok(())
 }
 
 async fn handle(
     js: &async_nats::jetstream::Context,
-    policy: &Policy,
+    policy: &ArcSwap<Book>,
     config: &ValidatorConfig,
     delivery: Delivery,
 ) -> Outcome {
@@ -108,11 +112,11 @@ async fn handle(
             command.env.project, command.env.agent, delivery.message.subject
         ));
     }
-    let decision = decide(
-        policy,
+    let book = policy.load();
+    let decision = decide_cached(
+        book.for_project(parsed.project.as_str()),
         &command,
         config.home.as_deref(),
-        Tier::Policy,
         &config.worker_id,
         now_us(),
     );

@@ -6,9 +6,11 @@
 
 mod command;
 mod decision;
+mod file;
 
 pub use command::{AgentKind, Command};
 pub use decision::{Decision, Tier, Verdict};
+pub use file::{FileContent, FileVersion, INLINE_MAX_BYTES, is_safe_relative_path};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

@@ -6,11 +6,16 @@
 //! [`install`], [`bench`]); [`settings`] layers defaults, file and env.
 
 pub mod bench;
+pub mod bench_fuse;
 pub mod cli;
+pub mod files;
 pub mod hook;
 pub mod install;
+pub mod post_tool;
+pub mod projector;
 pub mod settings;
 pub mod spool;
 pub mod status;
+pub mod sync;
 pub mod up;
 pub mod workers;

@@ -156,7 +156,11 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
     // All senders are gone with the followers: the invalidator thread ends.
     let _ = tokio::task::spawn_blocking(move || invalidator.join()).await;
-    let unmount = tokio::task::spawn_blocking(move || session.umount_and_join());
+    let detached = mount.clone();
+    let unmount = tokio::task::spawn_blocking(move || {
+        mount::detach(&detached);
+        session.umount_and_join()
+    });
     match tokio::time::timeout(Duration::from_secs(10), unmount).await {
         Ok(Ok(Ok(()))) => Ok(()),
         Ok(Ok(Err(e))) => {

@@ -50,13 +50,22 @@ pub fn absolute(path: &Path) -> PathBuf {
 }
 
 /// Lazily unmounts whatever is mounted at `path` (a stale FUSE mount from a killed
-/// projector). Returns whether something was unmounted.
+/// projector). Returns whether something was mounted there.
 pub fn clear_stale(path: &Path) -> bool {
     let path = absolute(path);
     if !is_mounted(&path) {
         return false;
     }
     tracing::warn!(mount = %path.display(), "stale_mount_cleared");
+    detach(&path)
+}
+
+/// Lazily unmounts `path` (readers still inside finish; new ones see the directory
+/// below). Used at shutdown too: the fusermount3 watchdog that `auto_unmount` starts
+/// does not unmount reliably for root, and the session threads only end once the
+/// kernel drops the mount.
+pub fn detach(path: &Path) -> bool {
+    let path = absolute(path);
     for (bin, args) in [("fusermount3", &["-u", "-z"][..]), ("umount", &["-l"][..])] {
         let _ = Command::new(bin)
             .args(args)
@@ -66,10 +75,10 @@ pub fn clear_stale(path: &Path) -> bool {
             .stderr(Stdio::null())
             .status();
         if !is_mounted(&path) {
-            break;
+            return true;
         }
     }
-    true
+    !is_mounted(&path)
 }
 
 #[cfg(test)]

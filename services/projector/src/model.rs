@@ -986,3 +986,268 @@ fn tree_attr(tree: &Tree, path: &str) -> Option<Attr> {
         Entry::File(f) => Some(Attr::file(f)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::Envelope;
+    use serde_json::json;
+
+    fn version(path: &str, content: FileContent) -> FileVersion {
+        let size = match &content {
+            FileContent::Inline(b) => b.len() as u64,
+            _ => 42,
+        };
+        FileVersion {
+            env: Envelope::new("id", 1, "demo", "agent", "c"),
+            path: path.into(),
+            content,
+            sha256: String::new(),
+            size,
+            mtime_us: 0,
+            executable: false,
+            tool: "Write".into(),
+            tool_use_id: None,
+        }
+    }
+
+    fn inline(path: &str, text: &str) -> FileVersion {
+        version(path, FileContent::Inline(text.as_bytes().to_vec()))
+    }
+
+    fn no_cache(_: &Name, p: &Project, seq: u64) -> Arc<Tree> {
+        Arc::new(p.snapshot(seq))
+    }
+
+    fn resolve(model: &Model, path: &[&str]) -> Option<Node> {
+        path.iter().try_fold(Node::Root, |node, name| {
+            model.lookup(&node, name, &no_cache)
+        })
+    }
+
+    fn names(model: &Model, node: &Node) -> Vec<String> {
+        model
+            .list(node, &no_cache)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _, _)| n.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn tree_creates_and_prunes_directories() {
+        let mut tree = Tree::default();
+        let file = |seq| FileRef {
+            seq,
+            size: 1,
+            mtime_us: seq * 10,
+            executable: false,
+            body: Body::Stream,
+        };
+        let change = tree.insert("a/b/c.txt", file(1)).unwrap();
+        assert_eq!(change.created_dir.as_deref(), Some("a"));
+        assert!(change.added);
+        assert!(
+            tree.insert("a/b/d.txt", file(2))
+                .unwrap()
+                .created_dir
+                .is_none()
+        );
+        assert_eq!(tree.dir("a").unwrap().mtime_us, 20);
+        // A file cannot become a directory, nor a directory a file.
+        assert!(tree.insert("a/b/c.txt/x", file(3)).is_none());
+        assert!(tree.insert("a/b", file(3)).is_none());
+        assert_eq!(tree.file_count(), 2);
+        assert!(tree.remove("a/b/c.txt", 50).removed);
+        assert!(tree.dir("a/b").is_some());
+        let change = tree.remove("a/b/d.txt", 60);
+        assert_eq!(change.removed_dir.as_deref(), Some("a"));
+        assert!(tree.dir("a").is_none());
+        assert!(tree.dir("").unwrap().entries.is_empty());
+        assert!(!tree.remove("nothing", 70).removed);
+    }
+
+    #[test]
+    fn history_keeps_every_version_and_snapshots_replay_it() {
+        let mut m = Model::default();
+        m.apply_file(1, 100, &inline("src/a.rs", "one")).unwrap();
+        m.apply_file(2, 200, &inline("src/b.rs", "bee")).unwrap();
+        m.apply_file(5, 500, &inline("src/a.rs", "three")).unwrap();
+        m.apply_file(7, 700, &version("src/b.rs", FileContent::Deleted))
+            .unwrap();
+        let p = &m.projects["demo"];
+        assert_eq!(p.files["src/a.rs"].len(), 2);
+        assert_eq!(p.current.file("src/a.rs").unwrap().seq, 5);
+        assert_eq!(p.current.file("src/a.rs").unwrap().size, 5);
+        assert!(p.current.file("src/b.rs").is_none());
+        let at2 = p.snapshot(2);
+        assert_eq!(at2.file("src/a.rs").unwrap().seq, 1);
+        assert_eq!(at2.file("src/b.rs").unwrap().seq, 2);
+        assert!(p.snapshot(0).dir("").unwrap().entries.is_empty());
+        assert_eq!(p.seq_at(99), 0);
+        assert_eq!(p.seq_at(200), 2);
+        assert_eq!(p.seq_at(650), 5);
+    }
+
+    #[test]
+    fn namespace_resolves_current_history_and_time() {
+        let mut m = Model::default();
+        m.apply_file(1, 1_000_000, &inline("a b/ü.txt", "v1"))
+            .unwrap();
+        m.apply_file(2, 3_000_000, &inline("a b/ü.txt", "v2!"))
+            .unwrap();
+        assert_eq!(names(&m, &Node::Root), [STATUS_FILE, "demo"]);
+        assert_eq!(
+            names(&m, &resolve(&m, &["demo"]).unwrap()),
+            ["annotations", "current", "escalations", "history"]
+        );
+        let cur = resolve(&m, &["demo", "current", "a b", "ü.txt"]).unwrap();
+        assert_eq!(m.attr(&cur, &no_cache).unwrap().size, 3);
+        assert_eq!(m.source(&cur, &no_cache), Some(Source::Stream(2)));
+        assert_eq!(
+            names(&m, &resolve(&m, &["demo", "history"]).unwrap()),
+            ["1", "2"]
+        );
+        let old = resolve(&m, &["demo", "history", "1", "a b", "ü.txt"]).unwrap();
+        assert_eq!(m.source(&old, &no_cache), Some(Source::Stream(1)));
+        // 1970-01-01T00:00:02Z lies between the two versions.
+        let t = resolve(
+            &m,
+            &["demo", "history", "@1970-01-01T00:00:02Z", "a b", "ü.txt"],
+        );
+        assert_eq!(m.source(&t.unwrap(), &no_cache), Some(Source::Stream(1)));
+        let dir = resolve(&m, &["demo", "history", "@1970-01-01T00:00:02Z"]).unwrap();
+        assert!(!m.attr(&dir, &no_cache).unwrap().cacheable);
+        for bad in [
+            &["demo", "history", "3"][..],
+            &["demo", "history", "0"],
+            &["demo", "history", "@yesterday"],
+            &["demo", "current", ".."],
+            &["demo", "current", "a b", "ü.txt", "x"],
+            &["demo", "nope"],
+            &["other"],
+        ] {
+            assert!(resolve(&m, bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_paths_and_projects_are_rejected() {
+        let mut m = Model::default();
+        for path in ["../x", "/abs", "a//b", "a/./b", ""] {
+            assert!(matches!(
+                m.apply_file(1, 1, &inline(path, "x")),
+                Err(Rejected::UnsafePath(_))
+            ));
+        }
+        let mut v = inline("ok", "x");
+        v.env.project = "..".into();
+        assert!(matches!(
+            m.apply_file(1, 1, &v),
+            Err(Rejected::UnsafeProject(_))
+        ));
+        m.apply_file(1, 1, &inline("f", "x")).unwrap();
+        assert!(matches!(
+            m.apply_file(2, 2, &inline("f/g", "x")),
+            Err(Rejected::Conflict(_))
+        ));
+        // A rejected version leaves no trace in history.
+        assert_eq!(m.projects["demo"].history.len(), 1);
+    }
+
+    #[test]
+    fn unpublished_content_reads_as_a_notice() {
+        let mut m = Model::default();
+        let masked = version(
+            ".env",
+            FileContent::Masked {
+                rule: ".env*".into(),
+            },
+        );
+        m.apply_file(1, 1, &masked).unwrap();
+        let node = resolve(&m, &["demo", "current", ".env"]).unwrap();
+        let Some(Source::Bytes(text)) = m.source(&node, &no_cache) else {
+            panic!("a notice expected");
+        };
+        let text = String::from_utf8(text.to_vec()).unwrap();
+        assert!(
+            text.contains(".env*") && text.contains("42 bytes"),
+            "{text}"
+        );
+        assert_eq!(m.attr(&node, &no_cache).unwrap().size, text.len() as u64);
+    }
+
+    #[test]
+    fn escalations_move_from_pending_to_decided_in_either_order() {
+        let mut m = Model::default();
+        let esc = |id: &str| json!({"cmd_id": id, "command": {"tool_name": "Bash"}});
+        m.apply_escalation("demo", 10, &esc("toolu_1")).unwrap();
+        m.apply_decision("demo", "toolu_2").unwrap();
+        m.apply_escalation("demo", 20, &esc("toolu_2")).unwrap();
+        let pending = resolve(&m, &["demo", "escalations", "pending"]).unwrap();
+        let decided = resolve(&m, &["demo", "escalations", "decided"]).unwrap();
+        assert_eq!(names(&m, &pending), ["toolu_1.json"]);
+        assert_eq!(names(&m, &decided), ["toolu_2.json"]);
+        let invals = m.apply_decision("demo", "toolu_1").unwrap();
+        assert!(invals.contains(&Inval::Entry(pending.clone(), Name::from("toolu_1.json"))));
+        assert!(names(&m, &pending).is_empty());
+        let file = resolve(&m, &["demo", "escalations", "decided", "toolu_1.json"]).unwrap();
+        let Some(Source::Bytes(json)) = m.source(&file, &no_cache) else {
+            panic!("json expected");
+        };
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["command"]["tool_name"], "Bash");
+        assert!(matches!(
+            m.apply_escalation("demo", 1, &json!({"no": "id"})),
+            Err(Rejected::NoCommandId)
+        ));
+    }
+
+    #[test]
+    fn annotations_render_plain_notes_and_unknown_shapes() {
+        let mut m = Model::default();
+        m.apply_annotation(
+            "demo",
+            "src/lib.rs",
+            3,
+            1,
+            json!({"line": 12, "text": "can panic", "author": "alice"}),
+        )
+        .unwrap();
+        m.apply_annotation(
+            "demo",
+            "src/lib.rs",
+            4,
+            2,
+            json!({"verdict": {"odd": true}}),
+        )
+        .unwrap();
+        let node = resolve(&m, &["demo", "annotations", "src", "lib.rs.md"]).unwrap();
+        let Some(Source::Bytes(md)) = m.source(&node, &no_cache) else {
+            panic!("markdown expected");
+        };
+        let md = String::from_utf8(md.to_vec()).unwrap();
+        assert!(
+            md.contains("line 12") && md.contains("can panic") && md.contains("alice"),
+            "{md}"
+        );
+        assert!(md.contains("\"odd\": true"), "{md}");
+        assert!(m.apply_annotation("demo", "../x", 5, 3, json!({})).is_err());
+    }
+
+    #[test]
+    fn changes_name_what_the_kernel_must_forget() {
+        let mut m = Model::default();
+        let invals = m.apply_file(1, 1, &inline("d/f.txt", "x")).unwrap();
+        let project = Name::from("demo");
+        let cur = |p: &str| Node::Current(project.clone(), Name::from(p));
+        assert!(invals.contains(&Inval::Entry(Node::Root, project.clone())));
+        assert!(invals.contains(&Inval::Entry(cur(""), Name::from("d"))));
+        assert!(invals.contains(&Inval::Entry(cur("d"), Name::from("f.txt"))));
+        assert!(invals.contains(&Inval::Node(cur("d/f.txt"))));
+        // A content change: the file's node and its directories, no entry churn.
+        let invals = m.apply_file(2, 2, &inline("d/f.txt", "y")).unwrap();
+        assert!(invals.contains(&Inval::Node(cur("d/f.txt"))));
+        assert!(!invals.iter().any(|i| matches!(i, Inval::Entry(..))));
+    }
+}

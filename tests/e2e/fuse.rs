@@ -221,6 +221,17 @@ async fn hook_writes_show_up_with_history_and_real_tools_read_them() {
     );
     visible(&ws.current().join(unicode), "unicode and spaces\n").await;
 
+    // Over 512 KiB the bytes travel through the object store; the view reads them back.
+    let big: String = (0..70_000).map(|i| format!("{i:09}\n")).collect();
+    std::fs::write(root.join("big.log"), &big).unwrap();
+    post_tool(&p, &root, "Write", "big.log", "toolu_big");
+    visible(&ws.current().join("big.log"), &big).await;
+    let blobs = stream_messages(&p.js().await, "OBJ_lh_fs_blobs").await;
+    assert!(
+        blobs >= 2,
+        "chunks and metadata in the object store: {blobs}"
+    );
+
     // Sizes and mtimes come through stat.
     let meta = std::fs::metadata(ws.current().join("src/main.rs")).unwrap();
     assert_eq!(meta.len(), versions[2].1.len() as u64);
@@ -245,7 +256,7 @@ async fn hook_writes_show_up_with_history_and_real_tools_read_them() {
         .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
         .collect();
     seqs.sort();
-    assert_eq!(seqs.len(), 4, "{seqs:?}");
+    assert_eq!(seqs.len(), 5, "{seqs:?}");
     for (i, (_, text)) in versions.iter().enumerate() {
         let old = history.join(seqs[i].to_string()).join("src/main.rs");
         assert_eq!(std::fs::read_to_string(&old).unwrap(), *text);

@@ -251,11 +251,19 @@ async fn hook_writes_show_up_with_history_and_real_tools_read_them() {
 
     // History: one directory per version, each the project as of then.
     let history = ws.mount().join("demo/history");
-    let mut seqs: Vec<u64> = std::fs::read_dir(&history)
+    // Only the index is listed, so grep -r over the mount does not walk every version.
+    let listed: Vec<_> = std::fs::read_dir(&history)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
+        .map(|e| e.unwrap().file_name())
         .collect();
-    seqs.sort();
+    assert_eq!(listed, ["versions.txt"]);
+    let index = std::fs::read_to_string(history.join("versions.txt")).unwrap();
+    let seqs: Vec<u64> = index
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(index.contains("\tsrc/main.rs\n"), "{index}");
     assert_eq!(seqs.len(), 5, "{seqs:?}");
     for (i, (_, text)) in versions.iter().enumerate() {
         let old = history.join(seqs[i].to_string()).join("src/main.rs");

@@ -7,6 +7,7 @@
 //! ```text
 //! <mount>/.status.json                                  lag and health
 //! <mount>/<project>/current/<path>                      latest version of each file
+//! <mount>/<project>/history/versions.txt                one line per version
 //! <mount>/<project>/history/<seq>/<path>                the project as of LH_FS seq
 //! <mount>/<project>/history/@<RFC3339>/<path>           the project as of that time
 //! <mount>/<project>/annotations/<path>.md               expert notes per file

@@ -8,8 +8,16 @@
 //! ```text
 //! /.status.json
 //! /<project>/current/<path>
+//! /<project>/history/versions.txt         one line per version: seq, time, size, path
 //! /<project>/history/<seq>/<path>          project as of LH_FS sequence <seq>
 //! /<project>/history/@<RFC3339>/<path>     project as of that time
+//! ```
+//!
+//! `history/` lists only `versions.txt`: the `<seq>` and `@<time>` directories resolve
+//! when named but are not listed, so `grep -r` or `find` over the mount reads each file
+//! once instead of once per version of the project.
+//!
+//! ```text
 //! /<project>/annotations/<path>.md
 //! /<project>/escalations/{pending,decided}/<cmd_id>.json
 //! ```
@@ -253,6 +261,8 @@ pub struct Project {
     pub files: HashMap<Name, Vec<Version>>,
     /// `(LH_FS sequence, stored time)` of every version, in stream order.
     pub history: Vec<(u64, u64)>,
+    /// `history/versions.txt`, rendered on first read after a change.
+    pub versions_txt: std::sync::OnceLock<Arc<[u8]>>,
     pub current: Tree,
     pub annotations: BTreeMap<Name, Vec<Annotation>>,
     /// `<path>.md` files, one per annotated path; contents rendered on demand.
@@ -291,6 +301,36 @@ impl Project {
     pub fn seq_at(&self, time_us: u64) -> u64 {
         let n = self.history.partition_point(|(_, t)| *t <= time_us);
         n.checked_sub(1).map_or(0, |i| self.history[i].0)
+    }
+
+    /// `history/versions.txt`: `<seq>\t<stored time>\t<size or "deleted">\t<path>`.
+    pub fn versions_txt(&self) -> Arc<[u8]> {
+        self.versions_txt
+            .get_or_init(|| {
+                let mut rows: Vec<(u64, u64, &str, Option<u64>)> = Vec::new();
+                for (path, versions) in &self.files {
+                    for v in versions {
+                        rows.push((v.seq, v.stored_us, path, v.body.as_ref().map(|_| v.size)));
+                    }
+                }
+                rows.sort_unstable_by_key(|r| r.0);
+                let mut out = String::from("# seq\tstored\tsize\tpath\n");
+                for (seq, stored_us, path, size) in rows {
+                    let time = time::OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(stored_us) * 1000,
+                    )
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                    let size = size.map_or("deleted".to_owned(), |s| s.to_string());
+                    out.push_str(&format!("{seq}\t{time}\t{size}\t{path}\n"));
+                }
+                Arc::from(out.into_bytes().into_boxed_slice())
+            })
+            .clone()
     }
 
     pub fn is_decided(&self, cmd_id: &str) -> bool {
@@ -426,10 +466,12 @@ impl Model {
                 body,
             });
         project.history.push((seq, stored_us));
+        project.versions_txt = std::sync::OnceLock::new();
         tree_invals(&mut out, &change, &path, |p| {
             Node::Current(project_name.clone(), p)
         });
-        out.push(Inval::Node(Node::History(project_name)));
+        out.push(Inval::Node(Node::History(project_name.clone())));
+        out.push(Inval::Node(Node::VersionsTxt(project_name)));
         Ok(out)
     }
 
@@ -633,6 +675,8 @@ pub enum Node {
     /// `current/<path>` (`""`: `current` itself).
     Current(Name, Name),
     History(Name),
+    /// `history/versions.txt`.
+    VersionsTxt(Name),
     /// `history/<label>/<path>`; `label` is the directory name (`<seq>` or `@<time>`),
     /// `seq` what it resolved to.
     Snapshot(Name, Snap, Name),
@@ -648,6 +692,9 @@ pub struct Snap {
     pub label: Name,
     pub seq: u64,
 }
+
+/// The version index in each `history/`.
+pub const VERSIONS_FILE: &str = "versions.txt";
 
 /// The name of the status file at the root.
 pub const STATUS_FILE: &str = ".status.json";
@@ -738,6 +785,10 @@ impl Model {
                 self.projects.get(p)?.current.entry(&path)?;
                 Node::Current(p.clone(), Name::from(path))
             }
+            Node::History(p) if name == VERSIONS_FILE => {
+                self.projects.get(p)?;
+                Node::VersionsTxt(p.clone())
+            }
             Node::History(p) => {
                 let project = self.projects.get(p)?;
                 let seq = if name.starts_with('@') {
@@ -777,7 +828,7 @@ impl Model {
                 }
                 Node::EscFile(p.clone(), *decided, n())
             }
-            Node::Status | Node::EscFile(..) => return None,
+            Node::Status | Node::EscFile(..) | Node::VersionsTxt(_) => return None,
         };
         Some(node)
     }
@@ -799,6 +850,16 @@ impl Model {
             },
             Node::Project(p) | Node::History(p) | Node::Escalations(p) => {
                 Attr::dir(project_mtime(self.projects.get(p)?))
+            }
+            Node::VersionsTxt(p) => {
+                let project = self.projects.get(p)?;
+                Attr {
+                    kind: Kind::File,
+                    size: project.versions_txt().len() as u64,
+                    mtime_us: project.history.last().map_or(0, |h| h.1),
+                    executable: false,
+                    cacheable: true,
+                }
             }
             Node::Current(p, path) => tree_attr(&self.projects.get(p)?.current, path)?,
             Node::Annotations(p, path) => tree_attr(&self.projects.get(p)?.annotation_tree, path)?,
@@ -897,25 +958,14 @@ impl Model {
                     Node::Snapshot(p.clone(), snap.clone(), path)
                 })
             }
-            Node::History(p) => Some(
-                self.projects
-                    .get(p)?
-                    .history
-                    .iter()
-                    .map(|(seq, _)| {
-                        let label = Name::from(seq.to_string());
-                        let snap = Snap {
-                            label: label.clone(),
-                            seq: *seq,
-                        };
-                        (
-                            label,
-                            Node::Snapshot(p.clone(), snap, Name::from("")),
-                            Kind::Dir,
-                        )
-                    })
-                    .collect(),
-            ),
+            Node::History(p) => {
+                self.projects.get(p)?;
+                Some(vec![(
+                    Name::from(VERSIONS_FILE),
+                    Node::VersionsTxt(p.clone()),
+                    Kind::File,
+                )])
+            }
             Node::Escalations(p) => Some(vec![
                 (
                     Name::from("decided"),
@@ -945,7 +995,7 @@ impl Model {
                         .collect(),
                 )
             }
-            Node::Status | Node::EscFile(..) => None,
+            Node::Status | Node::EscFile(..) | Node::VersionsTxt(_) => None,
         }
     }
 
@@ -961,6 +1011,7 @@ impl Model {
         };
         match node {
             Node::Status => Some(Source::Status),
+            Node::VersionsTxt(p) => Some(Source::Bytes(self.projects.get(p)?.versions_txt())),
             Node::Current(p, path) => self.projects.get(p)?.current.file(path).map(from_ref),
             Node::Annotations(p, path) => self
                 .projects
@@ -1106,8 +1157,22 @@ mod tests {
         assert_eq!(m.source(&cur, &no_cache), Some(Source::Stream(2)));
         assert_eq!(
             names(&m, &resolve(&m, &["demo", "history"]).unwrap()),
-            ["1", "2"]
+            [VERSIONS_FILE]
         );
+        let index = resolve(&m, &["demo", "history", VERSIONS_FILE]).unwrap();
+        let Some(Source::Bytes(text)) = m.source(&index, &no_cache) else {
+            panic!("an index expected");
+        };
+        let text = String::from_utf8(text.to_vec()).unwrap();
+        assert!(
+            text.contains("1\t1970-01-01T00:00:01Z\t2\ta b/ü.txt\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2\t1970-01-01T00:00:03Z\t3\ta b/ü.txt\n"),
+            "{text}"
+        );
+        assert_eq!(m.attr(&index, &no_cache).unwrap().size, text.len() as u64);
         let old = resolve(&m, &["demo", "history", "1", "a b", "ü.txt"]).unwrap();
         assert_eq!(m.source(&old, &no_cache), Some(Source::Stream(1)));
         // 1970-01-01T00:00:02Z lies between the two versions.

@@ -620,3 +620,52 @@ async fn post_tool_never_blocks_and_spools_while_nats_is_down() {
         .count();
     assert_eq!(left, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_mounts_the_view_and_sigterm_unmounts_it() {
+    let p = Pipeline::start();
+    let ws = Workspace::new();
+    let mut child = p
+        .cmd()
+        .args(["up", "--nats-url", &p.server.url(), "--mount"])
+        .arg(ws.mount())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+    let mut guard = Projector {
+        child: Some(child),
+        mount: ws.mount(),
+    };
+    assert!(line.starts_with("lighthouse ready"), "{line:?}");
+    // Ready means browsable: the view is mounted before the line is printed.
+    assert!(mounted(&ws.mount()));
+    let status: Value =
+        serde_json::from_slice(&std::fs::read(ws.mount().join(".status.json")).unwrap()).unwrap();
+    assert_eq!(status["streams"]["LH_FS"]["exists"], true, "{status}");
+    let mut child = guard.child.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut status = None;
+    for _ in 0..400 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    guard.child = Some(child);
+    let status = status.expect("up exits within 20 s of SIGTERM");
+    assert!(status.success(), "clean exit, not a kill: {status:?}");
+    assert!(!mounted(&ws.mount()), "SIGTERM unmounts");
+}

@@ -2,9 +2,10 @@
 //! from the pure model; this file only translates to and from the kernel's types.
 //!
 //! Caching: attributes and entries are given long TTLs because every change is pushed
-//! to the kernel as an invalidation ([`invalidate`]); files are opened with
-//! `FOPEN_KEEP_CACHE` so the page cache survives between opens. Things that change
-//! without an event (`.status.json`, `@<time>` snapshots) get short or no TTLs.
+//! to the kernel as an invalidation ([`invalidate`]); `open` answers ENOSYS (the
+//! kernel's no-open mode: no OPEN/RELEASE round trips, page cache kept between opens)
+//! and directories are opened with `FOPEN_CACHE_DIR`. Things that change without an
+//! event (`.status.json`, `@<time>` snapshots) get short or no TTLs.
 
 use crate::model::{Attr, Inval, Kind, Name};
 use crate::view::Shared;
@@ -123,22 +124,17 @@ impl Filesystem for LighthouseFs {
         }
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, _req: &Request, _ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         if flags.acc_mode() != OpenAccMode::O_RDONLY {
+            // The mount is read-only, so the kernel refuses these first; kept as a
+            // second line.
             return reply.error(Errno::EROFS);
         }
-        let Some(attr) = self.shared.attr(ino.0) else {
-            return reply.error(Errno::ENOENT);
-        };
-        if attr.kind == Kind::Dir {
-            return reply.error(Errno::EISDIR);
-        }
-        let flags = if self.shared.is_volatile(ino.0) {
-            FopenFlags::FOPEN_DIRECT_IO
-        } else {
-            FopenFlags::FOPEN_KEEP_CACHE
-        };
-        reply.opened(FileHandle(0), flags);
+        // ENOSYS is the kernel's "no-open" protocol: every later open succeeds without
+        // a round trip and behaves as FOPEN_KEEP_CACHE, and no RELEASE follows. Pages
+        // stay cached across opens; a change drops them through `inval_inode`, and the
+        // status file (TTL 0, mtime = now) is re-read because its mtime always moves.
+        reply.error(Errno::ENOSYS);
     }
 
     fn read(
@@ -203,7 +199,15 @@ impl Filesystem for LighthouseFs {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(fh, Arc::new(entries));
-        reply.opened(FileHandle(fh), FopenFlags::empty());
+        // Listings are cached in the kernel like file pages (and dropped with them by
+        // `inval_inode` on the directory), except where time alone changes them.
+        let flags = match self.shared.attr(ino.0) {
+            Some(attr) if attr.cacheable => {
+                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE
+            }
+            _ => FopenFlags::empty(),
+        };
+        reply.opened(FileHandle(fh), flags);
     }
 
     fn readdir(

@@ -34,9 +34,12 @@ pub struct Timing {
     pub op: String,
     pub local_cold_ms: f64,
     pub fuse_cold_ms: f64,
+    /// Cold, and the projector's content cache not primed: every file is a direct get.
+    pub fuse_cold_unprimed_ms: f64,
     pub local_warm_ms: f64,
     pub fuse_warm_ms: f64,
     pub cold_ratio: f64,
+    pub cold_unprimed_ratio: f64,
     pub warm_ratio: f64,
 }
 
@@ -62,15 +65,17 @@ impl FuseReport {
             self.page_cache_dropped
         );
         out.push_str(
-            "op            local cold   fuse cold  ratio |  local warm   fuse warm  ratio\n",
+            "op            local cold   fuse cold  ratio   unprimed  ratio |  local warm   fuse warm  ratio\n",
         );
         for t in &self.timings {
             out.push_str(&format!(
-                "{:<12} {:>8.1} ms {:>8.1} ms {:>5.2}× | {:>8.1} ms {:>8.1} ms {:>5.2}×\n",
+                "{:<12} {:>8.1} ms {:>8.1} ms {:>5.2}× {:>7.1} ms {:>5.2}× | {:>8.1} ms {:>8.1} ms {:>5.2}×\n",
                 t.op,
                 t.local_cold_ms,
                 t.fuse_cold_ms,
                 t.cold_ratio,
+                t.fuse_cold_unprimed_ms,
+                t.cold_unprimed_ratio,
                 t.local_warm_ms,
                 t.fuse_warm_ms,
                 t.warm_ratio
@@ -91,13 +96,20 @@ impl FuseReport {
 struct ProjectorChild(Option<Child>, PathBuf);
 
 impl ProjectorChild {
-    fn start(exe: &Path, url: &str, state: &Path, mount: &Path) -> anyhow::Result<Self> {
+    fn start(
+        exe: &Path,
+        url: &str,
+        state: &Path,
+        mount: &Path,
+        prime: bool,
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(exe)
             .args(["projector", "--mount"])
             .arg(mount)
             .env("LIGHTHOUSE_CONFIG", state.join("no-config.toml"))
             .env("LIGHTHOUSE__NATS__URL", url)
             .env("LIGHTHOUSE__STATE_DIR", state)
+            .env("LIGHTHOUSE__PROJECTOR__PRIME_CACHE", prime.to_string())
             .env("LIGHTHOUSE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -251,11 +263,15 @@ pub async fn fuse(settings: &Settings, args: FuseArgs) -> anyhow::Result<FuseRep
         let local_cold = time_shell(script, &local_root)?;
         let local_warm = time_shell(script, &local_root)?;
         let start = Instant::now();
-        let mut projector = ProjectorChild::start(&exe, &url, &state, &mount)?;
+        let mut projector = ProjectorChild::start(&exe, &url, &state, &mount, true)?;
         rebuild_ms = start.elapsed().as_secs_f64() * 1000.0;
         dropped &= drop_caches();
         let fuse_cold = time_shell(script, &fuse_root)?;
         let fuse_warm = time_shell(script, &fuse_root)?;
+        projector.stop();
+        let mut projector = ProjectorChild::start(&exe, &url, &state, &mount, false)?;
+        dropped &= drop_caches();
+        let fuse_unprimed = time_shell(script, &fuse_root)?;
         projector.stop();
         eprintln!(
             "bench: {op}: local {local_cold:.1}/{local_warm:.1} ms, fuse {fuse_cold:.1}/{fuse_warm:.1} ms"
@@ -264,6 +280,8 @@ pub async fn fuse(settings: &Settings, args: FuseArgs) -> anyhow::Result<FuseRep
             op: (*op).to_owned(),
             local_cold_ms: local_cold,
             fuse_cold_ms: fuse_cold,
+            fuse_cold_unprimed_ms: fuse_unprimed,
+            cold_unprimed_ratio: fuse_unprimed / local_cold.max(f64::EPSILON),
             local_warm_ms: local_warm,
             fuse_warm_ms: fuse_warm,
             cold_ratio: fuse_cold / local_cold.max(f64::EPSILON),
@@ -273,7 +291,7 @@ pub async fn fuse(settings: &Settings, args: FuseArgs) -> anyhow::Result<FuseRep
 
     // Event → visible through the mount, on a fresh projector that also did the work
     // above once more (so its peak RSS reflects browsing the whole tree).
-    let projector = ProjectorChild::start(&exe, &url, &state, &mount)?;
+    let projector = ProjectorChild::start(&exe, &url, &state, &mount, true)?;
     time_shell(OPS[2].1, &fuse_root)?;
     let project = Project::enclosing(&local_root, None)?;
     let origin = Origin {

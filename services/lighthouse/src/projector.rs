@@ -9,6 +9,7 @@ pub fn projector_config(settings: &Settings, mount: PathBuf) -> ProjectorConfig 
     ProjectorConfig {
         mount,
         cache_bytes: settings.projector.cache_bytes,
+        prime_cache: settings.projector.prime_cache,
         threads: settings.projector.threads,
         rebuild_timeout: Duration::from_secs(120),
     }

@@ -38,6 +38,9 @@ pub struct ProjectorSettings {
     /// Bytes of file content the projector keeps in memory (an LRU); the rest is
     /// fetched from the stream on read.
     pub cache_bytes: u64,
+    /// Keep contents that arrive during the rebuild in that cache (the first reads
+    /// then need no round trip); off, every first read is a direct get.
+    pub prime_cache: bool,
     /// FUSE worker threads.
     pub threads: usize,
 }

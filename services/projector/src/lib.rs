@@ -53,6 +53,8 @@ pub struct ProjectorConfig {
     pub mount: PathBuf,
     /// Bytes of file content kept in memory.
     pub cache_bytes: u64,
+    /// Keep contents seen while following the streams in the cache.
+    pub prime_cache: bool,
     /// FUSE request threads.
     pub threads: usize,
     /// How long to wait for the rebuild before mounting anyway (the view then fills in
@@ -79,7 +81,11 @@ pub async fn run(
         runtime: tokio::runtime::Handle::current(),
         js: js.clone(),
     };
-    let shared = Arc::new(view::Shared::new(Box::new(source), config.cache_bytes));
+    let shared = Arc::new(view::Shared::new(
+        Box::new(source),
+        config.cache_bytes,
+        config.prime_cache,
+    ));
     let (inval_tx, inval_rx) = std::sync::mpsc::channel();
     let (caught_up_tx, mut caught_up_rx) = tokio::sync::mpsc::channel(follow::STREAMS.len());
     let followers = shutdown.child_token();

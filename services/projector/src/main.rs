@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         let config = lighthouse_projector::ProjectorConfig {
             mount: mount.into(),
             cache_bytes: 256 << 20,
+            prime_cache: true,
             threads: 4,
             rebuild_timeout: Duration::from_secs(120),
         };

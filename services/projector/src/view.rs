@@ -100,6 +100,7 @@ pub struct Shared {
     snapshots: moka::sync::Cache<(Name, u64), Arc<Tree>>,
     contents: moka::sync::Cache<u64, Bytes>,
     source: Box<dyn ContentSource>,
+    prime_cache: bool,
     pub health: Mutex<BTreeMap<String, StreamHealth>>,
     pub started_us: u64,
     pub reads: AtomicU64,
@@ -114,7 +115,7 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub fn new(source: Box<dyn ContentSource>, cache_bytes: u64) -> Shared {
+    pub fn new(source: Box<dyn ContentSource>, cache_bytes: u64, prime_cache: bool) -> Shared {
         Shared {
             model: RwLock::new(Model::default()),
             inodes: Inodes::new(),
@@ -125,6 +126,7 @@ impl Shared {
                 .max_capacity(cache_bytes)
                 .build(),
             source,
+            prime_cache,
             health: Mutex::new(BTreeMap::new()),
             started_us: lighthouse_schemas::now_us(),
             reads: AtomicU64::new(0),
@@ -229,7 +231,9 @@ impl Shared {
     /// Keeps content that a follower already holds (it came with the message), so the
     /// first read after a rebuild does not go back to the server.
     pub fn prime(&self, seq: u64, bytes: Bytes) {
-        self.contents.insert(seq, bytes);
+        if self.prime_cache {
+            self.contents.insert(seq, bytes);
+        }
     }
 
     /// Applies a model change and returns the inode-level invalidations.

@@ -301,6 +301,9 @@ async fn hook_writes_show_up_with_history_and_real_tools_read_them() {
     std::fs::remove_file(root.join("src/main.rs")).unwrap();
     post_tool(&p, &root, "Edit", "src/main.rs", "toolu_del");
     gone(&ws.current().join("src/main.rs")).await;
+    // The kernel had the listing of src/ cached (grep -r read it): it must be dropped.
+    let listed = run("ls", &["-A", "src"], &ws.current());
+    assert_eq!(listed.trim(), "nested dir", "{listed}");
     assert!(
         history
             .join(seqs[2].to_string())

@@ -2,22 +2,19 @@
 //! from the pure model; this file only translates to and from the kernel's types.
 //!
 //! Caching: attributes and entries are given long TTLs because every change is pushed
-//! to the kernel as an invalidation ([`invalidate`]); `open` answers ENOSYS (the
-//! kernel's no-open mode: no OPEN/RELEASE round trips, page cache kept between opens)
-//! and directories are opened with `FOPEN_CACHE_DIR`. Things that change without an
-//! event (`.status.json`, `@<time>` snapshots) get short or no TTLs.
+//! to the kernel as an invalidation ([`invalidate`]); `open` and `opendir` answer
+//! ENOSYS, the kernel's no-open mode: no OPEN/RELEASE round trips, and file pages and
+//! directory listings stay cached between opens until invalidated. Things that change
+//! without an event (`.status.json`, `@<time>` snapshots) get short or no TTLs.
 
-use crate::model::{Attr, Inval, Kind, Name};
+use crate::model::{Attr, Inval, Kind};
 use crate::view::Shared;
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
-    Notifier, OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen,
-    Request,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, Generation, INodeNo, LockOwner, Notifier,
+    OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen, Request,
 };
-use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// TTL for anything whose changes are invalidated explicitly.
@@ -25,16 +22,9 @@ const LONG_TTL: Duration = Duration::from_secs(3600);
 /// TTL for views that move with the clock (`@<time>`).
 const SHORT_TTL: Duration = Duration::from_secs(1);
 
-/// A directory listing: inode, name, kind per entry.
-type Listing = Arc<Vec<(u64, Name, Kind)>>;
-
 /// The mounted view.
 pub struct LighthouseFs {
     shared: Arc<Shared>,
-    /// Directory listings taken at opendir, so a `readdir` sequence over a large
-    /// directory is consistent and not recomputed per call.
-    listings: Mutex<HashMap<u64, Listing>>,
-    next_handle: AtomicU64,
     uid: u32,
     gid: u32,
 }
@@ -49,13 +39,7 @@ impl LighthouseFs {
                 (m.uid(), m.gid())
             })
             .unwrap_or((0, 0));
-        LighthouseFs {
-            shared,
-            listings: Mutex::new(HashMap::new()),
-            next_handle: AtomicU64::new(1),
-            uid,
-            gid,
-        }
+        LighthouseFs { shared, uid, gid }
     }
 
     fn file_attr(&self, ino: u64, attr: &Attr) -> FileAttr {
@@ -190,42 +174,26 @@ impl Filesystem for LighthouseFs {
         reply.error(Errno::ENOSYS);
     }
 
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        let Some(entries) = self.shared.list(ino.0) else {
-            return reply.error(Errno::ENOTDIR);
-        };
-        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
-        self.listings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(fh, Arc::new(entries));
-        // Listings are cached in the kernel like file pages (and dropped with them by
-        // `inval_inode` on the directory), except where time alone changes them.
-        let flags = match self.shared.attr(ino.0) {
-            Some(attr) if attr.cacheable => {
-                FopenFlags::FOPEN_CACHE_DIR | FopenFlags::FOPEN_KEEP_CACHE
-            }
-            _ => FopenFlags::empty(),
-        };
-        reply.opened(FileHandle(fh), flags);
+    fn opendir(&self, _req: &Request, _ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        // ENOSYS again selects the kernel's no-opendir mode: no OPENDIR/RELEASEDIR round
+        // trips, and listings cached as if FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE were set,
+        // dropped by `inval_inode` on the directory. `@<time>` directories are safe too:
+        // when the name resolves differently it is a different inode.
+        reply.error(Errno::ENOSYS);
     }
 
     fn readdir(
         &self,
         _req: &Request,
         ino: INodeNo,
-        fh: FileHandle,
+        _fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let listing = self
-            .listings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&fh.0)
-            .cloned();
-        let Some(listing) = listing else {
-            return reply.error(Errno::EBADF);
+        // The kernel caches the listing, so this runs once per directory (per
+        // change), in as many calls as the listing needs buffers.
+        let Some(listing) = self.shared.list(ino.0) else {
+            return reply.error(Errno::ENOTDIR);
         };
         // Offsets: 1 = after ".", 2 = after "..", 3 + i = after entry i.
         let mut next = offset;
@@ -247,21 +215,6 @@ impl Filesystem for LighthouseFs {
                 break;
             }
         }
-        reply.ok();
-    }
-
-    fn releasedir(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        fh: FileHandle,
-        _flags: OpenFlags,
-        reply: fuser::ReplyEmpty,
-    ) {
-        self.listings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&fh.0);
         reply.ok();
     }
 }

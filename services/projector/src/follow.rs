@@ -50,6 +50,30 @@ impl ContentSource for NatsSource {
         })
     }
 
+    fn fetch_messages(&self, seqs: &[u64]) -> Vec<(u64, Result<Bytes, String>)> {
+        self.runtime.block_on(async {
+            let stream = match self.js.get_stream_no_info(FS_STREAM).await {
+                Ok(s) => s,
+                Err(e) => return seqs.iter().map(|s| (*s, Err(e.to_string()))).collect(),
+            };
+            let stream = &stream;
+            futures::stream::iter(seqs.iter().copied())
+                .map(|seq| async move {
+                    let got = tokio::time::timeout(FETCH_TIMEOUT, stream.direct_get(seq)).await;
+                    let result = match got {
+                        Ok(Ok(message)) => Ok(message.payload),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!("no answer within {FETCH_TIMEOUT:?}")),
+                    };
+                    (seq, result)
+                })
+                // Enough in flight to hide the round trip; the server answers in order.
+                .buffer_unordered(64)
+                .collect()
+                .await
+        })
+    }
+
     fn fetch_object(&self, bucket: &str, name: &str) -> Result<Bytes, String> {
         self.runtime.block_on(async {
             let read = async {

@@ -195,6 +195,10 @@ impl Filesystem for LighthouseFs {
         let Some(listing) = self.shared.list(ino.0) else {
             return reply.error(Errno::ENOTDIR);
         };
+        if offset == 0 {
+            // Whoever lists a directory is about to read its files.
+            self.shared.prefetch_dir(ino.0);
+        }
         // Offsets: 1 = after ".", 2 = after "..", 3 + i = after entry i.
         let mut next = offset;
         if next == 0 {

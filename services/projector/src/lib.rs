@@ -86,6 +86,9 @@ pub async fn run(
         config.cache_bytes,
         config.prime_cache,
     ));
+    shared
+        .start_prefetch()
+        .map_err(|e| ProjectorError::Session(e.to_string()))?;
     let (inval_tx, inval_rx) = std::sync::mpsc::channel();
     let (caught_up_tx, mut caught_up_rx) = tokio::sync::mpsc::channel(follow::STREAMS.len());
     let followers = shutdown.child_token();

@@ -91,6 +91,49 @@ pub trait ContentSource: Send + Sync {
     fn fetch_message(&self, seq: u64) -> Result<Bytes, String>;
     /// An object store object, read whole.
     fn fetch_object(&self, bucket: &str, name: &str) -> Result<Bytes, String>;
+    /// Many messages at once (read-ahead); sources that can pipeline override this.
+    fn fetch_messages(&self, seqs: &[u64]) -> Vec<(u64, Result<Bytes, String>)> {
+        seqs.iter().map(|s| (*s, self.fetch_message(*s))).collect()
+    }
+}
+
+/// Read-ahead requests: the `LH_FS` sequences of one directory's files.
+pub type Prefetch = std::sync::mpsc::SyncSender<Vec<u64>>;
+
+/// Uncached `LH_FS` files directly in `dir`, smallest first, within `budget` bytes.
+fn collect_prefetch(
+    tree: &Tree,
+    dir: &str,
+    budget: u64,
+    cache: &moka::sync::Cache<u64, Bytes>,
+) -> Vec<u64> {
+    let Some(d) = tree.dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(u64, u64)> = d
+        .entries
+        .values()
+        .filter_map(|e| match e {
+            crate::model::Entry::File(f)
+                if f.body == crate::model::Body::Stream
+                    && f.size as usize <= lighthouse_schemas::msg::INLINE_MAX_BYTES
+                    && !cache.contains_key(&f.seq) =>
+            {
+                Some((f.size, f.seq))
+            }
+            _ => None,
+        })
+        .collect();
+    files.sort_unstable();
+    let mut total = 0;
+    files
+        .into_iter()
+        .take_while(|(size, _)| {
+            total += size;
+            total <= budget
+        })
+        .map(|(_, seq)| seq)
+        .collect()
 }
 
 /// Everything shared between the followers and the FUSE threads.
@@ -101,6 +144,7 @@ pub struct Shared {
     contents: moka::sync::Cache<u64, Bytes>,
     source: Box<dyn ContentSource>,
     prime_cache: bool,
+    prefetch: std::sync::OnceLock<Prefetch>,
     pub health: Mutex<BTreeMap<String, StreamHealth>>,
     pub started_us: u64,
     pub reads: AtomicU64,
@@ -127,6 +171,7 @@ impl Shared {
                 .build(),
             source,
             prime_cache,
+            prefetch: std::sync::OnceLock::new(),
             health: Mutex::new(BTreeMap::new()),
             started_us: lighthouse_schemas::now_us(),
             reads: AtomicU64::new(0),
@@ -225,6 +270,81 @@ impl Shared {
                 self.source.fetch_object(&bucket, &name).map_err(fail)
             }
             _ => Err(ContentError::NoContent(seq)),
+        }
+    }
+
+    /// Starts the read-ahead thread: listing a directory fetches its files' contents
+    /// in the background, pipelined, so `grep -r` or `cat *` after a cold start does not
+    /// pay one round trip per file in turn.
+    pub fn start_prefetch(self: &Arc<Self>) -> std::io::Result<()> {
+        // A few directories queued is plenty; more are dropped, not waited for.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u64>>(4);
+        let shared = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("lh-prefetch".into())
+            .spawn(move || {
+                while let Ok(seqs) = rx.recv() {
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    let missing: Vec<u64> = seqs
+                        .into_iter()
+                        .filter(|s| !shared.contents.contains_key(s))
+                        .collect();
+                    for (seq, raw) in shared.source.fetch_messages(&missing) {
+                        let Ok(raw) = raw else { continue };
+                        if let Ok(FileVersion {
+                            content: FileContent::Inline(bytes),
+                            ..
+                        }) = decode::<FileVersion>(&raw)
+                        {
+                            shared.contents.insert(seq, Bytes::from(bytes));
+                        }
+                    }
+                }
+            })?;
+        let _ = self.prefetch.set(tx);
+        Ok(())
+    }
+
+    /// Asks the read-ahead thread for the contents of the files directly in directory
+    /// `ino` that are not cached, up to a quarter of the cache.
+    pub fn prefetch_dir(&self, ino: u64) {
+        let Some(tx) = self.prefetch.get() else {
+            return;
+        };
+        let Some(node) = self.inodes.node(ino) else {
+            return;
+        };
+        let budget = self.contents.policy().max_capacity().unwrap_or(0) / 4;
+        let seqs = {
+            let model = self.model();
+            let snap = self.snapshot_fn();
+            let (tree, dir): (Arc<Tree>, Name) = match &node {
+                Node::Current(p, dir) => match model.projects.get(p) {
+                    // Cloning the tree would cost more than the lookups it saves.
+                    Some(project) => {
+                        return self.request_prefetch(tx, &project.current, dir, budget);
+                    }
+                    None => return,
+                },
+                Node::Snapshot(p, s, dir) => match model.projects.get(p) {
+                    Some(project) => (snap(p, project, s.seq), dir.clone()),
+                    None => return,
+                },
+                _ => return,
+            };
+            collect_prefetch(&tree, &dir, budget, &self.contents)
+        };
+        if !seqs.is_empty() {
+            let _ = tx.try_send(seqs);
+        }
+    }
+
+    fn request_prefetch(&self, tx: &Prefetch, tree: &Tree, dir: &str, budget: u64) {
+        let seqs = collect_prefetch(tree, dir, budget, &self.contents);
+        if !seqs.is_empty() {
+            let _ = tx.try_send(seqs);
         }
     }
 

@@ -18,6 +18,7 @@ const STREAM_FILES: &[(&str, &str)] = &[
     ),
     ("LH_DLQ.json", include_str!("../streams/LH_DLQ.json")),
     ("LH_ANNOT.json", include_str!("../streams/LH_ANNOT.json")),
+    ("LH_FS.json", include_str!("../streams/LH_FS.json")),
 ];
 
 /// Consumer group templates compiled into every binary.
@@ -30,10 +31,20 @@ const CONSUMER_FILES: &[(&str, &str)] = &[(
 pub const KV_BUCKETS: &[(&str, i64, u64)] =
     &[(crate::presence::BUCKET, 1, 15), ("lh_policy", 5, 0)];
 
+/// Object store buckets (name, description): file contents too large for a message.
+pub const OBJECT_BUCKETS: &[(&str, &str)] = &[(
+    FS_BLOBS_BUCKET,
+    "Contents of files over 512 KiB, named by their SHA-256; LH_FS messages refer to them.",
+)];
+
 pub const CMD_STREAM: &str = "LH_CMD";
+pub const FS_STREAM: &str = "LH_FS";
+pub const FS_BLOBS_BUCKET: &str = "lh_fs_blobs";
+/// Streams other issues add; the projector follows them when they exist.
+pub const ESC_STREAM: &str = "LH_ESC";
+pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const DECISION_STREAM: &str = "LH_DECISION";
 pub const DLQ_STREAM: &str = "LH_DLQ";
-pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const VALIDATOR_GROUP: &str = "validator";
 
 #[derive(Debug, Error)]
@@ -217,6 +228,20 @@ impl Topology {
                 bucket: (*name).to_owned(),
                 history: *history,
                 max_age: std::time::Duration::from_secs(*ttl),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| TopologyError::Bucket {
+                name: (*name).to_owned(),
+                source: e.into(),
+            })?;
+        }
+        for (name, description) in OBJECT_BUCKETS {
+            // Object stores have no update call; creating an existing one returns it.
+            js.create_object_store(jetstream::object_store::Config {
+                bucket: (*name).to_owned(),
+                description: Some((*description).to_owned()),
                 storage: stream::StorageType::File,
                 ..Default::default()
             })

@@ -4,7 +4,8 @@
 //! is defined here and nowhere else:
 //!
 //! - [`token`]: turns any project, agent or id into a safe, bounded subject token;
-//! - [`subject`]: typed builders for every public subject (`lh.cmd.…`, `lh.decision.…`);
+//! - [`subject`]: typed builders for every public subject (`lh.cmd.…`, `lh.decision.…`,
+//!   `lh.fs.…`);
 //! - [`msg`]: the versioned messages (an [`msg::Envelope`] travels in each);
 //! - [`codec`]: MessagePack with named fields, bounded, version-checked before decoding.
 //!
@@ -18,6 +19,7 @@ pub mod token;
 
 pub use codec::{CodecError, decode, encode};
 pub use msg::{
-    AgentKind, Command, Decision, Envelope, Message, Risk, SCHEMA_VERSION, Tier, Verdict, now_us,
+    AgentKind, Command, Decision, Envelope, FileContent, FileVersion, Message, Risk,
+    SCHEMA_VERSION, Tier, Verdict, now_us,
 };
 pub use token::Token;

@@ -2,5 +2,6 @@
 
 mod anchor;
 mod backbone;
+mod fuse;
 mod policy;
 mod util;

@@ -7,10 +7,12 @@
 mod annotation;
 mod command;
 mod decision;
+mod file;
 
 pub use annotation::{Anchor, Annotation, AnnotationStatus, Severity};
 pub use command::{AgentKind, Command};
 pub use decision::{Decision, Tier, Verdict};
+pub use file::{FileContent, FileVersion, INLINE_MAX_BYTES, is_safe_relative_path};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

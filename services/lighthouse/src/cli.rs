@@ -35,6 +35,22 @@ pub enum Cmd {
         /// Where the embedded server keeps its data.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Also run the projector, mounting the read-only project view here.
+        #[arg(long)]
+        mount: Option<PathBuf>,
+    },
+    /// Runs the projector: the projects as a read-only FUSE filesystem.
+    Projector {
+        /// Where to mount the view.
+        #[arg(long)]
+        mount: PathBuf,
+    },
+    /// Imports or refreshes a whole tree into LH_FS (only changed files).
+    Sync {
+        /// Directory to sync (default: the current one).
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Health of NATS, the streams and the workers; exit 0 only when healthy.
     Status {
@@ -200,6 +216,17 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         hooks: usize,
     },
+    /// The FUSE view vs the same tree on local disk: grep, find, cat; cold and warm.
+    Fuse {
+        #[arg(long)]
+        json: bool,
+        /// Files in the generated tree.
+        #[arg(long, default_value_t = 5_000)]
+        files: usize,
+        /// Events for the event-to-visible latency figure.
+        #[arg(long, default_value_t = 200)]
+        events: usize,
+    },
 }
 
 fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> {
@@ -273,6 +300,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             nats_url,
             port,
             data_dir,
+            mount,
         } => {
             crate::up::run(
                 &settings,
@@ -280,6 +308,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                     nats_url,
                     port,
                     data_dir,
+                    mount,
                 },
             )
             .await?;
@@ -464,6 +493,44 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Projector { mount } => {
+            crate::projector::run(&settings, mount).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Sync { dir, json } => {
+            let dir = match dir {
+                Some(dir) => dir,
+                None => std::env::current_dir()?,
+            };
+            let url = settings.nats_url();
+            let client = lighthouse_nats::connect(&url, "lighthouse-sync").await?;
+            let js = async_nats::jetstream::new(client.clone());
+            let report = crate::sync::sync(
+                &js,
+                &dir,
+                settings.hook.project.as_deref(),
+                &settings.hook.agent,
+                settings.files.max_file_bytes,
+                !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            )
+            .await?;
+            client.flush().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "lighthouse: synced {}: {} files, {} published, {} unchanged, {} deleted, {} masked (secrets: content withheld), {} refused",
+                    report.project,
+                    report.scanned,
+                    report.published,
+                    report.unchanged,
+                    report.deleted,
+                    report.masked,
+                    report.refused
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Anchor {
             command:
                 AnchorCmd::Resolve {
@@ -478,6 +545,24 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 println!("{}", serde_json::to_string(&resolution)?);
             } else {
                 println!("{}", lighthouse_anchor::render_human(&resolution));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Bench {
+            which:
+                BenchCmd::Fuse {
+                    json,
+                    files,
+                    events,
+                },
+        } => {
+            let report =
+                crate::bench_fuse::fuse(&settings, crate::bench_fuse::FuseArgs { files, events })
+                    .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
             }
             Ok(ExitCode::SUCCESS)
         }

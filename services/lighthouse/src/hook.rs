@@ -155,7 +155,10 @@ pub fn run(settings: &Settings, stdin: impl Read) -> Value {
         Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
     };
     if input.hook_event_name != "PreToolUse" {
-        // Other events (PostToolUse …) have no decision to make here.
+        // No decision to make; PostToolUse publishes written files, silently.
+        if input.hook_event_name == "PostToolUse" {
+            crate::post_tool::run(settings, &input);
+        }
         return Value::Null;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()

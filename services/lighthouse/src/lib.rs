@@ -7,11 +7,16 @@
 
 pub mod annotate;
 pub mod bench;
+pub mod bench_fuse;
 pub mod cli;
+pub mod files;
 pub mod hook;
 pub mod install;
+pub mod post_tool;
+pub mod projector;
 pub mod settings;
 pub mod spool;
 pub mod status;
+pub mod sync;
 pub mod up;
 pub mod workers;

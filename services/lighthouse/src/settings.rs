@@ -19,6 +19,30 @@ pub struct Settings {
     pub hook: HookSettings,
     pub up: UpSettings,
     pub validator: ValidatorSettings,
+    pub files: FilesSettings,
+    pub projector: ProjectorSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSettings {
+    /// Files larger than this are published as `TooLarge`, without content.
+    pub max_file_bytes: u64,
+    /// How long PostToolUse may spend publishing before it spools instead.
+    pub publish_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectorSettings {
+    /// Bytes of file content the projector keeps in memory (an LRU); the rest is
+    /// fetched from the stream on read.
+    pub cache_bytes: u64,
+    /// Keep contents that arrive during the rebuild in that cache (the first reads
+    /// then need no round trip); off, every first read is a direct get.
+    pub prime_cache: bool,
+    /// FUSE worker threads.
+    pub threads: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

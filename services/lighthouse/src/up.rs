@@ -51,6 +51,8 @@ pub struct UpArgs {
     pub nats_url: Option<String>,
     pub port: Option<u16>,
     pub data_dir: Option<PathBuf>,
+    /// Also run the projector with its view mounted here.
+    pub mount: Option<PathBuf>,
 }
 
 /// Resolves once SIGINT or SIGTERM arrives.
@@ -96,6 +98,10 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     if flushed.published > 0 {
         tracing::info!(published = flushed.published, "spool_flushed");
     }
+    let files = crate::files::FileSpool::new(&state_dir).flush(&js).await;
+    if files > 0 {
+        tracing::info!(published = files, "file_spool_flushed");
+    }
 
     let shutdown = CancellationToken::new();
     let mut validator = tokio::spawn(lighthouse_validator::run(
@@ -103,6 +109,24 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         crate::workers::validator_config(settings, None),
         shutdown.clone(),
     ));
+    let mut projector = match args.mount.clone() {
+        Some(mount) => {
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+            let task = tokio::spawn(lighthouse_projector::run(
+                client.clone(),
+                crate::projector::projector_config(settings, mount),
+                Some(ready_tx),
+                shutdown.clone(),
+            ));
+            // The ready line below promises a browsable view.
+            if ready_rx.await.is_err() {
+                task.await??;
+                anyhow::bail!("projector stopped before mounting");
+            }
+            Some(task)
+        }
+        None => None,
+    };
     let runtime = Runtime {
         nats_url: url.clone(),
         pid: std::process::id(),
@@ -132,6 +156,10 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(Runtime::path(&state_dir));
     // In-flight commands finish and are acked within the grace period.
     let _ = tokio::time::timeout(Duration::from_secs(10), validator).await;
+    // The FUSE session unmounts last among the workers.
+    if let Some(projector) = projector.take() {
+        let _ = tokio::time::timeout(Duration::from_secs(15), projector).await;
+    }
     let _ = tokio::time::timeout(Duration::from_secs(10), client.drain()).await;
     if let Some(mut server) = server {
         tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(10))).await?;

@@ -28,17 +28,22 @@ pub async fn connect(
 }
 
 /// Resolves once SIGINT or SIGTERM arrives (Kubernetes stops pods with SIGTERM).
-pub async fn shutdown_signal() {
+///
+/// The handlers are installed when this is called, not when the future is first
+/// polled: call it before announcing readiness, or a stop request sent right after the
+/// announcement would find the default action (exit without cleanup) still in place.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without handlers the default action (exit) still applies: wait forever here.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let (Ok(mut term), Ok(mut int)) = (term, int) else {
+            // Without handlers the default action (exit) still applies: wait forever.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }

@@ -22,10 +22,16 @@ const STREAM_FILES: &[(&str, &str)] = &[
 ];
 
 /// Consumer group templates compiled into every binary.
-const CONSUMER_FILES: &[(&str, &str)] = &[(
-    "LH_CMD.validator.json",
-    include_str!("../consumers/LH_CMD.validator.json"),
-)];
+const CONSUMER_FILES: &[(&str, &str)] = &[
+    (
+        "LH_CMD.validator.json",
+        include_str!("../consumers/LH_CMD.validator.json"),
+    ),
+    (
+        "LH_FS.annotator.json",
+        include_str!("../consumers/LH_FS.annotator.json"),
+    ),
+];
 
 /// KV buckets (name, history, TTL in seconds; 0 = none).
 pub const KV_BUCKETS: &[(&str, i64, u64)] =
@@ -46,6 +52,7 @@ pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const DECISION_STREAM: &str = "LH_DECISION";
 pub const DLQ_STREAM: &str = "LH_DLQ";
 pub const VALIDATOR_GROUP: &str = "validator";
+pub const ANNOTATOR_GROUP: &str = "annotator";
 
 #[derive(Debug, Error)]
 pub enum TopologyError {

@@ -672,3 +672,79 @@ async fn up_mounts_the_view_and_sigterm_unmounts_it() {
     assert!(status.success(), "clean exit, not a kill: {status:?}");
     assert!(!mounted(&ws.mount()), "SIGTERM unmounts");
 }
+
+/// Issue 6 end to end: an annotation made through the CLI follows its function through
+/// a series of edits (re-anchored by the annotator as files change on LH_FS), shows up
+/// in the FUSE view, and orphans when the function is deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn annotations_follow_their_code_through_edits_into_the_view() {
+    let mut p = Pipeline::start();
+    apply_topology(&p);
+    let annotator = p
+        .cmd()
+        .args(["annotator", "--id", "a1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    p.validators.0.push(annotator);
+    let ws = Workspace::new();
+    let _projector = Projector::start(&p, &ws.mount());
+    let project = ws.project();
+    std::fs::create_dir_all(project.join("app")).unwrap();
+    let file = project.join("app/db.py");
+    let v1 = "import sqlite3\n\n\ndef find_user(db, name):\n    q = f\"select * from users where name = '{name}'\"\n    return db.execute(q)\n";
+    std::fs::write(&file, v1).unwrap();
+    post_tool(&p, &project, "Write", file.to_str().unwrap(), "toolu_w1");
+
+    let out = p
+        .cmd()
+        .args(["annotate", "--line", "5", "--category", "security"])
+        .args(["--severity", "high", "--expert", "sec-bot"])
+        .args(["--message", "string-built SQL is injectable"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let md = ws.mount().join("demo/annotations/app/db.py.md");
+    let shows = |needle: &'static str| {
+        let md = md.clone();
+        async move {
+            eventually(VISIBLE, || {
+                let ok = std::fs::read_to_string(&md).is_ok_and(|t| t.contains(needle));
+                async move { ok }
+            })
+            .await
+        }
+    };
+    shows("string-built SQL is injectable").await;
+    shows("line 4").await;
+
+    // The agent inserts code above and reformats: the note moves with the function.
+    let v2 = format!(
+        "import sqlite3\nimport logging\n\nlog = logging.getLogger(__name__)\n\n\ndef connect(path):\n    return sqlite3.connect(path)\n\n\n{}",
+        &v1["import sqlite3\n\n\n".len()..]
+    );
+    std::fs::write(&file, &v2).unwrap();
+    post_tool(&p, &project, "Edit", file.to_str().unwrap(), "toolu_e1");
+    shows("line 11").await;
+    let out = p
+        .cmd()
+        .args(["annotations", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let notes: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        notes.as_array().unwrap().len(),
+        1,
+        "one note, its latest state"
+    );
+    assert_eq!(notes[0]["line"], 11, "{notes}");
+    assert_eq!(notes[0]["status"], "found");
+
+    // The function is deleted: the note is orphaned, never moved to `connect`.
+    let v3 = "import sqlite3\n\n\ndef connect(path):\n    return sqlite3.connect(path)\n";
+    std::fs::write(&file, v3).unwrap();
+    post_tool(&p, &project, "Edit", file.to_str().unwrap(), "toolu_e2");
+    shows("orphaned").await;
+}

@@ -6,22 +6,12 @@
 //! latest state per annotation id is the current one.
 
 use anyhow::Context as _;
-use futures::StreamExt;
 use lighthouse_anchor::Language;
 use lighthouse_anchor::annotations::{self, Note};
-use lighthouse_nats::publish::publish_once;
-use lighthouse_nats::topology::ANNOT_STREAM;
 use lighthouse_schemas::msg::Annotation;
-use lighthouse_schemas::{Token, decode, encode, subject};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// Where a file sits: its project and its `/`-separated path inside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectFile {
-    pub project: String,
-    pub path: String,
-}
+pub use lighthouse_annotator::ProjectFile;
 
 /// Locates `file` in its project (the nearest enclosing `.git`/`.lighthouse` dir).
 pub fn locate(file: &Path, project: Option<&str>) -> anyhow::Result<ProjectFile> {
@@ -44,66 +34,7 @@ pub fn locate(file: &Path, project: Option<&str>) -> anyhow::Result<ProjectFile>
     Ok(ProjectFile { project, path })
 }
 
-pub fn annotation_subject(file: &ProjectFile) -> String {
-    subject::annotation(&Token::encode(&file.project), &Token::encode(&file.path))
-}
-
-/// Publishes one annotation state (deduplicated by id and file version).
-pub async fn publish(
-    js: &async_nats::jetstream::Context,
-    annotation: &Annotation,
-) -> anyhow::Result<()> {
-    let file = ProjectFile {
-        project: annotation.env.project.clone(),
-        path: annotation.path.clone(),
-    };
-    let msg_id = format!(
-        "{}@{}",
-        annotation.env.id,
-        annotation.resolved_version.as_deref().unwrap_or("")
-    );
-    publish_once(
-        js,
-        annotation_subject(&file),
-        &msg_id,
-        encode(annotation)?.into(),
-        false,
-    )
-    .await?;
-    Ok(())
-}
-
-/// Current annotations of one file, from the log.
-pub async fn load(
-    js: &async_nats::jetstream::Context,
-    file: &ProjectFile,
-) -> anyhow::Result<Vec<Annotation>> {
-    let subject = annotation_subject(file);
-    let stream = js.get_stream_no_info(ANNOT_STREAM).await?;
-    // Most files have no annotations: one direct get answers that.
-    if stream.direct_get_last_for_subject(&subject).await.is_err() {
-        return Ok(Vec::new());
-    }
-    let consumer = stream
-        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
-            filter_subject: subject,
-            ..Default::default()
-        })
-        .await?;
-    let mut messages = consumer.messages().await?;
-    let mut states = Vec::new();
-    while let Some(message) = tokio::time::timeout(Duration::from_secs(5), messages.next()).await? {
-        let message = message?;
-        let pending = message.info().map(|i| i.pending).unwrap_or(0);
-        if let Ok(annotation) = decode::<Annotation>(&message.payload) {
-            states.push(annotation);
-        }
-        if pending == 0 {
-            break;
-        }
-    }
-    Ok(annotations::current(states))
-}
+pub use lighthouse_annotator::store::{annotation_subject, load, publish};
 
 /// Arguments of `lighthouse annotate`.
 #[derive(Debug, Clone)]

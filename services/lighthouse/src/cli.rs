@@ -131,6 +131,11 @@ pub enum Cmd {
         #[command(subcommand)]
         command: AnchorCmd,
     },
+    /// Runs one annotator replica (re-anchors annotations when files change).
+    Annotator {
+        #[arg(long)]
+        id: Option<String>,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -564,6 +569,10 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             } else {
                 print!("{}", report.render());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Annotator { id } => {
+            crate::workers::run_annotator(&settings, id).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Validator { id, .. } => {

@@ -19,6 +19,7 @@ pub fn projector_config(settings: &Settings, mount: PathBuf) -> ProjectorConfig 
 pub async fn run(settings: &Settings, mount: PathBuf) -> anyhow::Result<()> {
     let url = settings.nats_url();
     let client = lighthouse_nats::connect(&url, "lighthouse-projector").await?;
+    let stop = crate::up::shutdown_signal();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let shown = mount.display().to_string();
@@ -34,7 +35,7 @@ pub async fn run(settings: &Settings, mount: PathBuf) -> anyhow::Result<()> {
         }
     });
     tokio::select! {
-        _ = crate::up::shutdown_signal() => {
+        _ = stop => {
             shutdown.cancel();
             worker.await??;
         }

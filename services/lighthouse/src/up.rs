@@ -109,6 +109,11 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         crate::workers::validator_config(settings, None),
         shutdown.clone(),
     ));
+    let annotator = tokio::spawn(lighthouse_annotator::run(
+        client.clone(),
+        crate::workers::annotator_config(None),
+        shutdown.clone(),
+    ));
     let mut projector = match args.mount.clone() {
         Some(mount) => {
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -127,6 +132,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let stop = shutdown_signal();
     let runtime = Runtime {
         nats_url: url.clone(),
         pid: std::process::id(),
@@ -140,7 +146,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     );
 
     tokio::select! {
-        _ = shutdown_signal() => {}
+        _ = stop => {}
         result = &mut validator => {
             // The validator ended by itself: that is a failure of `up`.
             let _ = std::fs::remove_file(Runtime::path(&state_dir));
@@ -156,6 +162,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(Runtime::path(&state_dir));
     // In-flight commands finish and are acked within the grace period.
     let _ = tokio::time::timeout(Duration::from_secs(10), validator).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), annotator).await;
     // The FUSE session unmounts last among the workers.
     if let Some(projector) = projector.take() {
         let _ = tokio::time::timeout(Duration::from_secs(15), projector).await;

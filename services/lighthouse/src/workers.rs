@@ -17,6 +17,42 @@ pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorCon
     }
 }
 
+/// An annotator configuration; `id` defaults to host-pid.
+pub fn annotator_config(id: Option<String>) -> lighthouse_annotator::AnnotatorConfig {
+    lighthouse_annotator::AnnotatorConfig {
+        worker_id: id.unwrap_or_else(default_worker_id),
+        consume: ConsumeOptions {
+            concurrency: 16,
+            batch: 64,
+            ..ConsumeOptions::default()
+        },
+    }
+}
+
+/// Runs one annotator replica until SIGINT/SIGTERM.
+pub async fn run_annotator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
+    let client = lighthouse_nats::connect(&settings.nats_url(), "lighthouse-annotator").await?;
+    let stop = crate::up::shutdown_signal();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut worker = tokio::spawn(lighthouse_annotator::run(
+        client.clone(),
+        annotator_config(id),
+        shutdown.clone(),
+    ));
+    tokio::select! {
+        _ = stop => {
+            shutdown.cancel();
+            worker.await??;
+        }
+        result = &mut worker => {
+            result??;
+            anyhow::bail!("annotator stopped unexpectedly");
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
+    Ok(())
+}
+
 fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
@@ -28,6 +64,7 @@ fn default_worker_id() -> String {
 pub async fn run_validator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
     let url = settings.nats_url();
     let client = lighthouse_nats::connect(&url, "lighthouse-validator").await?;
+    let stop = crate::up::shutdown_signal();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let mut worker = tokio::spawn(lighthouse_validator::run(
         client.clone(),
@@ -35,7 +72,7 @@ pub async fn run_validator(settings: &Settings, id: Option<String>) -> anyhow::R
         shutdown.clone(),
     ));
     tokio::select! {
-        _ = crate::up::shutdown_signal() => {
+        _ = stop => {
             shutdown.cancel();
             worker.await??;
         }

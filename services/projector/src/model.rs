@@ -491,6 +491,15 @@ impl Model {
         let project_name = Name::from(project);
         let p = self.project_mut(project, &mut out)?;
         let notes = p.annotations.entry(Name::from(path)).or_default();
+        // A re-anchored annotation is a new state of the same note: it replaces the old.
+        let note_id = |v: &serde_json::Value| {
+            v.pointer("/env/id")
+                .and_then(|i| i.as_str())
+                .map(str::to_owned)
+        };
+        if let Some(id) = note_id(&value) {
+            notes.retain(|n| note_id(&n.value).as_deref() != Some(id.as_str()));
+        }
         notes.push(Annotation {
             seq,
             stored_us,
@@ -644,8 +653,16 @@ pub fn render_annotations(path: &str, notes: &[Annotation]) -> Arc<[u8]> {
                 md.push_str(&format!("–{end}"));
             }
         }
-        if let Some(symbol) = field(&["symbol"]) {
+        let symbol = field(&["symbol"]).or_else(|| {
+            v.pointer("/anchor/name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned)
+        });
+        if let Some(symbol) = symbol {
             md.push_str(&format!(" · `{symbol}`"));
+        }
+        if let Some(status) = field(&["status"]) {
+            md.push_str(&format!(" · {status}"));
         }
         if let Some(who) = &who {
             md.push_str(&format!(" · {who}"));

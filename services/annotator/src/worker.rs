@@ -1,0 +1,176 @@
+//! The annotator's NATS loop over `LH_FS`.
+
+use crate::store::{ProjectFile, load, publish};
+use lighthouse_anchor::Language;
+use lighthouse_anchor::annotations::reanchor;
+use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
+use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
+use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
+use lighthouse_schemas::{decode, now_us, subject};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::io::AsyncReadExt as _;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+#[derive(Debug, Clone)]
+pub struct AnnotatorConfig {
+    pub worker_id: String,
+    pub consume: ConsumeOptions,
+}
+
+#[derive(Debug, Error)]
+pub enum AnnotatorError {
+    #[error("topology: {0}")]
+    Topology(#[from] TopologyError),
+    #[error("no consumer group {ANNOTATOR_GROUP} on {FS_STREAM} in nats/consumers")]
+    NoGroup,
+}
+
+/// Runs one annotator replica until `shutdown`.
+pub async fn run(
+    client: async_nats::Client,
+    config: AnnotatorConfig,
+    shutdown: CancellationToken,
+) -> Result<(), AnnotatorError> {
+    let js = async_nats::jetstream::new(client);
+    let topology = Topology::embedded()?;
+    topology.apply(&js).await?;
+    let group = topology
+        .group(FS_STREAM, ANNOTATOR_GROUP)
+        .ok_or(AnnotatorError::NoGroup)?
+        .clone();
+    info!(worker_id = %config.worker_id, "annotator started");
+    let handler = {
+        let js = js.clone();
+        move |delivery: Delivery| {
+            let js = js.clone();
+            async move { handle(&js, delivery).await }
+        }
+    };
+    consume_group(
+        js,
+        group,
+        config.consume,
+        Arc::new(WorkerStats::default()),
+        handler,
+        shutdown,
+    )
+    .await;
+    Ok(())
+}
+
+/// Largest file re-anchored (the engine's own bound).
+const MAX_SOURCE: usize = lighthouse_anchor::MAX_SOURCE_BYTES;
+
+async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outcome {
+    let subject_name = delivery.message.subject.to_string();
+    if subject::parse_project_keyed("fs", &subject_name).is_none() {
+        return Outcome::Poison(format!("not a file subject: {subject_name}"));
+    }
+    let version: FileVersion = match decode(&delivery.message.payload) {
+        Ok(v) => v,
+        Err(e) => return Outcome::Poison(e.to_string()),
+    };
+    if !is_safe_relative_path(&version.path) {
+        return Outcome::Poison(format!("unsafe path {:?}", version.path));
+    }
+    let Ok(lang) = Language::from_path(Path::new(&version.path)) else {
+        return Outcome::Done; // not a language the engine anchors in
+    };
+    // Only the newest version of a file matters; an older one delivered late (another
+    // replica, a redelivery) would move annotations backwards.
+    if let Ok(stream) = js.get_stream_no_info(FS_STREAM).await
+        && let Ok(last) = stream.direct_get_last_for_subject(&subject_name).await
+        && last.sequence > delivery.stream_sequence
+    {
+        return Outcome::Done;
+    }
+    let file = ProjectFile {
+        project: version.env.project.clone(),
+        path: version.path.clone(),
+    };
+    let annotations = match load(js, &file).await {
+        Ok(a) if a.is_empty() => return Outcome::Done,
+        Ok(a) => a,
+        Err(e) => {
+            warn!(error = %e, "annotations_unreadable");
+            return Outcome::Retry(Duration::from_secs(1));
+        }
+    };
+    let source = match &version.content {
+        FileContent::Inline(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        FileContent::Object { bucket, name } => match fetch(js, bucket, name).await {
+            Ok(text) => text,
+            Err(e) => {
+                warn!(error = %e, "object_unreadable");
+                return Outcome::Retry(Duration::from_secs(1));
+            }
+        },
+        FileContent::Deleted => {
+            return record(js, orphan_all(annotations, &version)).await;
+        }
+        // No content to anchor in: leave the annotations as they were.
+        FileContent::Masked { .. } | FileContent::TooLarge { .. } => return Outcome::Done,
+    };
+    match reanchor(&annotations, &source, lang) {
+        Ok(changed) => record(js, changed).await,
+        Err(e) => {
+            // A file that does not parse now will be retried with its next version.
+            debug!(error = %e, path = %version.path, "reanchor_skipped");
+            Outcome::Done
+        }
+    }
+}
+
+fn orphan_all(
+    annotations: Vec<lighthouse_schemas::msg::Annotation>,
+    version: &FileVersion,
+) -> Vec<lighthouse_schemas::msg::Annotation> {
+    annotations
+        .into_iter()
+        .filter(|a| a.status != AnnotationStatus::Orphaned)
+        .map(|mut a| {
+            a.status = AnnotationStatus::Orphaned;
+            a.line = None;
+            a.end_line = None;
+            a.resolved_version = Some(format!("deleted@{}", version.env.id));
+            a.env.ts_us = now_us();
+            a
+        })
+        .collect()
+}
+
+async fn record(
+    js: &async_nats::jetstream::Context,
+    changed: Vec<lighthouse_schemas::msg::Annotation>,
+) -> Outcome {
+    for annotation in &changed {
+        if let Err(e) = publish(js, annotation).await {
+            warn!(error = %e, "annotation_publish_failed");
+            return Outcome::Retry(Duration::from_millis(500));
+        }
+    }
+    Outcome::Done
+}
+
+async fn fetch(
+    js: &async_nats::jetstream::Context,
+    bucket: &str,
+    name: &str,
+) -> anyhow::Result<String> {
+    let store = js.get_object_store(bucket).await?;
+    let object = store.get(name).await?;
+    let mut bytes = Vec::new();
+    object
+        .take(MAX_SOURCE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await?;
+    anyhow::ensure!(
+        bytes.len() <= MAX_SOURCE,
+        "{name} is over {MAX_SOURCE} bytes"
+    );
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

@@ -500,9 +500,11 @@ impl Policy {
         let matched = rules.matching(&facts);
         let mut findings: Vec<Finding> = matched.iter().map(|r| Finding::from_rule(r)).collect();
         // Content headed for a shell start-up file is judged as the shell will run it.
+        // (Skipped when already denied: garbage content costs the parser dearly.)
         if WRITE_TOOLS.contains(&tool)
             && facts.paths.intersects(Classes::PERSISTENCE)
             && !content.is_empty()
+            && !findings.iter().any(|f| f.verdict == Verdict::Deny)
         {
             let inner = self.bash(&content, base, false);
             if inner.evaluation.verdict == Verdict::Deny {

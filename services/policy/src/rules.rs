@@ -12,7 +12,7 @@ use crate::shell::{Effective, RedirectKind};
 use lighthouse_schemas::{Risk, Verdict};
 use regex::Regex;
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// One policy pack as written.
@@ -68,6 +68,32 @@ pub struct CommandSpec {
     /// Options whose value is a file the command writes (`curl -o`, `sort -o`).
     #[serde(default)]
     pub writes: Vec<String>,
+}
+
+/// A [`CommandSpec`] with sets for the per-argument lookups.
+#[derive(Debug)]
+struct Spec {
+    flags: HashMap<String, String>,
+    values: HashSet<String>,
+    writes: HashSet<String>,
+    pattern_first: bool,
+    no_paths: bool,
+    subcommands: bool,
+    tags: Vec<String>,
+}
+
+impl From<&CommandSpec> for Spec {
+    fn from(c: &CommandSpec) -> Spec {
+        Spec {
+            flags: c.flags.clone(),
+            values: c.values.iter().cloned().collect(),
+            writes: c.writes.iter().cloned().collect(),
+            pattern_first: c.pattern_first,
+            no_paths: c.no_paths,
+            subcommands: c.subcommands,
+            tags: c.tags.clone(),
+        }
+    }
 }
 
 /// What a tool gets when no rule matched it.
@@ -444,14 +470,14 @@ pub struct RuleSet {
     by_name: HashMap<String, Vec<usize>>,
     /// Rules with no name, or a prefix pattern.
     wildcard: Vec<usize>,
-    specs: HashMap<String, Arc<CommandSpec>>,
+    specs: HashMap<String, Arc<Spec>>,
     tools: Vec<ToolDefault>,
 }
 
 impl RuleSet {
     pub fn build(packs: &[PolicyPack]) -> Result<RuleSet, PolicyError> {
         let mut rules: Vec<Rule> = Vec::new();
-        let mut specs: HashMap<String, Arc<CommandSpec>> = HashMap::new();
+        let mut specs: HashMap<String, Arc<Spec>> = HashMap::new();
         let mut tools: Vec<ToolDefault> = Vec::new();
         for p in packs {
             if !p.restricted {
@@ -466,7 +492,7 @@ impl RuleSet {
                 }
             }
             for c in &p.file.command {
-                let spec = Arc::new(c.clone());
+                let spec = Arc::new(Spec::from(c));
                 for n in &c.names {
                     if p.restricted && specs.contains_key(n) {
                         continue;
@@ -599,10 +625,10 @@ impl RuleSet {
                     .unwrap_or_else(|| name.to_owned());
                 let takes = spec
                     .as_ref()
-                    .is_some_and(|s| s.values.iter().any(|v| v == name || *v == canon));
+                    .is_some_and(|s| s.values.contains(name) || s.values.contains(&canon));
                 let writes = spec
                     .as_ref()
-                    .is_some_and(|s| s.writes.iter().any(|v| v == name || *v == canon));
+                    .is_some_and(|s| s.writes.contains(name) || s.writes.contains(&canon));
                 f.flags.insert(canon);
                 if let Some(v) = val {
                     values.push(v);
@@ -622,17 +648,18 @@ impl RuleSet {
             let cluster = &t[1..];
             let mut consumed = false;
             for (pos, ch) in cluster.char_indices() {
-                let key = ch.to_string();
+                let mut buf = [0u8; 4];
+                let key: &str = ch.encode_utf8(&mut buf);
                 let canon = spec
                     .as_ref()
-                    .and_then(|s| s.flags.get(&key).cloned())
-                    .unwrap_or_else(|| key.clone());
+                    .and_then(|s| s.flags.get(key).cloned())
+                    .unwrap_or_else(|| key.to_owned());
                 let takes = spec
                     .as_ref()
-                    .is_some_and(|s| s.values.iter().any(|v| *v == key || *v == canon));
+                    .is_some_and(|s| s.values.contains(key) || s.values.contains(&canon));
                 let writes = spec
                     .as_ref()
-                    .is_some_and(|s| s.writes.iter().any(|v| *v == key || *v == canon));
+                    .is_some_and(|s| s.writes.contains(key) || s.writes.contains(&canon));
                 f.flags.insert(canon);
                 if takes {
                     let rest = &cluster[pos + ch.len_utf8()..];

@@ -833,6 +833,12 @@ fn path_candidates(t: &str) -> impl Iterator<Item = &str> {
     {
         v.push(p);
     }
-    // scp/rsync remote specs `host:path` are not local paths; local ones have no colon.
+    // `~/.ssh:/root/.ssh` (a volume), `/src:/dst`: the local side is a path too.
+    if let Some((left, _)) = t.split_once(':')
+        && (left.starts_with('/') || left.starts_with('~'))
+        && paths::looks_like_path(left)
+    {
+        v.push(left);
+    }
     v.into_iter()
 }

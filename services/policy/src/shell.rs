@@ -272,6 +272,26 @@ impl Output {
     }
 }
 
+/// Environment variables that make programs load or run code chosen by whoever sets them.
+const SENSITIVE_VARS: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "DYLD_INSERT_LIBRARIES",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "PS0",
+    "PS4",
+    "HISTFILE",
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+    "PYTHONSTARTUP",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+];
+
 const SHELLS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh", "tcsh", "yash", "rbash",
 ];
@@ -583,8 +603,24 @@ impl<'e> Walker<'e> {
             Some(v) => self.word(v, src, ctx, depth, tdepth + 1).text,
             None => String::new(),
         };
-        self.vars
-            .insert(name, value.replace(IFS_SPLIT, " ").to_owned());
+        let value = value.replace(IFS_SPLIT, " ");
+        if SENSITIVE_VARS.contains(&name.as_str()) {
+            // Variables that make other programs load or run code.
+            let e = Effective {
+                name: "export".to_owned(),
+                args: vec![Word::lit(format!("{name}={value}"))],
+                via: ctx.via.clone(),
+                tags: vec![format!("env:{name}")],
+                ..Effective::default()
+            };
+            self.emit(e, ctx);
+            if matches!(name.as_str(), "PROMPT_COMMAND" | "PS0" | "PS1" | "PS4") {
+                let mut c = ctx.clone();
+                c.via.push(name.clone());
+                self.run_script(&value.replace(DYN, "$__lh_unknown"), &c, depth + 1);
+            }
+        }
+        self.vars.insert(name, value);
     }
 
     fn redirected(
@@ -1225,7 +1261,12 @@ impl<'e> Walker<'e> {
     /// Peels wrappers off `argv` and emits the effective command(s).
     fn resolve(&mut self, mut argv: Vec<Word>, ctx: &Ctx, depth: usize) -> Output {
         let mut via = ctx.via.clone();
-        let mut tags: Vec<String> = Vec::new();
+        let mut tags: Vec<String> = ctx
+            .extra_vars
+            .iter()
+            .filter(|(k, _)| SENSITIVE_VARS.contains(&k.as_str()))
+            .map(|(k, _)| format!("env:{k}"))
+            .collect();
         let mut extra_vars = ctx.extra_vars.clone();
         for _ in 0..16 {
             let Some(first) = argv.first() else {
@@ -1367,6 +1408,9 @@ impl<'e> Walker<'e> {
                         } else if t.starts_with('-') && t.len() > 1 {
                             i += 1;
                         } else if let Some((k, v)) = assignment_word(t) {
+                            if SENSITIVE_VARS.contains(&k.as_str()) {
+                                tags.push(format!("env:{k}"));
+                            }
                             extra_vars.push((k, v));
                             i += 1;
                         } else {

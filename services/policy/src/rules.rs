@@ -588,7 +588,9 @@ impl RuleSet {
         let args = &e.args;
         while i < args.len() {
             let t = args[i].text.as_str();
-            let numeric = t.len() > 1 && t[1..].chars().all(|c| c.is_ascii_digit());
+            let numeric = t.len() > 1
+                && t.get(1..)
+                    .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
             if end_opts
                 || t == "-"
                 || !t.starts_with('-')

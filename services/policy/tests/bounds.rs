@@ -63,16 +63,39 @@ fn ten_thousand_element_pipelines_and_lists() {
 #[test]
 fn garbage_bytes_do_not_panic() {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let alphabet = b"$(){}[]`'\"\\|&;<>*?~ \n\tabcrm-/=#!%^";
-    for _ in 0..300 {
+    let alphabet: Vec<char> = "$(){}[]`'\"\\|&;<>*?~ \n\tabcrm-/=#!%^éü€😀\u{1}\u{2}\0"
+        .chars()
+        .collect();
+    for _ in 0..400 {
         let mut s = String::new();
         for _ in 0..200 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            s.push(alphabet[(state % alphabet.len() as u64) as usize] as char);
+            s.push(alphabet[(state % alphabet.len() as u64) as usize]);
         }
         let _ = verdict(&s);
+        // The same garbage as arguments, paths and interpreter code.
+        let _ = verdict(&format!("rm -rf {s}"));
+        let _ = verdict(&format!("python3 -c '{}'", s.replace('\'', "")));
+        let _ = verdict(&format!("é{s}"));
+        let _ = lighthouse_policy::cli::explain(&s, "é", Some("ü"), std::io::sink());
+        let _ = lighthouse_policy::paths::classify(
+            &s,
+            lighthouse_policy::paths::Base {
+                cwd: "é",
+                home: None,
+            },
+        );
+        for tool in ["Write", "Read", "Glob", "WebFetch"] {
+            let input = json!({"file_path": s, "content": s, "pattern": s, "url": s});
+            let _ = Policy::builtin().evaluate(&Call {
+                tool_name: tool,
+                tool_input: &input,
+                cwd: "é/relative",
+                home: Some("ü"),
+            });
+        }
     }
 }
 

@@ -141,6 +141,9 @@ pub struct RuleSpec {
     /// Path classes of any operand or option value.
     #[serde(default)]
     pub paths_any: Vec<String>,
+    /// Path classes no operand or option value may have.
+    #[serde(default)]
+    pub paths_none: Vec<String>,
     /// Path classes of the last operand (the destination of cp, mv, ln, …).
     #[serde(default)]
     pub dest_any: Vec<String>,
@@ -266,6 +269,7 @@ pub struct Rule {
     flags_any: Vec<String>,
     flags_none: Vec<String>,
     paths_any: Classes,
+    paths_none: Classes,
     dest_any: Classes,
     src_any: Classes,
     writes_any: Classes,
@@ -347,6 +351,7 @@ impl Rule {
             flags_any: s.flags_any.clone(),
             flags_none: s.flags_none.clone(),
             paths_any: classes(&s.paths_any, pack, &s.id)?,
+            paths_none: classes(&s.paths_none, pack, &s.id)?,
             dest_any: classes(&s.dest_any, pack, &s.id)?,
             src_any: classes(&s.src_any, pack, &s.id)?,
             writes_any: classes(&s.writes_any, pack, &s.id)?,
@@ -379,6 +384,9 @@ impl Rule {
             return false;
         }
         if !self.paths_any.is_empty() && !f.paths.intersects(self.paths_any) {
+            return false;
+        }
+        if f.paths.intersects(self.paths_none) {
             return false;
         }
         if !self.dest_any.is_empty() && !f.dest.intersects(self.dest_any) {

@@ -547,6 +547,7 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
             && (base.starts_with("settings") && base.ends_with(".json")
                 || path.contains("/.claude/hooks")))
         || base == "managed-settings.json"
+        || path.ends_with("/bin/lighthouse")
         || path.contains("/.config/lighthouse")
         || path.contains("/etc/lighthouse")
         || path.starts_with("/etc/claude-code")

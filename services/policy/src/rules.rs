@@ -62,6 +62,9 @@ pub struct CommandSpec {
     /// The first operand names a subcommand (`git push`).
     #[serde(default)]
     pub subcommands: bool,
+    /// Options are words after one dash (`find -name x`), not clusters of letters.
+    #[serde(default)]
+    pub single_dash_long: bool,
     /// Facts about the command (`net`, `mutates`, …) that rules can test.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -79,6 +82,7 @@ struct Spec {
     pattern_first: bool,
     no_paths: bool,
     subcommands: bool,
+    single_dash_long: bool,
     tags: Vec<String>,
 }
 
@@ -91,6 +95,7 @@ impl From<&CommandSpec> for Spec {
             pattern_first: c.pattern_first,
             no_paths: c.no_paths,
             subcommands: c.subcommands,
+            single_dash_long: c.single_dash_long,
             tags: c.tags.clone(),
         }
     }
@@ -624,7 +629,11 @@ impl RuleSet {
                 i += 1;
                 continue;
             }
-            if let Some(long) = t.strip_prefix("--") {
+            let single_long = spec.as_ref().is_some_and(|s| s.single_dash_long) && t.len() > 2;
+            if let Some(long) = t
+                .strip_prefix("--")
+                .or_else(|| t.strip_prefix('-').filter(|_| single_long))
+            {
                 let (name, val) = match long.split_once('=') {
                     Some((n, v)) => (n, Some(v)),
                     None => (long, None),

@@ -222,7 +222,9 @@ static SHELL_CALL: LazyLock<Regex> = LazyLock::new(|| {
         r"(?x)
         \b(?:os\.system|os\.popen|system|popen|shell_exec|passthru|proc_open|exec|execSync|
            spawnSync|spawn|execFile|execFileSync|getoutput|getstatusoutput|check_output|check_call|
-           call|run|Popen|execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script)
+           call|run|Popen|execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script|
+           os\.exec[lv]p?e?|os\.spawn[lv]p?e?|os\.posix_spawnp?|pty\.spawn|Deno\.run|Deno\.Command|
+           Bun\.spawn|Bun\.spawnSync|Process\.spawn)
         \s*(?:\(|\s)",
     )
     .expect("static regex")
@@ -333,6 +335,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             args.trim_start().starts_with('[') || lits.len() > 1 && !args.contains("shell=True");
         let name = m.as_str();
         let direct = name.contains("spawn")
+            || name.contains("os.exec")
+            || name.contains("Command")
+            || name.contains("Deno.run")
             || name.contains("execFile")
             || name.contains("Popen")
             || name.contains("run")

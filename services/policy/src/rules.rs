@@ -15,6 +15,9 @@ use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+/// Largest pack accepted (packs come from projects and a KV bucket too).
+pub const MAX_PACK: usize = 1024 * 1024;
+
 /// One policy pack as written.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +204,12 @@ pub struct PolicyPack {
 impl PolicyPack {
     /// Parses a pack from TOML; the name identifies it in errors and explanations.
     pub fn parse(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
+        if toml_text.len() > MAX_PACK {
+            return Err(PolicyError::Pack {
+                pack: name.to_owned(),
+                message: format!("pack larger than {MAX_PACK} bytes"),
+            });
+        }
         let file: PackFile = toml::from_str(toml_text).map_err(|e| PolicyError::Pack {
             pack: name.to_owned(),
             message: e.to_string(),

@@ -353,6 +353,11 @@ fn bad_packs_are_rejected() {
         "[[rule]]\nid = 'x'\nverdict = 'deny'\nunknown_field = 1\n",
     );
     assert!(e.is_err());
+    let huge = format!("# {}\n", "x".repeat(2 * 1024 * 1024));
+    assert!(matches!(
+        PolicyPack::parse("huge", &huge),
+        Err(PolicyError::Pack { .. })
+    ));
 }
 
 #[test]

@@ -253,7 +253,8 @@ impl Policy {
         })
     }
 
-    fn fail_closed() -> Policy {
+    /// A policy without rules: everything escalates.
+    pub fn fail_closed() -> Policy {
         Policy {
             inner: Arc::new(Inner {
                 rules: RuleSet::default(),
@@ -406,13 +407,20 @@ impl Policy {
             ));
         }
         let normalized: Vec<String> = norm.commands.iter().map(Effective::display).collect();
-        let best = decide(findings).unwrap_or_else(|| {
-            Finding::new(
+        let best = decide(findings).unwrap_or_else(|| match bash_default {
+            Some(_) => Finding::new(
                 Verdict::Allow,
                 Risk::Low,
                 "bash.allow",
                 "no rule objects to these commands",
-            )
+            ),
+            // No Bash default means no packs loaded: fail closed.
+            None => Finding::new(
+                Verdict::Escalate,
+                Risk::Medium,
+                "policy.empty",
+                "no policy rules are loaded",
+            ),
         });
         Analysis {
             evaluation: Evaluation {

@@ -361,6 +361,17 @@ fn bad_packs_are_rejected() {
 }
 
 #[test]
+fn empty_policies_fail_closed() {
+    for p in [Policy::fail_closed(), Policy::from_packs(&[]).unwrap()] {
+        assert_eq!(eval_tool(&p, "Bash", json!({"command": "ls"})).0, Escalate);
+        assert_eq!(
+            eval_tool(&p, "Read", json!({"file_path": "/x"})).0,
+            Escalate
+        );
+    }
+}
+
+#[test]
 fn policy_is_shareable() {
     fn assert_traits<T: Clone + Send + Sync + std::fmt::Debug>() {}
     assert_traits::<Policy>();

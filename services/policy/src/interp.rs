@@ -9,6 +9,7 @@
 use crate::shell::{DYN, Word};
 use base64::Engine;
 use regex::Regex;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +162,67 @@ pub struct Effects {
     pub paths: Vec<String>,
     /// `net`, `net_upload`, `obfuscated`, …
     pub tags: Vec<String>,
+}
+
+/// `name = 'literal'` (and `$name = "…"`) assignments in one-liner code.
+fn assignments(code: &str) -> HashMap<String, String> {
+    static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?:^|[;\s(])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#)
+            .expect("static regex")
+    });
+    ASSIGN
+        .captures_iter(code)
+        .filter_map(|c| {
+            let v = c.get(2).or_else(|| c.get(3))?.as_str();
+            Some((c.get(1)?.as_str().to_owned(), v.to_owned()))
+        })
+        .take(64)
+        .collect()
+}
+
+/// Evaluates `'a' + b + "c"` / `"a" . $b`: literals, known variables, and [`DYN`] for
+/// anything else. `None` when the arguments are not a concatenation.
+fn concatenation(args: &str, vars: &HashMap<String, String>) -> Option<String> {
+    let b = args.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut joined = false;
+    let mut ident = String::new();
+    let flush = |ident: &mut String, out: &mut String| {
+        let name = ident.trim().trim_start_matches('$');
+        if !name.is_empty() {
+            match vars.get(name) {
+                Some(v) => out.push_str(v),
+                None => out.push(DYN),
+            }
+        }
+        ident.clear();
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' {
+            let rest = args.get(i + 1..)?;
+            let end = rest.find(c as char)?;
+            out.push_str(&rest[..end]);
+            i += end + 2;
+            continue;
+        }
+        match c {
+            b'+' => {
+                flush(&mut ident, &mut out);
+                joined = true;
+            }
+            b'.' if b.get(i + 1) == Some(&b' ') || b.get(i.wrapping_sub(1)) == Some(&b' ') => {
+                flush(&mut ident, &mut out);
+                joined = true;
+            }
+            b',' | b')' | b'{' => break,
+            _ => ident.push(c as char),
+        }
+        i += 1;
+    }
+    flush(&mut ident, &mut out);
+    joined.then_some(out)
 }
 
 /// Whether byte `pos` of `code` lies inside one of the (non-backtick) literals: a call
@@ -319,6 +381,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
         }
     }
+    let assigned = assignments(code);
     for m in SHELL_CALL
         .find_iter(code)
         .filter(|m| !in_literal(&strings, code, m.start()))
@@ -329,6 +392,13 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             if !args.trim().is_empty() {
                 fx.tags.push("dynamic_code".to_owned());
             }
+            continue;
+        }
+        // `"rm -rf " + home` / `"rm -rf " . $dir`: one string built by concatenation.
+        if !args.trim_start().starts_with('[')
+            && let Some(joined) = concatenation(args, &assigned)
+        {
+            fx.shell.push(joined);
             continue;
         }
         let listy =

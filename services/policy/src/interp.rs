@@ -425,7 +425,15 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         .filter(|m| !in_literal(&strings, code, m.start()))
     {
         let args = call_args(code, m.end().saturating_sub(1));
-        let named = literals(args).into_iter().next();
+        let named = literals(args).into_iter().next().or_else(|| {
+            let first = args
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('$');
+            assigned.get(first).cloned()
+        });
         let target = match (&named, fx.paths.first()) {
             (Some(t), _) => t.clone(),
             (None, Some(p)) => p.clone(),

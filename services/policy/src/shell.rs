@@ -1651,6 +1651,26 @@ impl<'e> Walker<'e> {
                             &extra_vars,
                         );
                     }
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        // `ssh host <<EOF … EOF`: the remote shell runs stdin.
+                        let e = Effective {
+                            name: name.clone(),
+                            args: rest.to_vec(),
+                            via: via.clone(),
+                            stdin: ctx.stdin.clone(),
+                            tags: tags.clone(),
+                            ..Effective::default()
+                        };
+                        self.emit(e, ctx);
+                        via.push("ssh (remote)".to_owned());
+                        let mut t = tags.clone();
+                        t.push("remote".to_owned());
+                        let c = Ctx {
+                            stdin: None,
+                            ..ctx.clone()
+                        };
+                        return self.shell_code(Word::lit(text), &c, &via, &t, depth, &extra_vars);
+                    }
                     None
                 }
                 "xargs" => {

@@ -149,6 +149,11 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
     }
 }
 
+/// Calls of each kind looked at per piece of code (keeps hostile input linear).
+const MAX_CALLS: usize = 64;
+/// How far an argument list is scanned for its closing parenthesis.
+const MAX_ARGS_SCAN: usize = 8 * 1024;
+
 /// What a piece of interpreter code would do, in shell terms.
 #[derive(Debug, Default, Clone)]
 pub struct Effects {
@@ -229,10 +234,13 @@ fn concatenation(args: &str, vars: &HashMap<String, String>) -> Option<String> {
 /// written inside a string (`print("os.system(…)")`) is text, not a call.
 fn in_literal(strings: &[(&str, u8)], code: &str, pos: usize) -> bool {
     let base = code.as_ptr() as usize;
-    strings.iter().any(|(lit, q)| {
-        let start = lit.as_ptr() as usize - base;
-        *q != b'`' && pos >= start && pos < start + lit.len()
-    })
+    let start_of = |lit: &str| (lit.as_ptr() as usize).saturating_sub(base);
+    // Literals come in order: find the last one starting at or before `pos`.
+    let idx = strings.partition_point(|(lit, _)| start_of(lit) <= pos);
+    idx > 0
+        && strings
+            .get(idx - 1)
+            .is_some_and(|(lit, q)| *q != b'`' && pos < start_of(lit) + lit.len())
 }
 
 /// String literals in `text` (`'…'`, `"…"`, tripled quotes, backticks) with their quote
@@ -384,7 +392,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     let assigned = assignments(code);
     for m in SHELL_CALL
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
@@ -422,7 +432,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in RM_RECURSIVE
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let named = literals(args).into_iter().next().or_else(|| {
@@ -453,7 +465,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in RM_FILE
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         match literals(args).into_iter().next() {
@@ -473,7 +487,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in WRITE_CALL
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         if let Some(target) = literals(args).into_iter().next() {
@@ -488,7 +504,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in OPEN_CALL
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
@@ -549,7 +567,8 @@ fn call_args(code: &str, open: usize) -> &str {
     let mut depth = 1usize;
     let mut quote: Option<u8> = None;
     let mut i = start;
-    while i < bytes.len() {
+    let limit = bytes.len().min(start.saturating_add(MAX_ARGS_SCAN));
+    while i < limit {
         let b = bytes[i];
         match quote {
             Some(q) => {
@@ -573,7 +592,7 @@ fn call_args(code: &str, open: usize) -> &str {
         }
         i += 1;
     }
-    code.get(start..).unwrap_or("")
+    code.get(start..limit).unwrap_or("")
 }
 
 /// String literals in order, with simple escapes undone; f-string/template holes become

@@ -102,3 +102,14 @@ fn garbage_bytes_do_not_panic() {
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
+
+#[test]
+fn hostile_interpreter_code_stays_linear() {
+    let calls = "os.system(\"ls\"); ".repeat(3000);
+    let unclosed = "system(".repeat(5000);
+    let in_strings = "'os.system(x)' ".repeat(3000);
+    for code in [calls, unclosed, in_strings] {
+        let cmd = format!("python3 -c '{}'", code.replace('\'', ""));
+        let _ = verdict(&cmd);
+    }
+}

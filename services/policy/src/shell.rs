@@ -34,6 +34,8 @@ pub const MAX_NODES: usize = 20_000;
 const MAX_TREE_DEPTH: usize = 200;
 /// Parse time budget per call.
 const PARSE_BUDGET: Duration = Duration::from_millis(20);
+/// Whole-analysis time budget per call (parses included).
+const WALK_BUDGET: Duration = Duration::from_millis(50);
 
 /// One word of a command after quote removal and the expansion we can do.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -410,6 +412,12 @@ impl<'e> Walker<'e> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             self.bound("syntax tree larger than the bound");
+            return Output::default();
+        }
+        // Walking is linear in nodes, but pipelines copy what flows between stages:
+        // keep a wall-clock bound too (checked every few hundred nodes).
+        if self.nodes.is_multiple_of(256) && self.started.elapsed() > WALK_BUDGET {
+            self.bound("analysis took longer than its time budget");
             return Output::default();
         }
         if tdepth > MAX_TREE_DEPTH {

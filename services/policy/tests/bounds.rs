@@ -58,6 +58,10 @@ fn ten_thousand_element_pipelines_and_lists() {
     assert_ne!(verdict(&list), Verdict::Allow);
     let seq = vec!["ls"; 10_000].join("; ");
     assert_ne!(verdict(&seq), Verdict::Allow);
+    for n in [500, 2000, 4000] {
+        let pipe = vec!["cat x"; n].join(" | ");
+        assert_ne!(verdict(&pipe), Verdict::Allow, "{n}-stage pipeline");
+    }
 }
 
 #[test]

@@ -292,6 +292,10 @@ const SENSITIVE_VARS: &[&str] = &[
     "NODE_OPTIONS",
     "PERL5OPT",
     "RUBYOPT",
+    "CLAUDE_CONFIG_DIR",
+    "LIGHTHOUSE_DISABLE",
+    "LIGHTHOUSE_OFF",
+    "LIGHTHOUSE_POLICY",
 ];
 
 const SHELLS: &[&str] = &[

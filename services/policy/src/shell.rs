@@ -898,9 +898,7 @@ impl<'e> Walker<'e> {
                         }
                         let raw = text_of(node, src);
                         match default {
-                            Some(d) if raw.contains(":-") || raw.contains(":=") => {
-                                w.text.push_str(&d)
-                            }
+                            Some(d) if default_operator(raw, &name) => w.text.push_str(&d),
                             _ => w.text.push(DYN),
                         }
                     }
@@ -2166,7 +2164,19 @@ impl<'e> Walker<'e> {
         let items: Vec<Word> = ctx
             .stdin
             .as_ref()
-            .and_then(|s| s.items.clone())
+            .and_then(|s| {
+                s.items.clone().or_else(|| {
+                    // Known text (here-string, heredoc, echo): its words are the items.
+                    s.text.as_ref().map(|t| {
+                        t.split(|c: char| c.is_whitespace() || c == '\0')
+                            .filter(|x| !x.is_empty())
+                            .take(64)
+                            .map(Word::lit)
+                            .collect()
+                    })
+                })
+            })
+            .filter(|v: &Vec<Word>| !v.is_empty())
             .unwrap_or_else(|| vec![Word::lit(DYN.to_string())]);
         let mut argv: Vec<Word> = if i < rest.len() {
             rest[i..].to_vec()
@@ -2677,6 +2687,17 @@ fn text_of<'s>(node: Node<'_>, src: &'s [u8]) -> &'s str {
     src.get(node.start_byte()..node.end_byte())
         .and_then(|b| std::str::from_utf8(b).ok())
         .unwrap_or("")
+}
+
+/// Whether `${name…}` uses a default-value operator (`:-`, `-`, `:=`, `=`).
+fn default_operator(raw: &str, name: &str) -> bool {
+    let after = raw
+        .strip_prefix("${")
+        .and_then(|r| r.strip_prefix(name))
+        .unwrap_or("");
+    [":-", ":=", "-", "="]
+        .iter()
+        .any(|op| after.starts_with(op))
 }
 
 /// `$x`, `${x}` → ("x", true); `${x:-y}`, `${#x}` … → ("x", false).

@@ -15,6 +15,14 @@
 //! Decisions fail closed: a parse error, an over-size or over-deep input, or a tool no
 //! rule knows is escalated, never allowed. Across everything a call would run, deny beats
 //! escalate beats allow.
+//!
+//! Layering: [`Policy::from_packs`] stacks the built-in packs, central packs
+//! ([`PolicyPack::parse`]) and a project's own `.lighthouse/policy.toml`
+//! ([`PolicyPack::parse_restricted`], which can only tighten). [`Policy::version`] hashes
+//! the packs, so a cache keyed by it ([`CachedPolicy`]) invalidates itself.
+//!
+//! The labelled corpus lives in `tests/corpus/policy/*.jsonl` at the workspace root;
+//! `tests/corpus.rs` scores it and `examples/policy.rs` explains, evaluates and times.
 
 pub mod cache;
 pub mod cli;

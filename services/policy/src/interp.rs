@@ -328,6 +328,11 @@ static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+static FORK_LOOP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b")
+        .expect("static regex")
+});
+
 static SOCKET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/")
         .expect("static regex")
@@ -531,6 +536,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         if mode.contains(['w', 'a', 'x', '+']) {
             fx.writes.push(first.clone());
         }
+    }
+    if FORK_LOOP.is_match(code) {
+        fx.tags.push("fork_loop".to_owned());
     }
     if SOCKET.is_match(code) && SPAWN_SHELL.is_match(code) {
         fx.tags.push("reverse_shell".to_owned());

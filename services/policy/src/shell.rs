@@ -513,6 +513,42 @@ impl<'e> Walker<'e> {
                 }
                 Output::default()
             }
+            "while_statement" => {
+                // `while true; do cmd & done`: unbounded background spawning.
+                let cond = node
+                    .child_by_field_name("condition")
+                    .map(|c| {
+                        text_of(c, src)
+                            .trim()
+                            .trim_end_matches(';')
+                            .trim()
+                            .to_owned()
+                    })
+                    .unwrap_or_default();
+                let forever = matches!(
+                    cond.as_str(),
+                    "true" | ":" | "false" | "[ 1 ]" | "[[ 1 ]]" | "((1))" | "(( 1 ))"
+                );
+                let body = node
+                    .child_by_field_name("body")
+                    .map(|b| text_of(b, src))
+                    .unwrap_or("");
+                let background = body.as_bytes().windows(3).any(|w| {
+                    w[1] == b'&' && w[0] != b'&' && w[2] != b'&' && w[0] != b'>' && w[2] != b'>'
+                });
+                let start = self.out.len();
+                let mut cursor = node.walk();
+                let kids: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+                for kid in kids {
+                    self.visit(kid, src, ctx, depth, tdepth + 1);
+                }
+                if forever && background {
+                    for e in &mut self.out[start..] {
+                        e.tags.push("fork_loop".to_owned());
+                    }
+                }
+                Output::default()
+            }
             "for_statement" => {
                 // Walk the body once per listed value (a few), with the variable set.
                 let var = node

@@ -648,6 +648,17 @@ impl<'e> Walker<'e> {
         };
         let name = text_of(name, src).to_owned();
         let value = match node.child_by_field_name("value") {
+            // `cmd=(rm -rf /)`: keep the elements apart so `"${cmd[@]}"` splits again.
+            Some(v) if v.kind() == "array" => {
+                let mut cursor = v.walk();
+                let kids: Vec<Node<'_>> = v.named_children(&mut cursor).collect();
+                let mut parts = Vec::new();
+                for kid in kids {
+                    parts.push(self.word(kid, src, ctx, depth, tdepth + 1).text);
+                }
+                self.vars.insert(name, parts.join(&IFS_SPLIT.to_string()));
+                return;
+            }
             Some(v) => self.word(v, src, ctx, depth, tdepth + 1).text,
             None => String::new(),
         };
@@ -2748,7 +2759,9 @@ fn expansion_name(node: Node<'_>, src: &[u8]) -> (String, bool) {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    let plain = !name.is_empty() && name.len() == inner.len();
+    // `${a[@]}`, `${a[*]}`: the whole array, as stored.
+    let rest = &inner[name.len()..];
+    let plain = !name.is_empty() && (rest.is_empty() || rest == "[@]" || rest == "[*]");
     (name, plain)
 }
 

@@ -271,6 +271,27 @@ impl Policy {
         }
     }
 
+    /// Compiles everything that is otherwise compiled on first use (rule patterns,
+    /// interpreter patterns, the parser): for long-running workers, so no call pays it.
+    /// A one-shot hook process should not call it.
+    ///
+    /// Returns the ids of rules whose patterns failed to compile (empty when all is well;
+    /// a loader may treat anything else as an error).
+    pub fn precompile(&self) -> Vec<String> {
+        let failed = self.inner.rules.precompile();
+        let _ = interp::analyze(
+            interp::Lang::Python,
+            "import os, shutil, socket; os.system('ls'); shutil.rmtree('/tmp/x'); os.remove('/tmp/y'); open('/tmp/z', 'w'); fork() while 1; exec(base64.b64decode('x')); requests.post('u'); d='x'",
+        );
+        let _ = shell::normalize(
+            "true",
+            Env {
+                cwd: "/",
+                home: None,
+            },
+        );
+    }
+
     /// Identifies the rule set; part of every cache key.
     pub fn version(&self) -> &str {
         &self.inner.version

@@ -13,7 +13,7 @@ use lighthouse_schemas::{Risk, Verdict};
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
@@ -288,9 +288,9 @@ pub struct Rule {
     src_any: Classes,
     writes_any: Classes,
     stdin_paths_any: Classes,
-    args_any: Vec<Regex>,
-    args_none: Vec<Regex>,
-    text_any: Vec<Regex>,
+    args_any: Vec<Arc<LazyRegex>>,
+    args_none: Vec<Arc<LazyRegex>>,
+    text_any: Vec<Arc<LazyRegex>>,
     tags_any: Vec<String>,
     tags_all: Vec<String>,
     tags_none: Vec<String>,
@@ -313,27 +313,54 @@ fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyEr
     Ok(c)
 }
 
-/// Compiles "any of these patterns" into one regex (one scan instead of several);
-/// each pattern is checked alone first so an error names the pattern at fault.
-fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Regex>, PolicyError> {
-    let build = |p: &str| {
-        regex::RegexBuilder::new(p)
-            .size_limit(1 << 22)
+/// A rule's pattern list, checked when the pack loads but compiled on first use: a hook
+/// process decides one call, and should not pay for compiling every rule's regexes.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.pattern)
+                    .size_limit(1 << 22)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// A pattern that cannot be compiled (only a size limit can cause that after the
+    /// syntax check at load) matches nothing.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.get().is_some_and(|r| r.is_match(text))
+    }
+}
+
+/// Checks each pattern's syntax (cheap) and joins them into one lazily compiled
+/// alternation (one scan instead of several).
+fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>>, PolicyError> {
+    for p in pats {
+        regex_syntax::ParserBuilder::new()
             .build()
+            .parse(p)
             .map_err(|e| PolicyError::Rule {
                 pack: pack.to_owned(),
                 rule: rule.to_owned(),
                 message: e.to_string(),
-            })
-    };
-    for p in pats {
-        build(p)?;
+            })?;
     }
     if pats.is_empty() {
         return Ok(Vec::new());
     }
     let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
-    Ok(vec![build(&joined.join("|"))?])
+    Ok(vec![Arc::new(LazyRegex {
+        pattern: joined.join("|"),
+        compiled: OnceLock::new(),
+    })])
 }
 
 impl Rule {
@@ -554,6 +581,20 @@ impl RuleSet {
             specs,
             tools,
         })
+    }
+
+    /// Compiles every rule's patterns now; returns the ids of rules whose patterns
+    /// could not be compiled (they would never match).
+    pub fn precompile(&self) -> Vec<String> {
+        let mut failed = Vec::new();
+        for r in &self.rules {
+            for l in r.args_any.iter().chain(&r.args_none).chain(&r.text_any) {
+                if l.get().is_none() && !failed.contains(&r.id) {
+                    failed.push(r.id.clone());
+                }
+            }
+        }
+        failed
     }
 
     /// The default for a tool no rule matched.

@@ -103,6 +103,7 @@ fn corpus_timing_report() {
             }
         }
     }
+    policy.precompile();
     for p in &payloads {
         let _ = cli::decide(&policy, p, Some("/home/dev"));
     }

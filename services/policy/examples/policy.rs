@@ -102,7 +102,7 @@ fn bench(files: &[String]) {
             }
         }
     }
-    policy.precompile();
+    let _ = policy.precompile();
     for p in &payloads {
         let _ = cli::decide(&policy, p, Some(HOME));
     }

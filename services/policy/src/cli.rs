@@ -328,7 +328,7 @@ pub fn eval_file_with(
     let mut s = EvalSummary::default();
     let mut times: Vec<f64> = Vec::new();
     // Compile lazily built patterns and the parser outside the timings.
-    policy.precompile();
+    let _ = policy.precompile();
     let started = Instant::now();
     for (i, line) in reader.lines().enumerate() {
         let line = line?;

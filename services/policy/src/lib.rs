@@ -290,6 +290,7 @@ impl Policy {
                 home: None,
             },
         );
+        failed
     }
 
     /// Identifies the rule set; part of every cache key.

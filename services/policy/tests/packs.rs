@@ -40,6 +40,8 @@ fn builtin_packs_load() {
     let p = Policy::builtin();
     assert!(p.version().starts_with("policy-"));
     assert!(p.rule_ids().len() > 80);
+    // Patterns compile lazily; make sure every built-in one can.
+    assert_eq!(p.precompile(), Vec::<String>::new());
 }
 
 #[test]

@@ -53,6 +53,35 @@ fn main() {
         Some("bench") => bench(&args[1..]),
         Some("profile") => args[1..].iter().for_each(|c| profile(c)),
         Some("parse") => args[1..].iter().for_each(|c| parse_only(c)),
+        Some("startup") => {
+            // Cost of loading the built-in packs (paid once per hook process).
+            let t = std::time::Instant::now();
+            let packs = Policy::builtin_packs().unwrap_or_default();
+            let parsed = t.elapsed();
+            let p = Policy::from_packs(&packs);
+            let built = t.elapsed();
+            let _ = cli::decide(
+                &Policy::builtin(),
+                &cli::parse_payload(
+                    std::env::var("FIRST")
+                        .unwrap_or_else(|_| {
+                            r#"{"tool_name":"Bash","tool_input":{"command":"ls -la"},"cwd":"/p"}"#
+                                .to_owned()
+                        })
+                        .as_bytes(),
+                )
+                .unwrap_or_default(),
+                None,
+            );
+            let first = t.elapsed();
+            println!(
+                "parse packs {:?}, compile {:?}, first call {:?} ({} rules)",
+                parsed,
+                built - parsed,
+                first - built,
+                p.map(|p| p.rule_ids().len()).unwrap_or(0)
+            );
+        }
         _ => eprintln!("usage: policy explain CMD… | eval FILE… | quick CMD… | bench FILE…"),
     }
 }
@@ -73,6 +102,7 @@ fn bench(files: &[String]) {
             }
         }
     }
+    let _ = policy.precompile();
     for p in &payloads {
         let _ = cli::decide(&policy, p, Some(HOME));
     }

@@ -9,6 +9,7 @@
 use crate::shell::{DYN, Word};
 use base64::Engine;
 use regex::Regex;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +149,11 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
     }
 }
 
+/// Calls of each kind looked at per piece of code (keeps hostile input linear).
+const MAX_CALLS: usize = 64;
+/// How far an argument list is scanned for its closing parenthesis.
+const MAX_ARGS_SCAN: usize = 8 * 1024;
+
 /// What a piece of interpreter code would do, in shell terms.
 #[derive(Debug, Default, Clone)]
 pub struct Effects {
@@ -163,14 +169,78 @@ pub struct Effects {
     pub tags: Vec<String>,
 }
 
+/// `name = 'literal'` (and `$name = "…"`) assignments in one-liner code.
+fn assignments(code: &str) -> HashMap<String, String> {
+    static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?:^|[;\s(])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#)
+            .expect("static regex")
+    });
+    ASSIGN
+        .captures_iter(code)
+        .filter_map(|c| {
+            let v = c.get(2).or_else(|| c.get(3))?.as_str();
+            Some((c.get(1)?.as_str().to_owned(), v.to_owned()))
+        })
+        .take(64)
+        .collect()
+}
+
+/// Evaluates `'a' + b + "c"` / `"a" . $b`: literals, known variables, and [`DYN`] for
+/// anything else. `None` when the arguments are not a concatenation.
+fn concatenation(args: &str, vars: &HashMap<String, String>) -> Option<String> {
+    let b = args.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut joined = false;
+    let mut ident = String::new();
+    let flush = |ident: &mut String, out: &mut String| {
+        let name = ident.trim().trim_start_matches('$');
+        if !name.is_empty() {
+            match vars.get(name) {
+                Some(v) => out.push_str(v),
+                None => out.push(DYN),
+            }
+        }
+        ident.clear();
+    };
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' {
+            let rest = args.get(i + 1..)?;
+            let end = rest.find(c as char)?;
+            out.push_str(&rest[..end]);
+            i += end + 2;
+            continue;
+        }
+        match c {
+            b'+' => {
+                flush(&mut ident, &mut out);
+                joined = true;
+            }
+            b'.' if b.get(i + 1) == Some(&b' ') || b.get(i.wrapping_sub(1)) == Some(&b' ') => {
+                flush(&mut ident, &mut out);
+                joined = true;
+            }
+            b',' | b')' | b'{' => break,
+            _ => ident.push(c as char),
+        }
+        i += 1;
+    }
+    flush(&mut ident, &mut out);
+    joined.then_some(out)
+}
+
 /// Whether byte `pos` of `code` lies inside one of the (non-backtick) literals: a call
 /// written inside a string (`print("os.system(…)")`) is text, not a call.
 fn in_literal(strings: &[(&str, u8)], code: &str, pos: usize) -> bool {
     let base = code.as_ptr() as usize;
-    strings.iter().any(|(lit, q)| {
-        let start = lit.as_ptr() as usize - base;
-        *q != b'`' && pos >= start && pos < start + lit.len()
-    })
+    let start_of = |lit: &str| (lit.as_ptr() as usize).saturating_sub(base);
+    // Literals come in order: find the last one starting at or before `pos`.
+    let idx = strings.partition_point(|(lit, _)| start_of(lit) <= pos);
+    idx > 0
+        && strings
+            .get(idx - 1)
+            .is_some_and(|(lit, q)| *q != b'`' && pos < start_of(lit) + lit.len())
 }
 
 /// String literals in `text` (`'…'`, `"…"`, tripled quotes, backticks) with their quote
@@ -222,7 +292,9 @@ static SHELL_CALL: LazyLock<Regex> = LazyLock::new(|| {
         r"(?x)
         \b(?:os\.system|os\.popen|system|popen|shell_exec|passthru|proc_open|exec|execSync|
            spawnSync|spawn|execFile|execFileSync|getoutput|getstatusoutput|check_output|check_call|
-           call|run|Popen|execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script)
+           call|run|Popen|execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script|
+           os\.exec[lv]p?e?|os\.spawn[lv]p?e?|os\.posix_spawnp?|pty\.spawn|Deno\.run|Deno\.Command|
+           Bun\.spawn|Bun\.spawnSync|Process\.spawn)
         \s*(?:\(|\s)",
     )
     .expect("static regex")
@@ -253,6 +325,11 @@ static NET: LazyLock<Regex> = LazyLock::new(|| {
 
 static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)")
+        .expect("static regex")
+});
+
+static FORK_LOOP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b")
         .expect("static regex")
 });
 
@@ -317,9 +394,12 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
         }
     }
+    let assigned = assignments(code);
     for m in SHELL_CALL
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
@@ -329,10 +409,20 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
             continue;
         }
+        // `"rm -rf " + home` / `"rm -rf " . $dir`: one string built by concatenation.
+        if !args.trim_start().starts_with('[')
+            && let Some(joined) = concatenation(args, &assigned)
+        {
+            fx.shell.push(joined);
+            continue;
+        }
         let listy =
             args.trim_start().starts_with('[') || lits.len() > 1 && !args.contains("shell=True");
         let name = m.as_str();
         let direct = name.contains("spawn")
+            || name.contains("os.exec")
+            || name.contains("Command")
+            || name.contains("Deno.run")
             || name.contains("execFile")
             || name.contains("Popen")
             || name.contains("run")
@@ -347,10 +437,20 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in RM_RECURSIVE
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
-        let named = literals(args).into_iter().next();
+        let named = literals(args).into_iter().next().or_else(|| {
+            let first = args
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('$');
+            assigned.get(first).cloned()
+        });
         let target = match (&named, fx.paths.first()) {
             (Some(t), _) => t.clone(),
             (None, Some(p)) => p.clone(),
@@ -370,7 +470,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in RM_FILE
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         match literals(args).into_iter().next() {
@@ -390,7 +492,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in WRITE_CALL
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         if let Some(target) = literals(args).into_iter().next() {
@@ -405,7 +509,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in OPEN_CALL
         .find_iter(code)
+        .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
@@ -430,6 +536,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         if mode.contains(['w', 'a', 'x', '+']) {
             fx.writes.push(first.clone());
         }
+    }
+    if FORK_LOOP.is_match(code) {
+        fx.tags.push("fork_loop".to_owned());
     }
     if SOCKET.is_match(code) && SPAWN_SHELL.is_match(code) {
         fx.tags.push("reverse_shell".to_owned());
@@ -466,7 +575,8 @@ fn call_args(code: &str, open: usize) -> &str {
     let mut depth = 1usize;
     let mut quote: Option<u8> = None;
     let mut i = start;
-    while i < bytes.len() {
+    let limit = bytes.len().min(start.saturating_add(MAX_ARGS_SCAN));
+    while i < limit {
         let b = bytes[i];
         match quote {
             Some(q) => {
@@ -490,7 +600,7 @@ fn call_args(code: &str, open: usize) -> &str {
         }
         i += 1;
     }
-    code.get(start..).unwrap_or("")
+    code.get(start..limit).unwrap_or("")
 }
 
 /// String literals in order, with simple escapes undone; f-string/template holes become

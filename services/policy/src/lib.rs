@@ -15,6 +15,14 @@
 //! Decisions fail closed: a parse error, an over-size or over-deep input, or a tool no
 //! rule knows is escalated, never allowed. Across everything a call would run, deny beats
 //! escalate beats allow.
+//!
+//! Layering: [`Policy::from_packs`] stacks the built-in packs, central packs
+//! ([`PolicyPack::parse`]) and a project's own `.lighthouse/policy.toml`
+//! ([`PolicyPack::parse_restricted`], which can only tighten). [`Policy::version`] hashes
+//! the packs, so a cache keyed by it ([`CachedPolicy`]) invalidates itself.
+//!
+//! The labelled corpus lives in `tests/corpus/policy/*.jsonl` at the workspace root;
+//! `tests/corpus.rs` scores it and `examples/policy.rs` explains, evaluates and times.
 
 pub mod cache;
 pub mod cli;
@@ -253,13 +261,36 @@ impl Policy {
         })
     }
 
-    fn fail_closed() -> Policy {
+    /// A policy without rules: everything escalates.
+    pub fn fail_closed() -> Policy {
         Policy {
             inner: Arc::new(Inner {
                 rules: RuleSet::default(),
                 version: "fail-closed".to_owned(),
             }),
         }
+    }
+
+    /// Compiles everything that is otherwise compiled on first use (rule patterns,
+    /// interpreter patterns, the parser): for long-running workers, so no call pays it.
+    /// A one-shot hook process should not call it.
+    ///
+    /// Returns the ids of rules whose patterns failed to compile (empty when all is well;
+    /// a loader may treat anything else as an error).
+    pub fn precompile(&self) -> Vec<String> {
+        let failed = self.inner.rules.precompile();
+        let _ = interp::analyze(
+            interp::Lang::Python,
+            "import os, shutil, socket; os.system('ls'); shutil.rmtree('/tmp/x'); os.remove('/tmp/y'); open('/tmp/z', 'w'); fork() while 1; exec(base64.b64decode('x')); requests.post('u'); d='x'",
+        );
+        let _ = shell::normalize(
+            "true",
+            Env {
+                cwd: "/",
+                home: None,
+            },
+        );
+        failed
     }
 
     /// Identifies the rule set; part of every cache key.
@@ -406,13 +437,20 @@ impl Policy {
             ));
         }
         let normalized: Vec<String> = norm.commands.iter().map(Effective::display).collect();
-        let best = decide(findings).unwrap_or_else(|| {
-            Finding::new(
+        let best = decide(findings).unwrap_or_else(|| match bash_default {
+            Some(_) => Finding::new(
                 Verdict::Allow,
                 Risk::Low,
                 "bash.allow",
                 "no rule objects to these commands",
-            )
+            ),
+            // No Bash default means no packs loaded: fail closed.
+            None => Finding::new(
+                Verdict::Escalate,
+                Risk::Medium,
+                "policy.empty",
+                "no policy rules are loaded",
+            ),
         });
         Analysis {
             evaluation: Evaluation {
@@ -500,9 +538,11 @@ impl Policy {
         let matched = rules.matching(&facts);
         let mut findings: Vec<Finding> = matched.iter().map(|r| Finding::from_rule(r)).collect();
         // Content headed for a shell start-up file is judged as the shell will run it.
+        // (Skipped when already denied: garbage content costs the parser dearly.)
         if WRITE_TOOLS.contains(&tool)
             && facts.paths.intersects(Classes::PERSISTENCE)
             && !content.is_empty()
+            && !findings.iter().any(|f| f.verdict == Verdict::Deny)
         {
             let inner = self.bash(&content, base, false);
             if inner.evaluation.verdict == Verdict::Deny {

@@ -217,8 +217,12 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     let (path, contents) = match abs.find(['*', '?', '[']) {
         Some(g) => {
             let dir_end = abs[..g].rfind('/').unwrap_or(0);
-            let pattern = &abs[dir_end + 1..];
-            let dir = if dir_end == 0 { "/" } else { &abs[..dir_end] };
+            let pattern = abs.get(dir_end + 1..).unwrap_or("");
+            let dir = if dir_end == 0 {
+                "/"
+            } else {
+                abs.get(..dir_end).unwrap_or("/")
+            };
             let all = pattern.chars().all(|c| matches!(c, '*' | '.' | '/')) || pattern == ".[!.]*";
             if all {
                 (normalize(dir), true)
@@ -479,6 +483,9 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
             | ".xprofile"
             | ".xsession"
             | ".pam_environment"
+            | ".bash_aliases"
+            | ".zsh_aliases"
+            | ".aliases"
             | "authorized_keys"
             | "rc.local"
             | "config.fish"
@@ -543,6 +550,7 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
             && (base.starts_with("settings") && base.ends_with(".json")
                 || path.contains("/.claude/hooks")))
         || base == "managed-settings.json"
+        || path.ends_with("/bin/lighthouse")
         || path.contains("/.config/lighthouse")
         || path.contains("/etc/lighthouse")
         || path.starts_with("/etc/claude-code")

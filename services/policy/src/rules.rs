@@ -12,8 +12,11 @@ use crate::shell::{Effective, RedirectKind};
 use lighthouse_schemas::{Risk, Verdict};
 use regex::Regex;
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+/// Largest pack accepted (packs come from projects and a KV bucket too).
+pub const MAX_PACK: usize = 1024 * 1024;
 
 /// One policy pack as written.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -62,12 +65,43 @@ pub struct CommandSpec {
     /// The first operand names a subcommand (`git push`).
     #[serde(default)]
     pub subcommands: bool,
+    /// Options are words after one dash (`find -name x`), not clusters of letters.
+    #[serde(default)]
+    pub single_dash_long: bool,
     /// Facts about the command (`net`, `mutates`, …) that rules can test.
     #[serde(default)]
     pub tags: Vec<String>,
     /// Options whose value is a file the command writes (`curl -o`, `sort -o`).
     #[serde(default)]
     pub writes: Vec<String>,
+}
+
+/// A [`CommandSpec`] with sets for the per-argument lookups.
+#[derive(Debug)]
+struct Spec {
+    flags: HashMap<String, String>,
+    values: HashSet<String>,
+    writes: HashSet<String>,
+    pattern_first: bool,
+    no_paths: bool,
+    subcommands: bool,
+    single_dash_long: bool,
+    tags: Vec<String>,
+}
+
+impl From<&CommandSpec> for Spec {
+    fn from(c: &CommandSpec) -> Spec {
+        Spec {
+            flags: c.flags.clone(),
+            values: c.values.iter().cloned().collect(),
+            writes: c.writes.iter().cloned().collect(),
+            pattern_first: c.pattern_first,
+            no_paths: c.no_paths,
+            subcommands: c.subcommands,
+            single_dash_long: c.single_dash_long,
+            tags: c.tags.clone(),
+        }
+    }
 }
 
 /// What a tool gets when no rule matched it.
@@ -115,6 +149,9 @@ pub struct RuleSpec {
     /// Path classes of any operand or option value.
     #[serde(default)]
     pub paths_any: Vec<String>,
+    /// Path classes no operand or option value may have.
+    #[serde(default)]
+    pub paths_none: Vec<String>,
     /// Path classes of the last operand (the destination of cp, mv, ln, …).
     #[serde(default)]
     pub dest_any: Vec<String>,
@@ -167,6 +204,12 @@ pub struct PolicyPack {
 impl PolicyPack {
     /// Parses a pack from TOML; the name identifies it in errors and explanations.
     pub fn parse(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
+        if toml_text.len() > MAX_PACK {
+            return Err(PolicyError::Pack {
+                pack: name.to_owned(),
+                message: format!("pack larger than {MAX_PACK} bytes"),
+            });
+        }
         let file: PackFile = toml::from_str(toml_text).map_err(|e| PolicyError::Pack {
             pack: name.to_owned(),
             message: e.to_string(),
@@ -240,13 +283,14 @@ pub struct Rule {
     flags_any: Vec<String>,
     flags_none: Vec<String>,
     paths_any: Classes,
+    paths_none: Classes,
     dest_any: Classes,
     src_any: Classes,
     writes_any: Classes,
     stdin_paths_any: Classes,
-    args_any: Vec<Regex>,
-    args_none: Vec<Regex>,
-    text_any: Vec<Regex>,
+    args_any: Vec<Arc<LazyRegex>>,
+    args_none: Vec<Arc<LazyRegex>>,
+    text_any: Vec<Arc<LazyRegex>>,
     tags_any: Vec<String>,
     tags_all: Vec<String>,
     tags_none: Vec<String>,
@@ -269,27 +313,54 @@ fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyEr
     Ok(c)
 }
 
-/// Compiles "any of these patterns" into one regex (one scan instead of several);
-/// each pattern is checked alone first so an error names the pattern at fault.
-fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Regex>, PolicyError> {
-    let build = |p: &str| {
-        regex::RegexBuilder::new(p)
-            .size_limit(1 << 22)
+/// A rule's pattern list, checked when the pack loads but compiled on first use: a hook
+/// process decides one call, and should not pay for compiling every rule's regexes.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.pattern)
+                    .size_limit(1 << 22)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// A pattern that cannot be compiled (only a size limit can cause that after the
+    /// syntax check at load) matches nothing.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.get().is_some_and(|r| r.is_match(text))
+    }
+}
+
+/// Checks each pattern's syntax (cheap) and joins them into one lazily compiled
+/// alternation (one scan instead of several).
+fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>>, PolicyError> {
+    for p in pats {
+        regex_syntax::ParserBuilder::new()
             .build()
+            .parse(p)
             .map_err(|e| PolicyError::Rule {
                 pack: pack.to_owned(),
                 rule: rule.to_owned(),
                 message: e.to_string(),
-            })
-    };
-    for p in pats {
-        build(p)?;
+            })?;
     }
     if pats.is_empty() {
         return Ok(Vec::new());
     }
     let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
-    Ok(vec![build(&joined.join("|"))?])
+    Ok(vec![Arc::new(LazyRegex {
+        pattern: joined.join("|"),
+        compiled: OnceLock::new(),
+    })])
 }
 
 impl Rule {
@@ -321,6 +392,7 @@ impl Rule {
             flags_any: s.flags_any.clone(),
             flags_none: s.flags_none.clone(),
             paths_any: classes(&s.paths_any, pack, &s.id)?,
+            paths_none: classes(&s.paths_none, pack, &s.id)?,
             dest_any: classes(&s.dest_any, pack, &s.id)?,
             src_any: classes(&s.src_any, pack, &s.id)?,
             writes_any: classes(&s.writes_any, pack, &s.id)?,
@@ -353,6 +425,9 @@ impl Rule {
             return false;
         }
         if !self.paths_any.is_empty() && !f.paths.intersects(self.paths_any) {
+            return false;
+        }
+        if f.paths.intersects(self.paths_none) {
             return false;
         }
         if !self.dest_any.is_empty() && !f.dest.intersects(self.dest_any) {
@@ -444,14 +519,14 @@ pub struct RuleSet {
     by_name: HashMap<String, Vec<usize>>,
     /// Rules with no name, or a prefix pattern.
     wildcard: Vec<usize>,
-    specs: HashMap<String, Arc<CommandSpec>>,
+    specs: HashMap<String, Arc<Spec>>,
     tools: Vec<ToolDefault>,
 }
 
 impl RuleSet {
     pub fn build(packs: &[PolicyPack]) -> Result<RuleSet, PolicyError> {
         let mut rules: Vec<Rule> = Vec::new();
-        let mut specs: HashMap<String, Arc<CommandSpec>> = HashMap::new();
+        let mut specs: HashMap<String, Arc<Spec>> = HashMap::new();
         let mut tools: Vec<ToolDefault> = Vec::new();
         for p in packs {
             if !p.restricted {
@@ -466,7 +541,7 @@ impl RuleSet {
                 }
             }
             for c in &p.file.command {
-                let spec = Arc::new(c.clone());
+                let spec = Arc::new(Spec::from(c));
                 for n in &c.names {
                     if p.restricted && specs.contains_key(n) {
                         continue;
@@ -506,6 +581,20 @@ impl RuleSet {
             specs,
             tools,
         })
+    }
+
+    /// Compiles every rule's patterns now; returns the ids of rules whose patterns
+    /// could not be compiled (they would never match).
+    pub fn precompile(&self) -> Vec<String> {
+        let mut failed = Vec::new();
+        for r in &self.rules {
+            for l in r.args_any.iter().chain(&r.args_none).chain(&r.text_any) {
+                if l.get().is_none() && !failed.contains(&r.id) {
+                    failed.push(r.id.clone());
+                }
+            }
+        }
+        failed
     }
 
     /// The default for a tool no rule matched.
@@ -562,7 +651,9 @@ impl RuleSet {
         let args = &e.args;
         while i < args.len() {
             let t = args[i].text.as_str();
-            let numeric = t.len() > 1 && t[1..].chars().all(|c| c.is_ascii_digit());
+            let numeric = t.len() > 1
+                && t.get(1..)
+                    .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
             if end_opts
                 || t == "-"
                 || !t.starts_with('-')
@@ -588,7 +679,11 @@ impl RuleSet {
                 i += 1;
                 continue;
             }
-            if let Some(long) = t.strip_prefix("--") {
+            let single_long = spec.as_ref().is_some_and(|s| s.single_dash_long) && t.len() > 2;
+            if let Some(long) = t
+                .strip_prefix("--")
+                .or_else(|| t.strip_prefix('-').filter(|_| single_long))
+            {
                 let (name, val) = match long.split_once('=') {
                     Some((n, v)) => (n, Some(v)),
                     None => (long, None),
@@ -599,10 +694,10 @@ impl RuleSet {
                     .unwrap_or_else(|| name.to_owned());
                 let takes = spec
                     .as_ref()
-                    .is_some_and(|s| s.values.iter().any(|v| v == name || *v == canon));
+                    .is_some_and(|s| s.values.contains(name) || s.values.contains(&canon));
                 let writes = spec
                     .as_ref()
-                    .is_some_and(|s| s.writes.iter().any(|v| v == name || *v == canon));
+                    .is_some_and(|s| s.writes.contains(name) || s.writes.contains(&canon));
                 f.flags.insert(canon);
                 if let Some(v) = val {
                     values.push(v);
@@ -622,17 +717,18 @@ impl RuleSet {
             let cluster = &t[1..];
             let mut consumed = false;
             for (pos, ch) in cluster.char_indices() {
-                let key = ch.to_string();
+                let mut buf = [0u8; 4];
+                let key: &str = ch.encode_utf8(&mut buf);
                 let canon = spec
                     .as_ref()
-                    .and_then(|s| s.flags.get(&key).cloned())
-                    .unwrap_or_else(|| key.clone());
+                    .and_then(|s| s.flags.get(key).cloned())
+                    .unwrap_or_else(|| key.to_owned());
                 let takes = spec
                     .as_ref()
-                    .is_some_and(|s| s.values.iter().any(|v| *v == key || *v == canon));
+                    .is_some_and(|s| s.values.contains(key) || s.values.contains(&canon));
                 let writes = spec
                     .as_ref()
-                    .is_some_and(|s| s.writes.iter().any(|v| *v == key || *v == canon));
+                    .is_some_and(|s| s.writes.contains(key) || s.writes.contains(&canon));
                 f.flags.insert(canon);
                 if takes {
                     let rest = &cluster[pos + ch.len_utf8()..];
@@ -806,6 +902,12 @@ fn path_candidates(t: &str) -> impl Iterator<Item = &str> {
     {
         v.push(p);
     }
-    // scp/rsync remote specs `host:path` are not local paths; local ones have no colon.
+    // `~/.ssh:/root/.ssh` (a volume), `/src:/dst`: the local side is a path too.
+    if let Some((left, _)) = t.split_once(':')
+        && (left.starts_with('/') || left.starts_with('~'))
+        && paths::looks_like_path(left)
+    {
+        v.push(left);
+    }
     v.into_iter()
 }

@@ -34,6 +34,8 @@ pub const MAX_NODES: usize = 20_000;
 const MAX_TREE_DEPTH: usize = 200;
 /// Parse time budget per call.
 const PARSE_BUDGET: Duration = Duration::from_millis(20);
+/// Whole-analysis time budget per call (parses included).
+const WALK_BUDGET: Duration = Duration::from_millis(50);
 
 /// One word of a command after quote removal and the expansion we can do.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -272,6 +274,30 @@ impl Output {
     }
 }
 
+/// Environment variables that make programs load or run code chosen by whoever sets them.
+const SENSITIVE_VARS: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "DYLD_INSERT_LIBRARIES",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "PS0",
+    "PS4",
+    "HISTFILE",
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+    "PYTHONSTARTUP",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+    "CLAUDE_CONFIG_DIR",
+    "LIGHTHOUSE_DISABLE",
+    "LIGHTHOUSE_OFF",
+    "LIGHTHOUSE_POLICY",
+];
+
 const SHELLS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh", "tcsh", "yash", "rbash",
 ];
@@ -392,6 +418,12 @@ impl<'e> Walker<'e> {
             self.bound("syntax tree larger than the bound");
             return Output::default();
         }
+        // Walking is linear in nodes, but pipelines copy what flows between stages:
+        // keep a wall-clock bound too (checked every few hundred nodes).
+        if self.nodes.is_multiple_of(256) && self.started.elapsed() > WALK_BUDGET {
+            self.bound("analysis took longer than its time budget");
+            return Output::default();
+        }
         if tdepth > MAX_TREE_DEPTH {
             self.bound("syntax tree deeper than the bound");
             return Output::default();
@@ -477,6 +509,42 @@ impl<'e> Walker<'e> {
                         self.assignment(kid, src, ctx, depth, tdepth + 1);
                     } else {
                         self.visit(kid, src, ctx, depth, tdepth + 1);
+                    }
+                }
+                Output::default()
+            }
+            "while_statement" => {
+                // `while true; do cmd & done`: unbounded background spawning.
+                let cond = node
+                    .child_by_field_name("condition")
+                    .map(|c| {
+                        text_of(c, src)
+                            .trim()
+                            .trim_end_matches(';')
+                            .trim()
+                            .to_owned()
+                    })
+                    .unwrap_or_default();
+                let forever = matches!(
+                    cond.as_str(),
+                    "true" | ":" | "false" | "[ 1 ]" | "[[ 1 ]]" | "((1))" | "(( 1 ))"
+                );
+                let body = node
+                    .child_by_field_name("body")
+                    .map(|b| text_of(b, src))
+                    .unwrap_or("");
+                let background = body.as_bytes().windows(3).any(|w| {
+                    w[1] == b'&' && w[0] != b'&' && w[2] != b'&' && w[0] != b'>' && w[2] != b'>'
+                });
+                let start = self.out.len();
+                let mut cursor = node.walk();
+                let kids: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+                for kid in kids {
+                    self.visit(kid, src, ctx, depth, tdepth + 1);
+                }
+                if forever && background {
+                    for e in &mut self.out[start..] {
+                        e.tags.push("fork_loop".to_owned());
                     }
                 }
                 Output::default()
@@ -580,11 +648,38 @@ impl<'e> Walker<'e> {
         };
         let name = text_of(name, src).to_owned();
         let value = match node.child_by_field_name("value") {
+            // `cmd=(rm -rf /)`: keep the elements apart so `"${cmd[@]}"` splits again.
+            Some(v) if v.kind() == "array" => {
+                let mut cursor = v.walk();
+                let kids: Vec<Node<'_>> = v.named_children(&mut cursor).collect();
+                let mut parts = Vec::new();
+                for kid in kids {
+                    parts.push(self.word(kid, src, ctx, depth, tdepth + 1).text);
+                }
+                self.vars.insert(name, parts.join(&IFS_SPLIT.to_string()));
+                return;
+            }
             Some(v) => self.word(v, src, ctx, depth, tdepth + 1).text,
             None => String::new(),
         };
-        self.vars
-            .insert(name, value.replace(IFS_SPLIT, " ").to_owned());
+        let value = value.replace(IFS_SPLIT, " ");
+        if SENSITIVE_VARS.contains(&name.as_str()) {
+            // Variables that make other programs load or run code.
+            let e = Effective {
+                name: "export".to_owned(),
+                args: vec![Word::lit(format!("{name}={value}"))],
+                via: ctx.via.clone(),
+                tags: vec![format!("env:{name}")],
+                ..Effective::default()
+            };
+            self.emit(e, ctx);
+            if matches!(name.as_str(), "PROMPT_COMMAND" | "PS0" | "PS1" | "PS4") {
+                let mut c = ctx.clone();
+                c.via.push(name.clone());
+                self.run_script(&value.replace(DYN, "$__lh_unknown"), &c, depth + 1);
+            }
+        }
+        self.vars.insert(name, value);
     }
 
     fn redirected(
@@ -850,9 +945,7 @@ impl<'e> Walker<'e> {
                         }
                         let raw = text_of(node, src);
                         match default {
-                            Some(d) if raw.contains(":-") || raw.contains(":=") => {
-                                w.text.push_str(&d)
-                            }
+                            Some(d) if default_operator(raw, &name) => w.text.push_str(&d),
                             _ => w.text.push(DYN),
                         }
                     }
@@ -1225,7 +1318,12 @@ impl<'e> Walker<'e> {
     /// Peels wrappers off `argv` and emits the effective command(s).
     fn resolve(&mut self, mut argv: Vec<Word>, ctx: &Ctx, depth: usize) -> Output {
         let mut via = ctx.via.clone();
-        let mut tags: Vec<String> = Vec::new();
+        let mut tags: Vec<String> = ctx
+            .extra_vars
+            .iter()
+            .filter(|(k, _)| SENSITIVE_VARS.contains(&k.as_str()))
+            .map(|(k, _)| format!("env:{k}"))
+            .collect();
         let mut extra_vars = ctx.extra_vars.clone();
         for _ in 0..16 {
             let Some(first) = argv.first() else {
@@ -1367,6 +1465,9 @@ impl<'e> Walker<'e> {
                         } else if t.starts_with('-') && t.len() > 1 {
                             i += 1;
                         } else if let Some((k, v)) = assignment_word(t) {
+                            if SENSITIVE_VARS.contains(&k.as_str()) {
+                                tags.push(format!("env:{k}"));
+                            }
                             extra_vars.push((k, v));
                             i += 1;
                         } else {
@@ -1606,6 +1707,26 @@ impl<'e> Walker<'e> {
                             depth,
                             &extra_vars,
                         );
+                    }
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        // `ssh host <<EOF … EOF`: the remote shell runs stdin.
+                        let e = Effective {
+                            name: name.clone(),
+                            args: rest.to_vec(),
+                            via: via.clone(),
+                            stdin: ctx.stdin.clone(),
+                            tags: tags.clone(),
+                            ..Effective::default()
+                        };
+                        self.emit(e, ctx);
+                        via.push("ssh (remote)".to_owned());
+                        let mut t = tags.clone();
+                        t.push("remote".to_owned());
+                        let c = Ctx {
+                            stdin: None,
+                            ..ctx.clone()
+                        };
+                        return self.shell_code(Word::lit(text), &c, &via, &t, depth, &extra_vars);
                     }
                     None
                 }
@@ -2090,7 +2211,19 @@ impl<'e> Walker<'e> {
         let items: Vec<Word> = ctx
             .stdin
             .as_ref()
-            .and_then(|s| s.items.clone())
+            .and_then(|s| {
+                s.items.clone().or_else(|| {
+                    // Known text (here-string, heredoc, echo): its words are the items.
+                    s.text.as_ref().map(|t| {
+                        t.split(|c: char| c.is_whitespace() || c == '\0')
+                            .filter(|x| !x.is_empty())
+                            .take(64)
+                            .map(Word::lit)
+                            .collect()
+                    })
+                })
+            })
+            .filter(|v: &Vec<Word>| !v.is_empty())
             .unwrap_or_else(|| vec![Word::lit(DYN.to_string())]);
         let mut argv: Vec<Word> = if i < rest.len() {
             rest[i..].to_vec()
@@ -2603,6 +2736,17 @@ fn text_of<'s>(node: Node<'_>, src: &'s [u8]) -> &'s str {
         .unwrap_or("")
 }
 
+/// Whether `${name…}` uses a default-value operator (`:-`, `-`, `:=`, `=`).
+fn default_operator(raw: &str, name: &str) -> bool {
+    let after = raw
+        .strip_prefix("${")
+        .and_then(|r| r.strip_prefix(name))
+        .unwrap_or("");
+    [":-", ":=", "-", "="]
+        .iter()
+        .any(|op| after.starts_with(op))
+}
+
 /// `$x`, `${x}` → ("x", true); `${x:-y}`, `${#x}` … → ("x", false).
 fn expansion_name(node: Node<'_>, src: &[u8]) -> (String, bool) {
     let raw = text_of(node, src);
@@ -2615,7 +2759,9 @@ fn expansion_name(node: Node<'_>, src: &[u8]) -> (String, bool) {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
-    let plain = !name.is_empty() && name.len() == inner.len();
+    // `${a[@]}`, `${a[*]}`: the whole array, as stored.
+    let rest = &inner[name.len()..];
+    let plain = !name.is_empty() && (rest.is_empty() || rest == "[@]" || rest == "[*]");
     (name, plain)
 }
 

@@ -58,24 +58,62 @@ fn ten_thousand_element_pipelines_and_lists() {
     assert_ne!(verdict(&list), Verdict::Allow);
     let seq = vec!["ls"; 10_000].join("; ");
     assert_ne!(verdict(&seq), Verdict::Allow);
+    for n in [500, 2000, 4000] {
+        let pipe = vec!["cat x"; n].join(" | ");
+        assert_ne!(verdict(&pipe), Verdict::Allow, "{n}-stage pipeline");
+    }
 }
 
 #[test]
 fn garbage_bytes_do_not_panic() {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let alphabet = b"$(){}[]`'\"\\|&;<>*?~ \n\tabcrm-/=#!%^";
-    for _ in 0..300 {
+    let alphabet: Vec<char> = "$(){}[]`'\"\\|&;<>*?~ \n\tabcrm-/=#!%^éü€😀\u{1}\u{2}\0"
+        .chars()
+        .collect();
+    for _ in 0..400 {
         let mut s = String::new();
         for _ in 0..200 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            s.push(alphabet[(state % alphabet.len() as u64) as usize] as char);
+            s.push(alphabet[(state % alphabet.len() as u64) as usize]);
         }
         let _ = verdict(&s);
+        // The same garbage as arguments, paths and interpreter code.
+        let _ = verdict(&format!("rm -rf {s}"));
+        let _ = verdict(&format!("python3 -c '{}'", s.replace('\'', "")));
+        let _ = verdict(&format!("é{s}"));
+        let _ = lighthouse_policy::cli::explain(&s, "é", Some("ü"), std::io::sink());
+        let _ = lighthouse_policy::paths::classify(
+            &s,
+            lighthouse_policy::paths::Base {
+                cwd: "é",
+                home: None,
+            },
+        );
+        for tool in ["Write", "Read", "Glob", "WebFetch"] {
+            let input = json!({"file_path": s, "content": s, "pattern": s, "url": s});
+            let _ = Policy::builtin().evaluate(&Call {
+                tool_name: tool,
+                tool_input: &input,
+                cwd: "é/relative",
+                home: Some("ü"),
+            });
+        }
     }
 }
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[test]
+fn hostile_interpreter_code_stays_linear() {
+    let calls = "os.system(\"ls\"); ".repeat(3000);
+    let unclosed = "system(".repeat(5000);
+    let in_strings = "'os.system(x)' ".repeat(3000);
+    for code in [calls, unclosed, in_strings] {
+        let cmd = format!("python3 -c '{}'", code.replace('\'', ""));
+        let _ = verdict(&cmd);
+    }
 }

@@ -103,6 +103,7 @@ fn corpus_timing_report() {
             }
         }
     }
+    let _ = policy.precompile();
     for p in &payloads {
         let _ = cli::decide(&policy, p, Some("/home/dev"));
     }

@@ -40,6 +40,8 @@ fn builtin_packs_load() {
     let p = Policy::builtin();
     assert!(p.version().starts_with("policy-"));
     assert!(p.rule_ids().len() > 80);
+    // Patterns compile lazily; make sure every built-in one can.
+    assert_eq!(p.precompile(), Vec::<String>::new());
 }
 
 #[test]
@@ -353,6 +355,22 @@ fn bad_packs_are_rejected() {
         "[[rule]]\nid = 'x'\nverdict = 'deny'\nunknown_field = 1\n",
     );
     assert!(e.is_err());
+    let huge = format!("# {}\n", "x".repeat(2 * 1024 * 1024));
+    assert!(matches!(
+        PolicyPack::parse("huge", &huge),
+        Err(PolicyError::Pack { .. })
+    ));
+}
+
+#[test]
+fn empty_policies_fail_closed() {
+    for p in [Policy::fail_closed(), Policy::from_packs(&[]).unwrap()] {
+        assert_eq!(eval_tool(&p, "Bash", json!({"command": "ls"})).0, Escalate);
+        assert_eq!(
+            eval_tool(&p, "Read", json!({"file_path": "/x"})).0,
+            Escalate
+        );
+    }
 }
 
 #[test]

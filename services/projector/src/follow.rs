@@ -11,7 +11,7 @@ use crate::view::{ContentSource, Shared};
 use async_nats::jetstream::{self, consumer};
 use bytes::Bytes;
 use futures::StreamExt;
-use lighthouse_nats::topology::{ANNOT_STREAM, DECISION_STREAM, ESC_STREAM, FS_STREAM};
+use lighthouse_nats::topology::{DECISION_STREAM, FS_STREAM};
 use lighthouse_schemas::{Decision, FileContent, FileVersion, Token, decode};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -19,6 +19,11 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
+
+/// Streams that land with other work (escalations, anchoring); named here rather than
+/// in `nats/` until their definitions are there. Followed once they exist.
+pub const ESC_STREAM: &str = "LH_ESC";
+pub const ANNOT_STREAM: &str = "LH_ANNOT";
 
 /// How long a read may wait for the server before it fails with EIO.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);

@@ -46,9 +46,6 @@ pub const OBJECT_BUCKETS: &[(&str, &str)] = &[(
 pub const CMD_STREAM: &str = "LH_CMD";
 pub const FS_STREAM: &str = "LH_FS";
 pub const FS_BLOBS_BUCKET: &str = "lh_fs_blobs";
-/// Streams other issues add; the projector follows them when they exist.
-pub const ESC_STREAM: &str = "LH_ESC";
-pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const DECISION_STREAM: &str = "LH_DECISION";
 pub const DLQ_STREAM: &str = "LH_DLQ";
 pub const VALIDATOR_GROUP: &str = "validator";

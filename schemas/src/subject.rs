@@ -60,18 +60,6 @@ pub const ESCALATION_ALL: &str = "lh.esc.>";
 /// Every annotation (the `LH_ANNOT` stream).
 pub const ANNOTATION_ALL: &str = "lh.annot.>";
 
-/// The `<project>` and `<key>` tokens of `lh.<kind>.<project>.<key>` subjects
-/// (`fs`, `annot`, `esc`), or `None` when `subject` is not of that kind.
-pub fn parse_project_keyed(kind: &str, subject: &str) -> Option<(Token, Token)> {
-    let mut parts = subject.split('.');
-    if parts.next()? != ROOT || parts.next()? != kind {
-        return None;
-    }
-    let project = Token::parse(parts.next()?)?;
-    let key = Token::parse(parts.next()?)?;
-    parts.next().is_none().then_some((project, key))
-}
-
 /// `lh.annot.<project>.<file_key>`: expert annotations on one file.
 pub fn annotation(project: &Token, file_key: &Token) -> String {
     format!("{ROOT}.annot.{project}.{file_key}")
@@ -138,18 +126,6 @@ mod tests {
         let key = Token::encode("src/main.rs");
         assert_eq!(file(&p, &key), "lh.fs.web~2eapp.src~2fmain~2ers");
         assert_eq!(file_project_filter(&p), "lh.fs.web~2eapp.>");
-    }
-
-    #[test]
-    fn keyed_subjects_parse_back() {
-        let (p, k) = parse_project_keyed("fs", "lh.fs.proj.src~2fa").unwrap();
-        assert_eq!(
-            (p.as_str(), k.decode().unwrap().as_str()),
-            ("proj", "src/a")
-        );
-        for bad in ["lh.fs.proj", "lh.fs.p.k.x", "lh.annot.p.k", "lh.fs.p.a b"] {
-            assert!(parse_project_keyed("fs", bad).is_none(), "{bad}");
-        }
     }
 
     #[test]

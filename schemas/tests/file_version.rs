@@ -89,3 +89,23 @@ fn unsafe_paths_are_refused() {
         assert!(!is_safe_relative_path(bad), "{bad:?}");
     }
 }
+
+#[test]
+fn json_schema_is_generated_not_hand_kept() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("json/file_version.json");
+    let mut current = serde_json::to_string_pretty(&schemars::schema_for!(FileVersion)).unwrap();
+    current.push('\n');
+    if std::env::var_os("LIGHTHOUSE_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).expect("LIGHTHOUSE_BLESS=1 writes it");
+    assert_eq!(
+        committed, current,
+        "schema changed: bless and commit schemas/json/"
+    );
+    // Other languages see every content kind.
+    for kind in ["inline", "object", "masked", "too_large", "deleted"] {
+        assert!(current.contains(&format!("\"{kind}\"")), "{kind}");
+    }
+}

@@ -653,6 +653,13 @@ async fn up_mounts_the_view_and_sigterm_unmounts_it() {
     let status: Value =
         serde_json::from_slice(&std::fs::read(ws.mount().join(".status.json")).unwrap()).unwrap();
     assert_eq!(status["streams"]["LH_FS"]["exists"], true, "{status}");
+    let js = p.js().await;
+    eventually(VISIBLE, || async {
+        lighthouse_nats::presence::list(&js)
+            .await
+            .is_ok_and(|w| w.iter().any(|w| w.kind == "projector"))
+    })
+    .await;
     let mut child = guard.child.take().unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),

@@ -310,10 +310,9 @@ fn version(
         h.update(part.as_bytes());
         h.update([0]);
     }
-    if sha256.is_empty() {
-        // Unread content (masked, too large): only its metadata tells versions apart.
-        h.update(mtime_us.to_le_bytes());
-    }
+    // The mtime too: content that goes A → B → A inside the duplicate window is three
+    // versions, not two (and unread content, masked or too large, has nothing else).
+    h.update(mtime_us.to_le_bytes());
     let id = format!("fs-{}", &hex::encode(h.finalize())[..40]);
     let correlation = origin
         .tool_use_id
@@ -548,5 +547,35 @@ mod tests {
         assert_eq!(big.size, 100);
         let gone = read_version(&p, "gone", &origin(), 10).unwrap();
         assert_eq!(gone.content, FileContent::Deleted);
+    }
+
+    #[test]
+    fn same_content_written_again_later_is_a_new_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let p = Project {
+            name: "p".into(),
+            root: root.clone(),
+        };
+        let sync = Origin {
+            tool_use_id: None,
+            ..origin()
+        };
+        let write = |text: &str, secs: u64| {
+            std::fs::write(root.join("f"), text).unwrap();
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            std::fs::File::options()
+                .write(true)
+                .open(root.join("f"))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        write("A", 1_000);
+        let first = read_version(&p, "f", &sync, 10).unwrap().env.id;
+        assert_eq!(read_version(&p, "f", &sync, 10).unwrap().env.id, first);
+        write("B", 2_000);
+        write("A", 3_000);
+        assert_ne!(read_version(&p, "f", &sync, 10).unwrap().env.id, first);
     }
 }

@@ -11,14 +11,19 @@ use crate::view::{ContentSource, Shared};
 use async_nats::jetstream::{self, consumer};
 use bytes::Bytes;
 use futures::StreamExt;
-use lighthouse_nats::topology::{ANNOT_STREAM, DECISION_STREAM, ESC_STREAM, FS_STREAM};
-use lighthouse_schemas::{Decision, FileContent, FileVersion, Token, decode, subject};
+use lighthouse_nats::topology::{DECISION_STREAM, FS_STREAM};
+use lighthouse_schemas::{Decision, FileContent, FileVersion, Token, decode};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
+
+/// Streams that land with other work (escalations, anchoring); named here rather than
+/// in `nats/` until their definitions are there. Followed once they exist.
+pub const ESC_STREAM: &str = "LH_ESC";
+pub const ANNOT_STREAM: &str = "LH_ANNOT";
 
 /// How long a read may wait for the server before it fails with EIO.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,15 +114,6 @@ fn stored_us(message: &jetstream::Message) -> u64 {
         .unwrap_or_else(lighthouse_schemas::now_us)
 }
 
-/// The project named in a loosely decoded message, else in its subject.
-fn loose_project(value: &serde_json::Value, subject_token: &Token) -> Option<String> {
-    value
-        .pointer("/env/project")
-        .and_then(|p| p.as_str())
-        .map(str::to_owned)
-        .or_else(|| subject_token.decode())
-}
-
 /// Applies one message of `stream` to the model.
 pub fn apply(
     shared: &Shared,
@@ -160,12 +156,18 @@ pub fn apply(
         ESC_STREAM => {
             let value: serde_json::Value =
                 rmp_serde::from_slice(payload).map_err(|e| e.to_string())?;
-            let token = subject
-                .split('.')
-                .nth(2)
-                .and_then(Token::parse)
-                .ok_or("escalation subject has no project")?;
-            let project = loose_project(&value, &token).ok_or("escalation has no project")?;
+            let project = value
+                .pointer("/env/project")
+                .and_then(|p| p.as_str())
+                .map(str::to_owned)
+                .or_else(|| {
+                    subject
+                        .split('.')
+                        .nth(2)
+                        .and_then(Token::parse)
+                        .and_then(|t| t.decode())
+                })
+                .ok_or("escalation has no project")?;
             shared
                 .apply(|m| m.apply_escalation(&project, stored_us, &value))
                 .map_err(|e| e.to_string())
@@ -175,14 +177,20 @@ pub fn apply(
             // is in `schemas`, any map with a project and a path is rendered.
             let value: serde_json::Value =
                 rmp_serde::from_slice(payload).map_err(|e| e.to_string())?;
-            let (project_token, key) = subject::parse_project_keyed("annot", subject)
-                .ok_or("not an annotation subject")?;
-            let project =
-                loose_project(&value, &project_token).ok_or("annotation has no project")?;
+            // `lh.annot.<project>.<file_key>`; the message's own fields win, the subject
+            // is the fallback (a hashed key cannot be decoded, hence the fields first).
+            let mut tokens = subject.split('.').skip(2).map(Token::parse);
+            let (project_token, key) = (tokens.next().flatten(), tokens.next().flatten());
+            let project = value
+                .pointer("/env/project")
+                .and_then(|p| p.as_str())
+                .map(str::to_owned)
+                .or_else(|| project_token.and_then(|t| t.decode()))
+                .ok_or("annotation has no project")?;
             let path = ["path", "file", "file_path"]
                 .iter()
                 .find_map(|f| value.get(*f).and_then(|p| p.as_str()).map(str::to_owned))
-                .or_else(|| key.decode())
+                .or_else(|| key.and_then(|k| k.decode()))
                 .ok_or("annotation names no file")?;
             shared
                 .apply(|m| m.apply_annotation(&project, &path, seq, stored_us, value))
@@ -296,5 +304,70 @@ pub async fn follow(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::subject;
+    use serde_json::json;
+
+    struct Nothing;
+    impl ContentSource for Nothing {
+        fn fetch_message(&self, _: u64) -> Result<Bytes, String> {
+            Err("none".into())
+        }
+        fn fetch_object(&self, _: &str, _: &str) -> Result<Bytes, String> {
+            Err("none".into())
+        }
+    }
+
+    fn pack(v: &serde_json::Value) -> Vec<u8> {
+        rmp_serde::to_vec_named(v).unwrap()
+    }
+
+    #[test]
+    fn loose_messages_find_their_project_and_file() {
+        let shared = Shared::new(Box::new(Nothing), 1 << 20, true);
+        // A path long enough that its subject key is hashed (not decodable).
+        let long = format!("src/{}/deep.rs", "d".repeat(80));
+        let subject = subject::annotation(&Token::encode("demo"), &Token::encode(&long));
+        let note = json!({"env": {"project": "demo"}, "path": long, "text": "hi"});
+        apply(&shared, ANNOT_STREAM, &subject, 1, 1, &pack(&note)).unwrap();
+        // Without fields, the subject names both.
+        let subject = subject::annotation(&Token::encode("demo"), &Token::encode("a.rs"));
+        apply(
+            &shared,
+            ANNOT_STREAM,
+            &subject,
+            2,
+            2,
+            &pack(&json!({"text": "x"})),
+        )
+        .unwrap();
+        let model = shared.model.read().unwrap();
+        let tree = &model.projects["demo"].annotation_tree;
+        assert!(tree.file(&format!("{long}.md")).is_some());
+        assert!(tree.file("a.rs.md").is_some());
+        drop(model);
+
+        let subject = subject::escalation(&Token::encode("web app"), &Token::encode("security"));
+        apply(
+            &shared,
+            ESC_STREAM,
+            &subject,
+            3,
+            3,
+            &pack(&json!({"cmd_id": "c1"})),
+        )
+        .unwrap();
+        assert!(
+            shared.model.read().unwrap().projects["web app"]
+                .escalations
+                .contains_key("c1.json")
+        );
+        assert!(apply(&shared, ESC_STREAM, &subject, 4, 4, b"\xc1 not msgpack").is_err());
+        assert!(apply(&shared, FS_STREAM, "lh.fs.demo.x", 5, 5, b"garbage").is_err());
     }
 }

@@ -158,6 +158,33 @@ pub async fn run(
             .map_err(|e| ProjectorError::Session(e.to_string()))?
     };
     tracing::info!(mount = %mount.display(), "view_mounted");
+    // Presence, like every worker: `lighthouse status` lists the projector and what it
+    // has applied; the key disappears when it stops.
+    tasks.spawn({
+        let shared = shared.clone();
+        // Plain characters only: KV keys refuse the `~` escapes of odd names.
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "host".to_owned());
+        let id = format!("{host}-{}", std::process::id());
+        let started_ms = shared.started_us / 1000;
+        lighthouse_nats::presence::heartbeat(
+            js.clone(),
+            move || {
+                let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
+                lighthouse_nats::presence::Presence {
+                    kind: "projector".to_owned(),
+                    id: id.clone(),
+                    pid: std::process::id(),
+                    started_ms,
+                    processed: health.values().map(|h| h.applied).sum(),
+                    dead_lettered: health.values().map(|h| h.rejected).sum(),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                }
+            },
+            followers.clone(),
+        )
+    });
     if let Some(ready) = ready {
         let _ = ready.send(());
     }

@@ -11,8 +11,10 @@ fn unescape(field: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&field[i + 1..i + 4], 8)
+            && let Some(b) = bytes
+                .get(i + 1..i + 4)
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
         {
             out.push(b);
             i += 4;
@@ -88,10 +90,15 @@ mod tests {
     #[test]
     fn mountinfo_paths_are_unescaped() {
         let text = "36 35 98:0 / /mnt/a\\040b rw,noatime master:1 - fuse lighthouse rw\n\
-                    37 35 98:0 / /proc rw - proc proc rw\n";
+                    37 35 98:0 / /proc rw - proc proc rw\n\
+                    38 35 98:0 / /x\\é\\04 rw - x x rw\n";
         assert_eq!(
             mount_points(text),
-            vec![PathBuf::from("/mnt/a b"), PathBuf::from("/proc")]
+            vec![
+                PathBuf::from("/mnt/a b"),
+                PathBuf::from("/proc"),
+                PathBuf::from("/x\\é\\04")
+            ]
         );
     }
 }

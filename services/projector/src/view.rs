@@ -412,3 +412,126 @@ impl Shared {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::{Envelope, encode};
+    use std::collections::HashMap;
+
+    /// Messages by sequence, counting how often each is fetched.
+    struct Fake {
+        messages: HashMap<u64, Vec<u8>>,
+        fetched: Mutex<Vec<u64>>,
+    }
+
+    impl ContentSource for Arc<Fake> {
+        fn fetch_message(&self, seq: u64) -> Result<Bytes, String> {
+            self.fetched.lock().unwrap().push(seq);
+            self.messages
+                .get(&seq)
+                .map(|m| Bytes::from(m.clone()))
+                .ok_or_else(|| format!("no message {seq}"))
+        }
+        fn fetch_object(&self, _: &str, _: &str) -> Result<Bytes, String> {
+            Err("no objects here".into())
+        }
+    }
+
+    fn version(path: &str, text: &str) -> FileVersion {
+        FileVersion {
+            env: Envelope::new(path, 1, "demo", "a", "c"),
+            path: path.into(),
+            content: FileContent::Inline(text.as_bytes().to_vec()),
+            sha256: String::new(),
+            size: text.len() as u64,
+            mtime_us: 1,
+            executable: false,
+            tool: "Write".into(),
+            tool_use_id: None,
+        }
+    }
+
+    fn setup(prime: bool) -> (Arc<Shared>, Arc<Fake>) {
+        let versions = [(1, version("a.txt", "one")), (2, version("a.txt", "two!"))];
+        let fake = Arc::new(Fake {
+            messages: versions
+                .iter()
+                .map(|(s, v)| (*s, encode(v).unwrap()))
+                .collect(),
+            fetched: Mutex::new(Vec::new()),
+        });
+        let shared = Arc::new(Shared::new(Box::new(fake.clone()), 1 << 20, prime));
+        for (seq, v) in versions {
+            shared.apply(|m| m.apply_file(seq, seq, &v)).unwrap();
+            if let FileContent::Inline(b) = v.content {
+                shared.prime(seq, Bytes::from(b));
+            }
+        }
+        (shared, fake)
+    }
+
+    fn ino(shared: &Shared, path: &[&str]) -> u64 {
+        path.iter()
+            .try_fold(1, |parent, name| {
+                shared.lookup(parent, name).map(|(i, _)| i)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn contents_are_fetched_by_sequence_once_then_cached() {
+        let (shared, fake) = setup(false);
+        let current = ino(&shared, &["demo", "current", "a.txt"]);
+        let old = ino(&shared, &["demo", "history", "1", "a.txt"]);
+        assert_eq!(shared.attr(current).unwrap().size, 4);
+        assert_eq!(&shared.read(current).unwrap().unwrap()[..], b"two!");
+        assert_eq!(&shared.read(old).unwrap().unwrap()[..], b"one");
+        assert_eq!(&shared.read(current).unwrap().unwrap()[..], b"two!");
+        assert_eq!(*fake.fetched.lock().unwrap(), [2, 1]);
+        // Inode numbers are stable.
+        assert_eq!(ino(&shared, &["demo", "current", "a.txt"]), current);
+    }
+
+    #[test]
+    fn primed_contents_need_no_fetch_and_read_ahead_fills_the_cache() {
+        let (shared, fake) = setup(true);
+        let current = ino(&shared, &["demo", "current", "a.txt"]);
+        assert_eq!(&shared.read(current).unwrap().unwrap()[..], b"two!");
+        assert!(fake.fetched.lock().unwrap().is_empty());
+
+        let (shared, fake) = setup(false);
+        shared.start_prefetch().unwrap();
+        let dir = ino(&shared, &["demo", "current"]);
+        shared.prefetch_dir(dir);
+        for _ in 0..500 {
+            if !fake.fetched.lock().unwrap().is_empty() && shared.contents.contains_key(&2) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(*fake.fetched.lock().unwrap(), [2]);
+        let file = ino(&shared, &["demo", "current", "a.txt"]);
+        assert_eq!(&shared.read(file).unwrap().unwrap()[..], b"two!");
+        assert_eq!(
+            fake.fetched.lock().unwrap().len(),
+            1,
+            "served from the cache"
+        );
+    }
+
+    #[test]
+    fn status_reports_lag() {
+        let (shared, _) = setup(true);
+        shared.set_health("LH_FS", |h| {
+            h.exists = true;
+            h.applied_seq = 2;
+            h.stream_last_seq = 5;
+        });
+        let status: serde_json::Value = serde_json::from_slice(&shared.status_json()).unwrap();
+        assert_eq!(status["lag_messages"], 3);
+        assert_eq!(status["current_files"], 1);
+        let file = ino(&shared, &[crate::model::STATUS_FILE]);
+        assert!(shared.is_volatile(file));
+    }
+}

@@ -29,8 +29,8 @@ impl Presence {
     pub fn key(&self) -> String {
         format!(
             "{}.{}",
-            lighthouse_schemas::Token::encode(&self.kind),
-            lighthouse_schemas::Token::encode(&self.id)
+            lighthouse_schemas::Token::encode(&self.kind).kv_key(),
+            lighthouse_schemas::Token::encode(&self.id).kv_key()
         )
     }
 }

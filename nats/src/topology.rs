@@ -48,6 +48,7 @@ pub const FS_STREAM: &str = "LH_FS";
 pub const FS_BLOBS_BUCKET: &str = "lh_fs_blobs";
 pub const DECISION_STREAM: &str = "LH_DECISION";
 pub const DLQ_STREAM: &str = "LH_DLQ";
+pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const VALIDATOR_GROUP: &str = "validator";
 pub const ANNOTATOR_GROUP: &str = "annotator";
 

@@ -89,6 +89,17 @@ impl Token {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The token as a JetStream KV key segment. KV keys refuse `~`, so it becomes `/`,
+    /// which no token contains: the mapping stays injective.
+    pub fn kv_key(&self) -> String {
+        self.0.replace('~', "/")
+    }
+
+    /// Reverses [`Token::kv_key`].
+    pub fn from_kv_key(key: &str) -> Option<Token> {
+        Token::parse(&key.replace('/', "~"))
+    }
 }
 
 impl fmt::Display for Token {
@@ -160,6 +171,20 @@ mod tests {
         assert_safe(&dots);
         let prefix = dots.as_str().split('=').next().unwrap();
         assert_eq!(prefix.len() % 3, 0);
+    }
+
+    #[test]
+    fn kv_keys_hold_only_kv_characters_and_round_trip() {
+        for name in ["web.app", "a b", "plain", "", &"ü".repeat(40)] {
+            let t = Token::encode(name);
+            let key = t.kv_key();
+            assert!(
+                key.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-/_=".contains(&b)),
+                "{key}"
+            );
+            assert_eq!(Token::from_kv_key(&key), Some(t));
+        }
     }
 
     #[test]

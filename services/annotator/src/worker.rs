@@ -6,7 +6,7 @@ use lighthouse_anchor::annotations::reanchor;
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
-use lighthouse_schemas::{decode, now_us, subject};
+use lighthouse_schemas::{decode, now_us};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +67,7 @@ const MAX_SOURCE: usize = lighthouse_anchor::MAX_SOURCE_BYTES;
 
 async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outcome {
     let subject_name = delivery.message.subject.to_string();
-    if subject::parse_project_keyed("fs", &subject_name).is_none() {
+    if subject_name.split('.').count() != 4 || !subject_name.starts_with("lh.fs.") {
         return Outcome::Poison(format!("not a file subject: {subject_name}"));
     }
     let version: FileVersion = match decode(&delivery.message.payload) {

@@ -70,9 +70,13 @@ impl Book {
         let default = compile(&base, &mut errors).unwrap_or_else(Policy::builtin);
         let mut projects = HashMap::new();
         for (key, text) in entries {
-            let Some(project) = key.strip_prefix(PROJECT) else {
+            let Some(project) = key
+                .strip_prefix(PROJECT)
+                .and_then(lighthouse_schemas::Token::from_kv_key)
+            else {
                 continue;
             };
+            let project = project.as_str();
             let pack = match PolicyPack::parse_restricted(&format!("project {project}"), text) {
                 Ok(pack) => pack,
                 Err(e) => {
@@ -104,12 +108,18 @@ impl Book {
 
 /// The bucket key of a project's pack.
 pub fn project_key(project: &str) -> String {
-    format!("{PROJECT}{}", lighthouse_schemas::Token::encode(project))
+    format!(
+        "{PROJECT}{}",
+        lighthouse_schemas::Token::encode(project).kv_key()
+    )
 }
 
 /// The bucket key of a central pack.
 pub fn central_key(name: &str) -> String {
-    format!("{CENTRAL}{}", lighthouse_schemas::Token::encode(name))
+    format!(
+        "{CENTRAL}{}",
+        lighthouse_schemas::Token::encode(name).kv_key()
+    )
 }
 
 async fn read_all(
@@ -219,11 +229,11 @@ args_any = ["^apply$"]
     #[test]
     fn project_packs_apply_to_their_project_only_and_bad_packs_are_reported() {
         let mut entries = BTreeMap::new();
-        entries.insert(project_key("infra"), DENY_TERRAFORM.to_owned());
+        entries.insert(project_key("infra.ops"), DENY_TERRAFORM.to_owned());
         entries.insert(central_key("broken"), "[[rule]\nnot toml".to_owned());
         let book = Book::build(&entries);
         assert_eq!(book.errors.len(), 1, "{:?}", book.errors);
-        let infra = book.for_project("infra");
+        let infra = book.for_project(lighthouse_schemas::Token::encode("infra.ops").as_str());
         assert_eq!(
             verdict(infra, "terraform apply -auto-approve"),
             Verdict::Deny

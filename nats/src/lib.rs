@@ -7,10 +7,12 @@
 //! - [`publish`]: exactly-once publishing (`Nats-Msg-Id` plus expected-subject-sequence);
 //! - [`worker`]: the consume loop every worker uses: partition consumers, bounded
 //!   concurrency, one ack action per outcome, dead letters, shutdown;
-//! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket.
+//! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
+//! - [`roster`]: a live view of who is present in a heartbeat bucket.
 
 pub mod presence;
 pub mod publish;
+pub mod roster;
 pub mod server;
 pub mod topology;
 pub mod worker;

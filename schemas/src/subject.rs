@@ -38,9 +38,44 @@ pub fn escalation(project: &Token, specialty: &Token) -> String {
     format!("{ROOT}.esc.{project}.{specialty}")
 }
 
+/// Filter for the escalations of one specialty, across projects (an expert's view).
+pub fn escalation_filter(specialty: &Token) -> String {
+    format!("{ROOT}.esc.*.{specialty}")
+}
+
+/// Every escalation.
+pub const ESCALATION_ALL: &str = "lh.esc.>";
+
 /// `lh.vote.<cmd_id>.<expert>`: one expert's vote on one escalated command.
 pub fn vote(cmd_id: &Token, expert: &Token) -> String {
     format!("{ROOT}.vote.{cmd_id}.{expert}")
+}
+
+/// Filter for every vote on one command, as published or as stored (with the
+/// partition suffix `LH_VOTE` adds).
+pub fn votes_for(cmd_id: &Token) -> String {
+    format!("{ROOT}.vote.{cmd_id}.>")
+}
+
+/// Filter for the votes stored in one partition of `LH_VOTE`.
+pub fn vote_partition_filter(partition: u32) -> String {
+    format!("{ROOT}.vote.*.*.{partition}")
+}
+
+/// Filter for every decision about one agent's commands.
+pub fn decisions_of(project: &Token, agent: &Token) -> String {
+    format!("{ROOT}.decision.{project}.{agent}.*")
+}
+
+/// Key of an expert's heartbeat in the `lh_experts` KV bucket: `<specialty>.<expert>`.
+pub fn expert_key(specialty: &Token, expert: &Token) -> String {
+    format!("{specialty}.{expert}")
+}
+
+/// The specialty and expert of an `lh_experts` key.
+pub fn parse_expert_key(key: &str) -> Option<(Token, Token)> {
+    let (specialty, expert) = key.split_once('.')?;
+    Some((Token::parse(specialty)?, Token::parse(expert)?))
 }
 
 /// `lh.fs.<project>.<file_key>`: a file's content as the agent wrote it.
@@ -64,6 +99,36 @@ pub struct CommandSubject {
     pub project: Token,
     pub agent: Token,
     pub partition: Option<u32>,
+}
+
+/// The parts of a vote subject `lh.vote.<cmd_id>.<expert>[.<partition>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteSubject {
+    pub cmd_id: Token,
+    pub expert: Token,
+    pub partition: Option<u32>,
+}
+
+/// Parses a vote subject as published or as stored (with its partition suffix).
+pub fn parse_vote(subject: &str) -> Option<VoteSubject> {
+    let mut parts = subject.split('.');
+    if parts.next()? != ROOT || parts.next()? != "vote" {
+        return None;
+    }
+    let cmd_id = Token::parse(parts.next()?)?;
+    let expert = Token::parse(parts.next()?)?;
+    let partition = match parts.next() {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(VoteSubject {
+        cmd_id,
+        expert,
+        partition,
+    })
 }
 
 /// Parses a command subject as published or as stored (with its partition suffix).
@@ -111,6 +176,37 @@ mod tests {
         assert_eq!(vote(&c, &Token::encode("alice")), "lh.vote.toolu_1.alice");
         assert_eq!(dead_letter("LH_CMD"), "lh.dlq.LH_CMD");
         assert_eq!(command_partition_filter(3), "lh.cmd.*.*.3");
+    }
+
+    #[test]
+    fn escalation_and_vote_subjects() {
+        let (c, e) = (Token::encode("toolu.1"), Token::encode("alice"));
+        assert_eq!(votes_for(&c), "lh.vote.toolu~2e1.>");
+        assert_eq!(vote_partition_filter(2), "lh.vote.*.*.2");
+        assert_eq!(
+            escalation_filter(&Token::encode("security")),
+            "lh.esc.*.security"
+        );
+        let parsed = parse_vote(&format!("{}.3", vote(&c, &e))).unwrap();
+        assert_eq!(
+            (parsed.cmd_id, parsed.expert, parsed.partition),
+            (c, e, Some(3))
+        );
+        for bad in [
+            "lh.vote.x",
+            "lh.vote.x.y.z",
+            "lh.cmd.x.y",
+            "lh.vote.x.y.1.2",
+        ] {
+            assert!(parse_vote(bad).is_none(), "{bad}");
+        }
+        let key = expert_key(&Token::encode("security"), &Token::encode("a.b"));
+        assert_eq!(key, "security.a~2eb");
+        let (s, x) = parse_expert_key(&key).unwrap();
+        assert_eq!(
+            (s.as_str(), x.decode().as_deref()),
+            ("security", Some("a.b"))
+        );
     }
 
     #[test]

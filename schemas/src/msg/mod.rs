@@ -6,9 +6,14 @@
 
 mod command;
 mod decision;
+mod escalation;
 
 pub use command::{AgentKind, Command};
 pub use decision::{Decision, Tier, Verdict};
+pub use escalation::{
+    Choice, ConsensusRule, Escalation, EscalationContext, ExpertPresence, RecentDecision, Vote,
+    Voter,
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};

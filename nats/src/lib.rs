@@ -8,10 +8,12 @@
 //! - [`worker`]: the consume loop every worker uses: partition consumers, bounded
 //!   concurrency, one ack action per outcome, dead letters, shutdown;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
-//! - [`roster`]: a live view of who is present in a heartbeat bucket.
+//! - [`roster`]: a live view of who is present in a heartbeat bucket;
+//! - [`read`]: bounded one-shot reads of a subject filter.
 
 pub mod presence;
 pub mod publish;
+pub mod read;
 pub mod roster;
 pub mod server;
 pub mod topology;

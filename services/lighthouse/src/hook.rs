@@ -1,7 +1,8 @@
 //! `lighthouse hook claude`: Claude Code's hook, one process per tool call.
 //!
 //! PreToolUse: publish the command, wait for its decision, answer in Claude Code's
-//! protocol. Whatever fails (no server, no validator, a slow pipeline), the answer still
+//! protocol. When the local policy escalates, the wait is `hook.escalation_wait_ms`
+//! (experts vote) instead of `hook.decision_timeout_ms`. Whatever fails (no server, no validator, a slow pipeline), the answer still
 //! comes in time from the same policy code run locally, and the command plus that local
 //! decision are spooled for the audit log.
 
@@ -174,7 +175,22 @@ fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str
     );
     let decision = decide_locally(&command);
     tracing::warn!(reason = why, "hook_fallback");
-    claude_answer(decision.verdict, &describe(&decision))
+    answer_for(&decision, settings.hook.strict)
+}
+
+/// Claude Code's answer for a decision. An escalation still unresolved (no expert
+/// consensus in time, or nobody to ask) is the agent's "ask", or a deny in strict mode.
+pub fn answer_for(decision: &Decision, strict: bool) -> Value {
+    match decision.verdict {
+        Verdict::Escalate if strict => claude_answer(
+            Verdict::Deny,
+            &format!(
+                "{} (strict mode: denied without expert approval)",
+                describe(decision)
+            ),
+        ),
+        verdict => claude_answer(verdict, &describe(decision)),
+    }
 }
 
 fn decide_locally(command: &Command) -> Decision {
@@ -198,7 +214,14 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
         settings.hook.agent.clone(),
     );
     let spool = Spool::new(settings.state_dir().join("spool"));
-    let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
+    // The local policy answers in microseconds and tells how long to wait: experts
+    // need far longer than the fast path.
+    let local = decide_locally(&command);
+    let deadline = Duration::from_millis(if local.verdict == Verdict::Escalate {
+        settings.hook.escalation_wait_ms
+    } else {
+        settings.hook.decision_timeout_ms
+    });
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-hook")
         .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
@@ -210,29 +233,36 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
     };
     match tokio::time::timeout(deadline, remote).await {
         Ok(Ok((client, decision))) => {
-            let answer = claude_answer(decision.verdict, &describe(&decision));
+            let answer = answer_for(&decision, settings.hook.strict);
             // Earlier fallbacks go to the audit log now that the pipeline answers.
             let js = async_nats::jetstream::new(client);
             let budget = Duration::from_millis(settings.hook.spool_flush_ms);
             let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
             answer
         }
-        Ok(Err(why)) => answer_locally(&spool, &command, &why),
+        Ok(Err(why)) => answer_locally(settings, &spool, &command, local, &why),
         Err(_) => answer_locally(
+            settings,
             &spool,
             &command,
+            local,
             &format!("no decision within {deadline:?}"),
         ),
     }
 }
 
-fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Value {
-    let decision = decide_locally(command);
+fn answer_locally(
+    settings: &Settings,
+    spool: &Spool,
+    command: &Command,
+    decision: Decision,
+    why: &str,
+) -> Value {
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
     }
     tracing::warn!(reason = why, "hook_fallback");
-    claude_answer(decision.verdict, &describe(&decision))
+    answer_for(&decision, settings.hook.strict)
 }
 
 /// Publishes the command and waits for its decision (the caller bounds the wait).
@@ -325,6 +355,30 @@ mod tests {
         assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "ask");
         assert_eq!(a["hookSpecificOutput"]["hookEventName"], "PreToolUse");
         assert_eq!(a["hookSpecificOutput"]["permissionDecisionReason"], "why");
+    }
+
+    #[test]
+    fn strict_mode_turns_unresolved_escalations_into_denials() {
+        let mut d = decide_locally(&build_command(
+            &parse_input(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"make deploy"}}"#).unwrap(),
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
+        assert_eq!(d.verdict, Verdict::Escalate);
+        assert_eq!(
+            answer_for(&d, false)["hookSpecificOutput"]["permissionDecision"],
+            "ask"
+        );
+        assert_eq!(
+            answer_for(&d, true)["hookSpecificOutput"]["permissionDecision"],
+            "deny"
+        );
+        d.verdict = Verdict::Allow;
+        assert_eq!(
+            answer_for(&d, true)["hookSpecificOutput"]["permissionDecision"],
+            "allow"
+        );
     }
 
     #[test]

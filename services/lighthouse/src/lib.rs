@@ -3,10 +3,13 @@
 //!
 //! Layout: [`cli`] parses arguments and dispatches; each subcommand lives in its own
 //! module with its logic testable without a terminal ([`hook`], [`up`], [`status`],
-//! [`install`], [`bench`]); [`settings`] layers defaults, file and env.
+//! [`install`], [`expert`], [`bench`], [`bench_escalation`]); [`settings`] layers
+//! defaults, file and env.
 
 pub mod bench;
+pub mod bench_escalation;
 pub mod cli;
+pub mod expert;
 pub mod hook;
 pub mod install;
 pub mod settings;

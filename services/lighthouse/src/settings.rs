@@ -19,6 +19,7 @@ pub struct Settings {
     pub hook: HookSettings,
     pub up: UpSettings,
     pub validator: ValidatorSettings,
+    pub escalation: EscalationSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +49,11 @@ pub struct HookSettings {
     pub max_input_bytes: usize,
     /// How long a hook may spend re-publishing spooled commands after answering.
     pub spool_flush_ms: u64,
+    /// How long to wait when the local policy escalates: experts need time, and this
+    /// stays under Claude Code's 60 s hook timeout.
+    pub escalation_wait_ms: u64,
+    /// Strict mode: an escalation without expert consensus is denied, not asked.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +72,36 @@ pub struct ValidatorSettings {
     pub concurrency: usize,
     /// Messages per pull request.
     pub batch: usize,
+}
+
+/// Escalation to experts: who is asked, what settles a call, how long experts get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSettings {
+    /// Time experts get before the aggregator decides without them.
+    pub deadline_ms: u64,
+    /// What an escalation without consensus becomes: `ask` or `deny`.
+    pub fallback: lighthouse_aggregator::Fallback,
+    /// How many of the agent's recent decisions experts see (0 = none).
+    pub context_decisions: usize,
+    /// Specialties that get a durable consumer on LH_ESC (beyond the built-in four).
+    pub specialties: Vec<String>,
+    /// Specialties asked, by risk.
+    pub required: lighthouse_validator::RiskTable<Vec<String>>,
+    /// What settles a call, by risk.
+    pub consensus: lighthouse_validator::RiskTable<lighthouse_schemas::ConsensusRule>,
+}
+
+impl EscalationSettings {
+    /// The validator's view of these settings.
+    pub fn policy(&self) -> lighthouse_validator::EscalationPolicy {
+        lighthouse_validator::EscalationPolicy {
+            deadline: std::time::Duration::from_millis(self.deadline_ms),
+            required: self.required.clone(),
+            consensus: self.consensus.clone(),
+            context_decisions: self.context_decisions,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +206,21 @@ mod tests {
         assert_eq!(s.nats.url.as_deref(), Some("nats://10.0.0.1:4333"));
         assert_eq!(s.hook.decision_timeout_ms, 750);
         assert_eq!(s.nats_url(), "nats://10.0.0.1:4333");
+    }
+
+    #[test]
+    fn escalation_defaults_match_the_validators() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(
+            s.escalation.policy(),
+            lighthouse_validator::EscalationPolicy::default()
+        );
+        assert_eq!(s.escalation.fallback, lighthouse_aggregator::Fallback::Ask);
+        assert!(!s.hook.strict);
+        assert!(
+            s.hook.escalation_wait_ms < 60_000,
+            "inside Claude Code's hook timeout"
+        );
     }
 
     #[test]

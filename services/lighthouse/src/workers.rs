@@ -1,6 +1,8 @@
-//! Running workers from the CLI (`lighthouse validator`, and inside `lighthouse up`).
+//! Running workers from the CLI (`lighthouse validator`, `lighthouse aggregator`, and
+//! inside `lighthouse up`).
 
 use crate::settings::Settings;
+use lighthouse_aggregator::AggregatorConfig;
 use lighthouse_nats::worker::ConsumeOptions;
 use lighthouse_validator::ValidatorConfig;
 
@@ -14,7 +16,51 @@ pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorCon
             batch: settings.validator.batch,
             ..ConsumeOptions::default()
         },
+        escalation: settings.escalation.policy(),
     }
+}
+
+/// An aggregator configuration from settings; `id` defaults to host-pid.
+pub fn aggregator_config(settings: &Settings, id: Option<String>) -> AggregatorConfig {
+    AggregatorConfig {
+        worker_id: id.unwrap_or_else(default_worker_id),
+        fallback: settings.escalation.fallback,
+        consume: ConsumeOptions {
+            concurrency: settings.validator.concurrency,
+            batch: settings.validator.batch,
+            ..ConsumeOptions::default()
+        },
+    }
+}
+
+/// Runs one aggregator replica until SIGINT/SIGTERM.
+pub async fn run_aggregator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
+    let url = settings.nats_url();
+    let client = lighthouse_nats::connect(&url, "lighthouse-aggregator").await?;
+    let js = async_nats::jetstream::new(client.clone());
+    lighthouse_nats::topology::Topology::embedded()?
+        .apply(&js)
+        .await?;
+    lighthouse_aggregator::worker::ensure_expert_consumers(&js, &settings.escalation.specialties)
+        .await?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut worker = tokio::spawn(lighthouse_aggregator::run(
+        client.clone(),
+        aggregator_config(settings, id),
+        shutdown.clone(),
+    ));
+    tokio::select! {
+        _ = crate::up::shutdown_signal() => {
+            shutdown.cancel();
+            worker.await??;
+        }
+        result = &mut worker => {
+            result??;
+            anyhow::bail!("aggregator stopped unexpectedly");
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
+    Ok(())
 }
 
 fn default_worker_id() -> String {

@@ -1,12 +1,20 @@
 //! The validator's NATS loop.
 
 use crate::decide::decide;
+use crate::escalate::{self, EscalationPolicy};
+use async_nats::jetstream::{self, consumer::DeliverPolicy, kv};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
-use lighthouse_nats::topology::{CMD_STREAM, Topology, TopologyError, VALIDATOR_GROUP};
+use lighthouse_nats::roster::{Roster, RosterError};
+use lighthouse_nats::topology::{
+    CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
+};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_policy::Policy;
-use lighthouse_schemas::{Command, Tier, Token, decode, encode, now_us, subject};
+use lighthouse_schemas::{
+    Command, Decision, Escalation, EscalationContext, RecentDecision, Tier, Token, Verdict, decode,
+    encode, now_us, subject,
+};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -22,6 +30,8 @@ pub struct ValidatorConfig {
     /// Home directory used to resolve `~` in commands.
     pub home: Option<String>,
     pub consume: ConsumeOptions,
+    /// How Escalate verdicts become expert escalations.
+    pub escalation: EscalationPolicy,
 }
 
 #[derive(Debug, Error)]
@@ -30,7 +40,27 @@ pub enum ValidatorError {
     Topology(#[from] TopologyError),
     #[error("no consumer group {VALIDATOR_GROUP} on {CMD_STREAM} in nats/consumers")]
     NoGroup,
+    #[error("watching aggregator presence: {0}")]
+    Roster(#[from] RosterError),
+    #[error("opening KV bucket {ESCALATIONS_BUCKET}: {0}")]
+    Escalations(async_nats::Error),
 }
+
+/// What the escalation path needs, shared by every message handler.
+struct Escalator {
+    /// Open escalations by command id (see [`ESCALATIONS_BUCKET`]).
+    store: kv::Store,
+    /// Present aggregators: without one, nobody would ever answer an escalation, so the
+    /// validator publishes the policy's Escalate ("ask") as the decision instead.
+    workers: Roster,
+}
+
+/// How long a worker key counts as present (the `lh_workers` TTL).
+const WORKER_TTL: Duration = Duration::from_secs(15);
+/// How far back the agent's recent decisions are looked for.
+const CONTEXT_WINDOW: Duration = Duration::from_secs(600);
+/// Most decisions scanned for the context (the newest of them are kept).
+const CONTEXT_SCAN: usize = 256;
 
 /// Runs one validator replica until `shutdown`. Applies the topology first, so a
 /// validator started against an empty server works.
@@ -48,6 +78,19 @@ pub async fn run(
         .clone();
     let stats = Arc::new(WorkerStats::default());
     let policy = Arc::new(Policy::builtin());
+    let escalator = Arc::new(Escalator {
+        store: js
+            .get_key_value(ESCALATIONS_BUCKET)
+            .await
+            .map_err(|e| ValidatorError::Escalations(e.into()))?,
+        workers: Roster::watch(
+            &js,
+            lighthouse_nats::presence::BUCKET,
+            WORKER_TTL,
+            shutdown.clone(),
+        )
+        .await?,
+    });
     let started_ms = now_us() / 1000;
     info!(worker_id = %config.worker_id, partitions = group.partitions, "validator started");
 
@@ -72,8 +115,13 @@ pub async fn run(
     let handler = {
         let (js, config) = (js.clone(), Arc::new(config.clone()));
         move |delivery: Delivery| {
-            let (js, policy, config) = (js.clone(), policy.clone(), config.clone());
-            async move { handle(&js, &policy, &config, delivery).await }
+            let (js, policy, config, escalator) = (
+                js.clone(),
+                policy.clone(),
+                config.clone(),
+                escalator.clone(),
+            );
+            async move { handle(&js, &policy, &config, &escalator, delivery).await }
         }
     };
     consume_group(js, group, config.consume.clone(), stats, handler, shutdown).await;
@@ -86,6 +134,7 @@ async fn handle(
     js: &async_nats::jetstream::Context,
     policy: &Policy,
     config: &ValidatorConfig,
+    escalator: &Escalator,
     delivery: Delivery,
 ) -> Outcome {
     let Some(parsed) = subject::parse_command(&delivery.message.subject) else {
@@ -116,6 +165,16 @@ async fn handle(
         &config.worker_id,
         now_us(),
     );
+    if decision.verdict == Verdict::Escalate && escalator.workers.any("aggregator.") {
+        // The final decision comes from the aggregator once experts have voted.
+        return match escalate(js, config, escalator, &command, &decision).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => {
+                warn!(error = %e, "escalation_publish_failed");
+                Outcome::Retry(Duration::from_millis(200))
+            }
+        };
+    }
     let payload = match encode(&decision) {
         Ok(payload) => payload,
         Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
@@ -134,4 +193,107 @@ async fn handle(
             Outcome::Retry(Duration::from_millis(200))
         }
     }
+}
+
+/// Publishes one escalation per required specialty. The first attempt records the
+/// escalation under its command id; a redelivery (or a second replica) finds it there
+/// and republishes the same events, so deadlines never move and `Nats-Msg-Id`
+/// deduplicates the copies.
+async fn escalate(
+    js: &jetstream::Context,
+    config: &ValidatorConfig,
+    escalator: &Escalator,
+    command: &Command,
+    decision: &Decision,
+) -> Result<(), async_nats::Error> {
+    let key = Token::encode(&command.env.id);
+    let recorded = match escalator.store.get(key.as_str()).await? {
+        Some(bytes) => decode::<Escalation>(&bytes).ok(),
+        None => None,
+    };
+    let escalation = match recorded {
+        Some(escalation) => escalation,
+        None => {
+            let context = EscalationContext {
+                recent_decisions: recent_decisions(
+                    js,
+                    command,
+                    config.escalation.context_decisions,
+                )
+                .await,
+                files: escalate::files_of(&command.tool_input),
+            };
+            let fresh =
+                escalate::escalation(&config.escalation, command, decision, context, now_us());
+            match escalator
+                .store
+                .create(key.as_str(), encode(&fresh)?.into())
+                .await
+            {
+                Ok(_) => fresh,
+                // Another replica recorded it first: its deadline is the one.
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    match escalator.store.get(key.as_str()).await? {
+                        Some(bytes) => decode(&bytes)?,
+                        None => fresh,
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let project = Token::encode(&command.env.project);
+    for specialty in &escalation.required {
+        let copy = escalate::for_specialty(&escalation, specialty);
+        let target = subject::escalation(&project, &Token::encode(specialty));
+        publish_once(js, target, &copy.env.id, encode(&copy)?.into(), false).await?;
+    }
+    Ok(())
+}
+
+/// The agent's last `limit` decisions (newest last), best effort: an expert can judge
+/// without them, so any failure gives an empty list rather than a retry.
+async fn recent_decisions(
+    js: &jetstream::Context,
+    command: &Command,
+    limit: usize,
+) -> Vec<RecentDecision> {
+    if limit == 0 {
+        return Vec::new();
+    }
+    let filter = subject::decisions_of(
+        &Token::encode(&command.env.project),
+        &Token::encode(&command.env.agent),
+    );
+    let since = time::OffsetDateTime::now_utc() - CONTEXT_WINDOW;
+    let read = lighthouse_nats::read::read_filtered(
+        js,
+        DECISION_STREAM,
+        filter,
+        DeliverPolicy::ByStartTime { start_time: since },
+        CONTEXT_SCAN,
+    );
+    let messages = match tokio::time::timeout(Duration::from_millis(250), read).await {
+        Ok(Ok(messages)) => messages,
+        Ok(Err(e)) => {
+            warn!(error = %e, "escalation_context_unavailable");
+            return Vec::new();
+        }
+        Err(_) => return Vec::new(),
+    };
+    let decisions: Vec<RecentDecision> = messages
+        .iter()
+        .filter_map(|m| decode::<Decision>(&m.payload).ok())
+        .filter(|d| d.cmd_id != command.env.id)
+        .map(|d| RecentDecision {
+            cmd_id: d.cmd_id,
+            verdict: d.verdict,
+            reason: d.reason,
+            rule_id: d.rule_id,
+            ts_us: d.env.ts_us,
+            decided_by: d.decided_by,
+        })
+        .collect();
+    let skip = decisions.len().saturating_sub(limit);
+    decisions.into_iter().skip(skip).collect()
 }

@@ -13,9 +13,10 @@
 //!   and timers come back to the next one.
 
 use crate::consensus::{self, Fallback, Resolution, Tally};
-use async_nats::jetstream::{self, consumer::DeliverPolicy, consumer::pull, kv};
+use async_nats::jetstream::{self, consumer::pull, kv};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{PublishError, publish_once};
+use lighthouse_nats::read::{ReadError, Start};
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
     AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERT_GROUP_PREFIX,
@@ -180,7 +181,12 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
             vote.expert, vote.cmd_id, delivery.message.subject
         ));
     }
-    let escalation = match open_escalation(state, &parsed.cmd_id).await {
+    // Independent reads: done at once, they cost one round trip instead of two.
+    let (escalation, votes) = tokio::join!(
+        open_escalation(state, &parsed.cmd_id),
+        votes_for(state, &parsed.cmd_id)
+    );
+    let escalation = match escalation {
         Ok(Some(escalation)) => escalation,
         // A vote on a command never escalated (or long expired): stored, nothing to do.
         Ok(None) => return Outcome::Done,
@@ -189,7 +195,7 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
             return Outcome::Retry(Duration::from_millis(200));
         }
     };
-    let votes = match votes_for(state, &parsed.cmd_id).await {
+    let votes = match votes {
         Ok(votes) => votes,
         Err(e) => {
             warn!(error = %e, "votes_unreadable");
@@ -319,13 +325,14 @@ async fn open_escalation(
 
 /// Every genuine vote on a command, in the order the stream stored them. Votes whose
 /// payload disagrees with their subject are skipped (they were dead-lettered).
-async fn votes_for(state: &State, cmd: &Token) -> Result<Vec<Vote>, async_nats::Error> {
+async fn votes_for(state: &State, cmd: &Token) -> Result<Vec<Vote>, ReadError> {
     let messages = lighthouse_nats::read::read_filtered(
         &state.js,
         VOTE_STREAM,
-        subject::votes_for(cmd),
-        DeliverPolicy::All,
+        &subject::votes_for(cmd),
+        Start::First,
         MAX_VOTES,
+        Duration::from_secs(2),
     )
     .await?;
     Ok(messages

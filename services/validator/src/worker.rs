@@ -2,9 +2,10 @@
 
 use crate::decide::decide;
 use crate::escalate::{self, EscalationPolicy};
-use async_nats::jetstream::{self, consumer::DeliverPolicy, kv};
+use async_nats::jetstream::{self, kv};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
+use lighthouse_nats::read::Start;
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
     CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
@@ -12,8 +13,8 @@ use lighthouse_nats::topology::{
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_policy::Policy;
 use lighthouse_schemas::{
-    Command, Decision, Escalation, EscalationContext, RecentDecision, Tier, Token, Verdict, decode,
-    encode, now_us, subject,
+    Command, Decision, EscalationContext, RecentDecision, Tier, Token, Verdict, decode, encode,
+    now_us, subject,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -207,40 +208,26 @@ async fn escalate(
     decision: &Decision,
 ) -> Result<(), async_nats::Error> {
     let key = Token::encode(&command.env.id);
-    let recorded = match escalator.store.get(key.as_str()).await? {
-        Some(bytes) => decode::<Escalation>(&bytes).ok(),
-        None => None,
+    let context = EscalationContext {
+        recent_decisions: recent_decisions(js, command, config.escalation.context_decisions).await,
+        files: escalate::files_of(&command.tool_input),
     };
-    let escalation = match recorded {
-        Some(escalation) => escalation,
-        None => {
-            let context = EscalationContext {
-                recent_decisions: recent_decisions(
-                    js,
-                    command,
-                    config.escalation.context_decisions,
-                )
-                .await,
-                files: escalate::files_of(&command.tool_input),
-            };
-            let fresh =
-                escalate::escalation(&config.escalation, command, decision, context, now_us());
-            match escalator
-                .store
-                .create(key.as_str(), encode(&fresh)?.into())
-                .await
-            {
-                Ok(_) => fresh,
-                // Another replica recorded it first: its deadline is the one.
-                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
-                    match escalator.store.get(key.as_str()).await? {
-                        Some(bytes) => decode(&bytes)?,
-                        None => fresh,
-                    }
-                }
-                Err(e) => return Err(e.into()),
+    let fresh = escalate::escalation(&config.escalation, command, decision, context, now_us());
+    // Create, not put: on a redelivery, or when another replica got here first, the
+    // escalation already recorded is the one that stands (with its deadline).
+    let escalation = match escalator
+        .store
+        .create(key.as_str(), encode(&fresh)?.into())
+        .await
+    {
+        Ok(_) => fresh,
+        Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+            match escalator.store.get(key.as_str()).await? {
+                Some(bytes) => decode(&bytes)?,
+                None => fresh,
             }
         }
+        Err(e) => return Err(e.into()),
     };
     let project = Token::encode(&command.env.project);
     for specialty in &escalation.required {
@@ -266,20 +253,21 @@ async fn recent_decisions(
         &Token::encode(&command.env.agent),
     );
     let since = time::OffsetDateTime::now_utc() - CONTEXT_WINDOW;
-    let read = lighthouse_nats::read::read_filtered(
+    let messages = match lighthouse_nats::read::read_filtered(
         js,
         DECISION_STREAM,
-        filter,
-        DeliverPolicy::ByStartTime { start_time: since },
+        &filter,
+        Start::Time(since),
         CONTEXT_SCAN,
-    );
-    let messages = match tokio::time::timeout(Duration::from_millis(250), read).await {
-        Ok(Ok(messages)) => messages,
-        Ok(Err(e)) => {
+        Duration::from_millis(250),
+    )
+    .await
+    {
+        Ok(messages) => messages,
+        Err(e) => {
             warn!(error = %e, "escalation_context_unavailable");
             return Vec::new();
         }
-        Err(_) => return Vec::new(),
     };
     let decisions: Vec<RecentDecision> = messages
         .iter()

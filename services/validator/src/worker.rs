@@ -3,12 +3,12 @@
 use crate::decide::decide;
 use crate::escalate::{self, EscalationPolicy};
 use async_nats::jetstream::{self, kv};
+use futures::StreamExt;
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
-use lighthouse_nats::read::Start;
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
-    CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
+    CMD_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
 };
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_policy::Policy;
@@ -16,8 +16,9 @@ use lighthouse_schemas::{
     Command, Decision, EscalationContext, RecentDecision, Tier, Token, Verdict, decode, encode,
     now_us, subject,
 };
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
@@ -54,14 +55,12 @@ struct Escalator {
     /// Present aggregators: without one, nobody would ever answer an escalation, so the
     /// validator publishes the policy's Escalate ("ask") as the decision instead.
     workers: Roster,
+    /// Context for experts: what each agent did just before.
+    recent: Arc<RecentDecisions>,
 }
 
 /// How long a worker key counts as present (the `lh_workers` TTL).
 const WORKER_TTL: Duration = Duration::from_secs(15);
-/// How far back the agent's recent decisions are looked for.
-const CONTEXT_WINDOW: Duration = Duration::from_secs(600);
-/// Most decisions scanned for the context (the newest of them are kept).
-const CONTEXT_SCAN: usize = 256;
 
 /// Runs one validator replica until `shutdown`. Applies the topology first, so a
 /// validator started against an empty server works.
@@ -91,7 +90,12 @@ pub async fn run(
             shutdown.clone(),
         )
         .await?,
+        recent: Arc::default(),
     });
+    escalator
+        .recent
+        .clone()
+        .follow(js.client(), shutdown.clone());
     let started_ms = now_us() / 1000;
     info!(worker_id = %config.worker_id, partitions = group.partitions, "validator started");
 
@@ -209,7 +213,9 @@ async fn escalate(
 ) -> Result<(), async_nats::Error> {
     let key = Token::encode(&command.env.id);
     let context = EscalationContext {
-        recent_decisions: recent_decisions(js, command, config.escalation.context_decisions).await,
+        recent_decisions: escalator
+            .recent
+            .of(command, config.escalation.context_decisions),
         files: escalate::files_of(&command.tool_input),
     };
     let fresh = escalate::escalation(&config.escalation, command, decision, context, now_us());
@@ -238,50 +244,84 @@ async fn escalate(
     Ok(())
 }
 
-/// The agent's last `limit` decisions (newest last), best effort: an expert can judge
-/// without them, so any failure gives an empty list rather than a retry.
-async fn recent_decisions(
-    js: &jetstream::Context,
-    command: &Command,
-    limit: usize,
-) -> Vec<RecentDecision> {
-    if limit == 0 {
-        return Vec::new();
+/// Most agents whose recent decisions are kept (then the table starts over).
+const MAX_AGENTS: usize = 10_000;
+/// Most decisions kept per agent.
+const MAX_RECENT: usize = 32;
+
+/// Every agent's last few decisions, as seen on `lh.decision.>` since this validator
+/// started. Best effort by design: an expert can judge without them, and reading them
+/// back from `LH_DECISION` per escalation (a filtered scan of a busy stream) cost more
+/// than the rest of the escalation path together.
+#[derive(Default)]
+struct RecentDecisions {
+    by_agent: Mutex<HashMap<(String, String), VecDeque<RecentDecision>>>,
+}
+
+impl RecentDecisions {
+    /// Follows every decision until `shutdown`.
+    fn follow(self: Arc<Self>, client: async_nats::Client, shutdown: CancellationToken) {
+        tokio::spawn(async move {
+            let mut decisions = match client.subscribe(subject::DECISION_ALL).await {
+                Ok(sub) => sub,
+                Err(e) => {
+                    warn!(error = %e, "recent_decisions_unavailable");
+                    return;
+                }
+            };
+            loop {
+                tokio::select! {
+                    message = decisions.next() => match message {
+                        Some(message) => {
+                            if let Ok(decision) = decode::<Decision>(&message.payload) {
+                                self.record(decision);
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        });
     }
-    let filter = subject::decisions_of(
-        &Token::encode(&command.env.project),
-        &Token::encode(&command.env.agent),
-    );
-    let since = time::OffsetDateTime::now_utc() - CONTEXT_WINDOW;
-    let messages = match lighthouse_nats::read::read_filtered(
-        js,
-        DECISION_STREAM,
-        &filter,
-        Start::Time(since),
-        CONTEXT_SCAN,
-        Duration::from_millis(250),
-    )
-    .await
-    {
-        Ok(messages) => messages,
-        Err(e) => {
-            warn!(error = %e, "escalation_context_unavailable");
-            return Vec::new();
+
+    fn record(&self, d: Decision) {
+        let Ok(mut by_agent) = self.by_agent.lock() else {
+            return;
+        };
+        if by_agent.len() >= MAX_AGENTS {
+            by_agent.clear();
         }
-    };
-    let decisions: Vec<RecentDecision> = messages
-        .iter()
-        .filter_map(|m| decode::<Decision>(&m.payload).ok())
-        .filter(|d| d.cmd_id != command.env.id)
-        .map(|d| RecentDecision {
+        let recent = by_agent
+            .entry((d.env.project.clone(), d.env.agent.clone()))
+            .or_default();
+        if recent.len() >= MAX_RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(RecentDecision {
             cmd_id: d.cmd_id,
             verdict: d.verdict,
             reason: d.reason,
             rule_id: d.rule_id,
             ts_us: d.env.ts_us,
             decided_by: d.decided_by,
-        })
-        .collect();
-    let skip = decisions.len().saturating_sub(limit);
-    decisions.into_iter().skip(skip).collect()
+        });
+    }
+
+    /// The agent's last `limit` decisions before `command`, newest last.
+    fn of(&self, command: &Command, limit: usize) -> Vec<RecentDecision> {
+        let Ok(by_agent) = self.by_agent.lock() else {
+            return Vec::new();
+        };
+        let key = (command.env.project.clone(), command.env.agent.clone());
+        let Some(recent) = by_agent.get(&key) else {
+            return Vec::new();
+        };
+        let earlier: Vec<&RecentDecision> = recent
+            .iter()
+            .filter(|d| d.cmd_id != command.env.id)
+            .collect();
+        let skip = earlier.len().saturating_sub(limit);
+        earlier.into_iter().skip(skip).cloned().collect()
+    }
 }

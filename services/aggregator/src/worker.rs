@@ -219,6 +219,24 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
     if escalation.required.first() != Some(&escalation.specialty) {
         return Outcome::Done;
     }
+    let now = now_us();
+    if delivery.delivered == 1 && now < escalation.deadline_us {
+        // Just escalated: no expert can have settled it yet worth a lookup (a vote
+        // that did settles it itself). Only the experts present matter: arm the timer,
+        // or resolve at once when nobody present could ever approve.
+        return match consensus::unreachable(
+            &escalation.consensus,
+            &escalation.required,
+            &present_experts(&state.experts),
+        ) {
+            None => {
+                Outcome::Retry(Duration::from_micros(escalation.deadline_us - now).min(MAX_TIMER))
+            }
+            Some(missing) => {
+                settle(state, &escalation, &Resolution::NobodyPresent(missing), &[]).await
+            }
+        };
+    }
     match decided(state, &escalation).await {
         Ok(true) => return Outcome::Done,
         Ok(false) => {}

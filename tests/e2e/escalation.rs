@@ -542,9 +542,33 @@ async fn forged_votes_are_refused_by_the_server() {
         .await
         .expect("alice may vote as herself");
 
-    // Only alice's own vote was stored: nothing in bob's name.
-    assert_eq!(stream_messages(&admin, "LH_VOTE").await, 1);
+    // The CLI logs in with the URL's credentials: as alice it votes as alice only.
+    let state = tempfile::tempdir().unwrap();
+    let alice_url = format!("nats://alice:alice-pw@127.0.0.1:{}", server.port());
+    let cli = |id: &str| {
+        tokio::task::block_in_place(|| {
+            lighthouse(state.path(), &alice_url)
+                .args(["expert", "approve", "toolu_y", "--reason", "ok"])
+                .args(["--specialty", "security", "--id", id])
+                .output()
+                .unwrap()
+        })
+    };
+    assert!(cli("alice").status.success(), "alice votes as herself");
+    assert!(!cli("bob").status.success(), "alice cannot vote as bob");
+
+    // Only alice's own votes were stored: nothing in bob's name.
+    assert_eq!(stream_messages(&admin, "LH_VOTE").await, 2);
     assert_eq!(stream_messages(&admin, "LH_DECISION").await, 0);
+    let stream = admin.get_stream("LH_VOTE").await.unwrap();
+    for seq in 1..=2 {
+        let stored = stream.direct_get(seq).await.unwrap();
+        assert!(
+            stored.subject.starts_with("lh.vote.") && stored.subject.contains(".alice."),
+            "{}",
+            stored.subject
+        );
+    }
 }
 
 /// `nats-py` and `msgpack` for the Python expert, installed once if missing.

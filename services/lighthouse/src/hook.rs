@@ -222,10 +222,11 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
     } else {
         settings.hook.decision_timeout_ms
     });
-    let connect = async_nats::ConnectOptions::new()
+    let url = settings.nats_url();
+    let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
         .name("lighthouse-hook")
         .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
-        .connect(settings.nats_url());
+        .connect(url);
     let remote = async {
         let client = connect.await.map_err(|e| format!("connect: {e}"))?;
         let decision = ask_pipeline(&client, &command).await?;

@@ -624,3 +624,47 @@ async fn python_expert_votes_from_the_contract_alone() {
     assert_eq!(d[0].voters[0].expert, "py-bot");
     assert_eq!(d[0].tier, Tier::Expert);
 }
+
+/// The escalation streams and consumers on a live server are what `nats/` says.
+#[tokio::test(flavor = "multi_thread")]
+async fn escalation_topology_on_the_server_matches_the_files() {
+    let server = NatsServer::start();
+    let js = jetstream::new(async_nats::connect(server.url()).await.unwrap());
+    let topology = lighthouse_nats::topology::Topology::embedded().unwrap();
+    // Twice: applying is idempotent.
+    topology.apply(&js).await.unwrap();
+    topology.apply(&js).await.unwrap();
+    for name in ["LH_ESC", "LH_VOTE"] {
+        let want = topology.stream(name).unwrap();
+        let mut stream = js.get_stream(name).await.unwrap();
+        let live = stream.info().await.unwrap().config.clone();
+        assert_eq!(live.subjects, want.subjects, "{name}");
+        assert_eq!(
+            live.subject_transform.as_ref().map(|t| &t.destination),
+            want.subject_transform.as_ref().map(|t| &t.destination),
+            "{name}"
+        );
+        assert_eq!(live.duplicate_window, want.duplicate_window, "{name}");
+        let groups: Vec<_> = topology
+            .groups
+            .iter()
+            .filter(|g| g.stream == name)
+            .collect();
+        assert!(!groups.is_empty(), "{name} has consumers");
+        for group in groups {
+            for p in 0..group.partitions {
+                let want = group.consumer(p).unwrap();
+                let durable = want.durable_name.clone().unwrap();
+                let mut consumer: jetstream::consumer::PullConsumer =
+                    stream.get_consumer(&durable).await.unwrap();
+                let live = consumer.info().await.unwrap().config.clone();
+                assert_eq!(live.filter_subject, want.filter_subject, "{durable}");
+                assert_eq!(live.ack_wait, want.ack_wait, "{durable}");
+                assert_eq!(live.max_deliver, want.max_deliver, "{durable}");
+            }
+        }
+    }
+    for bucket in ["lh_experts", "lh_escalations"] {
+        js.get_key_value(bucket).await.unwrap();
+    }
+}

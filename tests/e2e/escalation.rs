@@ -668,3 +668,53 @@ async fn escalation_topology_on_the_server_matches_the_files() {
         js.get_key_value(bucket).await.unwrap();
     }
 }
+
+/// A vote whose payload names another expert than its subject is kept in the dead
+/// letter stream with the reason, and counts for nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn votes_naming_someone_else_are_dead_lettered() {
+    let mut e = Esc::start("");
+    e.workers().await;
+    e.watch("security", "alice").await;
+    let hook = e.hook_in_background(bash("make deploy", "toolu_forge"));
+    let esc = e.escalation("toolu_forge").await;
+    let js = e.p.js().await;
+    let forged = lighthouse_schemas::Vote {
+        env: lighthouse_schemas::Envelope::new("forged-1", 1, "p", "a", "toolu_forge"),
+        cmd_id: "toolu_forge".into(),
+        expert: "alice".into(),
+        specialty: "security".into(),
+        choice: lighthouse_schemas::Choice::Approve,
+        reasoning: "mallory pretending".into(),
+        suggestions: vec![],
+        confidence: None,
+    };
+    // Published on mallory's subject (which the server would let mallory use), but
+    // naming alice in the payload.
+    let target =
+        lighthouse_schemas::subject::vote(&Token::encode("toolu_forge"), &Token::encode("mallory"));
+    js.publish(target, lighthouse_schemas::encode(&forged).unwrap().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    eventually(LIMIT, || async {
+        stream_messages(&js, "LH_DLQ").await == 1
+    })
+    .await;
+    let dlq = js.get_stream("LH_DLQ").await.unwrap();
+    let letter = dlq.direct_get(1).await.unwrap();
+    let why = letter.headers.get("Lh-Reason").unwrap().to_string();
+    assert!(why.contains("mallory"), "{why}");
+    assert!(e.decisions_for("toolu_forge").await.is_empty());
+
+    e.vote(
+        "reject",
+        &esc.cmd_id,
+        "security",
+        "alice",
+        "the real alice says no",
+    );
+    let answer = join(hook);
+    assert_eq!(permission(&answer), "deny", "{answer}");
+}

@@ -130,7 +130,48 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        Ok(builder.build()?.try_deserialize()?)
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types cannot: a hook wait Claude Code would cut short, consensus
+    /// rules no expert could ever meet.
+    fn validate(&self) -> Result<(), config::ConfigError> {
+        let fail = |m: String| Err(config::ConfigError::Message(m));
+        if self.hook.escalation_wait_ms >= 60_000 {
+            return fail(format!(
+                "hook.escalation_wait_ms = {} must stay under Claude Code's 60 s hook timeout",
+                self.hook.escalation_wait_ms
+            ));
+        }
+        if self.escalation.deadline_ms == 0 {
+            return fail("escalation.deadline_ms must be positive".to_owned());
+        }
+        let e = &self.escalation;
+        for (risk, required, rule) in [
+            ("low", &e.required.low, &e.consensus.low),
+            ("medium", &e.required.medium, &e.consensus.medium),
+            ("high", &e.required.high, &e.consensus.high),
+            ("critical", &e.required.critical, &e.consensus.critical),
+        ] {
+            if required.is_empty() {
+                return fail(format!("escalation.required.{risk} names no specialty"));
+            }
+            if rule.min_specialties as usize > required.len() {
+                return fail(format!(
+                    "escalation.consensus.{risk} needs {} specialties but escalation.required.{risk} asks {}",
+                    rule.min_specialties,
+                    required.len()
+                ));
+            }
+            if let Some(s) = rule.must_approve.iter().find(|s| !required.contains(s)) {
+                return fail(format!(
+                    "escalation.consensus.{risk} must_approve {s:?}, which escalation.required.{risk} does not ask"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Loads from the process environment and the default file location.
@@ -221,6 +262,28 @@ mod tests {
             s.hook.escalation_wait_ms < 60_000,
             "inside Claude Code's hook timeout"
         );
+    }
+
+    #[test]
+    fn impossible_escalation_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        for bad in [
+            "[hook]\nescalation_wait_ms = 60000\n",
+            "[escalation]\ndeadline_ms = 0\n",
+            "[escalation.required]\nhigh = [\"security\"]\n",
+            "[escalation.required]\ncritical = [\"security\", \"architecture\"]\n",
+            "[escalation.required]\nlow = []\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(Settings::load_from(Some(&file), env(&[])).is_err(), "{bad}");
+        }
+        std::fs::write(
+            &file,
+            "[escalation.required]\nhigh = [\"security\", \"performance\"]\n",
+        )
+        .unwrap();
+        assert!(Settings::load_from(Some(&file), env(&[])).is_ok());
     }
 
     #[test]

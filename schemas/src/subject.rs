@@ -9,6 +9,13 @@
 //! | `lh.fs.<project>.<file_key>` | `LH_FS` | the hook (post-tool), `lighthouse sync` |
 //! | `lh.annot.<project>.<file_key>` | `LH_ANNOT` | experts |
 //! | `lh.dlq.<stream>` | `LH_DLQ` | any worker that met an undecodable message |
+//!
+//! Escalation state in KV buckets (keys built here too):
+//!
+//! | bucket | key | value | who writes |
+//! |---|---|---|---|
+//! | `lh_experts` | `<specialty>.<expert>` ([`expert_key`]) | JSON `ExpertPresence`, TTL 15 s | experts, every 5 s |
+//! | `lh_escalations` | `<cmd_id>` token | MessagePack `Escalation` | validators, once per command |
 
 use crate::token::Token;
 

@@ -601,6 +601,26 @@ fn python_with_deps() -> Option<&'static str> {
 #[tokio::test(flavor = "multi_thread")]
 async fn python_expert_votes_from_the_contract_alone() {
     let python = python_with_deps().expect("python3 with nats-py and msgpack");
+    // Its subject tokens are Lighthouse's, byte for byte.
+    let names = ["toolu_01", "a.b", "ü/é x", "", "~=", &"p".repeat(100)];
+    let dir = lighthouse_tests::workspace_root().join("examples/python-expert");
+    let out = Command::new(python)
+        .current_dir(&dir)
+        .args([
+            "-c",
+            "import sys, expert\nfor n in sys.argv[1:]: print(expert.token(n))",
+        ])
+        .args(names)
+        .output()
+        .unwrap();
+    let tokens: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let expected: Vec<String> = names.iter().map(|n| Token::encode(n).to_string()).collect();
+    assert_eq!(tokens, expected, "{}", String::from_utf8_lossy(&out.stderr));
+
     let mut e = Esc::start("");
     e.workers().await;
     let script = lighthouse_tests::workspace_root().join("examples/python-expert/expert.py");

@@ -738,3 +738,54 @@ async fn votes_naming_someone_else_are_dead_lettered() {
     let answer = join(hook);
     assert_eq!(permission(&answer), "deny", "{answer}");
 }
+
+const HUMAN_REQUIRED: &str = r#"
+[escalation.required]
+medium = ["security", "human"]
+[escalation.consensus.medium]
+min_approvals = 2
+min_specialties = 2
+must_approve = ["human"]
+rejections_to_deny = 1
+[escalation.experts]
+alice = ["security"]
+hank = ["human"]
+"#;
+
+/// With an expert roster, claiming a specialty is not enough: only the configured
+/// human's approval settles a call that needs a human.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_rostered_experts_count_for_their_specialty() {
+    let mut e = Esc::start(HUMAN_REQUIRED);
+    e.workers().await;
+    e.watch("security", "alice").await;
+    e.watch("human", "hank").await;
+    let hook = e.hook_in_background(bash("make release", "toolu_human"));
+    e.escalation("toolu_human").await;
+    e.vote("approve", "toolu_human", "security", "alice", "looks fine");
+    e.vote(
+        "approve",
+        "toolu_human",
+        "human",
+        "bob",
+        "I am totally human",
+    );
+    e.votes_settled(2).await;
+    assert!(
+        e.decisions_for("toolu_human").await.is_empty(),
+        "bob is not the configured human"
+    );
+    e.vote(
+        "approve",
+        "toolu_human",
+        "human",
+        "hank",
+        "approved by a person",
+    );
+    let answer = join(hook);
+    assert_eq!(permission(&answer), "allow", "{answer}");
+    let d = e.decisions_for("toolu_human").await;
+    assert_eq!(d.len(), 1);
+    let bob = d[0].voters.iter().find(|v| v.expert == "bob").unwrap();
+    assert_eq!(bob.specialty, "human (unverified)");
+}

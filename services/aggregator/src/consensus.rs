@@ -9,7 +9,34 @@ use lighthouse_schemas::{
     Choice, ConsensusRule, Decision, Envelope, Escalation, Tier, Verdict, Vote, Voter,
 };
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Which specialties each expert may vote as (expert id → specialties). Empty: every
+/// claim is trusted (development). The server proves *who* votes (`lh.vote.*.<name>`);
+/// this proves *as what*, so only a configured human can give "critical needs a human".
+pub type ExpertRoster = HashMap<String, Vec<String>>;
+
+/// Whether `expert` may vote as `specialty` under `roster`.
+pub fn verified(roster: &ExpertRoster, expert: &str, specialty: &str) -> bool {
+    roster.is_empty()
+        || roster
+            .get(expert)
+            .is_some_and(|allowed| allowed.iter().any(|s| s == specialty))
+}
+
+/// Marks the specialty of each vote the roster does not vouch for, so it is recorded
+/// with the decision but matches no required specialty and counts for nothing.
+pub fn verify(votes: Vec<Vote>, roster: &ExpertRoster) -> Vec<Vote> {
+    votes
+        .into_iter()
+        .map(|mut v| {
+            if !verified(roster, &v.expert, &v.specialty) {
+                v.specialty = format!("{} (unverified)", v.specialty);
+            }
+            v
+        })
+        .collect()
+}
 
 /// Where the votes stand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,6 +367,38 @@ mod tests {
             vote("p2", "performance", Approve),
         ];
         assert_eq!(tally(&r, &req(&["security"]), &votes), Tally::Pending);
+    }
+
+    #[test]
+    fn unverified_specialty_claims_count_for_nothing() {
+        let roster: ExpertRoster = [
+            ("alice".to_string(), req(&["security"])),
+            ("hank".to_string(), req(&["human"])),
+        ]
+        .into();
+        let r = rule(2, 2, &["human"]);
+        let need = req(&["security", "human"]);
+        let claims = verify(
+            vec![
+                vote("alice", "security", Approve),
+                vote("alice2", "human", Approve),
+            ],
+            &roster,
+        );
+        assert_eq!(claims[1].specialty, "human (unverified)");
+        assert_eq!(tally(&r, &need, &claims), Tally::Pending);
+        let real = verify(
+            vec![
+                vote("alice", "security", Approve),
+                vote("hank", "human", Approve),
+            ],
+            &roster,
+        );
+        assert_eq!(tally(&r, &need, &real), Tally::Approved);
+        assert!(
+            verified(&ExpertRoster::new(), "anyone", "human"),
+            "empty roster trusts"
+        );
     }
 
     #[test]

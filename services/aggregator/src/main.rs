@@ -1,7 +1,7 @@
 //! `lighthouse-aggregator [NATS_URL]`: one aggregator replica, for deployments that run
 //! workers as separate images. `lighthouse aggregator` runs the same code with the
 //! CLI's settings; this binary takes only the server URL (default `$NATS_URL`, else
-//! loopback) and falls back to "ask".
+//! loopback), falls back to "ask" and trusts every expert's specialty claim.
 
 use lighthouse_aggregator::{AggregatorConfig, Fallback};
 use std::process::ExitCode;
@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
     let config = AggregatorConfig {
         worker_id: format!("aggregator-{}", std::process::id()),
         fallback: Fallback::Ask,
+        experts: Default::default(),
         consume: Default::default(),
     };
     match lighthouse_aggregator::run(client, config, shutdown).await {

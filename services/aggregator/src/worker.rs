@@ -38,6 +38,8 @@ pub struct AggregatorConfig {
     pub worker_id: String,
     /// What an escalation without consensus becomes.
     pub fallback: Fallback,
+    /// Which specialties each expert may vote as (empty: trust every claim).
+    pub experts: consensus::ExpertRoster,
     pub consume: ConsumeOptions,
 }
 
@@ -196,7 +198,7 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
         }
     };
     let votes = match votes {
-        Ok(votes) => votes,
+        Ok(votes) => consensus::verify(votes, &state.config.experts),
         Err(e) => {
             warn!(error = %e, "votes_unreadable");
             return Outcome::Retry(Duration::from_millis(200));
@@ -227,7 +229,7 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
         return match consensus::unreachable(
             &escalation.consensus,
             &escalation.required,
-            &present_experts(&state.experts),
+            &present_experts(&state.experts, &state.config.experts),
         ) {
             None => {
                 Outcome::Retry(Duration::from_micros(escalation.deadline_us - now).min(MAX_TIMER))
@@ -247,7 +249,7 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
     }
     let cmd = Token::encode(&escalation.cmd_id);
     let votes = match votes_for(state, &cmd).await {
-        Ok(votes) => votes,
+        Ok(votes) => consensus::verify(votes, &state.config.experts),
         Err(e) => {
             warn!(error = %e, "votes_unreadable");
             return Outcome::Retry(Duration::from_millis(500));
@@ -260,7 +262,7 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
             match consensus::unreachable(
                 &escalation.consensus,
                 &escalation.required,
-                &present_experts(&state.experts),
+                &present_experts(&state.experts, &state.config.experts),
             ) {
                 Some(missing) => Resolution::NobodyPresent(missing),
                 None => {
@@ -363,13 +365,15 @@ async fn votes_for(state: &State, cmd: &Token) -> Result<Vec<Vote>, ReadError> {
         .collect())
 }
 
-/// (specialty, expert) pairs present now, decoded from the `lh_experts` keys.
-fn present_experts(roster: &Roster) -> Vec<(String, String)> {
+/// (specialty, expert) pairs present now, decoded from the `lh_experts` keys; only
+/// those the expert roster vouches for.
+fn present_experts(roster: &Roster, experts: &consensus::ExpertRoster) -> Vec<(String, String)> {
     roster
         .present("")
         .iter()
         .filter_map(|key| subject::parse_expert_key(key))
         .filter_map(|(s, e)| Some((s.decode()?, e.decode()?)))
+        .filter(|(s, e)| consensus::verified(experts, e, s))
         .collect()
 }
 

@@ -90,6 +90,9 @@ pub struct EscalationSettings {
     pub required: lighthouse_validator::RiskTable<Vec<String>>,
     /// What settles a call, by risk.
     pub consensus: lighthouse_validator::RiskTable<lighthouse_schemas::ConsensusRule>,
+    /// Which specialties each expert may vote as; empty trusts every claim.
+    #[serde(default)]
+    pub experts: lighthouse_aggregator::consensus::ExpertRoster,
 }
 
 impl EscalationSettings {

@@ -25,6 +25,7 @@ pub fn aggregator_config(settings: &Settings, id: Option<String>) -> AggregatorC
     AggregatorConfig {
         worker_id: id.unwrap_or_else(default_worker_id),
         fallback: settings.escalation.fallback,
+        experts: settings.escalation.experts.clone(),
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,

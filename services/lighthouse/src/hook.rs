@@ -2,9 +2,10 @@
 //!
 //! PreToolUse: publish the command, wait for its decision, answer in Claude Code's
 //! protocol. When the local policy escalates, the wait is `hook.escalation_wait_ms`
-//! (experts vote) instead of `hook.decision_timeout_ms`. Whatever fails (no server, no validator, a slow pipeline), the answer still
-//! comes in time from the same policy code run locally, and the command plus that local
-//! decision are spooled for the audit log.
+//! (experts vote) instead of `hook.decision_timeout_ms`. Whatever fails (no server, no
+//! validator, a slow pipeline), the answer still comes in time from the same policy
+//! code run locally, and the command plus that local decision are spooled for the
+//! audit log.
 
 use crate::settings::Settings;
 use crate::spool::Spool;
@@ -241,24 +242,19 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
             let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
             answer
         }
-        Ok(Err(why)) => answer_locally(settings, &spool, &command, local, &why),
+        Ok(Err(why)) => answer_locally(settings, &spool, &command, &why),
         Err(_) => answer_locally(
             settings,
             &spool,
             &command,
-            local,
             &format!("no decision within {deadline:?}"),
         ),
     }
 }
 
-fn answer_locally(
-    settings: &Settings,
-    spool: &Spool,
-    command: &Command,
-    decision: Decision,
-    why: &str,
-) -> Value {
+fn answer_locally(settings: &Settings, spool: &Spool, command: &Command, why: &str) -> Value {
+    // Decided now (not when the wait began): the audit log shows when it really was.
+    let decision = decide_locally(command);
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
     }

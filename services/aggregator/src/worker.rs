@@ -223,9 +223,9 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
     }
     let now = now_us();
     if delivery.delivered == 1 && now < escalation.deadline_us {
-        // Just escalated: no expert can have settled it yet worth a lookup (a vote
-        // that did settles it itself). Only the experts present matter: arm the timer,
-        // or resolve at once when nobody present could ever approve.
+        // Just escalated. A vote that already settled it published the decision
+        // itself, so no lookups are needed here; only who is present matters: arm the
+        // timer, or resolve at once when nobody present could ever approve.
         return match consensus::unreachable(
             &escalation.consensus,
             &escalation.required,

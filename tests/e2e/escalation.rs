@@ -789,3 +789,51 @@ async fn only_rostered_experts_count_for_their_specialty() {
     let bob = d[0].voters.iter().find(|v| v.expert == "bob").unwrap();
     assert_eq!(bob.specialty, "human (unverified)");
 }
+
+/// A validator started after the agent's earlier calls still gives experts that
+/// history: it loads the recent audit log when it starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_validator_still_gives_experts_the_agents_history() {
+    let mut e = Esc::start("");
+    let mut first = e
+        .cmd()
+        .args(["validator", "--id", "v-old"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    e.wait_for_workers("validator", 1).await;
+    let read = e.hook(&pre_tool_use(
+        "Read",
+        json!({"file_path": "/work/demo-project/src/lib.rs"}),
+        "toolu_history",
+    ));
+    assert_eq!(permission(&read), "allow");
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    e.spawn(&["validator", "--id", "v-new"]);
+    e.spawn(&["aggregator", "--id", "agg1"]);
+    e.wait_for_workers("aggregator", 1).await;
+    e.watch("security", "alice").await;
+    // v-new is present once its heartbeat is in, after it loaded the history.
+    let js = e.p.js().await;
+    eventually(LIMIT, || async {
+        lighthouse_nats::presence::list(&js)
+            .await
+            .map(|p| p.iter().any(|w| w.id == "v-new"))
+            .unwrap_or(false)
+    })
+    .await;
+    let hook = e.hook_in_background(write("/work/demo-project/src/lib.rs", "toolu_after"));
+    let esc = e.escalation("toolu_after").await;
+    assert!(
+        esc.context
+            .recent_decisions
+            .iter()
+            .any(|d| d.cmd_id == "toolu_history"),
+        "{:?}",
+        esc.context
+    );
+    e.vote("approve", "toolu_after", "security", "alice", "ok");
+    assert_eq!(permission(&join(hook)), "allow");
+}

@@ -8,7 +8,7 @@ use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
-    CMD_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
+    CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
 };
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_policy::Policy;
@@ -95,7 +95,8 @@ pub async fn run(
     escalator
         .recent
         .clone()
-        .follow(js.client(), shutdown.clone());
+        .follow(js.clone(), shutdown.clone())
+        .await;
     let started_ms = now_us() / 1000;
     info!(worker_id = %config.worker_id, partitions = group.partitions, "validator started");
 
@@ -248,9 +249,12 @@ async fn escalate(
 const MAX_AGENTS: usize = 10_000;
 /// Most decisions kept per agent.
 const MAX_RECENT: usize = 32;
+/// How far back a starting validator loads decisions, and at most how many.
+const PRIME_WINDOW: Duration = Duration::from_secs(600);
+const PRIME_MAX: usize = 10_000;
 
-/// Every agent's last few decisions, as seen on `lh.decision.>` since this validator
-/// started. Best effort by design: an expert can judge without them, and reading them
+/// Every agent's last few decisions: the last minutes of `LH_DECISION` when the
+/// validator starts, then every decision as it is published. Best effort by design: an expert can judge without them, and reading them
 /// back from `LH_DECISION` per escalation (a filtered scan of a busy stream) cost more
 /// than the rest of the escalation path together.
 #[derive(Default)]
@@ -259,16 +263,38 @@ struct RecentDecisions {
 }
 
 impl RecentDecisions {
-    /// Follows every decision until `shutdown`.
-    fn follow(self: Arc<Self>, client: async_nats::Client, shutdown: CancellationToken) {
-        tokio::spawn(async move {
-            let mut decisions = match client.subscribe(subject::DECISION_ALL).await {
-                Ok(sub) => sub,
-                Err(e) => {
-                    warn!(error = %e, "recent_decisions_unavailable");
-                    return;
+    /// Loads the last minutes of `LH_DECISION` (so a restarted validator still has
+    /// context) before returning, then follows every decision until `shutdown`.
+    async fn follow(self: Arc<Self>, js: jetstream::Context, shutdown: CancellationToken) {
+        // Subscribed before loading, so nothing falls between the two.
+        let mut decisions = match js.client().subscribe(subject::DECISION_ALL).await {
+            Ok(sub) => sub,
+            Err(e) => {
+                warn!(error = %e, "recent_decisions_unavailable");
+                return;
+            }
+        };
+        let since = time::OffsetDateTime::now_utc() - PRIME_WINDOW;
+        match lighthouse_nats::read::read_filtered(
+            &js,
+            DECISION_STREAM,
+            subject::DECISION_ALL,
+            lighthouse_nats::read::Start::Time(since),
+            PRIME_MAX,
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            Ok(stored) => {
+                for message in stored {
+                    if let Ok(decision) = decode::<Decision>(&message.payload) {
+                        self.record(decision);
+                    }
                 }
-            };
+            }
+            Err(e) => warn!(error = %e, "recent_decisions_not_loaded"),
+        }
+        tokio::spawn(async move {
             loop {
                 tokio::select! {
                     message = decisions.next() => match message {
@@ -295,6 +321,10 @@ impl RecentDecisions {
         let recent = by_agent
             .entry((d.env.project.clone(), d.env.agent.clone()))
             .or_default();
+        // Loaded at start and then seen live: keep one.
+        if recent.iter().any(|r| r.cmd_id == d.cmd_id) {
+            return;
+        }
         if recent.len() >= MAX_RECENT {
             recent.pop_front();
         }

@@ -7,20 +7,25 @@
 //! - [`publish`]: exactly-once publishing (`Nats-Msg-Id` plus expected-subject-sequence);
 //! - [`worker`]: the consume loop every worker uses: partition consumers, bounded
 //!   concurrency, one ack action per outcome, dead letters, shutdown;
-//! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket.
+//! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
+//! - [`roster`]: a live view of who is present in a heartbeat bucket;
+//! - [`read`]: bounded one-shot reads of a subject filter.
 
 pub mod presence;
 pub mod publish;
+pub mod read;
+pub mod roster;
 pub mod server;
 pub mod topology;
 pub mod worker;
 
-/// Connects with the options every Lighthouse process uses.
+/// Connects with the options every Lighthouse process uses. A `user:password@` in the
+/// URL logs in as that user (see `nats/auth.conf`).
 pub async fn connect(
     url: &str,
     name: &str,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
+    with_url_credentials(async_nats::ConnectOptions::new(), url)
         .name(name)
         .connection_timeout(std::time::Duration::from_secs(5))
         .connect(url)
@@ -45,5 +50,45 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
+    }
+}
+
+/// The `user:password` of `nats://user:password@host:port`, if any.
+pub fn url_credentials(url: &str) -> Option<(String, String)> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', ',']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    (!user.is_empty()).then(|| (user.to_owned(), password.to_owned()))
+}
+
+/// Applies the URL's credentials: async-nats itself ignores them, and identity is how
+/// the server tells an expert, an agent and a worker apart.
+pub fn with_url_credentials(
+    options: async_nats::ConnectOptions,
+    url: &str,
+) -> async_nats::ConnectOptions {
+    match url_credentials(url) {
+        Some((user, password)) => options.user_and_password(user, password),
+        None => options,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_the_url() {
+        assert_eq!(
+            url_credentials("nats://alice:s3cret@127.0.0.1:4222"),
+            Some(("alice".into(), "s3cret".into()))
+        );
+        assert_eq!(url_credentials("nats://127.0.0.1:4222"), None);
+        assert_eq!(url_credentials("nats://@h:1"), None);
+        assert_eq!(
+            url_credentials("tls://bob@h:1/x"),
+            Some(("bob".into(), String::new()))
+        );
     }
 }

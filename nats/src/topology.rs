@@ -19,6 +19,8 @@ const STREAM_FILES: &[(&str, &str)] = &[
     ("LH_DLQ.json", include_str!("../streams/LH_DLQ.json")),
     ("LH_ANNOT.json", include_str!("../streams/LH_ANNOT.json")),
     ("LH_FS.json", include_str!("../streams/LH_FS.json")),
+    ("LH_ESC.json", include_str!("../streams/LH_ESC.json")),
+    ("LH_VOTE.json", include_str!("../streams/LH_VOTE.json")),
 ];
 
 /// Consumer group templates compiled into every binary.
@@ -31,11 +33,40 @@ const CONSUMER_FILES: &[(&str, &str)] = &[
         "LH_FS.annotator.json",
         include_str!("../consumers/LH_FS.annotator.json"),
     ),
+    (
+        "LH_VOTE.aggregator.json",
+        include_str!("../consumers/LH_VOTE.aggregator.json"),
+    ),
+    (
+        "LH_ESC.aggregator.json",
+        include_str!("../consumers/LH_ESC.aggregator.json"),
+    ),
+    (
+        "LH_ESC.expert-security.json",
+        include_str!("../consumers/LH_ESC.expert-security.json"),
+    ),
+    (
+        "LH_ESC.expert-performance.json",
+        include_str!("../consumers/LH_ESC.expert-performance.json"),
+    ),
+    (
+        "LH_ESC.expert-architecture.json",
+        include_str!("../consumers/LH_ESC.expert-architecture.json"),
+    ),
+    (
+        "LH_ESC.expert-human.json",
+        include_str!("../consumers/LH_ESC.expert-human.json"),
+    ),
 ];
 
 /// KV buckets (name, history, TTL in seconds; 0 = none).
-pub const KV_BUCKETS: &[(&str, i64, u64)] =
-    &[(crate::presence::BUCKET, 1, 15), ("lh_policy", 5, 0)];
+pub const KV_BUCKETS: &[(&str, i64, u64)] = &[
+    (crate::presence::BUCKET, 1, 15),
+    ("lh_policy", 5, 0),
+    (EXPERTS_BUCKET, 1, 15),
+    // Open escalations by command id; kept a week like LH_ESC itself.
+    (ESCALATIONS_BUCKET, 1, 604_800),
+];
 
 /// Object store buckets (name, description): file contents too large for a message.
 pub const OBJECT_BUCKETS: &[(&str, &str)] = &[(
@@ -51,6 +82,16 @@ pub const DLQ_STREAM: &str = "LH_DLQ";
 pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const VALIDATOR_GROUP: &str = "validator";
 pub const ANNOTATOR_GROUP: &str = "annotator";
+pub const ESC_STREAM: &str = "LH_ESC";
+pub const VOTE_STREAM: &str = "LH_VOTE";
+pub const AGGREGATOR_GROUP: &str = "aggregator";
+/// Prefix of the per-specialty expert groups on `LH_ESC` (`expert-security`, …).
+pub const EXPERT_GROUP_PREFIX: &str = "expert-";
+/// Expert heartbeats, `<specialty>.<expert>` → JSON `ExpertPresence`.
+pub const EXPERTS_BUCKET: &str = "lh_experts";
+/// Open escalations, `<cmd_id token>` → the MessagePack `Escalation`: how the
+/// aggregator finds a vote's consensus rule and deadline.
+pub const ESCALATIONS_BUCKET: &str = "lh_escalations";
 
 #[derive(Debug, Error)]
 pub enum TopologyError {
@@ -365,5 +406,35 @@ mod tests {
             lighthouse_schemas::subject::command_partition_filter(3)
         );
         assert!(topology.stream(DECISION_STREAM).unwrap().allow_direct);
+    }
+
+    #[test]
+    fn escalation_topology_fans_out_per_specialty() {
+        let topology = Topology::embedded().unwrap();
+        let votes = topology.group(VOTE_STREAM, AGGREGATOR_GROUP).unwrap();
+        assert_eq!(
+            Some(votes.partitions),
+            stream_partitions(topology.stream(VOTE_STREAM).unwrap())
+        );
+        assert_eq!(
+            votes.consumer(1).unwrap().filter_subject,
+            lighthouse_schemas::subject::vote_partition_filter(1)
+        );
+        for specialty in ["security", "performance", "architecture", "human"] {
+            let group = topology
+                .group(ESC_STREAM, &format!("{EXPERT_GROUP_PREFIX}{specialty}"))
+                .unwrap();
+            let c = group.consumer(0).unwrap();
+            assert_eq!(
+                c.durable_name.as_deref(),
+                Some(&*format!("expert-{specialty}"))
+            );
+            assert_eq!(
+                c.filter_subject,
+                lighthouse_schemas::subject::escalation_filter(&lighthouse_schemas::Token::encode(
+                    specialty
+                ))
+            );
+        }
     }
 }

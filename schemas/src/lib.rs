@@ -19,7 +19,8 @@ pub mod token;
 
 pub use codec::{CodecError, decode, encode};
 pub use msg::{
-    AgentKind, Command, Decision, Envelope, FileContent, FileVersion, Message, Risk,
-    SCHEMA_VERSION, Tier, Verdict, now_us,
+    AgentKind, Choice, Command, ConsensusRule, Decision, Envelope, Escalation, EscalationContext,
+    ExpertPresence, FileContent, FileVersion, Message, RecentDecision, Risk, SCHEMA_VERSION, Tier,
+    Verdict, Vote, Voter, now_us,
 };
 pub use token::Token;

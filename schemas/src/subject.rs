@@ -9,6 +9,13 @@
 //! | `lh.fs.<project>.<file_key>` | `LH_FS` | the hook (post-tool), `lighthouse sync` |
 //! | `lh.annot.<project>.<file_key>` | `LH_ANNOT` | experts |
 //! | `lh.dlq.<stream>` | `LH_DLQ` | any worker that met an undecodable message |
+//!
+//! Escalation state in KV buckets (keys built here too):
+//!
+//! | bucket | key | value | who writes |
+//! |---|---|---|---|
+//! | `lh_experts` | `<specialty>.<expert>` ([`expert_key`]) | JSON `ExpertPresence`, TTL 15 s | experts, every 5 s |
+//! | `lh_escalations` | `<cmd_id>` token | MessagePack `Escalation` | validators, once per command |
 
 use crate::token::Token;
 
@@ -38,9 +45,45 @@ pub fn escalation(project: &Token, specialty: &Token) -> String {
     format!("{ROOT}.esc.{project}.{specialty}")
 }
 
+/// Filter for the escalations of one specialty, across projects (an expert's view).
+pub fn escalation_filter(specialty: &Token) -> String {
+    format!("{ROOT}.esc.*.{specialty}")
+}
+
+/// Every escalation.
+pub const ESCALATION_ALL: &str = "lh.esc.>";
+
 /// `lh.vote.<cmd_id>.<expert>`: one expert's vote on one escalated command.
 pub fn vote(cmd_id: &Token, expert: &Token) -> String {
     format!("{ROOT}.vote.{cmd_id}.{expert}")
+}
+
+/// Filter for every vote on one command, as published or as stored (with the
+/// partition suffix `LH_VOTE` adds).
+pub fn votes_for(cmd_id: &Token) -> String {
+    format!("{ROOT}.vote.{cmd_id}.>")
+}
+
+/// Filter for the votes stored in one partition of `LH_VOTE`.
+pub fn vote_partition_filter(partition: u32) -> String {
+    format!("{ROOT}.vote.*.*.{partition}")
+}
+
+/// Filter for every decision about one agent's commands.
+pub fn decisions_of(project: &Token, agent: &Token) -> String {
+    format!("{ROOT}.decision.{project}.{agent}.*")
+}
+
+/// Key of an expert's heartbeat in the `lh_experts` KV bucket: `<specialty>.<expert>`
+/// (tokens in their KV form, see [`Token::kv_key`]).
+pub fn expert_key(specialty: &Token, expert: &Token) -> String {
+    format!("{}.{}", specialty.kv_key(), expert.kv_key())
+}
+
+/// The specialty and expert of an `lh_experts` key.
+pub fn parse_expert_key(key: &str) -> Option<(Token, Token)> {
+    let (specialty, expert) = key.split_once('.')?;
+    Some((Token::from_kv_key(specialty)?, Token::from_kv_key(expert)?))
 }
 
 /// `lh.fs.<project>.<file_key>`: a file's content as the agent wrote it.
@@ -55,8 +98,6 @@ pub fn file_project_filter(project: &Token) -> String {
 
 /// Every file version (the `LH_FS` stream).
 pub const FILE_ALL: &str = "lh.fs.>";
-/// Every escalation (the `LH_ESC` stream).
-pub const ESCALATION_ALL: &str = "lh.esc.>";
 /// Every annotation (the `LH_ANNOT` stream).
 pub const ANNOTATION_ALL: &str = "lh.annot.>";
 
@@ -76,6 +117,36 @@ pub struct CommandSubject {
     pub project: Token,
     pub agent: Token,
     pub partition: Option<u32>,
+}
+
+/// The parts of a vote subject `lh.vote.<cmd_id>.<expert>[.<partition>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteSubject {
+    pub cmd_id: Token,
+    pub expert: Token,
+    pub partition: Option<u32>,
+}
+
+/// Parses a vote subject as published or as stored (with its partition suffix).
+pub fn parse_vote(subject: &str) -> Option<VoteSubject> {
+    let mut parts = subject.split('.');
+    if parts.next()? != ROOT || parts.next()? != "vote" {
+        return None;
+    }
+    let cmd_id = Token::parse(parts.next()?)?;
+    let expert = Token::parse(parts.next()?)?;
+    let partition = match parts.next() {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(VoteSubject {
+        cmd_id,
+        expert,
+        partition,
+    })
 }
 
 /// Parses a command subject as published or as stored (with its partition suffix).
@@ -126,6 +197,37 @@ mod tests {
         let key = Token::encode("src/main.rs");
         assert_eq!(file(&p, &key), "lh.fs.web~2eapp.src~2fmain~2ers");
         assert_eq!(file_project_filter(&p), "lh.fs.web~2eapp.>");
+    }
+
+    #[test]
+    fn escalation_and_vote_subjects() {
+        let (c, e) = (Token::encode("toolu.1"), Token::encode("alice"));
+        assert_eq!(votes_for(&c), "lh.vote.toolu~2e1.>");
+        assert_eq!(vote_partition_filter(2), "lh.vote.*.*.2");
+        assert_eq!(
+            escalation_filter(&Token::encode("security")),
+            "lh.esc.*.security"
+        );
+        let parsed = parse_vote(&format!("{}.3", vote(&c, &e))).unwrap();
+        assert_eq!(
+            (parsed.cmd_id, parsed.expert, parsed.partition),
+            (c, e, Some(3))
+        );
+        for bad in [
+            "lh.vote.x",
+            "lh.vote.x.y.z",
+            "lh.cmd.x.y",
+            "lh.vote.x.y.1.2",
+        ] {
+            assert!(parse_vote(bad).is_none(), "{bad}");
+        }
+        let key = expert_key(&Token::encode("security"), &Token::encode("a.b"));
+        assert_eq!(key, "security.a~2eb");
+        let (s, x) = parse_expert_key(&key).unwrap();
+        assert_eq!(
+            (s.as_str(), x.decode().as_deref()),
+            ("security", Some("a.b"))
+        );
     }
 
     #[test]

@@ -53,6 +53,8 @@ fn pin_schema<M: Message>() {
 #[test]
 fn json_schemas_of_other_messages() {
     pin_schema::<lighthouse_schemas::msg::Annotation>();
+    pin_schema::<lighthouse_schemas::Escalation>();
+    pin_schema::<lighthouse_schemas::Vote>();
 }
 
 fn check_contract<M: Message + PartialEq + Debug>(sample: M) {
@@ -116,6 +118,7 @@ fn decision_contract() {
         tier: Tier::Policy,
         latency_us: 412,
         decided_by: "validator-host-1".into(),
+        voters: Vec::new(),
     });
 }
 
@@ -162,6 +165,7 @@ fn garbage_and_oversize_are_clear_errors() {
         tier: Tier::Cache,
         latency_us: 0,
         decided_by: String::new(),
+        voters: Vec::new(),
     })
     .unwrap();
     assert!(matches!(

@@ -92,7 +92,7 @@ fn unsafe_paths_are_refused() {
 
 #[test]
 fn json_schema_is_generated_not_hand_kept() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("json/file_version.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("json/file_version.schema.json");
     let mut current = serde_json::to_string_pretty(&schemars::schema_for!(FileVersion)).unwrap();
     current.push('\n');
     if std::env::var_os("LIGHTHOUSE_BLESS").is_some() {

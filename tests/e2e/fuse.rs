@@ -545,6 +545,7 @@ async fn escalations_move_to_decided_and_annotations_render() {
         tier: Tier::Expert,
         latency_us: 1,
         decided_by: "alice".into(),
+        voters: Vec::new(),
     };
     publish_raw(
         &js,

@@ -2,6 +2,7 @@
 
 mod anchor;
 mod backbone;
+mod escalation;
 mod fuse;
 mod policy;
 mod util;

@@ -48,9 +48,28 @@ impl NatsServer {
         NatsServer::start_with(Vec::new())
     }
 
+    /// Starts with `extra` appended to `nats/server.conf` (users and permissions, …).
+    ///
+    /// The combined file is given as a second `-c`: nats-server keeps the last one, so
+    /// the shared configuration still applies, plus `extra`.
+    pub fn start_with_config(extra: &str) -> NatsServer {
+        let dir = tempfile::tempdir().expect("temp dir for the nats store");
+        let conf = dir.path().join("with-extra.conf");
+        std::fs::write(
+            &conf,
+            format!("{}\n{extra}\n", lighthouse_nats::server::SERVER_CONF),
+        )
+        .expect("writing the combined server config");
+        NatsServer::start_in(dir, vec!["-c".into(), conf.to_string_lossy().into_owned()])
+    }
+
     /// Starts with extra server arguments (names, cluster routes …).
     pub fn start_with(extra_args: Vec<String>) -> NatsServer {
         let dir = tempfile::tempdir().expect("temp dir for the nats store");
+        NatsServer::start_in(dir, extra_args)
+    }
+
+    fn start_in(dir: TempDir, extra_args: Vec<String>) -> NatsServer {
         let options = ServerOptions {
             binary: nats_server_binary(),
             data_dir: dir.path().join("nats"),

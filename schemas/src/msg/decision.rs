@@ -1,4 +1,4 @@
-use super::{Envelope, Message, Risk};
+use super::{Envelope, Message, Risk, Voter};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,9 @@ pub struct Decision {
     pub latency_us: u64,
     /// Who decided: a worker id, expert ids, or `hook-fallback`.
     pub decided_by: String,
+    /// For escalated calls: every expert who voted, what and why (empty otherwise).
+    #[serde(default)]
+    pub voters: Vec<Voter>,
 }
 
 impl Message for Decision {

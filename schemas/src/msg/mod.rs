@@ -7,11 +7,16 @@
 mod annotation;
 mod command;
 mod decision;
+mod escalation;
 mod file;
 
 pub use annotation::{Anchor, Annotation, AnnotationStatus, Severity};
 pub use command::{AgentKind, Command};
 pub use decision::{Decision, Tier, Verdict};
+pub use escalation::{
+    Choice, ConsensusRule, Escalation, EscalationContext, ExpertPresence, RecentDecision, Vote,
+    Voter,
+};
 pub use file::{FileContent, FileVersion, INLINE_MAX_BYTES, is_safe_relative_path};
 
 use schemars::JsonSchema;

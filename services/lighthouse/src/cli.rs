@@ -136,11 +136,56 @@ pub enum Cmd {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Runs one escalation aggregator replica against the configured server.
+    Aggregator {
+        /// Worker id (default: host-pid).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Expert side of escalations: watch the queue, vote.
+    Expert {
+        #[command(subcommand)]
+        command: ExpertCmd,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
         which: BenchCmd,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExpertCmd {
+    /// Prints escalations of a specialty as they arrive; present while it runs.
+    Watch {
+        #[arg(long)]
+        specialty: String,
+        /// Expert id (default: $USER).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Votes to approve an escalated command.
+    Approve(VoteArgs),
+    /// Votes to reject an escalated command.
+    Reject(VoteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VoteArgs {
+    /// The escalated command's id (as `expert watch` prints it).
+    pub cmd_id: String,
+    /// Why: the agent reads this.
+    #[arg(long)]
+    pub reason: String,
+    /// The specialty voted as.
+    #[arg(long, default_value = "human")]
+    pub specialty: String,
+    /// Expert id (default: $USER).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// A suggestion for the agent (repeatable).
+    #[arg(long)]
+    pub suggest: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +276,17 @@ pub enum BenchCmd {
         /// Events for the event-to-visible latency figure.
         #[arg(long, default_value_t = 200)]
         events: usize,
+    },
+    /// Escalation round trip with an instant in-process expert, and escalations/s.
+    Escalation {
+        #[arg(long)]
+        json: bool,
+        /// Sequential escalations for the latency figure.
+        #[arg(long, default_value_t = 2_000)]
+        rounds: usize,
+        /// Escalations in the throughput run.
+        #[arg(long, default_value_t = 10_000)]
+        escalations: usize,
     },
 }
 
@@ -579,6 +635,46 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             crate::workers::run_validator(&settings, id).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Aggregator { id } => {
+            crate::workers::run_aggregator(&settings, id).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Expert {
+            command: ExpertCmd::Watch { specialty, id },
+        } => {
+            let id = id.unwrap_or_else(crate::expert::default_id);
+            crate::expert::watch(&settings, specialty, id).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Expert {
+            command: ExpertCmd::Approve(args),
+        } => vote(&settings, args, lighthouse_schemas::Choice::Approve).await,
+        Cmd::Expert {
+            command: ExpertCmd::Reject(args),
+        } => vote(&settings, args, lighthouse_schemas::Choice::Reject).await,
+        Cmd::Bench {
+            which:
+                BenchCmd::Escalation {
+                    json,
+                    rounds,
+                    escalations,
+                },
+        } => {
+            let report = crate::bench_escalation::escalation(
+                &settings,
+                crate::bench_escalation::EscalationArgs {
+                    rounds,
+                    escalations,
+                },
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench {
             which:
                 BenchCmd::Pipeline {
@@ -605,6 +701,24 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn vote(
+    settings: &Settings,
+    args: VoteArgs,
+    choice: lighthouse_schemas::Choice,
+) -> anyhow::Result<ExitCode> {
+    let ballot = crate::expert::Ballot {
+        cmd_id: args.cmd_id,
+        choice,
+        reasoning: args.reason,
+        specialty: args.specialty,
+        expert: args.id.unwrap_or_else(crate::expert::default_id),
+        suggestions: args.suggest,
+    };
+    let seq = crate::expert::cast(settings, ballot).await?;
+    println!("lighthouse: vote recorded (LH_VOTE sequence {seq})");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn unreachable_hook() -> anyhow::Result<ExitCode> {

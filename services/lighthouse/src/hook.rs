@@ -1,9 +1,11 @@
 //! `lighthouse hook claude`: Claude Code's hook, one process per tool call.
 //!
 //! PreToolUse: publish the command, wait for its decision, answer in Claude Code's
-//! protocol. Whatever fails (no server, no validator, a slow pipeline), the answer still
-//! comes in time from the same policy code run locally, and the command plus that local
-//! decision are spooled for the audit log.
+//! protocol. When the local policy escalates, the wait is `hook.escalation_wait_ms`
+//! (experts vote) instead of `hook.decision_timeout_ms`. Whatever fails (no server, no
+//! validator, a slow pipeline), the answer still comes in time from the same policy
+//! code run locally, and the command plus that local decision are spooled for the
+//! audit log.
 
 use crate::settings::Settings;
 use crate::spool::Spool;
@@ -181,7 +183,22 @@ fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str
     );
     let decision = decide_locally(&command);
     tracing::warn!(reason = why, "hook_fallback");
-    claude_answer(decision.verdict, &describe(&decision))
+    answer_for(&decision, settings.hook.strict)
+}
+
+/// Claude Code's answer for a decision. An escalation still unresolved (no expert
+/// consensus in time, or nobody to ask) is the agent's "ask", or a deny in strict mode.
+pub fn answer_for(decision: &Decision, strict: bool) -> Value {
+    match decision.verdict {
+        Verdict::Escalate if strict => claude_answer(
+            Verdict::Deny,
+            &format!(
+                "{} (strict mode: denied without expert approval)",
+                describe(decision)
+            ),
+        ),
+        verdict => claude_answer(verdict, &describe(decision)),
+    }
 }
 
 /// The policy the hook decides with when alone: built-in packs plus the project's own
@@ -225,23 +242,33 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
         settings.hook.agent.clone(),
     );
     let spool = Spool::new(settings.state_dir().join("spool"));
-    let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
+    // The local policy answers in microseconds and tells how long to wait: experts
+    // need far longer than the fast path.
+    let local = decide_locally(&command);
+    let deadline = Duration::from_millis(if local.verdict == Verdict::Escalate {
+        settings.hook.escalation_wait_ms
+    } else {
+        settings.hook.decision_timeout_ms
+    });
+    let url = settings.nats_url();
     let connect_limit = Duration::from_millis(settings.hook.connect_timeout_ms).min(deadline);
-    let connect = async_nats::ConnectOptions::new()
+    let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
         .name("lighthouse-hook")
         .connection_timeout(connect_limit)
-        .connect(settings.nats_url());
+        .connect(url);
     // The handshake, not just TCP, is bounded: a server that accepts and stays silent
     // must not hold the agent.
     let client = match tokio::time::timeout(connect_limit, connect).await {
         Ok(Ok(client)) => client,
-        Ok(Err(e)) => return answer_locally(&spool, &command, &format!("connect: {e}")),
-        Err(_) => return answer_locally(&spool, &command, "connect timed out"),
+        Ok(Err(e)) => {
+            return answer_locally(settings, &spool, &command, &format!("connect: {e}"));
+        }
+        Err(_) => return answer_locally(settings, &spool, &command, "connect timed out"),
     };
     let remaining = deadline.saturating_sub(started.elapsed());
     match tokio::time::timeout(remaining, ask_pipeline(&client, &command)).await {
         Ok(Ok(decision)) => {
-            let mut answer = claude_answer(decision.verdict, &describe(&decision));
+            let mut answer = answer_for(&decision, settings.hook.strict);
             if decision.verdict != Verdict::Deny
                 && let Some(notes) = open_annotations(&client, &input, &command).await
             {
@@ -255,10 +282,10 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
             }
             answer
         }
-        Ok(Err(why)) => record_fallback(&client, &spool, &command, &why).await,
+        Ok(Err(why)) => record_fallback(settings, &client, &spool, &command, &why).await,
         Err(_) => {
             let why = format!("no decision within {deadline:?}");
-            record_fallback(&client, &spool, &command, &why).await
+            record_fallback(settings, &client, &spool, &command, &why).await
         }
     }
 }
@@ -310,6 +337,7 @@ const RECORD_BUDGET: Duration = Duration::from_millis(300);
 /// the agent was told. If a validator's decision landed first, that one is the
 /// decision and the agent gets it.
 async fn record_fallback(
+    settings: &Settings,
     client: &async_nats::Client,
     spool: &Spool,
     command: &Command,
@@ -342,21 +370,22 @@ async fn record_fallback(
     };
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
-            Some(recorded) => claude_answer(recorded.verdict, &describe(&recorded)),
-            None => claude_answer(local.verdict, &describe(&local)),
+            Some(recorded) => answer_for(&recorded, settings.hook.strict),
+            None => answer_for(&local, settings.hook.strict),
         },
-        Ok(Ok(_)) => claude_answer(local.verdict, &describe(&local)),
-        _ => answer_locally(spool, command, why),
+        Ok(Ok(_)) => answer_for(&local, settings.hook.strict),
+        _ => answer_locally(settings, spool, command, why),
     }
 }
 
-fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Value {
+fn answer_locally(settings: &Settings, spool: &Spool, command: &Command, why: &str) -> Value {
+    // Decided now (not when the wait began): the audit log shows when it really was.
     let decision = decide_locally(command);
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
     }
     tracing::warn!(reason = why, "hook_fallback");
-    claude_answer(decision.verdict, &describe(&decision))
+    answer_for(&decision, settings.hook.strict)
 }
 
 /// Publishes the command and waits for its decision (the caller bounds the wait).
@@ -449,6 +478,30 @@ mod tests {
         assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "ask");
         assert_eq!(a["hookSpecificOutput"]["hookEventName"], "PreToolUse");
         assert_eq!(a["hookSpecificOutput"]["permissionDecisionReason"], "why");
+    }
+
+    #[test]
+    fn strict_mode_turns_unresolved_escalations_into_denials() {
+        let mut d = decide_locally(&build_command(
+            &parse_input(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"make deploy"}}"#).unwrap(),
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
+        assert_eq!(d.verdict, Verdict::Escalate);
+        assert_eq!(
+            answer_for(&d, false)["hookSpecificOutput"]["permissionDecision"],
+            "ask"
+        );
+        assert_eq!(
+            answer_for(&d, true)["hookSpecificOutput"]["permissionDecision"],
+            "deny"
+        );
+        d.verdict = Verdict::Allow;
+        assert_eq!(
+            answer_for(&d, true)["hookSpecificOutput"]["permissionDecision"],
+            "allow"
+        );
     }
 
     #[test]

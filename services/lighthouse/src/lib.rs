@@ -3,12 +3,15 @@
 //!
 //! Layout: [`cli`] parses arguments and dispatches; each subcommand lives in its own
 //! module with its logic testable without a terminal ([`hook`], [`up`], [`status`],
-//! [`install`], [`bench`]); [`settings`] layers defaults, file and env.
+//! [`install`], [`expert`], [`bench`], [`bench_escalation`]); [`settings`] layers
+//! defaults, file and env.
 
 pub mod annotate;
 pub mod bench;
+pub mod bench_escalation;
 pub mod bench_fuse;
 pub mod cli;
+pub mod expert;
 pub mod files;
 pub mod hook;
 pub mod install;

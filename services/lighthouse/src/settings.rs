@@ -19,6 +19,7 @@ pub struct Settings {
     pub hook: HookSettings,
     pub up: UpSettings,
     pub validator: ValidatorSettings,
+    pub escalation: EscalationSettings,
     pub files: FilesSettings,
     pub projector: ProjectorSettings,
 }
@@ -72,6 +73,11 @@ pub struct HookSettings {
     pub max_input_bytes: usize,
     /// How long a hook may spend re-publishing spooled commands after answering.
     pub spool_flush_ms: u64,
+    /// How long to wait when the local policy escalates: experts need time, and this
+    /// stays under Claude Code's 60 s hook timeout.
+    pub escalation_wait_ms: u64,
+    /// Strict mode: an escalation without expert consensus is denied, not asked.
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +96,39 @@ pub struct ValidatorSettings {
     pub concurrency: usize,
     /// Messages per pull request.
     pub batch: usize,
+}
+
+/// Escalation to experts: who is asked, what settles a call, how long experts get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSettings {
+    /// Time experts get before the aggregator decides without them.
+    pub deadline_ms: u64,
+    /// What an escalation without consensus becomes: `ask` or `deny`.
+    pub fallback: lighthouse_aggregator::Fallback,
+    /// How many of the agent's recent decisions experts see (0 = none).
+    pub context_decisions: usize,
+    /// Specialties that get a durable consumer on LH_ESC (beyond the built-in four).
+    pub specialties: Vec<String>,
+    /// Specialties asked, by risk.
+    pub required: lighthouse_validator::RiskTable<Vec<String>>,
+    /// What settles a call, by risk.
+    pub consensus: lighthouse_validator::RiskTable<lighthouse_schemas::ConsensusRule>,
+    /// Which specialties each expert may vote as; empty trusts every claim.
+    #[serde(default)]
+    pub experts: lighthouse_aggregator::consensus::ExpertRoster,
+}
+
+impl EscalationSettings {
+    /// The validator's view of these settings.
+    pub fn policy(&self) -> lighthouse_validator::EscalationPolicy {
+        lighthouse_validator::EscalationPolicy {
+            deadline: std::time::Duration::from_millis(self.deadline_ms),
+            required: self.required.clone(),
+            consensus: self.consensus.clone(),
+            context_decisions: self.context_decisions,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +157,48 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        Ok(builder.build()?.try_deserialize()?)
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types cannot: a hook wait Claude Code would cut short, consensus
+    /// rules no expert could ever meet.
+    fn validate(&self) -> Result<(), config::ConfigError> {
+        let fail = |m: String| Err(config::ConfigError::Message(m));
+        if self.hook.escalation_wait_ms >= 60_000 {
+            return fail(format!(
+                "hook.escalation_wait_ms = {} must stay under Claude Code's 60 s hook timeout",
+                self.hook.escalation_wait_ms
+            ));
+        }
+        if self.escalation.deadline_ms == 0 {
+            return fail("escalation.deadline_ms must be positive".to_owned());
+        }
+        let e = &self.escalation;
+        for (risk, required, rule) in [
+            ("low", &e.required.low, &e.consensus.low),
+            ("medium", &e.required.medium, &e.consensus.medium),
+            ("high", &e.required.high, &e.consensus.high),
+            ("critical", &e.required.critical, &e.consensus.critical),
+        ] {
+            if required.is_empty() {
+                return fail(format!("escalation.required.{risk} names no specialty"));
+            }
+            if rule.min_specialties as usize > required.len() {
+                return fail(format!(
+                    "escalation.consensus.{risk} needs {} specialties but escalation.required.{risk} asks {}",
+                    rule.min_specialties,
+                    required.len()
+                ));
+            }
+            if let Some(s) = rule.must_approve.iter().find(|s| !required.contains(s)) {
+                return fail(format!(
+                    "escalation.consensus.{risk} must_approve {s:?}, which escalation.required.{risk} does not ask"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Loads from the process environment and the default file location.
@@ -194,6 +274,43 @@ mod tests {
         assert_eq!(s.nats.url.as_deref(), Some("nats://10.0.0.1:4333"));
         assert_eq!(s.hook.decision_timeout_ms, 750);
         assert_eq!(s.nats_url(), "nats://10.0.0.1:4333");
+    }
+
+    #[test]
+    fn escalation_defaults_match_the_validators() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(
+            s.escalation.policy(),
+            lighthouse_validator::EscalationPolicy::default()
+        );
+        assert_eq!(s.escalation.fallback, lighthouse_aggregator::Fallback::Ask);
+        assert!(!s.hook.strict);
+        assert!(
+            s.hook.escalation_wait_ms < 60_000,
+            "inside Claude Code's hook timeout"
+        );
+    }
+
+    #[test]
+    fn impossible_escalation_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        for bad in [
+            "[hook]\nescalation_wait_ms = 60000\n",
+            "[escalation]\ndeadline_ms = 0\n",
+            "[escalation.required]\nhigh = [\"security\"]\n",
+            "[escalation.required]\ncritical = [\"security\", \"architecture\"]\n",
+            "[escalation.required]\nlow = []\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(Settings::load_from(Some(&file), env(&[])).is_err(), "{bad}");
+        }
+        std::fs::write(
+            &file,
+            "[escalation.required]\nhigh = [\"security\", \"performance\"]\n",
+        )
+        .unwrap();
+        assert!(Settings::load_from(Some(&file), env(&[])).is_ok());
     }
 
     #[test]

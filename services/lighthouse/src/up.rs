@@ -1,9 +1,10 @@
 //! `lighthouse up`: the whole pipeline on one machine.
 //!
 //! Finds or installs nats-server, starts it with JetStream in the data dir, applies
-//! `nats/`, publishes what the hook spooled while nothing ran, runs a validator
-//! in-process, records where it listens (so hooks find it), prints one ready line,
-//! and on SIGINT/SIGTERM stops the validator, drains, and stops the server.
+//! `nats/`, publishes what the hook spooled while nothing ran, runs a validator and an
+//! escalation aggregator in-process, records where it listens (so hooks find it),
+//! prints one ready line, and on SIGINT/SIGTERM stops the workers, drains, and stops
+//! the server.
 
 use crate::settings::Settings;
 use anyhow::Context as _;
@@ -109,6 +110,14 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         crate::workers::validator_config(settings, None),
         shutdown.clone(),
     ));
+    lighthouse_aggregator::worker::ensure_expert_consumers(&js, &settings.escalation.specialties)
+        .await
+        .context("creating expert consumers")?;
+    let mut aggregator = tokio::spawn(lighthouse_aggregator::run(
+        client.clone(),
+        crate::workers::aggregator_config(settings, None),
+        shutdown.clone(),
+    ));
     let annotator = tokio::spawn(lighthouse_annotator::run(
         client.clone(),
         crate::workers::annotator_config(None),
@@ -156,6 +165,14 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
                 Err(e) => Err(e.into()),
             };
         }
+        result = &mut aggregator => {
+            let _ = std::fs::remove_file(Runtime::path(&state_dir));
+            return match result {
+                Ok(Ok(())) => Err(anyhow::anyhow!("aggregator stopped unexpectedly")),
+                Ok(Err(e)) => Err(e.into()),
+                Err(e) => Err(e.into()),
+            };
+        }
     }
     eprintln!("lighthouse: stopping");
     shutdown.cancel();
@@ -167,6 +184,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     if let Some(projector) = projector.take() {
         let _ = tokio::time::timeout(Duration::from_secs(15), projector).await;
     }
+    let _ = tokio::time::timeout(Duration::from_secs(10), aggregator).await;
     let _ = tokio::time::timeout(Duration::from_secs(10), client.drain()).await;
     if let Some(mut server) = server {
         tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(10))).await?;

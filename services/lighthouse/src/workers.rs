@@ -1,6 +1,8 @@
-//! Running workers from the CLI (`lighthouse validator`, and inside `lighthouse up`).
+//! Running workers from the CLI (`lighthouse validator`, `lighthouse aggregator`,
+//! `lighthouse annotator`, and inside `lighthouse up`).
 
 use crate::settings::Settings;
+use lighthouse_aggregator::AggregatorConfig;
 use lighthouse_nats::worker::ConsumeOptions;
 use lighthouse_validator::ValidatorConfig;
 
@@ -9,12 +11,58 @@ pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorCon
     ValidatorConfig {
         worker_id: id.unwrap_or_else(default_worker_id),
         home: crate::settings::home_dir().map(|h| h.to_string_lossy().into_owned()),
+        escalation: settings.escalation.policy(),
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,
             ..ConsumeOptions::default()
         },
     }
+}
+
+/// An aggregator configuration from settings; `id` defaults to host-pid.
+pub fn aggregator_config(settings: &Settings, id: Option<String>) -> AggregatorConfig {
+    AggregatorConfig {
+        worker_id: id.unwrap_or_else(default_worker_id),
+        fallback: settings.escalation.fallback,
+        experts: settings.escalation.experts.clone(),
+        consume: ConsumeOptions {
+            concurrency: settings.validator.concurrency,
+            batch: settings.validator.batch,
+            ..ConsumeOptions::default()
+        },
+    }
+}
+
+/// Runs one aggregator replica until SIGINT/SIGTERM.
+pub async fn run_aggregator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
+    let url = settings.nats_url();
+    let client = lighthouse_nats::connect(&url, "lighthouse-aggregator").await?;
+    let js = async_nats::jetstream::new(client.clone());
+    lighthouse_nats::topology::Topology::embedded()?
+        .apply(&js)
+        .await?;
+    lighthouse_aggregator::worker::ensure_expert_consumers(&js, &settings.escalation.specialties)
+        .await?;
+    let stop = crate::up::shutdown_signal();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let mut worker = tokio::spawn(lighthouse_aggregator::run(
+        client.clone(),
+        aggregator_config(settings, id),
+        shutdown.clone(),
+    ));
+    tokio::select! {
+        _ = stop => {
+            shutdown.cancel();
+            worker.await??;
+        }
+        result = &mut worker => {
+            result??;
+            anyhow::bail!("aggregator stopped unexpectedly");
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
+    Ok(())
 }
 
 /// An annotator configuration; `id` defaults to host-pid.

@@ -74,6 +74,7 @@ fn assemble(
         tier,
         latency_us: now_us.saturating_sub(command.env.ts_us),
         decided_by: decided_by.to_owned(),
+        voters: Vec::new(),
     }
 }
 

@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         worker_id,
         home: std::env::var("HOME").ok(),
         consume: Default::default(),
+        escalation: Default::default(),
     };
     let worker = tokio::spawn(lighthouse_validator::run(
         client.clone(),

@@ -2,14 +2,24 @@
 
 use crate::book::{self, Book};
 use crate::decide::decide_cached;
+use crate::escalate::{self, EscalationPolicy};
 use arc_swap::ArcSwap;
+use async_nats::jetstream::{self, kv};
+use futures::StreamExt;
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
-use lighthouse_nats::topology::{CMD_STREAM, Topology, TopologyError, VALIDATOR_GROUP};
+use lighthouse_nats::roster::{Roster, RosterError};
+use lighthouse_nats::topology::{
+    CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
+};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
-use lighthouse_schemas::{Command, Token, decode, encode, now_us, subject};
-use std::sync::Arc;
+use lighthouse_schemas::{
+    Command, Decision, EscalationContext, RecentDecision, Token, Verdict, decode, encode, now_us,
+    subject,
+};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +33,8 @@ pub struct ValidatorConfig {
     /// Home directory used to resolve `~` in commands.
     pub home: Option<String>,
     pub consume: ConsumeOptions,
+    /// How Escalate verdicts become expert escalations.
+    pub escalation: EscalationPolicy,
 }
 
 #[derive(Debug, Error)]
@@ -31,7 +43,25 @@ pub enum ValidatorError {
     Topology(#[from] TopologyError),
     #[error("no consumer group {VALIDATOR_GROUP} on {CMD_STREAM} in nats/consumers")]
     NoGroup,
+    #[error("watching aggregator presence: {0}")]
+    Roster(#[from] RosterError),
+    #[error("opening KV bucket {ESCALATIONS_BUCKET}: {0}")]
+    Escalations(async_nats::Error),
 }
+
+/// What the escalation path needs, shared by every message handler.
+struct Escalator {
+    /// Open escalations by command id (see [`ESCALATIONS_BUCKET`]).
+    store: kv::Store,
+    /// Present aggregators: without one, nobody would ever answer an escalation, so the
+    /// validator publishes the policy's Escalate ("ask") as the decision instead.
+    workers: Roster,
+    /// Context for experts: what each agent did just before.
+    recent: Arc<RecentDecisions>,
+}
+
+/// How long a worker key counts as present (the `lh_workers` TTL).
+const WORKER_TTL: Duration = Duration::from_secs(15);
 
 /// Runs one validator replica until `shutdown`. Applies the topology first, so a
 /// validator started against an empty server works.
@@ -51,6 +81,25 @@ pub async fn run(
     // Policies hot-reload from the lh_policy bucket; decisions read the current book.
     let policy = Arc::new(ArcSwap::from_pointee(Book::builtin()));
     let follower = tokio::spawn(book::follow(js.clone(), policy.clone(), shutdown.clone()));
+    let escalator = Arc::new(Escalator {
+        store: js
+            .get_key_value(ESCALATIONS_BUCKET)
+            .await
+            .map_err(|e| ValidatorError::Escalations(e.into()))?,
+        workers: Roster::watch(
+            &js,
+            lighthouse_nats::presence::BUCKET,
+            WORKER_TTL,
+            shutdown.clone(),
+        )
+        .await?,
+        recent: Arc::default(),
+    });
+    escalator
+        .recent
+        .clone()
+        .follow(js.clone(), shutdown.clone())
+        .await;
     let started_ms = now_us() / 1000;
     info!(worker_id = %config.worker_id, partitions = group.partitions, "validator started");
 
@@ -75,8 +124,13 @@ pub async fn run(
     let handler = {
         let (js, config) = (js.clone(), Arc::new(config.clone()));
         move |delivery: Delivery| {
-            let (js, policy, config) = (js.clone(), policy.clone(), config.clone());
-            async move { handle(&js, &policy, &config, delivery).await }
+            let (js, policy, config, escalator) = (
+                js.clone(),
+                policy.clone(),
+                config.clone(),
+                escalator.clone(),
+            );
+            async move { handle(&js, &policy, &config, &escalator, delivery).await }
         }
     };
     consume_group(js, group, config.consume.clone(), stats, handler, shutdown).await;
@@ -90,6 +144,7 @@ async fn handle(
     js: &async_nats::jetstream::Context,
     policy: &ArcSwap<Book>,
     config: &ValidatorConfig,
+    escalator: &Escalator,
     delivery: Delivery,
 ) -> Outcome {
     let Some(parsed) = subject::parse_command(&delivery.message.subject) else {
@@ -120,6 +175,16 @@ async fn handle(
         &config.worker_id,
         now_us(),
     );
+    if decision.verdict == Verdict::Escalate && escalator.workers.any("aggregator.") {
+        // The final decision comes from the aggregator once experts have voted.
+        return match escalate(js, config, escalator, &command, &decision).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => {
+                warn!(error = %e, "escalation_publish_failed");
+                Outcome::Retry(Duration::from_millis(200))
+            }
+        };
+    }
     let payload = match encode(&decision) {
         Ok(payload) => payload,
         Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
@@ -137,5 +202,156 @@ async fn handle(
             warn!(error = %e, "decision_publish_failed");
             Outcome::Retry(Duration::from_millis(200))
         }
+    }
+}
+
+/// Publishes one escalation per required specialty. The first attempt records the
+/// escalation under its command id; a redelivery (or a second replica) finds it there
+/// and republishes the same events, so deadlines never move and `Nats-Msg-Id`
+/// deduplicates the copies.
+async fn escalate(
+    js: &jetstream::Context,
+    config: &ValidatorConfig,
+    escalator: &Escalator,
+    command: &Command,
+    decision: &Decision,
+) -> Result<(), async_nats::Error> {
+    let key = Token::encode(&command.env.id).kv_key();
+    let context = EscalationContext {
+        recent_decisions: escalator
+            .recent
+            .of(command, config.escalation.context_decisions),
+        files: escalate::files_of(&command.tool_input),
+    };
+    let fresh = escalate::escalation(&config.escalation, command, decision, context, now_us());
+    // Create, not put: on a redelivery, or when another replica got here first, the
+    // escalation already recorded is the one that stands (with its deadline).
+    let escalation = match escalator.store.create(&key, encode(&fresh)?.into()).await {
+        Ok(_) => fresh,
+        Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+            match escalator.store.get(&key).await? {
+                Some(bytes) => decode(&bytes)?,
+                None => fresh,
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let project = Token::encode(&command.env.project);
+    for specialty in &escalation.required {
+        let copy = escalate::for_specialty(&escalation, specialty);
+        let target = subject::escalation(&project, &Token::encode(specialty));
+        publish_once(js, target, &copy.env.id, encode(&copy)?.into(), false).await?;
+    }
+    Ok(())
+}
+
+/// Most agents whose recent decisions are kept (then the table starts over).
+const MAX_AGENTS: usize = 10_000;
+/// Most decisions kept per agent.
+const MAX_RECENT: usize = 32;
+/// How far back a starting validator loads decisions, and at most how many.
+const PRIME_WINDOW: Duration = Duration::from_secs(600);
+const PRIME_MAX: usize = 10_000;
+
+/// Every agent's last few decisions: the last minutes of `LH_DECISION` when the
+/// validator starts, then every decision as it is published. Best effort by design: an expert can judge without them, and reading them
+/// back from `LH_DECISION` per escalation (a filtered scan of a busy stream) cost more
+/// than the rest of the escalation path together.
+#[derive(Default)]
+struct RecentDecisions {
+    by_agent: Mutex<HashMap<(String, String), VecDeque<RecentDecision>>>,
+}
+
+impl RecentDecisions {
+    /// Loads the last minutes of `LH_DECISION` (so a restarted validator still has
+    /// context) before returning, then follows every decision until `shutdown`.
+    async fn follow(self: Arc<Self>, js: jetstream::Context, shutdown: CancellationToken) {
+        // Subscribed before loading, so nothing falls between the two.
+        let mut decisions = match js.client().subscribe(subject::DECISION_ALL).await {
+            Ok(sub) => sub,
+            Err(e) => {
+                warn!(error = %e, "recent_decisions_unavailable");
+                return;
+            }
+        };
+        let since = time::OffsetDateTime::now_utc() - PRIME_WINDOW;
+        match lighthouse_nats::read::read_filtered(
+            &js,
+            DECISION_STREAM,
+            subject::DECISION_ALL,
+            lighthouse_nats::read::Start::Time(since),
+            PRIME_MAX,
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            Ok(stored) => {
+                for message in stored {
+                    if let Ok(decision) = decode::<Decision>(&message.payload) {
+                        self.record(decision);
+                    }
+                }
+            }
+            Err(e) => warn!(error = %e, "recent_decisions_not_loaded"),
+        }
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    message = decisions.next() => match message {
+                        Some(message) => {
+                            if let Ok(decision) = decode::<Decision>(&message.payload) {
+                                self.record(decision);
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        });
+    }
+
+    fn record(&self, d: Decision) {
+        let Ok(mut by_agent) = self.by_agent.lock() else {
+            return;
+        };
+        if by_agent.len() >= MAX_AGENTS {
+            by_agent.clear();
+        }
+        let recent = by_agent
+            .entry((d.env.project.clone(), d.env.agent.clone()))
+            .or_default();
+        // Loaded at start and then seen live: keep one.
+        if recent.iter().any(|r| r.cmd_id == d.cmd_id) {
+            return;
+        }
+        if recent.len() >= MAX_RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(RecentDecision {
+            cmd_id: d.cmd_id,
+            verdict: d.verdict,
+            reason: d.reason,
+            rule_id: d.rule_id,
+            ts_us: d.env.ts_us,
+            decided_by: d.decided_by,
+        });
+    }
+
+    /// The agent's last `limit` decisions before `command`, newest last.
+    fn of(&self, command: &Command, limit: usize) -> Vec<RecentDecision> {
+        let Ok(by_agent) = self.by_agent.lock() else {
+            return Vec::new();
+        };
+        let key = (command.env.project.clone(), command.env.agent.clone());
+        let Some(recent) = by_agent.get(&key) else {
+            return Vec::new();
+        };
+        let earlier: Vec<&RecentDecision> = recent
+            .iter()
+            .filter(|d| d.cmd_id != command.env.id)
+            .collect();
+        let skip = earlier.len().saturating_sub(limit);
+        earlier.into_iter().skip(skip).cloned().collect()
     }
 }

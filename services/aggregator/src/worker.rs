@@ -1,0 +1,458 @@
+//! The aggregator's NATS loops: votes in, deadlines kept, one final decision out.
+//!
+//! Nothing lives only in memory. The open escalation is in the `lh_escalations` bucket
+//! (written by the validator before any expert could vote), the votes are in `LH_VOTE`,
+//! the decision in `LH_DECISION`:
+//!
+//! - each vote re-tallies its command from `LH_VOTE` and, on consensus, publishes the
+//!   decision with `first_on_subject`, so racing replicas and redeliveries still store
+//!   exactly one decision, and a late vote is stored but changes nothing;
+//! - each escalation is the durable deadline timer: it is Nak'ed with a delay until its
+//!   deadline, the server redelivers it then (whichever aggregator is running), and it
+//!   is acked once a decision exists. A killed aggregator loses nothing: unacked votes
+//!   and timers come back to the next one.
+
+use crate::consensus::{self, Fallback, Resolution, Tally};
+use async_nats::jetstream::{self, consumer::pull, kv};
+use lighthouse_nats::presence::{self, Presence};
+use lighthouse_nats::publish::{PublishError, publish_once};
+use lighthouse_nats::read::{ReadError, Start};
+use lighthouse_nats::roster::{Roster, RosterError};
+use lighthouse_nats::topology::{
+    AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERT_GROUP_PREFIX,
+    EXPERTS_BUCKET, Topology, TopologyError, VOTE_STREAM,
+};
+use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
+use lighthouse_schemas::{Decision, Escalation, Token, Vote, decode, encode, now_us, subject};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+/// Everything an aggregator needs besides its NATS client.
+#[derive(Debug, Clone)]
+pub struct AggregatorConfig {
+    /// Unique per replica; signs fallback decisions.
+    pub worker_id: String,
+    /// What an escalation without consensus becomes.
+    pub fallback: Fallback,
+    /// Which specialties each expert may vote as (empty: trust every claim).
+    pub experts: consensus::ExpertRoster,
+    pub consume: ConsumeOptions,
+}
+
+#[derive(Debug, Error)]
+pub enum AggregatorError {
+    #[error("topology: {0}")]
+    Topology(#[from] TopologyError),
+    #[error("no consumer group {AGGREGATOR_GROUP} on {0} in nats/consumers")]
+    NoGroup(&'static str),
+    #[error("watching expert presence: {0}")]
+    Roster(#[from] RosterError),
+    #[error("opening KV bucket {ESCALATIONS_BUCKET}: {0}")]
+    Escalations(async_nats::Error),
+    #[error("expert consumer for specialty {specialty}: {source}")]
+    ExpertConsumer {
+        specialty: String,
+        source: async_nats::Error,
+    },
+}
+
+/// How long an expert heartbeat counts (the `lh_experts` TTL).
+pub const EXPERT_TTL: Duration = Duration::from_secs(15);
+/// Most votes read for one command.
+const MAX_VOTES: usize = 256;
+/// Longest single timer wait; a longer deadline is re-armed after it.
+const MAX_TIMER: Duration = Duration::from_secs(3600);
+
+struct State {
+    js: jetstream::Context,
+    config: AggregatorConfig,
+    escalations: kv::Store,
+    experts: Roster,
+}
+
+/// Runs one aggregator replica until `shutdown`. Applies the topology first.
+pub async fn run(
+    client: async_nats::Client,
+    config: AggregatorConfig,
+    shutdown: CancellationToken,
+) -> Result<(), AggregatorError> {
+    let js = jetstream::new(client);
+    let topology = Topology::embedded()?;
+    topology.apply(&js).await?;
+    let votes = topology
+        .group(VOTE_STREAM, AGGREGATOR_GROUP)
+        .ok_or(AggregatorError::NoGroup(VOTE_STREAM))?
+        .clone();
+    let timers = topology
+        .group(ESC_STREAM, AGGREGATOR_GROUP)
+        .ok_or(AggregatorError::NoGroup(ESC_STREAM))?
+        .clone();
+    let state = Arc::new(State {
+        js: js.clone(),
+        config: config.clone(),
+        escalations: js
+            .get_key_value(ESCALATIONS_BUCKET)
+            .await
+            .map_err(|e| AggregatorError::Escalations(e.into()))?,
+        experts: Roster::watch(&js, EXPERTS_BUCKET, EXPERT_TTL, shutdown.clone()).await?,
+    });
+    let vote_stats = Arc::new(WorkerStats::default());
+    let timer_stats = Arc::new(WorkerStats::default());
+    let started_ms = now_us() / 1000;
+    info!(worker_id = %config.worker_id, partitions = votes.partitions, "aggregator started");
+
+    let heartbeat = {
+        let (votes, timers, id) = (
+            vote_stats.clone(),
+            timer_stats.clone(),
+            config.worker_id.clone(),
+        );
+        tokio::spawn(presence::heartbeat(
+            js.clone(),
+            move || Presence {
+                kind: "aggregator".to_owned(),
+                id: id.clone(),
+                pid: std::process::id(),
+                started_ms,
+                processed: votes.processed.load(Ordering::Relaxed)
+                    + timers.processed.load(Ordering::Relaxed),
+                dead_lettered: votes.dead_lettered.load(Ordering::Relaxed)
+                    + timers.dead_lettered.load(Ordering::Relaxed),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            shutdown.clone(),
+        ))
+    };
+
+    let on_vote = {
+        let state = state.clone();
+        move |delivery: Delivery| {
+            let state = state.clone();
+            async move { handle_vote(&state, delivery).await }
+        }
+    };
+    let on_escalation = {
+        let state = state.clone();
+        move |delivery: Delivery| {
+            let state = state.clone();
+            async move { handle_escalation(&state, delivery).await }
+        }
+    };
+    tokio::join!(
+        consume_group(
+            js.clone(),
+            votes,
+            config.consume.clone(),
+            vote_stats,
+            on_vote,
+            shutdown.clone()
+        ),
+        consume_group(
+            js.clone(),
+            timers,
+            config.consume.clone(),
+            timer_stats,
+            on_escalation,
+            shutdown.clone()
+        ),
+    );
+    let _ = heartbeat.await;
+    info!(worker_id = %config.worker_id, "aggregator stopped");
+    Ok(())
+}
+
+/// A vote arrived: re-tally its command and publish the decision on consensus.
+async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
+    let Some(parsed) = subject::parse_vote(&delivery.message.subject) else {
+        return Outcome::Poison(format!("not a vote subject: {}", delivery.message.subject));
+    };
+    let vote: Vote = match decode(&delivery.message.payload) {
+        Ok(vote) => vote,
+        Err(e) => return Outcome::Poison(e.to_string()),
+    };
+    // The subject is what the server let this expert publish on; a payload naming
+    // someone else is a forgery.
+    if Token::encode(&vote.expert) != parsed.expert || Token::encode(&vote.cmd_id) != parsed.cmd_id
+    {
+        return Outcome::Poison(format!(
+            "payload names expert {:?} command {:?} but was published on {}",
+            vote.expert, vote.cmd_id, delivery.message.subject
+        ));
+    }
+    // Independent reads: done at once, they cost one round trip instead of two.
+    let (escalation, votes) = tokio::join!(
+        open_escalation(state, &parsed.cmd_id),
+        votes_for(state, &parsed.cmd_id)
+    );
+    let escalation = match escalation {
+        Ok(Some(escalation)) => escalation,
+        // A vote on a command never escalated (or long expired): stored, nothing to do.
+        Ok(None) => return Outcome::Done,
+        Err(e) => {
+            warn!(error = %e, "escalation_lookup_failed");
+            return Outcome::Retry(Duration::from_millis(200));
+        }
+    };
+    let votes = match votes {
+        Ok(votes) => consensus::verify(votes, &state.config.experts),
+        Err(e) => {
+            warn!(error = %e, "votes_unreadable");
+            return Outcome::Retry(Duration::from_millis(200));
+        }
+    };
+    match consensus::tally(&escalation.consensus, &escalation.required, &votes) {
+        Tally::Pending => Outcome::Done,
+        settled => settle(state, &escalation, &Resolution::Consensus(settled), &votes).await,
+    }
+}
+
+/// An escalation arrived, or its timer fired: resolve it if its deadline passed or
+/// nobody present could answer, else re-arm the timer.
+async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
+    let escalation: Escalation = match decode(&delivery.message.payload) {
+        Ok(escalation) => escalation,
+        Err(e) => return Outcome::Poison(e.to_string()),
+    };
+    // One timer per command: the copy for the first specialty.
+    if escalation.required.first() != Some(&escalation.specialty) {
+        return Outcome::Done;
+    }
+    let now = now_us();
+    if delivery.delivered == 1 && now < escalation.deadline_us {
+        // Just escalated. A vote that already settled it published the decision
+        // itself, so no lookups are needed here; only who is present matters: arm the
+        // timer, or resolve at once when nobody present could ever approve.
+        return match consensus::unreachable(
+            &escalation.consensus,
+            &escalation.required,
+            &present_experts(&state.experts, &state.config.experts),
+        ) {
+            None => {
+                Outcome::Retry(Duration::from_micros(escalation.deadline_us - now).min(MAX_TIMER))
+            }
+            Some(missing) => {
+                settle(state, &escalation, &Resolution::NobodyPresent(missing), &[]).await
+            }
+        };
+    }
+    match decided(state, &escalation).await {
+        Ok(true) => return Outcome::Done,
+        Ok(false) => {}
+        Err(e) => {
+            warn!(error = %e, "decision_lookup_failed");
+            return Outcome::Retry(Duration::from_millis(500));
+        }
+    }
+    let cmd = Token::encode(&escalation.cmd_id);
+    let votes = match votes_for(state, &cmd).await {
+        Ok(votes) => consensus::verify(votes, &state.config.experts),
+        Err(e) => {
+            warn!(error = %e, "votes_unreadable");
+            return Outcome::Retry(Duration::from_millis(500));
+        }
+    };
+    let now = now_us();
+    let resolution = match consensus::tally(&escalation.consensus, &escalation.required, &votes) {
+        Tally::Pending if now >= escalation.deadline_us => Resolution::DeadlinePassed,
+        Tally::Pending => {
+            match consensus::unreachable(
+                &escalation.consensus,
+                &escalation.required,
+                &present_experts(&state.experts, &state.config.experts),
+            ) {
+                Some(missing) => Resolution::NobodyPresent(missing),
+                None => {
+                    let wait = Duration::from_micros(escalation.deadline_us - now);
+                    return Outcome::Retry(wait.min(MAX_TIMER));
+                }
+            }
+        }
+        settled => Resolution::Consensus(settled),
+    };
+    settle(state, &escalation, &resolution, &votes).await
+}
+
+/// Publishes the final decision; a decision already there (another replica, a vote
+/// racing the deadline) is the one that stands.
+async fn settle(
+    state: &State,
+    escalation: &Escalation,
+    resolution: &Resolution,
+    votes: &[Vote],
+) -> Outcome {
+    let decision = consensus::final_decision(
+        escalation,
+        resolution,
+        votes,
+        state.config.fallback,
+        &state.config.worker_id,
+        now_us(),
+    );
+    let payload = match encode(&decision) {
+        Ok(payload) => payload,
+        Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
+    };
+    match publish_once(
+        &state.js,
+        decision_subject(escalation),
+        &escalation.cmd_id,
+        payload.into(),
+        true,
+    )
+    .await
+    {
+        Ok(published) => {
+            info!(cmd_id = %escalation.cmd_id, verdict = ?decision.verdict, tier = ?decision.tier, ?published, "escalation_decided");
+            Outcome::Done
+        }
+        Err(PublishError::Transient { .. }) => Outcome::Retry(Duration::from_millis(200)),
+    }
+}
+
+fn decision_subject(escalation: &Escalation) -> String {
+    subject::decision(
+        &Token::encode(&escalation.command.env.project),
+        &Token::encode(&escalation.command.env.agent),
+        &Token::encode(&escalation.cmd_id),
+    )
+}
+
+async fn decided(state: &State, escalation: &Escalation) -> Result<bool, async_nats::Error> {
+    let stream = state.js.get_stream_no_info(DECISION_STREAM).await?;
+    match stream
+        .direct_get_last_for_subject(decision_subject(escalation))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn open_escalation(
+    state: &State,
+    cmd: &Token,
+) -> Result<Option<Escalation>, async_nats::Error> {
+    match state.escalations.get(cmd.kv_key()).await? {
+        Some(bytes) => Ok(Some(decode(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every genuine vote on a command, in the order the stream stored them. Votes whose
+/// payload disagrees with their subject are skipped (they were dead-lettered).
+async fn votes_for(state: &State, cmd: &Token) -> Result<Vec<Vote>, ReadError> {
+    let messages = lighthouse_nats::read::read_filtered(
+        &state.js,
+        VOTE_STREAM,
+        &subject::votes_for(cmd),
+        Start::First,
+        MAX_VOTES,
+        Duration::from_secs(2),
+    )
+    .await?;
+    Ok(messages
+        .iter()
+        .filter_map(|m| {
+            let parsed = subject::parse_vote(&m.subject)?;
+            let vote: Vote = decode(&m.payload).ok()?;
+            (Token::encode(&vote.expert) == parsed.expert && &parsed.cmd_id == cmd).then_some(vote)
+        })
+        .collect())
+}
+
+/// (specialty, expert) pairs present now, decoded from the `lh_experts` keys; only
+/// those the expert roster vouches for.
+fn present_experts(roster: &Roster, experts: &consensus::ExpertRoster) -> Vec<(String, String)> {
+    roster
+        .present("")
+        .iter()
+        .filter_map(|key| subject::parse_expert_key(key))
+        .filter_map(|(s, e)| Some((s.decode()?, e.decode()?)))
+        .filter(|(s, e)| consensus::verified(experts, e, s))
+        .collect()
+}
+
+/// A decision from the audit log, if the command has one.
+pub async fn recorded_decision(
+    js: &jetstream::Context,
+    decision_subject: &str,
+) -> Option<Decision> {
+    let stream = js.get_stream_no_info(DECISION_STREAM).await.ok()?;
+    let message = stream
+        .direct_get_last_for_subject(decision_subject)
+        .await
+        .ok()?;
+    decode(&message.payload).ok()
+}
+
+/// The durable consumer name of a specialty's experts on `LH_ESC`.
+pub fn expert_durable(specialty: &str) -> String {
+    format!("{EXPERT_GROUP_PREFIX}{}", Token::encode(specialty))
+}
+
+/// The consumer of a specialty's experts: from `nats/consumers` for the built-in
+/// specialties, else the `expert-security` template with its own name and filter.
+pub fn expert_consumer(
+    topology: &Topology,
+    specialty: &str,
+) -> Result<pull::Config, AggregatorError> {
+    let durable = expert_durable(specialty);
+    if let Some(group) = topology.group(ESC_STREAM, &durable) {
+        return group
+            .consumer(0)
+            .map_err(|e| AggregatorError::ExpertConsumer {
+                specialty: specialty.to_owned(),
+                source: e.into(),
+            });
+    }
+    let template = topology
+        .group(ESC_STREAM, &expert_durable("security"))
+        .ok_or(AggregatorError::NoGroup(ESC_STREAM))?
+        .consumer(0)
+        .map_err(|e| AggregatorError::ExpertConsumer {
+            specialty: specialty.to_owned(),
+            source: e.into(),
+        })?;
+    Ok(pull::Config {
+        durable_name: Some(durable),
+        description: Some(format!(
+            "Experts of specialty {specialty} (configured): every instance shares this consumer."
+        )),
+        filter_subject: subject::escalation_filter(&Token::encode(specialty)),
+        ..template
+    })
+}
+
+/// Creates the consumer of each specialty if missing; returns the durable names.
+pub async fn ensure_expert_consumers(
+    js: &jetstream::Context,
+    specialties: &[String],
+) -> Result<Vec<String>, AggregatorError> {
+    let topology = Topology::embedded()?;
+    let stream = js
+        .get_stream(ESC_STREAM)
+        .await
+        .map_err(|e| AggregatorError::ExpertConsumer {
+            specialty: specialties.join(","),
+            source: e.into(),
+        })?;
+    let mut names = Vec::new();
+    for specialty in specialties {
+        let config = expert_consumer(&topology, specialty)?;
+        let name = config.durable_name.clone().unwrap_or_default();
+        stream
+            .get_or_create_consumer::<pull::Config>(&name, config)
+            .await
+            .map_err(|e| AggregatorError::ExpertConsumer {
+                specialty: specialty.clone(),
+                source: e.into(),
+            })?;
+        names.push(name);
+    }
+    Ok(names)
+}

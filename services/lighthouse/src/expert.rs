@@ -1,0 +1,254 @@
+//! `lighthouse expert`: the expert side of escalations, for humans at a terminal.
+//!
+//! - `watch --specialty S [--id NAME]`: announces the expert in `lh_experts` (so the
+//!   aggregator waits for it), pulls the specialty's shared consumer on `LH_ESC` and
+//!   prints each open escalation with its context;
+//! - `approve|reject CMD_ID --reason …`: publishes a [`Vote`] on
+//!   `lh.vote.<cmd_id>.<expert>`.
+//!
+//! Any NATS client in any language can do the same (see `examples/python-expert/`).
+
+use crate::settings::Settings;
+use anyhow::Context as _;
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use futures::StreamExt;
+use lighthouse_nats::publish::publish_once;
+use lighthouse_nats::topology::{DECISION_STREAM, ESC_STREAM, EXPERTS_BUCKET};
+use lighthouse_schemas::{
+    Choice, Envelope, Escalation, ExpertPresence, Token, Vote, decode, encode, now_us, subject,
+};
+use std::io::Write;
+use std::time::Duration;
+
+/// How often an expert refreshes its presence (the bucket's TTL is three times this).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// The expert id when none is given: the user's name.
+pub fn default_id() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "expert".to_owned())
+}
+
+/// Keeps the expert's presence key fresh until `stop`, then deletes it.
+pub async fn heartbeat(
+    js: jetstream::Context,
+    specialty: String,
+    expert: String,
+    kind: &'static str,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let store = js.get_key_value(EXPERTS_BUCKET).await?;
+    let key = subject::expert_key(&Token::encode(&specialty), &Token::encode(&expert));
+    loop {
+        let presence = ExpertPresence {
+            expert: expert.clone(),
+            specialty: specialty.clone(),
+            kind: kind.to_owned(),
+            ts_us: now_us(),
+        };
+        if let Err(e) = store.put(&key, serde_json::to_vec(&presence)?.into()).await {
+            tracing::warn!(error = %e, "expert_presence_put_failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+    let _ = store.delete(&key).await;
+    Ok(())
+}
+
+/// Whether the command already has its final decision.
+pub async fn decided(js: &jetstream::Context, escalation: &Escalation) -> bool {
+    let target = subject::decision(
+        &Token::encode(&escalation.command.env.project),
+        &Token::encode(&escalation.command.env.agent),
+        &Token::encode(&escalation.cmd_id),
+    );
+    match js.get_stream_no_info(DECISION_STREAM).await {
+        Ok(stream) => stream.direct_get_last_for_subject(target).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// An escalation as a human reads it. The first line is stable for scripts:
+/// `ESCALATION cmd_id=… project=… agent=… risk=… specialty=…`.
+pub fn render(e: &Escalation, expert: &str, now_us: u64) -> String {
+    let input = serde_json::to_string(&e.command.tool_input).unwrap_or_default();
+    let input: String = input.chars().take(2000).collect();
+    let left = e.deadline_us.saturating_sub(now_us) as f64 / 1e6;
+    let risk = serde_json::to_value(e.risk)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut out = format!(
+        "ESCALATION cmd_id={} project={} agent={} risk={risk} specialty={}\n",
+        e.cmd_id, e.command.env.project, e.command.env.agent, e.specialty
+    );
+    out.push_str(&format!("  tool:     {} {input}\n", e.command.tool_name));
+    out.push_str(&format!("  cwd:      {}\n", e.command.cwd));
+    out.push_str(&format!(
+        "  why:      {} [{}]\n",
+        e.reason,
+        e.rule_id.as_deref().unwrap_or("-")
+    ));
+    out.push_str(&format!(
+        "  needs:    {} approval(s) from {} specialty(ies) of {}{}; {} rejection(s) deny; {left:.0}s left\n",
+        e.consensus.min_approvals,
+        e.consensus.min_specialties,
+        e.required.join(", "),
+        if e.consensus.must_approve.is_empty() {
+            String::new()
+        } else {
+            format!(" (must approve: {})", e.consensus.must_approve.join(", "))
+        },
+        e.consensus.rejections_to_deny,
+    ));
+    if !e.context.files.is_empty() {
+        out.push_str(&format!("  files:    {}\n", e.context.files.join(" ")));
+    }
+    for d in &e.context.recent_decisions {
+        out.push_str(&format!(
+            "  before:   {} {:?} by {}: {}\n",
+            d.cmd_id, d.verdict, d.decided_by, d.reason
+        ));
+    }
+    out.push_str(&format!(
+        "  vote:     lighthouse expert approve|reject {} --specialty {} --id {expert} --reason '…'\n",
+        e.cmd_id, e.specialty
+    ));
+    out
+}
+
+/// Runs `expert watch` until SIGINT/SIGTERM.
+pub async fn watch(settings: &Settings, specialty: String, expert: String) -> anyhow::Result<()> {
+    let url = settings.nats_url();
+    let client = lighthouse_nats::connect(&url, "lighthouse-expert")
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let js = jetstream::new(client.clone());
+    let names = lighthouse_aggregator::worker::ensure_expert_consumers(
+        &js,
+        std::slice::from_ref(&specialty),
+    )
+    .await?;
+    let consumer: PullConsumer = js
+        .get_stream(ESC_STREAM)
+        .await?
+        .get_consumer(&names[0])
+        .await
+        .map_err(|e| anyhow::anyhow!("binding consumer {}: {e}", names[0]))?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let presence = tokio::spawn(heartbeat(
+        js.clone(),
+        specialty.clone(),
+        expert.clone(),
+        "human",
+        stop.clone(),
+    ));
+    eprintln!("lighthouse: watching {specialty} escalations as {expert} (Ctrl-C to stop)");
+    let mut messages = consumer.messages().await?;
+    let result = loop {
+        tokio::select! {
+            _ = crate::up::shutdown_signal() => break Ok(()),
+            next = messages.next() => {
+                let Some(message) = next else { break Err(anyhow::anyhow!("escalation stream ended")) };
+                let message = match message {
+                    Ok(m) => m,
+                    Err(e) => { tracing::warn!(error = %e, "escalation_pull_error"); continue; }
+                };
+                match decode::<Escalation>(&message.payload) {
+                    Ok(e) if now_us() < e.deadline_us && !decided(&js, &e).await => {
+                        let mut out = std::io::stdout().lock();
+                        let _ = write!(out, "{}", render(&e, &expert, now_us()));
+                        let _ = out.flush();
+                    }
+                    Ok(_) => {} // decided or expired: nothing for a human to do
+                    Err(e) => tracing::warn!(error = %e, "undecodable_escalation"),
+                }
+                // Shown (or moot): the shared consumer moves on to the next one.
+                if let Err(e) = message.ack().await {
+                    tracing::warn!(error = %e, "escalation_ack_failed");
+                }
+            }
+        }
+    };
+    stop.cancel();
+    let _ = presence.await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
+    result
+}
+
+/// A vote, as an expert casts it.
+#[derive(Debug, Clone)]
+pub struct Ballot {
+    pub cmd_id: String,
+    pub choice: Choice,
+    pub reasoning: String,
+    pub specialty: String,
+    pub expert: String,
+    pub suggestions: Vec<String>,
+}
+
+/// Builds the [`Vote`] for `ballot`, naming the command's project and agent when the
+/// escalation is known.
+pub fn vote_for(ballot: &Ballot, escalation: Option<&Escalation>, now_us: u64) -> Vote {
+    let (project, agent) = escalation
+        .map(|e| (e.command.env.project.clone(), e.command.env.agent.clone()))
+        .unwrap_or_default();
+    let mut env = Envelope::new(
+        uuid::Uuid::now_v7().to_string(),
+        now_us,
+        project,
+        agent,
+        ballot.cmd_id.clone(),
+    );
+    env.causation_id = escalation.map(|e| e.env.id.clone());
+    Vote {
+        env,
+        cmd_id: ballot.cmd_id.clone(),
+        expert: ballot.expert.clone(),
+        specialty: ballot.specialty.clone(),
+        choice: ballot.choice,
+        reasoning: ballot.reasoning.clone(),
+        suggestions: ballot.suggestions.clone(),
+        confidence: None,
+    }
+}
+
+/// Publishes a vote; returns its stream sequence.
+pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
+    let url = settings.nats_url();
+    let client = lighthouse_nats::connect(&url, "lighthouse-expert")
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let js = jetstream::new(client.clone());
+    let cmd = Token::encode(&ballot.cmd_id);
+    let escalation = match js
+        .get_key_value(lighthouse_nats::topology::ESCALATIONS_BUCKET)
+        .await
+    {
+        Ok(store) => match store.get(cmd.as_str()).await {
+            Ok(Some(bytes)) => decode::<Escalation>(&bytes).ok(),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    if escalation.is_none() {
+        eprintln!(
+            "lighthouse: no open escalation {}; the vote is recorded anyway",
+            ballot.cmd_id
+        );
+    }
+    let vote = vote_for(&ballot, escalation.as_ref(), now_us());
+    let target = subject::vote(&cmd, &Token::encode(&ballot.expert));
+    let published = publish_once(&js, target, &vote.env.id, encode(&vote)?.into(), false).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
+    Ok(match published {
+        lighthouse_nats::publish::Published::Stored(seq)
+        | lighthouse_nats::publish::Published::Duplicate(seq) => seq,
+        lighthouse_nats::publish::Published::AlreadyExists => 0,
+    })
+}

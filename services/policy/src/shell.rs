@@ -2520,6 +2520,23 @@ fn output_of(e: &Effective, env: Env<'_>) -> Output {
             out.text = Some(format!("{}\n", env.cwd))
         }
         "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
+        // Path arithmetic on known text: `$(dirname "$PWD")` is the parent directory.
+        "dirname" | "basename" | "realpath" | "readlink"
+            if positionals.len() == 1 && !positionals[0].is_dynamic() =>
+        {
+            let t = positionals[0].text.trim_end_matches('/');
+            let v = match e.name.as_str() {
+                "dirname" => match t.rfind('/') {
+                    Some(0) => "/".to_owned(),
+                    Some(p) => t[..p].to_owned(),
+                    None => ".".to_owned(),
+                },
+                "basename" => t.rsplit('/').next().unwrap_or(t).to_owned(),
+                _ if t.is_empty() => "/".to_owned(),
+                _ => t.to_owned(),
+            };
+            out.text = Some(format!("{v}\n"));
+        }
         "cat" | "tee" | "tr" if positionals.is_empty() || e.name == "tee" => {
             out.text = stdin_text;
             out.items = e.stdin.as_ref().and_then(|s| s.items.clone());

@@ -1508,6 +1508,65 @@ impl<'e> Walker<'e> {
                     Some(skip_options(rest, &[], &[]))
                 }
                 "exec" => Some(skip_options(rest, &["a"], &[])),
+                "chroot" => {
+                    let n = skip_options(rest, &[], &["userspec", "groups"]);
+                    // The new root comes before the command.
+                    Some((n + 1).min(rest.len()))
+                }
+                "unshare" | "setpriv" | "cgexec" | "prlimit" | "numactl" | "capsh" => {
+                    Some(skip_options(rest, &[], &[]))
+                }
+                "nsenter" => Some(skip_options(
+                    rest,
+                    &["t", "S", "G"],
+                    &["target", "setuid", "setgid"],
+                )),
+                "systemd-run" => Some(skip_options(
+                    rest,
+                    &["p", "u", "E", "M", "H"],
+                    &[
+                        "property",
+                        "unit",
+                        "setenv",
+                        "description",
+                        "slice",
+                        "working-directory",
+                        "uid",
+                        "gid",
+                        "machine",
+                        "host",
+                        "nice",
+                    ],
+                )),
+                "parallel" => {
+                    // GNU parallel: `parallel CMD ::: ARGS` runs CMD with each argument.
+                    let n = skip_options(rest, &["j", "S", "a"], &["jobs", "sshlogin", "arg-file"]);
+                    if let Some(sep) = rest.iter().position(|w| w.text == ":::")
+                        && sep > n
+                    {
+                        let mut argv2: Vec<Word> = rest[n..sep].to_vec();
+                        let items = &rest[sep + 1..];
+                        if argv2.iter().any(|w| w.text.contains("{}")) {
+                            let item = items.first().cloned().unwrap_or_default();
+                            for w in argv2.iter_mut() {
+                                w.text = w.text.replace("{}", &item.text);
+                            }
+                        } else {
+                            argv2.extend(items.iter().cloned());
+                        }
+                        // parallel hands each command line to a shell.
+                        via.push("parallel".to_owned());
+                        return self.shell_code(
+                            join_words(&argv2),
+                            ctx,
+                            &via,
+                            &tags,
+                            depth,
+                            &extra_vars,
+                        );
+                    }
+                    Some(n)
+                }
                 "nice" => {
                     let n = skip_options(rest, &["n"], &["adjustment"]);
                     Some(n)

@@ -1348,6 +1348,22 @@ impl<'e> Walker<'e> {
                     v.push("$SHELL -c".to_owned());
                     self.shell_code(code, ctx, &v, &tags, depth, &extra_vars);
                 }
+                // `r${x}m -rf /`: with the unknown part empty the name is `rm`; judge that
+                // reading too (the worst plausible case).
+                let emptied: String = first.text.chars().filter(|c| *c != DYN).collect();
+                if !emptied.is_empty() && emptied != first.text {
+                    let mut alt = argv.clone();
+                    alt[0] = Word::lit(emptied);
+                    let c = Ctx {
+                        via: via.clone(),
+                        ..ctx.clone()
+                    };
+                    let start = self.out.len();
+                    self.resolve(alt, &c, depth);
+                    for e in &mut self.out[start..] {
+                        e.tags.push("dynamic_name_guess".to_owned());
+                    }
+                }
                 let e = Effective {
                     name: first.text.clone(),
                     args: argv[1..].to_vec(),

@@ -128,6 +128,19 @@ fn bench(files: &[String]) {
             })
             .collect();
         per.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if let Some((k, t)) = times.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
+            let p = &payloads[k % n];
+            let what = p
+                .tool_input
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            println!(
+                "max {t:.1}µs (round {}): {}",
+                k / n,
+                what.chars().take(100).collect::<String>()
+            );
+        }
         for (us, i) in per.iter().take(25) {
             let p = &payloads[*i];
             let what = p

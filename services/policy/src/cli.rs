@@ -329,7 +329,6 @@ pub fn eval_file_with(
     let mut times: Vec<f64> = Vec::new();
     // Compile lazily built patterns and the parser outside the timings.
     let _ = policy.precompile();
-    let started = Instant::now();
     for (i, line) in reader.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -409,7 +408,6 @@ pub fn eval_file_with(
             )?;
         }
     }
-    let total = started.elapsed().as_secs_f64();
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| -> f64 {
         if times.is_empty() {
@@ -427,7 +425,6 @@ pub fn eval_file_with(
     } else {
         0.0
     };
-    let _ = total;
     if json {
         writeln!(
             out,

@@ -328,6 +328,12 @@ static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// The whole environment (not one named variable) as a value.
+static ENV_DUMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"os\.environ\b[^\[.]|os\.environ\)|os\.environ$|dict\(os\.environ|process\.env\b[^.\[]|process\.env\)|%ENV\b|\bENV\.to_h|getenv\(\)|\$_ENV\b[^\[]|\$_SERVER\b[^\[]")
+        .expect("static regex")
+});
+
 static FORK_LOOP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b")
         .expect("static regex")
@@ -536,6 +542,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         if mode.contains(['w', 'a', 'x', '+']) {
             fx.writes.push(first.clone());
         }
+    }
+    if ENV_DUMP.is_match(code) {
+        fx.tags.push("env_dump".to_owned());
     }
     if FORK_LOOP.is_match(code) {
         fx.tags.push("fork_loop".to_owned());

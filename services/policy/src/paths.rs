@@ -238,7 +238,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         None => (normalize(&abs), false),
     };
     let mut c = location(&path, home, base.cwd, contents);
-    let mut attrs = attributes(&path, home, text);
+    let mut attrs = attributes(&path, home);
     // Key and certificate files inside the project are usually test fixtures or
     // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
     if c.intersects(Classes::PROJECT) && is_key_extension(&path) && !path.ends_with("/master.key") {
@@ -352,7 +352,7 @@ fn is_key_extension(path: &str) -> bool {
         && !path.split('/').any(|s| s == ".ssh")
 }
 
-fn attributes(path: &str, home: &str, original: &str) -> Classes {
+fn attributes(path: &str, home: &str) -> Classes {
     let mut c = Classes::empty();
     let base = path.rsplit('/').next().unwrap_or("");
     let rel_home = path.strip_prefix(home).and_then(|r| r.strip_prefix('/'));
@@ -514,6 +514,12 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
         "/etc/rc.d",
         "/etc/sudoers",
         "/etc/sudoers.d",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc/group",
+        "/etc/gshadow",
+        "/etc/ld.so.preload",
+        "/etc/pam.d",
         "/Library/LaunchAgents",
         "/Library/LaunchDaemons",
         "/etc/update-motd.d",
@@ -558,7 +564,6 @@ fn attributes(path: &str, home: &str, original: &str) -> Classes {
     if guard {
         c |= Classes::GUARD;
     }
-    let _ = original;
     c
 }
 

@@ -344,8 +344,9 @@ impl LazyRegex {
 /// alternation (one scan instead of several).
 fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>>, PolicyError> {
     for p in pats {
-        regex_syntax::ParserBuilder::new()
-            .build()
+        // The syntax tree only: translating it (Unicode case folding of `(?i)` classes)
+        // costs milliseconds per pattern, which is compile work we defer.
+        regex_syntax::ast::parse::Parser::new()
             .parse(p)
             .map_err(|e| PolicyError::Rule {
                 pack: pack.to_owned(),

@@ -48,6 +48,8 @@ pub struct Word {
     pub inputs: Vec<String>,
     /// Variables that could not be resolved (`$GITHUB_TOKEN`).
     pub vars: Vec<String>,
+    /// What a process substitution in this word provides, when known (`<(echo …)`).
+    pub fed: Option<String>,
 }
 
 impl Word {
@@ -911,6 +913,10 @@ impl<'e> Walker<'e> {
                     Some(v) if plain => {
                         if name == "IFS" && !quoted {
                             w.text.push(IFS_SPLIT);
+                        } else if !quoted {
+                            // Unquoted expansions are split into fields (`x='rm -rf /'; $x`).
+                            w.text
+                                .push_str(&v.replace([' ', '\t', '\n'], &IFS_SPLIT.to_string()));
                         } else {
                             w.text.push_str(&v);
                         }
@@ -961,7 +967,11 @@ impl<'e> Walker<'e> {
                     Some(t) if node.kind() == "command_substitution" => {
                         w.text.push_str(t.trim_end_matches('\n'))
                     }
-                    _ => w.text.push(DYN),
+                    Some(t) => {
+                        w.fed = Some(t);
+                        w.text.push(DYN);
+                    }
+                    None => w.text.push(DYN),
                 }
             }
             "concatenation" | "command_name" => {
@@ -1338,6 +1348,22 @@ impl<'e> Walker<'e> {
                     v.push("$SHELL -c".to_owned());
                     self.shell_code(code, ctx, &v, &tags, depth, &extra_vars);
                 }
+                // `r${x}m -rf /`: with the unknown part empty the name is `rm`; judge that
+                // reading too (the worst plausible case).
+                let emptied: String = first.text.chars().filter(|c| *c != DYN).collect();
+                if !emptied.is_empty() && emptied != first.text {
+                    let mut alt = argv.clone();
+                    alt[0] = Word::lit(emptied);
+                    let c = Ctx {
+                        via: via.clone(),
+                        ..ctx.clone()
+                    };
+                    let start = self.out.len();
+                    self.resolve(alt, &c, depth);
+                    for e in &mut self.out[start..] {
+                        e.tags.push("dynamic_name_guess".to_owned());
+                    }
+                }
                 let e = Effective {
                     name: first.text.clone(),
                     args: argv[1..].to_vec(),
@@ -1498,6 +1524,65 @@ impl<'e> Walker<'e> {
                     Some(skip_options(rest, &[], &[]))
                 }
                 "exec" => Some(skip_options(rest, &["a"], &[])),
+                "chroot" => {
+                    let n = skip_options(rest, &[], &["userspec", "groups"]);
+                    // The new root comes before the command.
+                    Some((n + 1).min(rest.len()))
+                }
+                "unshare" | "setpriv" | "cgexec" | "prlimit" | "numactl" | "capsh" => {
+                    Some(skip_options(rest, &[], &[]))
+                }
+                "nsenter" => Some(skip_options(
+                    rest,
+                    &["t", "S", "G"],
+                    &["target", "setuid", "setgid"],
+                )),
+                "systemd-run" => Some(skip_options(
+                    rest,
+                    &["p", "u", "E", "M", "H"],
+                    &[
+                        "property",
+                        "unit",
+                        "setenv",
+                        "description",
+                        "slice",
+                        "working-directory",
+                        "uid",
+                        "gid",
+                        "machine",
+                        "host",
+                        "nice",
+                    ],
+                )),
+                "parallel" => {
+                    // GNU parallel: `parallel CMD ::: ARGS` runs CMD with each argument.
+                    let n = skip_options(rest, &["j", "S", "a"], &["jobs", "sshlogin", "arg-file"]);
+                    if let Some(sep) = rest.iter().position(|w| w.text == ":::")
+                        && sep > n
+                    {
+                        let mut argv2: Vec<Word> = rest[n..sep].to_vec();
+                        let items = &rest[sep + 1..];
+                        if argv2.iter().any(|w| w.text.contains("{}")) {
+                            let item = items.first().cloned().unwrap_or_default();
+                            for w in argv2.iter_mut() {
+                                w.text = w.text.replace("{}", &item.text);
+                            }
+                        } else {
+                            argv2.extend(items.iter().cloned());
+                        }
+                        // parallel hands each command line to a shell.
+                        via.push("parallel".to_owned());
+                        return self.shell_code(
+                            join_words(&argv2),
+                            ctx,
+                            &via,
+                            &tags,
+                            depth,
+                            &extra_vars,
+                        );
+                    }
+                    Some(n)
+                }
                 "nice" => {
                     let n = skip_options(rest, &["n"], &["adjustment"]);
                     Some(n)
@@ -1752,12 +1837,14 @@ impl<'e> Walker<'e> {
                 }
                 "." | "source"
                     if rest.first().is_some_and(|w| {
-                        matches!(
-                            w.text.as_str(),
-                            "/dev/stdin" | "-" | "/proc/self/fd/0" | "/dev/fd/0"
-                        ) || self
-                            .file_key(&w.text)
-                            .is_some_and(|k| self.files.contains_key(&k))
+                        w.fed.is_some()
+                            || matches!(
+                                w.text.as_str(),
+                                "/dev/stdin" | "-" | "/proc/self/fd/0" | "/dev/fd/0"
+                            )
+                            || self
+                                .file_key(&w.text)
+                                .is_some_and(|k| self.files.contains_key(&k))
                     }) =>
                 {
                     // Same as running the script with a shell.
@@ -1962,9 +2049,15 @@ impl<'e> Walker<'e> {
                 if file.is_dynamic() && file.subst.is_empty() {
                     e.tags.push("dynamic_code".to_owned());
                 }
-                let written = self
-                    .file_key(&file.text)
-                    .and_then(|k| self.files.get(&k).cloned());
+                let written = match &file.fed {
+                    Some(text) => Some(Written {
+                        text: Some(text.clone()),
+                        producers: file.subst.clone(),
+                    }),
+                    None => self
+                        .file_key(&file.text)
+                        .and_then(|k| self.files.get(&k).cloned()),
+                };
                 if let Some(w) = &written {
                     e.script_from.extend(w.producers.iter().cloned());
                 }
@@ -2172,6 +2265,7 @@ impl<'e> Walker<'e> {
         let _ = depth;
         let mut i = 0;
         let mut replace: Option<String> = None;
+        let mut separator: Option<char> = None;
         while i < rest.len() {
             let t = rest[i].text.as_str();
             if t == "--" {
@@ -2205,21 +2299,41 @@ impl<'e> Walker<'e> {
                 i += 1;
                 continue;
             }
+            if t == "-0" || t == "--null" {
+                separator = Some('\0');
+            } else if t == "-d" {
+                separator = rest.get(i + 1).and_then(|w| ansi_c(&w.text).chars().next());
+            } else if t == "-L" || t.starts_with("--max-lines") {
+                separator = Some('\n');
+            }
             let takes_value = matches!(t, "-n" | "-L" | "-P" | "-d" | "-a" | "-E" | "-s" | "-l");
             i += if takes_value { 2 } else { 1 };
         }
-        let items: Vec<Word> = ctx
-            .stdin
-            .as_ref()
-            .and_then(|s| {
-                s.items.clone().or_else(|| {
-                    // Known text (here-string, heredoc, echo): its words are the items.
-                    s.text.as_ref().map(|t| {
-                        t.split(|c: char| c.is_whitespace() || c == '\0')
-                            .filter(|x| !x.is_empty())
-                            .take(64)
-                            .map(Word::lit)
-                            .collect()
+        // With -0, -d or -I/-L an item is a whole record (`… | xargs -0 sh -c`), not a word.
+        let separator = separator.or(replace.as_ref().map(|_| '\n'));
+        let records: Option<Vec<Word>> = separator.and_then(|sep| {
+            let text = ctx.stdin.as_ref()?.text.as_ref()?;
+            let v: Vec<Word> = text
+                .split(sep)
+                .map(|r| r.trim_end_matches('\n'))
+                .filter(|r| !r.is_empty())
+                .take(64)
+                .map(Word::lit)
+                .collect();
+            (!v.is_empty()).then_some(v)
+        });
+        let items: Vec<Word> = records
+            .or_else(|| {
+                ctx.stdin.as_ref().and_then(|s| {
+                    s.items.clone().or_else(|| {
+                        // Known text (here-string, heredoc, echo): its words are the items.
+                        s.text.as_ref().map(|t| {
+                            t.split(|c: char| c.is_whitespace() || c == '\0')
+                                .filter(|x| !x.is_empty())
+                                .take(64)
+                                .map(Word::lit)
+                                .collect()
+                        })
                     })
                 })
             })
@@ -2481,6 +2595,23 @@ fn output_of(e: &Effective, env: Env<'_>) -> Output {
             out.text = Some(format!("{}\n", env.cwd))
         }
         "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
+        // Path arithmetic on known text: `$(dirname "$PWD")` is the parent directory.
+        "dirname" | "basename" | "realpath" | "readlink"
+            if positionals.len() == 1 && !positionals[0].is_dynamic() =>
+        {
+            let t = positionals[0].text.trim_end_matches('/');
+            let v = match e.name.as_str() {
+                "dirname" => match t.rfind('/') {
+                    Some(0) => "/".to_owned(),
+                    Some(p) => t[..p].to_owned(),
+                    None => ".".to_owned(),
+                },
+                "basename" => t.rsplit('/').next().unwrap_or(t).to_owned(),
+                _ if t.is_empty() => "/".to_owned(),
+                _ => t.to_owned(),
+            };
+            out.text = Some(format!("{v}\n"));
+        }
         "cat" | "tee" | "tr" if positionals.is_empty() || e.name == "tee" => {
             out.text = stdin_text;
             out.items = e.stdin.as_ref().and_then(|s| s.items.clone());

@@ -222,7 +222,7 @@ mod tests {
             assert!(parse_vote(bad).is_none(), "{bad}");
         }
         let key = expert_key(&Token::encode("security"), &Token::encode("a.b"));
-        assert_eq!(key, "security.a~2eb");
+        assert_eq!(key, "security.a/2eb");
         let (s, x) = parse_expert_key(&key).unwrap();
         assert_eq!(
             (s.as_str(), x.decode().as_deref()),

@@ -298,7 +298,7 @@ fn bench_command(id: &str, n: usize) -> Command {
     Command {
         env: Envelope::new(id, now_us(), "bench", format!("agent-{}", n % 16), id),
         tool_name: "Bash".into(),
-        tool_input: serde_json::json!({ "command": format!("make deploy-{}", n % 7) }),
+        tool_input: serde_json::json!({ "command": format!("git reset --hard HEAD~{}", n % 7) }),
         cwd: "/work/bench".into(),
         session_id: "bench".into(),
         tool_use_id: Some(id.into()),

@@ -483,7 +483,7 @@ mod tests {
     #[test]
     fn strict_mode_turns_unresolved_escalations_into_denials() {
         let mut d = decide_locally(&build_command(
-            &parse_input(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"make deploy"}}"#).unwrap(),
+            &parse_input(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git reset --hard HEAD~3"}}"#).unwrap(),
             "c".into(),
             "p".into(),
             "a".into(),

@@ -37,6 +37,13 @@ pub fn decision(project: &Token, agent: &Token, cmd_id: &Token) -> String {
     format!("{ROOT}.decision.{project}.{agent}.{cmd_id}")
 }
 
+/// `lh.pending.<project>.<agent>.<cmd_id>`: core NATS only (no stream): a validator's
+/// notice to the waiting hook that its command went to experts (payload: the
+/// `Escalation`), so the hook waits for them instead of falling back.
+pub fn pending(project: &Token, agent: &Token, cmd_id: &Token) -> String {
+    format!("{ROOT}.pending.{project}.{agent}.{cmd_id}")
+}
+
 /// Every decision (the audit log).
 pub const DECISION_ALL: &str = "lh.decision.>";
 

@@ -242,14 +242,8 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
         settings.hook.agent.clone(),
     );
     let spool = Spool::new(settings.state_dir().join("spool"));
-    // The local policy answers in microseconds and tells how long to wait: experts
-    // need far longer than the fast path.
-    let local = decide_locally(&command);
-    let deadline = Duration::from_millis(if local.verdict == Verdict::Escalate {
-        settings.hook.escalation_wait_ms
-    } else {
-        settings.hook.decision_timeout_ms
-    });
+    let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
+    let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
     let url = settings.nats_url();
     let connect_limit = Duration::from_millis(settings.hook.connect_timeout_ms).min(deadline);
     let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
@@ -265,8 +259,12 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
         }
         Err(_) => return answer_locally(settings, &spool, &command, "connect timed out"),
     };
-    let remaining = deadline.saturating_sub(started.elapsed());
-    match tokio::time::timeout(remaining, ask_pipeline(&client, &command)).await {
+    let waits = Waits {
+        fast: started + deadline,
+        experts: started + escalation_wait,
+    };
+    let overall = waits.experts.max(waits.fast);
+    match tokio::time::timeout_at(overall.into(), ask_pipeline(&client, &command, waits)).await {
         Ok(Ok(decision)) => {
             let mut answer = answer_for(&decision, settings.hook.strict);
             if decision.verdict != Verdict::Deny
@@ -392,13 +390,20 @@ fn answer_locally(settings: &Settings, spool: &Spool, command: &Command, why: &s
 pub async fn ask_pipeline(
     client: &async_nats::Client,
     command: &Command,
+    waits: Waits,
 ) -> Result<Decision, String> {
     let project = Token::encode(&command.env.project);
     let agent = Token::encode(&command.env.agent);
-    let decision_subject = subject::decision(&project, &agent, &Token::encode(&command.env.id));
-    // Subscribe before publishing, so the decision cannot slip past us.
+    let cmd = Token::encode(&command.env.id);
+    let decision_subject = subject::decision(&project, &agent, &cmd);
+    // Subscribe before publishing, so neither the decision nor the notice that experts
+    // were asked can slip past us.
     let mut decisions = client
         .subscribe(decision_subject.clone())
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    let mut pending = client
+        .subscribe(subject::pending(&project, &agent, &cmd))
         .await
         .map_err(|e| format!("subscribe: {e}"))?;
     let js = async_nats::jetstream::new(client.clone());
@@ -418,11 +423,39 @@ pub async fn ask_pipeline(
             return Ok(decision);
         }
     }
-    let message = decisions
-        .next()
-        .await
-        .ok_or("subscription closed before the decision arrived")?;
-    decode(&message.payload).map_err(|e| e.to_string())
+    // The fast path answers within `waits.fast`. Past it, the wait goes on only for a
+    // call that is with experts: the validator said so, or (if that notice was missed)
+    // the local policy escalates it too. Loading the policy only here keeps it off the
+    // fast path.
+    let mut until = waits.fast;
+    let mut asked_locally = false;
+    loop {
+        tokio::select! {
+            message = decisions.next() => {
+                let message = message.ok_or("subscription closed before the decision arrived")?;
+                return decode(&message.payload).map_err(|e| e.to_string());
+            }
+            Some(_) = pending.next() => until = waits.experts,
+            _ = tokio::time::sleep_until(until.into()) => {
+                if until == waits.fast && !asked_locally {
+                    asked_locally = true;
+                    if decide_locally(command).verdict == Verdict::Escalate {
+                        until = waits.experts;
+                        continue;
+                    }
+                }
+                return Err("no decision before the hook's deadline".to_owned());
+            }
+        }
+    }
+}
+
+/// When the hook stops waiting: `fast` for the pipeline's own decision, `experts` for
+/// a call escalated to expert review (within Claude Code's hook timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    pub fast: std::time::Instant,
+    pub experts: std::time::Instant,
 }
 
 /// The decision already stored for a command, if any.

@@ -242,6 +242,17 @@ async fn escalate(
         let target = subject::escalation(&project, &Token::encode(specialty));
         publish_once(js, target, &copy.env.id, encode(&copy)?.into(), false).await?;
     }
+    // Tell the waiting hook to wait for experts rather than fall back at its fast-path
+    // deadline. Best effort: a hook that misses it decides locally, sees Escalate too,
+    // and keeps waiting.
+    let notice = subject::pending(
+        &project,
+        &Token::encode(&command.env.agent),
+        &Token::encode(&command.env.id),
+    );
+    js.client()
+        .publish(notice, encode(&escalation)?.into())
+        .await?;
     Ok(())
 }
 

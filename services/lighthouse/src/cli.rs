@@ -305,7 +305,17 @@ fn init_tracing(default: &str) {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The hook runs once per tool call: skip building the whole command tree for it.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let cli = if args == ["hook", "claude"] {
+        Cli {
+            command: Cmd::Hook {
+                agent: HookAgent::Claude,
+            },
+        }
+    } else {
+        Cli::parse()
+    };
     // Configuration is validated before anything touches NATS.
     let settings = match Settings::load() {
         Ok(s) => s,

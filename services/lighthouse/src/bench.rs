@@ -122,21 +122,46 @@ impl Drop for Children {
     }
 }
 
+/// A benchmark's own nats-server (in a temp dir, killed on drop) and a client to it.
+pub struct BenchServer {
+    pub dir: tempfile::TempDir,
+    pub server: ServerProcess,
+    pub url: String,
+    pub client: async_nats::Client,
+}
+
+impl BenchServer {
+    pub async fn start(settings: &Settings) -> anyhow::Result<BenchServer> {
+        let dir = tempfile::tempdir()?;
+        let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
+        let server = ServerProcess::start(ServerOptions {
+            binary,
+            data_dir: dir.path().join("nats"),
+            port: None,
+            monitor_port: None,
+            host: "127.0.0.1".into(),
+            extra_args: Vec::new(),
+        })?;
+        let url = server.client_url.clone();
+        let client = lighthouse_nats::connect(&url, "lighthouse-bench").await?;
+        eprintln!("bench: nats-server at {url}");
+        Ok(BenchServer {
+            dir,
+            server,
+            url,
+            client,
+        })
+    }
+}
+
 pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result<PipelineReport> {
-    let dir = tempfile::tempdir()?;
-    let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
-    let server = ServerProcess::start(ServerOptions {
-        binary,
-        data_dir: dir.path().join("nats"),
-        port: None,
-        monitor_port: None,
-        host: "127.0.0.1".into(),
-        extra_args: Vec::new(),
-    })?;
-    let url = server.client_url.clone();
-    let client = lighthouse_nats::connect(&url, "lighthouse-bench").await?;
+    let BenchServer {
+        dir,
+        server,
+        url,
+        client,
+    } = BenchServer::start(settings).await?;
     let js = async_nats::jetstream::new(client.clone());
-    eprintln!("bench: nats-server at {url}");
 
     let (raw_p50, raw_p99, raw_rate) = raw_transport(&js).await?;
     eprintln!("bench: raw publish+ack p99 {raw_p99:.3} ms, pipelined {raw_rate:.0}/s");

@@ -13,7 +13,6 @@ use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use lighthouse_nats::roster::Roster;
-use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use lighthouse_nats::topology::{ESC_STREAM, Topology};
 use lighthouse_schemas::{
     AgentKind, Choice, Command, Envelope, Escalation, Token, Vote, decode, encode, now_us, subject,
@@ -92,20 +91,14 @@ pub async fn escalation(
     settings: &Settings,
     args: EscalationArgs,
 ) -> anyhow::Result<EscalationReport> {
-    let dir = tempfile::tempdir()?;
-    let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
-    let server = ServerProcess::start(ServerOptions {
-        binary,
-        data_dir: dir.path().join("nats"),
-        port: None,
-        monitor_port: None,
-        host: "127.0.0.1".into(),
-        extra_args: Vec::new(),
-    })?;
-    let url = server.client_url.clone();
-    let client = lighthouse_nats::connect(&url, "lighthouse-bench").await?;
+    // Bound, not dropped: the temp dir holds the running server's store.
+    let crate::bench::BenchServer {
+        dir: _dir,
+        server,
+        url,
+        client,
+    } = crate::bench::BenchServer::start(settings).await?;
     let js = jetstream::new(client.clone());
-    eprintln!("bench: nats-server at {url}");
     let (raw_p50, raw_p99) = raw_publish_ack(&js).await?;
     eprintln!("bench: raw publish+ack p50 {raw_p50:.3} ms p99 {raw_p99:.3} ms");
 

@@ -13,7 +13,6 @@
 use crate::files::{Origin, Project, publish, read_version};
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
-use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use lighthouse_nats::topology::Topology;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Write};
@@ -241,18 +240,12 @@ const OPS: &[(&str, &str)] = &[
 ];
 
 pub async fn fuse(settings: &Settings, args: FuseArgs) -> anyhow::Result<FuseReport> {
-    let dir = tempfile::tempdir()?;
-    let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
-    let server = ServerProcess::start(ServerOptions {
-        binary,
-        data_dir: dir.path().join("nats"),
-        port: None,
-        monitor_port: None,
-        host: "127.0.0.1".into(),
-        extra_args: Vec::new(),
-    })?;
-    let url = server.client_url.clone();
-    let client = lighthouse_nats::connect(&url, "lighthouse-bench-fuse").await?;
+    let crate::bench::BenchServer {
+        dir,
+        server,
+        url,
+        client,
+    } = crate::bench::BenchServer::start(settings).await?;
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?.apply(&js).await?;
 

@@ -44,25 +44,11 @@ pub async fn run_aggregator(settings: &Settings, id: Option<String>) -> anyhow::
         .await?;
     lighthouse_aggregator::worker::ensure_expert_consumers(&js, &settings.escalation.specialties)
         .await?;
-    let stop = crate::up::shutdown_signal();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let mut worker = tokio::spawn(lighthouse_aggregator::run(
-        client.clone(),
-        aggregator_config(settings, id),
-        shutdown.clone(),
-    ));
-    tokio::select! {
-        _ = stop => {
-            shutdown.cancel();
-            worker.await??;
-        }
-        result = &mut worker => {
-            result??;
-            anyhow::bail!("aggregator stopped unexpectedly");
-        }
-    }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
-    Ok(())
+    let config = aggregator_config(settings, id);
+    supervise(client, "aggregator", |c, s| {
+        lighthouse_aggregator::run(c, config, s)
+    })
+    .await
 }
 
 /// An annotator configuration; `id` defaults to host-pid.
@@ -80,21 +66,36 @@ pub fn annotator_config(id: Option<String>) -> lighthouse_annotator::AnnotatorCo
 /// Runs one annotator replica until SIGINT/SIGTERM.
 pub async fn run_annotator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
     let client = lighthouse_nats::connect(&settings.nats_url(), "lighthouse-annotator").await?;
+    let config = annotator_config(id);
+    supervise(client, "annotator", |c, s| {
+        lighthouse_annotator::run(c, config, s)
+    })
+    .await
+}
+
+/// Runs one worker until SIGINT/SIGTERM: `start` gets the client and a shutdown token;
+/// a worker that ends by itself is an error; the client drains last.
+async fn supervise<F, Fut, E>(
+    client: async_nats::Client,
+    kind: &str,
+    start: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(async_nats::Client, tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<anyhow::Error> + Send + 'static,
+{
     let stop = crate::up::shutdown_signal();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let mut worker = tokio::spawn(lighthouse_annotator::run(
-        client.clone(),
-        annotator_config(id),
-        shutdown.clone(),
-    ));
+    let mut worker = tokio::spawn(start(client.clone(), shutdown.clone()));
     tokio::select! {
         _ = stop => {
             shutdown.cancel();
-            worker.await??;
+            worker.await?.map_err(Into::into)?;
         }
         result = &mut worker => {
-            result??;
-            anyhow::bail!("annotator stopped unexpectedly");
+            result?.map_err(Into::into)?;
+            anyhow::bail!("{kind} stopped unexpectedly");
         }
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
@@ -112,23 +113,9 @@ fn default_worker_id() -> String {
 pub async fn run_validator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
     let url = settings.nats_url();
     let client = lighthouse_nats::connect(&url, "lighthouse-validator").await?;
-    let stop = crate::up::shutdown_signal();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let mut worker = tokio::spawn(lighthouse_validator::run(
-        client.clone(),
-        validator_config(settings, id),
-        shutdown.clone(),
-    ));
-    tokio::select! {
-        _ = stop => {
-            shutdown.cancel();
-            worker.await??;
-        }
-        result = &mut worker => {
-            result??;
-            anyhow::bail!("validator stopped unexpectedly");
-        }
-    }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), client.drain()).await;
-    Ok(())
+    let config = validator_config(settings, id);
+    supervise(client, "validator", |c, s| {
+        lighthouse_validator::run(c, config, s)
+    })
+    .await
 }

@@ -468,8 +468,11 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         } => {
             let cwd = std::env::current_dir()?;
             let home = crate::settings::home_dir();
+            // As a worker does: compile every rule before timing anything.
+            let policy = crate::hook::local_policy(&cwd);
+            policy.precompile();
             lighthouse_policy::cli::eval_file_with(
-                &crate::hook::local_policy(&cwd),
+                &policy,
                 &file,
                 json,
                 home.as_deref().and_then(|h| h.to_str()),

@@ -105,8 +105,15 @@ pub fn parse_payload(bytes: &[u8]) -> Result<HookPayload, Evaluation> {
     }
 }
 
-/// Decides one parsed payload with `policy`.
+/// Decides one parsed payload with `policy`. The home directory is the one the
+/// payload's cwd lies in when that tells (`/home/<u>/…`): a payload judged on another
+/// machine, or by another user, means that user's `~`. Otherwise `home`.
 pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Evaluation {
+    let home = payload
+        .cwd
+        .as_deref()
+        .and_then(crate::home_from_cwd)
+        .or(home);
     let null = Value::Null;
     let call = Call {
         tool_name: payload.tool_name.as_deref().unwrap_or(""),

@@ -3,12 +3,14 @@
 use lighthouse_policy::{CachedPolicy, Call, Evaluation, Policy};
 use lighthouse_schemas::{Command, Decision, Envelope, Tier};
 
+/// The call as the policy sees it. The agent's home is the one its cwd lies in when
+/// that tells (`/home/<u>/…`): a validator runs elsewhere, as another user.
 fn call<'a>(command: &'a Command, home: Option<&'a str>) -> Call<'a> {
     Call {
         tool_name: &command.tool_name,
         tool_input: &command.tool_input,
         cwd: &command.cwd,
-        home,
+        home: lighthouse_policy::home_from_cwd(&command.cwd).or(home),
     }
 }
 

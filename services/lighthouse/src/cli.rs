@@ -344,7 +344,8 @@ pub fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    init_tracing("info");
+    // The client library narrates every (re)connection at info: operators want ours.
+    init_tracing("info,async_nats=warn");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

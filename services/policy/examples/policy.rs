@@ -102,6 +102,10 @@ fn bench(files: &[String]) {
             }
         }
     }
+    if payloads.is_empty() {
+        eprintln!("no hook payloads in {files:?}");
+        return;
+    }
     let _ = policy.precompile();
     for p in &payloads {
         let _ = cli::decide(&policy, p, Some(HOME));

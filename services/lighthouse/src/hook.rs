@@ -148,6 +148,16 @@ pub fn describe(decision: &Decision) -> String {
 /// Runs the hook: reads stdin, answers on stdout. Always exits 0 with an answer, so
 /// Claude Code never proceeds on a hook crash.
 pub fn run(settings: &Settings, stdin: impl Read) -> Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    // Connect before reading the payload: async-nats waits for a timer tick before its
+    // first attempt, and reading and parsing the payload fit in that wait.
+    let early = runtime.as_ref().ok().map(|rt| {
+        let task = rt.spawn(connect(settings.nats_url(), connect_limit(settings)));
+        rt.block_on(tokio::task::yield_now());
+        task
+    });
     let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
         Ok(raw) => raw,
         Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
@@ -157,20 +167,40 @@ pub fn run(settings: &Settings, stdin: impl Read) -> Value {
         Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
     };
     if input.hook_event_name != "PreToolUse" {
+        if let Some(task) = early {
+            task.abort();
+        }
         // No decision to make; PostToolUse publishes written files, silently.
         if input.hook_event_name == "PostToolUse" {
             crate::post_tool::run(settings, &input);
         }
         return Value::Null;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fallback_answer(settings, &input, &raw, &e.to_string()),
-    };
-    runtime.block_on(pre_tool_use(settings, input, &raw))
+    match (runtime, early) {
+        (Ok(rt), Some(task)) => rt.block_on(pre_tool_use(settings, input, &raw, task)),
+        (Err(e), _) => fallback_answer(settings, &input, &raw, &e.to_string()),
+        (Ok(_), None) => fallback_answer(settings, &input, &raw, "no connection task"),
+    }
+}
+
+/// How long the connect (handshake included) may take.
+fn connect_limit(settings: &Settings) -> Duration {
+    Duration::from_millis(settings.hook.connect_timeout_ms)
+        .min(Duration::from_millis(settings.hook.decision_timeout_ms))
+}
+
+/// Connects as the configured user. The handshake, not just TCP, is bounded: a server
+/// that accepts and stays silent must not hold the agent.
+async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, String> {
+    let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
+        .name("lighthouse-hook")
+        .connection_timeout(limit)
+        .connect(url);
+    match tokio::time::timeout(limit, connect).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(format!("connect: {e}")),
+        Err(_) => Err("connect timed out".to_owned()),
+    }
 }
 
 fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str) -> Value {
@@ -232,7 +262,12 @@ fn decide_locally(command: &Command) -> Decision {
     )
 }
 
-async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Value {
+async fn pre_tool_use(
+    settings: &Settings,
+    input: HookInput,
+    raw: &[u8],
+    connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
+) -> Value {
     let started = std::time::Instant::now();
     let project = project_for(&input.cwd, settings.hook.project.as_deref());
     let command = build_command(
@@ -244,19 +279,11 @@ async fn pre_tool_use(settings: &Settings, input: HookInput, raw: &[u8]) -> Valu
     let spool = Spool::new(settings.state_dir().join("spool"));
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
     let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
-    let url = settings.nats_url();
-    let connect_limit = Duration::from_millis(settings.hook.connect_timeout_ms).min(deadline);
-    let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
-        .name("lighthouse-hook")
-        .connection_timeout(connect_limit)
-        .connect(url);
-    // The handshake, not just TCP, is bounded: a server that accepts and stays silent
-    // must not hold the agent.
-    let client = match tokio::time::timeout(connect_limit, connect).await {
-        Ok(Ok(client)) => client,
-        Ok(Err(e)) => {
-            return answer_locally(settings, &spool, &command, &format!("connect: {e}"));
-        }
+    // The task bounds itself; this bound only guards against a task that never ends.
+    let client = match tokio::time::timeout(connect_limit(settings), connecting).await {
+        Ok(Ok(Ok(client))) => client,
+        Ok(Ok(Err(why))) => return answer_locally(settings, &spool, &command, &why),
+        Ok(Err(e)) => return answer_locally(settings, &spool, &command, &e.to_string()),
         Err(_) => return answer_locally(settings, &spool, &command, "connect timed out"),
     };
     let waits = Waits {

@@ -133,3 +133,20 @@ pub async fn read_filtered(
         }),
     }
 }
+
+/// The decision recorded on `decision_subject`, if the command has one (a decision
+/// subject holds at most one message).
+pub async fn recorded_decision(
+    js: &jetstream::Context,
+    decision_subject: &str,
+) -> Option<lighthouse_schemas::Decision> {
+    let stream = js
+        .get_stream_no_info(crate::topology::DECISION_STREAM)
+        .await
+        .ok()?;
+    let message = stream
+        .direct_get_last_for_subject(decision_subject)
+        .await
+        .ok()?;
+    lighthouse_schemas::decode(&message.payload).ok()
+}

@@ -62,7 +62,7 @@ const CONSUMER_FILES: &[(&str, &str)] = &[
 /// KV buckets (name, history, TTL in seconds; 0 = none).
 pub const KV_BUCKETS: &[(&str, i64, u64)] = &[
     (crate::presence::BUCKET, 1, 15),
-    ("lh_policy", 5, 0),
+    (POLICY_BUCKET, 5, 0),
     (EXPERTS_BUCKET, 1, 15),
     // Open escalations by command id; kept a week like LH_ESC itself.
     (ESCALATIONS_BUCKET, 1, 604_800),
@@ -82,6 +82,8 @@ pub const DLQ_STREAM: &str = "LH_DLQ";
 pub const ANNOT_STREAM: &str = "LH_ANNOT";
 pub const VALIDATOR_GROUP: &str = "validator";
 pub const ANNOTATOR_GROUP: &str = "annotator";
+/// Policy packs, `central.<name>` and `project.<project>` → TOML (validators reload).
+pub const POLICY_BUCKET: &str = "lh_policy";
 pub const ESC_STREAM: &str = "LH_ESC";
 pub const VOTE_STREAM: &str = "LH_VOTE";
 pub const AGGREGATOR_GROUP: &str = "aggregator";

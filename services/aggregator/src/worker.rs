@@ -23,7 +23,7 @@ use lighthouse_nats::topology::{
     EXPERTS_BUCKET, Topology, TopologyError, VOTE_STREAM,
 };
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
-use lighthouse_schemas::{Decision, Escalation, Token, Vote, decode, encode, now_us, subject};
+use lighthouse_schemas::{Escalation, Token, Vote, decode, encode, now_us, subject};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -375,19 +375,6 @@ fn present_experts(roster: &Roster, experts: &consensus::ExpertRoster) -> Vec<(S
         .filter_map(|(s, e)| Some((s.decode()?, e.decode()?)))
         .filter(|(s, e)| consensus::verified(experts, e, s))
         .collect()
-}
-
-/// A decision from the audit log, if the command has one.
-pub async fn recorded_decision(
-    js: &jetstream::Context,
-    decision_subject: &str,
-) -> Option<Decision> {
-    let stream = js.get_stream_no_info(DECISION_STREAM).await.ok()?;
-    let message = stream
-        .direct_get_last_for_subject(decision_subject)
-        .await
-        .ok()?;
-    decode(&message.payload).ok()
 }
 
 /// The durable consumer name of a specialty's experts on `LH_ESC`.

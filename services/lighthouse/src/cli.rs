@@ -290,6 +290,20 @@ pub enum BenchCmd {
     },
 }
 
+/// A benchmark's figures: JSON for machines, its own table for people.
+fn print_report(
+    report: &impl serde::Serialize,
+    json: bool,
+    rendered: String,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{rendered}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> {
     serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
         .map_err(|_| format!("unknown severity {s:?}: info, low, medium, high or critical"))
@@ -634,12 +648,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             let report =
                 crate::bench_fuse::fuse(&settings, crate::bench_fuse::FuseArgs { files, events })
                     .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render());
-            }
-            Ok(ExitCode::SUCCESS)
+            print_report(&report, json, report.render())
         }
         Cmd::Annotator { id } => {
             crate::workers::run_annotator(&settings, id).await?;
@@ -682,12 +691,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 },
             )
             .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render());
-            }
-            Ok(ExitCode::SUCCESS)
+            print_report(&report, json, report.render())
         }
         Cmd::Bench {
             which:
@@ -707,12 +711,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 },
             )
             .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render());
-            }
-            Ok(ExitCode::SUCCESS)
+            print_report(&report, json, report.render())
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::settings::Settings;
 use crate::spool::Spool;
 use futures::StreamExt;
 use lighthouse_nats::publish::{Published, publish_once};
-use lighthouse_nats::topology::DECISION_STREAM;
+use lighthouse_nats::read::recorded_decision;
 use lighthouse_policy::Policy;
 use lighthouse_schemas::{
     AgentKind, Command, Decision, Envelope, Tier, Token, Verdict, decode, encode, now_us, subject,
@@ -203,6 +203,8 @@ async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, Str
     }
 }
 
+/// No async runtime: decide locally, and spool like any other fallback so the audit
+/// log still gets the call.
 fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str) -> Value {
     let project = project_for(&input.cwd, settings.hook.project.as_deref());
     let command = build_command(
@@ -211,9 +213,8 @@ fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str
         project,
         settings.hook.agent.clone(),
     );
-    let decision = decide_locally(&command);
-    tracing::warn!(reason = why, "hook_fallback");
-    answer_for(&decision, settings.hook.strict)
+    let spool = Spool::new(&settings.state_dir());
+    answer_locally(settings, &spool, &command, why)
 }
 
 /// Claude Code's answer for a decision. An escalation still unresolved (no expert
@@ -276,7 +277,7 @@ async fn pre_tool_use(
         project,
         settings.hook.agent.clone(),
     );
-    let spool = Spool::new(settings.state_dir().join("spool"));
+    let spool = Spool::new(&settings.state_dir());
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
     let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
     // The task bounds itself; this bound only guards against a task that never ends.
@@ -376,23 +377,8 @@ async fn record_fallback(
         &Token::encode(&command.env.agent),
         &Token::encode(&command.env.id),
     );
-    let record = async {
-        let payload = encode(&local).map_err(|e| e.to_string())?;
-        let recorded = publish_once(&js, subject.clone(), &command.env.id, payload.into(), true)
-            .await
-            .map_err(|e| e.to_string())?;
-        // The command may not have reached LH_CMD (that may be what failed); a
-        // duplicate is dropped by its id.
-        let payload = encode(command).map_err(|e| e.to_string())?;
-        let cmd_subject = subject::command(
-            &Token::encode(&command.env.project),
-            &Token::encode(&command.env.agent),
-        );
-        publish_once(&js, cmd_subject, &command.env.id, payload.into(), false)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(recorded)
-    };
+    // The command may not have reached LH_CMD (that may be what failed): record both.
+    let record = crate::spool::record(&js, command, &local);
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
             Some(recorded) => answer_for(&recorded, settings.hook.strict),
@@ -483,19 +469,6 @@ pub async fn ask_pipeline(
 pub struct Waits {
     pub fast: std::time::Instant,
     pub experts: std::time::Instant,
-}
-
-/// The decision already stored for a command, if any.
-pub async fn recorded_decision(
-    js: &async_nats::jetstream::Context,
-    decision_subject: &str,
-) -> Option<Decision> {
-    let stream = js.get_stream_no_info(DECISION_STREAM).await.ok()?;
-    let message = stream
-        .direct_get_last_for_subject(decision_subject)
-        .await
-        .ok()?;
-    decode(&message.payload).ok()
 }
 
 #[cfg(test)]

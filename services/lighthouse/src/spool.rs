@@ -5,7 +5,7 @@
 //! decision), then the command (deduplicated by id). A validator that later sees the
 //! command finds its decision subject taken and adds nothing: one decision per call.
 
-use lighthouse_nats::publish::publish_once;
+use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_schemas::{Command, Decision, Token, encode, subject};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -30,8 +30,11 @@ pub struct Flushed {
 }
 
 impl Spool {
-    pub fn new(dir: PathBuf) -> Spool {
-        Spool { dir }
+    /// The spool of a state directory (`<state_dir>/spool`).
+    pub fn new(state_dir: &Path) -> Spool {
+        Spool {
+            dir: state_dir.join("spool"),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -101,11 +104,24 @@ impl Spool {
 }
 
 async fn publish_entry(js: &async_nats::jetstream::Context, entry: &Spooled) -> Result<(), String> {
-    let env = &entry.command.env;
+    record(js, &entry.command, &entry.decision)
+        .await
+        .map(|_| ())
+}
+
+/// Puts a locally made decision and its command on the log: the decision first, first
+/// on its subject (so it is *the* decision unless one is already there, which the
+/// result says), then the command, deduplicated by its id.
+pub async fn record(
+    js: &async_nats::jetstream::Context,
+    command: &Command,
+    decision: &Decision,
+) -> Result<Published, String> {
+    let env = &command.env;
     let (project, agent) = (Token::encode(&env.project), Token::encode(&env.agent));
-    let decision = encode(&entry.decision).map_err(|e| e.to_string())?;
-    let command = encode(&entry.command).map_err(|e| e.to_string())?;
-    publish_once(
+    let decision = encode(decision).map_err(|e| e.to_string())?;
+    let command = encode(command).map_err(|e| e.to_string())?;
+    let recorded = publish_once(
         js,
         subject::decision(&project, &agent, &Token::encode(&env.id)),
         &env.id,
@@ -123,5 +139,5 @@ async fn publish_entry(js: &async_nats::jetstream::Context, entry: &Spooled) -> 
     )
     .await
     .map_err(|e| e.to_string())?;
-    Ok(())
+    Ok(recorded)
 }

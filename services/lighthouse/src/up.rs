@@ -93,9 +93,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         .apply(&js)
         .await
         .context("applying nats/ topology")?;
-    let flushed = crate::spool::Spool::new(state_dir.join("spool"))
-        .flush(&js)
-        .await;
+    let flushed = crate::spool::Spool::new(&state_dir).flush(&js).await;
     if flushed.published > 0 {
         tracing::info!(published = flushed.published, "spool_flushed");
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-pub const POLICY_BUCKET: &str = "lh_policy";
+pub use lighthouse_nats::topology::POLICY_BUCKET;
 const CENTRAL: &str = "central.";
 const PROJECT: &str = "project.";
 /// Evaluations cached per policy.

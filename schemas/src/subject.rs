@@ -98,6 +98,17 @@ pub fn file(project: &Token, file_key: &Token) -> String {
     format!("{ROOT}.fs.{project}.{file_key}")
 }
 
+/// The project and file key of `lh.fs.<project>.<file_key>`.
+pub fn parse_file(subject: &str) -> Option<(Token, Token)> {
+    let mut parts = subject.split('.');
+    if parts.next()? != ROOT || parts.next()? != "fs" {
+        return None;
+    }
+    let project = Token::parse(parts.next()?)?;
+    let key = Token::parse(parts.next()?)?;
+    parts.next().is_none().then_some((project, key))
+}
+
 /// Every file version of one project (`lh.fs.<project>.>`).
 pub fn file_project_filter(project: &Token) -> String {
     format!("{ROOT}.fs.{project}.>")
@@ -235,6 +246,16 @@ mod tests {
             (s.as_str(), x.decode().as_deref()),
             ("security", Some("a.b"))
         );
+    }
+
+    #[test]
+    fn file_subjects_parse_back() {
+        let long = Token::encode(&"src/".repeat(40));
+        let subject = file(&Token::encode("p"), &long);
+        assert_eq!(parse_file(&subject), Some((Token::encode("p"), long)));
+        for bad in ["lh.fs.p", "lh.fs.p.k.x", "lh.annot.p.k", "lh.fs.p.a b"] {
+            assert!(parse_file(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

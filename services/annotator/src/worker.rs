@@ -6,7 +6,7 @@ use lighthouse_anchor::annotations::reanchor;
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
-use lighthouse_schemas::{decode, now_us};
+use lighthouse_schemas::{decode, now_us, subject};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +67,7 @@ const MAX_SOURCE: usize = lighthouse_anchor::MAX_SOURCE_BYTES;
 
 async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outcome {
     let subject_name = delivery.message.subject.to_string();
-    if subject_name.split('.').count() != 4 || !subject_name.starts_with("lh.fs.") {
+    if subject::parse_file(&subject_name).is_none() {
         return Outcome::Poison(format!("not a file subject: {subject_name}"));
     }
     let version: FileVersion = match decode(&delivery.message.payload) {
@@ -80,14 +80,6 @@ async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outc
     let Ok(lang) = Language::from_path(Path::new(&version.path)) else {
         return Outcome::Done; // not a language the engine anchors in
     };
-    // Only the newest version of a file matters; an older one delivered late (another
-    // replica, a redelivery) would move annotations backwards.
-    if let Ok(stream) = js.get_stream_no_info(FS_STREAM).await
-        && let Ok(last) = stream.direct_get_last_for_subject(&subject_name).await
-        && last.sequence > delivery.stream_sequence
-    {
-        return Outcome::Done;
-    }
     let file = ProjectFile {
         project: version.env.project.clone(),
         path: version.path.clone(),
@@ -100,6 +92,15 @@ async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outc
             return Outcome::Retry(Duration::from_secs(1));
         }
     };
+    // (Most files have no annotations, so that is asked first.) Only the newest version
+    // of a file matters; an older one delivered late (another replica, a redelivery)
+    // would move annotations backwards.
+    if let Ok(stream) = js.get_stream_no_info(FS_STREAM).await
+        && let Ok(last) = stream.direct_get_last_for_subject(&subject_name).await
+        && last.sequence > delivery.stream_sequence
+    {
+        return Outcome::Done;
+    }
     let source = match &version.content {
         FileContent::Inline(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         FileContent::Object { bucket, name } => match fetch(js, bucket, name).await {

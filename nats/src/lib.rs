@@ -9,8 +9,10 @@
 //!   concurrency, one ack action per outcome, dead letters, shutdown;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
-//! - [`read`]: bounded one-shot reads of a subject filter.
+//! - [`read`]: bounded one-shot reads of a subject filter;
+//! - [`auth`]: identities (NKeys), the least-privilege table, client credentials/TLS.
 
+pub mod auth;
 pub mod presence;
 pub mod publish;
 pub mod read;
@@ -20,7 +22,7 @@ pub mod topology;
 pub mod worker;
 
 /// Connects with the options every Lighthouse process uses. A `user:password@` in the
-/// URL logs in as that user (see `nats/auth.conf`).
+/// URL logs in as that user (see `nats/permissions.toml`).
 pub async fn connect(
     url: &str,
     name: &str,
@@ -30,6 +32,42 @@ pub async fn connect(
         .connection_timeout(std::time::Duration::from_secs(5))
         .connect(url)
         .await
+}
+
+/// Connects as `auth` says (NKey, creds, user/password, TLS, private inbox); a
+/// `user:password@` in the URL still applies when `auth` names no identity.
+pub async fn connect_as(
+    url: &str,
+    name: &str,
+    auth: &auth::ClientAuth,
+) -> Result<async_nats::Client, ConnectAsError> {
+    let options = options_for(url, auth)?;
+    Ok(options
+        .name(name)
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .connect(url)
+        .await?)
+}
+
+/// The connect options for `url` and `auth` (the caller adds name and timeouts).
+pub fn options_for(
+    url: &str,
+    auth: &auth::ClientAuth,
+) -> Result<async_nats::ConnectOptions, auth::AuthError> {
+    let options = if auth.has_identity() {
+        async_nats::ConnectOptions::new()
+    } else {
+        with_url_credentials(async_nats::ConnectOptions::new(), url)
+    };
+    auth.apply(options)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectAsError {
+    #[error("credentials: {0}")]
+    Auth(#[from] auth::AuthError),
+    #[error(transparent)]
+    Connect(#[from] async_nats::ConnectError),
 }
 
 /// Resolves once SIGINT or SIGTERM arrives (Kubernetes stops pods with SIGTERM).

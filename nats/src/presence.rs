@@ -23,6 +23,9 @@ pub struct Presence {
     pub processed: u64,
     pub dead_lettered: u64,
     pub version: String,
+    /// What the worker wants an operator to know (a refused policy pack, …).
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 impl Presence {

@@ -21,6 +21,10 @@ const STREAM_FILES: &[(&str, &str)] = &[
     ("LH_FS.json", include_str!("../streams/LH_FS.json")),
     ("LH_ESC.json", include_str!("../streams/LH_ESC.json")),
     ("LH_VOTE.json", include_str!("../streams/LH_VOTE.json")),
+    (
+        "LH_FALLBACK.json",
+        include_str!("../streams/LH_FALLBACK.json"),
+    ),
 ];
 
 /// Consumer group templates compiled into every binary.
@@ -32,6 +36,10 @@ const CONSUMER_FILES: &[(&str, &str)] = &[
     (
         "LH_FS.annotator.json",
         include_str!("../consumers/LH_FS.annotator.json"),
+    ),
+    (
+        "LH_FALLBACK.recorder.json",
+        include_str!("../consumers/LH_FALLBACK.recorder.json"),
     ),
     (
         "LH_VOTE.aggregator.json",
@@ -85,6 +93,10 @@ pub const ANNOTATOR_GROUP: &str = "annotator";
 /// Policy packs, `central.<name>` and `project.<project>` → TOML (validators reload).
 pub const POLICY_BUCKET: &str = "lh_policy";
 pub const ESC_STREAM: &str = "LH_ESC";
+/// Hook fallback records, `lh.fallback.<project>.<agent>.<cmd_id>`.
+pub const FALLBACK_STREAM: &str = "LH_FALLBACK";
+/// The validators' consumer group on [`FALLBACK_STREAM`].
+pub const RECORDER_GROUP: &str = "recorder";
 pub const VOTE_STREAM: &str = "LH_VOTE";
 pub const AGGREGATOR_GROUP: &str = "aggregator";
 /// Prefix of the per-specialty expert groups on `LH_ESC` (`expert-security`, …).
@@ -304,6 +316,23 @@ impl Topology {
 }
 
 impl Topology {
+    /// Applies the topology only when one of `streams` is missing. Workers call this:
+    /// under least privilege they may look at their own streams but never change
+    /// anything (ops applies the topology first), while against a bare development
+    /// server with no authorization they still set it up themselves.
+    pub async fn ensure_present(
+        &self,
+        js: &jetstream::Context,
+        streams: &[&str],
+    ) -> Result<(), TopologyError> {
+        for name in streams {
+            if js.get_stream(*name).await.is_err() {
+                return self.apply(js).await;
+            }
+        }
+        Ok(())
+    }
+
     /// Differences between the live server and the files: empty when they match.
     /// Compares what the files set (subjects, transform, limits, dedup window, and each
     /// partition consumer's filter, ack policy and delivery limits).

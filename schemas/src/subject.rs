@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `lh.cmd.<project>.<agent>` | `LH_CMD` (stored as `lh.cmd.<project>.<agent>.<partition>`) | the agent's hook |
 //! | `lh.decision.<project>.<agent>.<cmd_id>` | `LH_DECISION` | validators, the aggregator, hook fallback spool |
+//! | `lh.fallback.<project>.<agent>.<cmd_id>` | `LH_FALLBACK` | the agent's hook (local decisions; validators record them) |
 //! | `lh.esc.<project>.<specialty>` | `LH_ESC` | validators |
 //! | `lh.vote.<cmd_id>.<expert>` | `LH_VOTE` | experts |
 //! | `lh.fs.<project>.<file_key>` | `LH_FS` | the hook (post-tool), `lighthouse sync` |
@@ -42,6 +43,24 @@ pub fn decision(project: &Token, agent: &Token, cmd_id: &Token) -> String {
 /// `Escalation`), so the hook waits for them instead of falling back.
 pub fn pending(project: &Token, agent: &Token, cmd_id: &Token) -> String {
     format!("{ROOT}.pending.{project}.{agent}.{cmd_id}")
+}
+
+/// `lh.fallback.<project>.<agent>.<cmd_id>`: a decision the agent's hook made locally,
+/// for validators to record (the agent may publish here, never on `lh.decision`).
+pub fn fallback(project: &Token, agent: &Token, cmd_id: &Token) -> String {
+    format!("{ROOT}.fallback.{project}.{agent}.{cmd_id}")
+}
+
+/// The project, agent and command id of a fallback subject.
+pub fn parse_fallback(subject: &str) -> Option<(Token, Token, Token)> {
+    let mut parts = subject.split('.');
+    if parts.next()? != ROOT || parts.next()? != "fallback" {
+        return None;
+    }
+    let project = Token::parse(parts.next()?)?;
+    let agent = Token::parse(parts.next()?)?;
+    let cmd = Token::parse(parts.next()?)?;
+    parts.next().is_none().then_some((project, agent, cmd))
 }
 
 /// Every decision (the audit log).

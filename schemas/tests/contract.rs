@@ -119,6 +119,7 @@ fn decision_contract() {
         latency_us: 412,
         decided_by: "validator-host-1".into(),
         voters: Vec::new(),
+        provenance: Default::default(),
     });
 }
 
@@ -166,6 +167,7 @@ fn garbage_and_oversize_are_clear_errors() {
         latency_us: 0,
         decided_by: String::new(),
         voters: Vec::new(),
+        provenance: Default::default(),
     })
     .unwrap();
     assert!(matches!(

@@ -107,6 +107,7 @@ fn expert_decision() -> Decision {
         latency_us: 2_000_000,
         decided_by: "alice".into(),
         voters: vec![Voter::from(&vote())],
+        provenance: Default::default(),
     }
 }
 

@@ -481,30 +481,34 @@ async fn escalation_counts_duplicate_votes_once() {
     assert_eq!(d[0].voters[0].reasoning, "ok", "the first vote counts");
 }
 
-/// Variables the shipped `nats/auth.conf` expects, defined ahead of it.
-fn auth_conf() -> String {
-    let conf =
-        std::fs::read_to_string(lighthouse_tests::workspace_root().join("nats/auth.conf")).unwrap();
-    format!(
-        "LH_ADMIN_PASSWORD: \"admin-pw\"\nLH_VALIDATOR_PASSWORD: \"v-pw\"\n\
-         LH_AGGREGATOR_PASSWORD: \"g-pw\"\nLH_AGENT_PASSWORD: \"c-pw\"\n\
-         LH_EXPERT_ALICE_PASSWORD: \"alice-pw\"\nLH_EXPERT_BOB_PASSWORD: \"bob-pw\"\n{conf}"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_votes_are_refused_by_the_server() {
-    let server = NatsServer::start_with_config(&auth_conf());
-    let connect = |user: &str, pw: &str| {
-        async_nats::ConnectOptions::with_user_and_password(user.into(), pw.into())
-            .connect(server.url())
+    // The identities and permissions `lighthouse up` makes, for experts alice and bob.
+    let state = tempfile::tempdir().unwrap();
+    let ids = state.path().join("identities");
+    let settings = lighthouse::settings::Settings::load_from(None, Vec::new()).unwrap();
+    let roster = std::collections::BTreeMap::from([
+        ("alice".to_owned(), vec!["security".to_owned()]),
+        ("bob".to_owned(), vec!["security".to_owned()]),
+    ]);
+    let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster).unwrap();
+    let server = NatsServer::start_with_config(
+        &lighthouse::trust::authorization(&settings, &grants).unwrap(),
+    );
+    let connect = |role: &str| {
+        let auth = lighthouse_nats::auth::ClientAuth {
+            nkey: Some(lighthouse_nats::auth::identity_file(&ids, role)),
+            ..Default::default()
+        };
+        let url = server.url();
+        async move { lighthouse_nats::connect_as(&url, "test", &auth).await }
     };
     let log =
         || std::fs::read_to_string(server.store_dir().join("nats-server.log")).unwrap_or_default();
     let admin = jetstream::new(
-        connect("admin", "admin-pw")
+        connect("ops")
             .await
-            .unwrap_or_else(|e| panic!("admin refused ({e}); server log:\n{}", log())),
+            .unwrap_or_else(|e| panic!("ops refused ({e}); server log:\n{}", log())),
     );
     lighthouse_nats::topology::Topology::embedded()
         .unwrap()
@@ -518,7 +522,7 @@ async fn forged_votes_are_refused_by_the_server() {
         "anonymous clients are refused"
     );
 
-    let alice = connect("alice", "alice-pw").await.unwrap();
+    let alice = connect("expert-alice").await.unwrap();
     let mut js = jetstream::new(alice.clone());
     js.set_timeout(Duration::from_secs(2));
     let as_bob = async {
@@ -542,12 +546,12 @@ async fn forged_votes_are_refused_by_the_server() {
         .await
         .expect("alice may vote as herself");
 
-    // The CLI logs in with the URL's credentials: as alice it votes as alice only.
-    let state = tempfile::tempdir().unwrap();
-    let alice_url = format!("nats://alice:alice-pw@127.0.0.1:{}", server.port());
+    // The CLI logs in with alice's key: as alice it votes as alice only.
+    let alice_key = lighthouse_nats::auth::identity_file(&ids, "expert-alice");
     let cli = |id: &str| {
         tokio::task::block_in_place(|| {
-            lighthouse(state.path(), &alice_url)
+            lighthouse(state.path(), &server.url())
+                .env("LIGHTHOUSE__NATS__NKEY", &alice_key)
                 .args(["expert", "approve", "toolu_y", "--reason", "ok"])
                 .args(["--specialty", "security", "--id", id])
                 .output()

@@ -546,6 +546,7 @@ async fn escalations_move_to_decided_and_annotations_render() {
         latency_us: 1,
         decided_by: "alice".into(),
         voters: Vec::new(),
+        provenance: Default::default(),
     };
     publish_raw(
         &js,

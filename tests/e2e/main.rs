@@ -5,4 +5,5 @@ mod backbone;
 mod escalation;
 mod fuse;
 mod policy;
+mod trust;
 mod util;

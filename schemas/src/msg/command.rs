@@ -34,6 +34,17 @@ pub struct Command {
     pub permission_mode: Option<String>,
 }
 
+impl Command {
+    /// A digest of what the policy decides on (tool, input, working directory): the
+    /// same command id with another payload has another digest.
+    pub fn payload_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let canonical =
+            serde_json::to_vec(&(&self.tool_name, &self.tool_input, &self.cwd)).unwrap_or_default();
+        hex::encode(&Sha256::digest(&canonical)[..16])
+    }
+}
+
 impl Message for Command {
     const KIND: &'static str = "command";
     fn envelope(&self) -> &Envelope {

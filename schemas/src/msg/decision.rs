@@ -51,6 +51,32 @@ pub struct Decision {
     /// For escalated calls: every expert who voted, what and why (empty otherwise).
     #[serde(default)]
     pub voters: Vec<Voter>,
+    /// What exactly was decided, under which policy, and who vouches for it.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Binds a decision to its payload, its policy and its maker.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Provenance {
+    /// [`Command::payload_digest`](super::Command::payload_digest) of the command
+    /// decided: a reused command id with another payload never matches it.
+    #[serde(default)]
+    pub cmd_digest: String,
+    /// Version of the policy that decided (a hash of its packs).
+    #[serde(default)]
+    pub policy_version: String,
+    /// The packs that policy was built from, in layering order (`name@hash`).
+    #[serde(default)]
+    pub packs: Vec<String>,
+    /// Public NKey of the identity that made the decision (a validator, the aggregator,
+    /// or the agent's own hook for tier `fallback`).
+    #[serde(default)]
+    pub signer: String,
+    /// Ed25519 signature by `signer` (base64url) over the MessagePack encoding of this
+    /// decision with `signature` empty.
+    #[serde(default)]
+    pub signature: String,
 }
 
 impl Message for Decision {

@@ -12,7 +12,7 @@ mod file;
 
 pub use annotation::{Anchor, Annotation, AnnotationStatus, Severity};
 pub use command::{AgentKind, Command};
-pub use decision::{Decision, Tier, Verdict};
+pub use decision::{Decision, Provenance, Tier, Verdict};
 pub use escalation::{
     Choice, ConsensusRule, Escalation, EscalationContext, ExpertPresence, RecentDecision, Vote,
     Voter,

@@ -254,6 +254,10 @@ pub fn final_decision(
         latency_us: now_us.saturating_sub(escalation.command.env.ts_us),
         decided_by,
         voters,
+        provenance: lighthouse_schemas::Provenance {
+            cmd_digest: escalation.command.payload_digest(),
+            ..Default::default()
+        },
     }
 }
 

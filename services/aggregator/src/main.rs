@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
         fallback: Fallback::Ask,
         experts: Default::default(),
         consume: Default::default(),
+        signer: None,
     };
     match lighthouse_aggregator::run(client, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,6 +41,8 @@ pub struct AggregatorConfig {
     /// Which specialties each expert may vote as (empty: trust every claim).
     pub experts: consensus::ExpertRoster,
     pub consume: ConsumeOptions,
+    /// Signs every final decision (its identity's NKey); `None` leaves them unsigned.
+    pub signer: Option<lighthouse_nats::auth::Signer>,
 }
 
 #[derive(Debug, Error)]
@@ -82,7 +84,9 @@ pub async fn run(
 ) -> Result<(), AggregatorError> {
     let js = jetstream::new(client);
     let topology = Topology::embedded()?;
-    topology.apply(&js).await?;
+    topology
+        .ensure_present(&js, &[VOTE_STREAM, ESC_STREAM])
+        .await?;
     let votes = topology
         .group(VOTE_STREAM, AGGREGATOR_GROUP)
         .ok_or(AggregatorError::NoGroup(VOTE_STREAM))?
@@ -114,6 +118,7 @@ pub async fn run(
         tokio::spawn(presence::heartbeat(
             js.clone(),
             move || Presence {
+                problems: Vec::new(),
                 kind: "aggregator".to_owned(),
                 id: id.clone(),
                 pid: std::process::id(),
@@ -284,7 +289,7 @@ async fn settle(
     resolution: &Resolution,
     votes: &[Vote],
 ) -> Outcome {
-    let decision = consensus::final_decision(
+    let mut decision = consensus::final_decision(
         escalation,
         resolution,
         votes,
@@ -292,6 +297,11 @@ async fn settle(
         &state.config.worker_id,
         now_us(),
     );
+    if let Some(signer) = &state.config.signer
+        && let Err(e) = signer.sign(&mut decision)
+    {
+        return Outcome::Poison(format!("cannot sign its decision: {e}"));
+    }
     let payload = match encode(&decision) {
         Ok(payload) => payload,
         Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),

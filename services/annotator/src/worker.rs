@@ -37,7 +37,7 @@ pub async fn run(
 ) -> Result<(), AnnotatorError> {
     let js = async_nats::jetstream::new(client);
     let topology = Topology::embedded()?;
-    topology.apply(&js).await?;
+    topology.ensure_present(&js, &[FS_STREAM]).await?;
     let group = topology
         .group(FS_STREAM, ANNOTATOR_GROUP)
         .ok_or(AnnotatorError::NoGroup)?

@@ -48,7 +48,11 @@ pub struct AnnotateArgs {
     pub project: Option<String>,
 }
 
-pub async fn annotate(url: &str, args: AnnotateArgs) -> anyhow::Result<Annotation> {
+pub async fn annotate(
+    url: &str,
+    auth: &lighthouse_nats::auth::ClientAuth,
+    args: AnnotateArgs,
+) -> anyhow::Result<Annotation> {
     let located = locate(&args.file, args.project.as_deref())?;
     let lang = Language::from_path(&args.file)?;
     let source = read_bounded(&args.file)?;
@@ -66,7 +70,7 @@ pub async fn annotate(url: &str, args: AnnotateArgs) -> anyhow::Result<Annotatio
         lang,
         args.line,
     )?;
-    let client = lighthouse_nats::connect(url, "lighthouse-annotate").await?;
+    let client = lighthouse_nats::connect_as(url, "lighthouse-annotate", auth).await?;
     let js = async_nats::jetstream::new(client);
     publish(&js, &annotation).await?;
     Ok(annotation)

@@ -38,6 +38,9 @@ pub enum Cmd {
         /// Also run the projector, mounting the read-only project view here.
         #[arg(long)]
         mount: Option<PathBuf>,
+        /// Serve TLS only, with a CA and certificates generated for this run.
+        #[arg(long)]
+        tls: bool,
     },
     /// Runs the projector: the projects as a read-only FUSE filesystem.
     Projector {
@@ -68,6 +71,16 @@ pub enum Cmd {
     Install {
         #[command(subcommand)]
         agent: InstallAgent,
+    },
+    /// Checks the decision log: signatures, one decision per command, gaps.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+    /// The admin key that signs policy packs which loosen the policy.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCmd,
     },
     /// NATS administration.
     Nats {
@@ -211,6 +224,49 @@ pub enum InstallAgent {
 pub enum NatsCmd {
     /// Creates or updates every stream, consumer and bucket in nats/.
     Apply,
+    /// Creates the role identities in DIR (if missing) and prints the server's
+    /// users and permissions for them (for compose/k8s: include it in the server config).
+    Auth {
+        /// Where the `<role>.nk` seeds live.
+        #[arg(long)]
+        identities: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Verifies every decision (exit 1 on any problem).
+    Verify {
+        /// RFC 3339 time or a duration back from now (15m, 2h, 7d).
+        #[arg(long, value_parser = crate::audit::parse_since)]
+        since: Option<time::OffsetDateTime>,
+        /// Check an export instead of the live stream.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Public keys by role (JSON); default: the identities `up` recorded.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes the decision log to a file, one stored message per line.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_parser = crate::audit::parse_since)]
+        since: Option<time::OffsetDateTime>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Creates an admin key (keep it outside any project the agent works in) and
+    /// prints the public key for `trust.admin_keys`.
+    Keygen {
+        /// Where to write the seed (mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +276,13 @@ pub enum PolicyCmd {
         file: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Signs a pack with the admin key (needed for packs that loosen the policy).
+    Sign {
+        file: PathBuf,
+        /// The admin key's seed file (`lighthouse admin keygen`).
+        #[arg(long)]
+        key: PathBuf,
     },
     /// Publishes a pack to the lh_policy bucket; running validators reload it.
     Push {
@@ -330,14 +393,34 @@ pub fn main() -> ExitCode {
     } else {
         Cli::parse()
     };
+    let hook = matches!(cli.command, Cmd::Hook { .. });
+    if hook {
+        // Whatever goes wrong from here on, the agent's call does not proceed.
+        std::panic::set_hook(Box::new(|info| {
+            fail_closed(&format!("the hook crashed: {info}"));
+        }));
+    }
     // Configuration is validated before anything touches NATS.
     let settings = match Settings::load() {
         Ok(s) => s,
+        Err(e) if hook => {
+            fail_closed(&format!("broken configuration: {e}"));
+        }
         Err(e) => {
             eprintln!("lighthouse: {e}");
             return ExitCode::from(64);
         }
     };
+    if hook {
+        if let Err(e) = crate::up::Runtime::check(&settings.state_dir()) {
+            fail_closed(&format!("unreadable state: {e}"));
+        }
+        if let Err(e) =
+            lighthouse_nats::options_for(&settings.nats_url(), &settings.client_auth("agent"))
+        {
+            fail_closed(&format!("broken credentials: {e}"));
+        }
+    }
     if let Cmd::Hook {
         agent: HookAgent::Claude,
     } = cli.command
@@ -387,6 +470,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             port,
             data_dir,
             mount,
+            tls,
         } => {
             crate::up::run(
                 &settings,
@@ -395,13 +479,15 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                     port,
                     data_dir,
                     mount,
+                    tls,
                 },
             )
             .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Status { json } => {
-            let status = crate::status::status(&settings.nats_url()).await;
+            let status =
+                crate::status::status(&settings.nats_url(), &settings.client_auth("ops")).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -414,7 +500,12 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             })
         }
         Cmd::Decisions { last, json } => {
-            let decisions = crate::status::last_decisions(&settings.nats_url(), last).await?;
+            let decisions = crate::status::last_decisions(
+                &settings.nats_url(),
+                &settings.client_auth("ops"),
+                last,
+            )
+            .await?;
             for d in &decisions {
                 if json {
                     println!("{}", serde_json::to_string(d)?);
@@ -444,12 +535,100 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             command: NatsCmd::Apply,
         } => {
             let url = settings.nats_url();
-            let client = lighthouse_nats::connect(&url, "lighthouse-apply").await?;
+            let client = settings.connect_as("ops", "lighthouse-apply").await?;
             let js = async_nats::jetstream::new(client);
             lighthouse_nats::topology::Topology::embedded()?
                 .apply(&js)
                 .await?;
             println!("lighthouse: topology applied to {url}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Nats {
+            command: NatsCmd::Auth { identities },
+        } => {
+            let grants = crate::trust::ensure_identities(
+                &identities,
+                &settings.hook.agent,
+                &crate::trust::roster(&settings),
+            )?;
+            print!("{}", crate::trust::authorization(&settings, &grants)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit {
+            command:
+                AuditCmd::Verify {
+                    since,
+                    from,
+                    keys,
+                    json,
+                },
+        } => {
+            let keys = match keys {
+                Some(path) => serde_json::from_slice(&std::fs::read(&path)?)?,
+                None => crate::trust::public_keys(&settings.identities_dir()),
+            };
+            let report = match from {
+                Some(file) => crate::audit::verify(&crate::audit::read_export(&file)?, None, &keys),
+                None => {
+                    let client = settings.connect_as("ops", "lighthouse-audit").await?;
+                    let js = async_nats::jetstream::new(client);
+                    crate::audit::verify_live(&js, since, &keys).await?
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Cmd::Audit {
+            command: AuditCmd::Export { out, since },
+        } => {
+            let client = settings.connect_as("ops", "lighthouse-audit").await?;
+            let js = async_nats::jetstream::new(client);
+            let stored =
+                crate::audit::read_stream(&js, lighthouse_nats::topology::DECISION_STREAM, since)
+                    .await?;
+            crate::audit::write_export(&out, &stored)?;
+            println!(
+                "lighthouse: {} decisions written to {}",
+                stored.len(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Admin {
+            command: AdminCmd::Keygen { out },
+        } => {
+            let public = crate::trust::admin_keygen(&out)?;
+            println!("{public}");
+            eprintln!(
+                "lighthouse: admin seed written to {} (mode 0600); trust it with\n  [trust]\n  admin_keys = [\"{public}\"]",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Policy {
+            command: PolicyCmd::Sign { file, key },
+        } => {
+            let admin = lighthouse_nats::auth::load_seed(&key)?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let (body, _) = lighthouse_nats::auth::split_pack_signature(&text);
+            lighthouse_policy::PolicyPack::parse(&file.to_string_lossy(), body)?;
+            let signed =
+                lighthouse_nats::auth::sign_pack(&text, &admin).map_err(anyhow::Error::msg)?;
+            std::fs::write(&file, signed)?;
+            println!(
+                "lighthouse: {} signed by {}",
+                file.display(),
+                admin.public_key()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check => {
@@ -509,7 +688,8 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             // Refuse a pack validators would reject, before it reaches them.
-            lighthouse_policy::PolicyPack::parse(&file.to_string_lossy(), &text)?;
+            let (body, _) = lighthouse_nats::auth::split_pack_signature(&text);
+            lighthouse_policy::PolicyPack::parse(&file.to_string_lossy(), body)?;
             let key = match central {
                 Some(name) => lighthouse_validator::book::central_key(&name),
                 None => {
@@ -518,8 +698,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                     lighthouse_validator::book::project_key(&project)
                 }
             };
-            let client =
-                lighthouse_nats::connect(&settings.nats_url(), "lighthouse-policy").await?;
+            let client = settings.connect_as("ops", "lighthouse-policy").await?;
             let js = async_nats::jetstream::new(client);
             let store = js
                 .get_key_value(lighthouse_validator::book::POLICY_BUCKET)
@@ -542,6 +721,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 .unwrap_or_else(|| "expert".to_owned());
             let annotation = crate::annotate::annotate(
                 &settings.nats_url(),
+                &settings.client_auth(&lighthouse_nats::auth::expert_role(&expert)),
                 crate::annotate::AnnotateArgs {
                     file,
                     line,
@@ -568,8 +748,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             json,
         } => {
             let located = crate::annotate::locate(&file, project.as_deref())?;
-            let client =
-                lighthouse_nats::connect(&settings.nats_url(), "lighthouse-annotations").await?;
+            let client = settings.connect_as("ops", "lighthouse-annotations").await?;
             let js = async_nats::jetstream::new(client);
             let current = crate::annotate::load(&js, &located).await?;
             if json {
@@ -591,8 +770,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 Some(dir) => dir,
                 None => std::env::current_dir()?,
             };
-            let url = settings.nats_url();
-            let client = lighthouse_nats::connect(&url, "lighthouse-sync").await?;
+            let client = settings.connect_as("ops", "lighthouse-sync").await?;
             let js = async_nats::jetstream::new(client.clone());
             let report = crate::sync::sync(
                 &js,
@@ -732,6 +910,22 @@ async fn vote(
     let seq = crate::expert::cast(settings, ballot).await?;
     println!("lighthouse: vote recorded (LH_VOTE sequence {seq})");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Answers the agent's hook with a deny and exits: JSON on stdout and exit 0, or, should
+/// even that fail, the reason on stderr and exit 2 (which Claude Code treats as a
+/// block). Never an exit the client would take as "proceed".
+pub fn fail_closed(reason: &str) -> ! {
+    let answer = crate::hook::claude_answer(
+        lighthouse_schemas::Verdict::Deny,
+        &format!("Lighthouse: {reason} (failing closed)"),
+    );
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{answer}").and_then(|_| out.flush()).is_ok() {
+        std::process::exit(0);
+    }
+    eprintln!("Lighthouse: {reason} (failing closed)");
+    std::process::exit(2);
 }
 
 fn unreachable_hook() -> anyhow::Result<ExitCode> {

@@ -9,7 +9,6 @@
 //! Any NATS client in any language can do the same (see `examples/python-expert/`).
 
 use crate::settings::Settings;
-use anyhow::Context as _;
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures::StreamExt;
 use lighthouse_nats::publish::publish_once;
@@ -124,10 +123,12 @@ pub fn render(e: &Escalation, expert: &str, now_us: u64) -> String {
 
 /// Runs `expert watch` until SIGINT/SIGTERM.
 pub async fn watch(settings: &Settings, specialty: String, expert: String) -> anyhow::Result<()> {
-    let url = settings.nats_url();
-    let client = lighthouse_nats::connect(&url, "lighthouse-expert")
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
+    let client = settings
+        .connect_as(
+            &lighthouse_nats::auth::expert_role(&expert),
+            "lighthouse-expert",
+        )
+        .await?;
     let js = jetstream::new(client.clone());
     let names = lighthouse_aggregator::worker::ensure_expert_consumers(
         &js,
@@ -220,10 +221,12 @@ pub fn vote_for(ballot: &Ballot, escalation: Option<&Escalation>, now_us: u64) -
 
 /// Publishes a vote; returns its stream sequence.
 pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
-    let url = settings.nats_url();
-    let client = lighthouse_nats::connect(&url, "lighthouse-expert")
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
+    let client = settings
+        .connect_as(
+            &lighthouse_nats::auth::expert_role(&ballot.expert),
+            "lighthouse-expert",
+        )
+        .await?;
     let js = jetstream::new(client.clone());
     let cmd = Token::encode(&ballot.cmd_id);
     let escalation = match js

@@ -154,7 +154,11 @@ pub fn run(settings: &Settings, stdin: impl Read) -> Value {
     // Connect before reading the payload: async-nats waits for a timer tick before its
     // first attempt, and reading and parsing the payload fit in that wait.
     let early = runtime.as_ref().ok().map(|rt| {
-        let task = rt.spawn(connect(settings.nats_url(), connect_limit(settings)));
+        let task = rt.spawn(connect(
+            settings.nats_url(),
+            settings.client_auth("agent"),
+            connect_limit(settings),
+        ));
         rt.block_on(tokio::task::yield_now());
         task
     });
@@ -191,8 +195,13 @@ fn connect_limit(settings: &Settings) -> Duration {
 
 /// Connects as the configured user. The handshake, not just TCP, is bounded: a server
 /// that accepts and stays silent must not hold the agent.
-async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, String> {
-    let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
+async fn connect(
+    url: String,
+    auth: lighthouse_nats::auth::ClientAuth,
+    limit: Duration,
+) -> Result<async_nats::Client, String> {
+    let options = lighthouse_nats::options_for(&url, &auth).map_err(|e| e.to_string())?;
+    let connect = options
         .name("lighthouse-hook")
         .connection_timeout(limit)
         .connect(url);
@@ -251,6 +260,18 @@ pub fn local_policy(cwd: &Path) -> Policy {
     })
 }
 
+/// A local decision signed with the agent's key: the fallback record says it is the
+/// hook's own (tier `fallback`, signed by the agent), never a validator's.
+fn signed(settings: &Settings, mut decision: Decision) -> Decision {
+    if let Ok(Some(signer)) =
+        lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+        && let Err(e) = signer.sign(&mut decision)
+    {
+        tracing::warn!(error = %e, "fallback_unsigned");
+    }
+    decision
+}
+
 fn decide_locally(command: &Command) -> Decision {
     let home = crate::settings::home_dir();
     lighthouse_validator::decide(
@@ -292,7 +313,26 @@ async fn pre_tool_use(
         experts: started + escalation_wait,
     };
     let overall = waits.experts.max(waits.fast);
-    match tokio::time::timeout_at(overall.into(), ask_pipeline(&client, &command, waits)).await {
+    let mut command = command;
+    let mut asked =
+        tokio::time::timeout_at(overall.into(), ask_pipeline(&client, &command, waits)).await;
+    if let Ok(Ok(decision)) = &asked
+        && !binds(decision, &command)
+    {
+        // The agent reused this id for another payload: that decision is not this
+        // call's. Ask again under an id bound to this payload.
+        command = rebind(command);
+        asked =
+            tokio::time::timeout_at(overall.into(), ask_pipeline(&client, &command, waits)).await;
+    }
+    if let Ok(Ok(decision)) = &asked
+        && !binds(decision, &command)
+    {
+        asked = Ok(Err(
+            "the recorded decision is for another payload".to_owned()
+        ));
+    }
+    match asked {
         Ok(Ok(decision)) => {
             let mut answer = answer_for(&decision, settings.hook.strict);
             if decision.verdict != Verdict::Deny
@@ -370,7 +410,7 @@ async fn record_fallback(
     why: &str,
 ) -> Value {
     tracing::warn!(reason = why, "hook_fallback");
-    let local = decide_locally(command);
+    let local = signed(settings, decide_locally(command));
     let js = async_nats::jetstream::new(client.clone());
     let subject = subject::decision(
         &Token::encode(&command.env.project),
@@ -380,22 +420,68 @@ async fn record_fallback(
     // The command may not have reached LH_CMD (that may be what failed): record both.
     let record = crate::spool::record(&js, command, &local);
     match tokio::time::timeout(RECORD_BUDGET, record).await {
-        Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
-            Some(recorded) => answer_for(&recorded, settings.hook.strict),
-            None => answer_for(&local, settings.hook.strict),
-        },
-        Ok(Ok(_)) => answer_for(&local, settings.hook.strict),
+        Ok(Ok(_)) => {
+            // A validator records it (or its own decision, if that came first): tell
+            // the agent what the log holds, when it shows up within the budget.
+            let until = tokio::time::Instant::now() + RECORD_BUDGET;
+            while tokio::time::Instant::now() < until {
+                if let Some(recorded) = recorded_decision(&js, &subject).await {
+                    if binds(&recorded, command) {
+                        return answer_for(&recorded, settings.hook.strict);
+                    }
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            answer_for(&local, settings.hook.strict)
+        }
         _ => answer_locally(settings, spool, command, why),
     }
 }
 
+/// Whether `decision` is about exactly this payload (not another one that reused the
+/// command id).
+pub fn binds(decision: &Decision, command: &Command) -> bool {
+    decision.provenance.cmd_digest == command.payload_digest()
+}
+
+/// The same command under an id bound to its payload: `<id>-<digest>`.
+pub fn rebind(mut command: Command) -> Command {
+    let digest = command.payload_digest();
+    if command.env.id.ends_with(&digest) {
+        return command;
+    }
+    let id = format!("{}-{digest}", command.env.id);
+    command.env.id = id.clone();
+    command.env.correlation_id = id;
+    command
+}
+
 fn answer_locally(settings: &Settings, spool: &Spool, command: &Command, why: &str) -> Value {
+    // Another payload already spooled under this id: keep both, apart.
+    let rebound;
+    let command = if spool.holds_other_payload(command) {
+        rebound = rebind(command.clone());
+        &rebound
+    } else {
+        command
+    };
     // Decided now (not when the wait began): the audit log shows when it really was.
-    let decision = decide_locally(command);
+    let decision = signed(settings, decide_locally(command));
+    tracing::warn!(reason = why, "hook_fallback");
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
+        // Unrecorded, the call would leave no trace in the audit log: refuse it.
+        if decision.verdict != Verdict::Deny {
+            return claude_answer(
+                Verdict::Deny,
+                &format!(
+                    "Lighthouse: the pipeline is unreachable ({why}) and the call cannot be recorded (spool {}: {e}); failing closed",
+                    spool.dir().display()
+                ),
+            );
+        }
     }
-    tracing::warn!(reason = why, "hook_fallback");
     answer_for(&decision, settings.hook.strict)
 }
 

@@ -7,6 +7,7 @@
 //! defaults, file and env.
 
 pub mod annotate;
+pub mod audit;
 pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
@@ -21,5 +22,7 @@ pub mod settings;
 pub mod spool;
 pub mod status;
 pub mod sync;
+pub mod tls;
+pub mod trust;
 pub mod up;
 pub mod workers;

@@ -73,7 +73,15 @@ pub fn run(settings: &Settings, input: &HookInput) {
         }
     };
     let deadline = Duration::from_millis(settings.files.publish_timeout_ms);
-    let connect = async_nats::ConnectOptions::new()
+    let options =
+        match lighthouse_nats::options_for(&settings.nats_url(), &settings.client_auth("agent")) {
+            Ok(options) => options,
+            Err(e) => {
+                spool_it(&spool, &version, &e.to_string());
+                return;
+            }
+        };
+    let connect = options
         .name("lighthouse-hook-post")
         .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
         .connect(settings.nats_url());

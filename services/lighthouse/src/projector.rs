@@ -17,8 +17,9 @@ pub fn projector_config(settings: &Settings, mount: PathBuf) -> ProjectorConfig 
 
 /// Runs the projector until SIGINT/SIGTERM; prints one line once the view is mounted.
 pub async fn run(settings: &Settings, mount: PathBuf) -> anyhow::Result<()> {
-    let url = settings.nats_url();
-    let client = lighthouse_nats::connect(&url, "lighthouse-projector").await?;
+    let client = settings
+        .connect_as("projector", "lighthouse-projector")
+        .await?;
     let stop = crate::up::shutdown_signal();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

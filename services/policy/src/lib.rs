@@ -110,6 +110,8 @@ pub struct Policy {
 struct Inner {
     rules: RuleSet,
     version: String,
+    /// The packs it was built from, `name@hash`, in layering order.
+    packs: Vec<String>,
 }
 
 /// One effective command with what the rules made of it (for explanations).
@@ -249,6 +251,14 @@ impl Policy {
     pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
         let rules = RuleSet::build(packs)?;
         let mut h = Sha256::new();
+        let names = packs
+            .iter()
+            .map(|p| {
+                let digest = hex::encode(Sha256::digest(p.text.as_bytes()));
+                let kind = if p.restricted { " (restricted)" } else { "" };
+                format!("{}@{}{kind}", p.name, &digest[..12])
+            })
+            .collect();
         for p in packs {
             h.update(p.name.as_bytes());
             h.update([0]);
@@ -257,7 +267,11 @@ impl Policy {
         }
         let version = format!("policy-{}", &hex::encode(h.finalize())[..16]);
         Ok(Policy {
-            inner: Arc::new(Inner { rules, version }),
+            inner: Arc::new(Inner {
+                rules,
+                version,
+                packs: names,
+            }),
         })
     }
 
@@ -267,6 +281,7 @@ impl Policy {
             inner: Arc::new(Inner {
                 rules: RuleSet::default(),
                 version: "fail-closed".to_owned(),
+                packs: Vec::new(),
             }),
         }
     }
@@ -292,6 +307,12 @@ impl Policy {
             },
         );
         failed
+    }
+
+    /// The packs this policy was built from (`name@hash`), in layering order: every
+    /// decision names them.
+    pub fn packs(&self) -> &[String] {
+        &self.inner.packs
     }
 
     /// Identifies the rule set; part of every cache key.

@@ -237,6 +237,58 @@ impl PolicyPack {
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
         self.file.rule.iter().map(|r| r.id.as_str())
     }
+
+    /// How layering this pack over `earlier` would loosen the policy: disabled rules,
+    /// allow rules, replaced rules (a replacement can narrow or soften what it
+    /// matched), redefined commands (they change how arguments read), and tool
+    /// defaults softer than before. Empty: the pack only tightens. Loosening is a human
+    /// act: validators accept such a pack only with an admin signature.
+    pub fn loosening(&self, earlier: &[PolicyPack]) -> Vec<String> {
+        let mut out = Vec::new();
+        let known_rules: HashMap<&str, Verdict> = earlier
+            .iter()
+            .flat_map(|p| p.file.rule.iter())
+            .filter_map(|r| Some((r.id.as_str(), r.verdict?)))
+            .collect();
+        let known_commands: HashSet<&str> = earlier
+            .iter()
+            .flat_map(|p| p.file.command.iter())
+            .flat_map(|c| c.names.iter().map(String::as_str))
+            .collect();
+        for id in &self.file.disable {
+            out.push(format!("disables rule {id}"));
+        }
+        for r in &self.file.rule {
+            match (r.verdict, known_rules.get(r.id.as_str())) {
+                (Some(Verdict::Allow), _) => out.push(format!("adds allow rule {}", r.id)),
+                (_, Some(_)) => out.push(format!("replaces rule {}", r.id)),
+                _ => {}
+            }
+        }
+        for c in &self.file.command {
+            for n in &c.names {
+                if known_commands.contains(n.as_str()) {
+                    out.push(format!("redefines command {n}"));
+                }
+            }
+        }
+        for t in &self.file.tool {
+            let current = earlier
+                .iter()
+                .flat_map(|p| p.file.tool.iter())
+                .filter(|d| NamePat::new(&d.name).matches(&t.name))
+                .map(|d| severity(d.verdict))
+                .max();
+            let looser = match current {
+                Some(current) => severity(t.verdict) < current,
+                None => t.verdict == Verdict::Allow,
+            };
+            if looser {
+                out.push(format!("softens the default for tool {}", t.name));
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone)]

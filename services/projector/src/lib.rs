@@ -173,6 +173,7 @@ pub async fn run(
             move || {
                 let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                 lighthouse_nats::presence::Presence {
+                    problems: Vec::new(),
                     kind: "projector".to_owned(),
                     id: id.clone(),
                     pid: std::process::id(),

@@ -27,8 +27,32 @@ pub struct Book {
     pub default: CachedPolicy,
     /// By project subject token.
     pub projects: HashMap<String, CachedPolicy>,
-    /// Packs that failed to load, with the reason.
+    /// Packs that failed to load or were refused, with the reason.
     pub errors: Vec<String>,
+}
+
+/// Whether a pack may be layered: it only tightens, or an admin signed it.
+fn admitted(
+    key: &str,
+    pack: &PolicyPack,
+    text: &str,
+    earlier: &[PolicyPack],
+    admin_keys: &[String],
+) -> Result<(), String> {
+    let loosening = pack.loosening(earlier);
+    if loosening.is_empty() {
+        return Ok(());
+    }
+    match lighthouse_nats::auth::verify_pack(text, admin_keys) {
+        Ok(signer) => {
+            info!(key, signer, changes = %loosening.join(", "), "policy_loosened_by_admin");
+            Ok(())
+        }
+        Err(why) => Err(format!(
+            "{key}: refused: it loosens the policy ({}) and {why}; loosening needs an admin signature (lighthouse policy sign)",
+            loosening.join(", ")
+        )),
+    }
 }
 
 impl Book {
@@ -41,8 +65,15 @@ impl Book {
         }
     }
 
-    /// Builds from the bucket's entries (key → TOML text).
+    /// Builds from the bucket's entries (key → TOML text), trusting no admin key: every
+    /// loosening pack is refused.
     pub fn build(entries: &BTreeMap<String, String>) -> Book {
+        Book::build_with(entries, &[])
+    }
+
+    /// Builds from the bucket's entries; a pack that loosens the policy is layered only
+    /// when signed by one of `admin_keys`.
+    pub fn build_with(entries: &BTreeMap<String, String>, admin_keys: &[String]) -> Book {
         let mut errors = Vec::new();
         let mut base = match Policy::builtin_packs() {
             Ok(p) => p,
@@ -53,8 +84,12 @@ impl Book {
         };
         for (key, text) in entries {
             if let Some(name) = key.strip_prefix(CENTRAL) {
-                match PolicyPack::parse(name, text) {
-                    Ok(pack) => base.push(pack),
+                let (body, _) = lighthouse_nats::auth::split_pack_signature(text);
+                match PolicyPack::parse(name, body) {
+                    Ok(pack) => match admitted(key, &pack, text, &base, admin_keys) {
+                        Ok(()) => base.push(pack),
+                        Err(refused) => errors.push(refused),
+                    },
                     Err(e) => errors.push(format!("{key}: {e}")),
                 }
             }
@@ -77,13 +112,18 @@ impl Book {
                 continue;
             };
             let project = project.as_str();
-            let pack = match PolicyPack::parse_restricted(&format!("project {project}"), text) {
+            let (body, _) = lighthouse_nats::auth::split_pack_signature(text);
+            let pack = match PolicyPack::parse_restricted(&format!("project {project}"), body) {
                 Ok(pack) => pack,
                 Err(e) => {
                     errors.push(format!("{key}: {e}"));
                     continue;
                 }
             };
+            if let Err(refused) = admitted(key, &pack, text, &base, admin_keys) {
+                errors.push(refused);
+                continue;
+            }
             let mut packs = base.clone();
             packs.push(pack);
             if let Some(policy) = compile(&packs, &mut errors) {
@@ -141,6 +181,7 @@ async fn read_all(
 pub async fn follow(
     js: async_nats::jetstream::Context,
     book: Arc<ArcSwap<Book>>,
+    admin_keys: Arc<Vec<String>>,
     shutdown: CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
@@ -162,11 +203,11 @@ pub async fn follow(
                 continue;
             }
         };
-        reload(&store, &book).await;
+        reload(&store, &book, &admin_keys).await;
         loop {
             tokio::select! {
                 change = watch.next() => match change {
-                    Some(Ok(_)) => reload(&store, &book).await,
+                    Some(Ok(_)) => reload(&store, &book, &admin_keys).await,
                     Some(Err(e)) => {
                         warn!(error = %e, "policy_watch_error");
                         break;
@@ -179,10 +220,14 @@ pub async fn follow(
     }
 }
 
-async fn reload(store: &async_nats::jetstream::kv::Store, book: &ArcSwap<Book>) {
+async fn reload(
+    store: &async_nats::jetstream::kv::Store,
+    book: &ArcSwap<Book>,
+    admin_keys: &[String],
+) {
     match read_all(store).await {
         Ok(entries) => {
-            let new = Book::build(&entries);
+            let new = Book::build_with(&entries, admin_keys);
             for e in &new.errors {
                 warn!(error = %e, "policy_pack_rejected");
             }

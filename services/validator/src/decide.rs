@@ -25,7 +25,9 @@ pub fn decide(
     now_us: u64,
 ) -> Decision {
     let evaluation = policy.evaluate(&call(command, home));
-    assemble(evaluation, command, tier, decided_by, now_us)
+    let mut decision = assemble(evaluation, command, tier, decided_by, now_us);
+    stamp(&mut decision, policy);
+    decision
 }
 
 /// [`decide`] through a cache; a hit is reported as tier `cache`.
@@ -42,7 +44,15 @@ pub fn decide_cached(
     } else {
         Tier::Policy
     };
-    assemble(cached.evaluation, command, tier, decided_by, now_us)
+    let mut decision = assemble(cached.evaluation, command, tier, decided_by, now_us);
+    stamp(&mut decision, policy.policy());
+    decision
+}
+
+/// Names the policy (version and packs) a decision came from.
+fn stamp(decision: &mut Decision, policy: &Policy) {
+    decision.provenance.policy_version = policy.version().to_owned();
+    decision.provenance.packs = policy.packs().to_vec();
 }
 
 fn assemble(
@@ -77,6 +87,10 @@ fn assemble(
         latency_us: now_us.saturating_sub(command.env.ts_us),
         decided_by: decided_by.to_owned(),
         voters: Vec::new(),
+        provenance: lighthouse_schemas::Provenance {
+            cmd_digest: command.payload_digest(),
+            ..Default::default()
+        },
     }
 }
 

@@ -209,6 +209,7 @@ mod tests {
             latency_us: 1_000,
             decided_by: "v".into(),
             voters: Vec::new(),
+            provenance: Default::default(),
         }
     }
 

@@ -28,6 +28,8 @@ async fn main() -> ExitCode {
         home: std::env::var("HOME").ok(),
         consume: Default::default(),
         escalation: Default::default(),
+        signer: None,
+        admin_keys: Vec::new(),
     };
     let worker = tokio::spawn(lighthouse_validator::run(
         client.clone(),

@@ -10,7 +10,8 @@ use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
-    CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
+    CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, FALLBACK_STREAM, RECORDER_GROUP, Topology,
+    TopologyError, VALIDATOR_GROUP,
 };
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::{
@@ -35,6 +36,11 @@ pub struct ValidatorConfig {
     pub consume: ConsumeOptions,
     /// How Escalate verdicts become expert escalations.
     pub escalation: EscalationPolicy,
+    /// Signs every decision it makes (its identity's NKey); `None` leaves them
+    /// unsigned, which `lighthouse audit verify` reports.
+    pub signer: Option<lighthouse_nats::auth::Signer>,
+    /// Public keys whose signature admits a policy pack that loosens the policy.
+    pub admin_keys: Vec<String>,
 }
 
 #[derive(Debug, Error)]
@@ -72,7 +78,9 @@ pub async fn run(
 ) -> Result<(), ValidatorError> {
     let js = async_nats::jetstream::new(client);
     let topology = Topology::embedded()?;
-    topology.apply(&js).await?;
+    topology
+        .ensure_present(&js, &[CMD_STREAM, FALLBACK_STREAM])
+        .await?;
     let group = topology
         .group(CMD_STREAM, VALIDATOR_GROUP)
         .ok_or(ValidatorError::NoGroup)?
@@ -80,7 +88,12 @@ pub async fn run(
     let stats = Arc::new(WorkerStats::default());
     // Policies hot-reload from the lh_policy bucket; decisions read the current book.
     let policy = Arc::new(ArcSwap::from_pointee(Book::builtin()));
-    let follower = tokio::spawn(book::follow(js.clone(), policy.clone(), shutdown.clone()));
+    let follower = tokio::spawn(book::follow(
+        js.clone(),
+        policy.clone(),
+        Arc::new(config.admin_keys.clone()),
+        shutdown.clone(),
+    ));
     let escalator = Arc::new(Escalator {
         store: js
             .get_key_value(ESCALATIONS_BUCKET)
@@ -116,6 +129,7 @@ pub async fn run(
                 processed: stats.processed.load(Ordering::Relaxed),
                 dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
                 version: book.load().default.policy().version().to_owned(),
+                problems: book.load().errors.clone(),
             },
             shutdown.clone(),
         ))
@@ -133,7 +147,40 @@ pub async fn run(
             async move { handle(&js, &policy, &config, &escalator, delivery).await }
         }
     };
-    consume_group(js, group, config.consume.clone(), stats, handler, shutdown).await;
+    let recorder = topology
+        .group(FALLBACK_STREAM, RECORDER_GROUP)
+        .ok_or(ValidatorError::NoGroup)?
+        .clone();
+    let record = {
+        let js = js.clone();
+        move |delivery: Delivery| {
+            let js = js.clone();
+            async move { record_fallback(&js, delivery).await }
+        }
+    };
+    let recorder_options = ConsumeOptions {
+        concurrency: 16,
+        batch: 64,
+        ..config.consume.clone()
+    };
+    tokio::join!(
+        consume_group(
+            js.clone(),
+            group,
+            config.consume.clone(),
+            stats.clone(),
+            handler,
+            shutdown.clone()
+        ),
+        consume_group(
+            js,
+            recorder,
+            recorder_options,
+            stats,
+            record,
+            shutdown.clone()
+        ),
+    );
     let _ = heartbeat.await;
     let _ = follower.await;
     info!(worker_id = %config.worker_id, "validator stopped");
@@ -185,6 +232,12 @@ async fn handle(
             }
         };
     }
+    let mut decision = decision;
+    if let Some(signer) = &config.signer
+        && let Err(e) = signer.sign(&mut decision)
+    {
+        return Outcome::Poison(format!("cannot sign its decision: {e}"));
+    }
     let payload = match encode(&decision) {
         Ok(payload) => payload,
         Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
@@ -200,6 +253,52 @@ async fn handle(
         Ok(_) => Outcome::Done,
         Err(e) => {
             warn!(error = %e, "decision_publish_failed");
+            Outcome::Retry(Duration::from_millis(200))
+        }
+    }
+}
+
+/// Records a hook's local decision (`lh.fallback.<project>.<agent>.<cmd_id>`) as the
+/// command's decision, unless one is already there. The agent may publish fallback
+/// records but never decisions: only what passes these checks reaches the audit log,
+/// byte for byte as the hook signed it, and always as tier `fallback`.
+async fn record_fallback(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outcome {
+    let subject_name = delivery.message.subject.to_string();
+    let Some((project, agent, cmd)) = subject::parse_fallback(&subject_name) else {
+        return Outcome::Poison(format!("not a fallback subject: {subject_name}"));
+    };
+    let decision: Decision = match decode(&delivery.message.payload) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Poison(e.to_string()),
+    };
+    if Token::encode(&decision.env.project) != project
+        || Token::encode(&decision.env.agent) != agent
+        || Token::encode(&decision.cmd_id) != cmd
+    {
+        return Outcome::Poison(format!(
+            "fallback record for {:?}/{:?}/{:?} published on {subject_name}",
+            decision.env.project, decision.env.agent, decision.cmd_id
+        ));
+    }
+    if decision.tier != lighthouse_schemas::Tier::Fallback {
+        return Outcome::Poison(format!(
+            "a hook's record must be tier fallback, not {:?}",
+            decision.tier
+        ));
+    }
+    let target = subject::decision(&project, &agent, &cmd);
+    match publish_once(
+        js,
+        target,
+        &decision.cmd_id,
+        delivery.message.payload.clone(),
+        true,
+    )
+    .await
+    {
+        Ok(_) => Outcome::Done,
+        Err(e) => {
+            warn!(error = %e, "fallback_record_failed");
             Outcome::Retry(Duration::from_millis(200))
         }
     }

@@ -44,12 +44,9 @@ impl Secured {
             .apply(&ops)
             .await
             .unwrap();
-        lighthouse_aggregator::worker::ensure_expert_consumers(
-            &ops,
-            &["security".into(), "human".into()],
-        )
-        .await
-        .unwrap();
+        lighthouse_nats::experts::ensure(&ops, &["security".into(), "human".into()])
+            .await
+            .unwrap();
         s
     }
 

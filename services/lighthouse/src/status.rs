@@ -43,7 +43,7 @@ pub async fn status(url: &str, auth: &lighthouse_nats::auth::ClientAuth) -> Stat
     let connect = options
         .name("lighthouse-status")
         .connection_timeout(Duration::from_secs(2))
-        .connect(url);
+        .connect(lighthouse_nats::seed_urls(url));
     let client = match connect.await {
         Ok(client) => client,
         Err(e) => {

@@ -1,74 +1,25 @@
 //! `lighthouse up`: the whole pipeline on one machine.
 //!
 //! Finds or installs nats-server, starts it with JetStream in the data dir, applies
-//! `nats/`, publishes what the hook spooled while nothing ran, runs a validator and an
-//! escalation aggregator in-process, records where it listens (so hooks find it),
-//! prints one ready line, and on SIGINT/SIGTERM stops the workers, drains, and stops
-//! the server.
+//! `nats/`, publishes what the hook spooled while nothing ran, runs the validator,
+//! annotator, escalation aggregator (and with `--mount` the projector) in-process — the
+//! same `run` functions as the worker binaries, under the same supervisor — records
+//! where it listens (so hooks find it), prints one ready line, and on SIGINT/SIGTERM
+//! stops the workers within `service.grace_ms`, drains, and stops the server.
+//!
+//! Its own server never accepts anonymous clients: every role gets an NKey identity in
+//! `<state_dir>/identities` and the server gets the users and permissions rendered from
+//! `nats/permissions.toml`; each worker connects as its own role (docs/SECURITY.md).
 
 use crate::settings::Settings;
 use anyhow::Context as _;
-use lighthouse_nats::auth::ClientAuth;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use lighthouse_nats::topology::Topology;
-use serde::{Deserialize, Serialize};
+use lighthouse_service::Supervisor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
-/// What a running `lighthouse up` tells hooks and `lighthouse status`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Runtime {
-    pub nats_url: String,
-    pub pid: u32,
-    #[serde(default)]
-    pub monitor_url: Option<String>,
-    /// The CA clients must trust (`up --tls`).
-    #[serde(default)]
-    pub tls_ca: Option<PathBuf>,
-}
-
-impl Runtime {
-    pub fn path(state_dir: &Path) -> PathBuf {
-        state_dir.join("up.json")
-    }
-
-    /// The recorded runtime, if its process is still alive.
-    pub fn read(state_dir: &Path) -> Option<Runtime> {
-        let text = std::fs::read(Runtime::path(state_dir)).ok()?;
-        let runtime: Runtime = serde_json::from_slice(&text).ok()?;
-        Path::new(&format!("/proc/{}", runtime.pid))
-            .exists()
-            .then_some(runtime)
-    }
-
-    /// Whether the state a hook relies on is readable: a missing `up.json` is fine
-    /// (nothing runs), an unreadable or corrupt one is not.
-    pub fn check(state_dir: &Path) -> Result<(), String> {
-        let path = Runtime::path(state_dir);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Runtime>(&bytes)
-                .map(|_| ())
-                .map_err(|e| format!("{} is corrupt: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                match std::fs::metadata(state_dir) {
-                    Ok(m) if !m.is_dir() => {
-                        Err(format!("{} is not a directory", state_dir.display()))
-                    }
-                    _ => Ok(()),
-                }
-            }
-            Err(e) => Err(format!("{}: {e}", path.display())),
-        }
-    }
-
-    fn write(&self, state_dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
-        let tmp = state_dir.join(".up.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(tmp, Runtime::path(state_dir))
-    }
-}
+pub use lighthouse_config::runtime::Runtime;
 
 #[derive(Debug, Clone, Default)]
 pub struct UpArgs {
@@ -82,10 +33,9 @@ pub struct UpArgs {
     pub tls: bool,
 }
 
-/// Resolves once SIGINT or SIGTERM arrives.
-pub use lighthouse_nats::shutdown_signal;
-
 pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
+    // Before anything starts: a stop request from here on drains instead of killing.
+    let shutdown = lighthouse_service::shutdown();
     let state_dir = settings.state_dir();
     let mut server = None;
     // Our own server: every role gets its identity, and the server refuses anyone else.
@@ -102,20 +52,6 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         None
     };
     let tls_ca: Option<PathBuf> = tls.as_ref().map(|t| t.ca.clone());
-    let auth_for = |role: &str| -> ClientAuth {
-        if own_server {
-            ClientAuth {
-                nkey: Some(lighthouse_nats::auth::identity_file(&identities, role)),
-                tls: lighthouse_nats::auth::ClientTls {
-                    ca: tls_ca.clone(),
-                    ..Default::default()
-                },
-                ..Default::default()
-            }
-        } else {
-            settings.client_auth(role)
-        }
-    };
     let (url, monitor_url) = match args.nats_url.clone().or(settings.nats.url.clone()) {
         Some(url) => (url, None),
         None => {
@@ -158,27 +94,31 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
             urls
         }
     };
-    let connect = |role: &'static str, name: &'static str| {
-        let (url, auth) = (url.clone(), auth_for(role));
-        async move {
-            lighthouse_nats::connect_as(&url, name, &auth)
-                .await
-                .with_context(|| format!("connecting to {url} as {role}"))
-        }
-    };
+    // The workers connect where `up` does, each as its own role.
+    let mut settings = settings.clone();
+    settings.nats.url = Some(url.clone());
+    settings.projector.mount = args.mount.clone();
+    if own_server {
+        settings.nats.tls.ca = tls_ca.clone();
+        // The roster the identities were made for: never empty, so no specialty claim is
+        // taken on trust.
+        let roster = crate::trust::roster(&settings);
+        settings.escalation.specialties = expert_specialties(&settings);
+        settings.escalation.experts = roster.into_iter().collect();
+    }
     // Ops applies the topology and creates the consumers; no worker can.
-    let client = connect("ops", "lighthouse-up").await?;
+    let client = settings.connect_as("ops", "lighthouse-up").await?;
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?
         .apply(&js)
         .await
         .context("applying nats/ topology")?;
-    lighthouse_aggregator::worker::ensure_expert_consumers(&js, &expert_specialties(settings))
+    lighthouse_nats::experts::ensure(&js, &settings.escalation.specialties)
         .await
         .context("creating expert consumers")?;
     // What the hook spooled goes out under the agent's identity: the spool is the
     // agent's to write, so it gets no more rights than the agent.
-    let agent = connect("agent", "lighthouse-up-spool").await?;
+    let agent = settings.connect_as("agent", "lighthouse-up-spool").await?;
     let agent_js = async_nats::jetstream::new(agent.clone());
     let flushed = crate::spool::Spool::new(&state_dir).flush(&agent_js).await;
     if flushed.published > 0 {
@@ -191,55 +131,67 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         tracing::info!(published = files, "file_spool_flushed");
     }
     let _ = agent.drain().await;
-
-    let shutdown = CancellationToken::new();
-    let validator_client = connect("validator", "lighthouse-validator").await?;
-    let mut validator = tokio::spawn(lighthouse_validator::run(
-        validator_client.clone(),
-        crate::workers::validator_config(settings, None),
-        shutdown.clone(),
-    ));
-    let aggregator_client = connect("aggregator", "lighthouse-aggregator").await?;
-    let mut aggregator_config = crate::workers::aggregator_config(settings, None);
-    if own_server {
-        // The roster the identities were made for: never empty, so no claim is taken
-        // on trust.
-        aggregator_config.experts = crate::trust::roster(settings).into_iter().collect();
-    }
-    let mut aggregator = tokio::spawn(lighthouse_aggregator::run(
-        aggregator_client.clone(),
-        aggregator_config,
-        shutdown.clone(),
-    ));
-    let annotator_client = connect("annotator", "lighthouse-annotator").await?;
-    let annotator = tokio::spawn(lighthouse_annotator::run(
-        annotator_client.clone(),
-        crate::workers::annotator_config(None),
-        shutdown.clone(),
-    ));
-    let projector_client = match args.mount {
-        Some(_) => Some(connect("projector", "lighthouse-projector").await?),
+    let validator = settings
+        .connect_as("validator", "lighthouse-validator")
+        .await?;
+    let annotator = settings
+        .connect_as("annotator", "lighthouse-annotator")
+        .await?;
+    let aggregator = settings
+        .connect_as("aggregator", "lighthouse-aggregator")
+        .await?;
+    let projector = match args.mount {
+        Some(_) => Some(
+            settings
+                .connect_as("projector", "lighthouse-projector")
+                .await?,
+        ),
         None => None,
     };
-    let mut projector = match (args.mount.clone(), projector_client.clone()) {
-        (Some(mount), Some(projector_client)) => {
+
+    // The same `run` functions as the worker binaries, under the same supervisor.
+    let mut workers = Supervisor::new(shutdown.clone());
+    let s = &settings;
+    workers.spawn(
+        "validator",
+        lighthouse_validator::service::run(s.clone(), validator.clone(), shutdown.clone()),
+    );
+    workers.spawn(
+        "annotator",
+        lighthouse_annotator::service::run(s.clone(), annotator.clone(), shutdown.clone()),
+    );
+    let mounted = match projector.clone() {
+        Some(projector) => {
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            let task = tokio::spawn(lighthouse_projector::run(
-                projector_client,
-                crate::projector::projector_config(settings, mount),
-                Some(ready_tx),
-                shutdown.clone(),
-            ));
-            // The ready line below promises a browsable view.
-            if ready_rx.await.is_err() {
-                task.await??;
-                anyhow::bail!("projector stopped before mounting");
-            }
-            Some(task)
+            workers.spawn(
+                "projector",
+                lighthouse_projector::service::run_ready(
+                    s.clone(),
+                    projector,
+                    Some(ready_tx),
+                    shutdown.clone(),
+                ),
+            );
+            Some(ready_rx)
         }
-        _ => None,
+        None => None,
     };
-    let stop = shutdown_signal();
+    workers.spawn(
+        "aggregator",
+        lighthouse_aggregator::service::run(s.clone(), aggregator.clone(), shutdown.clone()),
+    );
+    let grace = settings.grace();
+    // The ready line below promises a browsable view.
+    if let Some(mounted) = mounted
+        && mounted.await.is_err()
+    {
+        shutdown.cancel();
+        let stopped = workers.run(grace).await;
+        stop_server(server).await?;
+        return Err(stopped
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("projector stopped before mounting")));
+    }
     let runtime = Runtime {
         nats_url: url.clone(),
         pid: std::process::id(),
@@ -253,49 +205,27 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         runtime.pid
     );
 
-    tokio::select! {
-        _ = stop => {}
-        result = &mut validator => {
-            // The validator ended by itself: that is a failure of `up`.
-            let _ = std::fs::remove_file(Runtime::path(&state_dir));
-            return match result {
-                Ok(Ok(())) => Err(anyhow::anyhow!("validator stopped unexpectedly")),
-                Ok(Err(e)) => Err(e.into()),
-                Err(e) => Err(e.into()),
-            };
-        }
-        result = &mut aggregator => {
-            let _ = std::fs::remove_file(Runtime::path(&state_dir));
-            return match result {
-                Ok(Ok(())) => Err(anyhow::anyhow!("aggregator stopped unexpectedly")),
-                Ok(Err(e)) => Err(e.into()),
-                Err(e) => Err(e.into()),
-            };
-        }
-    }
+    // Until SIGINT/SIGTERM, or until a worker fails (then the others stop too).
+    let stopped = workers.run(grace).await;
     eprintln!("lighthouse: stopping");
-    shutdown.cancel();
-    let _ = std::fs::remove_file(Runtime::path(&state_dir));
-    // In-flight commands finish and are acked within the grace period.
-    let _ = tokio::time::timeout(Duration::from_secs(10), validator).await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), annotator).await;
-    // The FUSE session unmounts last among the workers.
-    if let Some(projector) = projector.take() {
-        let _ = tokio::time::timeout(Duration::from_secs(15), projector).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), aggregator).await;
+    Runtime::remove(&state_dir);
     for c in [
-        Some(validator_client),
-        Some(aggregator_client),
-        Some(annotator_client),
-        projector_client,
+        Some(validator),
+        Some(annotator),
+        Some(aggregator),
+        projector,
         Some(client),
     ]
     .into_iter()
     .flatten()
     {
-        let _ = tokio::time::timeout(Duration::from_secs(10), c.drain()).await;
+        let _ = tokio::time::timeout(grace, c.drain()).await;
     }
+    stop_server(server).await?;
+    stopped
+}
+
+async fn stop_server(server: Option<ServerProcess>) -> anyhow::Result<()> {
     if let Some(mut server) = server {
         tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(10))).await?;
     }

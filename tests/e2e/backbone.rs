@@ -491,7 +491,9 @@ async fn live_server_matches_the_nats_files() {
 }
 
 /// NATS is up but no validator runs: the hook answers locally in time and records
-/// that very decision, so the audit log holds what the agent was told.
+/// that very decision (a fallback record: the agent may not publish decisions), and the
+/// first validator to come makes it the command's decision, so the audit log holds what
+/// the agent was told.
 #[tokio::test(flavor = "multi_thread")]
 async fn without_validators_the_fallback_decision_is_recorded() {
     let p = Pipeline::start();
@@ -509,6 +511,13 @@ async fn without_validators_the_fallback_decision_is_recorded() {
     assert_eq!(permission(&answer), "deny", "{answer}");
     assert!(took < Duration::from_secs(10));
     let js = p.js().await;
+    assert_eq!(stream_messages(&js, "LH_FALLBACK").await, 1);
+    let mut p = p;
+    p.spawn_validator("v1");
+    eventually(Duration::from_secs(20), || async {
+        stream_messages(&js, "LH_DECISION").await == 1
+    })
+    .await;
     let decided = all_decisions(&js).await;
     assert_eq!(decided.len(), 1);
     assert_eq!(decided[0].1.tier, Tier::Fallback);

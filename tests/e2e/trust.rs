@@ -330,6 +330,9 @@ impl Up {
         c.args(args)
             .env("LIGHTHOUSE_CONFIG", &self.config)
             .env("LIGHTHOUSE__STATE_DIR", self.state.path())
+            // Two cores run many pipelines at once here: a slow connect must not turn
+            // the pipeline's answer into the hook's local one.
+            .env("LIGHTHOUSE__HOOK__CONNECT_TIMEOUT_MS", "2000")
             .env("LIGHTHOUSE_LOG", "warn")
             .stdin(Stdio::null());
         c

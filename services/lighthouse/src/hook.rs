@@ -213,7 +213,7 @@ fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str
         project,
         settings.hook.agent.clone(),
     );
-    let spool = Spool::new(&settings.state_dir());
+    let spool = Spool::new(&settings.state_dir()).signed_by(agent_signer(settings));
     answer_locally(settings, &spool, &command, why)
 }
 
@@ -254,13 +254,19 @@ pub fn local_policy(cwd: &Path) -> Policy {
 /// A local decision signed with the agent's key: the fallback record says it is the
 /// hook's own (tier `fallback`, signed by the agent), never a validator's.
 fn signed(settings: &Settings, mut decision: Decision) -> Decision {
-    if let Ok(Some(signer)) =
-        lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+    if let Some(signer) = agent_signer(settings)
         && let Err(e) = signer.sign(&mut decision)
     {
         tracing::warn!(error = %e, "fallback_unsigned");
     }
     decision
+}
+
+/// The agent's key, when it has one.
+pub fn agent_signer(settings: &Settings) -> Option<lighthouse_nats::auth::Signer> {
+    lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+        .ok()
+        .flatten()
 }
 
 fn decide_locally(command: &Command) -> Decision {
@@ -289,7 +295,7 @@ async fn pre_tool_use(
         project,
         settings.hook.agent.clone(),
     );
-    let spool = Spool::new(&settings.state_dir());
+    let spool = Spool::new(&settings.state_dir()).signed_by(agent_signer(settings));
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
     let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
     // The task bounds itself; this bound only guards against a task that never ends.

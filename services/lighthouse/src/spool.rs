@@ -21,6 +21,9 @@ struct Spooled {
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
+    /// The agent's key: re-signs an entry whose command id turns out to be taken by
+    /// another payload (it is then recorded under `<id>-<digest>`).
+    signer: Option<lighthouse_nats::auth::Signer>,
 }
 
 /// What a flush did.
@@ -36,7 +39,14 @@ impl Spool {
     pub fn new(state_dir: &Path) -> Spool {
         Spool {
             dir: state_dir.join("spool"),
+            signer: None,
         }
+    }
+
+    /// The same spool, re-signing rebound entries with `signer` (the agent's key).
+    pub fn signed_by(mut self, signer: Option<lighthouse_nats::auth::Signer>) -> Spool {
+        self.signer = signer;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -113,7 +123,7 @@ impl Spool {
                     continue;
                 }
             };
-            match publish_entry(js, &entry).await {
+            match publish_entry(js, &entry, self.signer.as_ref()).await {
                 Ok(()) => {
                     let _ = std::fs::remove_file(&path);
                     report.published += 1;
@@ -129,10 +139,35 @@ impl Spool {
     }
 }
 
-async fn publish_entry(js: &async_nats::jetstream::Context, entry: &Spooled) -> Result<(), String> {
-    record(js, &entry.command, &entry.decision)
-        .await
-        .map(|_| ())
+/// Publishes one entry. When its command id already holds a decision for another
+/// payload (the agent reused the id while this entry waited), the entry is recorded
+/// under an id bound to its own payload instead: never under another payload's.
+async fn publish_entry(
+    js: &async_nats::jetstream::Context,
+    entry: &Spooled,
+    signer: Option<&lighthouse_nats::auth::Signer>,
+) -> Result<(), String> {
+    let (mut command, mut decision) = (entry.command.clone(), entry.decision.clone());
+    let env = &command.env;
+    let subject = subject::decision(
+        &Token::encode(&env.project),
+        &Token::encode(&env.agent),
+        &Token::encode(&env.id),
+    );
+    if let Some(recorded) = lighthouse_nats::read::recorded_decision(js, &subject).await
+        && recorded.provenance.cmd_digest != command.payload_digest()
+    {
+        command = crate::hook::rebind(command);
+        let id = command.env.id.clone();
+        decision.cmd_id = id.clone();
+        decision.env.id = id.clone();
+        decision.env.correlation_id = id.clone();
+        decision.env.causation_id = Some(id);
+        if let Some(signer) = signer {
+            signer.sign(&mut decision)?;
+        }
+    }
+    record(js, &command, &decision).await.map(|_| ())
 }
 
 /// Puts a locally made decision and its command on the log: the decision first, as a

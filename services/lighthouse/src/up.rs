@@ -120,7 +120,10 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     // agent's to write, so it gets no more rights than the agent.
     let agent = settings.connect_as("agent", "lighthouse-up-spool").await?;
     let agent_js = async_nats::jetstream::new(agent.clone());
-    let flushed = crate::spool::Spool::new(&state_dir).flush(&agent_js).await;
+    let flushed = crate::spool::Spool::new(&state_dir)
+        .signed_by(crate::hook::agent_signer(&settings))
+        .flush(&agent_js)
+        .await;
     if flushed.published > 0 {
         tracing::info!(published = flushed.published, "spool_flushed");
     }

@@ -214,6 +214,25 @@ async fn handle(
             command.env.project, command.env.agent, delivery.message.subject
         ));
     }
+    // A command the hook stopped waiting for may already have the hook's own decision
+    // on record (a fallback record in LH_FALLBACK): that one is what the agent was
+    // told, so it becomes the decision. Only stale commands pay this lookup.
+    if now_us().saturating_sub(command.env.ts_us) > STALE_US
+        && let Some(record) = fallback_record(js, &parsed, &command.env.id).await
+    {
+        let target = subject::decision(
+            &parsed.project,
+            &parsed.agent,
+            &Token::encode(&command.env.id),
+        );
+        return match publish_once(js, target, &command.env.id, record, true).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => {
+                warn!(error = %e, "fallback_record_failed");
+                Outcome::Retry(Duration::from_millis(200))
+            }
+        };
+    }
     let book = policy.load();
     let decision = decide_cached(
         book.for_project(parsed.project.as_str()),
@@ -256,6 +275,24 @@ async fn handle(
             Outcome::Retry(Duration::from_millis(200))
         }
     }
+}
+
+/// How old a command must be before the validator looks for the hook's own decision
+/// first: past the hook's wait, it may have answered locally.
+const STALE_US: u64 = 1_000_000;
+
+/// The hook's fallback record for a command, if one is stored.
+async fn fallback_record(
+    js: &async_nats::jetstream::Context,
+    parsed: &subject::CommandSubject,
+    cmd_id: &str,
+) -> Option<bytes::Bytes> {
+    let subject = subject::fallback(&parsed.project, &parsed.agent, &Token::encode(cmd_id));
+    let stream = js.get_stream_no_info(FALLBACK_STREAM).await.ok()?;
+    let message = stream.direct_get_last_for_subject(subject).await.ok()?;
+    let decision: Decision = decode(&message.payload).ok()?;
+    (decision.tier == lighthouse_schemas::Tier::Fallback && decision.cmd_id == cmd_id)
+        .then_some(message.payload)
 }
 
 /// Records a hook's local decision (`lh.fallback.<project>.<agent>.<cmd_id>`) as the

@@ -195,7 +195,7 @@ async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, Str
     let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
         .name("lighthouse-hook")
         .connection_timeout(limit)
-        .connect(url);
+        .connect(lighthouse_nats::seeds(&url).map_err(|e| format!("nats.url: {e}"))?);
     match tokio::time::timeout(limit, connect).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(format!("connect: {e}")),

@@ -499,8 +499,10 @@ def compose_problems(model: dict) -> list[str]:
         one_shot = "apply" in " ".join(map(str, s.get("entrypoint") or []))
         if (s.get("restart") or "no") not in ("unless-stopped", "always", "on-failure"):
             out.append(f"{n}: no restart policy")
-        if not one_shot and not (s.get("healthcheck") or {}).get("test"):
-            out.append(f"{n}: no healthcheck")
+        health = s.get("healthcheck") or {}
+        watched = health.get("disable") and (s.get("labels") or {}).get("lighthouse.dev/health")
+        if not one_shot and not health.get("test") and not watched:
+            out.append(f"{n}: no healthcheck (or lighthouse.dev/health naming what watches it)")
         limits = ((s.get("deploy") or {}).get("resources") or {}).get("limits") or {}
         if not limits.get("memory") or not limits.get("cpus"):
             out.append(f"{n}: no cpu/memory limits")

@@ -2,6 +2,7 @@
 //! bars (the transfer itself is [`lighthouse_nats::backup`]).
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use lighthouse_config::Settings;
 use lighthouse_nats::backup::{self, Entry, Manifest, Progress};
 use std::path::Path;
 
@@ -67,15 +68,21 @@ impl Progress for Bars {
     }
 }
 
-pub async fn backup(url: &str, dir: &Path) -> anyhow::Result<Manifest> {
-    let client = lighthouse_nats::connect(url, "lighthouse-backup").await?;
+/// Connects as every Lighthouse process does (the configured identity: backups need
+/// the `ops` role, which may read and create every stream).
+pub async fn backup(settings: &Settings, dir: &Path) -> anyhow::Result<Manifest> {
+    let client = lighthouse_service::connect(settings, "lighthouse-backup").await?;
     let manifest = backup::backup(&client, dir, &mut Bars::new("saved")).await?;
     client.flush().await?;
     Ok(manifest)
 }
 
-pub async fn restore(url: &str, dir: &Path, replicas: Option<usize>) -> anyhow::Result<Manifest> {
-    let client = lighthouse_nats::connect(url, "lighthouse-restore").await?;
+pub async fn restore(
+    settings: &Settings,
+    dir: &Path,
+    replicas: Option<usize>,
+) -> anyhow::Result<Manifest> {
+    let client = lighthouse_service::connect(settings, "lighthouse-restore").await?;
     let manifest = backup::restore(&client, dir, replicas, &mut Bars::new("restored")).await?;
     client.flush().await?;
     Ok(manifest)

@@ -461,7 +461,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             command: NatsCmd::Apply { replicas },
         } => {
             let url = settings.nats_url();
-            let client = lighthouse_nats::connect(&url, "lighthouse-apply").await?;
+            let client = lighthouse_service::connect(&settings, "lighthouse-apply").await?;
             let js = async_nats::jetstream::new(client);
             let mut topology = lighthouse_nats::topology::Topology::embedded()?;
             let replicas = replicas.or(settings.nats.replicas);
@@ -476,7 +476,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Backup { dir } => {
-            let manifest = crate::backup::backup(&settings.nats_url(), &dir).await?;
+            let manifest = crate::backup::backup(&settings, &dir).await?;
             println!(
                 "lighthouse: backup of {} streams in {}",
                 manifest.streams.len(),
@@ -485,7 +485,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Restore { dir, replicas } => {
-            let manifest = crate::backup::restore(&settings.nats_url(), &dir, replicas).await?;
+            let manifest = crate::backup::restore(&settings, &dir, replicas).await?;
             println!(
                 "lighthouse: restored {} streams from {}",
                 manifest.streams.len(),

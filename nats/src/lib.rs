@@ -11,9 +11,11 @@
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
 //! - [`read`]: bounded one-shot reads of a subject filter;
-//! - [`auth`]: identities (NKeys), the least-privilege table, client credentials/TLS.
+//! - [`auth`]: identities (NKeys), the least-privilege table, client credentials/TLS;
+//! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
 pub mod auth;
+pub mod backup;
 pub mod experts;
 pub mod presence;
 pub mod publish;

@@ -122,6 +122,10 @@ pub struct NatsSettings {
     pub user: Option<String>,
     #[serde(default)]
     pub password: Option<String>,
+    /// Replicas of every stream and bucket for `lighthouse nats apply` (3 on a 3-node
+    /// cluster). Unset: keep what the server has (1 for new streams).
+    #[serde(default)]
+    pub replicas: Option<usize>,
     /// Private inbox prefix. Unset: `_INBOX_<role>` (the seed file's stem).
     #[serde(default)]
     pub inbox_prefix: Option<String>,

@@ -8,6 +8,7 @@
 
 pub mod annotate;
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod hook;
 pub mod install;
 pub mod post_tool;
+pub mod probe;
 pub mod spool;
 pub mod status;
 pub mod sync;

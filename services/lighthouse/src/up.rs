@@ -121,7 +121,11 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let agent = settings.connect_as("agent", "lighthouse-up-spool").await?;
     let agent_js = async_nats::jetstream::new(agent.clone());
     let flushed = crate::spool::Spool::new(&state_dir)
-        .signed_by(crate::hook::agent_signer(&settings))
+        .signed_by(
+            lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+                .ok()
+                .flatten(),
+        )
         .flush(&agent_js)
         .await;
     if flushed.published > 0 {

@@ -1,0 +1,616 @@
+//! `lighthouse hook claude|codex|gemini`: the agent's hook, one process per tool call.
+//!
+//! Before a tool runs: publish the command, wait for its decision, answer in the
+//! client's protocol ([`lighthouse_hook::protocol`]). When the local policy escalates,
+//! the wait is `hook.escalation_wait_ms` (experts vote) instead of
+//! `hook.decision_timeout_ms`. Whatever fails (no server, no validator, a slow
+//! pipeline), the answer still comes in time from the same policy code run locally,
+//! and the command plus that local decision are spooled for the audit log.
+//!
+//! After a tool ran: files it wrote reach `LH_FS` ([`crate::post_tool`]); notes experts
+//! left on a file the agent read reach the model.
+
+use crate::spool::Spool;
+use futures::StreamExt;
+use lighthouse_config::Settings;
+use lighthouse_nats::publish::{Published, publish_once};
+use lighthouse_nats::read::recorded_decision;
+use lighthouse_policy::Policy;
+use lighthouse_schemas::{
+    Choice, Command, Decision, Envelope, Tier, Token, Verdict, decode, encode, now_us, subject,
+};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+pub use crate::protocol::{
+    self, Answer, Call, Client, Event, InputError, Output, command_id, parse,
+};
+
+/// Reads at most `max` bytes of stdin; more is an error, never a truncated payload.
+pub fn read_bounded(mut input: impl Read, max: usize) -> Result<Vec<u8>, InputError> {
+    let mut buf = Vec::new();
+    input.by_ref().take(max as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > max {
+        return Err(InputError::TooLarge(max));
+    }
+    Ok(buf)
+}
+
+/// The project a call belongs to: configured, else the nearest enclosing directory
+/// holding `.git` or `.lighthouse`, else the working directory itself (see
+/// [`lighthouse_config::project`]: paths are canonicalised, as for file events).
+pub fn project_for(cwd: &str, configured: Option<&str>) -> String {
+    lighthouse_config::project::name_of(Path::new(cwd), configured)
+}
+
+/// The nearest enclosing directory holding `.git` or `.lighthouse`, else `dir`.
+pub fn project_root(dir: &Path) -> std::path::PathBuf {
+    lighthouse_config::project::root(dir)
+}
+
+pub fn build_command(
+    client: Client,
+    call: &Call,
+    id: String,
+    project: String,
+    agent: String,
+) -> Command {
+    Command {
+        env: Envelope::new(id.clone(), now_us(), project, agent, id),
+        tool_name: call.tool_name.clone(),
+        tool_input: call.tool_input.clone(),
+        cwd: call.cwd.clone(),
+        session_id: call.session_id.clone(),
+        tool_use_id: call.tool_use_id.clone(),
+        agent_kind: client.agent_kind(),
+        permission_mode: call.permission_mode.clone(),
+    }
+}
+
+/// A decision's reason as the agent reads it.
+pub fn describe(decision: &Decision) -> String {
+    let rule = decision
+        .rule_id
+        .as_deref()
+        .map(|r| format!(" [{r}]"))
+        .unwrap_or_default();
+    let tier = match decision.tier {
+        Tier::Fallback => " (Lighthouse pipeline unreachable; decided locally)",
+        _ => "",
+    };
+    format!("Lighthouse: {}{rule}{tier}", decision.reason)
+}
+
+/// Runs the hook for `client`: reads stdin, returns what to print and the exit code.
+/// Every path ends in an answer, so the client never proceeds on a hook crash.
+pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
+    set_agent_signer(settings);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    // Connect before reading the payload: async-nats waits for a timer tick before its
+    // first attempt, and reading and parsing the payload fit in that wait.
+    let early = runtime.as_ref().ok().map(|rt| {
+        let task = rt.spawn(connect_as(
+            settings.nats_url(),
+            settings.client_auth("agent"),
+            connect_limit(settings),
+        ));
+        rt.block_on(tokio::task::yield_now());
+        task
+    });
+    let refuse = |e: InputError| protocol::render_refusal(client, &format!("Lighthouse: {e}"));
+    let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
+        Ok(raw) => raw,
+        Err(e) => return refuse(e),
+    };
+    let call = match parse(client, &raw) {
+        Ok(call) => call,
+        Err(e) => return refuse(e),
+    };
+    let id = command_id(client, &call, &raw);
+    match call.event {
+        Event::Other => Output::SILENT,
+        Event::PostTool => {
+            // Files written go to LH_FS; notes on a file read go to the model.
+            let context = match (runtime, early) {
+                (Ok(rt), Some(task)) => crate::post_tool::run(settings, &call, &id, &rt, task),
+                _ => crate::post_tool::run_offline(settings, &call, &id),
+            };
+            protocol::render_post(client, context.as_deref())
+        }
+        Event::PreTool => {
+            if call.tool_name == "Bash" {
+                crate::post_tool::mark_shell_start(settings, &id);
+            }
+            let command = build_command(
+                client,
+                &call,
+                id,
+                project_for(&call.cwd, settings.hook.project.as_deref()),
+                settings.hook.agent.clone(),
+            );
+            let answer = match (runtime, early) {
+                (Ok(rt), Some(task)) => {
+                    rt.block_on(pre_tool_use(settings, client, &call, command, task))
+                }
+                (Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
+                (Ok(_), None) => fallback_answer(settings, &command, "no connection task"),
+            };
+            protocol::render_pre(client, &answer, settings.hook.strict)
+        }
+    }
+}
+
+/// How long the connect (handshake included) may take.
+fn connect_limit(settings: &Settings) -> Duration {
+    Duration::from_millis(settings.hook.connect_timeout_ms)
+        .min(Duration::from_millis(settings.hook.decision_timeout_ms))
+}
+
+/// Connects as the configured user. The handshake, not just TCP, is bounded: a server
+/// that accepts and stays silent must not hold the agent.
+pub async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, String> {
+    connect_as(url, Default::default(), limit).await
+}
+
+/// Connects as `auth` says (the agent's identity, its private inbox, TLS); the
+/// handshake, not just TCP, is bounded.
+pub async fn connect_as(
+    url: String,
+    auth: lighthouse_nats::auth::ClientAuth,
+    limit: Duration,
+) -> Result<async_nats::Client, String> {
+    let options = lighthouse_nats::options_for(&url, &auth).map_err(|e| e.to_string())?;
+    let connect = options
+        .name("lighthouse-hook")
+        .connection_timeout(limit)
+        .connect(lighthouse_nats::seed_urls(&url));
+    match tokio::time::timeout(limit, connect).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(format!("connect: {e}")),
+        Err(_) => Err("connect timed out".to_owned()),
+    }
+}
+
+/// No async runtime: decide locally, and spool like any other fallback so the audit
+/// log still gets the call.
+fn fallback_answer(settings: &Settings, command: &Command, why: &str) -> Answer {
+    let spool = Spool::new(&settings.state_dir());
+    answer_locally(&spool, command, why)
+}
+
+/// The answer for a decision: its verdict, its reason as the agent reads it, and what
+/// experts who approved it said (their reasons and suggestions reach the model).
+pub fn answer_for(decision: &Decision) -> Answer {
+    let approvals: Vec<String> = decision
+        .voters
+        .iter()
+        .filter(|v| v.choice == Choice::Approve)
+        .map(|v| {
+            let mut line = format!("- {} ({}): {}", v.expert, v.specialty, v.reasoning);
+            for s in &v.suggestions {
+                line.push_str(&format!("\n  - suggestion: {s}"));
+            }
+            line
+        })
+        .collect();
+    let context = (decision.verdict == Verdict::Allow && !approvals.is_empty()).then(|| {
+        format!(
+            "Lighthouse: experts approved this call. What they said:\n{}",
+            approvals.join("\n")
+        )
+    });
+    Answer {
+        verdict: decision.verdict,
+        reason: describe(decision),
+        cmd_id: decision.cmd_id.clone(),
+        context,
+    }
+}
+
+/// The policy the hook decides with when alone: built-in packs plus the project's own
+/// `.lighthouse/policy.toml` (restricted: it can only tighten). Validators get the
+/// same project pack through `lighthouse policy push`.
+pub fn local_policy(cwd: &Path) -> Policy {
+    let file = project_root(cwd).join(".lighthouse/policy.toml");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Policy::builtin();
+    };
+    let layered = lighthouse_policy::PolicyPack::parse_restricted("project", &text).and_then(|p| {
+        let mut packs = Policy::builtin_packs()?;
+        packs.push(p);
+        Policy::from_packs(&packs)
+    });
+    layered.unwrap_or_else(|e| {
+        tracing::warn!(file = %file.display(), error = %e, "project_policy_ignored");
+        Policy::builtin()
+    })
+}
+
+/// Whether `decision` is about exactly this payload (not another one that reused the
+/// command id).
+pub fn binds(decision: &Decision, command: &Command) -> bool {
+    decision.provenance.cmd_digest == command.payload_digest()
+}
+
+/// The same command under an id bound to its payload: `<id>-<digest>`.
+pub fn rebind(mut command: Command) -> Command {
+    let digest = command.payload_digest();
+    if command.env.id.ends_with(&digest) {
+        return command;
+    }
+    let id = format!("{}-{digest}", command.env.id);
+    command.env.id = id.clone();
+    command.env.correlation_id = id;
+    command
+}
+
+thread_local! {
+    /// The agent's key, set once per hook process (the hook handles one call).
+    static AGENT_SIGNER: std::cell::RefCell<Option<lighthouse_nats::auth::Signer>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Remembers the agent's key for [`signed`].
+fn set_agent_signer(settings: &Settings) {
+    let signer = lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+        .ok()
+        .flatten();
+    AGENT_SIGNER.with(|s| *s.borrow_mut() = signer);
+}
+
+/// A local decision signed with the agent's key: the fallback record says it is the
+/// hook's own (tier `fallback`, signed by the agent), never a validator's.
+fn signed(mut decision: Decision) -> Decision {
+    AGENT_SIGNER.with(|s| {
+        if let Some(signer) = s.borrow().as_ref()
+            && let Err(e) = signer.sign(&mut decision)
+        {
+            tracing::warn!(error = %e, "fallback_unsigned");
+        }
+    });
+    decision
+}
+
+fn decide_locally(command: &Command) -> Decision {
+    let home = lighthouse_config::home_dir();
+    lighthouse_validator::decide(
+        &local_policy(Path::new(&command.cwd)),
+        command,
+        home.as_deref().and_then(Path::to_str),
+        Tier::Fallback,
+        "hook-fallback",
+        now_us(),
+    )
+}
+
+async fn pre_tool_use(
+    settings: &Settings,
+    client: Client,
+    call: &Call,
+    command: Command,
+    connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
+) -> Answer {
+    let started = std::time::Instant::now();
+    let spool = Spool::new(&settings.state_dir());
+    let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
+    let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
+    // The task bounds itself; this bound only guards against a task that never ends.
+    let nats = match tokio::time::timeout(connect_limit(settings), connecting).await {
+        Ok(Ok(Ok(nats))) => nats,
+        Ok(Ok(Err(why))) => return answer_locally(&spool, &command, &why),
+        Ok(Err(e)) => return answer_locally(&spool, &command, &e.to_string()),
+        Err(_) => return answer_locally(&spool, &command, "connect timed out"),
+    };
+    let waits = Waits {
+        fast: started + deadline,
+        experts: started + escalation_wait,
+    };
+    let overall = waits.experts.max(waits.fast);
+    match tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await {
+        Ok(Ok(decision)) => {
+            let mut answer = answer_for(&decision);
+            if decision.verdict == Verdict::Escalate
+                && !client.can_ask()
+                && let Some(approved) = late_approval(&nats, &command).await
+            {
+                answer = approved;
+            }
+            if answer.verdict != Verdict::Deny
+                && let Some(notes) = open_annotations(&nats, call, &command).await
+            {
+                answer.context = Some(match answer.context.take() {
+                    Some(c) => format!("{c}\n\n{notes}"),
+                    None => notes,
+                });
+            }
+            // Earlier fallbacks go to the audit log now that the pipeline answers.
+            if !spool.pending().is_empty() {
+                let js = async_nats::jetstream::new(nats);
+                let budget = Duration::from_millis(settings.hook.spool_flush_ms);
+                let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
+            }
+            answer
+        }
+        Ok(Err(why)) => record_fallback(&nats, &spool, &command, &why).await,
+        Err(_) => {
+            let why = format!("no decision within {deadline:?}");
+            record_fallback(&nats, &spool, &command, &why).await
+        }
+    }
+}
+
+/// How long a retried escalation may spend looking for an approval that came late.
+const LATE_APPROVAL_BUDGET: Duration = Duration::from_millis(300);
+
+/// A client that cannot ask (Codex, Gemini) was told to get an escalated call approved
+/// and retry it; the retry maps to the same command id (see
+/// [`protocol::command_id`]), whose decision is already on record as unresolved. An
+/// approval that came after it is a vote on `lh.vote.<cmd_id>.<expert>` (the server
+/// lets an expert vote only as itself): with at least one approval and no rejection,
+/// the retry is allowed and says who approved it.
+async fn late_approval(nats: &async_nats::Client, command: &Command) -> Option<Answer> {
+    let js = async_nats::jetstream::new(nats.clone());
+    let votes = async {
+        let stream = js
+            .get_stream_no_info(lighthouse_nats::topology::VOTE_STREAM)
+            .await
+            .ok()?;
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+                filter_subject: subject::votes_for(&Token::encode(&command.env.id)),
+                ..Default::default()
+            })
+            .await
+            .ok()?;
+        let pending = consumer.cached_info().num_pending as usize;
+        let mut votes = Vec::new();
+        if pending == 0 {
+            return Some(votes);
+        }
+        let mut messages = consumer.messages().await.ok()?;
+        while let Some(Ok(message)) = messages.next().await {
+            if let Ok(vote) = decode::<lighthouse_schemas::Vote>(&message.payload) {
+                votes.push(vote);
+            }
+            if votes.len() >= pending || message.info().ok()?.pending == 0 {
+                break;
+            }
+        }
+        Some(votes)
+    };
+    let votes = tokio::time::timeout(LATE_APPROVAL_BUDGET, votes)
+        .await
+        .ok()??;
+    if votes.is_empty() || votes.iter().any(|v| v.choice != Choice::Approve) {
+        return None;
+    }
+    let voters: Vec<lighthouse_schemas::Voter> = votes.iter().map(Into::into).collect();
+    let names: Vec<String> = voters.iter().map(|v| v.expert.clone()).collect();
+    let decision = Decision {
+        verdict: Verdict::Allow,
+        reason: format!("approved by {} after review", names.join(", ")),
+        voters,
+        ..decide_locally(command)
+    };
+    Some(answer_for(&decision))
+}
+
+/// Tools that read or change a file, and the input field naming it.
+const FILE_TOOLS: &[(&str, &str)] = &[
+    ("Write", "file_path"),
+    ("Edit", "file_path"),
+    ("MultiEdit", "file_path"),
+    ("NotebookEdit", "notebook_path"),
+    ("Read", "file_path"),
+];
+
+/// Experts' open notes on the file the agent is about to edit, as markdown for the
+/// model.
+async fn open_annotations(
+    nats: &async_nats::Client,
+    call: &Call,
+    command: &Command,
+) -> Option<String> {
+    let field = FILE_TOOLS
+        .iter()
+        .find(|(tool, _)| *tool == call.tool_name && *tool != "Read")?
+        .1;
+    let path = call.tool_input.get(field)?.as_str()?;
+    let path = Path::new(&call.cwd).join(path);
+    crate::notes::notes_on(nats, &path, &command.env.project).await
+}
+
+/// How long a hook that is already late may spend recording its local decision.
+const RECORD_BUDGET: Duration = Duration::from_millis(300);
+
+/// The server is reachable but gave no decision in time (no validator, overload):
+/// decide locally and record that decision right away, so the audit log holds what
+/// the agent was told. If a validator's decision landed first, that one is the
+/// decision and the agent gets it.
+async fn record_fallback(
+    nats: &async_nats::Client,
+    spool: &Spool,
+    command: &Command,
+    why: &str,
+) -> Answer {
+    tracing::warn!(reason = why, "hook_fallback");
+    let local = signed(decide_locally(command));
+    let js = async_nats::jetstream::new(nats.clone());
+    let subject = subject::decision(
+        &Token::encode(&command.env.project),
+        &Token::encode(&command.env.agent),
+        &Token::encode(&command.env.id),
+    );
+    // The command may not have reached LH_CMD (that may be what failed): record both.
+    let record = crate::spool::record(&js, command, &local);
+    match tokio::time::timeout(RECORD_BUDGET, record).await {
+        Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
+            Some(recorded) => answer_for(&recorded),
+            None => answer_for(&local),
+        },
+        Ok(Ok(_)) => answer_for(&local),
+        _ => answer_locally(spool, command, why),
+    }
+}
+
+fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Answer {
+    // Decided now (not when the wait began): the audit log shows when it really was.
+    let decision = signed(decide_locally(command));
+    if let Err(e) = spool.push(command, &decision) {
+        tracing::warn!(error = %e, "spool_write_failed");
+    }
+    tracing::warn!(reason = why, "hook_fallback");
+    answer_for(&decision)
+}
+
+/// Publishes the command and waits for its decision (the caller bounds the wait).
+pub async fn ask_pipeline(
+    client: &async_nats::Client,
+    command: &Command,
+    waits: Waits,
+) -> Result<Decision, String> {
+    let project = Token::encode(&command.env.project);
+    let agent = Token::encode(&command.env.agent);
+    let cmd = Token::encode(&command.env.id);
+    let decision_subject = subject::decision(&project, &agent, &cmd);
+    // Subscribe before publishing, so neither the decision nor the notice that experts
+    // were asked can slip past us.
+    let mut decisions = client
+        .subscribe(decision_subject.clone())
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    let mut pending = client
+        .subscribe(subject::pending(&project, &agent, &cmd))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+    let js = async_nats::jetstream::new(client.clone());
+    let payload = encode(command).map_err(|e| e.to_string())?;
+    let published = publish_once(
+        &js,
+        subject::command(&project, &agent),
+        &command.env.id,
+        payload.into(),
+        false,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if let Published::Duplicate(_) = published {
+        // A retry of a command already seen: its decision may already be on record.
+        if let Some(decision) = recorded_decision(&js, &decision_subject).await {
+            return Ok(decision);
+        }
+    }
+    // The fast path answers within `waits.fast`. Past it, the wait goes on only for a
+    // call that is with experts: the validator said so, or (if that notice was missed)
+    // the local policy escalates it too. Loading the policy only here keeps it off the
+    // fast path.
+    let mut until = waits.fast;
+    let mut asked_locally = false;
+    loop {
+        tokio::select! {
+            message = decisions.next() => {
+                let message = message.ok_or("subscription closed before the decision arrived")?;
+                return decode(&message.payload).map_err(|e| e.to_string());
+            }
+            Some(_) = pending.next() => until = waits.experts,
+            _ = tokio::time::sleep_until(until.into()) => {
+                if until == waits.fast && !asked_locally {
+                    asked_locally = true;
+                    if decide_locally(command).verdict == Verdict::Escalate {
+                        until = waits.experts;
+                        continue;
+                    }
+                }
+                return Err("no decision before the hook's deadline".to_owned());
+            }
+        }
+    }
+}
+
+/// When the hook stops waiting: `fast` for the pipeline's own decision, `experts` for
+/// a call escalated to expert review (within Claude Code's hook timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    pub fast: std::time::Instant,
+    pub experts: std::time::Instant,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(raw: &[u8]) -> Call {
+        parse(Client::Claude, raw).unwrap()
+    }
+
+    #[test]
+    fn input_is_bounded() {
+        let big = [b' '; 100];
+        assert!(matches!(
+            read_bounded(&big[..], 99),
+            Err(InputError::TooLarge(99))
+        ));
+        assert_eq!(read_bounded(&big[..], 100).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn unresolved_escalations_ask_or_deny_by_client() {
+        let c = call(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git reset --hard HEAD~3"}}"#);
+        let d = decide_locally(&build_command(
+            Client::Claude,
+            &c,
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
+        assert_eq!(d.verdict, Verdict::Escalate);
+        let answer = answer_for(&d);
+        let claude = protocol::render_pre(Client::Claude, &answer, false);
+        assert!(claude.stdout.unwrap().contains("\"ask\""));
+        let strict = protocol::render_pre(Client::Claude, &answer, true);
+        assert!(strict.stdout.unwrap().contains("\"deny\""));
+        for client in [Client::Codex, Client::Gemini] {
+            let out = protocol::render_pre(client, &answer, false);
+            assert_eq!(out.code, 2, "{client:?}");
+            assert!(out.stderr.unwrap().contains("lighthouse expert approve c"));
+        }
+    }
+
+    #[test]
+    fn approvals_reach_the_model() {
+        let c = call(
+            br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+        );
+        let mut d = decide_locally(&build_command(
+            Client::Claude,
+            &c,
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
+        assert_eq!(answer_for(&d).context, None);
+        d.voters.push(lighthouse_schemas::Voter {
+            expert: "ana".into(),
+            specialty: "security".into(),
+            choice: Choice::Approve,
+            reasoning: "fine on a branch".into(),
+            suggestions: vec!["push to a backup first".into()],
+        });
+        let context = answer_for(&d).context.unwrap();
+        assert!(context.contains("fine on a branch") && context.contains("push to a backup first"));
+    }
+
+    #[test]
+    fn project_is_the_enclosing_repository() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("my-repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("src/deep")).unwrap();
+        let cwd = repo.join("src/deep");
+        assert_eq!(project_for(cwd.to_str().unwrap(), None), "my-repo");
+        assert_eq!(project_for(cwd.to_str().unwrap(), Some("named")), "named");
+    }
+}

@@ -114,7 +114,7 @@ pub async fn run(
         tokio::spawn(presence::heartbeat(
             js.clone(),
             move || Presence {
-                kind: "aggregator".to_owned(),
+                kind: presence::WorkerKind::Aggregator,
                 id: id.clone(),
                 pid: std::process::id(),
                 started_ms,

@@ -3,12 +3,14 @@
 use crate::store::{ProjectFile, load, publish};
 use lighthouse_anchor::Language;
 use lighthouse_anchor::annotations::reanchor;
+use lighthouse_nats::presence::{self, Presence, WorkerKind};
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
 use lighthouse_schemas::{decode, now_us, subject};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::io::AsyncReadExt as _;
@@ -43,6 +45,25 @@ pub async fn run(
         .ok_or(AnnotatorError::NoGroup)?
         .clone();
     info!(worker_id = %config.worker_id, "annotator started");
+    let stats = Arc::new(WorkerStats::default());
+    let started_ms = now_us() / 1000;
+    // Present while it runs (`lighthouse status`), gone once it stopped.
+    let heartbeat = {
+        let (stats, id) = (stats.clone(), config.worker_id.clone());
+        tokio::spawn(presence::heartbeat(
+            js.clone(),
+            move || Presence {
+                kind: WorkerKind::Annotator,
+                id: id.clone(),
+                pid: std::process::id(),
+                started_ms,
+                processed: stats.processed.load(Ordering::Relaxed),
+                dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            shutdown.clone(),
+        ))
+    };
     let handler = {
         let js = js.clone();
         move |delivery: Delivery| {
@@ -50,15 +71,9 @@ pub async fn run(
             async move { handle(&js, delivery).await }
         }
     };
-    consume_group(
-        js,
-        group,
-        config.consume,
-        Arc::new(WorkerStats::default()),
-        handler,
-        shutdown,
-    )
-    .await;
+    consume_group(js, group, config.consume, stats, handler, shutdown).await;
+    let _ = heartbeat.await;
+    info!(worker_id = %config.worker_id, "annotator stopped");
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `lighthouse status` and `lighthouse decisions`: what an operator asks first.
 
 use anyhow::Context as _;
-use lighthouse_nats::presence::{self, Presence};
+use lighthouse_nats::presence::{self, Presence, WorkerKind};
 use lighthouse_nats::topology::{DECISION_STREAM, DLQ_STREAM, Topology};
 use lighthouse_schemas::{Decision, decode};
 use serde::Serialize;
@@ -75,7 +75,11 @@ pub async fn status(url: &str) -> Status {
         Ok(workers) => status.workers = workers,
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
-    if !status.workers.iter().any(|w| w.kind == "validator") {
+    if !status
+        .workers
+        .iter()
+        .any(|w| w.kind == WorkerKind::Validator)
+    {
         status.problems.push("no validator is running".to_owned());
     }
     status.healthy = status.problems.is_empty();

@@ -174,7 +174,7 @@ pub async fn run(
             move || {
                 let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                 lighthouse_nats::presence::Presence {
-                    kind: "projector".to_owned(),
+                    kind: lighthouse_nats::presence::WorkerKind::Projector,
                     id: id.clone(),
                     pid: std::process::id(),
                     started_ms,

@@ -109,7 +109,7 @@ pub async fn run(
         tokio::spawn(presence::heartbeat(
             js.clone(),
             move || Presence {
-                kind: "validator".to_owned(),
+                kind: presence::WorkerKind::Validator,
                 id: id.clone(),
                 pid: std::process::id(),
                 started_ms,

@@ -1,17 +1,25 @@
-//! PostToolUse: after an agent's Write, Edit, MultiEdit or NotebookEdit, publish the
-//! file as it now is on disk, so experts see the project through the FUSE view.
+//! After a tool ran (Claude Code's and Codex's `PostToolUse`, Gemini's `AfterTool`):
+//! publish the files it wrote, as they now are on disk, so experts see the project
+//! through the FUSE view; and hand the model the experts' notes on a file it read,
+//! before it edits it.
 //!
-//! This path must never get in the agent's way: it prints nothing, always exits 0, and
-//! is bounded in time (`files.publish_timeout_ms`). When the server cannot be reached
-//! in time, the version is spooled (`<state>/spool-fs`) and published by the next hook
-//! that reaches the server, or by `lighthouse up` when it starts.
+//! Which files a call wrote: the `file_path` of Write/Edit/MultiEdit/NotebookEdit; the
+//! files an `apply_patch` names (Codex); for a shell command, the project's files
+//! (respecting `.gitignore`) modified since the hook saw the command start — bounded
+//! by [`MAX_WALK`] entries and [`MAX_SHELL_FILES`] files.
+//!
+//! This path must never get in the agent's way: it never blocks, and is bounded in time
+//! (`files.publish_timeout_ms`). When the server cannot be reached in time, versions are
+//! spooled (`<state>/spool-fs`) and published by the next hook that reaches the server,
+//! or by `lighthouse up` when it starts.
 
 use crate::files::{FileSpool, Origin, Project, read_version};
-use crate::hook::HookInput;
+use crate::hook::Call;
 use crate::settings::Settings;
+use lighthouse_schemas::{FileVersion, Token};
 use serde_json::Value;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// Tools whose calls change a file, with the input field naming it.
 pub const WRITE_TOOLS: &[(&str, &str)] = &[
@@ -20,6 +28,11 @@ pub const WRITE_TOOLS: &[(&str, &str)] = &[
     ("MultiEdit", "file_path"),
     ("NotebookEdit", "notebook_path"),
 ];
+
+/// Most directory entries a shell command's before/after comparison looks at.
+pub const MAX_WALK: usize = 20_000;
+/// Most files one shell command is credited with writing.
+pub const MAX_SHELL_FILES: usize = 64;
 
 /// The file a tool call wrote, when the call is one of [`WRITE_TOOLS`].
 pub fn written_file(tool_name: &str, tool_input: &Value) -> Option<String> {
@@ -31,76 +44,167 @@ pub fn written_file(tool_name: &str, tool_input: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Handles one PostToolUse event. Never fails and never prints: problems are logged.
-pub fn run(settings: &Settings, input: &HookInput) {
-    let Some(file) = written_file(&input.tool_name, &input.tool_input) else {
-        return;
-    };
-    let cwd = Path::new(&input.cwd);
+fn marker(settings: &Settings, id: &str) -> PathBuf {
+    settings
+        .state_dir()
+        .join("shell")
+        .join(Token::encode(id).as_str())
+}
+
+/// Notes when a shell command was let through to run (before its decision, so the
+/// comparison after it misses nothing): an empty file whose mtime is the start.
+pub fn mark_shell_start(settings: &Settings, id: &str) {
+    let path = marker(settings, id);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = std::fs::write(&path, b"") {
+        tracing::warn!(error = %e, "shell_marker_failed");
+    }
+}
+
+/// Files under the project modified at or after `since` (gitignored files, `.git` and
+/// `.lighthouse` excluded), relative to the root; bounded.
+pub fn changed_since(project: &Project, since: SystemTime) -> Vec<String> {
+    let mut changed = Vec::new();
+    for path in crate::files::walk(project, &project.root, MAX_WALK) {
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified());
+        if modified.is_ok_and(|m| m >= since)
+            && let Ok(rel) = path.strip_prefix(&project.root)
+            && let Some(rel) = rel.to_str()
+        {
+            changed.push(rel.to_owned());
+            if changed.len() >= MAX_SHELL_FILES {
+                break;
+            }
+        }
+    }
+    changed
+}
+
+/// The project files a finished call wrote (project-relative or absolute paths).
+fn written_files(settings: &Settings, call: &Call, id: &str, project: &Project) -> Vec<String> {
+    if let Some(file) = written_file(&call.tool_name, &call.tool_input) {
+        return vec![file];
+    }
+    if let Some(patch) = lighthouse_hook::protocol::codex::patch_text(&call.tool_name, &call.tool_input)
+    {
+        return lighthouse_hook::protocol::codex::patched_files(&patch);
+    }
+    if call.tool_name == "Bash" {
+        let path = marker(settings, id);
+        let since = std::fs::metadata(&path).and_then(|m| m.modified());
+        let _ = std::fs::remove_file(&path);
+        if let Ok(since) = since {
+            return changed_since(project, since);
+        }
+    }
+    Vec::new()
+}
+
+/// The versions a finished call produced, read from disk (nothing on error: logged).
+fn versions(settings: &Settings, call: &Call, id: &str) -> Vec<FileVersion> {
+    let cwd = Path::new(&call.cwd);
     let project = match Project::enclosing(cwd, settings.hook.project.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "post_tool_no_project");
-            return;
+            return Vec::new();
         }
     };
-    let version = match project.relative(cwd, Path::new(&file)).and_then(|rel| {
-        let origin = Origin {
-            agent: settings.hook.agent.clone(),
-            tool: input.tool_name.clone(),
-            tool_use_id: input.tool_use_id.clone(),
-        };
-        read_version(&project, &rel, &origin, settings.files.max_file_bytes)
-    }) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "post_tool_file_refused");
-            return;
-        }
+    let origin = Origin {
+        agent: settings.hook.agent.clone(),
+        tool: call.client_tool.clone(),
+        tool_use_id: call.tool_use_id.clone().or_else(|| Some(id.to_owned())),
     };
-    let spool = FileSpool::new(&settings.state_dir());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::warn!(error = %e, "post_tool_no_runtime");
-            if let Err(e) = spool.push(&version) {
-                tracing::warn!(error = %e, "fs_spool_write_failed");
+    written_files(settings, call, id, &project)
+        .into_iter()
+        .filter_map(|file| {
+            let rel = project.relative(cwd, Path::new(&file));
+            match rel.and_then(|rel| {
+                read_version(&project, &rel, &origin, settings.files.max_file_bytes)
+            }) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(error = %e, "post_tool_file_refused");
+                    None
+                }
             }
-            return;
-        }
-    };
+        })
+        .collect()
+}
+
+/// Without a runtime: spool what was written; no notes.
+pub fn run_offline(settings: &Settings, call: &Call, id: &str) -> Option<String> {
+    let spool = FileSpool::new(&settings.state_dir());
+    for version in versions(settings, call, id) {
+        spool_it(&spool, &version, "no async runtime");
+    }
+    None
+}
+
+/// Handles one finished call: publishes what it wrote (spooling what cannot go now)
+/// and returns the notes on a file it read, for the model.
+pub fn run(
+    settings: &Settings,
+    call: &Call,
+    id: &str,
+    runtime: &tokio::runtime::Runtime,
+    connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
+) -> Option<String> {
+    let versions = versions(settings, call, id);
+    let read = crate::hook::read_file(call);
+    if versions.is_empty() && read.is_none() {
+        connecting.abort();
+        return None;
+    }
+    let spool = FileSpool::new(&settings.state_dir());
     let deadline = Duration::from_millis(settings.files.publish_timeout_ms);
-    let connect = async_nats::ConnectOptions::new()
-        .name("lighthouse-hook-post")
-        .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
-        .connect(settings.nats_url());
     runtime.block_on(async {
+        let nats = match tokio::time::timeout(deadline, connecting).await {
+            Ok(Ok(Ok(nats))) => nats,
+            _ => {
+                for version in &versions {
+                    spool_it(&spool, version, "no connection");
+                }
+                return None;
+            }
+        };
+        let notes = match read {
+            Some(file) => {
+                let project = crate::hook::project_for(&call.cwd, settings.hook.project.as_deref());
+                crate::hook::notes_on(&nats, &Path::new(&call.cwd).join(file), &project).await
+            }
+            None => None,
+        };
+        if versions.is_empty() {
+            return notes;
+        }
+        let js = async_nats::jetstream::new(nats.clone());
         let send = async {
-            let client = connect.await.map_err(|e| e.to_string())?;
-            let js = async_nats::jetstream::new(client.clone());
-            crate::files::publish(&js, version.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((client, js))
+            for version in &versions {
+                crate::files::publish(&js, version.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
         };
         match tokio::time::timeout(deadline, send).await {
-            Ok(Ok((client, js))) => {
+            Ok(Ok(())) => {
                 // Earlier versions spooled while the server was away go out now, in
                 // the time left over.
                 let budget = Duration::from_millis(settings.hook.spool_flush_ms);
                 let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
-                let _ = tokio::time::timeout(budget, client.flush()).await;
+                let _ = tokio::time::timeout(budget, nats.flush()).await;
             }
-            Ok(Err(why)) => spool_it(&spool, &version, &why),
-            Err(_) => spool_it(&spool, &version, "timed out"),
+            Ok(Err(why)) => versions.iter().for_each(|v| spool_it(&spool, v, &why)),
+            Err(_) => versions.iter().for_each(|v| spool_it(&spool, v, "timed out")),
         }
-    });
+        notes
+    })
 }
 
-fn spool_it(spool: &FileSpool, version: &lighthouse_schemas::FileVersion, why: &str) {
+fn spool_it(spool: &FileSpool, version: &FileVersion, why: &str) {
     tracing::warn!(reason = why, path = %version.path, "file_version_spooled");
     if let Err(e) = spool.push(version) {
         tracing::warn!(error = %e, "fs_spool_write_failed");
@@ -125,5 +229,24 @@ mod tests {
         assert_eq!(written_file("Bash", &json!({"file_path": "/p/a.rs"})), None);
         assert_eq!(written_file("Edit", &json!({"file_path": ""})), None);
         assert_eq!(written_file("Edit", &json!({"file_path": 3})), None);
+    }
+
+    #[test]
+    fn a_shell_command_is_credited_with_the_files_it_changed_not_ignored_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("proj");
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        std::fs::write(root.join(".gitignore"), "target/\n").unwrap();
+        std::fs::write(root.join("old.txt"), "old").unwrap();
+        let project = Project::enclosing(&root, None).unwrap();
+        let since = SystemTime::now();
+        std::fs::write(root.join("new.txt"), "new").unwrap();
+        std::fs::write(root.join("target/out.bin"), "built").unwrap();
+        std::fs::write(root.join(".git/index"), "x").unwrap();
+        // old.txt is older than the mark (its mtime may equal it on coarse clocks).
+        let old = std::fs::File::options().write(true).open(root.join("old.txt")).unwrap();
+        old.set_modified(since - Duration::from_secs(10)).unwrap();
+        assert_eq!(changed_since(&project, since), ["new.txt"]);
     }
 }

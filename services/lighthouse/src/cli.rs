@@ -2,7 +2,6 @@
 
 use crate::settings::Settings;
 use clap::{Parser, Subcommand};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -86,7 +85,7 @@ pub enum Cmd {
         /// Worker id (default: host-pid).
         #[arg(long)]
         id: Option<String>,
-        /// Runtime threads (default: one per core). 1 models a one-CPU pod.
+        /// Runtime worker threads (default: one per core). 1 models a one-CPU pod.
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -297,47 +296,9 @@ fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> 
         .map_err(|_| format!("unknown severity {s:?}: info, low, medium, high or critical"))
 }
 
-fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LIGHTHOUSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// `lighthouse hook <client>`: one short process per tool call, no multi-threaded
-/// runtime. Bad configuration still answers in the client's protocol (a deny), then
-/// exits 64: the client must not run a call nobody could check.
+/// `lighthouse hook <client>`: the same process as `lighthouse-hook <client>`.
 pub fn run_hook(client: crate::hook::Client) -> ExitCode {
-    init_tracing("error");
-    let output = match Settings::load() {
-        Ok(settings) => crate::hook::run(&settings, client, std::io::stdin().lock()),
-        Err(e) => {
-            let out = lighthouse_hook::protocol::render_refusal(client, &format!("Lighthouse: {e}"));
-            emit(&out);
-            return ExitCode::from(64);
-        }
-    };
-    emit(&output);
-    // Benchmarks read the hook's own peak memory; nothing else sets this.
-    if std::env::var_os("LIGHTHOUSE_REPORT_PEAK_RSS").is_some()
-        && let Some(kb) = crate::bench::peak_rss_kb(std::process::id())
-    {
-        eprintln!("lighthouse-peak-rss-kb={kb}");
-    }
-    ExitCode::from(output.code)
-}
-
-fn emit(output: &lighthouse_hook::protocol::Output) {
-    if let Some(text) = &output.stdout {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
-    }
-    if let Some(text) = &output.stderr {
-        eprintln!("{text}");
-    }
+    lighthouse_hook::entry::main(client)
 }
 
 pub fn main() -> ExitCode {
@@ -361,15 +322,19 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("lighthouse: {e}");
-            return ExitCode::from(64);
+            return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
-    // The client library narrates every (re)connection at info: operators want ours.
-    init_tracing("info,async_nats=warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    lighthouse_service::init_tracing(lighthouse_service::DEFAULT_LOG, settings.service.log_format);
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Cmd::Validator {
+        threads: Some(threads),
+        ..
+    } = cli.command
     {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lighthouse: cannot start the async runtime: {e}");
@@ -517,7 +482,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 },
         } => {
             let cwd = std::env::current_dir()?;
-            let root = crate::hook::project_root(&cwd);
+            let root = lighthouse_config::project::root(&cwd);
             let file = file.unwrap_or_else(|| root.join(".lighthouse/policy.toml"));
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -526,8 +491,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             let key = match central {
                 Some(name) => lighthouse_validator::book::central_key(&name),
                 None => {
-                    let project = project
-                        .unwrap_or_else(|| crate::hook::project_for(&cwd.to_string_lossy(), None));
+                    let project = lighthouse_config::project::name(&root, project.as_deref());
                     lighthouse_validator::book::project_key(&project)
                 }
             };
@@ -596,7 +560,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Projector { mount } => {
-            crate::projector::run(&settings, mount).await?;
+            crate::workers::projector(settings, mount).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sync { dir, json } => {
@@ -664,15 +628,33 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             print_report(&report, json, report.render())
         }
         Cmd::Annotator { id } => {
-            crate::workers::run_annotator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-annotator",
+                lighthouse_annotator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Validator { id, .. } => {
-            crate::workers::run_validator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-validator",
+                lighthouse_validator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Aggregator { id } => {
-            crate::workers::run_aggregator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-aggregator",
+                lighthouse_aggregator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Expert {

@@ -78,13 +78,22 @@ mod tests {
 
     #[test]
     fn verdicts_map_to_permission_decisions() {
-        assert_eq!(decision(&pre(&answer(Verdict::Allow), false))["permissionDecision"], "allow");
-        assert_eq!(decision(&pre(&answer(Verdict::Deny), false))["permissionDecision"], "deny");
+        assert_eq!(
+            decision(&pre(&answer(Verdict::Allow), false))["permissionDecision"],
+            "allow"
+        );
+        assert_eq!(
+            decision(&pre(&answer(Verdict::Deny), false))["permissionDecision"],
+            "deny"
+        );
         let ask = decision(&pre(&answer(Verdict::Escalate), false));
         assert_eq!(ask["permissionDecision"], "ask");
         assert_eq!(ask["permissionDecisionReason"], "why");
         assert_eq!(ask["hookEventName"], "PreToolUse");
-        assert_eq!(decision(&pre(&answer(Verdict::Escalate), true))["permissionDecision"], "deny");
+        assert_eq!(
+            decision(&pre(&answer(Verdict::Escalate), true))["permissionDecision"],
+            "deny"
+        );
     }
 
     #[test]

@@ -121,7 +121,10 @@ mod tests {
         let out = pre(&answer(Verdict::Escalate));
         assert_eq!(out.code, 2);
         let reason = out.stderr.unwrap();
-        assert!(reason.contains("lighthouse expert approve co-123"), "{reason}");
+        assert!(
+            reason.contains("lighthouse expert approve co-123"),
+            "{reason}"
+        );
         assert!(reason.contains("retry"), "{reason}");
         assert!(out.stdout.unwrap().contains("\"deny\""));
     }
@@ -134,7 +137,16 @@ mod tests {
             patched_files(&text),
             ["a.txt", "src/b.rs", "src/c.rs", "old.txt"]
         );
-        assert_eq!(patch_text("Bash", &serde_json::json!({"command": "ls"})), None);
-        assert!(patch_text("apply_patch", &serde_json::json!({"input": "*** Begin Patch\n*** End Patch"})).is_some());
+        assert_eq!(
+            patch_text("Bash", &serde_json::json!({"command": "ls"})),
+            None
+        );
+        assert!(
+            patch_text(
+                "apply_patch",
+                &serde_json::json!({"input": "*** Begin Patch\n*** End Patch"})
+            )
+            .is_some()
+        );
     }
 }

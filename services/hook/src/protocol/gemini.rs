@@ -93,16 +93,28 @@ mod tests {
 
     #[test]
     fn tools_are_renamed_to_the_policys_vocabulary() {
-        let (name, input) = canonical("run_shell_command", json!({"command": "rm -rf ~", "description": "x"}));
+        let (name, input) = canonical(
+            "run_shell_command",
+            json!({"command": "rm -rf ~", "description": "x"}),
+        );
         assert_eq!(name, "Bash");
         assert_eq!(input, json!({"command": "rm -rf ~"}));
-        let (name, input) = canonical("write_file", json!({"file_path": "/p/a.rs", "content": "x"}));
+        let (name, input) = canonical(
+            "write_file",
+            json!({"file_path": "/p/a.rs", "content": "x"}),
+        );
         assert_eq!(name, "Write");
         assert_eq!(input["file_path"], "/p/a.rs");
-        let (name, input) = canonical("replace", json!({"file_path": "/p/a.rs", "old_string": "a", "new_string": "b"}));
+        let (name, input) = canonical(
+            "replace",
+            json!({"file_path": "/p/a.rs", "old_string": "a", "new_string": "b"}),
+        );
         assert_eq!(name, "Edit");
         assert_eq!(input["new_string"], "b");
-        assert_eq!(canonical("save_memory", json!({"fact": "x"})).0, "save_memory");
+        assert_eq!(
+            canonical("save_memory", json!({"fact": "x"})).0,
+            "save_memory"
+        );
     }
 
     #[test]
@@ -122,7 +134,11 @@ mod tests {
             cmd_id: "ge-1".into(),
             context: None,
         });
-        assert!(esc.stderr.unwrap().contains("lighthouse expert approve ge-1"));
+        assert!(
+            esc.stderr
+                .unwrap()
+                .contains("lighthouse expert approve ge-1")
+        );
         assert_eq!(
             pre(&Answer {
                 verdict: Verdict::Allow,

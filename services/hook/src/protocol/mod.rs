@@ -181,7 +181,11 @@ pub fn command_id(client: Client, call: &Call, raw: &[u8]) -> String {
                 h.update((part.len() as u64).to_le_bytes());
                 h.update(part.as_bytes());
             }
-            format!("{}-{}", &client.name()[..2], &hex::encode(h.finalize())[..32])
+            format!(
+                "{}-{}",
+                &client.name()[..2],
+                &hex::encode(h.finalize())[..32]
+            )
         }
     }
 }

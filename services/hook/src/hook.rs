@@ -10,9 +10,9 @@
 //! After a tool ran: files it wrote reach `LH_FS` ([`crate::post_tool`]); notes experts
 //! left on a file the agent read reach the model.
 
-use crate::settings::Settings;
 use crate::spool::Spool;
 use futures::StreamExt;
+use lighthouse_config::Settings;
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::read::recorded_decision;
 use lighthouse_policy::Policy;
@@ -23,7 +23,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-pub use lighthouse_hook::protocol::{
+pub use crate::protocol::{
     self, Answer, Call, Client, Event, InputError, Output, command_id, parse,
 };
 
@@ -38,24 +38,15 @@ pub fn read_bounded(mut input: impl Read, max: usize) -> Result<Vec<u8>, InputEr
 }
 
 /// The project a call belongs to: configured, else the nearest enclosing directory
-/// holding `.git` or `.lighthouse`, else the working directory itself.
+/// holding `.git` or `.lighthouse`, else the working directory itself (see
+/// [`lighthouse_config::project`]: paths are canonicalised, as for file events).
 pub fn project_for(cwd: &str, configured: Option<&str>) -> String {
-    if let Some(name) = configured {
-        return name.to_owned();
-    }
-    let root = project_root(Path::new(cwd));
-    root.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "root".to_owned())
+    lighthouse_config::project::name_of(Path::new(cwd), configured)
 }
 
 /// The nearest enclosing directory holding `.git` or `.lighthouse`, else `dir`.
 pub fn project_root(dir: &Path) -> std::path::PathBuf {
-    dir.ancestors()
-        .take(64)
-        .find(|d| d.join(".git").exists() || d.join(".lighthouse").is_dir())
-        .unwrap_or(dir)
-        .to_path_buf()
+    lighthouse_config::project::root(dir)
 }
 
 pub fn build_command(
@@ -136,7 +127,9 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 settings.hook.agent.clone(),
             );
             let answer = match (runtime, early) {
-                (Ok(rt), Some(task)) => rt.block_on(pre_tool_use(settings, client, &call, command, task)),
+                (Ok(rt), Some(task)) => {
+                    rt.block_on(pre_tool_use(settings, client, &call, command, task))
+                }
                 (Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
                 (Ok(_), None) => fallback_answer(settings, &command, "no connection task"),
             };
@@ -157,7 +150,7 @@ pub async fn connect(url: String, limit: Duration) -> Result<async_nats::Client,
     let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
         .name("lighthouse-hook")
         .connection_timeout(limit)
-        .connect(url);
+        .connect(lighthouse_nats::seed_urls(&url));
     match tokio::time::timeout(limit, connect).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(format!("connect: {e}")),
@@ -221,7 +214,7 @@ pub fn local_policy(cwd: &Path) -> Policy {
 }
 
 fn decide_locally(command: &Command) -> Decision {
-    let home = crate::settings::home_dir();
+    let home = lighthouse_config::home_dir();
     lighthouse_validator::decide(
         &local_policy(Path::new(&command.cwd)),
         command,
@@ -327,7 +320,9 @@ async fn late_approval(nats: &async_nats::Client, command: &Command) -> Option<A
         }
         Some(votes)
     };
-    let votes = tokio::time::timeout(LATE_APPROVAL_BUDGET, votes).await.ok()??;
+    let votes = tokio::time::timeout(LATE_APPROVAL_BUDGET, votes)
+        .await
+        .ok()??;
     if votes.is_empty() || votes.iter().any(|v| v.choice != Choice::Approve) {
         return None;
     }
@@ -351,9 +346,6 @@ const FILE_TOOLS: &[(&str, &str)] = &[
     ("Read", "file_path"),
 ];
 
-/// How long the hook may spend looking up annotations of a file.
-pub const ANNOTATION_BUDGET: Duration = Duration::from_millis(250);
-
 /// Experts' open notes on the file the agent is about to edit, as markdown for the
 /// model.
 async fn open_annotations(
@@ -367,32 +359,7 @@ async fn open_annotations(
         .1;
     let path = call.tool_input.get(field)?.as_str()?;
     let path = Path::new(&call.cwd).join(path);
-    notes_on(nats, &path, &command.env.project).await
-}
-
-/// Experts' open notes on `path`, as markdown for the model; `None` when there are none
-/// or they cannot be had within [`ANNOTATION_BUDGET`].
-pub async fn notes_on(nats: &async_nats::Client, path: &Path, project: &str) -> Option<String> {
-    let file = crate::annotate::locate(path, Some(project)).ok()?;
-    let js = async_nats::jetstream::new(nats.clone());
-    let all = tokio::time::timeout(ANNOTATION_BUDGET, crate::annotate::load(&js, &file))
-        .await
-        .ok()?
-        .ok()?;
-    let open = lighthouse_anchor::annotations::open(&all);
-    (!open.is_empty()).then(|| {
-        format!(
-            "Lighthouse: experts left notes on this file; keep them in mind.\n\n{}",
-            lighthouse_anchor::annotations::render_markdown(&file.path, &open)
-        )
-    })
-}
-
-/// The file a read-only tool call names (Read), for the notes on it.
-pub fn read_file(call: &Call) -> Option<String> {
-    (call.tool_name == "Read")
-        .then(|| call.tool_input.get("file_path")?.as_str().map(str::to_owned))
-        .flatten()
+    crate::notes::notes_on(nats, &path, &command.env.project).await
 }
 
 /// How long a hook that is already late may spend recording its local decision.
@@ -531,7 +498,13 @@ mod tests {
     #[test]
     fn unresolved_escalations_ask_or_deny_by_client() {
         let c = call(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git reset --hard HEAD~3"}}"#);
-        let d = decide_locally(&build_command(Client::Claude, &c, "c".into(), "p".into(), "a".into()));
+        let d = decide_locally(&build_command(
+            Client::Claude,
+            &c,
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
         assert_eq!(d.verdict, Verdict::Escalate);
         let answer = answer_for(&d);
         let claude = protocol::render_pre(Client::Claude, &answer, false);
@@ -547,8 +520,16 @@ mod tests {
 
     #[test]
     fn approvals_reach_the_model() {
-        let c = call(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#);
-        let mut d = decide_locally(&build_command(Client::Claude, &c, "c".into(), "p".into(), "a".into()));
+        let c = call(
+            br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+        );
+        let mut d = decide_locally(&build_command(
+            Client::Claude,
+            &c,
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
         assert_eq!(answer_for(&d).context, None);
         d.voters.push(lighthouse_schemas::Voter {
             expert: "ana".into(),

@@ -13,7 +13,7 @@
 //! is replaced rather than duplicated. Claude Code gets `onFailure: "block"`, so a hook
 //! that crashes or times out blocks the call instead of letting it through.
 
-use crate::hook::Client;
+use crate::protocol::Client;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
@@ -88,7 +88,10 @@ pub fn merge_hooks(client: Client, mut settings: Value, command: &str) -> Result
         for e in entries.iter_mut() {
             if let Some(list) = e.get_mut("hooks").and_then(Value::as_array_mut) {
                 list.retain(|h| {
-                    !is_ours(client, h.get("command").and_then(Value::as_str).unwrap_or(""))
+                    !is_ours(
+                        client,
+                        h.get("command").and_then(Value::as_str).unwrap_or(""),
+                    )
                 });
             }
         }
@@ -109,9 +112,8 @@ pub fn merge_hooks(client: Client, mut settings: Value, command: &str) -> Result
 pub fn hook_command(client: Client, current_exe: &Path) -> String {
     let name = client.name();
     let on_path = |bin: &str| {
-        std::env::var_os("PATH").is_some_and(|paths| {
-            std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file())
-        })
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
     };
     if on_path("lighthouse-hook") {
         format!("lighthouse-hook {name}")
@@ -186,12 +188,30 @@ mod tests {
     #[test]
     fn each_client_gets_its_events_and_units() {
         let codex = merge_hooks(Client::Codex, json!({}), "lighthouse-hook codex").unwrap();
-        assert_eq!(codex["hooks"]["PreToolUse"][0]["hooks"][0]["timeout"], HOOK_TIMEOUT_S);
-        assert!(codex["hooks"]["PreToolUse"][0]["hooks"][0].get("onFailure").is_none());
-        let gemini = merge_hooks(Client::Gemini, json!({"ui": {"theme": "x"}}), "lighthouse-hook gemini").unwrap();
+        assert_eq!(
+            codex["hooks"]["PreToolUse"][0]["hooks"][0]["timeout"],
+            HOOK_TIMEOUT_S
+        );
+        assert!(
+            codex["hooks"]["PreToolUse"][0]["hooks"][0]
+                .get("onFailure")
+                .is_none()
+        );
+        let gemini = merge_hooks(
+            Client::Gemini,
+            json!({"ui": {"theme": "x"}}),
+            "lighthouse-hook gemini",
+        )
+        .unwrap();
         assert_eq!(gemini["ui"]["theme"], "x");
-        assert_eq!(gemini["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"], HOOK_TIMEOUT_S * 1000);
-        assert_eq!(gemini["hooks"]["AfterTool"][0]["hooks"][0]["command"], "lighthouse-hook gemini");
+        assert_eq!(
+            gemini["hooks"]["BeforeTool"][0]["hooks"][0]["timeout"],
+            HOOK_TIMEOUT_S * 1000
+        );
+        assert_eq!(
+            gemini["hooks"]["AfterTool"][0]["hooks"][0]["command"],
+            "lighthouse-hook gemini"
+        );
         assert!(gemini["hooks"].get("PreToolUse").is_none());
         // Another client's entry is not ours to replace.
         let claude = merge_hooks(Client::Claude, json!({}), "lighthouse hook claude").unwrap();

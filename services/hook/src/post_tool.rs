@@ -14,8 +14,8 @@
 //! or by `lighthouse up` when it starts.
 
 use crate::files::{FileSpool, Origin, Project, read_version};
-use crate::hook::Call;
-use crate::settings::Settings;
+use crate::protocol::Call;
+use lighthouse_config::Settings;
 use lighthouse_schemas::{FileVersion, Token};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -87,9 +87,8 @@ fn written_files(settings: &Settings, call: &Call, id: &str, project: &Project) 
     if let Some(file) = written_file(&call.tool_name, &call.tool_input) {
         return vec![file];
     }
-    if let Some(patch) = lighthouse_hook::protocol::codex::patch_text(&call.tool_name, &call.tool_input)
-    {
-        return lighthouse_hook::protocol::codex::patched_files(&patch);
+    if let Some(patch) = crate::protocol::codex::patch_text(&call.tool_name, &call.tool_input) {
+        return crate::protocol::codex::patched_files(&patch);
     }
     if call.tool_name == "Bash" {
         let path = marker(settings, id);
@@ -153,7 +152,7 @@ pub fn run(
     connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
 ) -> Option<String> {
     let versions = versions(settings, call, id);
-    let read = crate::hook::read_file(call);
+    let read = read_file(call);
     if versions.is_empty() && read.is_none() {
         connecting.abort();
         return None;
@@ -172,8 +171,11 @@ pub fn run(
         };
         let notes = match read {
             Some(file) => {
-                let project = crate::hook::project_for(&call.cwd, settings.hook.project.as_deref());
-                crate::hook::notes_on(&nats, &Path::new(&call.cwd).join(file), &project).await
+                let project = lighthouse_config::project::name_of(
+                    Path::new(&call.cwd),
+                    settings.hook.project.as_deref(),
+                );
+                crate::notes::notes_on(&nats, &Path::new(&call.cwd).join(file), &project).await
             }
             None => None,
         };
@@ -198,10 +200,24 @@ pub fn run(
                 let _ = tokio::time::timeout(budget, nats.flush()).await;
             }
             Ok(Err(why)) => versions.iter().for_each(|v| spool_it(&spool, v, &why)),
-            Err(_) => versions.iter().for_each(|v| spool_it(&spool, v, "timed out")),
+            Err(_) => versions
+                .iter()
+                .for_each(|v| spool_it(&spool, v, "timed out")),
         }
         notes
     })
+}
+
+/// The file a read-only tool call names (Read), for the notes on it.
+pub fn read_file(call: &Call) -> Option<String> {
+    (call.tool_name == "Read")
+        .then(|| {
+            call.tool_input
+                .get("file_path")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .flatten()
 }
 
 fn spool_it(spool: &FileSpool, version: &FileVersion, why: &str) {
@@ -240,12 +256,18 @@ mod tests {
         std::fs::write(root.join(".gitignore"), "target/\n").unwrap();
         std::fs::write(root.join("old.txt"), "old").unwrap();
         let project = Project::enclosing(&root, None).unwrap();
-        let since = SystemTime::now();
+        // File times come from the kernel's coarse clock: the mark is a file too.
+        let mark = dir.path().join("mark");
+        std::fs::write(&mark, b"").unwrap();
+        let since = std::fs::metadata(&mark).unwrap().modified().unwrap();
         std::fs::write(root.join("new.txt"), "new").unwrap();
         std::fs::write(root.join("target/out.bin"), "built").unwrap();
         std::fs::write(root.join(".git/index"), "x").unwrap();
         // old.txt is older than the mark (its mtime may equal it on coarse clocks).
-        let old = std::fs::File::options().write(true).open(root.join("old.txt")).unwrap();
+        let old = std::fs::File::options()
+            .write(true)
+            .open(root.join("old.txt"))
+            .unwrap();
         old.set_modified(since - Duration::from_secs(10)).unwrap();
         assert_eq!(changed_since(&project, since), ["new.txt"]);
     }

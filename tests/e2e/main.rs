@@ -3,7 +3,9 @@
 mod anchor;
 mod backbone;
 mod clients;
+mod durable;
 mod escalation;
 mod fuse;
+mod ha;
 mod policy;
 mod util;

@@ -7,11 +7,13 @@
 //! defaults, file and env.
 
 pub mod annotate;
+pub mod backup;
 pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
 pub mod cli;
 pub mod expert;
+pub mod probe;
 pub mod status;
 pub mod sync;
 pub mod up;

@@ -11,12 +11,14 @@
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
 //! - [`read`]: bounded one-shot reads of a subject filter.
 
+pub mod health;
 pub mod presence;
 pub mod publish;
 pub mod read;
 pub mod roster;
 pub mod server;
 pub mod topology;
+pub mod trace;
 pub mod worker;
 
 /// Connects with the options every Lighthouse process uses. A `user:password@` in the

@@ -4,5 +4,6 @@ mod anchor;
 mod backbone;
 mod escalation;
 mod fuse;
+mod observability;
 mod policy;
 mod util;

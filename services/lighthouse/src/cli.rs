@@ -56,6 +56,15 @@ pub enum Cmd {
     Status {
         #[arg(long)]
         json: bool,
+        /// A live view: rates, latency, lag, fallback share, presence, refreshed.
+        #[arg(long, conflicts_with = "json")]
+        watch: bool,
+        /// Seconds between refreshes of `--watch`.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+        /// Stop `--watch` after this many refreshes (default: until Ctrl-C).
+        #[arg(long)]
+        frames: Option<usize>,
     },
     /// The last decisions from the audit log.
     Decisions {
@@ -318,6 +327,19 @@ fn init_tracing(default: &str) {
         .try_init();
 }
 
+/// The `service.name` of a command's spans.
+fn service_name(command: &Cmd) -> &'static str {
+    match command {
+        Cmd::Up { .. } => "lighthouse-up",
+        Cmd::Validator { .. } => "lighthouse-validator",
+        Cmd::Aggregator { .. } => "lighthouse-aggregator",
+        Cmd::Annotator { .. } => "lighthouse-annotator",
+        Cmd::Projector { .. } => "lighthouse-projector",
+        Cmd::Expert { .. } => "lighthouse-expert",
+        _ => "lighthouse",
+    }
+}
+
 pub fn main() -> ExitCode {
     // The hook runs once per tool call: skip building the whole command tree for it.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -359,7 +381,16 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // The client library narrates every (re)connection at info: operators want ours.
-    init_tracing("info,async_nats=warn");
+    let trace = settings
+        .tracing
+        .config(service_name(&cli.command), "info,async_nats=warn");
+    let _trace_guard = match lighthouse_telemetry::trace::init(&trace) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("lighthouse: {e}");
+            return ExitCode::from(64);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -400,7 +431,25 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             .await?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Status { json } => {
+        Cmd::Status {
+            watch: true,
+            interval,
+            frames,
+            ..
+        } => {
+            use std::io::IsTerminal as _;
+            crate::watch::watch(
+                &settings.nats_url(),
+                crate::watch::WatchArgs {
+                    interval: std::time::Duration::from_secs_f64(interval.clamp(0.1, 3600.0)),
+                    frames,
+                    clear: std::io::stdout().is_terminal(),
+                },
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Status { json, .. } => {
             let status = crate::status::status(&settings.nats_url()).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);

@@ -22,4 +22,5 @@ pub mod spool;
 pub mod status;
 pub mod sync;
 pub mod up;
+pub mod watch;
 pub mod workers;

@@ -19,6 +19,7 @@ pub fn projector_config(settings: &Settings, mount: PathBuf) -> ProjectorConfig 
 pub async fn run(settings: &Settings, mount: PathBuf) -> anyhow::Result<()> {
     let url = settings.nats_url();
     let client = lighthouse_nats::connect(&url, "lighthouse-projector").await?;
+    crate::workers::start_metrics(settings, &client).await?;
     let stop = crate::up::shutdown_signal();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

@@ -22,6 +22,46 @@ pub struct Settings {
     pub escalation: EscalationSettings,
     pub files: FilesSettings,
     pub projector: ProjectorSettings,
+    pub metrics: MetricsSettings,
+    pub tracing: TracingSettings,
+}
+
+/// The HTTP listener of long-running processes: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` to listen on (`0.0.0.0:9464` in containers; port 0 picks one); empty:
+    /// no listener, and metric calls cost nothing.
+    pub listen: String,
+}
+
+/// Logs and traces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TracingSettings {
+    /// `text` or `json` (one object per line, with the current span's trace id).
+    pub log_format: String,
+    /// OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); empty: no export.
+    pub otlp_endpoint: String,
+    /// `http/protobuf` or `http/json`.
+    pub otlp_protocol: String,
+}
+
+impl TracingSettings {
+    /// The telemetry crate's view of these settings, for process `service`.
+    pub fn config(
+        &self,
+        service: &str,
+        default_filter: &str,
+    ) -> lighthouse_telemetry::trace::TraceConfig {
+        lighthouse_telemetry::trace::TraceConfig {
+            service: service.to_owned(),
+            log_format: self.log_format.parse().unwrap_or_default(),
+            otlp_endpoint: self.otlp_endpoint.clone(),
+            otlp_json: self.otlp_protocol == "http/json",
+            default_filter: default_filter.to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +210,22 @@ impl Settings {
             return fail(format!(
                 "hook.escalation_wait_ms = {} must stay under Claude Code's 60 s hook timeout",
                 self.hook.escalation_wait_ms
+            ));
+        }
+        if let Err(e) = self
+            .tracing
+            .log_format
+            .parse::<lighthouse_telemetry::trace::LogFormat>()
+        {
+            return fail(format!("tracing.log_format: {e}"));
+        }
+        if !matches!(
+            self.tracing.otlp_protocol.as_str(),
+            "http/protobuf" | "http/json"
+        ) {
+            return fail(format!(
+                "tracing.otlp_protocol = {:?}: expected http/protobuf or http/json",
+                self.tracing.otlp_protocol
             ));
         }
         if self.escalation.deadline_ms == 0 {

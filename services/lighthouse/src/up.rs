@@ -22,6 +22,9 @@ pub struct Runtime {
     pub pid: u32,
     #[serde(default)]
     pub monitor_url: Option<String>,
+    /// Where this process serves `/metrics` (`metrics.listen`), when it does.
+    #[serde(default)]
+    pub metrics_url: Option<String>,
 }
 
 impl Runtime {
@@ -88,6 +91,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let client = lighthouse_nats::connect(&url, "lighthouse-up")
         .await
         .with_context(|| format!("connecting to {url}"))?;
+    let metrics = crate::workers::start_metrics(settings, &client).await?;
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?
         .apply(&js)
@@ -144,10 +148,15 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         nats_url: url.clone(),
         pid: std::process::id(),
         monitor_url,
+        metrics_url: metrics.as_ref().map(|l| l.url.clone()),
     };
     runtime.write(&state_dir).context("writing up.json")?;
+    let metrics_field = match &runtime.metrics_url {
+        Some(url) => format!(" metrics_url={url}"),
+        None => String::new(),
+    };
     println!(
-        "lighthouse ready nats_url={url} state_dir={} pid={}",
+        "lighthouse ready nats_url={url} state_dir={} pid={}{metrics_field}",
         state_dir.display(),
         runtime.pid
     );

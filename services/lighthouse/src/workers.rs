@@ -2,9 +2,11 @@
 //! `lighthouse annotator`, and inside `lighthouse up`).
 
 use crate::settings::Settings;
+use anyhow::Context as _;
 use lighthouse_aggregator::AggregatorConfig;
 use lighthouse_nats::worker::ConsumeOptions;
 use lighthouse_validator::ValidatorConfig;
+use tokio_util::sync::CancellationToken;
 
 /// A validator configuration from settings; `id` defaults to host-pid.
 pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorConfig {
@@ -38,6 +40,7 @@ pub fn aggregator_config(settings: &Settings, id: Option<String>) -> AggregatorC
 pub async fn run_aggregator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
     let url = settings.nats_url();
     let client = lighthouse_nats::connect(&url, "lighthouse-aggregator").await?;
+    start_metrics(settings, &client).await?;
     let js = async_nats::jetstream::new(client.clone());
     lighthouse_nats::topology::Topology::embedded()?
         .apply(&js)
@@ -66,6 +69,7 @@ pub fn annotator_config(id: Option<String>) -> lighthouse_annotator::AnnotatorCo
 /// Runs one annotator replica until SIGINT/SIGTERM.
 pub async fn run_annotator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
     let client = lighthouse_nats::connect(&settings.nats_url(), "lighthouse-annotator").await?;
+    start_metrics(settings, &client).await?;
     let config = annotator_config(id);
     supervise(client, "annotator", |c, s| {
         lighthouse_annotator::run(c, config, s)
@@ -109,10 +113,27 @@ fn default_worker_id() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// Starts this process's metrics listener (`metrics.listen`; empty: none). It serves
+/// until the process exits.
+pub async fn start_metrics(
+    settings: &Settings,
+    client: &async_nats::Client,
+) -> anyhow::Result<Option<lighthouse_telemetry::exporter::Listener>> {
+    let listen = &settings.metrics.listen;
+    let listener = lighthouse_telemetry::start(listen, client, CancellationToken::new())
+        .await
+        .with_context(|| format!("metrics.listen = {listen:?}"))?;
+    if let Some(l) = &listener {
+        tracing::info!(url = %l.url, "metrics_listening");
+    }
+    Ok(listener)
+}
+
 /// Runs one validator replica until SIGINT/SIGTERM.
 pub async fn run_validator(settings: &Settings, id: Option<String>) -> anyhow::Result<()> {
     let url = settings.nats_url();
     let client = lighthouse_nats::connect(&url, "lighthouse-validator").await?;
+    start_metrics(settings, &client).await?;
     let config = validator_config(settings, id);
     supervise(client, "validator", |c, s| {
         lighthouse_validator::run(c, config, s)

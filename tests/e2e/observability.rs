@@ -391,14 +391,6 @@ async fn one_trace_follows_an_escalated_command_through_every_stage() {
     for args in [
         &["validator", "--id", "v1"][..],
         &["aggregator", "--id", "agg1"],
-        &[
-            "expert",
-            "watch",
-            "--specialty",
-            "security",
-            "--id",
-            "alice",
-        ],
     ] {
         procs
             .0
@@ -409,18 +401,34 @@ async fn one_trace_follows_an_escalated_command_through_every_stage() {
         let workers = lighthouse_nats::presence::list(&js)
             .await
             .unwrap_or_default();
-        let expert = match js.get_key_value("lh_experts").await {
-            Ok(kv) => kv.keys().await.map(|k| k.count()).ok(),
-            Err(_) => None,
-        };
-        let experts = match expert {
-            Some(count) => count.await > 0,
-            None => false,
-        };
         ["validator", "aggregator"]
             .iter()
             .all(|k| workers.iter().any(|w| w.kind == *k))
-            && experts
+    })
+    .await;
+    // The expert's consumer exists once the topology is applied (by the workers).
+    procs.0.push(
+        cmd()
+            .args([
+                "expert",
+                "watch",
+                "--specialty",
+                "security",
+                "--id",
+                "alice",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    eventually(LIMIT, || async {
+        let Ok(kv) = js.get_key_value("lh_experts").await else {
+            return false;
+        };
+        match kv.keys().await {
+            Ok(mut keys) => keys.next().await.is_some(),
+            Err(_) => false,
+        }
     })
     .await;
     // Workers follow presence with KV watches; let them see each other.

@@ -88,7 +88,7 @@ pub enum Cmd {
         /// Worker id (default: host-pid).
         #[arg(long)]
         id: Option<String>,
-        /// Runtime threads (default: one per core). 1 models a one-CPU pod.
+        /// Runtime worker threads (default: one per core). 1 models a one-CPU pod.
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -318,15 +318,6 @@ fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> 
         .map_err(|_| format!("unknown severity {s:?}: info, low, medium, high or critical"))
 }
 
-fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LIGHTHOUSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// The `service.name` of a command's spans.
 fn service_name(command: &Cmd) -> &'static str {
     match command {
@@ -357,7 +348,7 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("lighthouse: {e}");
-            return ExitCode::from(64);
+            return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
     if let Cmd::Hook {
@@ -365,7 +356,7 @@ pub fn main() -> ExitCode {
     } = cli.command
     {
         // The hook is one short process per tool call: no runtime until it needs one.
-        init_tracing("error");
+        lighthouse_service::init_tracing("error", settings.service.log_format);
         let answer = crate::hook::run(&settings, std::io::stdin().lock());
         if !answer.is_null() {
             let mut out = std::io::stdout().lock();
@@ -380,21 +371,28 @@ pub fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    // The client library narrates every (re)connection at info: operators want ours.
-    let trace = settings
-        .tracing
-        .config(service_name(&cli.command), "info,async_nats=warn");
-    let _trace_guard = match lighthouse_telemetry::trace::init(&trace) {
+    // Logs, and spans over OTLP when `tracing.otlp_endpoint` is set (flushed when the
+    // guard drops, at the end of main).
+    let _telemetry = match lighthouse_service::init_telemetry(
+        lighthouse_service::DEFAULT_LOG,
+        &settings,
+        service_name(&cli.command),
+    ) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("lighthouse: {e}");
-            return ExitCode::from(64);
+            return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Cmd::Validator {
+        threads: Some(threads),
+        ..
+    } = cli.command
     {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lighthouse: cannot start the async runtime: {e}");
@@ -553,7 +551,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 },
         } => {
             let cwd = std::env::current_dir()?;
-            let root = crate::hook::project_root(&cwd);
+            let root = lighthouse_config::project::root(&cwd);
             let file = file.unwrap_or_else(|| root.join(".lighthouse/policy.toml"));
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -562,8 +560,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             let key = match central {
                 Some(name) => lighthouse_validator::book::central_key(&name),
                 None => {
-                    let project = project
-                        .unwrap_or_else(|| crate::hook::project_for(&cwd.to_string_lossy(), None));
+                    let project = lighthouse_config::project::name(&root, project.as_deref());
                     lighthouse_validator::book::project_key(&project)
                 }
             };
@@ -632,7 +629,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Projector { mount } => {
-            crate::projector::run(&settings, mount).await?;
+            crate::workers::projector(settings, mount).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sync { dir, json } => {
@@ -700,15 +697,33 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             print_report(&report, json, report.render())
         }
         Cmd::Annotator { id } => {
-            crate::workers::run_annotator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-annotator",
+                lighthouse_annotator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Validator { id, .. } => {
-            crate::workers::run_validator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-validator",
+                lighthouse_validator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Aggregator { id } => {
-            crate::workers::run_aggregator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-aggregator",
+                lighthouse_aggregator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Expert {

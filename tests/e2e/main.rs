@@ -2,8 +2,10 @@
 
 mod anchor;
 mod backbone;
+mod durable;
 mod escalation;
 mod fuse;
+mod ha;
 mod observability;
 mod policy;
 mod util;

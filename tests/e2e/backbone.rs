@@ -146,8 +146,8 @@ async fn killed_worker_leaves_nothing_undecided() {
         stream_messages(&js, "LH_DECISION").await >= n
     })
     .await;
-    // Give redeliveries a chance to (wrongly) add a second decision before counting.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every command acked: no redelivery can (wrongly) add a second decision later.
+    eventually(Duration::from_secs(60), || all_acked(&js, "LH_CMD")).await;
     let decided = all_decisions(&js).await;
     assert_eq!(decided.len() as u64, n, "exactly one decision per command");
     let mut ids: Vec<_> = decided.iter().map(|(_, d)| d.cmd_id.clone()).collect();
@@ -275,7 +275,8 @@ async fn without_a_server_the_hook_answers_locally_and_spools() {
         stream_messages(&js, "LH_CMD").await == 4
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once the validator has acked them all, a second decision would be there.
+    eventually(Duration::from_secs(30), || all_acked(&js, "LH_CMD")).await;
     assert_eq!(all_decisions(&js).await.len(), 4);
     assert!(
         std::fs::read_dir(state.path().join("spool"))

@@ -441,12 +441,12 @@ fn install_claude_merges_idempotently() {
     assert_eq!(v["permissions"]["allow"][0], "Bash(ls:*)");
     let pre = v["hooks"]["PreToolUse"].as_array().unwrap();
     assert_eq!(pre.len(), 2);
+    let command = pre[1]["hooks"][0]["command"].as_str().unwrap();
     assert!(
-        pre[1]["hooks"][0]["command"]
-            .as_str()
-            .unwrap()
-            .ends_with("lighthouse hook claude")
+        command.ends_with("lighthouse hook claude") || command.ends_with("lighthouse-hook claude"),
+        "{command}"
     );
+    assert_eq!(pre[1]["hooks"][0]["onFailure"], "block");
     assert_eq!(v["hooks"]["PostToolUse"].as_array().unwrap().len(), 1);
 }
 

@@ -263,12 +263,14 @@ mod tests {
         std::fs::write(root.join("new.txt"), "new").unwrap();
         std::fs::write(root.join("target/out.bin"), "built").unwrap();
         std::fs::write(root.join(".git/index"), "x").unwrap();
-        // old.txt is older than the mark (its mtime may equal it on coarse clocks).
-        let old = std::fs::File::options()
-            .write(true)
-            .open(root.join("old.txt"))
-            .unwrap();
-        old.set_modified(since - Duration::from_secs(10)).unwrap();
+        // Files from before the mark (their mtimes may equal it on a coarse clock).
+        for old in ["old.txt", ".gitignore"] {
+            let old = std::fs::File::options()
+                .write(true)
+                .open(root.join(old))
+                .unwrap();
+            old.set_modified(since - Duration::from_secs(10)).unwrap();
+        }
         assert_eq!(changed_since(&project, since), ["new.txt"]);
     }
 }

@@ -105,24 +105,29 @@ pub fn parse_payload(bytes: &[u8]) -> Result<HookPayload, Evaluation> {
     }
 }
 
-/// Decides one parsed payload with `policy`. The home directory is the one the
-/// payload's cwd lies in when that tells (`/home/<u>/…`): a payload judged on another
-/// machine, or by another user, means that user's `~`. Otherwise `home`.
-pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Evaluation {
+/// The call a payload describes, as every path decides it (check, explain, eval, the
+/// validator and the hook's fallback). The home directory is the one the payload's cwd
+/// lies in when that tells (`/home/<u>/…`): a payload judged on another machine, or by
+/// another user, means that user's `~`. Otherwise `home`.
+pub fn call_of<'a>(payload: &'a HookPayload, home: Option<&'a str>, null: &'a Value) -> Call<'a> {
     let home = payload
         .cwd
         .as_deref()
         .and_then(crate::home_from_cwd)
         .or(home);
-    let null = Value::Null;
-    let call = Call {
+    Call {
         tool_name: payload.tool_name.as_deref().unwrap_or(""),
-        tool_input: payload.tool_input.as_ref().unwrap_or(&null),
+        tool_input: payload.tool_input.as_ref().unwrap_or(null),
         // A missing cwd is handled by the policy (a stand-in project directory).
         cwd: payload.cwd.as_deref().unwrap_or(""),
         home,
-    };
-    policy.evaluate(&call)
+    }
+}
+
+/// Decides one parsed payload with `policy`.
+pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Evaluation {
+    let null = Value::Null;
+    policy.evaluate(&call_of(payload, home, &null))
 }
 
 /// Reads ONE hook payload from `input` and prints one JSON decision line to `out`,
@@ -199,17 +204,65 @@ pub fn explain(
     explain_with(&Policy::builtin(), command, cwd, home, out)
 }
 
-/// [`explain`] with a given policy.
+/// [`explain`] with a given policy: the command is judged as the Bash call a hook would
+/// send from `cwd`, through the same function `check` and the validators use.
 pub fn explain_with(
     policy: &Policy,
     command: &str,
     cwd: &str,
     home: Option<&str>,
+    out: impl Write,
+) -> Result<Evaluation, PolicyError> {
+    let payload = HookPayload {
+        hook_event_name: Some("PreToolUse".to_owned()),
+        tool_name: Some("Bash".to_owned()),
+        tool_input: Some(serde_json::json!({ "command": command })),
+        cwd: Some(cwd.to_owned()),
+        session_id: None,
+        tool_use_id: None,
+    };
+    explain_payload(policy, &payload, home, out)
+}
+
+/// Reads ONE hook payload from `input` and explains its decision (any tool).
+pub fn explain_input_with(
+    policy: &Policy,
+    input: impl Read,
+    home: Option<&str>,
     mut out: impl Write,
 ) -> Result<Evaluation, PolicyError> {
-    let a = policy.analyze_bash(command, crate::paths::Base { cwd, home });
-    writeln!(out, "command: {command}")?;
-    writeln!(out, "cwd: {cwd}   home: {}", home.unwrap_or("(unknown)"))?;
+    let mut buf = Vec::with_capacity(4096);
+    input.take(MAX_PAYLOAD as u64 + 1).read_to_end(&mut buf)?;
+    match parse_payload(&buf) {
+        Ok(p) => explain_payload(policy, &p, home, out),
+        Err(e) => {
+            writeln!(out, "input: {}", e.reason)?;
+            write_verdict(&mut out, &e)?;
+            Ok(e)
+        }
+    }
+}
+
+/// Explains one parsed payload.
+pub fn explain_payload(
+    policy: &Policy,
+    payload: &HookPayload,
+    home: Option<&str>,
+    mut out: impl Write,
+) -> Result<Evaluation, PolicyError> {
+    let null = Value::Null;
+    let call = call_of(payload, home, &null);
+    let a = policy.analyze(&call);
+    match call.tool_input.get("command").and_then(Value::as_str) {
+        Some(c) if call.tool_name == "Bash" => writeln!(out, "command: {c}")?,
+        _ => writeln!(out, "tool: {} {}", call.tool_name, call.tool_input)?,
+    }
+    writeln!(
+        out,
+        "cwd: {}   home: {}",
+        call.cwd,
+        call.home.unwrap_or("(unknown)")
+    )?;
     writeln!(out, "policy: {}", policy.version())?;
     if a.parse_error {
         writeln!(out, "note: tree-sitter reported a syntax error")?;
@@ -238,6 +291,9 @@ pub fn explain_with(
                 cls.names().join(", ")
             )?;
         }
+        if let Some(by) = &r.facts.production_by {
+            writeln!(out, "    target: production ({})", crate::shell::shown(by))?;
+        }
         if !c.tags.is_empty() {
             writeln!(out, "    facts: {}", c.tags.join(", "))?;
         }
@@ -245,13 +301,17 @@ pub fn explain_with(
             writeln!(out, "    runs code from: {}", c.script_from.join(" | "))?;
         }
         if r.matched.is_empty() {
-            writeln!(out, "    rules: none match (default allow)")?;
+            writeln!(out, "    rules: none match")?;
         }
         for (id, v) in &r.matched {
             writeln!(out, "    rule {id}: {}", verdict_name(*v))?;
         }
     }
-    let e = &a.evaluation;
+    write_verdict(&mut out, &a.evaluation)?;
+    Ok(a.evaluation)
+}
+
+fn write_verdict(out: &mut impl Write, e: &Evaluation) -> Result<(), PolicyError> {
     writeln!(
         out,
         "\nverdict: {} (risk {}, rule {})",
@@ -263,7 +323,7 @@ pub fn explain_with(
     if let Some(alt) = &e.alternative {
         writeln!(out, "instead: {alt}")?;
     }
-    Ok(a.evaluation)
+    Ok(())
 }
 
 /// Scores and timing of an [`eval_file`] run.

@@ -114,6 +114,9 @@ pub struct Effective {
     pub code: Option<String>,
     /// Working directory after an earlier `cd` in the same command, if any.
     pub cwd: Option<String>,
+    /// Environment settings in force (`RAILS_ENV=production cmd`, `export X=…; cmd`,
+    /// `env X=… cmd`) that may name the command's target.
+    pub env: Vec<(String, String)>,
 }
 
 impl Effective {
@@ -185,6 +188,9 @@ pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
         started: Instant::now(),
         cwd: None,
         files: HashMap::new(),
+        functions: HashMap::new(),
+        calling: Vec::new(),
+        calls: 0,
     };
     w.run_script(command, &Ctx::default(), 0);
     Normalized {
@@ -247,6 +253,13 @@ struct Walker<'e> {
     /// Files written earlier in this command line: what they hold and who made them
     /// (`echo 'rm -rf /' > x.sh; sh x.sh`, `curl -o i.sh …; bash i.sh`).
     files: HashMap<String, Written>,
+    /// Shell functions defined so far: name → body text, walked again at each call with
+    /// the call's arguments as `$@`, `$1` … (`retry() { "$@"; }; retry rm -rf /`).
+    functions: HashMap<String, String>,
+    /// Functions being expanded now (a function calling itself is not expanded again).
+    calling: Vec<String>,
+    /// Function calls expanded so far (bounded).
+    calls: usize,
 }
 
 /// A file written earlier in the same command line.
@@ -306,6 +319,11 @@ const SHELLS: &[&str] = &[
 
 fn is_shell(name: &str) -> bool {
     SHELLS.contains(&name)
+}
+
+/// `$@`, `$*`, `$1` …: set by whoever calls a function or script.
+fn is_positional(name: &str) -> bool {
+    matches!(name, "@" | "*" | "#") || (name.len() == 1 && name.as_bytes()[0].is_ascii_digit())
 }
 
 impl<'e> Walker<'e> {
@@ -583,8 +601,13 @@ impl<'e> Walker<'e> {
                     .child_by_field_name("name")
                     .map(|n| text_of(n, src).to_owned());
                 let mut c = ctx.clone();
-                c.function = name;
+                c.function = name.clone();
                 if let Some(body) = node.child_by_field_name("body") {
+                    if let Some(n) = name
+                        && self.functions.len() < 64
+                    {
+                        self.functions.insert(n, text_of(body, src).to_owned());
+                    }
                     self.visit(body, src, &c, depth, tdepth + 1);
                 }
                 Output::default()
@@ -1162,8 +1185,20 @@ impl<'e> Walker<'e> {
                     self.visit(kid, src, ctx, depth, tdepth + 1);
                 }
                 _ => {
-                    let w = self.word(kid, src, ctx, depth, tdepth + 1);
+                    let mut w = self.word(kid, src, ctx, depth, tdepth + 1);
                     let raw = text_of(kid, src);
+                    // An unquoted substitution's output is split into words
+                    // (`$(printf 'rm -rf /')` runs `rm` with two arguments).
+                    if !raw.starts_with(['"', '\''])
+                        && !raw.starts_with("$'")
+                        && (raw.contains("$(") || raw.contains('`'))
+                        && w.text.contains([' ', '\t', '\n'])
+                    {
+                        w.text = w
+                            .text
+                            .trim()
+                            .replace([' ', '\t', '\n'], &IFS_SPLIT.to_string());
+                    }
                     if !raw.contains(['\'', '"']) && raw.contains('{') && raw.contains(',') {
                         for x in brace_expand(&w.text) {
                             split_ifs(
@@ -1216,11 +1251,41 @@ impl<'e> Walker<'e> {
         if e.cwd.is_none() {
             e.cwd = self.cwd.clone();
         }
+        for (k, v) in ctx
+            .extra_vars
+            .iter()
+            .map(|(k, v)| (k, v))
+            .chain(self.vars.iter())
+        {
+            if crate::targets::is_selector_var(k) && !e.env.iter().any(|(x, _)| x == k) {
+                e.env.push((k.clone(), v.clone()));
+            }
+        }
+        self.context_switch(&e);
         if matches!(e.name.as_str(), "cd" | "pushd" | "chdir") {
             self.change_dir(&e);
         }
         self.record_writes(&e);
         self.out.push(e);
+    }
+
+    /// Remembers a target switched earlier in the chain (`kubectl config use-context X`,
+    /// `terraform workspace select X`, `gcloud config set project X`): later commands
+    /// act on it.
+    fn context_switch(&mut self, e: &Effective) {
+        let a: Vec<&str> = e.args.iter().map(|w| w.text.as_str()).collect();
+        let target = match (e.name.as_str(), a.as_slice()) {
+            ("kubectl", ["config", "use-context", x, ..]) => Some(("LH_CONTEXT_KUBE", *x)),
+            ("terraform" | "tofu", ["workspace", "select" | "new", x, ..]) => {
+                Some(("LH_CONTEXT_TF", *x))
+            }
+            ("gcloud", ["config", "set", "project", x, ..]) => Some(("LH_CONTEXT_GCLOUD", *x)),
+            ("pulumi", ["stack", "select", x, ..]) => Some(("LH_CONTEXT_PULUMI", *x)),
+            _ => None,
+        };
+        if let Some((k, v)) = target {
+            self.vars.insert(k.to_owned(), v.to_owned());
+        }
     }
 
     /// Absolute form of a literal path, for matching files across commands.
@@ -1339,6 +1404,15 @@ impl<'e> Walker<'e> {
             let Some(first) = argv.first() else {
                 return Output::default();
             };
+            if first.is_dynamic()
+                && ctx.function.is_some()
+                && !first.vars.is_empty()
+                && first.vars.iter().all(|v| is_positional(v))
+            {
+                // `"$@"` in a function body: the callers' arguments decide, and each call
+                // walks the body again with them bound.
+                return Output::default();
+            }
             if first.is_dynamic() {
                 // `$SHELL -c '…'`, `${BASH:-bash} -c '…'`: judge the code too.
                 if let Some(p) = argv.iter().position(|w| w.text == "-c")
@@ -1382,6 +1456,12 @@ impl<'e> Walker<'e> {
             }
             let name = command_name(&first.text);
             let rest = &argv[1..];
+            if let Some(body) = self.functions.get(&name).cloned()
+                && !self.calling.contains(&name)
+                && self.calls < 32
+            {
+                return self.call_function(name, body, rest, ctx, via, depth);
+            }
             let skip = match name.as_str() {
                 "sudo" | "doas" | "pkexec" | "run0" | "sudoedit" => {
                     let informational = !rest.is_empty()
@@ -1452,6 +1532,17 @@ impl<'e> Walker<'e> {
                         {
                             None
                         } else {
+                            // `sudo VAR=value cmd`: sudo sets the variable for cmd.
+                            let mut n = n;
+                            while let Some((k, v)) =
+                                rest.get(n).and_then(|w| assignment_word(&w.text))
+                            {
+                                if SENSITIVE_VARS.contains(&k.as_str()) {
+                                    tags.push(format!("env:{k}"));
+                                }
+                                extra_vars.push((k, v));
+                                n += 1;
+                            }
                             Some(n)
                         }
                     }
@@ -1904,6 +1995,7 @@ impl<'e> Walker<'e> {
                         via,
                         stdin: ctx.stdin.clone(),
                         tags,
+                        env: extra_vars,
                         ..Effective::default()
                     };
                     let out = output_of(&e, self.env);
@@ -1913,6 +2005,63 @@ impl<'e> Walker<'e> {
             }
         }
         self.bound("wrappers nested deeper than the bound");
+        Output::default()
+    }
+
+    /// Walks a function's body with the call's arguments bound to `$@`, `$1` ….
+    fn call_function(
+        &mut self,
+        name: String,
+        body: String,
+        args: &[Word],
+        ctx: &Ctx,
+        mut via: Vec<String>,
+        depth: usize,
+    ) -> Output {
+        self.calls += 1;
+        let mut bound: Vec<(String, String)> = vec![
+            (
+                "@".to_owned(),
+                args.iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(&IFS_SPLIT.to_string()),
+            ),
+            ("#".to_owned(), args.len().to_string()),
+        ];
+        bound.push(("*".to_owned(), bound[0].1.clone()));
+        for (i, a) in args.iter().take(9).enumerate() {
+            bound.push(((i + 1).to_string(), a.text.clone()));
+        }
+        let saved: Vec<(String, Option<String>)> = bound
+            .iter()
+            .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
+            .chain(
+                (args.len() + 1..=9)
+                    .map(|i| (i.to_string(), self.vars.get(&i.to_string()).cloned())),
+            )
+            .collect();
+        for i in args.len() + 1..=9 {
+            self.vars.remove(&i.to_string());
+        }
+        for (k, v) in bound {
+            self.vars.insert(k, v);
+        }
+        via.push(format!("{name}()"));
+        self.calling.push(name);
+        let c = Ctx {
+            via,
+            function: None,
+            ..ctx.clone()
+        };
+        self.run_script(&body, &c, depth + 1);
+        self.calling.pop();
+        for (k, v) in saved {
+            match v {
+                Some(v) => self.vars.insert(k, v),
+                None => self.vars.remove(&k),
+            };
+        }
         Output::default()
     }
 
@@ -2186,11 +2335,21 @@ impl<'e> Walker<'e> {
                 stdin.text
             }
             (None, false) => {
-                // `python3 <(curl …)`: the script file is another command's output.
-                if let Some(file) = rest.iter().find(|w| !w.text.starts_with('-')) {
-                    e.script_from = file.subst.clone();
+                // `python3 <(curl …)`: the script file is another command's output; a
+                // script written earlier in this command line is judged by its text.
+                match rest.iter().find(|w| !w.text.starts_with('-')) {
+                    Some(file) => {
+                        e.script_from = file.subst.clone();
+                        let written = self
+                            .file_key(&file.text)
+                            .and_then(|k| self.files.get(&k).cloned());
+                        if let Some(w) = &written {
+                            e.script_from.extend(w.producers.iter().cloned());
+                        }
+                        file.fed.clone().or(written.and_then(|w| w.text))
+                    }
+                    None => None,
                 }
-                None
             }
         };
         let Some(code_text) = code_text else {
@@ -2339,6 +2498,23 @@ impl<'e> Walker<'e> {
             })
             .filter(|v: &Vec<Word>| !v.is_empty())
             .unwrap_or_else(|| vec![Word::lit(DYN.to_string())]);
+        // The items are the upstream commands' output (`curl … | xargs -0 bash -c`).
+        let producers: Vec<String> = ctx
+            .stdin
+            .as_ref()
+            .map(|s| s.producers.clone())
+            .unwrap_or_default();
+        let items: Vec<Word> = items
+            .into_iter()
+            .map(|mut w| {
+                for p in &producers {
+                    if !w.subst.contains(p) {
+                        w.subst.push(p.clone());
+                    }
+                }
+                w
+            })
+            .collect();
         let mut argv: Vec<Word> = if i < rest.len() {
             rest[i..].to_vec()
         } else {
@@ -2419,14 +2595,24 @@ impl<'e> Walker<'e> {
                     | "-inum"
             )
         });
+        // One `-name PATTERN` (no alternatives) says what is reached: `./*.pyc`.
+        let names: Vec<&str> = rest[i..]
+            .windows(2)
+            .filter(|w| matches!(w[0].text.as_str(), "-name" | "-iname"))
+            .map(|w| w[1].text.as_str())
+            .collect();
+        let single_name = (names.len() == 1 && !rest[i..].iter().any(|w| w.text == "-o"))
+            .then(|| names[0])
+            .filter(|n| !n.contains('/') && !n.is_empty());
         let contents: Vec<Word> = roots
             .iter()
-            .map(|r| {
-                if filtered {
-                    matches_in(r)
-                } else {
-                    contents_of(r)
-                }
+            .map(|r| match single_name {
+                Some(n) if filtered => Word {
+                    text: format!("{}/{n}", r.text.trim_end_matches('/')),
+                    ..r.clone()
+                },
+                _ if filtered => matches_in(r),
+                _ => contents_of(r),
             })
             .collect();
         let e = Effective {
@@ -2886,10 +3072,14 @@ fn expansion_name(node: Node<'_>, src: &[u8]) -> (String, bool) {
         .and_then(|r| r.strip_suffix('}'))
         .or_else(|| raw.strip_prefix('$'))
         .unwrap_or(raw);
-    let name: String = inner
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
+    let name: String = match inner.chars().next() {
+        // Special parameters: `$@`, `$*`, `$#`.
+        Some(c @ ('@' | '*' | '#')) if inner.len() == 1 => c.to_string(),
+        _ => inner
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect(),
+    };
     // `${a[@]}`, `${a[*]}`: the whole array, as stored.
     let rest = &inner[name.len()..];
     let plain = !name.is_empty() && (rest.is_empty() || rest == "[@]" || rest == "[*]");

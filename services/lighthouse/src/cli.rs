@@ -84,7 +84,11 @@ pub enum Cmd {
         threads: Option<usize>,
     },
     /// Decides one hook payload (stdin) with the local policy; prints one JSON line.
-    Check,
+    Check {
+        /// Many payloads, one per line: one decision line each.
+        #[arg(long)]
+        jsonl: bool,
+    },
     /// Shows how a shell command (or, with `--payload`, a hook payload on stdin) is
     /// understood and decided: the same decision `check` and the validators make.
     Explain {
@@ -456,15 +460,26 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             println!("lighthouse: topology applied to {url}");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Check => {
+        Cmd::Check { jsonl } => {
             let cwd = std::env::current_dir()?;
             let home = crate::settings::home_dir();
-            lighthouse_policy::cli::check_with(
-                &crate::hook::local_policy(&cwd),
-                std::io::stdin().lock(),
-                std::io::stdout().lock(),
-                home.as_deref().and_then(|h| h.to_str()),
-            )?;
+            let home = home.as_deref().and_then(|h| h.to_str());
+            let policy = crate::hook::local_policy(&cwd);
+            if jsonl {
+                lighthouse_policy::cli::check_lines_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    std::io::stdout().lock(),
+                    home,
+                )?;
+            } else {
+                lighthouse_policy::cli::check_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    std::io::stdout().lock(),
+                    home,
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Explain {

@@ -161,6 +161,30 @@ pub fn check_with(
     })
 }
 
+/// [`check_with`] for many payloads, one per line (JSONL), one decision line each: the
+/// same parse and decision per payload, without a process per call (corpus checks).
+pub fn check_lines_with(
+    policy: &Policy,
+    input: impl Read,
+    mut out: impl Write,
+    home: Option<&str>,
+) -> Result<usize, PolicyError> {
+    let mut n = 0;
+    for line in BufReader::new(input).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let evaluation = match parse_payload(line.as_bytes()) {
+            Ok(p) => decide(policy, &p, home),
+            Err(e) => e,
+        };
+        write_check_line(&mut out, &evaluation)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 fn write_check_line(out: &mut impl Write, e: &Evaluation) -> Result<(), PolicyError> {
     let line = CheckLine {
         verdict: e.verdict,
@@ -224,23 +248,50 @@ pub fn explain_with(
     explain_payload(policy, &payload, home, out)
 }
 
-/// Reads ONE hook payload from `input` and explains its decision (any tool).
+/// Reads hook payloads from `input` and explains each decision (any tool). The input is
+/// one payload (pretty-printed or not) or many, one per line.
 pub fn explain_input_with(
     policy: &Policy,
     input: impl Read,
     home: Option<&str>,
     mut out: impl Write,
-) -> Result<Evaluation, PolicyError> {
+) -> Result<Vec<Evaluation>, PolicyError> {
     let mut buf = Vec::with_capacity(4096);
-    input.take(MAX_PAYLOAD as u64 + 1).read_to_end(&mut buf)?;
-    match parse_payload(&buf) {
-        Ok(p) => explain_payload(policy, &p, home, out),
+    input
+        .take(64 * MAX_PAYLOAD as u64 + 1)
+        .read_to_end(&mut buf)?;
+    let whole = parse_payload(&buf);
+    let payloads: Vec<Result<HookPayload, Evaluation>> = match whole {
+        Ok(p) => vec![Ok(p)],
+        // Not one payload: one per line.
         Err(e) => {
-            writeln!(out, "input: {}", e.reason)?;
-            write_verdict(&mut out, &e)?;
-            Ok(e)
+            let lines: Vec<&[u8]> = buf
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            if lines.len() > 1 {
+                lines.into_iter().map(parse_payload).collect()
+            } else {
+                vec![Err(e)]
+            }
         }
+    };
+    let mut all = Vec::with_capacity(payloads.len());
+    for (i, p) in payloads.into_iter().enumerate() {
+        if i > 0 {
+            writeln!(out, "\n---")?;
+        }
+        let e = match p {
+            Ok(p) => explain_payload(policy, &p, home, &mut out)?,
+            Err(e) => {
+                writeln!(out, "input: {}", e.reason)?;
+                write_verdict(&mut out, &e)?;
+                e
+            }
+        };
+        all.push(e);
     }
+    Ok(all)
 }
 
 /// Explains one parsed payload.

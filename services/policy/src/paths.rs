@@ -223,6 +223,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         format!("{}/{}", base.cwd.trim_end_matches('/'), text)
     };
     // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
+    let mut hunted = false;
     let (path, contents) = match abs.find(['*', '?', '[']) {
         Some(g) => {
             let dir_end = abs[..g].rfind('/').unwrap_or(0);
@@ -242,6 +243,18 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                     p.push('/');
                 }
                 p.push_str(&pattern.replace('*', ""));
+                hunted = [
+                    "secret",
+                    "credential",
+                    "password",
+                    "passwd",
+                    "token",
+                    "private",
+                    "id_rsa",
+                    "id_ed25519",
+                ]
+                .iter()
+                .any(|w| pattern.to_ascii_lowercase().contains(w));
                 (p, false)
             } else {
                 let mut p = normalize(dir);
@@ -271,6 +284,10 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
     if c.intersects(Classes::PROJECT) && is_key_extension(&path) && !path.ends_with("/master.key") {
         attrs = Classes(attrs.0 & !Classes::SECRET.0);
+    }
+    if hunted {
+        // A pattern hunting for secrets (`*secret*`, `*credentials*`) names them.
+        attrs |= Classes::SECRET;
     }
     c |= attrs;
     c
@@ -430,6 +447,11 @@ const BUILD_DIRS: &[&str] = &[
     "zig-cache",
     "zig-out",
     "elm-stuff",
+    "vendor",
+    "Pods",
+    ".bundle",
+    "bower_components",
+    "jspm_packages",
 ];
 
 const BUILD_EXTENSIONS: &[&str] = &[
@@ -733,6 +755,20 @@ fn attributes(path: &str, home: &str) -> Classes {
                 | "buildspec.yml"
                 | "codemagic.yaml"
                 | ".woodpecker.yml"
+                | "fly.toml"
+                | "netlify.toml"
+                | "vercel.json"
+                | "render.yaml"
+                | "app.yaml"
+                | "Procfile"
+                | "serverless.yml"
+                | "serverless.yaml"
+                | "skaffold.yaml"
+                | ".pre-commit-config.yaml"
+                | "lefthook.yml"
+                | ".lefthook.yml"
+                | "railway.json"
+                | "railway.toml"
         )
         || path
             .split('/')

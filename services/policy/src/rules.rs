@@ -802,10 +802,11 @@ impl RuleSet {
                     if let Some(s2) = self.specs.get(&key) {
                         f.tags.extend(s2.tags.iter().cloned());
                         spec = Some(s2.clone());
-                    } else if sub_depth == 1 {
+                    } else if sub_depth == 1 && !spec.as_ref().is_some_and(|s| s.single_dash_long) {
                         spec = None;
                     } else if let Some(s) = spec.as_mut() {
-                        // The second level reads its options as the first did.
+                        // A second level, or a tool whose options read alike everywhere
+                        // (`terraform destroy -var-file=…`): keep reading them as before.
                         let mut flat = (**s).clone();
                         flat.subcommands = false;
                         *s = Arc::new(flat);

@@ -321,6 +321,55 @@ fn is_shell(name: &str) -> bool {
     SHELLS.contains(&name)
 }
 
+/// Where the command of `docker exec …` / `kubectl exec … -- …` starts, and the
+/// container, pod, namespace or context it runs in (as a context variable).
+fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
+    let at = rest.iter().take(6).position(|w| w.text == "exec")?;
+    if matches!(name, "kubectl" | "oc") {
+        let dash = rest.iter().position(|w| w.text == "--")?;
+        if dash + 1 >= rest.len() || dash < at {
+            return None;
+        }
+        let context: Vec<&str> = rest[..dash]
+            .iter()
+            .map(|w| w.text.as_str())
+            .filter(|t| *t != "exec")
+            .collect();
+        return Some((dash + 1, ("LH_CONTEXT_EXEC".to_owned(), context.join(" "))));
+    }
+    // docker [compose|container] exec [options] CONTAINER cmd…
+    if !rest[..at]
+        .iter()
+        .all(|w| matches!(w.text.as_str(), "compose" | "container") || w.text.starts_with('-'))
+    {
+        return None;
+    }
+    let mut i = at + 1;
+    while i < rest.len() && rest[i].text.starts_with('-') {
+        let t = rest[i].text.as_str();
+        let takes = matches!(
+            t,
+            "-e" | "--env"
+                | "-u"
+                | "--user"
+                | "-w"
+                | "--workdir"
+                | "--env-file"
+                | "--detach-keys"
+                | "--index"
+        );
+        i += if takes { 2 } else { 1 };
+    }
+    let container = rest.get(i)?;
+    if i + 1 >= rest.len() {
+        return None;
+    }
+    Some((
+        i + 1,
+        ("LH_CONTEXT_EXEC".to_owned(), container.text.clone()),
+    ))
+}
+
 /// `$@`, `$*`, `$1` …: set by whoever calls a function or script.
 fn is_positional(name: &str) -> bool {
     matches!(name, "@" | "*" | "#") || (name.len() == 1 && name.as_bytes()[0].is_ascii_digit())
@@ -1905,6 +1954,34 @@ impl<'e> Walker<'e> {
                         return self.shell_code(Word::lit(text), &c, &via, &t, depth, &extra_vars);
                     }
                     None
+                }
+                "docker" | "podman" | "nerdctl" | "kubectl" | "oc" => {
+                    // `docker exec CONTAINER cmd`, `kubectl exec POD -- cmd`: cmd runs, in
+                    // the container's environment (its name may say production).
+                    match exec_target(&name, rest) {
+                        Some((start, context)) => {
+                            let e = Effective {
+                                name: name.clone(),
+                                args: rest.to_vec(),
+                                via: via.clone(),
+                                stdin: ctx.stdin.clone(),
+                                tags: tags.clone(),
+                                env: extra_vars.clone(),
+                                ..Effective::default()
+                            };
+                            self.emit(e, ctx);
+                            extra_vars.push(context);
+                            let c = Ctx {
+                                extra_vars: extra_vars.clone(),
+                                ..ctx.clone()
+                            };
+                            let mut v = via.clone();
+                            v.push(format!("{name} exec"));
+                            let c = Ctx { via: v, ..c };
+                            return self.resolve(rest[start..].to_vec(), &c, depth);
+                        }
+                        None => None,
+                    }
                 }
                 "xargs" => {
                     return self.xargs(rest, ctx, via, tags, depth);

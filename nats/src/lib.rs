@@ -7,10 +7,12 @@
 //! - [`publish`]: exactly-once publishing (`Nats-Msg-Id` plus expected-subject-sequence);
 //! - [`worker`]: the consume loop every worker uses: partition consumers, bounded
 //!   concurrency, one ack action per outcome, dead letters, shutdown;
+//! - [`experts`]: the experts' durable consumers on `LH_ESC`, one per specialty;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
 //! - [`read`]: bounded one-shot reads of a subject filter.
 
+pub mod experts;
 pub mod presence;
 pub mod publish;
 pub mod read;
@@ -19,7 +21,8 @@ pub mod server;
 pub mod topology;
 pub mod worker;
 
-/// Connects with the options every Lighthouse process uses. A `user:password@` in the
+/// Connects with the options every Lighthouse process uses; `url` may list several
+/// seed URLs, comma-separated. A `user:password@` in the
 /// URL logs in as that user (see `nats/auth.conf`).
 pub async fn connect(
     url: &str,
@@ -28,8 +31,17 @@ pub async fn connect(
     with_url_credentials(async_nats::ConnectOptions::new(), url)
         .name(name)
         .connection_timeout(std::time::Duration::from_secs(5))
-        .connect(url)
+        .connect(seed_urls(url))
         .await
+}
+
+/// The seed URLs of `url`: one URL, or a comma-separated list of a cluster's seeds (the
+/// client is given all of them and fails over between them).
+pub fn seed_urls(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect()
 }
 
 /// Resolves once SIGINT or SIGTERM arrives (Kubernetes stops pods with SIGTERM).

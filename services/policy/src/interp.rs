@@ -6,7 +6,7 @@
 //! would have run: `shutil.rmtree('/')` becomes `rm -r -f /`, `os.system("…")` hands its
 //! string back to the shell normaliser, so the same rules judge both.
 
-use crate::shell::{DYN, Word};
+use crate::word::{DYN, Word};
 use base64::Engine;
 use regex::Regex;
 use std::collections::HashMap;
@@ -371,6 +371,33 @@ static DECODE_EXEC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:exec|eval|compile|Function)\s*\(\s*(?:base64\.b64decode|b64decode|codecs\.decode|atob|Buffer\.from|base64_decode|decode_base64|Base64\.decode64|bytes\.fromhex|zlib\.decompress|unhexlify)|\beval\s*\(?\s*(?:base64_decode|decode_base64|gzinflate|str_rot13|MIME::Base64)|\bpack\s*\(\s*['\x22]H")
         .expect("static regex")
 });
+
+/// Compiles every pattern this module uses, so no call pays for it (workers and
+/// `policy eval` warm up before timing; a one-shot hook process does not).
+pub fn warm() {
+    for r in [
+        &HOME_EXPR,
+        &SHELL_CALL,
+        &RM_RECURSIVE,
+        &RM_FILE,
+        &WRITE_CALL,
+        &OPEN_CALL,
+        &NET,
+        &UPLOAD,
+        &ENV_DUMP,
+        &FORK_LOOP,
+        &ENDLESS,
+        &BOMB_BODY,
+        &EXEC_SINK,
+        &SOCKET,
+        &SPAWN_SHELL,
+        &DECODE_EXEC,
+    ] {
+        let _ = r.is_match("warm");
+    }
+    let _ = assignments("x = 'y'");
+    let _ = template_holes("{x}");
+}
 
 /// Analyses interpreter code (at most a few levels of decoded payloads deep).
 pub fn analyze(lang: Lang, code: &str) -> Effects {

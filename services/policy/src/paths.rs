@@ -6,7 +6,7 @@
 //! *and* as what the path would be if the unknown part were empty, which is the classic
 //! way `rm -rf "$DIR/"` becomes `rm -rf /`.
 
-use crate::shell::DYN;
+use crate::word::DYN;
 use std::fmt;
 
 /// A set of path classes.
@@ -452,6 +452,21 @@ const BUILD_DIRS: &[&str] = &[
     ".bundle",
     "bower_components",
     "jspm_packages",
+    "output",
+    "outputs",
+    ".output",
+    "artifacts",
+    "test-results",
+    "playwright-report",
+    "allure-results",
+    "site",
+    "_site",
+    ".pnpm-store",
+    "cache",
+    ".idea",
+    ".eslintcache",
+    ".stylelintcache",
+    ".expo-shared",
 ];
 
 const BUILD_EXTENSIONS: &[&str] = &[
@@ -484,6 +499,7 @@ fn is_build_output(path: &str) -> bool {
         .any(|c| BUILD_DIRS.contains(&c) || c.ends_with(".egg-info"))
         || BUILD_EXTENSIONS.iter().any(|e| base.ends_with(e))
         || base == ".DS_Store"
+        || base == "[empty]"
 }
 
 fn is_key_extension(path: &str) -> bool {

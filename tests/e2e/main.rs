@@ -2,7 +2,9 @@
 
 mod anchor;
 mod backbone;
+mod durable;
 mod escalation;
 mod fuse;
+mod ha;
 mod policy;
 mod util;

@@ -219,7 +219,11 @@ fn check_explain_eval_and_the_hook_fallback_decide_alike() {
                         let h: serde_json::Value =
                             serde_json::from_slice(&run_stdin(&mut hook, lines[i]).stdout)
                                 .unwrap_or_default();
-                        let ask = if want == "escalate" { "ask" } else { want };
+                        let ask = if want == "escalate" {
+                            "ask"
+                        } else {
+                            want.as_str()
+                        };
                         if permission(&h) != ask || !reason(&h).contains(&format!("[{rule}]")) {
                             bad.push(format!("line {}: eval {want} {rule}; hook {h}", i + 1));
                         }

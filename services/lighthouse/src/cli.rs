@@ -56,6 +56,15 @@ pub enum Cmd {
     Status {
         #[arg(long)]
         json: bool,
+        /// A live view: rates, latency, lag, fallback share, presence, refreshed.
+        #[arg(long, conflicts_with = "json")]
+        watch: bool,
+        /// Seconds between refreshes of `--watch`.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+        /// Stop `--watch` after this many refreshes (default: until Ctrl-C).
+        #[arg(long)]
+        frames: Option<usize>,
     },
     /// The last decisions from the audit log.
     Decisions {
@@ -331,6 +340,19 @@ pub fn run_hook(client: crate::hook::Client) -> ExitCode {
     lighthouse_hook::entry::main(client)
 }
 
+/// The `service.name` of a command's spans.
+fn service_name(command: &Cmd) -> &'static str {
+    match command {
+        Cmd::Up { .. } => "lighthouse-up",
+        Cmd::Validator { .. } => "lighthouse-validator",
+        Cmd::Aggregator { .. } => "lighthouse-aggregator",
+        Cmd::Annotator { .. } => "lighthouse-annotator",
+        Cmd::Projector { .. } => "lighthouse-projector",
+        Cmd::Expert { .. } => "lighthouse-expert",
+        _ => "lighthouse",
+    }
+}
+
 pub fn main() -> ExitCode {
     // The hook runs once per tool call: skip building the whole command tree for it.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -355,7 +377,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
-    lighthouse_service::init_tracing(lighthouse_service::DEFAULT_LOG, settings.service.log_format);
+    // Logs, and spans over OTLP when `tracing.otlp_endpoint` is set (flushed when the
+    // guard drops, at the end of main).
+    let _telemetry = match lighthouse_service::init_telemetry(
+        lighthouse_service::DEFAULT_LOG,
+        &settings,
+        service_name(&cli.command),
+    ) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("lighthouse: {e}");
+            return ExitCode::from(lighthouse_service::EXIT_CONFIG);
+        }
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Cmd::Validator {
         threads: Some(threads),
@@ -401,7 +435,25 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             .await?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Status { json } => {
+        Cmd::Status {
+            watch: true,
+            interval,
+            frames,
+            ..
+        } => {
+            use std::io::IsTerminal as _;
+            crate::watch::watch(
+                &settings.nats_url(),
+                crate::watch::WatchArgs {
+                    interval: std::time::Duration::from_secs_f64(interval.clamp(0.1, 3600.0)),
+                    frames,
+                    clear: std::io::stdout().is_terminal(),
+                },
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Status { json, .. } => {
             let status = crate::status::status(&settings.nats_url()).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);

@@ -99,14 +99,22 @@ pub enum Cmd {
         threads: Option<usize>,
     },
     /// Decides one hook payload (stdin) with the local policy; prints one JSON line.
-    Check,
-    /// Shows how a shell command is understood and decided.
+    Check {
+        /// Many payloads, one per line: one decision line each.
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Shows how a shell command (or, with `--payload`, a hook payload on stdin) is
+    /// understood and decided: the same decision `check` and the validators make.
     Explain {
         /// Working directory the command runs in.
         #[arg(long)]
         cwd: Option<PathBuf>,
+        /// Read one hook payload (any tool) from stdin instead of a command.
+        #[arg(long)]
+        payload: bool,
         /// The command, after `--`.
-        #[arg(trailing_var_arg = true, required = true)]
+        #[arg(trailing_var_arg = true, required_unless_present = "payload")]
         command: Vec<String>,
     },
     /// Policy tools: evaluate a corpus, publish a project's pack.
@@ -537,30 +545,56 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 Ok(ExitCode::FAILURE)
             }
         }
-        Cmd::Check => {
+        Cmd::Check { jsonl } => {
             let cwd = std::env::current_dir()?;
             let home = crate::settings::home_dir();
-            lighthouse_policy::cli::check_with(
-                &crate::hook::local_policy(&cwd),
-                std::io::stdin().lock(),
-                std::io::stdout().lock(),
-                home.as_deref().and_then(|h| h.to_str()),
-            )?;
+            let home = home.as_deref().and_then(|h| h.to_str());
+            let policy = crate::hook::local_policy(&cwd);
+            if jsonl {
+                lighthouse_policy::cli::check_lines_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    std::io::stdout().lock(),
+                    home,
+                )?;
+            } else {
+                lighthouse_policy::cli::check_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    std::io::stdout().lock(),
+                    home,
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Explain { cwd, command } => {
+        Cmd::Explain {
+            cwd,
+            payload,
+            command,
+        } => {
             let cwd = match cwd {
                 Some(c) => c,
                 None => std::env::current_dir()?,
             };
             let home = crate::settings::home_dir();
-            lighthouse_policy::cli::explain_with(
-                &crate::hook::local_policy(&cwd),
-                &command.join(" "),
-                &cwd.to_string_lossy(),
-                home.as_deref().and_then(|h| h.to_str()),
-                std::io::stdout().lock(),
-            )?;
+            let home = home.as_deref().and_then(|h| h.to_str());
+            let policy = crate::hook::local_policy(&cwd);
+            if payload {
+                lighthouse_policy::cli::explain_input_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    home,
+                    std::io::stdout().lock(),
+                )?;
+            } else {
+                lighthouse_policy::cli::explain_with(
+                    &policy,
+                    &command.join(" "),
+                    &cwd.to_string_lossy(),
+                    home,
+                    std::io::stdout().lock(),
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Policy {

@@ -7,5 +7,6 @@ mod durable;
 mod escalation;
 mod fuse;
 mod ha;
+mod observability;
 mod policy;
 mod util;

@@ -60,6 +60,7 @@ pub async fn run(
                 processed: stats.processed.load(Ordering::Relaxed),
                 dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                metrics_url: None,
             },
             shutdown.clone(),
         ))

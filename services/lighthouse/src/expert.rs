@@ -150,9 +150,13 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
     ));
     eprintln!("lighthouse: watching {specialty} escalations as {expert} (Ctrl-C to stop)");
     let mut messages = consumer.messages().await?;
+    // One signal future for the whole watch: made per iteration, a stop request that
+    // arrived while a message was being shown would be lost.
+    let stop_requested = lighthouse_nats::shutdown_signal();
+    tokio::pin!(stop_requested);
     let result = loop {
         tokio::select! {
-            _ = crate::up::shutdown_signal() => break Ok(()),
+            _ = &mut stop_requested => break Ok(()),
             next = messages.next() => {
                 let Some(message) = next else { break Err(anyhow::anyhow!("escalation stream ended")) };
                 let message = match message {
@@ -166,7 +170,32 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
                         let _ = out.flush();
                     }
                     Ok(_) => {} // decided or expired: nothing for a human to do
-                    Err(e) => tracing::warn!(error = %e, "undecodable_escalation"),
+                    Err(e) => {
+                        // Kept with its reason; Termed only once the dead letter is stored.
+                        tracing::warn!(error = %e, "undecodable_escalation");
+                        let sequence = message.info().ok().map(|i| i.stream_sequence);
+                        let letter = lighthouse_nats::dead_letter::DeadLetter {
+                            source: ESC_STREAM,
+                            sequence,
+                            subject: message.subject.as_str(),
+                            kind: lighthouse_nats::dead_letter::Kind::Poison,
+                            reason: &e.to_string(),
+                            payload: message.payload.clone(),
+                        };
+                        let ack = match lighthouse_nats::dead_letter::publish(&js, letter).await {
+                            Ok(_) => message.ack_with(jetstream::AckKind::Term).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "dead_letter_failed; will retry");
+                                message
+                                    .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(1))))
+                                    .await
+                            }
+                        };
+                        if let Err(e) = ack {
+                            tracing::warn!(error = %e, "escalation_ack_failed");
+                        }
+                        continue;
+                    }
                 }
                 // Shown (or moot): the shared consumer moves on to the next one.
                 if let Err(e) = message.ack().await {

@@ -12,6 +12,7 @@ pub fn validator_config(settings: &Settings, id: Option<String>) -> ValidatorCon
         worker_id: id.unwrap_or_else(default_worker_id),
         home: crate::settings::home_dir().map(|h| h.to_string_lossy().into_owned()),
         escalation: settings.escalation.policy(),
+        memory: Default::default(),
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,

@@ -31,7 +31,7 @@ pub mod paths;
 pub mod rules;
 pub mod shell;
 
-pub use cache::{CachedEvaluation, CachedPolicy};
+pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};
 pub use rules::PolicyPack;
 
 use lighthouse_schemas::{Risk, Verdict};

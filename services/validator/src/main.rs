@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         home: std::env::var("HOME").ok(),
         consume: Default::default(),
         escalation: Default::default(),
+        memory: Default::default(),
     };
     let worker = tokio::spawn(lighthouse_validator::run(
         client.clone(),

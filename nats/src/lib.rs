@@ -12,12 +12,14 @@
 //! - [`worker`]: the consume loop every worker uses: partition consumers, bounded
 //!   concurrency, one ack action per outcome, backoff, dead letters, shutdown;
 //! - [`memory`]: a worker's memory limits, usage and the guard that sheds caches;
+//! - [`experts`]: the experts' durable consumers on `LH_ESC`, one per specialty;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
 //! - [`read`]: bounded one-shot reads of a subject filter.
 
 pub mod dead_letter;
 pub mod events;
+pub mod experts;
 pub mod memory;
 pub mod presence;
 pub mod publish;
@@ -28,7 +30,8 @@ pub mod supervise;
 pub mod topology;
 pub mod worker;
 
-/// Connects with the options every Lighthouse process uses. A `user:password@` in the
+/// Connects with the options every Lighthouse process uses; `url` may list several
+/// seed URLs, comma-separated. A `user:password@` in the
 /// URL logs in as that user (see `nats/auth.conf`).
 pub async fn connect(
     url: &str,
@@ -38,8 +41,17 @@ pub async fn connect(
         .name(name)
         .connection_timeout(std::time::Duration::from_secs(5))
         .event_callback(events::on_event)
-        .connect(url)
+        .connect(seed_urls(url))
         .await
+}
+
+/// The seed URLs of `url`: one URL, or a comma-separated list of a cluster's seeds (the
+/// client is given all of them and fails over between them).
+pub fn seed_urls(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect()
 }
 
 /// Resolves once SIGINT or SIGTERM arrives (Kubernetes stops pods with SIGTERM).

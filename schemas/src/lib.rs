@@ -17,7 +17,7 @@ pub mod msg;
 pub mod subject;
 pub mod token;
 
-pub use codec::{CodecError, decode, encode};
+pub use codec::{CodecError, MAX_MESSAGE_BYTES, decode, encode};
 pub use msg::{
     AgentKind, Choice, Command, ConsensusRule, Decision, Envelope, Escalation, EscalationContext,
     ExpertPresence, FileContent, FileVersion, Message, RecentDecision, Risk, SCHEMA_VERSION, Tier,

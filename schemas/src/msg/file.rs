@@ -26,7 +26,7 @@ pub enum FileContent {
 }
 
 /// Files up to this size travel inline; larger ones through the object store, because
-/// a stream message is bounded (see [`crate::codec::MAX_MESSAGE_BYTES`]).
+/// a stream message is bounded (see [`MAX_MESSAGE_BYTES`](crate::MAX_MESSAGE_BYTES)).
 pub const INLINE_MAX_BYTES: usize = 512 * 1024;
 
 /// One version of one project file, as it was on disk right after an agent's tool call

@@ -8,13 +8,9 @@
 use lighthouse_schemas::{
     Choice, ConsensusRule, Decision, Envelope, Escalation, Tier, Verdict, Vote, Voter,
 };
-use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
-/// Which specialties each expert may vote as (expert id → specialties). Empty: every
-/// claim is trusted (development). The server proves *who* votes (`lh.vote.*.<name>`);
-/// this proves *as what*, so only a configured human can give "critical needs a human".
-pub type ExpertRoster = HashMap<String, Vec<String>>;
+pub use lighthouse_config::{ExpertRoster, Fallback};
 
 /// Whether `expert` may vote as `specialty` under `roster`.
 pub fn verified(roster: &ExpertRoster, expert: &str, specialty: &str) -> bool {
@@ -55,15 +51,6 @@ pub enum Resolution {
     DeadlinePassed,
     /// No expert present could ever reach consensus: these specialties are missing.
     NobodyPresent(Vec<String>),
-}
-
-/// What an unresolved escalation becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fallback {
-    /// The agent asks its user (Claude Code's "ask").
-    Ask,
-    Deny,
 }
 
 /// The votes that count: first per expert, from a required specialty, in order.

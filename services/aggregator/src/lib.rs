@@ -10,6 +10,7 @@
 //! Any number of replicas can run; a killed one resumes from the streams.
 
 pub mod consensus;
+pub mod service;
 pub mod worker;
 
 pub use consensus::Fallback;

@@ -13,14 +13,14 @@
 //!   and timers come back to the next one.
 
 use crate::consensus::{self, Fallback, Resolution, Tally};
-use async_nats::jetstream::{self, consumer::pull, kv};
+use async_nats::jetstream::{self, kv};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::publish_once;
 use lighthouse_nats::read::{ReadError, Start};
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
-    AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERT_GROUP_PREFIX,
-    EXPERTS_BUCKET, Topology, TopologyError, VOTE_STREAM,
+    AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERTS_BUCKET, Topology,
+    TopologyError, VOTE_STREAM,
 };
 use lighthouse_nats::worker::{
     ConsumeOptions, Delivery, Outcome, WorkerError, WorkerStats, consume_group,
@@ -42,6 +42,9 @@ pub struct AggregatorConfig {
     pub fallback: Fallback,
     /// Which specialties each expert may vote as (empty: trust every claim).
     pub experts: consensus::ExpertRoster,
+    /// Specialties whose expert consumer on `LH_ESC` is created at start (the built-in
+    /// ones come with the topology).
+    pub specialties: Vec<String>,
     pub consume: ConsumeOptions,
 }
 
@@ -57,11 +60,8 @@ pub enum AggregatorError {
     Escalations(async_nats::Error),
     #[error(transparent)]
     Worker(#[from] WorkerError),
-    #[error("expert consumer for specialty {specialty}: {source}")]
-    ExpertConsumer {
-        specialty: String,
-        source: async_nats::Error,
-    },
+    #[error(transparent)]
+    ExpertConsumers(#[from] lighthouse_nats::experts::ExpertConsumerError),
 }
 
 /// How long an expert heartbeat counts (the `lh_experts` TTL).
@@ -78,7 +78,8 @@ struct State {
     experts: Roster,
 }
 
-/// Runs one aggregator replica until `shutdown`. Applies the topology first.
+/// Runs one aggregator replica until `shutdown`. Applies the topology first, and
+/// creates the expert consumers of the configured specialties.
 pub async fn run(
     client: async_nats::Client,
     config: AggregatorConfig,
@@ -89,6 +90,7 @@ pub async fn run(
     let js = jetstream::new(client);
     let topology = Topology::embedded()?;
     topology.apply(&js).await?;
+    lighthouse_nats::experts::ensure(&js, &config.specialties).await?;
     let votes = topology
         .group(VOTE_STREAM, AGGREGATOR_GROUP)
         .ok_or(AggregatorError::NoGroup(VOTE_STREAM))?
@@ -440,71 +442,4 @@ fn present_experts(roster: &Roster, experts: &consensus::ExpertRoster) -> Vec<(S
         .filter_map(|(s, e)| Some((s.decode()?, e.decode()?)))
         .filter(|(s, e)| consensus::verified(experts, e, s))
         .collect()
-}
-
-/// The durable consumer name of a specialty's experts on `LH_ESC`.
-pub fn expert_durable(specialty: &str) -> String {
-    format!("{EXPERT_GROUP_PREFIX}{}", Token::encode(specialty))
-}
-
-/// The consumer of a specialty's experts: from `nats/consumers` for the built-in
-/// specialties, else the `expert-security` template with its own name and filter.
-pub fn expert_consumer(
-    topology: &Topology,
-    specialty: &str,
-) -> Result<pull::Config, AggregatorError> {
-    let durable = expert_durable(specialty);
-    if let Some(group) = topology.group(ESC_STREAM, &durable) {
-        return group
-            .consumer(0)
-            .map_err(|e| AggregatorError::ExpertConsumer {
-                specialty: specialty.to_owned(),
-                source: e.into(),
-            });
-    }
-    let template = topology
-        .group(ESC_STREAM, &expert_durable("security"))
-        .ok_or(AggregatorError::NoGroup(ESC_STREAM))?
-        .consumer(0)
-        .map_err(|e| AggregatorError::ExpertConsumer {
-            specialty: specialty.to_owned(),
-            source: e.into(),
-        })?;
-    Ok(pull::Config {
-        durable_name: Some(durable),
-        description: Some(format!(
-            "Experts of specialty {specialty} (configured): every instance shares this consumer."
-        )),
-        filter_subject: subject::escalation_filter(&Token::encode(specialty)),
-        ..template
-    })
-}
-
-/// Creates the consumer of each specialty if missing; returns the durable names.
-pub async fn ensure_expert_consumers(
-    js: &jetstream::Context,
-    specialties: &[String],
-) -> Result<Vec<String>, AggregatorError> {
-    let topology = Topology::embedded()?;
-    let stream = js
-        .get_stream(ESC_STREAM)
-        .await
-        .map_err(|e| AggregatorError::ExpertConsumer {
-            specialty: specialties.join(","),
-            source: e.into(),
-        })?;
-    let mut names = Vec::new();
-    for specialty in specialties {
-        let config = expert_consumer(&topology, specialty)?;
-        let name = config.durable_name.clone().unwrap_or_default();
-        stream
-            .get_or_create_consumer::<pull::Config>(&name, config)
-            .await
-            .map_err(|e| AggregatorError::ExpertConsumer {
-                specialty: specialty.clone(),
-                source: e.into(),
-            })?;
-        names.push(name);
-    }
-    Ok(names)
 }

@@ -6,6 +6,7 @@
 //!   re-anchors the file's annotations (the `lighthouse-anchor` engine) and records the
 //!   new states, so every reader sees current lines and status.
 
+pub mod service;
 pub mod store;
 pub mod worker;
 

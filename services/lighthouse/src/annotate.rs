@@ -15,9 +15,11 @@ pub use lighthouse_annotator::ProjectFile;
 
 /// Locates `file` in its project (the nearest enclosing `.git`/`.lighthouse` dir).
 pub fn locate(file: &Path, project: Option<&str>) -> anyhow::Result<ProjectFile> {
-    let absolute = std::path::absolute(file)?;
+    // Canonical, as the root is: under a symlinked directory the note names the same
+    // project and path as the file events do.
+    let absolute = lighthouse_config::project::canonical(file);
     let dir = absolute.parent().unwrap_or(Path::new("/"));
-    let root = crate::hook::project_root(dir);
+    let root = lighthouse_config::project::root(dir);
     let relative = absolute
         .strip_prefix(&root)
         .with_context(|| format!("{} is not inside {}", file.display(), root.display()))?;
@@ -26,11 +28,7 @@ pub fn locate(file: &Path, project: Option<&str>) -> anyhow::Result<ProjectFile>
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("/");
-    let project = project.map(str::to_owned).unwrap_or_else(|| {
-        root.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "root".to_owned())
-    });
+    let project = lighthouse_config::project::name(&root, project);
     Ok(ProjectFile { project, path })
 }
 

@@ -108,7 +108,7 @@ pub async fn escalation(
     let mut tasks = tokio::task::JoinSet::new();
     let validator_client = lighthouse_nats::connect(&url, "bench-validator").await?;
     tasks.spawn({
-        let config = crate::workers::validator_config(settings, Some("bench-validator".into()));
+        let config = lighthouse_validator::service::config(&named(settings, "bench-validator"));
         let shutdown = shutdown.clone();
         async move {
             let _ = lighthouse_validator::run(validator_client, config, shutdown).await;
@@ -116,7 +116,7 @@ pub async fn escalation(
     });
     let aggregator_client = lighthouse_nats::connect(&url, "bench-aggregator").await?;
     tasks.spawn({
-        let config = crate::workers::aggregator_config(settings, Some("bench-aggregator".into()));
+        let config = lighthouse_aggregator::service::config(&named(settings, "bench-aggregator"));
         let shutdown = shutdown.clone();
         async move {
             let _ = lighthouse_aggregator::run(aggregator_client, config, shutdown).await;
@@ -408,4 +408,11 @@ async fn throughput(
         bail!("only {seen} of {n} escalations decided");
     }
     Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// `settings` with `service.id` set to `id`.
+fn named(settings: &Settings, id: &str) -> Settings {
+    let mut settings = settings.clone();
+    settings.service.id = Some(id.to_owned());
+    settings
 }

@@ -79,7 +79,7 @@ pub enum Cmd {
         /// Worker id (default: host-pid).
         #[arg(long)]
         id: Option<String>,
-        /// Runtime threads (default: one per core). 1 models a one-CPU pod.
+        /// Runtime worker threads (default: one per core). 1 models a one-CPU pod.
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -309,15 +309,6 @@ fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> 
         .map_err(|_| format!("unknown severity {s:?}: info, low, medium, high or critical"))
 }
 
-fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LIGHTHOUSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 pub fn main() -> ExitCode {
     // The hook runs once per tool call: skip building the whole command tree for it.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -335,7 +326,7 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("lighthouse: {e}");
-            return ExitCode::from(64);
+            return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
     if let Cmd::Hook {
@@ -343,7 +334,7 @@ pub fn main() -> ExitCode {
     } = cli.command
     {
         // The hook is one short process per tool call: no runtime until it needs one.
-        init_tracing("error");
+        lighthouse_service::init_tracing("error", settings.service.log_format);
         let answer = crate::hook::run(&settings, std::io::stdin().lock());
         if !answer.is_null() {
             let mut out = std::io::stdout().lock();
@@ -358,12 +349,16 @@ pub fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    // The client library narrates every (re)connection at info: operators want ours.
-    init_tracing("info,async_nats=warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    lighthouse_service::init_tracing(lighthouse_service::DEFAULT_LOG, settings.service.log_format);
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Cmd::Validator {
+        threads: Some(threads),
+        ..
+    } = cli.command
     {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lighthouse: cannot start the async runtime: {e}");
@@ -504,7 +499,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 },
         } => {
             let cwd = std::env::current_dir()?;
-            let root = crate::hook::project_root(&cwd);
+            let root = lighthouse_config::project::root(&cwd);
             let file = file.unwrap_or_else(|| root.join(".lighthouse/policy.toml"));
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -513,8 +508,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             let key = match central {
                 Some(name) => lighthouse_validator::book::central_key(&name),
                 None => {
-                    let project = project
-                        .unwrap_or_else(|| crate::hook::project_for(&cwd.to_string_lossy(), None));
+                    let project = lighthouse_config::project::name(&root, project.as_deref());
                     lighthouse_validator::book::project_key(&project)
                 }
             };
@@ -583,7 +577,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Projector { mount } => {
-            crate::projector::run(&settings, mount).await?;
+            crate::workers::projector(settings, mount).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Sync { dir, json } => {
@@ -651,15 +645,33 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             print_report(&report, json, report.render())
         }
         Cmd::Annotator { id } => {
-            crate::workers::run_annotator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-annotator",
+                lighthouse_annotator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Validator { id, .. } => {
-            crate::workers::run_validator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-validator",
+                lighthouse_validator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Aggregator { id } => {
-            crate::workers::run_aggregator(&settings, id).await?;
+            crate::workers::serve(
+                settings,
+                id,
+                "lighthouse-aggregator",
+                lighthouse_aggregator::service::run,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Expert {

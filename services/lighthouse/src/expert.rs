@@ -129,11 +129,7 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
         .await
         .with_context(|| format!("connecting to {url}"))?;
     let js = jetstream::new(client.clone());
-    let names = lighthouse_aggregator::worker::ensure_expert_consumers(
-        &js,
-        std::slice::from_ref(&specialty),
-    )
-    .await?;
+    let names = lighthouse_nats::experts::ensure(&js, std::slice::from_ref(&specialty)).await?;
     let consumer: PullConsumer = js
         .get_stream(ESC_STREAM)
         .await?
@@ -150,13 +146,10 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
     ));
     eprintln!("lighthouse: watching {specialty} escalations as {expert} (Ctrl-C to stop)");
     let mut messages = consumer.messages().await?;
-    // One signal future for the whole watch: made per iteration, a stop request that
-    // arrived while a message was being shown would be lost.
-    let stop_requested = lighthouse_nats::shutdown_signal();
-    tokio::pin!(stop_requested);
+    let stopped = lighthouse_service::shutdown();
     let result = loop {
         tokio::select! {
-            _ = &mut stop_requested => break Ok(()),
+            _ = stopped.cancelled() => break Ok(()),
             next = messages.next() => {
                 let Some(message) = next else { break Err(anyhow::anyhow!("escalation stream ended")) };
                 let message = match message {

@@ -58,20 +58,15 @@ pub struct Project {
 
 impl Project {
     /// The project enclosing `dir`: the nearest ancestor holding `.git` or `.lighthouse`,
-    /// else `dir` itself. The name follows [`crate::hook::project_for`] (configured, else
-    /// the root's directory name), so hook commands and file events agree.
+    /// else `dir` itself, resolved by [`lighthouse_config::project`] as the hook's
+    /// commands and annotations are, so all three name the same project.
     pub fn enclosing(dir: &Path, configured: Option<&str>) -> Result<Project, FileError> {
         let dir = dir.canonicalize().map_err(|source| FileError::Read {
             path: dir.to_owned(),
             source,
         })?;
-        let root = dir
-            .ancestors()
-            .take(64)
-            .find(|d| d.join(".git").exists() || d.join(".lighthouse").is_dir())
-            .unwrap_or(&dir)
-            .to_owned();
-        let name = crate::hook::project_for(&dir.to_string_lossy(), configured);
+        let root = lighthouse_config::project::root(&dir);
+        let name = lighthouse_config::project::name(&root, configured);
         Ok(Project { name, root })
     }
 

@@ -73,24 +73,15 @@ pub fn parse_input(raw: &[u8]) -> Result<HookInput, InputError> {
 }
 
 /// The project a call belongs to: configured, else the nearest enclosing directory
-/// holding `.git` or `.lighthouse`, else the working directory itself.
+/// holding `.git` or `.lighthouse`, else the working directory itself (see
+/// [`lighthouse_config::project`]: paths are canonicalised, as for file events).
 pub fn project_for(cwd: &str, configured: Option<&str>) -> String {
-    if let Some(name) = configured {
-        return name.to_owned();
-    }
-    let root = project_root(Path::new(cwd));
-    root.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "root".to_owned())
+    lighthouse_config::project::name_of(Path::new(cwd), configured)
 }
 
 /// The nearest enclosing directory holding `.git` or `.lighthouse`, else `dir`.
 pub fn project_root(dir: &Path) -> std::path::PathBuf {
-    dir.ancestors()
-        .take(64)
-        .find(|d| d.join(".git").exists() || d.join(".lighthouse").is_dir())
-        .unwrap_or(dir)
-        .to_path_buf()
+    lighthouse_config::project::root(dir)
 }
 
 /// The command id: the agent's `tool_use_id`, else a hash of the exact payload (so a
@@ -195,7 +186,7 @@ async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, Str
     let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
         .name("lighthouse-hook")
         .connection_timeout(limit)
-        .connect(url);
+        .connect(lighthouse_nats::seed_urls(&url));
     match tokio::time::timeout(limit, connect).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(format!("connect: {e}")),

@@ -16,10 +16,11 @@ pub mod files;
 pub mod hook;
 pub mod install;
 pub mod post_tool;
-pub mod projector;
-pub mod settings;
 pub mod spool;
 pub mod status;
 pub mod sync;
 pub mod up;
 pub mod workers;
+
+/// Settings live in `lighthouse-config`; re-exported so `crate::settings::…` keeps working.
+pub use lighthouse_config::settings;

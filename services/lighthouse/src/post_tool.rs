@@ -76,7 +76,7 @@ pub fn run(settings: &Settings, input: &HookInput) {
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-hook-post")
         .connection_timeout(Duration::from_millis(settings.hook.connect_timeout_ms))
-        .connect(settings.nats_url());
+        .connect(settings.nats_urls());
     runtime.block_on(async {
         let send = async {
             let client = connect.await.map_err(|e| e.to_string())?;

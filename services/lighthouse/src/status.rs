@@ -36,7 +36,7 @@ pub async fn status(url: &str) -> Status {
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-status")
         .connection_timeout(Duration::from_secs(2))
-        .connect(url);
+        .connect(lighthouse_nats::seed_urls(url));
     let client = match connect.await {
         Ok(client) => client,
         Err(e) => {

@@ -1,50 +1,21 @@
 //! `lighthouse up`: the whole pipeline on one machine.
 //!
 //! Finds or installs nats-server, starts it with JetStream in the data dir, applies
-//! `nats/`, publishes what the hook spooled while nothing ran, runs a validator and an
-//! escalation aggregator in-process, records where it listens (so hooks find it),
-//! prints one ready line, and on SIGINT/SIGTERM stops the workers, drains, and stops
-//! the server.
+//! `nats/`, publishes what the hook spooled while nothing ran, runs the validator,
+//! annotator, escalation aggregator (and with `--mount` the projector) in-process — the
+//! same `run` functions as the worker binaries, under the same supervisor — records
+//! where it listens (so hooks find it), prints one ready line, and on SIGINT/SIGTERM
+//! stops the workers within `service.grace_ms`, drains, and stops the server.
 
 use crate::settings::Settings;
 use anyhow::Context as _;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use lighthouse_nats::topology::Topology;
-use serde::{Deserialize, Serialize};
+use lighthouse_service::Supervisor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
-/// What a running `lighthouse up` tells hooks and `lighthouse status`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Runtime {
-    pub nats_url: String,
-    pub pid: u32,
-    #[serde(default)]
-    pub monitor_url: Option<String>,
-}
-
-impl Runtime {
-    pub fn path(state_dir: &Path) -> PathBuf {
-        state_dir.join("up.json")
-    }
-
-    /// The recorded runtime, if its process is still alive.
-    pub fn read(state_dir: &Path) -> Option<Runtime> {
-        let text = std::fs::read(Runtime::path(state_dir)).ok()?;
-        let runtime: Runtime = serde_json::from_slice(&text).ok()?;
-        Path::new(&format!("/proc/{}", runtime.pid))
-            .exists()
-            .then_some(runtime)
-    }
-
-    fn write(&self, state_dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
-        let tmp = state_dir.join(".up.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(tmp, Runtime::path(state_dir))
-    }
-}
+pub use lighthouse_config::runtime::Runtime;
 
 #[derive(Debug, Clone, Default)]
 pub struct UpArgs {
@@ -56,10 +27,9 @@ pub struct UpArgs {
     pub mount: Option<PathBuf>,
 }
 
-/// Resolves once SIGINT or SIGTERM arrives.
-pub use lighthouse_nats::shutdown_signal;
-
 pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
+    // Before anything starts: a stop request from here on drains instead of killing.
+    let shutdown = lighthouse_service::shutdown();
     let state_dir = settings.state_dir();
     let mut server = None;
     let (url, monitor_url) = match args.nats_url.clone().or(settings.nats.url.clone()) {
@@ -85,6 +55,10 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
             urls
         }
     };
+    // The workers connect where `up` does.
+    let mut settings = settings.clone();
+    settings.nats.url = Some(url.clone());
+    settings.projector.mount = args.mount.clone();
     let client = lighthouse_nats::connect(&url, "lighthouse-up")
         .await
         .with_context(|| format!("connecting to {url}"))?;
@@ -102,44 +76,49 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         tracing::info!(published = files, "file_spool_flushed");
     }
 
-    let shutdown = CancellationToken::new();
-    let mut validator = tokio::spawn(lighthouse_validator::run(
-        client.clone(),
-        crate::workers::validator_config(settings, None),
-        shutdown.clone(),
-    ));
-    lighthouse_aggregator::worker::ensure_expert_consumers(&js, &settings.escalation.specialties)
-        .await
-        .context("creating expert consumers")?;
-    let mut aggregator = tokio::spawn(lighthouse_aggregator::run(
-        client.clone(),
-        crate::workers::aggregator_config(settings, None),
-        shutdown.clone(),
-    ));
-    let annotator = tokio::spawn(lighthouse_annotator::run(
-        client.clone(),
-        crate::workers::annotator_config(None),
-        shutdown.clone(),
-    ));
-    let mut projector = match args.mount.clone() {
-        Some(mount) => {
+    // The same `run` functions as the worker binaries, under the same supervisor.
+    let mut workers = Supervisor::new(shutdown.clone());
+    let s = &settings;
+    workers.spawn(
+        "validator",
+        lighthouse_validator::service::run(s.clone(), client.clone(), shutdown.clone()),
+    );
+    workers.spawn(
+        "annotator",
+        lighthouse_annotator::service::run(s.clone(), client.clone(), shutdown.clone()),
+    );
+    let mounted = match args.mount {
+        Some(_) => {
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            let task = tokio::spawn(lighthouse_projector::run(
-                client.clone(),
-                crate::projector::projector_config(settings, mount),
-                Some(ready_tx),
-                shutdown.clone(),
-            ));
-            // The ready line below promises a browsable view.
-            if ready_rx.await.is_err() {
-                task.await??;
-                anyhow::bail!("projector stopped before mounting");
-            }
-            Some(task)
+            workers.spawn(
+                "projector",
+                lighthouse_projector::service::run_ready(
+                    s.clone(),
+                    client.clone(),
+                    Some(ready_tx),
+                    shutdown.clone(),
+                ),
+            );
+            Some(ready_rx)
         }
         None => None,
     };
-    let stop = shutdown_signal();
+    workers.spawn(
+        "aggregator",
+        lighthouse_aggregator::service::run(s.clone(), client.clone(), shutdown.clone()),
+    );
+    let grace = settings.grace();
+    // The ready line below promises a browsable view.
+    if let Some(mounted) = mounted
+        && mounted.await.is_err()
+    {
+        shutdown.cancel();
+        let stopped = workers.run(grace).await;
+        stop_server(server).await?;
+        return Err(stopped
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("projector stopped before mounting")));
+    }
     let runtime = Runtime {
         nats_url: url.clone(),
         pid: std::process::id(),
@@ -152,38 +131,16 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         runtime.pid
     );
 
-    tokio::select! {
-        _ = stop => {}
-        result = &mut validator => {
-            // The validator ended by itself: that is a failure of `up`.
-            let _ = std::fs::remove_file(Runtime::path(&state_dir));
-            return match result {
-                Ok(Ok(())) => Err(anyhow::anyhow!("validator stopped unexpectedly")),
-                Ok(Err(e)) => Err(e.into()),
-                Err(e) => Err(e.into()),
-            };
-        }
-        result = &mut aggregator => {
-            let _ = std::fs::remove_file(Runtime::path(&state_dir));
-            return match result {
-                Ok(Ok(())) => Err(anyhow::anyhow!("aggregator stopped unexpectedly")),
-                Ok(Err(e)) => Err(e.into()),
-                Err(e) => Err(e.into()),
-            };
-        }
-    }
+    // Until SIGINT/SIGTERM, or until a worker fails (then the others stop too).
+    let stopped = workers.run(grace).await;
     eprintln!("lighthouse: stopping");
-    shutdown.cancel();
-    let _ = std::fs::remove_file(Runtime::path(&state_dir));
-    // In-flight commands finish and are acked within the grace period.
-    let _ = tokio::time::timeout(Duration::from_secs(10), validator).await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), annotator).await;
-    // The FUSE session unmounts last among the workers.
-    if let Some(projector) = projector.take() {
-        let _ = tokio::time::timeout(Duration::from_secs(15), projector).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), aggregator).await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), client.drain()).await;
+    Runtime::remove(&state_dir);
+    let _ = tokio::time::timeout(grace, client.drain()).await;
+    stop_server(server).await?;
+    stopped
+}
+
+async fn stop_server(server: Option<ServerProcess>) -> anyhow::Result<()> {
     if let Some(mut server) = server {
         tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(10))).await?;
     }

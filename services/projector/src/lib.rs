@@ -23,6 +23,7 @@ pub mod follow;
 pub mod fs;
 pub mod model;
 pub mod mount;
+pub mod service;
 pub mod view;
 
 use std::path::PathBuf;

@@ -7,30 +7,10 @@
 use lighthouse_schemas::{
     Command, ConsensusRule, Decision, Envelope, Escalation, EscalationContext, Risk,
 };
-use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 
-/// One value per risk level.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RiskTable<T> {
-    pub low: T,
-    pub medium: T,
-    pub high: T,
-    pub critical: T,
-}
-
-impl<T> RiskTable<T> {
-    pub fn get(&self, risk: Risk) -> &T {
-        match risk {
-            Risk::Low => &self.low,
-            Risk::Medium => &self.medium,
-            Risk::High => &self.high,
-            Risk::Critical => &self.critical,
-        }
-    }
-}
+pub use lighthouse_config::RiskTable;
 
 /// How escalations are built.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +23,17 @@ pub struct EscalationPolicy {
     pub consensus: RiskTable<ConsensusRule>,
     /// How many of the agent's recent decisions go into the context (0 = none).
     pub context_decisions: usize,
+}
+
+impl From<&lighthouse_config::EscalationSettings> for EscalationPolicy {
+    fn from(settings: &lighthouse_config::EscalationSettings) -> Self {
+        EscalationPolicy {
+            deadline: settings.deadline(),
+            required: settings.required.clone(),
+            consensus: settings.consensus_rules(),
+            context_decisions: settings.context_decisions,
+        }
+    }
 }
 
 impl Default for EscalationPolicy {
@@ -183,6 +174,15 @@ mod tests {
     use super::*;
     use lighthouse_schemas::{AgentKind, Tier, Verdict};
     use serde_json::json;
+
+    #[test]
+    fn the_default_settings_are_the_default_policy() {
+        let settings = lighthouse_config::Settings::load_from(None, Vec::new()).unwrap();
+        assert_eq!(
+            EscalationPolicy::from(&settings.escalation),
+            EscalationPolicy::default()
+        );
+    }
 
     fn command(input: Value) -> Command {
         Command {

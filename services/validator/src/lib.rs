@@ -11,6 +11,7 @@
 pub mod book;
 pub mod decide;
 pub mod escalate;
+pub mod service;
 pub mod worker;
 
 pub use decide::{decide, decide_cached};

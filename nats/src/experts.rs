@@ -1,0 +1,82 @@
+//! The experts' side of the topology: one durable consumer per specialty on `LH_ESC`,
+//! shared by every expert of that specialty. The built-in specialties' consumers are in
+//! `nats/consumers`; a configured specialty gets a copy of the `expert-security` one with
+//! its own name and filter.
+
+use crate::topology::{ESC_STREAM, EXPERT_GROUP_PREFIX, Topology, TopologyError};
+use async_nats::jetstream::{self, consumer::pull};
+use lighthouse_schemas::{Token, subject};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ExpertConsumerError {
+    #[error("topology: {0}")]
+    Topology(#[from] TopologyError),
+    #[error("no expert-security consumer on {ESC_STREAM} in nats/consumers")]
+    NoTemplate,
+    #[error("expert consumer for specialty {specialty}: {source}")]
+    Consumer {
+        specialty: String,
+        source: async_nats::Error,
+    },
+}
+
+/// The durable consumer name of a specialty's experts on `LH_ESC`.
+pub fn durable(specialty: &str) -> String {
+    format!("{EXPERT_GROUP_PREFIX}{}", Token::encode(specialty))
+}
+
+/// The consumer of a specialty's experts: from `nats/consumers` for the built-in
+/// specialties, else the `expert-security` template with its own name and filter.
+pub fn consumer(topology: &Topology, specialty: &str) -> Result<pull::Config, ExpertConsumerError> {
+    let failed = |e: serde_json::Error| ExpertConsumerError::Consumer {
+        specialty: specialty.to_owned(),
+        source: e.into(),
+    };
+    let name = durable(specialty);
+    if let Some(group) = topology.group(ESC_STREAM, &name) {
+        return group.consumer(0).map_err(failed);
+    }
+    let template = topology
+        .group(ESC_STREAM, &durable("security"))
+        .ok_or(ExpertConsumerError::NoTemplate)?
+        .consumer(0)
+        .map_err(failed)?;
+    Ok(pull::Config {
+        durable_name: Some(name),
+        description: Some(format!(
+            "Experts of specialty {specialty} (configured): every instance shares this consumer."
+        )),
+        filter_subject: subject::escalation_filter(&Token::encode(specialty)),
+        ..template
+    })
+}
+
+/// Creates the consumer of each specialty if missing; returns the durable names.
+pub async fn ensure(
+    js: &jetstream::Context,
+    specialties: &[String],
+) -> Result<Vec<String>, ExpertConsumerError> {
+    let topology = Topology::embedded()?;
+    let stream = js
+        .get_stream(ESC_STREAM)
+        .await
+        .map_err(|e| ExpertConsumerError::Consumer {
+            specialty: specialties.join(","),
+            source: e.into(),
+        })?;
+    let mut names = Vec::new();
+    for specialty in specialties {
+        let config = consumer(&topology, specialty)?;
+        let name = config.durable_name.clone().unwrap_or_default();
+        stream
+            .get_or_create_consumer::<pull::Config>(&name, config)
+            .await
+            .map_err(|e| ExpertConsumerError::Consumer {
+                specialty: specialty.clone(),
+                source: e.into(),
+            })?;
+        names.push(name);
+    }
+    Ok(names)
+}

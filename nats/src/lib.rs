@@ -18,12 +18,9 @@
 //! - [`read`]: bounded one-shot reads of a subject filter;
 //! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
-<<<<<<< HEAD
+pub mod backup;
 pub mod dead_letter;
 pub mod events;
-=======
-pub mod backup;
->>>>>>> main
 pub mod experts;
 pub mod memory;
 pub mod presence;

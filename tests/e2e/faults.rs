@@ -285,3 +285,97 @@ async fn poison_on_every_consumed_subject_and_bucket_is_dead_lettered() {
         vec![1, 1]
     );
 }
+
+/// `lighthouse up` keeps its nats-server alive: killed with SIGKILL, it is started
+/// again on the same port and store, `status` reports the restart, and the hook is
+/// answered by the pipeline again. SIGTERM still stops everything.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_restarts_a_dead_nats_server_and_status_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let bin = lighthouse_tests::nats_server_binary();
+    let mut up = std::process::Command::new(LIGHTHOUSE)
+        .args(["up", "--port", "0", "--data-dir"])
+        .arg(data.path())
+        .env("LIGHTHOUSE_CONFIG", state.path().join("none.toml"))
+        .env("LIGHTHOUSE__STATE_DIR", state.path())
+        .env("LIGHTHOUSE__NATS__SERVER_BIN", &bin)
+        .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
+        .env("LIGHTHOUSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = up.stdout.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        line
+    });
+    let line = tokio::time::timeout(LIMIT, ready).await.unwrap().unwrap();
+    assert!(line.starts_with("lighthouse ready"), "{line}");
+    let isolated = |args: &[&str]| {
+        let mut c = std::process::Command::new(LIGHTHOUSE);
+        c.args(args)
+            .env("LIGHTHOUSE_CONFIG", state.path().join("none.toml"))
+            .env("LIGHTHOUSE__STATE_DIR", state.path())
+            .env("LIGHTHOUSE_LOG", "error");
+        c
+    };
+    let status = || {
+        let out = isolated(&["status", "--json"]).output().unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default()
+    };
+    let server = |s: &serde_json::Value| {
+        s["services"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == "nats-server").cloned())
+            .unwrap_or_default()
+    };
+    eventually(LIMIT, || async { status()["healthy"] == true }).await;
+    let first = server(&status());
+    let pid = first["pid"]
+        .as_u64()
+        .expect("status names the server's pid") as i32;
+    assert_eq!(first["restarts"], 0);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    eventually(LIMIT, || async {
+        let s = status();
+        s["healthy"] == true && server(&s)["restarts"] == 1
+    })
+    .await;
+    let again = server(&status());
+    assert_ne!(again["pid"], first["pid"]);
+    assert!(again["last_exit"].as_str().unwrap_or("").contains("signal"));
+    // The pipeline answers again (not the hook's local fallback).
+    let (answer, _) = run_hook(isolated(&[]), &bash("rm -rf ~/", "toolu_after_restart"));
+    assert_eq!(permission(&answer), "deny");
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    eventually(LIMIT, || async {
+        let n = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (answer, _) = run_hook(isolated(&[]), &bash("ls", &format!("toolu_again_{n}")));
+        !reason(&answer).contains("decided locally")
+    })
+    .await;
+
+    // SIGTERM: everything stops, the restarted server included.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(up.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let exit = tokio::task::spawn_blocking(move || up.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let restarted = again["pid"].as_u64().unwrap() as i32;
+    assert!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(restarted), None).is_err(),
+        "the restarted nats-server is gone"
+    );
+}

@@ -14,6 +14,25 @@ pub struct Status {
     pub problems: Vec<String>,
     pub streams: Vec<StreamStatus>,
     pub workers: Vec<Presence>,
+    /// What a running `lighthouse up` supervises (its nats-server): pid, restarts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<lighthouse_nats::supervise::ServiceState>,
+}
+
+/// Adds what `lighthouse up` supervises; one not running is a problem.
+pub fn add_services(status: &mut Status, services: Vec<lighthouse_nats::supervise::ServiceState>) {
+    for s in &services {
+        if !s.running {
+            status.problems.push(format!(
+                "{} is not running (restarts {}, last exit {})",
+                s.name,
+                s.restarts,
+                s.last_exit.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    status.services = services;
+    status.healthy = status.problems.is_empty();
 }
 
 #[derive(Debug, Serialize)]
@@ -32,6 +51,7 @@ pub async fn status(url: &str) -> Status {
         problems: Vec::new(),
         streams: Vec::new(),
         workers: Vec::new(),
+        services: Vec::new(),
     };
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-status")
@@ -102,6 +122,15 @@ pub fn render_status(status: &Status) -> String {
         out += &format!(
             "  {} {} pid {} processed {} dead-lettered {}\n",
             w.kind, w.id, w.pid, w.processed, w.dead_lettered
+        );
+    }
+    for s in &status.services {
+        out += &format!(
+            "  {} pid {} {} restarts {}\n",
+            s.name,
+            s.pid,
+            if s.running { "running" } else { "DOWN" },
+            s.restarts
         );
     }
     for p in &status.problems {

@@ -22,7 +22,11 @@ pub mod backup;
 pub mod dead_letter;
 pub mod events;
 pub mod experts;
+<<<<<<< HEAD
 pub mod memory;
+=======
+pub mod health;
+>>>>>>> main
 pub mod presence;
 pub mod publish;
 pub mod read;
@@ -30,6 +34,7 @@ pub mod roster;
 pub mod server;
 pub mod supervise;
 pub mod topology;
+pub mod trace;
 pub mod worker;
 
 /// Connects with the options every Lighthouse process uses; `url` may list several

@@ -12,6 +12,7 @@
 //! input goes to a dead letter with the reason). Callers branch on the kind, never on
 //! the text.
 
+use async_nats::HeaderMap;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -108,6 +109,7 @@ pub fn msg_id(id: &str) -> String {
 
 /// Publishes `payload` once: deduplicated by `msg_id`, and, when `first_on_subject`,
 /// refused if the subject already holds a message.
+/// Carries the current trace context (see [`crate::trace`]).
 pub async fn publish_once(
     js: &jetstream::Context,
     subject: String,
@@ -115,7 +117,22 @@ pub async fn publish_once(
     payload: Bytes,
     first_on_subject: bool,
 ) -> Result<Published, PublishError> {
+    let mut headers = HeaderMap::new();
+    crate::trace::inject(&mut headers);
+    publish_once_with(js, subject, msg_id, payload, first_on_subject, headers).await
+}
+
+/// [`publish_once`] with headers of the caller's (the hook's `traceparent`).
+pub async fn publish_once_with(
+    js: &jetstream::Context,
+    subject: String,
+    msg_id: &str,
+    payload: Bytes,
+    first_on_subject: bool,
+    headers: HeaderMap,
+) -> Result<Published, PublishError> {
     let mut message = PublishMessage::build()
+        .headers(headers)
         .payload(payload)
         .message_id(self::msg_id(msg_id));
     if first_on_subject {

@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, warn};
 
 /// What a handler made of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +196,8 @@ where
     });
     let mut tasks = tokio::task::JoinSet::new();
     for name in names {
+        // Not ready until its pull stream opens (see `health`).
+        crate::health::set_bound(&group.stream, &name, false);
         tasks.spawn(consume_partition(
             shared.clone(),
             name,
@@ -240,9 +242,11 @@ async fn consume_partition<F, Fut>(
         let (messages, limits) = match open(&shared.js, stream, &consumer, &shared.options).await {
             Ok(opened) => {
                 backoff = Duration::from_millis(100);
+                crate::health::set_bound(stream, &consumer, true);
                 opened
             }
             Err(e) => {
+                crate::health::set_bound(&stream, &consumer, false);
                 WorkerStats::bump(&stats.stream_errors);
                 warn!(%stream, %consumer, error = %e, "consumer_unavailable");
                 tokio::select! {
@@ -322,8 +326,7 @@ where
         Ok(info) => (Some(info.stream_sequence), info.delivered),
         Err(_) => (None, 1),
     };
-    let span =
-        info_span!("message", subject = %message.subject, stream_sequence = sequence, delivered);
+    let span = crate::trace::message_span(&message.message, sequence.unwrap_or(0), delivered);
     let delivery = Delivery {
         message: message.message.clone(),
         stream_sequence: sequence.unwrap_or(0),
@@ -338,6 +341,7 @@ where
     let ack = match outcome {
         Outcome::Done => {
             WorkerStats::bump(&stats.processed);
+            count(&context.stream, "done");
             message.ack().await
         }
         // The server would not deliver it again: a dead letter, not a silent drop.
@@ -359,6 +363,7 @@ where
             WorkerStats::bump(&stats.retried);
             let delay = context.options.backoff(delivered, after);
             debug!(%why, ?delay, "retry");
+            count(&context.stream, "retry");
             message.ack_with(AckKind::Nak(Some(delay))).await
         }
         Outcome::Later(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
@@ -400,6 +405,15 @@ async fn with_progress<Fut: Future<Output = Outcome>>(
     }
 }
 
+/// Counts one handled message (`lighthouse_messages_total`).
+fn count(stream: &str, outcome: &'static str) {
+    metrics::counter!("lighthouse_messages_total", "stream" => stream.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// Header names on dead letters (see [`crate::dead_letter::headers`]).
+pub use crate::dead_letter::headers as dead_letter_headers;
+
 async fn dead_letter_and_term(
     context: &Shared,
     message: &jetstream::Message,
@@ -418,6 +432,13 @@ async fn dead_letter_and_term(
     match dead_letter::publish(&context.js, letter).await {
         Ok(_) => {
             WorkerStats::bump(&context.stats.dead_lettered);
+            count(&context.stream, "dead_letter");
+            metrics::counter!(
+                "lighthouse_dead_letters_total",
+                "stream" => context.stream.clone(),
+                "reason" => kind.label(),
+            )
+            .increment(1);
             message.ack_with(AckKind::Term).await
         }
         Err(e) => {

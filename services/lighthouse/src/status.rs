@@ -14,6 +14,8 @@ pub struct Status {
     pub problems: Vec<String>,
     pub streams: Vec<StreamStatus>,
     pub workers: Vec<Presence>,
+    /// `/metrics` of every present worker that serves one (`metrics.listen`).
+    pub metrics_urls: Vec<String>,
     /// What a running `lighthouse up` supervises (its nats-server): pid, restarts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<lighthouse_nats::supervise::ServiceState>,
@@ -52,6 +54,7 @@ pub async fn status(url: &str) -> Status {
         streams: Vec::new(),
         workers: Vec::new(),
         services: Vec::new(),
+        metrics_urls: Vec::new(),
     };
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-status")
@@ -92,7 +95,16 @@ pub async fn status(url: &str) -> Status {
         }
     }
     match presence::list(&js).await {
-        Ok(workers) => status.workers = workers,
+        Ok(workers) => {
+            let mut urls: Vec<String> = workers
+                .iter()
+                .filter_map(|w| w.metrics_url.clone())
+                .collect();
+            urls.sort();
+            urls.dedup();
+            status.metrics_urls = urls;
+            status.workers = workers;
+        }
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
     if !status.workers.iter().any(|w| w.kind == "validator") {
@@ -123,6 +135,9 @@ pub fn render_status(status: &Status) -> String {
             "  {} {} pid {} processed {} dead-lettered {}\n",
             w.kind, w.id, w.pid, w.processed, w.dead_lettered
         );
+    }
+    for url in &status.metrics_urls {
+        out += &format!("  metrics {url}\n");
     }
     for s in &status.services {
         out += &format!(

@@ -187,6 +187,7 @@ pub async fn run(
                         peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
                         ..Default::default()
                     }),
+                    metrics_url: None,
                 }
             },
             followers.clone(),

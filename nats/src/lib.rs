@@ -22,11 +22,8 @@ pub mod backup;
 pub mod dead_letter;
 pub mod events;
 pub mod experts;
-<<<<<<< HEAD
-pub mod memory;
-=======
 pub mod health;
->>>>>>> main
+pub mod memory;
 pub mod presence;
 pub mod publish;
 pub mod read;

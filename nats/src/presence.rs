@@ -61,6 +61,12 @@ pub struct Presence {
     pub processed: u64,
     pub dead_lettered: u64,
     pub version: String,
+    /// Transient failures retried (each a Nak with backoff).
+    #[serde(default)]
+    pub retried: u64,
+    /// Memory limits and usage (absent from workers that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<crate::memory::MemoryReport>,
     /// Where this process serves `/metrics` (filled in by [`heartbeat`] once
     /// [`set_metrics_url`] is called; absent when metrics are off).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,6 +5,7 @@ mod backbone;
 mod clients;
 mod durable;
 mod escalation;
+mod faults;
 mod fuse;
 mod ha;
 mod observability;

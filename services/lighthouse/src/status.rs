@@ -16,6 +16,25 @@ pub struct Status {
     pub workers: Vec<Presence>,
     /// `/metrics` of every present worker that serves one (`metrics.listen`).
     pub metrics_urls: Vec<String>,
+    /// What a running `lighthouse up` supervises (its nats-server): pid, restarts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<lighthouse_nats::supervise::ServiceState>,
+}
+
+/// Adds what `lighthouse up` supervises; one not running is a problem.
+pub fn add_services(status: &mut Status, services: Vec<lighthouse_nats::supervise::ServiceState>) {
+    for s in &services {
+        if !s.running {
+            status.problems.push(format!(
+                "{} is not running (restarts {}, last exit {})",
+                s.name,
+                s.restarts,
+                s.last_exit.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    status.services = services;
+    status.healthy = status.problems.is_empty();
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +53,7 @@ pub async fn status(url: &str) -> Status {
         problems: Vec::new(),
         streams: Vec::new(),
         workers: Vec::new(),
+        services: Vec::new(),
         metrics_urls: Vec::new(),
     };
     let connect = async_nats::ConnectOptions::new()
@@ -122,6 +142,15 @@ pub fn render_status(status: &Status) -> String {
     }
     for url in &status.metrics_urls {
         out += &format!("  metrics {url}\n");
+    }
+    for s in &status.services {
+        out += &format!(
+            "  {} pid {} {} restarts {}\n",
+            s.name,
+            s.pid,
+            if s.running { "running" } else { "DOWN" },
+            s.restarts
+        );
     }
     for p in &status.problems {
         out += &format!("  problem: {p}\n");

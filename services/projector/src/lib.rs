@@ -181,6 +181,12 @@ pub async fn run(
                     processed: health.values().map(|h| h.applied).sum(),
                     dead_lettered: health.values().map(|h| h.rejected).sum(),
                     version: env!("CARGO_PKG_VERSION").to_owned(),
+                    retried: 0,
+                    memory: Some(lighthouse_nats::memory::MemoryReport {
+                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
+                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
+                        ..Default::default()
+                    }),
                     metrics_url: None,
                 }
             },

@@ -3,7 +3,7 @@
 //! The server refuses a publish the connection's permissions forbid by dropping it and
 //! sending `-ERR 'Permissions Violation for Publish to "<subject>"'` on the side; the
 //! publish itself only times out. [`on_event`] remembers recent violations so
-//! [`crate::publish`] can report such a timeout as permanent (`permission_denied`)
+//! the publish module can report such a timeout as permanent (`permission_denied`)
 //! rather than retry it forever as if the server were slow.
 
 use async_nats::{Event, ServerError};

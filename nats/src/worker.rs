@@ -246,7 +246,7 @@ async fn consume_partition<F, Fut>(
                 opened
             }
             Err(e) => {
-                crate::health::set_bound(&stream, &consumer, false);
+                crate::health::set_bound(stream, &consumer, false);
                 WorkerStats::bump(&stats.stream_errors);
                 warn!(%stream, %consumer, error = %e, "consumer_unavailable");
                 tokio::select! {

@@ -14,6 +14,9 @@ pub struct Runtime {
     /// The CA clients must trust (`up --tls`).
     #[serde(default)]
     pub tls_ca: Option<PathBuf>,
+    /// Where `up` serves `/metrics` (`metrics.listen`), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
 }
 
 impl Runtime {

@@ -30,6 +30,8 @@ pub struct Settings {
     pub aggregator: AggregatorSettings,
     pub annotator: AnnotatorSettings,
     pub service: ServiceSettings,
+    pub metrics: MetricsSettings,
+    pub tracing: TracingSettings,
 }
 
 /// What every worker process shares: its id, how long it drains, how it logs.
@@ -52,6 +54,33 @@ pub struct ServiceSettings {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// The HTTP listener of long-running processes: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` to listen on (`0.0.0.0:9464` in containers; port 0 picks one); empty:
+    /// no listener, and metric calls cost nothing.
+    pub listen: String,
+}
+
+/// Traces (log lines are `service.log_format`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TracingSettings {
+    /// OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); empty: no export.
+    pub otlp_endpoint: String,
+    pub otlp_protocol: OtlpProtocol,
+}
+
+/// How spans are encoded for the OTLP/HTTP endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum OtlpProtocol {
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "http/json")]
+    HttpJson,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +228,12 @@ pub struct ValidatorSettings {
     pub concurrency: usize,
     /// Messages per pull request.
     pub batch: usize,
+    /// The evaluation cache's budget in bytes (shared by every project's policy).
+    pub cache_bytes: u64,
+    /// Payload bytes handled at once; one pull brings at most half of it.
+    pub inflight_bytes: u64,
+    /// The resident-set ceiling; near it the validator empties its cache.
+    pub max_rss_bytes: u64,
 }
 
 /// Escalation to experts: who is asked, what settles a call, how long experts get.
@@ -357,6 +392,13 @@ impl Settings {
         }
         if self.escalation.deadline_ms == 0 {
             return fail("escalation.deadline_ms must be positive".to_owned());
+        }
+        let v = &self.validator;
+        if v.cache_bytes.saturating_add(v.inflight_bytes) >= v.max_rss_bytes {
+            return fail(format!(
+                "validator.cache_bytes ({}) + validator.inflight_bytes ({}) must stay under validator.max_rss_bytes ({})",
+                v.cache_bytes, v.inflight_bytes, v.max_rss_bytes
+            ));
         }
         if let Some(url) = &self.nats.url
             && url.split(',').any(|seed| seed.trim().is_empty())

@@ -8,24 +8,25 @@ use std::process::ExitCode;
 /// Exit code for a bad configuration (as every Lighthouse process).
 pub const EXIT_CONFIG: u8 = 64;
 
-/// Runs the hook for `client`. Bad configuration still answers in the client's protocol
-/// (a deny), then exits 64: the client must not run a call nobody could check.
+/// Runs the hook for `client`. Anything broken — configuration, the state `up` left,
+/// the agent's credentials, a panic — answers in the client's protocol with a deny and
+/// that protocol's blocking exit code (0 with deny JSON, or 2): clients treat any other
+/// code (64, or Rust's 101 on a panic) as a non-blocking error and run the call.
 pub fn main(client: Client) -> ExitCode {
-    let output = match lighthouse_config::Settings::load() {
+    std::panic::set_hook(Box::new(move |info| {
+        let refusal = protocol::render_refusal(
+            client,
+            &format!("Lighthouse: the hook crashed ({info}); failing closed"),
+        );
+        emit(&refusal);
+        std::process::exit(refusal.code.into());
+    }));
+    let output = match usable_settings() {
         Ok(settings) => {
             init_tracing();
             crate::hook::run(&settings, client, std::io::stdin().lock())
         }
-        Err(e) => {
-            // The client's own "blocked" exit, never 64: Claude Code treats any exit
-            // but 0 and 2 as a non-blocking error and runs the call.
-            let refusal = protocol::render_refusal(
-                client,
-                &format!("Lighthouse: broken configuration: {e} (failing closed)"),
-            );
-            emit(&refusal);
-            return ExitCode::from(refusal.code);
-        }
+        Err(why) => protocol::render_refusal(client, &format!("Lighthouse: {why}; failing closed")),
     };
     emit(&output);
     // Benchmarks read the hook's own peak memory; nothing else sets this.
@@ -35,6 +36,16 @@ pub fn main(client: Client) -> ExitCode {
         eprintln!("lighthouse-peak-rss-kb={kb}");
     }
     ExitCode::from(output.code)
+}
+
+/// Settings the hook can act on: valid, with readable state and usable credentials.
+fn usable_settings() -> Result<lighthouse_config::Settings, String> {
+    let settings = lighthouse_config::Settings::load().map_err(|e| e.to_string())?;
+    lighthouse_config::runtime::Runtime::check(&settings.state_dir())
+        .map_err(|e| format!("unreadable state: {e}"))?;
+    lighthouse_nats::options_for(&settings.nats_url(), &settings.client_auth("agent"))
+        .map_err(|e| format!("unusable credentials: {e}"))?;
+    Ok(settings)
 }
 
 /// Errors only, on stderr (`LIGHTHOUSE_LOG` overrides): the client reads stdout.

@@ -13,7 +13,7 @@
 use crate::spool::Spool;
 use futures::StreamExt;
 use lighthouse_config::Settings;
-use lighthouse_nats::publish::{Published, publish_once};
+use lighthouse_nats::publish::{Published, publish_once_with};
 use lighthouse_nats::read::recorded_decision;
 use lighthouse_policy::Policy;
 use lighthouse_schemas::{
@@ -177,7 +177,7 @@ pub async fn connect_as(
 /// No async runtime: decide locally, and spool like any other fallback so the audit
 /// log still gets the call.
 fn fallback_answer(settings: &Settings, command: &Command, why: &str) -> Answer {
-    let spool = Spool::new(&settings.state_dir());
+    let spool = spool_for(settings);
     answer_locally(&spool, command, why)
 }
 
@@ -255,10 +255,20 @@ thread_local! {
 
 /// Remembers the agent's key for [`signed`].
 fn set_agent_signer(settings: &Settings) {
-    let signer = lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
-        .ok()
-        .flatten();
+    let signer = agent_signer(settings);
     AGENT_SIGNER.with(|s| *s.borrow_mut() = signer);
+}
+
+/// The agent's key, when it has one.
+fn agent_signer(settings: &Settings) -> Option<lighthouse_nats::auth::Signer> {
+    lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+        .ok()
+        .flatten()
+}
+
+/// The state dir's spool; entries it rebinds are signed with the agent's key.
+fn spool_for(settings: &Settings) -> Spool {
+    Spool::new(&settings.state_dir()).signed_by(agent_signer(settings))
 }
 
 /// A local decision signed with the agent's key: the fallback record says it is the
@@ -294,7 +304,7 @@ async fn pre_tool_use(
     connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
 ) -> Answer {
     let started = std::time::Instant::now();
-    let spool = Spool::new(&settings.state_dir());
+    let spool = spool_for(settings);
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
     let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
     // The task bounds itself; this bound only guards against a task that never ends.
@@ -309,7 +319,25 @@ async fn pre_tool_use(
         experts: started + escalation_wait,
     };
     let overall = waits.experts.max(waits.fast);
-    match tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await {
+    let mut command = command;
+    let mut asked =
+        tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await;
+    if let Ok(Ok(decision)) = &asked
+        && !binds(decision, &command)
+    {
+        // The agent reused this id for another payload: that decision is not this
+        // call's. Ask again under an id bound to this payload.
+        command = rebind(command);
+        asked = tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await;
+    }
+    if let Ok(Ok(decision)) = &asked
+        && !binds(decision, &command)
+    {
+        asked = Ok(Err(
+            "the recorded decision is for another payload".to_owned()
+        ));
+    }
+    match asked {
         Ok(Ok(decision)) => {
             let mut answer = answer_for(&decision);
             if decision.verdict == Verdict::Escalate
@@ -448,8 +476,8 @@ async fn record_fallback(
     let record = crate::spool::record(&js, command, &local);
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
-            Some(recorded) => answer_for(&recorded),
-            None => answer_for(&local),
+            Some(recorded) if binds(&recorded, command) => answer_for(&recorded),
+            _ => answer_for(&local),
         },
         Ok(Ok(_)) => answer_for(&local),
         _ => answer_locally(spool, command, why),
@@ -457,10 +485,30 @@ async fn record_fallback(
 }
 
 fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Answer {
+    // Another payload already spooled under this id: keep both, apart.
+    let rebound;
+    let command = if spool.holds_other_payload(command) {
+        rebound = rebind(command.clone());
+        &rebound
+    } else {
+        command
+    };
     // Decided now (not when the wait began): the audit log shows when it really was.
     let decision = signed(decide_locally(command));
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
+        // Unrecorded, the call would leave no trace in the audit log: refuse it.
+        if decision.verdict != Verdict::Deny {
+            let refusal = Decision {
+                verdict: Verdict::Deny,
+                reason: format!(
+                    "Lighthouse: the pipeline is unreachable ({why}) and the call cannot be recorded (spool {}: {e}); failing closed",
+                    spool.dir().display()
+                ),
+                ..decision
+            };
+            return answer_for(&refusal);
+        }
     }
     tracing::warn!(reason = why, "hook_fallback");
     answer_for(&decision)
@@ -488,12 +536,20 @@ pub async fn ask_pipeline(
         .map_err(|e| format!("subscribe: {e}"))?;
     let js = async_nats::jetstream::new(client.clone());
     let payload = encode(command).map_err(|e| e.to_string())?;
-    let published = publish_once(
+    // The root of the command's trace: validators, experts and the aggregator continue
+    // it (only a header here; the hook links no tracing exporter).
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(
+        lighthouse_nats::trace::TRACEPARENT,
+        lighthouse_nats::trace::fresh_traceparent().as_str(),
+    );
+    let published = publish_once_with(
         &js,
         subject::command(&project, &agent),
         &command.env.id,
         payload.into(),
         false,
+        headers,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -18,6 +18,7 @@ use lighthouse_schemas::{
 };
 use std::io::Write;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 /// How often an expert refreshes its presence (the bucket's TTL is three times this).
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -164,7 +165,32 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
                         let _ = out.flush();
                     }
                     Ok(_) => {} // decided or expired: nothing for a human to do
-                    Err(e) => tracing::warn!(error = %e, "undecodable_escalation"),
+                    Err(e) => {
+                        // Kept with its reason; Termed only once the dead letter is stored.
+                        tracing::warn!(error = %e, "undecodable_escalation");
+                        let sequence = message.info().ok().map(|i| i.stream_sequence);
+                        let letter = lighthouse_nats::dead_letter::DeadLetter {
+                            source: ESC_STREAM,
+                            sequence,
+                            subject: message.subject.as_str(),
+                            kind: lighthouse_nats::dead_letter::Kind::Poison,
+                            reason: &e.to_string(),
+                            payload: message.payload.clone(),
+                        };
+                        let ack = match lighthouse_nats::dead_letter::publish(&js, letter).await {
+                            Ok(_) => message.ack_with(jetstream::AckKind::Term).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "dead_letter_failed; will retry");
+                                message
+                                    .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(1))))
+                                    .await
+                            }
+                        };
+                        if let Err(e) = ack {
+                            tracing::warn!(error = %e, "escalation_ack_failed");
+                        }
+                        continue;
+                    }
                 }
                 // Shown (or moot): the shared consumer moves on to the next one.
                 if let Err(e) = message.ack().await {
@@ -244,7 +270,16 @@ pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
     }
     let vote = vote_for(&ballot, escalation.as_ref(), now_us());
     let target = subject::vote(&cmd, &Token::encode(&ballot.expert));
-    let published = publish_once(&js, target, &vote.env.id, encode(&vote)?.into(), false).await?;
+    // The vote continues the command's trace (the escalation names it): its stage span
+    // is the parent the aggregator's `vote` span finds in the headers.
+    let span = lighthouse_telemetry::trace::stage_span(
+        "expert vote",
+        escalation.as_ref().and_then(|e| e.traceparent.as_deref()),
+    );
+    span.record("cmd_id", ballot.cmd_id.as_str());
+    let published = publish_once(&js, target, &vote.env.id, encode(&vote)?.into(), false)
+        .instrument(span)
+        .await?;
     let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
     Ok(match published {
         lighthouse_nats::publish::Published::Stored(seq)

@@ -20,6 +20,7 @@ pub mod sync;
 pub mod tls;
 pub mod trust;
 pub mod up;
+pub mod watch;
 pub mod workers;
 
 /// The hook and what it shares with the CLI (file ingestion, spools, installers) live

@@ -1,7 +1,7 @@
 //! `lighthouse status` and `lighthouse decisions`: what an operator asks first.
 
 use anyhow::Context as _;
-use lighthouse_nats::presence::{self, Presence};
+use lighthouse_nats::presence::{self, Presence, WorkerKind};
 use lighthouse_nats::topology::{DECISION_STREAM, DLQ_STREAM, Topology};
 use lighthouse_schemas::{Decision, decode};
 use serde::Serialize;
@@ -14,6 +14,27 @@ pub struct Status {
     pub problems: Vec<String>,
     pub streams: Vec<StreamStatus>,
     pub workers: Vec<Presence>,
+    /// `/metrics` of every present worker that serves one (`metrics.listen`).
+    pub metrics_urls: Vec<String>,
+    /// What a running `lighthouse up` supervises (its nats-server): pid, restarts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<lighthouse_nats::supervise::ServiceState>,
+}
+
+/// Adds what `lighthouse up` supervises; one not running is a problem.
+pub fn add_services(status: &mut Status, services: Vec<lighthouse_nats::supervise::ServiceState>) {
+    for s in &services {
+        if !s.running {
+            status.problems.push(format!(
+                "{} is not running (restarts {}, last exit {})",
+                s.name,
+                s.restarts,
+                s.last_exit.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    status.services = services;
+    status.healthy = status.problems.is_empty();
 }
 
 #[derive(Debug, Serialize)]
@@ -32,6 +53,8 @@ pub async fn status(url: &str, auth: &lighthouse_nats::auth::ClientAuth) -> Stat
         problems: Vec::new(),
         streams: Vec::new(),
         workers: Vec::new(),
+        services: Vec::new(),
+        metrics_urls: Vec::new(),
     };
     let options = match lighthouse_nats::options_for(url, auth) {
         Ok(options) => options,
@@ -79,7 +102,16 @@ pub async fn status(url: &str, auth: &lighthouse_nats::auth::ClientAuth) -> Stat
         }
     }
     match presence::list(&js).await {
-        Ok(workers) => status.workers = workers,
+        Ok(workers) => {
+            let mut urls: Vec<String> = workers
+                .iter()
+                .filter_map(|w| w.metrics_url.clone())
+                .collect();
+            urls.sort();
+            urls.dedup();
+            status.metrics_urls = urls;
+            status.workers = workers;
+        }
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
     for w in &status.workers {
@@ -90,7 +122,11 @@ pub async fn status(url: &str, auth: &lighthouse_nats::auth::ClientAuth) -> Stat
             }
         }
     }
-    if !status.workers.iter().any(|w| w.kind == "validator") {
+    if !status
+        .workers
+        .iter()
+        .any(|w| w.kind == WorkerKind::Validator)
+    {
         status.problems.push("no validator is running".to_owned());
     }
     status.healthy = status.problems.is_empty();
@@ -117,6 +153,18 @@ pub fn render_status(status: &Status) -> String {
         out += &format!(
             "  {} {} pid {} processed {} dead-lettered {}\n",
             w.kind, w.id, w.pid, w.processed, w.dead_lettered
+        );
+    }
+    for url in &status.metrics_urls {
+        out += &format!("  metrics {url}\n");
+    }
+    for s in &status.services {
+        out += &format!(
+            "  {} pid {} {} restarts {}\n",
+            s.name,
+            s.pid,
+            if s.running { "running" } else { "DOWN" },
+            s.restarts
         );
     }
     for p in &status.problems {

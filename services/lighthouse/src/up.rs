@@ -14,6 +14,7 @@
 use crate::settings::Settings;
 use anyhow::Context as _;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
+use lighthouse_nats::supervise::{Backoff, ServiceState, SupervisedServer};
 use lighthouse_nats::topology::Topology;
 use lighthouse_service::Supervisor;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,17 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
                 .await?
                 .context("starting nats-server")?;
             let urls = (process.client_url.clone(), process.monitor_url.clone());
-            server = Some(process);
+            // Kept alive: a server that dies is started again (same ports, same store)
+            // with backoff, and `lighthouse status` shows it (services.json).
+            let record = state_dir.clone();
+            server = Some(SupervisedServer::watch(
+                process,
+                Backoff::default(),
+                move |state| write_services(&record, std::slice::from_ref(state)),
+            ));
+            if let Some(server) = &server {
+                write_services(&state_dir, &[server.state()]);
+            }
             urls
         }
     };
@@ -108,6 +119,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     }
     // Ops applies the topology and creates the consumers; no worker can.
     let client = settings.connect_as("ops", "lighthouse-up").await?;
+    let metrics = lighthouse_service::start_metrics(&settings, &client, shutdown.clone()).await?;
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?
         .apply(&js)
@@ -204,10 +216,15 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         pid: std::process::id(),
         monitor_url,
         tls_ca: tls_ca.clone(),
+        metrics_url: metrics.as_ref().map(|l| l.url.clone()),
     };
     runtime.write(&state_dir).context("writing up.json")?;
+    let metrics_field = match &runtime.metrics_url {
+        Some(url) => format!(" metrics_url={url}"),
+        None => String::new(),
+    };
     println!(
-        "lighthouse ready nats_url={url} state_dir={} pid={}",
+        "lighthouse ready nats_url={url} state_dir={} pid={}{metrics_field}",
         state_dir.display(),
         runtime.pid
     );
@@ -228,13 +245,14 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     {
         let _ = tokio::time::timeout(grace, c.drain()).await;
     }
+    let _ = std::fs::remove_file(services_path(&state_dir));
     stop_server(server).await?;
     stopped
 }
 
-async fn stop_server(server: Option<ServerProcess>) -> anyhow::Result<()> {
-    if let Some(mut server) = server {
-        tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(10))).await?;
+async fn stop_server(server: Option<SupervisedServer>) -> anyhow::Result<()> {
+    if let Some(server) = server {
+        server.stop(Duration::from_secs(10)).await;
     }
     Ok(())
 }
@@ -249,6 +267,32 @@ fn expert_specialties(settings: &Settings) -> Vec<String> {
     all.sort();
     all.dedup();
     all
+}
+
+/// Where `up` records the services it supervises (read by `lighthouse status`).
+pub fn services_path(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("services.json")
+}
+
+fn write_services(state_dir: &Path, services: &[ServiceState]) {
+    let tmp = state_dir.join(".services.json.tmp");
+    if let Ok(text) = serde_json::to_vec_pretty(services)
+        && std::fs::write(&tmp, text).is_ok()
+    {
+        let _ = std::fs::rename(tmp, services_path(state_dir));
+    }
+}
+
+/// The services the running `up` supervises, as last recorded (none when no `up` is
+/// alive: a killed one leaves a stale file).
+pub fn read_services(state_dir: &Path) -> Vec<ServiceState> {
+    if Runtime::read(state_dir).is_none() {
+        return Vec::new();
+    }
+    std::fs::read(services_path(state_dir))
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .unwrap_or_default()
 }
 
 /// Keeps the data and tools dirs out of the user's git status.

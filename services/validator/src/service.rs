@@ -15,6 +15,11 @@ pub fn config(settings: &Settings) -> ValidatorConfig {
         escalation: (&settings.escalation).into(),
         signer: signer(settings, "validator"),
         admin_keys: settings.trust.admin_keys.clone(),
+        memory: lighthouse_nats::memory::MemoryLimits {
+            max_rss_bytes: settings.validator.max_rss_bytes,
+            cache_bytes: settings.validator.cache_bytes,
+            inflight_bytes: settings.validator.inflight_bytes,
+        },
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,

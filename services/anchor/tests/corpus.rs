@@ -215,8 +215,15 @@ fn mangled_sources_never_panic() {
         Language::Go,
         Language::Tsx,
     ] {
-        let file = ParsedFile::parse(&deep, lang).expect("deep nesting parses");
-        assert!(file.capture(1).is_err());
+        // Either outcome is bounded: parsed (and nothing to anchor) or refused at the
+        // parse time limit, which a busy machine can reach.
+        match ParsedFile::parse(&deep, lang) {
+            Ok(file) => assert!(file.capture(1).is_err()),
+            Err(e) => assert!(
+                matches!(e, lighthouse_anchor::AnchorError::ParseTimeout(_)),
+                "{e:?}"
+            ),
+        }
     }
     assert!(resolved > 100);
 }

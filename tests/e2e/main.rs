@@ -3,6 +3,7 @@
 mod anchor;
 mod backbone;
 mod escalation;
+mod firsthour;
 mod fuse;
 mod policy;
 mod util;

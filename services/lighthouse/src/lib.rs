@@ -11,6 +11,7 @@ pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
 pub mod cli;
+pub mod errors;
 pub mod expert;
 pub mod files;
 pub mod hook;

@@ -10,8 +10,10 @@
 //! - [`experts`]: the experts' durable consumers on `LH_ESC`, one per specialty;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
-//! - [`read`]: bounded one-shot reads of a subject filter.
+//! - [`read`]: bounded one-shot reads of a subject filter;
+//! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
+pub mod backup;
 pub mod experts;
 pub mod presence;
 pub mod publish;

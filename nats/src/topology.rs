@@ -163,6 +163,10 @@ impl ConsumerGroup {
 pub struct Topology {
     pub streams: Vec<stream::Config>,
     pub groups: Vec<ConsumerGroup>,
+    /// Replicas of every stream and bucket. `None` keeps what the server has (and the
+    /// files' count, 1, for what is new), so a worker or `lighthouse up` applying the
+    /// topology never shrinks an R3 cluster's streams.
+    pub replicas: Option<usize>,
 }
 
 impl Topology {
@@ -210,7 +214,34 @@ impl Topology {
             }
             groups.push(group);
         }
-        Ok(Topology { streams, groups })
+        Ok(Topology {
+            streams,
+            groups,
+            replicas: None,
+        })
+    }
+
+    /// Every stream and bucket with `replicas` copies (3 on a 3-node cluster: any one
+    /// node can be lost). Consumers follow their stream.
+    pub fn with_replicas(mut self, replicas: usize) -> Topology {
+        self.replicas = Some(replicas.max(1));
+        self
+    }
+
+    /// Replicas for the stream `name` (a KV bucket's is `KV_<bucket>`): the configured
+    /// count, else what the server has, else `default`.
+    async fn replicas_for(&self, js: &jetstream::Context, name: &str, default: usize) -> usize {
+        if let Some(n) = self.replicas {
+            return n;
+        }
+        match js.get_stream(name).await {
+            Ok(mut s) => s
+                .info()
+                .await
+                .map(|i| i.config.num_replicas)
+                .unwrap_or(default),
+            Err(_) => default,
+        }
     }
 
     pub fn group(&self, stream: &str, group: &str) -> Option<&ConsumerGroup> {
@@ -227,6 +258,10 @@ impl Topology {
     /// times, from any number of processes at once.
     pub async fn apply(&self, js: &jetstream::Context) -> Result<(), TopologyError> {
         for config in &self.streams {
+            let mut config = config.clone();
+            config.num_replicas = self
+                .replicas_for(js, &config.name, config.num_replicas)
+                .await;
             js.create_or_update_stream(config.clone())
                 .await
                 .map_err(|e| TopologyError::Stream {
@@ -272,11 +307,13 @@ impl Topology {
             }
         }
         for (name, history, ttl) in KV_BUCKETS {
+            let num_replicas = self.replicas_for(js, &format!("KV_{name}"), 1).await;
             js.create_or_update_key_value(jetstream::kv::Config {
                 bucket: (*name).to_owned(),
                 history: *history,
                 max_age: std::time::Duration::from_secs(*ttl),
                 storage: stream::StorageType::File,
+                num_replicas,
                 ..Default::default()
             })
             .await
@@ -286,18 +323,36 @@ impl Topology {
             })?;
         }
         for (name, description) in OBJECT_BUCKETS {
+            let backing = format!("OBJ_{name}");
+            let num_replicas = self.replicas_for(js, &backing, 1).await;
+            let err = |e: async_nats::Error| TopologyError::Bucket {
+                name: (*name).to_owned(),
+                source: e,
+            };
             // Object stores have no update call; creating an existing one returns it.
             js.create_object_store(jetstream::object_store::Config {
                 bucket: (*name).to_owned(),
                 description: Some((*description).to_owned()),
                 storage: stream::StorageType::File,
+                num_replicas,
                 ..Default::default()
             })
             .await
-            .map_err(|e| TopologyError::Bucket {
-                name: (*name).to_owned(),
-                source: e.into(),
-            })?;
+            .map_err(|e| err(e.into()))?;
+            // …so a new replica count goes to its backing stream directly.
+            let mut info = js
+                .get_stream(&backing)
+                .await
+                .map_err(|e| err(e.into()))?
+                .info()
+                .await
+                .map_err(|e| err(e.into()))?
+                .config
+                .clone();
+            if info.num_replicas != num_replicas {
+                info.num_replicas = num_replicas;
+                js.update_stream(info).await.map_err(|e| err(e.into()))?;
+            }
         }
         Ok(())
     }

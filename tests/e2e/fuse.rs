@@ -18,15 +18,19 @@ use tempfile::TempDir;
 const VISIBLE: Duration = Duration::from_secs(10);
 
 /// A running `lighthouse projector`; SIGTERM on drop, and the mount is cleared.
-struct Projector {
+pub(crate) struct Projector {
     child: Option<Child>,
     mount: PathBuf,
 }
 
 impl Projector {
-    fn start(p: &Pipeline, mount: &Path) -> Projector {
-        let mut child = p
-            .cmd()
+    pub(crate) fn start(p: &Pipeline, mount: &Path) -> Projector {
+        Projector::start_with(p.cmd(), mount)
+    }
+
+    /// Starts `lighthouse projector` from a prepared `lighthouse` command.
+    pub(crate) fn start_with(mut cmd: Command, mount: &Path) -> Projector {
+        let mut child = cmd
             .args(["projector", "--mount"])
             .arg(mount)
             .stdout(Stdio::piped())
@@ -89,34 +93,34 @@ fn mounted(mount: &Path) -> bool {
 }
 
 /// A project directory (with `.git`) inside a temp dir, and a mount point beside it.
-struct Workspace {
+pub(crate) struct Workspace {
     dir: TempDir,
 }
 
 impl Workspace {
-    fn new() -> Workspace {
+    pub(crate) fn new() -> Workspace {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("demo/.git")).unwrap();
         Workspace { dir }
     }
-    fn project(&self) -> PathBuf {
+    pub(crate) fn project(&self) -> PathBuf {
         self.dir.path().join("demo").canonicalize().unwrap()
     }
-    fn mount(&self) -> PathBuf {
+    pub(crate) fn mount(&self) -> PathBuf {
         self.dir.path().join("mnt")
     }
-    fn current(&self) -> PathBuf {
+    pub(crate) fn current(&self) -> PathBuf {
         self.mount().join("demo/current")
     }
 }
 
-fn apply_topology(p: &Pipeline) {
+pub(crate) fn apply_topology(p: &Pipeline) {
     let out = p.cmd().args(["nats", "apply"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
 }
 
 /// Runs PostToolUse for a tool call that wrote `file`; the hook must print nothing.
-fn post_tool(p: &Pipeline, cwd: &Path, tool: &str, file: &str, id: &str) {
+pub(crate) fn post_tool(p: &Pipeline, cwd: &Path, tool: &str, file: &str, id: &str) {
     let field = if tool == "NotebookEdit" {
         "notebook_path"
     } else {
@@ -140,7 +144,7 @@ fn post_tool(p: &Pipeline, cwd: &Path, tool: &str, file: &str, id: &str) {
     );
 }
 
-async fn visible(path: &Path, expected: &str) {
+pub(crate) async fn visible(path: &Path, expected: &str) {
     let path = path.to_owned();
     let expected = expected.to_owned();
     eventually(VISIBLE, || {

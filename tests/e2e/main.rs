@@ -2,8 +2,10 @@
 
 mod anchor;
 mod backbone;
+mod durable;
 mod escalation;
 mod firsthour;
 mod fuse;
+mod ha;
 mod policy;
 mod util;

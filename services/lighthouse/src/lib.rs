@@ -7,6 +7,7 @@
 //! defaults, file and env.
 
 pub mod annotate;
+pub mod backup;
 pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod hook;
 pub mod install;
 pub mod post_tool;
+pub mod probe;
 pub mod spool;
 pub mod status;
 pub mod sync;

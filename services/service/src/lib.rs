@@ -121,16 +121,19 @@ impl Supervisor {
             let ended = {
                 let running = tasks.iter_mut().map(|(_, handle)| handle);
                 tokio::select! {
+                    biased;
                     _ = shutdown.cancelled() => None,
                     (result, index, _) = futures::future::select_all(running) => Some((index, result)),
                 }
             };
             if let Some((index, result)) = ended {
                 let (name, _) = tasks.remove(index);
-                failure = Some(match joined(result) {
-                    Ok(()) => anyhow::anyhow!("{name} stopped unexpectedly"),
-                    Err(e) => e.context(format!("{name} failed")),
-                });
+                // Ending by itself is only fine once asked to stop.
+                failure = match joined(result) {
+                    Ok(()) if shutdown.is_cancelled() => None,
+                    Ok(()) => Some(anyhow::anyhow!("{name} stopped unexpectedly")),
+                    Err(e) => Some(e.context(format!("{name} failed"))),
+                };
                 shutdown.cancel();
             }
         }
@@ -238,5 +241,65 @@ where
             eprintln!("{name}: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn until_cancelled(token: CancellationToken) -> anyhow::Result<()> {
+        token.cancelled().await;
+        Ok(())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clean_stop_is_ok() {
+        let token = CancellationToken::new();
+        let mut supervisor = Supervisor::new(token.clone());
+        supervisor.spawn("a", until_cancelled(token.clone()));
+        supervisor.spawn("b", until_cancelled(token.clone()));
+        let run = tokio::spawn(supervisor.run(Duration::from_secs(10)));
+        token.cancel();
+        run.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_that_ends_early_stops_the_others_and_fails() {
+        let token = CancellationToken::new();
+        let mut supervisor = Supervisor::new(token.clone());
+        supervisor.spawn("steady", until_cancelled(token.clone()));
+        supervisor.spawn("quitter", async { Ok::<_, anyhow::Error>(()) });
+        let err = supervisor.run(Duration::from_secs(10)).await.unwrap_err();
+        assert_eq!(err.to_string(), "quitter stopped unexpectedly");
+        assert!(token.is_cancelled(), "the others were told to stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_task_is_the_error() {
+        let token = CancellationToken::new();
+        let mut supervisor = Supervisor::new(token.clone());
+        supervisor.spawn("broken", async {
+            Err::<(), _>(anyhow::anyhow!("no stream"))
+        });
+        let err = supervisor.run(Duration::from_secs(10)).await.unwrap_err();
+        assert_eq!(format!("{err:#}"), "broken failed: no stream");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_outliving_the_grace_period_is_aborted() {
+        let token = CancellationToken::new();
+        let mut supervisor = Supervisor::new(token.clone());
+        supervisor.spawn("stuck", async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, anyhow::Error>(())
+        });
+        let started = Instant::now();
+        let run = tokio::spawn(supervisor.run(Duration::from_secs(10)));
+        token.cancel();
+        let err = run.await.unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "stuck did not stop within 10000 ms");
+        // On the paused clock: exactly the grace period, not the task's hour.
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
     }
 }

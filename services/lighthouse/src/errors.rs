@@ -92,8 +92,8 @@ fn remedy(e: &anyhow::Error) -> Option<&'static str> {
     None
 }
 
-/// `--mount` needs the FUSE helper and an existing directory; says which is missing
-/// before anything starts.
+/// `--mount` needs the FUSE helper and a directory (created when missing); says what
+/// is wrong before anything starts.
 pub fn check_mount(mount: &std::path::Path) -> anyhow::Result<()> {
     if !has_program("fusermount3") {
         anyhow::bail!(
@@ -102,10 +102,9 @@ pub fn check_mount(mount: &std::path::Path) -> anyhow::Result<()> {
             mount.display()
         );
     }
-    if !mount.is_dir() {
+    if mount.exists() && !mount.is_dir() {
         return Err(usage(format!(
-            "--mount {}: not a directory; create it first (mkdir -p {})",
-            mount.display(),
+            "--mount {}: not a directory; give a directory (it is created when missing)",
             mount.display()
         )));
     }
@@ -177,11 +176,14 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_mount_point_is_named_with_the_fix() {
-        let e = check_mount(std::path::Path::new("/no/such/dir/lh")).unwrap_err();
+    fn a_mount_point_that_is_a_file_is_named_with_the_fix() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let e = check_mount(file.path()).unwrap_err();
         let line = render(&e);
+        let path = file.path().display().to_string();
+        assert_eq!(line.matches(&path).count(), 1, "{line}");
         assert!(
-            line.contains("/no/such/dir/lh") && (line.contains("mkdir") || line.contains("fuse3")),
+            line.contains("directory") || line.contains("fuse3"),
             "{line}"
         );
     }

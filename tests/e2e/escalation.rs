@@ -64,12 +64,14 @@ impl Esc {
         self.procs.0.push(child);
     }
 
-    /// Validator and aggregator processes, both seen by each other.
+    /// Aggregator and validator processes. The validator starts once the aggregator is
+    /// present: it loads who is present before its own heartbeat, so once it is present
+    /// it knows an aggregator runs (and escalates rather than deciding alone).
     async fn workers(&mut self) {
-        self.spawn(&["validator", "--id", "v1"]);
         self.spawn(&["aggregator", "--id", "agg1"]);
-        self.wait_for_workers("validator", 1).await;
         self.wait_for_workers("aggregator", 1).await;
+        self.spawn(&["validator", "--id", "v1"]);
+        self.wait_for_workers("validator", 1).await;
     }
 
     async fn wait_for_workers(&self, kind: &str, n: usize) {
@@ -81,8 +83,6 @@ impl Esc {
                 .unwrap_or(false)
         })
         .await;
-        // The workers follow presence with KV watches; give them a moment to see it.
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
     /// `lighthouse expert watch`, its stdout collected; returns once it is present.
@@ -423,15 +423,15 @@ async fn escalation_without_experts_resolves_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn escalation_survives_an_aggregator_restart() {
     let mut e = Esc::start("");
-    e.spawn(&["validator", "--id", "v1"]);
     let mut aggregator = e
         .cmd()
         .args(["aggregator", "--id", "agg-a"])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    e.wait_for_workers("validator", 1).await;
     e.wait_for_workers("aggregator", 1).await;
+    e.spawn(&["validator", "--id", "v1"]);
+    e.wait_for_workers("validator", 1).await;
     e.watch("security", "alice").await;
     let hook = e.hook_in_background(bash("git reset --hard HEAD~3", "toolu_restart"));
     e.escalation("toolu_restart").await;
@@ -825,9 +825,9 @@ async fn a_restarted_validator_still_gives_experts_the_agents_history() {
     first.kill().unwrap();
     first.wait().unwrap();
 
-    e.spawn(&["validator", "--id", "v-new"]);
     e.spawn(&["aggregator", "--id", "agg1"]);
     e.wait_for_workers("aggregator", 1).await;
+    e.spawn(&["validator", "--id", "v-new"]);
     e.watch("security", "alice").await;
     // v-new is present once its heartbeat is in, after it loaded the history.
     let js = e.p.js().await;

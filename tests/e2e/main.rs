@@ -2,6 +2,7 @@
 
 mod anchor;
 mod backbone;
+mod clients;
 mod durable;
 mod escalation;
 mod firsthour;

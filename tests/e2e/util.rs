@@ -195,3 +195,27 @@ pub async fn stream_messages(js: &jetstream::Context, name: &str) -> u64 {
         .state
         .messages
 }
+
+/// Whether every consumer on `stream` has acked all it was given: nothing pending,
+/// nothing delivered and unacked. Then no redelivery can add anything (a second
+/// decision, say) later.
+pub async fn all_acked(js: &jetstream::Context, stream: &str) -> bool {
+    let Ok(stream) = js.get_stream(stream).await else {
+        return false;
+    };
+    let mut names = stream.consumer_names();
+    let mut seen = 0;
+    while let Some(Ok(name)) = names.next().await {
+        let Ok(mut consumer) = stream
+            .get_consumer::<jetstream::consumer::pull::Config>(&name)
+            .await
+        else {
+            return false;
+        };
+        match consumer.info().await {
+            Ok(info) if info.num_pending == 0 && info.num_ack_pending == 0 => seen += 1,
+            _ => return false,
+        }
+    }
+    seen > 0
+}

@@ -9,6 +9,7 @@ use lighthouse_schemas::{
     Choice, ConsensusRule, Decision, Envelope, Escalation, Tier, Verdict, Vote, Voter,
 };
 use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
 
 pub use lighthouse_config::{ExpertRoster, Fallback};
 
@@ -121,6 +122,37 @@ pub fn unreachable(
         }
     }
     Some(missing)
+}
+
+/// Longest single timer wait; a longer deadline is re-armed after it.
+pub const MAX_TIMER: Duration = Duration::from_secs(3600);
+
+/// What an escalation's timer delivery does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerStep {
+    /// Nothing settled yet: come back after this long (never past the deadline).
+    Wait(Duration),
+    /// Settle it now.
+    Resolve(Resolution),
+}
+
+/// The deadline decision, pure: where the votes stand (`tally`), the time now and the
+/// deadline (microseconds since the epoch), and which specialties nobody present could
+/// give (`missing`, asked only while the call is still open and in time).
+pub fn timer_step(
+    tally: Tally,
+    now_us: u64,
+    deadline_us: u64,
+    missing: impl FnOnce() -> Option<Vec<String>>,
+) -> TimerStep {
+    match tally {
+        Tally::Pending if now_us >= deadline_us => TimerStep::Resolve(Resolution::DeadlinePassed),
+        Tally::Pending => match missing() {
+            Some(missing) => TimerStep::Resolve(Resolution::NobodyPresent(missing)),
+            None => TimerStep::Wait(Duration::from_micros(deadline_us - now_us).min(MAX_TIMER)),
+        },
+        settled => TimerStep::Resolve(Resolution::Consensus(settled)),
+    }
 }
 
 /// The final decision for `escalation`. `worker_id` signs fallbacks; consensus
@@ -248,6 +280,90 @@ pub fn final_decision(
 mod tests {
     use super::*;
     use lighthouse_schemas::{AgentKind, Command, Risk};
+
+    /// The durable timer as the aggregator runs it (Nak with the returned delay, the
+    /// server redelivers), on tokio's clock: `tally_at` says where the votes stand at
+    /// each wake-up. Returns the resolution, the paused time it took and the wake-ups.
+    async fn run_timer(
+        deadline: Duration,
+        tally_at: impl Fn(Duration) -> Tally,
+        missing: Option<Vec<String>>,
+    ) -> (Resolution, Duration, usize) {
+        const EPOCH_US: u64 = 1_700_000_000_000_000;
+        let start = tokio::time::Instant::now();
+        let deadline_us = EPOCH_US + deadline.as_micros() as u64;
+        let mut wakes = 0;
+        loop {
+            let elapsed = start.elapsed();
+            let now_us = EPOCH_US + elapsed.as_micros() as u64;
+            match timer_step(tally_at(elapsed), now_us, deadline_us, || missing.clone()) {
+                TimerStep::Wait(wait) => {
+                    wakes += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                TimerStep::Resolve(resolution) => return (resolution, elapsed, wakes),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_resolves_at_the_deadline_not_before() {
+        let (resolution, at, wakes) =
+            run_timer(Duration::from_secs(30), |_| Tally::Pending, None).await;
+        assert_eq!(resolution, Resolution::DeadlinePassed);
+        assert_eq!(at, Duration::from_secs(30));
+        assert_eq!(wakes, 1, "one timer, armed once");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn long_deadlines_are_rearmed_in_bounded_steps() {
+        let deadline = Duration::from_secs(9_000); // 2.5 h
+        let (resolution, at, wakes) = run_timer(deadline, |_| Tally::Pending, None).await;
+        assert_eq!(resolution, Resolution::DeadlinePassed);
+        assert_eq!(at, deadline);
+        assert_eq!(wakes, 3, "1 h + 1 h + 0.5 h");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn consensus_before_the_deadline_wins_over_it() {
+        let (resolution, at, _) = run_timer(
+            Duration::from_secs(30),
+            |t| {
+                if t >= Duration::from_secs(10) {
+                    Tally::Approved
+                } else {
+                    Tally::Pending
+                }
+            },
+            None,
+        )
+        .await;
+        assert_eq!(resolution, Resolution::Consensus(Tally::Approved));
+        assert_eq!(at, Duration::from_secs(30), "seen when the timer fires");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nobody_present_resolves_at_once() {
+        let (resolution, at, wakes) = run_timer(
+            Duration::from_secs(30),
+            |_| Tally::Pending,
+            Some(vec!["human".into()]),
+        )
+        .await;
+        assert_eq!(resolution, Resolution::NobodyPresent(vec!["human".into()]));
+        assert_eq!((at, wakes), (Duration::ZERO, 0));
+    }
+
+    #[test]
+    fn a_passed_deadline_is_not_asked_who_is_present() {
+        let step = timer_step(Tally::Pending, 100, 100, || panic!("not asked"));
+        assert_eq!(step, TimerStep::Resolve(Resolution::DeadlinePassed));
+        let step = timer_step(Tally::Rejected, 0, 100, || panic!("not asked"));
+        assert_eq!(
+            step,
+            TimerStep::Resolve(Resolution::Consensus(Tally::Rejected))
+        );
+    }
 
     fn vote(expert: &str, specialty: &str, choice: Choice) -> Vote {
         Vote {

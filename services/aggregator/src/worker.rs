@@ -12,7 +12,7 @@
 //!   is acked once a decision exists. A killed aggregator loses nothing: unacked votes
 //!   and timers come back to the next one.
 
-use crate::consensus::{self, Fallback, Resolution, Tally};
+use crate::consensus::{self, Fallback, Resolution, Tally, TimerStep};
 use async_nats::jetstream::{self, kv};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{PublishError, publish_once};
@@ -64,8 +64,6 @@ pub enum AggregatorError {
 pub const EXPERT_TTL: Duration = Duration::from_secs(15);
 /// Most votes read for one command.
 const MAX_VOTES: usize = 256;
-/// Longest single timer wait; a longer deadline is re-armed after it.
-const MAX_TIMER: Duration = Duration::from_secs(3600);
 
 struct State {
     js: jetstream::Context,
@@ -223,22 +221,21 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
     if escalation.required.first() != Some(&escalation.specialty) {
         return Outcome::Done;
     }
+    let present = || {
+        consensus::unreachable(
+            &escalation.consensus,
+            &escalation.required,
+            &present_experts(&state.experts, &state.config.experts),
+        )
+    };
     let now = now_us();
     if delivery.delivered == 1 && now < escalation.deadline_us {
         // Just escalated. A vote that already settled it published the decision
         // itself, so no lookups are needed here; only who is present matters: arm the
         // timer, or resolve at once when nobody present could ever approve.
-        return match consensus::unreachable(
-            &escalation.consensus,
-            &escalation.required,
-            &present_experts(&state.experts, &state.config.experts),
-        ) {
-            None => {
-                Outcome::Retry(Duration::from_micros(escalation.deadline_us - now).min(MAX_TIMER))
-            }
-            Some(missing) => {
-                settle(state, &escalation, &Resolution::NobodyPresent(missing), &[]).await
-            }
+        return match consensus::timer_step(Tally::Pending, now, escalation.deadline_us, present) {
+            TimerStep::Wait(wait) => Outcome::Retry(wait),
+            TimerStep::Resolve(resolution) => settle(state, &escalation, &resolution, &[]).await,
         };
     }
     match decided(state, &escalation).await {
@@ -257,25 +254,11 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
             return Outcome::Retry(Duration::from_millis(500));
         }
     };
-    let now = now_us();
-    let resolution = match consensus::tally(&escalation.consensus, &escalation.required, &votes) {
-        Tally::Pending if now >= escalation.deadline_us => Resolution::DeadlinePassed,
-        Tally::Pending => {
-            match consensus::unreachable(
-                &escalation.consensus,
-                &escalation.required,
-                &present_experts(&state.experts, &state.config.experts),
-            ) {
-                Some(missing) => Resolution::NobodyPresent(missing),
-                None => {
-                    let wait = Duration::from_micros(escalation.deadline_us - now);
-                    return Outcome::Retry(wait.min(MAX_TIMER));
-                }
-            }
-        }
-        settled => Resolution::Consensus(settled),
-    };
-    settle(state, &escalation, &resolution, &votes).await
+    let tally = consensus::tally(&escalation.consensus, &escalation.required, &votes);
+    match consensus::timer_step(tally, now_us(), escalation.deadline_us, present) {
+        TimerStep::Wait(wait) => Outcome::Retry(wait),
+        TimerStep::Resolve(resolution) => settle(state, &escalation, &resolution, &votes).await,
+    }
 }
 
 /// Publishes the final decision; a decision already there (another replica, a vote

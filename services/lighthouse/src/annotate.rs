@@ -1,11 +1,10 @@
-//! Annotations on the log: `lighthouse annotate`, `lighthouse annotations`, and the
-//! lookup the hook uses to show an agent the notes on a file it is about to edit.
+//! Annotations on the log: `lighthouse annotate` and `lighthouse annotations` (the
+//! hook's side, notes for the model, is `lighthouse_hook::notes`).
 //!
 //! Each annotation state is a message on `lh.annot.<project>.<file_key>` (stream
 //! `LH_ANNOT`), where `file_key` is the subject token of the project-relative path; the
 //! latest state per annotation id is the current one.
 
-use anyhow::Context as _;
 use lighthouse_anchor::Language;
 use lighthouse_anchor::annotations::{self, Note};
 use lighthouse_schemas::msg::Annotation;
@@ -13,24 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub use lighthouse_annotator::ProjectFile;
 
-/// Locates `file` in its project (the nearest enclosing `.git`/`.lighthouse` dir).
-pub fn locate(file: &Path, project: Option<&str>) -> anyhow::Result<ProjectFile> {
-    // Canonical, as the root is: under a symlinked directory the note names the same
-    // project and path as the file events do.
-    let absolute = lighthouse_config::project::canonical(file);
-    let dir = absolute.parent().unwrap_or(Path::new("/"));
-    let root = lighthouse_config::project::root(dir);
-    let relative = absolute
-        .strip_prefix(&root)
-        .with_context(|| format!("{} is not inside {}", file.display(), root.display()))?;
-    let path = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/");
-    let project = lighthouse_config::project::name(&root, project);
-    Ok(ProjectFile { project, path })
-}
+pub use lighthouse_hook::notes::locate;
 
 pub use lighthouse_annotator::store::{annotation_subject, load, publish};
 

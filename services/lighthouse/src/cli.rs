@@ -5,7 +5,6 @@
 use crate::settings::Settings;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,10 +21,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Agent hook: reads the hook JSON on stdin, answers in the agent's protocol.
+    /// Agent hook: reads the hook JSON on stdin, answers in the agent's protocol
+    /// (claude, codex or gemini).
     Hook {
-        #[command(subcommand)]
-        agent: HookAgent,
+        #[arg(value_parser = ["claude", "codex", "gemini"])]
+        agent: String,
     },
     /// Runs the whole pipeline on this machine (nats-server, topology, validator).
     Up {
@@ -68,10 +68,16 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Registers the hook with an agent.
+    /// Registers the hook with an agent (claude, codex or gemini), idempotently.
     Install {
-        #[command(subcommand)]
-        agent: InstallAgent,
+        #[arg(value_parser = ["claude", "codex", "gemini"])]
+        agent: String,
+        /// This project's settings (the default).
+        #[arg(long, conflicts_with = "user")]
+        project: bool,
+        /// The user's settings.
+        #[arg(long)]
+        user: bool,
     },
     /// NATS administration.
     Nats {
@@ -216,26 +222,6 @@ pub struct VoteArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum HookAgent {
-    /// Claude Code: PreToolUse is decided; PostToolUse records the files a tool wrote;
-    /// other events are accepted and ignored.
-    Claude,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum InstallAgent {
-    /// Claude Code: merges the hook into .claude/settings.json.
-    Claude {
-        /// This project's .claude/settings.json (the default).
-        #[arg(long, conflicts_with = "user")]
-        project: bool,
-        /// The user's ~/.claude/settings.json.
-        #[arg(long)]
-        user: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 pub enum NatsCmd {
     /// Creates or updates every stream, consumer and bucket in nats/.
     Apply {
@@ -348,29 +334,38 @@ fn parse_severity(s: &str) -> Result<lighthouse_schemas::msg::Severity, String> 
         .map_err(|_| format!("unknown severity {s:?}: info, low, medium, high or critical"))
 }
 
+/// `lighthouse hook <client>`: the same process as `lighthouse-hook <client>`.
+pub fn run_hook(client: crate::hook::Client) -> ExitCode {
+    lighthouse_hook::entry::main(client)
+}
+
 pub fn main() -> ExitCode {
     // The hook runs once per tool call: skip building the whole command tree for it.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let cli = if args == ["hook", "claude"] {
-        Cli {
-            command: Cmd::Hook {
-                agent: HookAgent::Claude,
-            },
-        }
-    } else {
-        match Cli::try_parse() {
-            Ok(cli) => cli,
-            // Help and version go to stdout and succeed; usage mistakes exit 64.
-            Err(e) => {
-                let _ = e.print();
-                return if e.use_stderr() {
-                    ExitCode::from(crate::errors::EXIT_USAGE)
-                } else {
-                    ExitCode::SUCCESS
-                };
-            }
+    let hook = match args.as_slice() {
+        [verb, name] if verb == "hook" => name.to_str().and_then(crate::hook::Client::from_name),
+        _ => None,
+    };
+    if let Some(client) = hook {
+        return run_hook(client);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout and succeed; usage mistakes exit 64.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(crate::errors::EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
+    if let Cmd::Hook { agent } = &cli.command
+        && let Some(client) = crate::hook::Client::from_name(agent)
+    {
+        return run_hook(client);
+    }
     // Configuration is validated before anything touches NATS.
     let settings = match Settings::load() {
         Ok(s) => s,
@@ -379,26 +374,6 @@ pub fn main() -> ExitCode {
             return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
-    if let Cmd::Hook {
-        agent: HookAgent::Claude,
-    } = cli.command
-    {
-        // The hook is one short process per tool call: no runtime until it needs one.
-        lighthouse_service::init_tracing("error", settings.service.log_format);
-        let answer = crate::hook::run(&settings, std::io::stdin().lock());
-        if !answer.is_null() {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{answer}");
-            let _ = out.flush();
-        }
-        // Benchmarks read the hook's own peak memory; nothing else sets this.
-        if std::env::var_os("LIGHTHOUSE_REPORT_PEAK_RSS").is_some()
-            && let Some(kb) = crate::bench::peak_rss_kb(std::process::id())
-        {
-            eprintln!("lighthouse-peak-rss-kb={kb}");
-        }
-        return ExitCode::SUCCESS;
-    }
     lighthouse_service::init_tracing(lighthouse_service::DEFAULT_LOG, settings.service.log_format);
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Cmd::Validator {
@@ -479,20 +454,27 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Install {
-            agent: InstallAgent::Claude { user, .. },
-        } => {
-            let path = if user {
-                crate::settings::home_dir()
-                    .ok_or_else(|| anyhow::anyhow!("HOME is not set"))?
-                    .join(".claude/settings.json")
-            } else {
-                std::env::current_dir()?.join(".claude/settings.json")
-            };
-            let exe = std::env::current_exe()?;
-            let command = format!("{} hook claude", exe.display());
-            crate::install::install(&path, &command)?;
-            println!("lighthouse: hook registered in {}", path.display());
+        Cmd::Install { agent, user, .. } => {
+            let client = crate::hook::Client::from_name(&agent)
+                .ok_or_else(|| anyhow::anyhow!("unknown agent {agent}"))?;
+            let home = crate::settings::home_dir();
+            if user && home.is_none() {
+                anyhow::bail!("HOME is not set");
+            }
+            let path = crate::install::settings_path(
+                client,
+                &std::env::current_dir()?,
+                home.as_deref().unwrap_or(std::path::Path::new("/")),
+                user,
+            );
+            let command = crate::install::hook_command(client, &std::env::current_exe()?);
+            crate::install::install(client, &path, &command)?;
+            println!("lighthouse: `{command}` registered in {}", path.display());
+            if client == crate::hook::Client::Codex {
+                println!(
+                    "lighthouse: Codex runs a new hook only once trusted: review it with /hooks in codex"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Nats {

@@ -14,16 +14,15 @@ pub mod bench_fuse;
 pub mod cli;
 pub mod errors;
 pub mod expert;
-pub mod files;
-pub mod hook;
-pub mod install;
-pub mod post_tool;
 pub mod probe;
-pub mod spool;
 pub mod status;
 pub mod sync;
 pub mod up;
 pub mod workers;
+
+/// The hook and what it shares with the CLI (file ingestion, spools, installers) live
+/// in `lighthouse-hook`; re-exported so `crate::hook::…` keeps working.
+pub use lighthouse_hook::{files, hook, install, post_tool, spool};
 
 /// Settings live in `lighthouse-config`; re-exported so `crate::settings::…` keeps working.
 pub use lighthouse_config::settings;

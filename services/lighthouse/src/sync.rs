@@ -14,7 +14,7 @@ use lighthouse_nats::topology::FS_STREAM;
 use lighthouse_schemas::{FileContent, FileVersion, Token, decode, subject};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// What a sync did.
@@ -53,29 +53,6 @@ impl Fingerprint {
             mtime_us: if v.sha256.is_empty() { v.mtime_us } else { 0 },
         }
     }
-}
-
-/// Files under `dir` that sync considers, relative to the project root.
-pub fn walk(project: &Project, dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let walker = ignore::WalkBuilder::new(dir)
-        .hidden(false)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .require_git(false)
-        .follow_links(false)
-        .add_custom_ignore_filename(".lighthouseignore")
-        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".lighthouse")
-        .build();
-    for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) && entry.path().starts_with(&project.root)
-        {
-            files.push(entry.into_path());
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The latest version of every file of `project` on the stream, by path.
@@ -126,7 +103,7 @@ pub async fn sync(
     let project = Project::enclosing(dir, configured_project)?;
     let dir = dir.canonicalize()?;
     let latest = latest_versions(js, &project.name).await?;
-    let files = walk(&project, &dir);
+    let files = crate::files::walk(&project, &dir, usize::MAX);
     let mut report = SyncReport {
         project: project.name.clone(),
         scanned: files.len(),

@@ -1,58 +1,31 @@
-//! `lighthouse hook claude`: Claude Code's hook, one process per tool call.
+//! `lighthouse hook claude|codex|gemini`: the agent's hook, one process per tool call.
 //!
-//! PreToolUse: publish the command, wait for its decision, answer in Claude Code's
-//! protocol. When the local policy escalates, the wait is `hook.escalation_wait_ms`
-//! (experts vote) instead of `hook.decision_timeout_ms`. Whatever fails (no server, no
-//! validator, a slow pipeline), the answer still comes in time from the same policy
-//! code run locally, and the command plus that local decision are spooled for the
-//! audit log.
+//! Before a tool runs: publish the command, wait for its decision, answer in the
+//! client's protocol ([`lighthouse_hook::protocol`]). When the local policy escalates,
+//! the wait is `hook.escalation_wait_ms` (experts vote) instead of
+//! `hook.decision_timeout_ms`. Whatever fails (no server, no validator, a slow
+//! pipeline), the answer still comes in time from the same policy code run locally,
+//! and the command plus that local decision are spooled for the audit log.
+//!
+//! After a tool ran: files it wrote reach `LH_FS` ([`crate::post_tool`]); notes experts
+//! left on a file the agent read reach the model.
 
-use crate::settings::Settings;
 use crate::spool::Spool;
 use futures::StreamExt;
+use lighthouse_config::Settings;
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::read::recorded_decision;
 use lighthouse_policy::Policy;
 use lighthouse_schemas::{
-    AgentKind, Command, Decision, Envelope, Tier, Token, Verdict, decode, encode, now_us, subject,
+    Choice, Command, Decision, Envelope, Tier, Token, Verdict, decode, encode, now_us, subject,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
-use thiserror::Error;
 
-/// The fields of Claude Code's hook payload we use; everything else is ignored.
-#[derive(Debug, Clone, Deserialize)]
-pub struct HookInput {
-    pub hook_event_name: String,
-    #[serde(default)]
-    pub session_id: String,
-    #[serde(default)]
-    pub cwd: String,
-    #[serde(default)]
-    pub permission_mode: Option<String>,
-    #[serde(default)]
-    pub tool_name: String,
-    #[serde(default)]
-    pub tool_input: Value,
-    #[serde(default)]
-    pub tool_use_id: Option<String>,
-}
-
-#[derive(Debug, Error)]
-pub enum InputError {
-    #[error("hook input is over {0} bytes")]
-    TooLarge(usize),
-    #[error("cannot read hook input: {0}")]
-    Read(#[from] std::io::Error),
-    #[error("hook input is not Claude Code hook JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("hook input has no tool_name")]
-    NoTool,
-}
+pub use crate::protocol::{
+    self, Answer, Call, Client, Event, InputError, Output, command_id, parse,
+};
 
 /// Reads at most `max` bytes of stdin; more is an error, never a truncated payload.
 pub fn read_bounded(mut input: impl Read, max: usize) -> Result<Vec<u8>, InputError> {
@@ -62,14 +35,6 @@ pub fn read_bounded(mut input: impl Read, max: usize) -> Result<Vec<u8>, InputEr
         return Err(InputError::TooLarge(max));
     }
     Ok(buf)
-}
-
-pub fn parse_input(raw: &[u8]) -> Result<HookInput, InputError> {
-    let input: HookInput = serde_json::from_slice(raw)?;
-    if input.hook_event_name == "PreToolUse" && input.tool_name.is_empty() {
-        return Err(InputError::NoTool);
-    }
-    Ok(input)
 }
 
 /// The project a call belongs to: configured, else the nearest enclosing directory
@@ -84,42 +49,23 @@ pub fn project_root(dir: &Path) -> std::path::PathBuf {
     lighthouse_config::project::root(dir)
 }
 
-/// The command id: the agent's `tool_use_id`, else a hash of the exact payload (so a
-/// retried hook maps to the same command).
-pub fn command_id(input: &HookInput, raw: &[u8]) -> String {
-    match &input.tool_use_id {
-        Some(id) if !id.is_empty() => id.clone(),
-        _ => format!("h-{}", &hex::encode(Sha256::digest(raw))[..32]),
-    }
-}
-
-pub fn build_command(input: &HookInput, id: String, project: String, agent: String) -> Command {
+pub fn build_command(
+    client: Client,
+    call: &Call,
+    id: String,
+    project: String,
+    agent: String,
+) -> Command {
     Command {
         env: Envelope::new(id.clone(), now_us(), project, agent, id),
-        tool_name: input.tool_name.clone(),
-        tool_input: input.tool_input.clone(),
-        cwd: input.cwd.clone(),
-        session_id: input.session_id.clone(),
-        tool_use_id: input.tool_use_id.clone(),
-        agent_kind: AgentKind::ClaudeCode,
-        permission_mode: input.permission_mode.clone(),
+        tool_name: call.tool_name.clone(),
+        tool_input: call.tool_input.clone(),
+        cwd: call.cwd.clone(),
+        session_id: call.session_id.clone(),
+        tool_use_id: call.tool_use_id.clone(),
+        agent_kind: client.agent_kind(),
+        permission_mode: call.permission_mode.clone(),
     }
-}
-
-/// Claude Code's PreToolUse answer. Escalate is "ask": the user decides.
-pub fn claude_answer(verdict: Verdict, reason: &str) -> Value {
-    let decision = match verdict {
-        Verdict::Allow => "allow",
-        Verdict::Deny => "deny",
-        Verdict::Escalate => "ask",
-    };
-    json!({
-        "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": decision,
-            "permissionDecisionReason": reason,
-        }
-    })
 }
 
 /// A decision's reason as the agent reads it.
@@ -136,9 +82,9 @@ pub fn describe(decision: &Decision) -> String {
     format!("Lighthouse: {}{rule}{tier}", decision.reason)
 }
 
-/// Runs the hook: reads stdin, answers on stdout. Always exits 0 with an answer, so
-/// Claude Code never proceeds on a hook crash.
-pub fn run(settings: &Settings, stdin: impl Read) -> Value {
+/// Runs the hook for `client`: reads stdin, returns what to print and the exit code.
+/// Every path ends in an answer, so the client never proceeds on a hook crash.
+pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
@@ -149,28 +95,46 @@ pub fn run(settings: &Settings, stdin: impl Read) -> Value {
         rt.block_on(tokio::task::yield_now());
         task
     });
+    let refuse = |e: InputError| protocol::render_refusal(client, &format!("Lighthouse: {e}"));
     let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
         Ok(raw) => raw,
-        Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
+        Err(e) => return refuse(e),
     };
-    let input = match parse_input(&raw) {
-        Ok(input) => input,
-        Err(e) => return claude_answer(Verdict::Deny, &format!("Lighthouse: {e}")),
+    let call = match parse(client, &raw) {
+        Ok(call) => call,
+        Err(e) => return refuse(e),
     };
-    if input.hook_event_name != "PreToolUse" {
-        if let Some(task) = early {
-            task.abort();
+    let id = command_id(client, &call, &raw);
+    match call.event {
+        Event::Other => Output::SILENT,
+        Event::PostTool => {
+            // Files written go to LH_FS; notes on a file read go to the model.
+            let context = match (runtime, early) {
+                (Ok(rt), Some(task)) => crate::post_tool::run(settings, &call, &id, &rt, task),
+                _ => crate::post_tool::run_offline(settings, &call, &id),
+            };
+            protocol::render_post(client, context.as_deref())
         }
-        // No decision to make; PostToolUse publishes written files, silently.
-        if input.hook_event_name == "PostToolUse" {
-            crate::post_tool::run(settings, &input);
+        Event::PreTool => {
+            if call.tool_name == "Bash" {
+                crate::post_tool::mark_shell_start(settings, &id);
+            }
+            let command = build_command(
+                client,
+                &call,
+                id,
+                project_for(&call.cwd, settings.hook.project.as_deref()),
+                settings.hook.agent.clone(),
+            );
+            let answer = match (runtime, early) {
+                (Ok(rt), Some(task)) => {
+                    rt.block_on(pre_tool_use(settings, client, &call, command, task))
+                }
+                (Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
+                (Ok(_), None) => fallback_answer(settings, &command, "no connection task"),
+            };
+            protocol::render_pre(client, &answer, settings.hook.strict)
         }
-        return Value::Null;
-    }
-    match (runtime, early) {
-        (Ok(rt), Some(task)) => rt.block_on(pre_tool_use(settings, input, &raw, task)),
-        (Err(e), _) => fallback_answer(settings, &input, &raw, &e.to_string()),
-        (Ok(_), None) => fallback_answer(settings, &input, &raw, "no connection task"),
     }
 }
 
@@ -182,7 +146,7 @@ fn connect_limit(settings: &Settings) -> Duration {
 
 /// Connects as the configured user. The handshake, not just TCP, is bounded: a server
 /// that accepts and stays silent must not hold the agent.
-async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, String> {
+pub async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, String> {
     let connect = lighthouse_nats::with_url_credentials(async_nats::ConnectOptions::new(), &url)
         .name("lighthouse-hook")
         .connection_timeout(limit)
@@ -196,30 +160,37 @@ async fn connect(url: String, limit: Duration) -> Result<async_nats::Client, Str
 
 /// No async runtime: decide locally, and spool like any other fallback so the audit
 /// log still gets the call.
-fn fallback_answer(settings: &Settings, input: &HookInput, raw: &[u8], why: &str) -> Value {
-    let project = project_for(&input.cwd, settings.hook.project.as_deref());
-    let command = build_command(
-        input,
-        command_id(input, raw),
-        project,
-        settings.hook.agent.clone(),
-    );
+fn fallback_answer(settings: &Settings, command: &Command, why: &str) -> Answer {
     let spool = Spool::new(&settings.state_dir());
-    answer_locally(settings, &spool, &command, why)
+    answer_locally(&spool, command, why)
 }
 
-/// Claude Code's answer for a decision. An escalation still unresolved (no expert
-/// consensus in time, or nobody to ask) is the agent's "ask", or a deny in strict mode.
-pub fn answer_for(decision: &Decision, strict: bool) -> Value {
-    match decision.verdict {
-        Verdict::Escalate if strict => claude_answer(
-            Verdict::Deny,
-            &format!(
-                "{} (strict mode: denied without expert approval)",
-                describe(decision)
-            ),
-        ),
-        verdict => claude_answer(verdict, &describe(decision)),
+/// The answer for a decision: its verdict, its reason as the agent reads it, and what
+/// experts who approved it said (their reasons and suggestions reach the model).
+pub fn answer_for(decision: &Decision) -> Answer {
+    let approvals: Vec<String> = decision
+        .voters
+        .iter()
+        .filter(|v| v.choice == Choice::Approve)
+        .map(|v| {
+            let mut line = format!("- {} ({}): {}", v.expert, v.specialty, v.reasoning);
+            for s in &v.suggestions {
+                line.push_str(&format!("\n  - suggestion: {s}"));
+            }
+            line
+        })
+        .collect();
+    let context = (decision.verdict == Verdict::Allow && !approvals.is_empty()).then(|| {
+        format!(
+            "Lighthouse: experts approved this call. What they said:\n{}",
+            approvals.join("\n")
+        )
+    });
+    Answer {
+        verdict: decision.verdict,
+        reason: describe(decision),
+        cmd_id: decision.cmd_id.clone(),
+        context,
     }
 }
 
@@ -243,7 +214,7 @@ pub fn local_policy(cwd: &Path) -> Policy {
 }
 
 fn decide_locally(command: &Command) -> Decision {
-    let home = crate::settings::home_dir();
+    let home = lighthouse_config::home_dir();
     lighthouse_validator::decide(
         &local_policy(Path::new(&command.cwd)),
         command,
@@ -256,94 +227,139 @@ fn decide_locally(command: &Command) -> Decision {
 
 async fn pre_tool_use(
     settings: &Settings,
-    input: HookInput,
-    raw: &[u8],
+    client: Client,
+    call: &Call,
+    command: Command,
     connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
-) -> Value {
+) -> Answer {
     let started = std::time::Instant::now();
-    let project = project_for(&input.cwd, settings.hook.project.as_deref());
-    let command = build_command(
-        &input,
-        command_id(&input, raw),
-        project,
-        settings.hook.agent.clone(),
-    );
     let spool = Spool::new(&settings.state_dir());
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
     let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
     // The task bounds itself; this bound only guards against a task that never ends.
-    let client = match tokio::time::timeout(connect_limit(settings), connecting).await {
-        Ok(Ok(Ok(client))) => client,
-        Ok(Ok(Err(why))) => return answer_locally(settings, &spool, &command, &why),
-        Ok(Err(e)) => return answer_locally(settings, &spool, &command, &e.to_string()),
-        Err(_) => return answer_locally(settings, &spool, &command, "connect timed out"),
+    let nats = match tokio::time::timeout(connect_limit(settings), connecting).await {
+        Ok(Ok(Ok(nats))) => nats,
+        Ok(Ok(Err(why))) => return answer_locally(&spool, &command, &why),
+        Ok(Err(e)) => return answer_locally(&spool, &command, &e.to_string()),
+        Err(_) => return answer_locally(&spool, &command, "connect timed out"),
     };
     let waits = Waits {
         fast: started + deadline,
         experts: started + escalation_wait,
     };
     let overall = waits.experts.max(waits.fast);
-    match tokio::time::timeout_at(overall.into(), ask_pipeline(&client, &command, waits)).await {
+    match tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await {
         Ok(Ok(decision)) => {
-            let mut answer = answer_for(&decision, settings.hook.strict);
-            if decision.verdict != Verdict::Deny
-                && let Some(notes) = open_annotations(&client, &input, &command).await
+            let mut answer = answer_for(&decision);
+            if decision.verdict == Verdict::Escalate
+                && !client.can_ask()
+                && let Some(approved) = late_approval(&nats, &command).await
             {
-                answer["hookSpecificOutput"]["additionalContext"] = Value::String(notes);
+                answer = approved;
+            }
+            if answer.verdict != Verdict::Deny
+                && let Some(notes) = open_annotations(&nats, call, &command).await
+            {
+                answer.context = Some(match answer.context.take() {
+                    Some(c) => format!("{c}\n\n{notes}"),
+                    None => notes,
+                });
             }
             // Earlier fallbacks go to the audit log now that the pipeline answers.
             if !spool.pending().is_empty() {
-                let js = async_nats::jetstream::new(client);
+                let js = async_nats::jetstream::new(nats);
                 let budget = Duration::from_millis(settings.hook.spool_flush_ms);
                 let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
             }
             answer
         }
-        Ok(Err(why)) => record_fallback(settings, &client, &spool, &command, &why).await,
+        Ok(Err(why)) => record_fallback(&nats, &spool, &command, &why).await,
         Err(_) => {
             let why = format!("no decision within {deadline:?}");
-            record_fallback(settings, &client, &spool, &command, &why).await
+            record_fallback(&nats, &spool, &command, &why).await
         }
     }
 }
 
-/// Tools that change a file, and the input field naming it.
-const EDITING_TOOLS: &[(&str, &str)] = &[
+/// How long a retried escalation may spend looking for an approval that came late.
+const LATE_APPROVAL_BUDGET: Duration = Duration::from_millis(300);
+
+/// A client that cannot ask (Codex, Gemini) was told to get an escalated call approved
+/// and retry it; the retry maps to the same command id (see
+/// [`protocol::command_id`]), whose decision is already on record as unresolved. An
+/// approval that came after it is a vote on `lh.vote.<cmd_id>.<expert>` (the server
+/// lets an expert vote only as itself): with at least one approval and no rejection,
+/// the retry is allowed and says who approved it.
+async fn late_approval(nats: &async_nats::Client, command: &Command) -> Option<Answer> {
+    let js = async_nats::jetstream::new(nats.clone());
+    let votes = async {
+        let stream = js
+            .get_stream_no_info(lighthouse_nats::topology::VOTE_STREAM)
+            .await
+            .ok()?;
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+                filter_subject: subject::votes_for(&Token::encode(&command.env.id)),
+                ..Default::default()
+            })
+            .await
+            .ok()?;
+        let pending = consumer.cached_info().num_pending as usize;
+        let mut votes = Vec::new();
+        if pending == 0 {
+            return Some(votes);
+        }
+        let mut messages = consumer.messages().await.ok()?;
+        while let Some(Ok(message)) = messages.next().await {
+            if let Ok(vote) = decode::<lighthouse_schemas::Vote>(&message.payload) {
+                votes.push(vote);
+            }
+            if votes.len() >= pending || message.info().ok()?.pending == 0 {
+                break;
+            }
+        }
+        Some(votes)
+    };
+    let votes = tokio::time::timeout(LATE_APPROVAL_BUDGET, votes)
+        .await
+        .ok()??;
+    if votes.is_empty() || votes.iter().any(|v| v.choice != Choice::Approve) {
+        return None;
+    }
+    let voters: Vec<lighthouse_schemas::Voter> = votes.iter().map(Into::into).collect();
+    let names: Vec<String> = voters.iter().map(|v| v.expert.clone()).collect();
+    let decision = Decision {
+        verdict: Verdict::Allow,
+        reason: format!("approved by {} after review", names.join(", ")),
+        voters,
+        ..decide_locally(command)
+    };
+    Some(answer_for(&decision))
+}
+
+/// Tools that read or change a file, and the input field naming it.
+const FILE_TOOLS: &[(&str, &str)] = &[
     ("Write", "file_path"),
     ("Edit", "file_path"),
     ("MultiEdit", "file_path"),
     ("NotebookEdit", "notebook_path"),
+    ("Read", "file_path"),
 ];
 
-/// How long the hook may spend looking up annotations of the file being edited.
-const ANNOTATION_BUDGET: Duration = Duration::from_millis(250);
-
 /// Experts' open notes on the file the agent is about to edit, as markdown for the
-/// model (Claude Code passes `additionalContext` to it).
+/// model.
 async fn open_annotations(
-    client: &async_nats::Client,
-    input: &HookInput,
+    nats: &async_nats::Client,
+    call: &Call,
     command: &Command,
 ) -> Option<String> {
-    let field = EDITING_TOOLS
+    let field = FILE_TOOLS
         .iter()
-        .find(|(tool, _)| *tool == input.tool_name)?
+        .find(|(tool, _)| *tool == call.tool_name && *tool != "Read")?
         .1;
-    let path = input.tool_input.get(field)?.as_str()?;
-    let path = Path::new(&input.cwd).join(path);
-    let file = crate::annotate::locate(&path, Some(&command.env.project)).ok()?;
-    let js = async_nats::jetstream::new(client.clone());
-    let all = tokio::time::timeout(ANNOTATION_BUDGET, crate::annotate::load(&js, &file))
-        .await
-        .ok()?
-        .ok()?;
-    let open = lighthouse_anchor::annotations::open(&all);
-    (!open.is_empty()).then(|| {
-        format!(
-            "Lighthouse: experts left notes on this file; keep them in mind.\n\n{}",
-            lighthouse_anchor::annotations::render_markdown(&file.path, &open)
-        )
-    })
+    let path = call.tool_input.get(field)?.as_str()?;
+    let path = Path::new(&call.cwd).join(path);
+    crate::notes::notes_on(nats, &path, &command.env.project).await
 }
 
 /// How long a hook that is already late may spend recording its local decision.
@@ -354,15 +370,14 @@ const RECORD_BUDGET: Duration = Duration::from_millis(300);
 /// the agent was told. If a validator's decision landed first, that one is the
 /// decision and the agent gets it.
 async fn record_fallback(
-    settings: &Settings,
-    client: &async_nats::Client,
+    nats: &async_nats::Client,
     spool: &Spool,
     command: &Command,
     why: &str,
-) -> Value {
+) -> Answer {
     tracing::warn!(reason = why, "hook_fallback");
     let local = decide_locally(command);
-    let js = async_nats::jetstream::new(client.clone());
+    let js = async_nats::jetstream::new(nats.clone());
     let subject = subject::decision(
         &Token::encode(&command.env.project),
         &Token::encode(&command.env.agent),
@@ -372,22 +387,22 @@ async fn record_fallback(
     let record = crate::spool::record(&js, command, &local);
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
-            Some(recorded) => answer_for(&recorded, settings.hook.strict),
-            None => answer_for(&local, settings.hook.strict),
+            Some(recorded) => answer_for(&recorded),
+            None => answer_for(&local),
         },
-        Ok(Ok(_)) => answer_for(&local, settings.hook.strict),
-        _ => answer_locally(settings, spool, command, why),
+        Ok(Ok(_)) => answer_for(&local),
+        _ => answer_locally(spool, command, why),
     }
 }
 
-fn answer_locally(settings: &Settings, spool: &Spool, command: &Command, why: &str) -> Value {
+fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Answer {
     // Decided now (not when the wait began): the audit log shows when it really was.
     let decision = decide_locally(command);
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
     }
     tracing::warn!(reason = why, "hook_fallback");
-    answer_for(&decision, settings.hook.strict)
+    answer_for(&decision)
 }
 
 /// Publishes the command and waits for its decision (the caller bounds the wait).
@@ -466,6 +481,10 @@ pub struct Waits {
 mod tests {
     use super::*;
 
+    fn call(raw: &[u8]) -> Call {
+        parse(Client::Claude, raw).unwrap()
+    }
+
     #[test]
     fn input_is_bounded() {
         let big = [b' '; 100];
@@ -477,55 +496,50 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_ignored_and_missing_tool_is_an_error() {
-        let ok = br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"new_field":1}"#;
-        assert_eq!(parse_input(ok).unwrap().tool_name, "Bash");
-        let no_tool = br#"{"hook_event_name":"PreToolUse"}"#;
-        assert!(matches!(parse_input(no_tool), Err(InputError::NoTool)));
-        assert!(parse_input(b"not json").is_err());
-    }
-
-    #[test]
-    fn command_ids_prefer_tool_use_id_and_hash_stably_otherwise() {
-        let raw = br#"{"hook_event_name":"PreToolUse","tool_name":"Bash"}"#;
-        let mut input = parse_input(raw).unwrap();
-        let a = command_id(&input, raw);
-        assert_eq!(a, command_id(&input, raw));
-        assert!(a.starts_with("h-"));
-        input.tool_use_id = Some("toolu_9".into());
-        assert_eq!(command_id(&input, raw), "toolu_9");
-    }
-
-    #[test]
-    fn answers_speak_claude_codes_protocol() {
-        let a = claude_answer(Verdict::Escalate, "why");
-        assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "ask");
-        assert_eq!(a["hookSpecificOutput"]["hookEventName"], "PreToolUse");
-        assert_eq!(a["hookSpecificOutput"]["permissionDecisionReason"], "why");
-    }
-
-    #[test]
-    fn strict_mode_turns_unresolved_escalations_into_denials() {
-        let mut d = decide_locally(&build_command(
-            &parse_input(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git reset --hard HEAD~3"}}"#).unwrap(),
+    fn unresolved_escalations_ask_or_deny_by_client() {
+        let c = call(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git reset --hard HEAD~3"}}"#);
+        let d = decide_locally(&build_command(
+            Client::Claude,
+            &c,
             "c".into(),
             "p".into(),
             "a".into(),
         ));
         assert_eq!(d.verdict, Verdict::Escalate);
-        assert_eq!(
-            answer_for(&d, false)["hookSpecificOutput"]["permissionDecision"],
-            "ask"
+        let answer = answer_for(&d);
+        let claude = protocol::render_pre(Client::Claude, &answer, false);
+        assert!(claude.stdout.unwrap().contains("\"ask\""));
+        let strict = protocol::render_pre(Client::Claude, &answer, true);
+        assert!(strict.stdout.unwrap().contains("\"deny\""));
+        for client in [Client::Codex, Client::Gemini] {
+            let out = protocol::render_pre(client, &answer, false);
+            assert_eq!(out.code, 2, "{client:?}");
+            assert!(out.stderr.unwrap().contains("lighthouse expert approve c"));
+        }
+    }
+
+    #[test]
+    fn approvals_reach_the_model() {
+        let c = call(
+            br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
         );
-        assert_eq!(
-            answer_for(&d, true)["hookSpecificOutput"]["permissionDecision"],
-            "deny"
-        );
-        d.verdict = Verdict::Allow;
-        assert_eq!(
-            answer_for(&d, true)["hookSpecificOutput"]["permissionDecision"],
-            "allow"
-        );
+        let mut d = decide_locally(&build_command(
+            Client::Claude,
+            &c,
+            "c".into(),
+            "p".into(),
+            "a".into(),
+        ));
+        assert_eq!(answer_for(&d).context, None);
+        d.voters.push(lighthouse_schemas::Voter {
+            expert: "ana".into(),
+            specialty: "security".into(),
+            choice: Choice::Approve,
+            reasoning: "fine on a branch".into(),
+            suggestions: vec!["push to a backup first".into()],
+        });
+        let context = answer_for(&d).context.unwrap();
+        assert!(context.contains("fine on a branch") && context.contains("push to a backup first"));
     }
 
     #[test]

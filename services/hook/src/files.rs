@@ -1,5 +1,5 @@
-//! File ingestion, shared by the PostToolUse hook ([`crate::post_tool`]) and
-//! `lighthouse sync` ([`crate::sync`]): turn a file on disk into a [`FileVersion`] and
+//! File ingestion, shared by the PostToolUse hook  and
+//! `lighthouse sync`: turn a file on disk into a [`FileVersion`] and
 //! publish it on `lh.fs.<project>.<file_key>` exactly once.
 //!
 //! Rules every publisher follows:
@@ -113,6 +113,30 @@ impl Project {
         }
         Ok(rel)
     }
+}
+
+/// Files under `dir` that belong to `project` (`.gitignore`d files, `.git` and
+/// `.lighthouse` excluded), sorted; at most `limit` directory entries are looked at.
+pub fn walk(project: &Project, dir: &Path, limit: usize) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(false)
+        .add_custom_ignore_filename(".lighthouseignore")
+        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != ".lighthouse")
+        .build();
+    for entry in walker.take(limit).flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file()) && entry.path().starts_with(&project.root)
+        {
+            files.push(entry.into_path());
+        }
+    }
+    files.sort();
+    files
 }
 
 /// The secret rule a project-relative path matches, if any. Deliberately broad: a

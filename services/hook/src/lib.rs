@@ -1,0 +1,25 @@
+//! The agent hook: one short process per tool call, for Claude Code, Codex CLI and
+//! Gemini CLI (`lighthouse-hook <client>`, or `lighthouse hook <client>`).
+//!
+//! Layout, without cycles (each module uses only those listed before it):
+//! - [`protocol`]: each client's hook input → one [`protocol::Call`], one
+//!   [`protocol::Answer`] → that client's output (pure functions, one module per client);
+//! - [`files`]: a file on disk → one `FileVersion` on `LH_FS`, exactly once;
+//! - [`spool`]: local decisions kept until they can be published;
+//! - [`notes`]: experts' annotations of a file, for the model;
+//! - [`post_tool`]: after a call: the files it wrote, the notes on a file it read;
+//! - [`hook`]: before a call: publish, wait for the decision, fall back locally;
+//! - [`install`]: registers the hook in each client's settings;
+//! - [`entry`]: the process: settings, stdin, stdout/stderr, exit code.
+//!
+//! The policy engine (tree-sitter) is linked in but only built when the hook decides
+//! locally (no pipeline, or a late one); the fast path never touches it.
+
+pub mod entry;
+pub mod files;
+pub mod hook;
+pub mod install;
+pub mod notes;
+pub mod post_tool;
+pub mod protocol;
+pub mod spool;

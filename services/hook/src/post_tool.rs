@@ -1,0 +1,276 @@
+//! After a tool ran (Claude Code's and Codex's `PostToolUse`, Gemini's `AfterTool`):
+//! publish the files it wrote, as they now are on disk, so experts see the project
+//! through the FUSE view; and hand the model the experts' notes on a file it read,
+//! before it edits it.
+//!
+//! Which files a call wrote: the `file_path` of Write/Edit/MultiEdit/NotebookEdit; the
+//! files an `apply_patch` names (Codex); for a shell command, the project's files
+//! (respecting `.gitignore`) modified since the hook saw the command start — bounded
+//! by [`MAX_WALK`] entries and [`MAX_SHELL_FILES`] files.
+//!
+//! This path must never get in the agent's way: it never blocks, and is bounded in time
+//! (`files.publish_timeout_ms`). When the server cannot be reached in time, versions are
+//! spooled (`<state>/spool-fs`) and published by the next hook that reaches the server,
+//! or by `lighthouse up` when it starts.
+
+use crate::files::{FileSpool, Origin, Project, read_version};
+use crate::protocol::Call;
+use lighthouse_config::Settings;
+use lighthouse_schemas::{FileVersion, Token};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Tools whose calls change a file, with the input field naming it.
+pub const WRITE_TOOLS: &[(&str, &str)] = &[
+    ("Write", "file_path"),
+    ("Edit", "file_path"),
+    ("MultiEdit", "file_path"),
+    ("NotebookEdit", "notebook_path"),
+];
+
+/// Most directory entries a shell command's before/after comparison looks at.
+pub const MAX_WALK: usize = 20_000;
+/// Most files one shell command is credited with writing.
+pub const MAX_SHELL_FILES: usize = 64;
+
+/// The file a tool call wrote, when the call is one of [`WRITE_TOOLS`].
+pub fn written_file(tool_name: &str, tool_input: &Value) -> Option<String> {
+    let (_, field) = WRITE_TOOLS.iter().find(|(t, _)| *t == tool_name)?;
+    tool_input
+        .get(*field)
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+}
+
+fn marker(settings: &Settings, id: &str) -> PathBuf {
+    settings
+        .state_dir()
+        .join("shell")
+        .join(Token::encode(id).as_str())
+}
+
+/// Notes when a shell command was let through to run (before its decision, so the
+/// comparison after it misses nothing): an empty file whose mtime is the start.
+pub fn mark_shell_start(settings: &Settings, id: &str) {
+    let path = marker(settings, id);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = std::fs::write(&path, b"") {
+        tracing::warn!(error = %e, "shell_marker_failed");
+    }
+}
+
+/// Files under the project modified at or after `since` (gitignored files, `.git` and
+/// `.lighthouse` excluded), relative to the root; bounded.
+pub fn changed_since(project: &Project, since: SystemTime) -> Vec<String> {
+    let mut changed = Vec::new();
+    for path in crate::files::walk(project, &project.root, MAX_WALK) {
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified());
+        if modified.is_ok_and(|m| m >= since)
+            && let Ok(rel) = path.strip_prefix(&project.root)
+            && let Some(rel) = rel.to_str()
+        {
+            changed.push(rel.to_owned());
+            if changed.len() >= MAX_SHELL_FILES {
+                break;
+            }
+        }
+    }
+    changed
+}
+
+/// The project files a finished call wrote (project-relative or absolute paths).
+fn written_files(settings: &Settings, call: &Call, id: &str, project: &Project) -> Vec<String> {
+    if let Some(file) = written_file(&call.tool_name, &call.tool_input) {
+        return vec![file];
+    }
+    if let Some(patch) = crate::protocol::codex::patch_text(&call.tool_name, &call.tool_input) {
+        return crate::protocol::codex::patched_files(&patch);
+    }
+    if call.tool_name == "Bash" {
+        let path = marker(settings, id);
+        let since = std::fs::metadata(&path).and_then(|m| m.modified());
+        let _ = std::fs::remove_file(&path);
+        if let Ok(since) = since {
+            return changed_since(project, since);
+        }
+    }
+    Vec::new()
+}
+
+/// The versions a finished call produced, read from disk (nothing on error: logged).
+fn versions(settings: &Settings, call: &Call, id: &str) -> Vec<FileVersion> {
+    let cwd = Path::new(&call.cwd);
+    let project = match Project::enclosing(cwd, settings.hook.project.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "post_tool_no_project");
+            return Vec::new();
+        }
+    };
+    let origin = Origin {
+        agent: settings.hook.agent.clone(),
+        tool: call.client_tool.clone(),
+        tool_use_id: call.tool_use_id.clone().or_else(|| Some(id.to_owned())),
+    };
+    written_files(settings, call, id, &project)
+        .into_iter()
+        .filter_map(|file| {
+            let rel = project.relative(cwd, Path::new(&file));
+            match rel.and_then(|rel| {
+                read_version(&project, &rel, &origin, settings.files.max_file_bytes)
+            }) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(error = %e, "post_tool_file_refused");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// Without a runtime: spool what was written; no notes.
+pub fn run_offline(settings: &Settings, call: &Call, id: &str) -> Option<String> {
+    let spool = FileSpool::new(&settings.state_dir());
+    for version in versions(settings, call, id) {
+        spool_it(&spool, &version, "no async runtime");
+    }
+    None
+}
+
+/// Handles one finished call: publishes what it wrote (spooling what cannot go now)
+/// and returns the notes on a file it read, for the model.
+pub fn run(
+    settings: &Settings,
+    call: &Call,
+    id: &str,
+    runtime: &tokio::runtime::Runtime,
+    connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
+) -> Option<String> {
+    let versions = versions(settings, call, id);
+    let read = read_file(call);
+    if versions.is_empty() && read.is_none() {
+        connecting.abort();
+        return None;
+    }
+    let spool = FileSpool::new(&settings.state_dir());
+    let deadline = Duration::from_millis(settings.files.publish_timeout_ms);
+    runtime.block_on(async {
+        let nats = match tokio::time::timeout(deadline, connecting).await {
+            Ok(Ok(Ok(nats))) => nats,
+            _ => {
+                for version in &versions {
+                    spool_it(&spool, version, "no connection");
+                }
+                return None;
+            }
+        };
+        let notes = match read {
+            Some(file) => {
+                let project = lighthouse_config::project::name_of(
+                    Path::new(&call.cwd),
+                    settings.hook.project.as_deref(),
+                );
+                crate::notes::notes_on(&nats, &Path::new(&call.cwd).join(file), &project).await
+            }
+            None => None,
+        };
+        if versions.is_empty() {
+            return notes;
+        }
+        let js = async_nats::jetstream::new(nats.clone());
+        let send = async {
+            for version in &versions {
+                crate::files::publish(&js, version.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        };
+        match tokio::time::timeout(deadline, send).await {
+            Ok(Ok(())) => {
+                // Earlier versions spooled while the server was away go out now, in
+                // the time left over.
+                let budget = Duration::from_millis(settings.hook.spool_flush_ms);
+                let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
+                let _ = tokio::time::timeout(budget, nats.flush()).await;
+            }
+            Ok(Err(why)) => versions.iter().for_each(|v| spool_it(&spool, v, &why)),
+            Err(_) => versions
+                .iter()
+                .for_each(|v| spool_it(&spool, v, "timed out")),
+        }
+        notes
+    })
+}
+
+/// The file a read-only tool call names (Read), for the notes on it.
+pub fn read_file(call: &Call) -> Option<String> {
+    (call.tool_name == "Read")
+        .then(|| {
+            call.tool_input
+                .get("file_path")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .flatten()
+}
+
+fn spool_it(spool: &FileSpool, version: &FileVersion, why: &str) {
+    tracing::warn!(reason = why, path = %version.path, "file_version_spooled");
+    if let Err(e) = spool.push(version) {
+        tracing::warn!(error = %e, "fs_spool_write_failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_writing_tools_name_a_file() {
+        assert_eq!(
+            written_file("Write", &json!({"file_path": "/p/a.rs", "content": "x"})).as_deref(),
+            Some("/p/a.rs")
+        );
+        assert_eq!(
+            written_file("NotebookEdit", &json!({"notebook_path": "n.ipynb"})).as_deref(),
+            Some("n.ipynb")
+        );
+        assert_eq!(written_file("Bash", &json!({"file_path": "/p/a.rs"})), None);
+        assert_eq!(written_file("Edit", &json!({"file_path": ""})), None);
+        assert_eq!(written_file("Edit", &json!({"file_path": 3})), None);
+    }
+
+    #[test]
+    fn a_shell_command_is_credited_with_the_files_it_changed_not_ignored_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("proj");
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        std::fs::write(root.join(".gitignore"), "target/\n").unwrap();
+        std::fs::write(root.join("old.txt"), "old").unwrap();
+        let project = Project::enclosing(&root, None).unwrap();
+        // File times come from the kernel's coarse clock: the mark is a file too.
+        let mark = dir.path().join("mark");
+        std::fs::write(&mark, b"").unwrap();
+        let since = std::fs::metadata(&mark).unwrap().modified().unwrap();
+        std::fs::write(root.join("new.txt"), "new").unwrap();
+        std::fs::write(root.join("target/out.bin"), "built").unwrap();
+        std::fs::write(root.join(".git/index"), "x").unwrap();
+        // Files from before the mark (their mtimes may equal it on a coarse clock).
+        for old in ["old.txt", ".gitignore"] {
+            let old = std::fs::File::options()
+                .write(true)
+                .open(root.join(old))
+                .unwrap();
+            old.set_modified(since - Duration::from_secs(10)).unwrap();
+        }
+        assert_eq!(changed_since(&project, since), ["new.txt"]);
+    }
+}

@@ -158,6 +158,10 @@ fn check_and_the_hook_both_deny_malformed_input_and_check_exit_codes_tell_the_ve
         let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(line["permissionDecision"], "deny", "{bad:?}: {line}");
         assert_eq!(code(&out), Some(1), "{bad:?}");
+        if bad.starts_with('{') {
+            // Valid JSON without an event name: the hook's own rules judge that one.
+            continue;
+        }
         let (out, _) = run_with_stdin(&mut lighthouse(state.path(), &url), bad);
         let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(permission(&answer), "deny", "{bad:?}: {answer}");

@@ -15,12 +15,14 @@
 
 pub mod backup;
 pub mod experts;
+pub mod health;
 pub mod presence;
 pub mod publish;
 pub mod read;
 pub mod roster;
 pub mod server;
 pub mod topology;
+pub mod trace;
 pub mod worker;
 
 /// Connects with the options every Lighthouse process uses; `url` may list several

@@ -23,6 +23,17 @@ pub struct Presence {
     pub processed: u64,
     pub dead_lettered: u64,
     pub version: String,
+    /// Where this process serves `/metrics` (filled in by [`heartbeat`] once
+    /// [`set_metrics_url`] is called; absent when metrics are off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
+}
+
+static METRICS_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Records this process's metrics URL; every presence record it writes carries it.
+pub fn set_metrics_url(url: String) {
+    let _ = METRICS_URL.set(url);
 }
 
 impl Presence {
@@ -54,7 +65,10 @@ where
     };
     let key = current().key();
     loop {
-        let presence = current();
+        let mut presence = current();
+        if presence.metrics_url.is_none() {
+            presence.metrics_url = METRICS_URL.get().cloned();
+        }
         if let Ok(value) = serde_json::to_vec(&presence)
             && let Err(e) = store.put(&key, value.into()).await
         {

@@ -5,6 +5,7 @@
 //! message on a subject that must only ever hold one (a decision per command), however
 //! late it comes.
 
+use async_nats::HeaderMap;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
 use bytes::Bytes;
 use thiserror::Error;
@@ -33,6 +34,7 @@ pub enum PublishError {
 
 /// Publishes `payload` once: deduplicated by `msg_id`, and, when `first_on_subject`,
 /// refused if the subject already holds a message.
+/// Carries the current trace context (see [`crate::trace`]).
 pub async fn publish_once(
     js: &jetstream::Context,
     subject: String,
@@ -40,7 +42,24 @@ pub async fn publish_once(
     payload: Bytes,
     first_on_subject: bool,
 ) -> Result<Published, PublishError> {
-    let mut message = PublishMessage::build().payload(payload).message_id(msg_id);
+    let mut headers = HeaderMap::new();
+    crate::trace::inject(&mut headers);
+    publish_once_with(js, subject, msg_id, payload, first_on_subject, headers).await
+}
+
+/// [`publish_once`] with headers of the caller's (the hook's `traceparent`).
+pub async fn publish_once_with(
+    js: &jetstream::Context,
+    subject: String,
+    msg_id: &str,
+    payload: Bytes,
+    first_on_subject: bool,
+    headers: HeaderMap,
+) -> Result<Published, PublishError> {
+    let mut message = PublishMessage::build()
+        .headers(headers)
+        .payload(payload)
+        .message_id(msg_id);
     if first_on_subject {
         message = message.expected_last_subject_sequence(0);
     }

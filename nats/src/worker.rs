@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, warn};
 
 /// What a handler made of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,8 @@ pub async fn consume_group<F, Fut>(
         }
     };
     for name in names {
+        // Not ready until its pull stream opens (see `health`).
+        crate::health::set_bound(&group.stream, &name, false);
         tasks.spawn(consume_partition(
             js.clone(),
             group.stream.clone(),
@@ -130,9 +132,11 @@ async fn consume_partition<F, Fut>(
         let messages = match open(&js, &stream, &consumer, &options).await {
             Ok(messages) => {
                 backoff = Duration::from_millis(100);
+                crate::health::set_bound(&stream, &consumer, true);
                 messages
             }
             Err(e) => {
+                crate::health::set_bound(&stream, &consumer, false);
                 WorkerStats::bump(&stats.stream_errors);
                 warn!(%stream, %consumer, error = %e, "consumer_unavailable");
                 tokio::select! {
@@ -198,7 +202,7 @@ async fn process<F, Fut>(
         Ok(info) => (info.stream_sequence, info.delivered),
         Err(_) => (0, 1),
     };
-    let span = info_span!("message", subject = %message.subject, stream_sequence, delivered);
+    let span = crate::trace::message_span(&message.message, stream_sequence, delivered);
     let delivery = Delivery {
         message: message.message.clone(),
         stream_sequence,
@@ -209,16 +213,25 @@ async fn process<F, Fut>(
     let ack = match outcome {
         Outcome::Done => {
             WorkerStats::bump(&stats.processed);
+            count(stream, "done");
             message.ack().await
         }
         Outcome::Retry(delay) => {
             WorkerStats::bump(&stats.retried);
+            count(stream, "retry");
             message.ack_with(AckKind::Nak(Some(delay))).await
         }
         Outcome::Poison(reason) => {
             match dead_letter(js, stream, &message, stream_sequence, &reason).await {
                 Ok(()) => {
                     WorkerStats::bump(&stats.dead_lettered);
+                    count(stream, "dead_letter");
+                    metrics::counter!(
+                        "lighthouse_dead_letters_total",
+                        "stream" => stream.to_owned(),
+                        "reason" => reason_kind(&reason),
+                    )
+                    .increment(1);
                     warn!(%reason, "dead_lettered");
                     message.ack_with(AckKind::Term).await
                 }
@@ -235,6 +248,25 @@ async fn process<F, Fut>(
     if let Err(e) = ack {
         // The server will redeliver after ack_wait; the result is idempotent.
         warn!(error = %e, "ack_failed");
+    }
+}
+
+/// Counts one handled message (`lighthouse_messages_total`).
+fn count(stream: &str, outcome: &'static str) {
+    metrics::counter!("lighthouse_messages_total", "stream" => stream.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// A bounded label for a dead letter's reason (the full text is in its `Lh-Reason`).
+fn reason_kind(reason: &str) -> &'static str {
+    if reason.starts_with("not a ") {
+        "subject"
+    } else if reason.starts_with("payload names") {
+        "mismatch"
+    } else if reason.starts_with("cannot encode") {
+        "encode"
+    } else {
+        "undecodable"
     }
 }
 

@@ -67,6 +67,7 @@ fn escalation() -> Escalation {
             }],
             files: vec!["/work/web/deploy.sh".into()],
         },
+        traceparent: None,
     }
 }
 

@@ -8,5 +8,6 @@ mod escalation;
 mod firsthour;
 mod fuse;
 mod ha;
+mod observability;
 mod policy;
 mod util;

@@ -32,10 +32,19 @@ fn run_stdin(cmd: &mut std::process::Command, input: &str) -> std::process::Outp
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    child.wait_with_output().unwrap()
+    // Feed stdin from another thread: a large input and a large output would otherwise
+    // each wait for the other's pipe to drain.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = feeder.join();
+    out
 }
 
 #[test]
@@ -116,4 +125,123 @@ async fn policy_packs_hot_reload_in_running_validators() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(denied, "the pushed pack never took effect");
+}
+
+/// One code path: every payload of the charter corpus gets the same verdict and rule
+/// from `lighthouse policy eval`, `lighthouse check`, `lighthouse explain --payload` and
+/// the hook's local fallback (`lighthouse hook claude`, one process per payload, with no
+/// server to reach), and the verdicts meet the corpus labels.
+#[test]
+fn check_explain_eval_and_the_hook_fallback_decide_alike() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/corpus/policy/charter.jsonl");
+    let text = std::fs::read_to_string(&corpus).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(
+        lines.len() >= 800,
+        "charter corpus has {} payloads",
+        lines.len()
+    );
+    let state = tempfile::tempdir().unwrap();
+    // A closed port: the hook cannot connect and decides locally at once.
+    let dead = "nats://127.0.0.1:1";
+    let run = |args: &[&str], input: Option<&str>| -> String {
+        let mut cmd = lighthouse(state.path(), dead);
+        cmd.current_dir(state.path()).args(args);
+        let out = match input {
+            Some(i) => run_stdin(&mut cmd, i),
+            None => cmd.output().unwrap(),
+        };
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let evals: Vec<(String, String, bool)> = run(
+        &["policy", "eval", "--json", &corpus.to_string_lossy()],
+        None,
+    )
+    .lines()
+    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    .filter(|v| v.get("line").is_some())
+    .map(|v| {
+        (
+            v["verdict"].as_str().unwrap_or("").to_owned(),
+            v["rule_id"].as_str().unwrap_or("").to_owned(),
+            v["ok"].as_bool().unwrap_or(false),
+        )
+    })
+    .collect();
+    assert_eq!(evals.len(), lines.len());
+    let wrong: Vec<usize> = (0..evals.len())
+        .filter(|&i| !evals[i].2)
+        .map(|i| i + 1)
+        .collect();
+    assert!(wrong.is_empty(), "labels not met on lines {wrong:?}");
+
+    let all = lines.join("\n");
+    let checks: Vec<serde_json::Value> = run(&["check", "--jsonl"], Some(&all))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let explains: Vec<String> = run(&["explain", "--payload"], Some(&all))
+        .lines()
+        .filter_map(|l| l.strip_prefix("verdict: ").map(str::to_owned))
+        .collect();
+    assert_eq!(checks.len(), lines.len());
+    assert_eq!(explains.len(), lines.len());
+    let mut mismatches = Vec::new();
+    for (i, (want, rule, _)) in evals.iter().enumerate() {
+        let c = &checks[i];
+        let e = &explains[i];
+        if c["verdict"] != want.as_str()
+            || c["rule_id"] != rule.as_str()
+            || !e.starts_with(want.as_str())
+            || !e.contains(&format!("rule {rule})"))
+        {
+            mismatches.push(format!(
+                "line {}: eval {want} {rule}; check {c}; explain {e}",
+                i + 1
+            ));
+        }
+    }
+
+    // The hook: one process per payload, as Claude Code runs it.
+    let workers = 4;
+    let hooks: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (lines, evals, state) = (&lines, &evals, state.path());
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for i in (w..lines.len()).step_by(workers) {
+                        let (want, rule, _) = &evals[i];
+                        let mut hook = lighthouse(state, dead);
+                        hook.current_dir(state).args(["hook", "claude"]);
+                        let h: serde_json::Value =
+                            serde_json::from_slice(&run_stdin(&mut hook, lines[i]).stdout)
+                                .unwrap_or_default();
+                        let ask = if want == "escalate" {
+                            "ask"
+                        } else {
+                            want.as_str()
+                        };
+                        if permission(&h) != ask || !reason(&h).contains(&format!("[{rule}]")) {
+                            bad.push(format!("line {}: eval {want} {rule}; hook {h}", i + 1));
+                        }
+                    }
+                    bad
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    mismatches.extend(hooks);
+    assert!(
+        mismatches.is_empty(),
+        "{} decisions differ between paths:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }

@@ -82,6 +82,11 @@ pub struct Escalation {
     pub deadline_us: u64,
     #[serde(default)]
     pub context: EscalationContext,
+    /// W3C trace context of the validation that escalated (when tracing is on), so an
+    /// expert voting from another process continues the command's trace. The message's
+    /// own `traceparent` header carries the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Message for Escalation {

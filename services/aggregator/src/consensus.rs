@@ -572,6 +572,7 @@ mod tests {
             consensus: ConsensusRule::single(),
             deadline_us: 30_002_000,
             context: Default::default(),
+            traceparent: None,
         }
     }
 

@@ -15,7 +15,7 @@
 use crate::consensus::{self, Fallback, Resolution, Tally, TimerStep};
 use async_nats::jetstream::{self, kv};
 use lighthouse_nats::presence::{self, Presence};
-use lighthouse_nats::publish::{PublishError, publish_once};
+use lighthouse_nats::publish::{PublishError, Published, publish_once};
 use lighthouse_nats::read::{ReadError, Start};
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
@@ -29,7 +29,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{Instrument as _, info, warn};
 
 /// Everything an aggregator needs besides its NATS client.
 #[derive(Debug, Clone)]
@@ -123,6 +123,7 @@ pub async fn run(
                 dead_lettered: votes.dead_lettered.load(Ordering::Relaxed)
                     + timers.dead_lettered.load(Ordering::Relaxed),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                metrics_url: None,
             },
             shutdown.clone(),
         ))
@@ -183,6 +184,7 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
             vote.expert, vote.cmd_id, delivery.message.subject
         ));
     }
+    tracing::Span::current().record("cmd_id", vote.cmd_id.as_str());
     // Independent reads: done at once, they cost one round trip instead of two.
     let (escalation, votes) = tokio::join!(
         open_escalation(state, &parsed.cmd_id),
@@ -197,6 +199,10 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
             return Outcome::Retry(Duration::from_millis(200));
         }
     };
+    if delivery.delivered == 1 {
+        let waited_us = vote.env.ts_us.saturating_sub(escalation.env.ts_us);
+        lighthouse_telemetry::record::expert_response(&vote.specialty, waited_us as f64 / 1e6);
+    }
     let votes = match votes {
         Ok(votes) => consensus::verify(votes, &state.config.experts),
         Err(e) => {
@@ -217,6 +223,7 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
         Ok(escalation) => escalation,
         Err(e) => return Outcome::Poison(e.to_string()),
     };
+    tracing::Span::current().record("cmd_id", escalation.cmd_id.as_str());
     // One timer per command: the copy for the first specialty.
     if escalation.required.first() != Some(&escalation.specialty) {
         return Outcome::Done;
@@ -281,6 +288,14 @@ async fn settle(
         Ok(payload) => payload,
         Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
     };
+    let span = tracing::info_span!(
+        target: "lighthouse",
+        "decide",
+        otel.name = "decide",
+        cmd_id = %escalation.cmd_id,
+        verdict = ?decision.verdict,
+        tier = ?decision.tier,
+    );
     match publish_once(
         &state.js,
         decision_subject(escalation),
@@ -288,13 +303,32 @@ async fn settle(
         payload.into(),
         true,
     )
+    .instrument(span)
     .await
     {
         Ok(published) => {
+            if let Published::Stored(_) = published {
+                lighthouse_telemetry::record::decision(&decision);
+                lighthouse_telemetry::record::escalation_settled(
+                    &escalation.required,
+                    outcome_of(resolution),
+                );
+            }
             info!(cmd_id = %escalation.cmd_id, verdict = ?decision.verdict, tier = ?decision.tier, ?published, "escalation_decided");
             Outcome::Done
         }
         Err(PublishError::Transient { .. }) => Outcome::Retry(Duration::from_millis(200)),
+    }
+}
+
+/// The metric label of how an escalation ended.
+fn outcome_of(resolution: &Resolution) -> lighthouse_telemetry::record::EscalationOutcome {
+    use lighthouse_telemetry::record::EscalationOutcome;
+    match resolution {
+        Resolution::Consensus(Tally::Approved) => EscalationOutcome::Approved,
+        Resolution::Consensus(_) => EscalationOutcome::Rejected,
+        Resolution::DeadlinePassed => EscalationOutcome::Expired,
+        Resolution::NobodyPresent(_) => EscalationOutcome::NobodyPresent,
     }
 }
 

@@ -11,6 +11,9 @@ pub struct Runtime {
     pub pid: u32,
     #[serde(default)]
     pub monitor_url: Option<String>,
+    /// Where `up` serves `/metrics` (`metrics.listen`), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_url: Option<String>,
 }
 
 impl Runtime {

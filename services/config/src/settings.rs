@@ -29,6 +29,8 @@ pub struct Settings {
     pub aggregator: AggregatorSettings,
     pub annotator: AnnotatorSettings,
     pub service: ServiceSettings,
+    pub metrics: MetricsSettings,
+    pub tracing: TracingSettings,
 }
 
 /// What every worker process shares: its id, how long it drains, how it logs.
@@ -51,6 +53,33 @@ pub struct ServiceSettings {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// The HTTP listener of long-running processes: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` to listen on (`0.0.0.0:9464` in containers; port 0 picks one); empty:
+    /// no listener, and metric calls cost nothing.
+    pub listen: String,
+}
+
+/// Traces (log lines are `service.log_format`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TracingSettings {
+    /// OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); empty: no export.
+    pub otlp_endpoint: String,
+    pub otlp_protocol: OtlpProtocol,
+}
+
+/// How spans are encoded for the OTLP/HTTP endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum OtlpProtocol {
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "http/json")]
+    HttpJson,
 }
 
 #[derive(Debug, Clone, Deserialize)]

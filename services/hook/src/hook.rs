@@ -13,7 +13,7 @@
 use crate::spool::Spool;
 use futures::StreamExt;
 use lighthouse_config::Settings;
-use lighthouse_nats::publish::{Published, publish_once};
+use lighthouse_nats::publish::{Published, publish_once_with};
 use lighthouse_nats::read::recorded_decision;
 use lighthouse_policy::Policy;
 use lighthouse_schemas::{
@@ -427,12 +427,20 @@ pub async fn ask_pipeline(
         .map_err(|e| format!("subscribe: {e}"))?;
     let js = async_nats::jetstream::new(client.clone());
     let payload = encode(command).map_err(|e| e.to_string())?;
-    let published = publish_once(
+    // The root of the command's trace: validators, experts and the aggregator continue
+    // it (only a header here; the hook links no tracing exporter).
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(
+        lighthouse_nats::trace::TRACEPARENT,
+        lighthouse_nats::trace::fresh_traceparent().as_str(),
+    );
+    let published = publish_once_with(
         &js,
         subject::command(&project, &agent),
         &command.env.id,
         payload.into(),
         false,
+        headers,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -50,6 +50,14 @@ pub struct PipelineReport {
     /// throughput with 1 replica / raw pipelined publish rate.
     pub throughput_1_over_raw: f64,
     pub throughput_2_over_1: f64,
+    /// The all-cores validator again, with `/metrics` served and OTLP tracing on.
+    pub observed_decision_p50_ms: f64,
+    pub observed_decision_p99_ms: f64,
+    pub observed_decision_rate_per_s: f64,
+    pub observed_throughput_all_cores: f64,
+    /// Observed / plain: the cost of metrics and tracing (target: within 5%).
+    pub observed_p99_over_plain: f64,
+    pub observed_throughput_over_plain: f64,
 }
 
 impl PipelineReport {
@@ -59,7 +67,8 @@ impl PipelineReport {
              decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
              throughput      1 validator (all cores) {:.0}/s;  one-thread replicas: 1 → {:.0}/s ({:.2}× raw), 2 → {:.0}/s ({:.2}× of 1)\n\
              hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB\n\
-             validator       peak RSS {:.1} MB\n",
+             validator       peak RSS {:.1} MB\n\
+             observability   off: p99 {:.3} ms, {:.0}/s (all cores);  on (metrics + OTLP traces): p99 {:.3} ms, {:.0}/s  → p99 {:.2}×, throughput {:.2}×\n",
             self.raw_publish_ack_p50_ms,
             self.raw_publish_ack_p99_ms,
             self.raw_publish_per_s,
@@ -76,6 +85,12 @@ impl PipelineReport {
             self.hook_roundtrip_p99_ms,
             self.hook_peak_rss_mb,
             self.validator_peak_rss_mb,
+            self.decision_p99_ms,
+            self.throughput_1_replica_all_cores,
+            self.observed_decision_p99_ms,
+            self.observed_throughput_all_cores,
+            self.observed_p99_over_plain,
+            self.observed_throughput_over_plain,
         )
     }
 }
@@ -174,7 +189,14 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     let state = dir.path().join("state");
     let decisions = Decisions::subscribe(&client).await?;
     // A validator as `lighthouse up` runs it: one runtime thread per core.
-    let all_cores = Children(vec![spawn_validator(&exe, &url, &state, "bench-0", None)?]);
+    let all_cores = Children(vec![spawn_validator(
+        &exe,
+        &url,
+        &state,
+        "bench-0",
+        None,
+        &[],
+    )?]);
     wait_for_validators(&js, 1).await?;
     let (d_p50, d_p99, d_rate) = steady_latency(&js, &decisions, args.seconds).await?;
     eprintln!("bench: decision p50 {d_p50:.3} ms p99 {d_p99:.3} ms at {d_rate:.0}/s");
@@ -184,17 +206,53 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     drop(all_cores);
     wait_for_validators_exactly(&js, 0).await?;
 
+    // The same validator with metrics served and every message's span exported over
+    // OTLP/HTTP (to a sink that accepts and drops them): what observability costs.
+    let sink = otlp_sink().await?;
+    let observed = Children(vec![spawn_validator(
+        &exe,
+        &url,
+        &state,
+        "bench-obs",
+        None,
+        &[
+            ("LIGHTHOUSE__METRICS__LISTEN", "127.0.0.1:0".to_owned()),
+            (
+                "LIGHTHOUSE__TRACING__OTLP_ENDPOINT",
+                format!("http://{sink}/v1/traces"),
+            ),
+        ],
+    )?]);
+    wait_for_validators(&js, 1).await?;
+    let (o_p50, o_p99, o_rate) = steady_latency(&js, &decisions, args.seconds).await?;
+    let t_obs = max_throughput(&js, &decisions, args.commands, "tobs").await?;
+    eprintln!(
+        "bench: with metrics and tracing: decision p99 {o_p99:.3} ms, 1 validator on all cores {t_obs:.0} commands/s"
+    );
+    drop(observed);
+    wait_for_validators_exactly(&js, 0).await?;
+
     // Scale-out: replicas of one thread each, as one-CPU pods.
     let mut children = Children(Vec::new());
-    children
-        .0
-        .push(spawn_validator(&exe, &url, &state, "bench-1", Some(1))?);
+    children.0.push(spawn_validator(
+        &exe,
+        &url,
+        &state,
+        "bench-1",
+        Some(1),
+        &[],
+    )?);
     wait_for_validators(&js, 1).await?;
     let t1 = max_throughput(&js, &decisions, args.commands, "t1").await?;
     eprintln!("bench: 1 one-thread validator {t1:.0} commands/s");
-    children
-        .0
-        .push(spawn_validator(&exe, &url, &state, "bench-2", Some(1))?);
+    children.0.push(spawn_validator(
+        &exe,
+        &url,
+        &state,
+        "bench-2",
+        Some(1),
+        &[],
+    )?);
     wait_for_validators(&js, 2).await?;
     let t2 = max_throughput(&js, &decisions, args.commands, "t2").await?;
     eprintln!("bench: 2 one-thread validators {t2:.0} commands/s");
@@ -220,6 +278,12 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         decision_p99_over_raw_p99: d_p99 / raw_p99.max(f64::EPSILON),
         throughput_1_over_raw: t1 / raw_rate.max(f64::EPSILON),
         throughput_2_over_1: t2 / t1.max(f64::EPSILON),
+        observed_decision_p50_ms: o_p50,
+        observed_decision_p99_ms: o_p99,
+        observed_decision_rate_per_s: o_rate,
+        observed_throughput_all_cores: t_obs,
+        observed_p99_over_plain: o_p99 / d_p99.max(f64::EPSILON),
+        observed_throughput_over_plain: t_obs / t_all.max(f64::EPSILON),
     })
 }
 
@@ -261,14 +325,38 @@ async fn raw_transport(js: &async_nats::jetstream::Context) -> anyhow::Result<(f
     Ok((ms(&h, 0.5), ms(&h, 0.99), rate))
 }
 
+/// An OTLP/HTTP endpoint that accepts every export and drops it; its address.
+async fn otlp_sink() -> anyhow::Result<std::net::SocketAddr> {
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                        http_body_util::Full::new(hyper::body::Bytes::new()),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
 fn spawn_validator(
     exe: &std::path::Path,
     url: &str,
     state: &std::path::Path,
     id: &str,
     threads: Option<usize>,
+    env: &[(&str, String)],
 ) -> anyhow::Result<Child> {
     let mut cmd = std::process::Command::new(exe);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.args(["validator", "--id", id]);
     if let Some(n) = threads {
         cmd.args(["--threads", &n.to_string()]);

@@ -60,6 +60,15 @@ pub enum Cmd {
     Status {
         #[arg(long)]
         json: bool,
+        /// A live view: rates, latency, lag, fallback share, presence, refreshed.
+        #[arg(long, conflicts_with = "json")]
+        watch: bool,
+        /// Seconds between refreshes of `--watch`.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+        /// Stop `--watch` after this many refreshes (default: until Ctrl-C).
+        #[arg(long)]
+        frames: Option<usize>,
     },
     /// The last decisions from the audit log.
     Decisions {
@@ -98,16 +107,24 @@ pub enum Cmd {
     /// Example: echo '{"hook_event_name":"PreToolUse","tool_name":"Bash",
     /// "tool_input":{"command":"rm -rf ~"},"cwd":"/tmp","session_id":"s"}' | lighthouse check
     ///
-    /// Exit codes: 0 allow, 1 deny (also for malformed input: fail closed), 2 escalate
-    /// (the agent would ask), 64 usage or configuration error.
-    Check,
-    /// Shows how a shell command is understood and decided.
+    /// Exit codes (one payload): 0 allow, 1 deny (also for malformed input: fail
+    /// closed), 2 escalate (the agent would ask), 64 usage or configuration error.
+    Check {
+        /// Many payloads, one per line: one decision line each (exit 0 once all are read).
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Shows how a shell command (or, with `--payload`, a hook payload on stdin) is
+    /// understood and decided: the same decision `check` and the validators make.
     Explain {
         /// Working directory the command runs in.
         #[arg(long)]
         cwd: Option<PathBuf>,
+        /// Read one hook payload (any tool) from stdin instead of a command.
+        #[arg(long)]
+        payload: bool,
         /// The command, after `--`.
-        #[arg(trailing_var_arg = true, required = true)]
+        #[arg(trailing_var_arg = true, required_unless_present = "payload")]
         command: Vec<String>,
     },
     /// Policy tools: evaluate a corpus, publish a project's pack.
@@ -339,6 +356,19 @@ pub fn run_hook(client: crate::hook::Client) -> ExitCode {
     lighthouse_hook::entry::main(client)
 }
 
+/// The `service.name` of a command's spans.
+fn service_name(command: &Cmd) -> &'static str {
+    match command {
+        Cmd::Up { .. } => "lighthouse-up",
+        Cmd::Validator { .. } => "lighthouse-validator",
+        Cmd::Aggregator { .. } => "lighthouse-aggregator",
+        Cmd::Annotator { .. } => "lighthouse-annotator",
+        Cmd::Projector { .. } => "lighthouse-projector",
+        Cmd::Expert { .. } => "lighthouse-expert",
+        _ => "lighthouse",
+    }
+}
+
 pub fn main() -> ExitCode {
     // The hook runs once per tool call: skip building the whole command tree for it.
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -374,7 +404,19 @@ pub fn main() -> ExitCode {
             return ExitCode::from(lighthouse_service::EXIT_CONFIG);
         }
     };
-    lighthouse_service::init_tracing(lighthouse_service::DEFAULT_LOG, settings.service.log_format);
+    // Logs, and spans over OTLP when `tracing.otlp_endpoint` is set (flushed when the
+    // guard drops, at the end of main).
+    let _telemetry = match lighthouse_service::init_telemetry(
+        lighthouse_service::DEFAULT_LOG,
+        &settings,
+        service_name(&cli.command),
+    ) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("lighthouse: {e}");
+            return ExitCode::from(lighthouse_service::EXIT_CONFIG);
+        }
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Cmd::Validator {
         threads: Some(threads),
@@ -423,7 +465,25 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             .await?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Status { json } => {
+        Cmd::Status {
+            watch: true,
+            interval,
+            frames,
+            ..
+        } => {
+            use std::io::IsTerminal as _;
+            crate::watch::watch(
+                &settings.nats_url(),
+                crate::watch::WatchArgs {
+                    interval: std::time::Duration::from_secs_f64(interval.clamp(0.1, 3600.0)),
+                    frames,
+                    clear: std::io::stdout().is_terminal(),
+                },
+            )
+            .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Status { json, .. } => {
             let status = crate::status::status(&settings.nats_url()).await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
@@ -522,30 +582,56 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 Ok(ExitCode::FAILURE)
             }
         }
-        Cmd::Check => {
+        Cmd::Check { jsonl } => {
             let cwd = std::env::current_dir()?;
             let home = crate::settings::home_dir();
+            let home = home.as_deref().and_then(|h| h.to_str());
+            let policy = crate::hook::local_policy(&cwd);
+            if jsonl {
+                lighthouse_policy::cli::check_lines_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    std::io::stdout().lock(),
+                    home,
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let outcome = lighthouse_policy::cli::check_with(
-                &crate::hook::local_policy(&cwd),
+                &policy,
                 std::io::stdin().lock(),
                 std::io::stdout().lock(),
-                home.as_deref().and_then(|h| h.to_str()),
+                home,
             )?;
             Ok(check_exit_code(outcome.evaluation.verdict))
         }
-        Cmd::Explain { cwd, command } => {
+        Cmd::Explain {
+            cwd,
+            payload,
+            command,
+        } => {
             let cwd = match cwd {
                 Some(c) => c,
                 None => std::env::current_dir()?,
             };
             let home = crate::settings::home_dir();
-            lighthouse_policy::cli::explain_with(
-                &crate::hook::local_policy(&cwd),
-                &command.join(" "),
-                &cwd.to_string_lossy(),
-                home.as_deref().and_then(|h| h.to_str()),
-                std::io::stdout().lock(),
-            )?;
+            let home = home.as_deref().and_then(|h| h.to_str());
+            let policy = crate::hook::local_policy(&cwd);
+            if payload {
+                lighthouse_policy::cli::explain_input_with(
+                    &policy,
+                    std::io::stdin().lock(),
+                    home,
+                    std::io::stdout().lock(),
+                )?;
+            } else {
+                lighthouse_policy::cli::explain_with(
+                    &policy,
+                    &command.join(" "),
+                    &cwd.to_string_lossy(),
+                    home,
+                    std::io::stdout().lock(),
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Policy {

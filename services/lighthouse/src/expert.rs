@@ -19,6 +19,7 @@ use lighthouse_schemas::{
 };
 use std::io::Write;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 /// How often an expert refreshes its presence (the bucket's TTL is three times this).
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -309,7 +310,16 @@ pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
     let escalation = Some(escalation);
     let vote = vote_for(&ballot, escalation.as_ref(), now_us());
     let target = subject::vote(&cmd, &Token::encode(&ballot.expert));
-    let published = publish_once(&js, target, &vote.env.id, encode(&vote)?.into(), false).await?;
+    // The vote continues the command's trace (the escalation names it): its stage span
+    // is the parent the aggregator's `vote` span finds in the headers.
+    let span = lighthouse_telemetry::trace::stage_span(
+        "expert vote",
+        escalation.as_ref().and_then(|e| e.traceparent.as_deref()),
+    );
+    span.record("cmd_id", ballot.cmd_id.as_str());
+    let published = publish_once(&js, target, &vote.env.id, encode(&vote)?.into(), false)
+        .instrument(span)
+        .await?;
     let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
     Ok(match published {
         lighthouse_nats::publish::Published::Stored(seq)

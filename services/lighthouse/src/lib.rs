@@ -18,6 +18,7 @@ pub mod probe;
 pub mod status;
 pub mod sync;
 pub mod up;
+pub mod watch;
 pub mod workers;
 
 /// The hook and what it shares with the CLI (file ingestion, spools, installers) live

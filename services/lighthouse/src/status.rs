@@ -16,6 +16,8 @@ pub struct Status {
     pub workers: Vec<Presence>,
     /// Experts announced in `lh_experts` (watching now, within the bucket's TTL).
     pub experts: Vec<lighthouse_schemas::ExpertPresence>,
+    /// `/metrics` of every present worker that serves one (`metrics.listen`).
+    pub metrics_urls: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -35,6 +37,7 @@ pub async fn status(url: &str) -> Status {
         streams: Vec::new(),
         workers: Vec::new(),
         experts: Vec::new(),
+        metrics_urls: Vec::new(),
     };
     let connect = async_nats::ConnectOptions::new()
         .name("lighthouse-status")
@@ -75,7 +78,16 @@ pub async fn status(url: &str) -> Status {
         }
     }
     match presence::list(&js).await {
-        Ok(workers) => status.workers = workers,
+        Ok(workers) => {
+            let mut urls: Vec<String> = workers
+                .iter()
+                .filter_map(|w| w.metrics_url.clone())
+                .collect();
+            urls.sort();
+            urls.dedup();
+            status.metrics_urls = urls;
+            status.workers = workers;
+        }
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
     status.experts = experts(&js).await;
@@ -113,6 +125,9 @@ pub fn render_status(status: &Status) -> String {
     }
     for e in &status.experts {
         out += &format!("  expert {} as {} ({})\n", e.expert, e.specialty, e.kind);
+    }
+    for url in &status.metrics_urls {
+        out += &format!("  metrics {url}\n");
     }
     for p in &status.problems {
         out += &format!("  problem: {p}\n");

@@ -75,6 +75,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let client = lighthouse_nats::connect(&url, "lighthouse-up")
         .await
         .with_context(|| format!("connecting to {url}"))?;
+    let metrics = lighthouse_service::start_metrics(&settings, &client, shutdown.clone()).await?;
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?
         .apply(&js)
@@ -136,10 +137,15 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         nats_url: url.clone(),
         pid: std::process::id(),
         monitor_url,
+        metrics_url: metrics.as_ref().map(|l| l.url.clone()),
     };
     runtime.write(&state_dir).context("writing up.json")?;
+    let metrics_field = match &runtime.metrics_url {
+        Some(url) => format!(" metrics_url={url}"),
+        None => String::new(),
+    };
     println!(
-        "lighthouse ready nats_url={url} state_dir={} pid={}",
+        "lighthouse ready nats_url={url} state_dir={} pid={}{metrics_field}",
         state_dir.display(),
         runtime.pid
     );

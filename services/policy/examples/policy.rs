@@ -24,9 +24,12 @@ fn main() {
             }
         }
         Some("eval") => {
-            for f in &args[1..] {
-                println!("== {f}");
-                if let Err(e) = cli::eval_file(Path::new(f), false, Some(HOME), stdout.lock()) {
+            let json = args.iter().any(|a| a == "--json");
+            for f in args[1..].iter().filter(|a| *a != "--json") {
+                if !json {
+                    println!("== {f}");
+                }
+                if let Err(e) = cli::eval_file(Path::new(f), json, Some(HOME), stdout.lock()) {
                     eprintln!("{e}");
                 }
             }

@@ -105,24 +105,29 @@ pub fn parse_payload(bytes: &[u8]) -> Result<HookPayload, Evaluation> {
     }
 }
 
-/// Decides one parsed payload with `policy`. The home directory is the one the
-/// payload's cwd lies in when that tells (`/home/<u>/…`): a payload judged on another
-/// machine, or by another user, means that user's `~`. Otherwise `home`.
-pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Evaluation {
+/// The call a payload describes, as every path decides it (check, explain, eval, the
+/// validator and the hook's fallback). The home directory is the one the payload's cwd
+/// lies in when that tells (`/home/<u>/…`): a payload judged on another machine, or by
+/// another user, means that user's `~`. Otherwise `home`.
+pub fn call_of<'a>(payload: &'a HookPayload, home: Option<&'a str>, null: &'a Value) -> Call<'a> {
     let home = payload
         .cwd
         .as_deref()
         .and_then(crate::home_from_cwd)
         .or(home);
-    let null = Value::Null;
-    let call = Call {
+    Call {
         tool_name: payload.tool_name.as_deref().unwrap_or(""),
-        tool_input: payload.tool_input.as_ref().unwrap_or(&null),
+        tool_input: payload.tool_input.as_ref().unwrap_or(null),
         // A missing cwd is handled by the policy (a stand-in project directory).
         cwd: payload.cwd.as_deref().unwrap_or(""),
         home,
-    };
-    policy.evaluate(&call)
+    }
+}
+
+/// Decides one parsed payload with `policy`.
+pub fn decide(policy: &Policy, payload: &HookPayload, home: Option<&str>) -> Evaluation {
+    let null = Value::Null;
+    policy.evaluate(&call_of(payload, home, &null))
 }
 
 /// Reads ONE hook payload from `input` and prints one JSON decision line to `out`,
@@ -154,6 +159,30 @@ pub fn check_with(
         evaluation,
         payload,
     })
+}
+
+/// [`check_with`] for many payloads, one per line (JSONL), one decision line each: the
+/// same parse and decision per payload, without a process per call (corpus checks).
+pub fn check_lines_with(
+    policy: &Policy,
+    input: impl Read,
+    mut out: impl Write,
+    home: Option<&str>,
+) -> Result<usize, PolicyError> {
+    let mut n = 0;
+    for line in BufReader::new(input).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let evaluation = match parse_payload(line.as_bytes()) {
+            Ok(p) => decide(policy, &p, home),
+            Err(e) => e,
+        };
+        write_check_line(&mut out, &evaluation)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 fn write_check_line(out: &mut impl Write, e: &Evaluation) -> Result<(), PolicyError> {
@@ -199,17 +228,92 @@ pub fn explain(
     explain_with(&Policy::builtin(), command, cwd, home, out)
 }
 
-/// [`explain`] with a given policy.
+/// [`explain`] with a given policy: the command is judged as the Bash call a hook would
+/// send from `cwd`, through the same function `check` and the validators use.
 pub fn explain_with(
     policy: &Policy,
     command: &str,
     cwd: &str,
     home: Option<&str>,
+    out: impl Write,
+) -> Result<Evaluation, PolicyError> {
+    let payload = HookPayload {
+        hook_event_name: Some("PreToolUse".to_owned()),
+        tool_name: Some("Bash".to_owned()),
+        tool_input: Some(serde_json::json!({ "command": command })),
+        cwd: Some(cwd.to_owned()),
+        session_id: None,
+        tool_use_id: None,
+    };
+    explain_payload(policy, &payload, home, out)
+}
+
+/// Reads hook payloads from `input` and explains each decision (any tool). The input is
+/// one payload (pretty-printed or not) or many, one per line.
+pub fn explain_input_with(
+    policy: &Policy,
+    input: impl Read,
+    home: Option<&str>,
+    mut out: impl Write,
+) -> Result<Vec<Evaluation>, PolicyError> {
+    let mut buf = Vec::with_capacity(4096);
+    input
+        .take(64 * MAX_PAYLOAD as u64 + 1)
+        .read_to_end(&mut buf)?;
+    let whole = parse_payload(&buf);
+    let payloads: Vec<Result<HookPayload, Evaluation>> = match whole {
+        Ok(p) => vec![Ok(p)],
+        // Not one payload: one per line.
+        Err(e) => {
+            let lines: Vec<&[u8]> = buf
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                .collect();
+            if lines.len() > 1 {
+                lines.into_iter().map(parse_payload).collect()
+            } else {
+                vec![Err(e)]
+            }
+        }
+    };
+    let mut all = Vec::with_capacity(payloads.len());
+    for (i, p) in payloads.into_iter().enumerate() {
+        if i > 0 {
+            writeln!(out, "\n---")?;
+        }
+        let e = match p {
+            Ok(p) => explain_payload(policy, &p, home, &mut out)?,
+            Err(e) => {
+                writeln!(out, "input: {}", e.reason)?;
+                write_verdict(&mut out, &e)?;
+                e
+            }
+        };
+        all.push(e);
+    }
+    Ok(all)
+}
+
+/// Explains one parsed payload.
+pub fn explain_payload(
+    policy: &Policy,
+    payload: &HookPayload,
+    home: Option<&str>,
     mut out: impl Write,
 ) -> Result<Evaluation, PolicyError> {
-    let a = policy.analyze_bash(command, crate::paths::Base { cwd, home });
-    writeln!(out, "command: {command}")?;
-    writeln!(out, "cwd: {cwd}   home: {}", home.unwrap_or("(unknown)"))?;
+    let null = Value::Null;
+    let call = call_of(payload, home, &null);
+    let a = policy.analyze(&call);
+    match call.tool_input.get("command").and_then(Value::as_str) {
+        Some(c) if call.tool_name == "Bash" => writeln!(out, "command: {c}")?,
+        _ => writeln!(out, "tool: {} {}", call.tool_name, call.tool_input)?,
+    }
+    writeln!(
+        out,
+        "cwd: {}   home: {}",
+        call.cwd,
+        call.home.unwrap_or("(unknown)")
+    )?;
     writeln!(out, "policy: {}", policy.version())?;
     if a.parse_error {
         writeln!(out, "note: tree-sitter reported a syntax error")?;
@@ -238,6 +342,9 @@ pub fn explain_with(
                 cls.names().join(", ")
             )?;
         }
+        if let Some(by) = &r.facts.production_by {
+            writeln!(out, "    target: production ({})", crate::shell::shown(by))?;
+        }
         if !c.tags.is_empty() {
             writeln!(out, "    facts: {}", c.tags.join(", "))?;
         }
@@ -245,13 +352,17 @@ pub fn explain_with(
             writeln!(out, "    runs code from: {}", c.script_from.join(" | "))?;
         }
         if r.matched.is_empty() {
-            writeln!(out, "    rules: none match (default allow)")?;
+            writeln!(out, "    rules: none match")?;
         }
         for (id, v) in &r.matched {
             writeln!(out, "    rule {id}: {}", verdict_name(*v))?;
         }
     }
-    let e = &a.evaluation;
+    write_verdict(&mut out, &a.evaluation)?;
+    Ok(a.evaluation)
+}
+
+fn write_verdict(out: &mut impl Write, e: &Evaluation) -> Result<(), PolicyError> {
     writeln!(
         out,
         "\nverdict: {} (risk {}, rule {})",
@@ -263,7 +374,7 @@ pub fn explain_with(
     if let Some(alt) = &e.alternative {
         writeln!(out, "instead: {alt}")?;
     }
-    Ok(a.evaluation)
+    Ok(())
 }
 
 /// Scores and timing of an [`eval_file`] run.

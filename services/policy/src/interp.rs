@@ -6,7 +6,7 @@
 //! would have run: `shutil.rmtree('/')` becomes `rm -r -f /`, `os.system("…")` hands its
 //! string back to the shell normaliser, so the same rules judge both.
 
-use crate::shell::{DYN, Word};
+use crate::word::{DYN, Word};
 use base64::Engine;
 use regex::Regex;
 use std::collections::HashMap;
@@ -319,12 +319,12 @@ static OPEN_CALL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\b(?:open|File\.open|fopen)\s*\("#).expect("static regex"));
 
 static NET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:requests\.|urllib|urlopen|http\.client|httplib|socket\.|socket\(|fetch\(|axios|https?\.request|https?\.get|Net::HTTP|LWP::|HTTP::Tiny|curl_exec|curl_init|IO::Socket|TCPSocket|net\.connect|net\.Socket|websocket|smtplib|ftplib|paramiko|file_get_contents\(\s*['\x22]https?:|XMLHttpRequest|Invoke-WebRequest)")
+    Regex::new(r"\b(?:requests\.|urllib|urlopen|http\.client|httplib|socket\.|socket\(|fetch\(|axios|https?\.request|https?\.get|Net::HTTP|LWP::|HTTP::Tiny|curl_exec|curl_init|IO::Socket|TCPSocket|net\.connect|net\.Socket|websocket|smtplib|ftplib|paramiko|require\(\s*['\x22](?:node:)?https?['\x22]\s*\)|file_get_contents\(\s*['\x22]https?:|XMLHttpRequest|Invoke-WebRequest|open-uri|URI\.open|URI\(|\bopen\(\s*['\x22]https?:)")
         .expect("static regex")
 });
 
 static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)")
+    Regex::new(r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|\.end\([^)]|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)")
         .expect("static regex")
 });
 
@@ -335,7 +335,25 @@ static ENV_DUMP: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static FORK_LOOP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b")
+    Regex::new(r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b|\bwhile\s*\(?\s*fork\b")
+        .expect("static regex")
+});
+
+/// A loop that never ends on its own (`while True:`, `loop {`, `for(;;)`).
+static ENDLESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bwhile\s*\(?\s*(1|true|True|!0)\s*\)?\s*[:{]?|\bloop\s*(\{|do\b)|\bfor\s*\(\s*;\s*;\s*\)|\biter\s*\(\s*int\s*,\s*1\s*\)|itertools\.count\(|\bwhile\s+fork\b|\bfork\s+while\b|\buntil\s+false\b")
+        .expect("static regex")
+});
+
+/// What turns an endless loop into a bomb: spawning processes or piling up memory.
+static BOMB_BODY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bfork\b|pcntl_fork|\bProcess\s*\(|\bThread\s*\(|\bspawn\w*\s*\(|Popen\s*\(|child_process|\.start\s*\(\s*\)|\*\s*10\s*\*\*\s*\d|\bx\s*1e\d|\*\s*\d{7,}|Buffer\.alloc\(\s*\d{7,}|\bexec[lv]p?e?\s*\(")
+        .expect("static regex")
+});
+
+/// Running text as code (`exec(…)`, `eval(…)`, `.then(eval)`, `new Function`).
+static EXEC_SINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bexec\s*\(|\beval\s*[\(`]|\.then\(\s*eval\s*\)|new\s+Function\s*\(|\binstance_eval\b|\bFunction\s*\(\s*await")
         .expect("static regex")
 });
 
@@ -353,6 +371,33 @@ static DECODE_EXEC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:exec|eval|compile|Function)\s*\(\s*(?:base64\.b64decode|b64decode|codecs\.decode|atob|Buffer\.from|base64_decode|decode_base64|Base64\.decode64|bytes\.fromhex|zlib\.decompress|unhexlify)|\beval\s*\(?\s*(?:base64_decode|decode_base64|gzinflate|str_rot13|MIME::Base64)|\bpack\s*\(\s*['\x22]H")
         .expect("static regex")
 });
+
+/// Compiles every pattern this module uses, so no call pays for it (workers and
+/// `policy eval` warm up before timing; a one-shot hook process does not).
+pub fn warm() {
+    for r in [
+        &HOME_EXPR,
+        &SHELL_CALL,
+        &RM_RECURSIVE,
+        &RM_FILE,
+        &WRITE_CALL,
+        &OPEN_CALL,
+        &NET,
+        &UPLOAD,
+        &ENV_DUMP,
+        &FORK_LOOP,
+        &ENDLESS,
+        &BOMB_BODY,
+        &EXEC_SINK,
+        &SOCKET,
+        &SPAWN_SHELL,
+        &DECODE_EXEC,
+    ] {
+        let _ = r.is_match("warm");
+    }
+    let _ = assignments("x = 'y'");
+    let _ = template_holes("{x}");
+}
 
 /// Analyses interpreter code (at most a few levels of decoded payloads deep).
 pub fn analyze(lang: Lang, code: &str) -> Effects {
@@ -448,15 +493,18 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
-        let named = literals(args).into_iter().next().or_else(|| {
-            let first = args
-                .split(',')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches('$');
-            assigned.get(first).cloned()
-        });
+        let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
+        let named = joined
+            .or_else(|| literals(args).into_iter().next())
+            .or_else(|| {
+                let first = args
+                    .split(',')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches('$');
+                assigned.get(first).cloned()
+            });
         let target = match (&named, fx.paths.first()) {
             (Some(t), _) => t.clone(),
             (None, Some(p)) => p.clone(),
@@ -481,7 +529,8 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
-        match literals(args).into_iter().next() {
+        let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
+        match joined.or_else(|| literals(args).into_iter().next()) {
             Some(target) => fx.commands.push(vec!["rm".into(), "-f".into(), target]),
             // `os.remove(os.path.join(r, f))` inside `os.walk('/')`: the files come
             // from the paths the code names, so judge a recursive delete of those.
@@ -503,7 +552,8 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
-        if let Some(target) = literals(args).into_iter().next() {
+        let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
+        if let Some(target) = joined.or_else(|| literals(args).into_iter().next()) {
             fx.writes.push(target);
         } else {
             // `Path(p).write_text(…)`: the path is before the call.
@@ -538,16 +588,33 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
             continue;
         }
-        let mode = lits.get(1).map(String::as_str).unwrap_or("");
+        // `open(p, 'w')` with `p = '…'` assigned earlier: the path is the variable's.
+        let first_arg = args.split(',').next().unwrap_or("").trim();
+        let named = first_arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+            .then(|| assigned.get(first_arg.trim_start_matches('$')))
+            .flatten();
+        let (target, mode) = match named {
+            Some(p) => (p.clone(), first.as_str()),
+            None => (
+                concatenation(first_arg, &assigned).unwrap_or_else(|| first.clone()),
+                lits.get(1).map(String::as_str).unwrap_or(""),
+            ),
+        };
         if mode.contains(['w', 'a', 'x', '+']) {
-            fx.writes.push(first.clone());
+            fx.writes.push(target);
         }
     }
     if ENV_DUMP.is_match(code) {
         fx.tags.push("env_dump".to_owned());
     }
-    if FORK_LOOP.is_match(code) {
+    if FORK_LOOP.is_match(code) || (ENDLESS.is_match(code) && BOMB_BODY.is_match(code)) {
         fx.tags.push("fork_loop".to_owned());
+    }
+    // Code fetched from the network and run: `exec(urlopen(…).read())`.
+    if fx.tags.iter().any(|t| t == "net") && EXEC_SINK.is_match(code) {
+        fx.tags.push("download_exec".to_owned());
     }
     if SOCKET.is_match(code) && SPAWN_SHELL.is_match(code) {
         fx.tags.push("reverse_shell".to_owned());

@@ -6,7 +6,7 @@
 //! *and* as what the path would be if the unknown part were empty, which is the classic
 //! way `rm -rf "$DIR/"` becomes `rm -rf /`.
 
-use crate::shell::DYN;
+use crate::word::DYN;
 use std::fmt;
 
 /// A set of path classes.
@@ -31,6 +31,9 @@ pub const NAMES: &[&str] = &[
     "dev_null",
     "unknown",
     "system_top",
+    "build_output",
+    "project_source",
+    "ci_config",
 ];
 
 impl Classes {
@@ -51,6 +54,12 @@ impl Classes {
     pub const UNKNOWN: Classes = Classes(1 << 14);
     /// A top-level system directory itself (`/etc`, `/usr`), not a file inside it.
     pub const SYSTEM_TOP: Classes = Classes(1 << 15);
+    /// Inside a build or cache directory, or a build by-product (`target/`, `*.pyc`).
+    pub const BUILD_OUTPUT: Classes = Classes(1 << 16);
+    /// Inside the project, below its root, and not a build output: its own source.
+    pub const PROJECT_SOURCE: Classes = Classes(1 << 17);
+    /// CI/CD and deployment configuration, git hooks: code that runs elsewhere or later.
+    pub const CI_CONFIG: Classes = Classes(1 << 18);
 
     pub fn empty() -> Classes {
         Classes(0)
@@ -214,6 +223,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         format!("{}/{}", base.cwd.trim_end_matches('/'), text)
     };
     // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
+    let mut hunted = false;
     let (path, contents) = match abs.find(['*', '?', '[']) {
         Some(g) => {
             let dir_end = abs[..g].rfind('/').unwrap_or(0);
@@ -226,6 +236,26 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
             let all = pattern.chars().all(|c| matches!(c, '*' | '.' | '/')) || pattern == ".[!.]*";
             if all {
                 (normalize(dir), true)
+            } else if !pattern.contains(['[', '?', '/']) && pattern.replace('*', "").len() >= 3 {
+                // `.env*`, `*.pem`, `id_rsa*`: the name without its stars says what is hunted.
+                let mut p = normalize(dir);
+                if !p.ends_with('/') {
+                    p.push('/');
+                }
+                p.push_str(&pattern.replace('*', ""));
+                hunted = [
+                    "secret",
+                    "credential",
+                    "password",
+                    "passwd",
+                    "token",
+                    "private",
+                    "id_rsa",
+                    "id_ed25519",
+                ]
+                .iter()
+                .any(|w| pattern.to_ascii_lowercase().contains(w));
+                (p, false)
             } else {
                 let mut p = normalize(dir);
                 if !p.ends_with('/') {
@@ -238,11 +268,26 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         None => (normalize(&abs), false),
     };
     let mut c = location(&path, home, base.cwd, contents);
-    let mut attrs = attributes(&path, home);
+    if c.intersects(Classes::PROJECT) && !c.intersects(Classes::PROJECT_ROOT) {
+        c |= if is_build_output(&normalize(&abs)) {
+            Classes::BUILD_OUTPUT
+        } else {
+            Classes::PROJECT_SOURCE
+        };
+    }
+    // macOS keeps /etc and /var under /private.
+    let unprivate = path
+        .strip_prefix("/private")
+        .filter(|r| r.starts_with("/etc/") || r.starts_with("/var/") || *r == "/etc");
+    let mut attrs = attributes(unprivate.unwrap_or(&path), home);
     // Key and certificate files inside the project are usually test fixtures or
     // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
     if c.intersects(Classes::PROJECT) && is_key_extension(&path) && !path.ends_with("/master.key") {
         attrs = Classes(attrs.0 & !Classes::SECRET.0);
+    }
+    if hunted {
+        // A pattern hunting for secrets (`*secret*`, `*credentials*`) names them.
+        attrs |= Classes::SECRET;
     }
     c |= attrs;
     c
@@ -278,6 +323,16 @@ fn under(path: &str, dir: &str) -> bool {
 }
 
 fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
+    let c = location_of(path, home, cwd, contents);
+    // A directory that contains the project is as precious as the project root.
+    let cwd_n = normalize(cwd);
+    if cwd_n != "/" && cwd_n != home && path != cwd_n && under(&cwd_n, path) {
+        return c | Classes::PROJECT_ROOT;
+    }
+    c
+}
+
+fn location_of(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
     let cwd_n = normalize(cwd);
     if path == "/" {
         return Classes::ROOT;
@@ -299,6 +354,10 @@ fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
         return Classes::empty();
     }
     let project = cwd_n != "/" && cwd_n != home && cwd.starts_with('/');
+    if project && path == format!("{cwd_n}/.git") {
+        // The project's history: deleting it loses the whole project's past.
+        return Classes::PROJECT | Classes::PROJECT_ROOT;
+    }
     if project && under(path, &cwd_n) {
         // `.` and `./*` both mean the whole project.
         return if path == cwd_n {
@@ -332,6 +391,115 @@ fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
         return Classes::SYSTEM | Classes::SYSTEM_TOP;
     }
     Classes::OUTSIDE
+}
+
+/// Directories that hold what builds, package managers and test runners produce, and
+/// files that are by-products: deleting them loses nothing a rebuild does not restore.
+const BUILD_DIRS: &[&str] = &[
+    "target",
+    "node_modules",
+    "dist",
+    "build",
+    "out",
+    ".next",
+    ".nuxt",
+    ".turbo",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    "coverage",
+    ".nyc_output",
+    "htmlcov",
+    ".cache",
+    ".parcel-cache",
+    ".gradle",
+    "storybook-static",
+    ".svelte-kit",
+    ".angular",
+    ".expo",
+    ".dart_tool",
+    ".eggs",
+    "tmp",
+    "temp",
+    ".tmp",
+    "log",
+    "logs",
+    ".sass-cache",
+    ".terraform",
+    "bazel-out",
+    "bazel-bin",
+    "cmake-build-debug",
+    "cmake-build-release",
+    ".docusaurus",
+    ".vercel",
+    ".serverless",
+    "obj",
+    ".webpack",
+    ".vite",
+    "DerivedData",
+    ".build",
+    "_build",
+    "deps",
+    "zig-cache",
+    "zig-out",
+    "elm-stuff",
+    "vendor",
+    "Pods",
+    ".bundle",
+    "bower_components",
+    "jspm_packages",
+    "output",
+    "outputs",
+    ".output",
+    "artifacts",
+    "test-results",
+    "playwright-report",
+    "allure-results",
+    "site",
+    "_site",
+    ".pnpm-store",
+    "cache",
+    ".idea",
+    ".eslintcache",
+    ".stylelintcache",
+    ".expo-shared",
+];
+
+const BUILD_EXTENSIONS: &[&str] = &[
+    ".pyc",
+    ".pyo",
+    ".o",
+    ".obj",
+    ".a",
+    ".so",
+    ".dylib",
+    ".class",
+    ".log",
+    ".tmp",
+    ".orig",
+    ".rej",
+    ".bak",
+    ".swp",
+    ".swo",
+    ".DS_Store",
+    ".egg-info",
+    ".tsbuildinfo",
+    ".map",
+    ".d",
+];
+
+/// Whether an absolute path lies in a build/cache directory or names a by-product.
+fn is_build_output(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or("");
+    path.split('/')
+        .any(|c| BUILD_DIRS.contains(&c) || c.ends_with(".egg-info"))
+        || BUILD_EXTENSIONS.iter().any(|e| base.ends_with(e))
+        || base == ".DS_Store"
+        || base == "[empty]"
 }
 
 fn is_key_extension(path: &str) -> bool {
@@ -448,6 +616,15 @@ fn attributes(path: &str, home: &str) -> Classes {
         || path.contains("/.config/gcloud")
         || path.contains("/.config/gh")
         || path.contains("/.local/share/keyrings")
+        || path.contains("/Library/Keychains")
+        || path.contains("/.config/google-chrome")
+        || path.contains("/.config/chromium")
+        || path.contains("/.config/BraveSoftware")
+        || path.contains("/.mozilla/firefox")
+        || path.contains("/Library/Application Support/Google/Chrome")
+        || path.contains("/Library/Application Support/Firefox")
+        || path.contains("/.terraform.d/credentials")
+        || matches!(base, "Login Data" | "Cookies" | "key4.db" | "logins.json" | "credentials.toml" | "credentials.tfrc.json")
         || path.ends_with("/.ssh")
         || path.starts_with("/etc/ssl/private")
         // Another process's environment, and shell histories, hold tokens too.
@@ -558,11 +735,66 @@ fn attributes(path: &str, home: &str) -> Classes {
         || base == "managed-settings.json"
         || path.ends_with("/bin/lighthouse")
         || path.contains("/.config/lighthouse")
+        || path.contains("/.local/state/lighthouse")
+        || path.contains("/.local/share/lighthouse")
+        || (base.starts_with("lighthouse") && path.contains("/bin/"))
+        || (has_comp(".gemini") && base.starts_with("settings") && base.ends_with(".json"))
+        || (has_comp(".codex") && (base == "config.toml" || path.contains("/.codex/hooks")))
         || path.contains("/etc/lighthouse")
         || path.starts_with("/etc/claude-code")
         || path.starts_with("/Library/Application Support/ClaudeCode");
     if guard {
         c |= Classes::GUARD;
+    }
+
+    // CI/CD pipelines, deployment configuration and git hooks.
+    let ci = (has_comp(".github") && (has_comp("workflows") || has_comp("actions")))
+        || has_comp(".circleci")
+        || has_comp(".buildkite")
+        || has_comp(".gitlab")
+        || has_comp(".husky")
+        || path.contains("/.git/hooks/")
+        || matches!(
+            base,
+            ".gitlab-ci.yml"
+                | ".gitlab-ci.yaml"
+                | "Jenkinsfile"
+                | "azure-pipelines.yml"
+                | "azure-pipelines.yaml"
+                | "bitbucket-pipelines.yml"
+                | ".travis.yml"
+                | ".drone.yml"
+                | "appveyor.yml"
+                | ".appveyor.yml"
+                | "cloudbuild.yaml"
+                | "cloudbuild.yml"
+                | "buildspec.yml"
+                | "codemagic.yaml"
+                | ".woodpecker.yml"
+                | "fly.toml"
+                | "netlify.toml"
+                | "vercel.json"
+                | "render.yaml"
+                | "app.yaml"
+                | "Procfile"
+                | "serverless.yml"
+                | "serverless.yaml"
+                | "skaffold.yaml"
+                | ".pre-commit-config.yaml"
+                | "lefthook.yml"
+                | ".lefthook.yml"
+                | "railway.json"
+                | "railway.toml"
+        )
+        || path
+            .split('/')
+            .any(|s| matches!(s, "deploy" | "deployment" | "deployments" | ".deploy"))
+        || (base.starts_with("deploy")
+            && [".sh", ".bash", ".ps1", ".yml", ".yaml", ".py", ".rb"]
+                .iter()
+                .any(|e| base.ends_with(e)));
+    if ci {
+        c |= Classes::CI_CONFIG;
     }
     c
 }
@@ -584,17 +816,21 @@ mod tests {
 
     #[test]
     fn locations() {
-        assert_eq!(cls("/"), ["root"]);
-        assert_eq!(cls("/*"), ["root"]);
-        assert_eq!(cls("~"), ["home"]);
-        assert_eq!(cls("~/"), ["home"]);
-        assert_eq!(cls("~/*"), ["home"]);
-        assert_eq!(cls(".."), ["home"]);
-        assert_eq!(cls("../.."), ["system", "system_top"]);
-        assert_eq!(cls("./target"), ["project"]);
+        // The root, the home directory and `..` contain the project: they are also its root.
+        assert_eq!(cls("/"), ["root", "project_root"]);
+        assert_eq!(cls("/*"), ["root", "project_root"]);
+        assert_eq!(cls("~"), ["home", "project_root"]);
+        assert_eq!(cls("~/"), ["home", "project_root"]);
+        assert_eq!(cls("~/*"), ["home", "project_root"]);
+        assert_eq!(cls(".."), ["home", "project_root"]);
+        assert_eq!(cls("../.."), ["system", "project_root", "system_top"]);
+        assert_eq!(cls("./target"), ["project", "build_output"]);
+        assert_eq!(cls("./src"), ["project", "project_source"]);
         assert_eq!(cls("."), ["project", "project_root"]);
+        assert_eq!(cls("./.git"), ["project", "project_root"]);
         assert_eq!(cls("*"), ["project", "project_root"]);
-        assert_eq!(cls("./[match]"), ["project"]);
+        assert_eq!(cls("./[match]"), ["project", "project_source"]);
+        assert_eq!(cls("./*.pyc"), ["project", "build_output"]);
         assert_eq!(cls("/etc"), ["system", "system_top"]);
         assert_eq!(cls("/u*"), ["system", "system_top"]);
         assert_eq!(cls("/tmp/x"), ["temp"]);
@@ -603,6 +839,10 @@ mod tests {
         assert_eq!(cls("/dev/null"), ["dev_null"]);
         assert_eq!(cls("/home/other"), ["home"]);
         assert_eq!(cls("/home/other/x"), ["outside"]);
+        assert_eq!(cls("~/other-repo"), ["home_sub"]);
+        assert!(cls(".github/workflows/ci.yml").contains(&"ci_config"));
+        assert!(cls(".git/hooks/pre-push").contains(&"ci_config"));
+        assert!(!cls("src/deployer.ts").contains(&"ci_config"));
     }
 
     #[test]
@@ -615,6 +855,10 @@ mod tests {
         assert!(cls("~/.bashrc").contains(&"persistence"));
         assert!(cls(".claude/settings.local.json").contains(&"guard"));
         assert!(cls(".lighthouse/policy.toml").contains(&"guard"));
+        assert!(cls(".env*").contains(&"secret"));
+        assert!(cls("~/.ssh/*").contains(&"secret"));
+        assert!(cls("/private/etc/sudoers").contains(&"persistence"));
+        assert!(cls("~/.gemini/settings.json").contains(&"guard"));
         let d = format!("{DYN}/");
         assert!(cls(&d).contains(&"root"));
         assert!(cls(&d).contains(&"unknown"));

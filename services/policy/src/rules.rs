@@ -9,6 +9,7 @@
 use crate::PolicyError;
 use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, RedirectKind};
+use crate::targets;
 use lighthouse_schemas::{Risk, Verdict};
 use regex::Regex;
 use serde::Deserialize;
@@ -77,7 +78,7 @@ pub struct CommandSpec {
 }
 
 /// A [`CommandSpec`] with sets for the per-argument lookups.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Spec {
     flags: HashMap<String, String>,
     values: HashSet<String>,
@@ -127,6 +128,17 @@ fn default_risk() -> Risk {
 pub struct RuleSpec {
     pub id: String,
     pub verdict: Option<Verdict>,
+    /// The verdict when the command's target is production (a host, database, bucket,
+    /// namespace, context, profile, workspace or environment named prod/production/live).
+    pub production: Option<Verdict>,
+    /// A fact for chain rules, not a decision: it never decides a call by itself.
+    #[serde(default)]
+    pub mark: bool,
+    /// Rule ids (`*` suffix for prefixes) that must each have matched some command of
+    /// the same command line: the rule judges the whole chain (`reset --hard` *and*
+    /// `clean -f`; a secret read *and* a send).
+    #[serde(default)]
+    pub chain_all: Vec<String>,
     pub risk: Option<Risk>,
     #[serde(default)]
     pub reason: String,
@@ -173,6 +185,12 @@ pub struct RuleSpec {
     /// Regexes over the whole command line, its inline code and known stdin.
     #[serde(default)]
     pub text_any: Vec<String>,
+    /// Regexes; none may match the text `text_any` sees (`UPDATE … SET` without `WHERE`).
+    #[serde(default)]
+    pub text_none: Vec<String>,
+    /// Regexes; one must match an operand (not an option value, not the subcommand).
+    #[serde(default)]
+    pub operands_any: Vec<String>,
     #[serde(default)]
     pub tags_any: Vec<String>,
     #[serde(default)]
@@ -239,14 +257,15 @@ impl PolicyPack {
     }
 }
 
+/// A name pattern: exact, or with `*` standing for any text (`mcp__*`, `mcp__*__get_*`).
 #[derive(Debug, Clone)]
-struct NamePat {
+pub struct NamePat {
     text: String,
     prefix: bool,
 }
 
 impl NamePat {
-    fn new(s: &str) -> NamePat {
+    pub fn new(s: &str) -> NamePat {
         match s.strip_suffix('*') {
             Some(p) => NamePat {
                 text: p.to_owned(),
@@ -258,12 +277,34 @@ impl NamePat {
             },
         }
     }
-    fn matches(&self, name: &str) -> bool {
-        if self.prefix {
-            name.starts_with(&self.text)
-        } else {
-            name == self.text
+    pub fn matches(&self, name: &str) -> bool {
+        if !self.text.contains('*') {
+            return if self.prefix {
+                name.starts_with(&self.text)
+            } else {
+                name == self.text
+            };
         }
+        // Inner stars: the pieces in order, the first anchored at the start and (unless
+        // the pattern ends in `*`) the last at the end.
+        let pieces: Vec<&str> = self.text.split('*').collect();
+        let mut rest = name;
+        for (i, piece) in pieces.iter().enumerate() {
+            if i == 0 {
+                let Some(r) = rest.strip_prefix(piece) else {
+                    return false;
+                };
+                rest = r;
+            } else if i == pieces.len() - 1 && !self.prefix {
+                return rest.ends_with(piece);
+            } else {
+                let Some(p) = rest.find(piece) else {
+                    return false;
+                };
+                rest = &rest[p + piece.len()..];
+            }
+        }
+        true
     }
 }
 
@@ -272,6 +313,12 @@ impl NamePat {
 pub struct Rule {
     pub id: String,
     pub verdict: Verdict,
+    /// Verdict when the target is production (see [`RuleSpec::production`]).
+    pub production: Option<Verdict>,
+    /// A fact for chain rules only.
+    pub mark: bool,
+    /// Rule-id patterns that must all have matched in the chain.
+    pub chain_all: Vec<NamePat>,
     pub risk: Risk,
     pub reason: String,
     pub alternative: Option<String>,
@@ -291,6 +338,8 @@ pub struct Rule {
     args_any: Vec<Arc<LazyRegex>>,
     args_none: Vec<Arc<LazyRegex>>,
     text_any: Vec<Arc<LazyRegex>>,
+    text_none: Vec<Arc<LazyRegex>>,
+    operands_any: Vec<Arc<LazyRegex>>,
     tags_any: Vec<String>,
     tags_all: Vec<String>,
     tags_none: Vec<String>,
@@ -374,10 +423,20 @@ impl Rule {
         if s.id.is_empty() {
             return Err(err("rule without id"));
         }
-        let verdict = s.verdict.ok_or_else(|| err("rule without verdict"))?;
+        let verdict = match (s.verdict, s.mark) {
+            (Some(v), _) => v,
+            (None, true) => Verdict::Allow,
+            (None, false) => return Err(err("rule without verdict")),
+        };
+        if s.mark && (s.production.is_some() || !s.chain_all.is_empty()) {
+            return Err(err("a mark has no verdict of its own"));
+        }
         Ok(Rule {
             id: s.id.clone(),
             verdict,
+            production: s.production,
+            mark: s.mark,
+            chain_all: s.chain_all.iter().map(|c| NamePat::new(c)).collect(),
             risk: s.risk.unwrap_or(Risk::Medium),
             reason: if s.reason.is_empty() {
                 s.id.clone()
@@ -401,6 +460,8 @@ impl Rule {
             args_any: regexes(&s.args_any, pack, &s.id)?,
             args_none: regexes(&s.args_none, pack, &s.id)?,
             text_any: regexes(&s.text_any, pack, &s.id)?,
+            text_none: regexes(&s.text_none, pack, &s.id)?,
+            operands_any: regexes(&s.operands_any, pack, &s.id)?,
             tags_any: s.tags_any.clone(),
             tags_all: s.tags_all.clone(),
             tags_none: s.tags_none.clone(),
@@ -486,7 +547,40 @@ impl Rule {
         if !self.text_any.is_empty() && !self.text_any.iter().any(|r| r.is_match(&f.text)) {
             return false;
         }
+        if self.text_none.iter().any(|r| r.is_match(&f.text)) {
+            return false;
+        }
+        if !self.operands_any.is_empty()
+            && !f
+                .operands
+                .iter()
+                .any(|a| self.operands_any.iter().any(|r| r.is_match(a)))
+        {
+            return false;
+        }
         true
+    }
+
+    /// The verdict for a call whose facts matched this rule.
+    pub fn verdict_for(&self, f: &Facts) -> Verdict {
+        match self.production {
+            Some(v) if f.production => v,
+            _ => self.verdict,
+        }
+    }
+
+    /// Whether this rule judges a whole command line (see [`RuleSpec::chain_all`]).
+    pub fn is_chain(&self) -> bool {
+        !self.chain_all.is_empty()
+    }
+
+    /// For a chain rule: whether every pattern matched some rule id in `seen`.
+    pub fn chain_matches(&self, seen: &[&str]) -> bool {
+        self.is_chain()
+            && self
+                .chain_all
+                .iter()
+                .all(|p| seen.iter().any(|id| p.matches(id)))
     }
 }
 
@@ -510,6 +604,12 @@ pub struct Facts {
     pub text: String,
     /// Paths with their classes, for explanations.
     pub classified: Vec<(String, Classes)>,
+    /// Operands only (no option values, no subcommand), for `operands_any`.
+    pub operands: Vec<String>,
+    /// The command's target is production (see [`crate::targets`]).
+    pub production: bool,
+    /// What named the target production, for explanations.
+    pub production_by: Option<String>,
 }
 
 /// Compiled packs.
@@ -568,10 +668,18 @@ impl RuleSet {
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         let mut wildcard = Vec::new();
         for (i, r) in rules.iter().enumerate() {
-            if r.commands.is_empty() || r.commands.iter().any(|c| c.prefix) {
+            if r.is_chain() {
+                continue;
+            }
+            if r.commands.is_empty() || r.commands.iter().any(|c| c.prefix || c.text.contains('*'))
+            {
                 wildcard.push(i);
             }
-            for c in r.commands.iter().filter(|c| !c.prefix) {
+            for c in r
+                .commands
+                .iter()
+                .filter(|c| !c.prefix && !c.text.contains('*'))
+            {
                 by_name.entry(c.text.clone()).or_default().push(i);
             }
         }
@@ -589,13 +697,25 @@ impl RuleSet {
     pub fn precompile(&self) -> Vec<String> {
         let mut failed = Vec::new();
         for r in &self.rules {
-            for l in r.args_any.iter().chain(&r.args_none).chain(&r.text_any) {
+            for l in r
+                .args_any
+                .iter()
+                .chain(&r.args_none)
+                .chain(&r.text_any)
+                .chain(&r.text_none)
+                .chain(&r.operands_any)
+            {
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }
             }
         }
         failed
+    }
+
+    /// Rules that judge a whole command line.
+    pub fn chain_rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().filter(|r| r.is_chain())
     }
 
     /// The default for a tool no rule matched.
@@ -648,6 +768,7 @@ impl RuleSet {
         // Values of options that name a file the command writes.
         let mut written: Vec<&str> = Vec::new();
         let mut end_opts = false;
+        let mut sub_depth = 1;
         let mut i = 0;
         let args = &e.args;
         while i < args.len() {
@@ -655,19 +776,40 @@ impl RuleSet {
             let numeric = t.len() > 1
                 && t.get(1..)
                     .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
+            // `chmod -x file`: a mode, not an option.
+            let mode =
+                e.name == "chmod" && t.len() > 1 && t[1..].chars().all(|c| "rwxXst".contains(c));
             if end_opts
                 || t == "-"
                 || !t.starts_with('-')
                 || (numeric && t.starts_with('-') && e.name != "kill")
+                || mode
             {
-                if f.sub.is_none() && spec.as_ref().is_some_and(|s| s.subcommands) {
-                    f.sub = Some(t.to_owned());
-                    let key = format!("{} {}", e.name, t);
+                if spec.as_ref().is_some_and(|s| s.subcommands)
+                    && (f.sub.is_none() || operands.is_empty())
+                    && !(f.sub.is_some() && sub_depth > 1)
+                {
+                    // A second level (`uv pip install`) joins the first: `pip install`.
+                    let sub = match f.sub.take() {
+                        Some(first) => {
+                            sub_depth += 1;
+                            format!("{first} {t}")
+                        }
+                        None => t.to_owned(),
+                    };
+                    let key = format!("{} {}", e.name, sub);
+                    f.sub = Some(sub);
                     if let Some(s2) = self.specs.get(&key) {
                         f.tags.extend(s2.tags.iter().cloned());
                         spec = Some(s2.clone());
-                    } else {
+                    } else if sub_depth == 1 && !spec.as_ref().is_some_and(|s| s.single_dash_long) {
                         spec = None;
+                    } else if let Some(s) = spec.as_mut() {
+                        // A second level, or a tool whose options read alike everywhere
+                        // (`terraform destroy -var-file=…`): keep reading them as before.
+                        let mut flat = (**s).clone();
+                        flat.subcommands = false;
+                        *s = Arc::new(flat);
                     }
                 } else {
                     operands.push(t);
@@ -838,6 +980,27 @@ impl RuleSet {
             .chain(values.iter())
             .map(|s| (*s).to_owned())
             .collect();
+        f.operands = operands.iter().map(|s| (*s).to_owned()).collect();
+        // Production awareness: operands, option values, unresolved variable names and
+        // environment settings name the target.
+        let named = operands
+            .iter()
+            .chain(values.iter())
+            .map(|s| (*s).to_owned())
+            .chain(e.args.iter().flat_map(|w| w.vars.iter().cloned()))
+            .chain(
+                e.env
+                    .iter()
+                    .filter(|(k, _)| targets::is_selector_var(k))
+                    .map(|(_, v)| v.clone()),
+            );
+        for t in named {
+            if targets::classify(&t) == targets::Target::Production {
+                f.production = true;
+                f.production_by = Some(t);
+                break;
+            }
+        }
         if let Some(sub) = &f.sub {
             f.args.insert(0, sub.clone());
         }
@@ -863,6 +1026,13 @@ impl RuleSet {
             text.push('\n');
             text.push_str(t);
         }
+        // What substitutions read (`kill $(pgrep -f lighthouse)`), for text rules.
+        for w in &e.args {
+            for i in &w.inputs {
+                text.push(' ');
+                text.push_str(i);
+            }
+        }
         f.text = text;
         f
     }
@@ -885,6 +1055,13 @@ fn severity(v: Verdict) -> u8 {
 /// The parts of one word that may name a file: the word, `of=PATH`, `@PATH`.
 fn path_candidates(t: &str) -> impl Iterator<Item = &str> {
     let mut v: Vec<&str> = Vec::with_capacity(2);
+    // Numbers (`truncate -s 0`, `-n 3`) are sizes and counts, not files.
+    if t.bytes().any(|b| b.is_ascii_digit())
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'+' || b == b'-')
+    {
+        return v.into_iter();
+    }
     if paths::looks_like_path(t) {
         v.push(t);
     }

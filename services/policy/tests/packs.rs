@@ -53,7 +53,13 @@ fn filesystem_pack() {
         ("rm -rf ./target", Allow, ""),
         ("rm -rf /tmp/build", Allow, ""),
         ("rm -rf ../sibling", Escalate, "fs.rm_outside_project"),
-        ("rm -rf .", Escalate, "fs.rm_project_root"),
+        ("rm -rf .", Deny, "fs.rm_project_root"),
+        ("rm -rf src", Escalate, "fs.rm_project_source"),
+        (
+            "rsync -a --delete /tmp/empty/ ./",
+            Deny,
+            "fs.rsync_delete_over",
+        ),
         ("rm -rf $X", Escalate, "fs.rm_unknown_target"),
         ("chmod -R 777 /", Deny, "fs.chmod_recursive_broad"),
         ("chmod +x run.sh", Allow, ""),
@@ -100,7 +106,7 @@ fn disks_pack() {
         ("mkfs.ext4 /dev/sdb1", Deny, "disk.format"),
         (":(){ :|:& };:", Deny, "sys.fork_bomb"),
         ("echo hi > /dev/null", Allow, ""),
-        ("shutdown -h now", Deny, "sys.power"),
+        ("shutdown -h now", Escalate, "sys.power"),
     ]);
 }
 
@@ -125,7 +131,12 @@ fn packages_pack() {
         ("apt-get install -y jq", Escalate, "pkg.system"),
         ("apt list --installed", Allow, ""),
         ("cargo install --path .", Allow, ""),
-        ("cargo install ripgrep", Escalate, "pkg.user_tools"),
+        ("cargo install ripgrep", Escalate, ""),
+        ("npm install lodash", Escalate, "pkg.add_node"),
+        ("npm ci", Allow, ""),
+        ("pip install -r requirements.txt", Allow, ""),
+        ("uv pip install -r requirements.txt", Allow, ""),
+        ("uv pip install httpx", Escalate, "pkg.uv_pip_install"),
     ]);
 }
 
@@ -219,6 +230,10 @@ fn tools_pack() {
     );
     assert_eq!(
         eval_tool(&p, "mcp__github__list_issues", json!({})).0,
+        Allow
+    );
+    assert_eq!(
+        eval_tool(&p, "mcp__github__create_issue", json!({"title": "x"})).0,
         Escalate
     );
     assert_eq!(eval_tool(&p, "UnknownTool", json!({})).0, Escalate);

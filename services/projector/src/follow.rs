@@ -256,8 +256,12 @@ pub async fn follow(
                 .map_err(async_nats::Error::from)
         };
         let mut messages = match messages.await {
-            Ok(m) => m,
+            Ok(m) => {
+                lighthouse_nats::health::set_bound(name, "projector", true);
+                m
+            }
             Err(e) => {
+                lighthouse_nats::health::set_bound(name, "projector", false);
                 warn!(stream = name, error = %e, "follow_failed");
                 shared.set_health(name, |h| h.last_error = Some(e.to_string()));
                 tokio::select! {
@@ -278,7 +282,10 @@ pub async fn follow(
                 }
                 next = messages.next() => match next {
                     Some(Ok(message)) => {
-                        let seq = message.info().map(|i| i.stream_sequence).unwrap_or(applied + 1);
+                        let (seq, pending) = message.info().map(|i| (i.stream_sequence, i.pending)).unwrap_or((applied + 1, 0));
+                        // Age of what was just applied while more waits; caught up is 0.
+                        let lag_us = if pending == 0 { 0 } else { lighthouse_schemas::now_us().saturating_sub(stored_us(&message)) };
+                        lighthouse_telemetry::record::projector_lag(name, lag_us as f64 / 1e6);
                         let result = apply(&shared, name, &message.subject, seq, stored_us(&message), &message.payload);
                         applied = seq;
                         match result {

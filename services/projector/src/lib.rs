@@ -181,6 +181,7 @@ pub async fn run(
                     processed: health.values().map(|h| h.applied).sum(),
                     dead_lettered: health.values().map(|h| h.rejected).sum(),
                     version: env!("CARGO_PKG_VERSION").to_owned(),
+                    metrics_url: None,
                 }
             },
             followers.clone(),

@@ -1,7 +1,8 @@
 //! One shape for every worker process (validator, aggregator, annotator, projector):
 //!
 //! 1. load [`Settings`] — a bad configuration exits 64 before anything touches NATS;
-//! 2. [`init_tracing`] once (stderr; colour only on a terminal; optional JSON lines);
+//! 2. [`init_telemetry`] once (logs on stderr, optional JSON lines; spans over OTLP when
+//!    configured); `metrics.listen` serves `/metrics`, `/healthz`, `/readyz`;
 //! 3. install the [`shutdown`] signal handlers (SIGTERM and SIGINT cancel one token);
 //! 4. [`connect`] to every seed URL of `nats.url`;
 //! 5. `run(settings, client, shutdown)` under the one [`Supervisor`] loop;
@@ -43,6 +44,45 @@ pub fn init_tracing(default: &str, format: LogFormat) {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init(),
     };
+}
+
+/// Logs (as [`init_tracing`]) and, when `tracing.otlp_endpoint` is set, spans exported
+/// over OTLP/HTTP as `service` with their context carried in NATS headers. Keep the
+/// guard until the process ends: dropping it flushes the last spans. An endpoint the
+/// exporter cannot use is a configuration error.
+pub fn init_telemetry(
+    default: &str,
+    settings: &Settings,
+    service: &str,
+) -> Result<lighthouse_telemetry::trace::TraceGuard, lighthouse_telemetry::trace::TraceError> {
+    use lighthouse_telemetry::trace::{LogFormat as Format, TraceConfig, init};
+    init(&TraceConfig {
+        service: service.to_owned(),
+        log_format: match settings.service.log_format {
+            LogFormat::Text => Format::Text,
+            LogFormat::Json => Format::Json,
+        },
+        otlp_endpoint: settings.tracing.otlp_endpoint.clone(),
+        otlp_json: settings.tracing.otlp_protocol == lighthouse_config::OtlpProtocol::HttpJson,
+        default_filter: default.to_owned(),
+    })
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `metrics.listen` until `shutdown`
+/// (nothing when it is empty); the listener's URL goes into this process's presence.
+pub async fn start_metrics(
+    settings: &Settings,
+    client: &async_nats::Client,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Option<lighthouse_telemetry::exporter::Listener>> {
+    let listen = &settings.metrics.listen;
+    let listener = lighthouse_telemetry::start(listen, client, shutdown)
+        .await
+        .map_err(|e| anyhow::anyhow!("metrics.listen = {listen:?}: {e}"))?;
+    if let Some(l) = &listener {
+        tracing::info!(url = %l.url, "metrics_listening");
+    }
+    Ok(listener)
 }
 
 /// A token cancelled on the first SIGTERM or SIGINT. The handlers are installed before
@@ -181,6 +221,7 @@ where
     E: Into<anyhow::Error> + Send + 'static,
 {
     let grace = settings.grace();
+    let _metrics = start_metrics(&settings, &client, shutdown.clone()).await?;
     let mut supervisor = Supervisor::new(shutdown.clone());
     supervisor.spawn(name, run(settings, client.clone(), shutdown));
     let started = Instant::now();
@@ -215,7 +256,13 @@ where
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    init_tracing(DEFAULT_LOG, settings.service.log_format);
+    let _telemetry = match init_telemetry(DEFAULT_LOG, &settings, name) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

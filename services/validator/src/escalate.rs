@@ -153,6 +153,7 @@ pub fn escalation(
         consensus: policy.consensus.get(risk).clone(),
         deadline_us: now_us.saturating_add(policy.deadline.as_micros() as u64),
         context,
+        traceparent: None,
     }
 }
 

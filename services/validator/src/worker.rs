@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 use lighthouse_nats::presence::{self, Presence};
-use lighthouse_nats::publish::publish_once;
+use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
     CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, Topology, TopologyError, VALIDATOR_GROUP,
@@ -108,14 +108,19 @@ pub async fn run(
         let book = policy.clone();
         tokio::spawn(presence::heartbeat(
             js.clone(),
-            move || Presence {
-                kind: "validator".to_owned(),
-                id: id.clone(),
-                pid: std::process::id(),
-                started_ms,
-                processed: stats.processed.load(Ordering::Relaxed),
-                dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
-                version: book.load().default.policy().version().to_owned(),
+            move || {
+                let version = book.load().default.policy().version().to_owned();
+                lighthouse_telemetry::record::policy_version(&version);
+                Presence {
+                    kind: "validator".to_owned(),
+                    id: id.clone(),
+                    pid: std::process::id(),
+                    started_ms,
+                    processed: stats.processed.load(Ordering::Relaxed),
+                    dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+                    version,
+                    metrics_url: None,
+                }
             },
             shutdown.clone(),
         ))
@@ -167,6 +172,7 @@ async fn handle(
             command.env.project, command.env.agent, delivery.message.subject
         ));
     }
+    tracing::Span::current().record("cmd_id", command.env.id.as_str());
     let book = policy.load();
     let decision = decide_cached(
         book.for_project(parsed.project.as_str()),
@@ -196,7 +202,22 @@ async fn handle(
     );
     // Redeliveries and replicas racing on one command all land here; the server keeps
     // the first decision and refuses the rest, so the outcome is the same: done.
-    match publish_once(js, target, &command.env.id, payload.into(), true).await {
+    match publish_once(js, target.clone(), &command.env.id, payload.into(), true).await {
+        Ok(Published::Stored(_)) => {
+            lighthouse_telemetry::record::decision(&decision);
+            Outcome::Done
+        }
+        Ok(Published::AlreadyExists) if delivery.delivered == 1 => {
+            // Decided before its first delivery: a hook's fallback decision, recorded
+            // from its spool ahead of the command. Counted here, once, by whoever
+            // validates the command (one extra read, only for such commands).
+            if let Some(recorded) = lighthouse_nats::read::recorded_decision(js, &target).await
+                && recorded.tier == lighthouse_schemas::Tier::Fallback
+            {
+                lighthouse_telemetry::record::fallback_recorded(&recorded);
+            }
+            Outcome::Done
+        }
         Ok(_) => Outcome::Done,
         Err(e) => {
             warn!(error = %e, "decision_publish_failed");
@@ -223,7 +244,8 @@ async fn escalate(
             .of(command, config.escalation.context_decisions),
         files: escalate::files_of(&command.tool_input),
     };
-    let fresh = escalate::escalation(&config.escalation, command, decision, context, now_us());
+    let mut fresh = escalate::escalation(&config.escalation, command, decision, context, now_us());
+    fresh.traceparent = lighthouse_telemetry::trace::current_traceparent();
     // Create, not put: on a redelivery, or when another replica got here first, the
     // escalation already recorded is the one that stands (with its deadline).
     let escalation = match escalator.store.create(&key, encode(&fresh)?.into()).await {

@@ -1,0 +1,87 @@
+//! Trace context in NATS headers (W3C `traceparent`), without any tracing exporter.
+//!
+//! The hook writes a fresh `traceparent` on the command it publishes ([`fresh_traceparent`]);
+//! a process with tracing configured installs two functions here at start
+//! ([`install`]): one that opens each consumed message's span as a child of the context
+//! in its headers, and one that writes the current span's context into outgoing headers.
+//! The consume loop and [`crate::publish`] call them, so workers propagate context
+//! without knowing about OpenTelemetry; without them the loop opens a plain span and
+//! publishes carry no context.
+
+use async_nats::HeaderMap;
+use std::sync::OnceLock;
+use tracing::Span;
+
+/// The W3C trace-context header.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Opens the span of one consumed message: (message, stream sequence, delivery count).
+pub type MessageSpan = fn(&async_nats::Message, u64, i64) -> Span;
+/// Writes the current span's context into outgoing headers.
+pub type Inject = fn(&mut HeaderMap);
+
+static HOOKS: OnceLock<(MessageSpan, Inject)> = OnceLock::new();
+
+/// Installs the span and inject functions for this process (the first call wins).
+pub fn install(span: MessageSpan, inject: Inject) -> bool {
+    HOOKS.set((span, inject)).is_ok()
+}
+
+/// The span a consumed message is handled in: subject, stream sequence, delivery count,
+/// and `cmd_id` (recorded by the handler once it has decoded the message).
+pub fn message_span(message: &async_nats::Message, stream_sequence: u64, delivered: i64) -> Span {
+    match HOOKS.get() {
+        Some((span, _)) => span(message, stream_sequence, delivered),
+        None => tracing::info_span!(
+            "message",
+            subject = %message.subject,
+            stream_sequence,
+            delivered,
+            cmd_id = tracing::field::Empty,
+        ),
+    }
+}
+
+/// Adds the current trace context to `headers` (nothing when tracing is off).
+pub fn inject(headers: &mut HeaderMap) {
+    if let Some((_, inject)) = HOOKS.get() {
+        inject(headers);
+    }
+}
+
+/// Whether [`install`] was called (publishes then carry context).
+pub fn installed() -> bool {
+    HOOKS.get().is_some()
+}
+
+/// A new sampled root context for a command: `00-<32 hex trace id>-<16 hex span id>-01`.
+pub fn fresh_traceparent() -> String {
+    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let span = uuid::Uuid::new_v4().simple().to_string();
+    format!("00-{trace}-{}-01", &span[..16])
+}
+
+/// The trace id of a `traceparent` value, when it is well-formed.
+pub fn trace_id_of(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.split('-');
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex(version, 2) && hex(trace, 32) && hex(span, 16) && hex(flags, 2) && parts.next().is_none())
+        .then_some(trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_contexts_are_valid_and_distinct() {
+        let (a, b) = (fresh_traceparent(), fresh_traceparent());
+        assert_ne!(a, b);
+        assert_eq!(trace_id_of(&a).map(str::len), Some(32));
+        assert!(a.starts_with("00-") && a.ends_with("-01"));
+        assert_eq!(trace_id_of("00-abc-def-01"), None);
+        assert_eq!(trace_id_of("nonsense"), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! One command node: its words evaluated, then emitted as an effective command, and
+//! what it leaves behind for later commands of the line (`cd`, files written, a
+//! context switched, functions called).
+
+use super::*;
+
+impl Walker<'_> {
+    /// A `command` node: evaluate its words, then peel wrappers.
+    pub(super) fn command(
+        &mut self,
+        node: Node<'_>,
+        src: &[u8],
+        ctx: &Ctx,
+        depth: usize,
+        tdepth: usize,
+    ) -> Output {
+        if node.kind() == "ERROR" {
+            // The opening brace may sit just outside the error node (`{rm,-rf,/}`).
+            let start = node.start_byte();
+            let start = if start > 0 && src.get(start - 1) == Some(&b'{') {
+                start - 1
+            } else {
+                start
+            };
+            let raw = src
+                .get(start..node.end_byte())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or("")
+                .trim();
+            if raw.starts_with('{') && raw.ends_with('}') && raw.contains(',') {
+                let argv: Vec<Word> = brace_expand(&unescape_word(raw, false))
+                    .into_iter()
+                    .map(Word::lit)
+                    .collect();
+                return self.resolve(argv, ctx, depth);
+            }
+        }
+        let mut c = ctx.clone();
+        let mut argv: Vec<Word> = Vec::new();
+        let mut cursor = node.walk();
+        // Field names via the cursor: asking the node per child index is quadratic.
+        let kids: Vec<(Option<&str>, Node<'_>)> = {
+            let mut v = Vec::new();
+            if cursor.goto_first_child() {
+                loop {
+                    v.push((cursor.field_name(), cursor.node()));
+                    if !cursor.goto_next_sibling() {
+                        break;
+                    }
+                }
+            }
+            v
+        };
+        for (field, kid) in kids {
+            if !kid.is_named() {
+                continue;
+            }
+            match (field, kid.kind()) {
+                (_, "variable_assignment") => {
+                    if let (Some(n), v) = (
+                        kid.child_by_field_name("name"),
+                        kid.child_by_field_name("value"),
+                    ) {
+                        let value = v
+                            .map(|v| self.word(v, src, ctx, depth, tdepth + 1).text)
+                            .unwrap_or_default();
+                        c.extra_vars.push((text_of(n, src).to_owned(), value));
+                    }
+                }
+                (_, "file_redirect") => {
+                    if let Some(rd) = self.redirect(kid, src, ctx, depth, tdepth + 1) {
+                        if rd.kind == RedirectKind::Read {
+                            c.stdin = Some(Stdin {
+                                producers: vec!["file".to_owned()],
+                                paths: vec![rd.target.clone()],
+                                ..Stdin::default()
+                            });
+                        }
+                        c.redirects.push(rd);
+                    }
+                }
+                (_, "herestring_redirect") => {
+                    if let Some(arg) = kid.named_child(0) {
+                        let w = self.word(arg, src, ctx, depth, tdepth + 1);
+                        c.stdin = Some(Stdin {
+                            producers: vec!["herestring".to_owned()],
+                            text: Some(format!("{}\n", w.text)),
+                            ..Stdin::default()
+                        });
+                    }
+                }
+                (_, "heredoc_redirect") => {}
+                (_, "comment") => {}
+                (_, "subshell") => {
+                    self.visit(kid, src, ctx, depth, tdepth + 1);
+                }
+                _ => {
+                    let mut w = self.word(kid, src, ctx, depth, tdepth + 1);
+                    let raw = text_of(kid, src);
+                    // An unquoted substitution's output is split into words
+                    // (`$(printf 'rm -rf /')` runs `rm` with two arguments).
+                    if !raw.starts_with(['"', '\''])
+                        && !raw.starts_with("$'")
+                        && (raw.contains("$(") || raw.contains('`'))
+                        && w.text.contains([' ', '\t', '\n'])
+                    {
+                        w.text = w
+                            .text
+                            .trim()
+                            .replace([' ', '\t', '\n'], &IFS_SPLIT.to_string());
+                    }
+                    if !raw.contains(['\'', '"']) && raw.contains('{') && raw.contains(',') {
+                        for x in brace_expand(&w.text) {
+                            split_ifs(
+                                Word {
+                                    text: x,
+                                    ..w.clone()
+                                },
+                                &mut argv,
+                            );
+                        }
+                    } else {
+                        split_ifs(w, &mut argv);
+                    }
+                }
+            }
+        }
+        if argv.is_empty() {
+            return Output::default();
+        }
+        // `printf -v VAR FORMAT ARGS`: assigns instead of printing.
+        if argv.len() >= 4 && argv[0].text == "printf" && argv[1].text == "-v" {
+            let mut fmt = ansi_c(&argv[3].text);
+            for a in &argv[4..] {
+                if let Some(p) = fmt.find("%s") {
+                    fmt.replace_range(p..p + 2, &a.text);
+                }
+            }
+            self.vars.insert(argv[2].text.clone(), fmt);
+        }
+        if let Some(f) = &ctx.function
+            && argv.first().is_some_and(|w| &w.text == f)
+        {
+            c.stdin = None;
+            let start = self.out.len();
+            self.resolve(argv, &c, depth);
+            for e in &mut self.out[start..] {
+                e.tags.push("self_recursive_function".to_owned());
+            }
+            return Output::default();
+        }
+        self.resolve(argv, &c, depth)
+    }
+
+    pub(super) fn emit(&mut self, mut e: Effective, ctx: &Ctx) {
+        if self.out.len() >= MAX_COMMANDS {
+            self.bound("more commands than the bound");
+            return;
+        }
+        e.redirects.extend(ctx.redirects.iter().cloned());
+        if e.cwd.is_none() {
+            e.cwd = self.cwd.clone();
+        }
+        for (k, v) in ctx
+            .extra_vars
+            .iter()
+            .map(|(k, v)| (k, v))
+            .chain(self.vars.iter())
+        {
+            if crate::targets::is_selector_var(k) && !e.env.iter().any(|(x, _)| x == k) {
+                e.env.push((k.clone(), v.clone()));
+            }
+        }
+        self.context_switch(&e);
+        if matches!(e.name.as_str(), "cd" | "pushd" | "chdir") {
+            self.change_dir(&e);
+        }
+        self.record_writes(&e);
+        self.out.push(e);
+    }
+
+    /// Remembers a target switched earlier in the chain (`kubectl config use-context X`,
+    /// `terraform workspace select X`, `gcloud config set project X`): later commands
+    /// act on it.
+    pub(super) fn context_switch(&mut self, e: &Effective) {
+        let a: Vec<&str> = e.args.iter().map(|w| w.text.as_str()).collect();
+        let target = match (e.name.as_str(), a.as_slice()) {
+            ("kubectl", ["config", "use-context", x, ..]) => Some(("LH_CONTEXT_KUBE", *x)),
+            ("terraform" | "tofu", ["workspace", "select" | "new", x, ..]) => {
+                Some(("LH_CONTEXT_TF", *x))
+            }
+            ("gcloud", ["config", "set", "project", x, ..]) => Some(("LH_CONTEXT_GCLOUD", *x)),
+            ("pulumi", ["stack", "select", x, ..]) => Some(("LH_CONTEXT_PULUMI", *x)),
+            _ => None,
+        };
+        if let Some((k, v)) = target {
+            self.vars.insert(k.to_owned(), v.to_owned());
+        }
+    }
+
+    /// Absolute form of a literal path, for matching files across commands.
+    pub(super) fn file_key(&self, text: &str) -> Option<String> {
+        if text.is_empty() || text.contains(DYN) {
+            return None;
+        }
+        if text.starts_with('/') {
+            return Some(text.to_owned());
+        }
+        let cwd = self.cwd.as_deref().unwrap_or(self.env.cwd);
+        Some(format!(
+            "{}/{}",
+            cwd.trim_end_matches('/'),
+            text.trim_start_matches("./")
+        ))
+    }
+
+    pub(super) fn record_writes(&mut self, e: &Effective) {
+        if self.files.len() > 64 {
+            return;
+        }
+        let mut targets: Vec<(String, Written)> = Vec::new();
+        let out = output_of(e, self.env);
+        for r in &e.redirects {
+            if matches!(r.kind, RedirectKind::Write | RedirectKind::Append)
+                && let Some(k) = self.file_key(&r.target.text)
+            {
+                let mut producers = e
+                    .stdin
+                    .as_ref()
+                    .map(|s| s.producers.clone())
+                    .unwrap_or_default();
+                producers.push(e.name.clone());
+                targets.push((
+                    k,
+                    Written {
+                        text: out.text.clone(),
+                        producers,
+                    },
+                ));
+            }
+        }
+        // Downloads: `curl -o f URL`, `wget -O f URL`, `wget URL` (saves the last segment).
+        if matches!(e.name.as_str(), "curl" | "wget") {
+            let mut it = e.args.iter().peekable();
+            let mut saved: Option<String> = None;
+            let mut url: Option<&str> = None;
+            while let Some(w) = it.next() {
+                let t = w.text.as_str();
+                if matches!(t, "-o" | "--output" | "-O" | "--output-document")
+                    && !(e.name == "curl" && t == "-O")
+                {
+                    saved = it.peek().map(|n| n.text.clone());
+                } else if let Some(v) = t
+                    .strip_prefix("--output=")
+                    .or_else(|| t.strip_prefix("--output-document="))
+                {
+                    saved = Some(v.to_owned());
+                } else if t.contains("://") {
+                    url = Some(t);
+                }
+            }
+            let name = saved.or_else(|| {
+                url.and_then(|u| u.split(['?', '#']).next())
+                    .and_then(|u| u.rsplit('/').next())
+                    .filter(|s| !s.is_empty() && !s.contains(':'))
+                    .map(str::to_owned)
+            });
+            if let Some(k) = name.and_then(|n| self.file_key(&n)) {
+                targets.push((
+                    k,
+                    Written {
+                        text: None,
+                        producers: vec![e.name.clone()],
+                    },
+                ));
+            }
+        }
+        for (k, w) in targets {
+            self.files.insert(k, w);
+        }
+    }
+
+    /// Follows `cd` so later relative paths resolve where they will really land.
+    pub(super) fn change_dir(&mut self, e: &Effective) {
+        let target = e
+            .args
+            .iter()
+            .find(|w| !w.text.starts_with('-') || w.text == "-");
+        let current = self.cwd.clone().unwrap_or_else(|| self.env.cwd.to_owned());
+        let home = self.env.home.unwrap_or("/home/~").to_owned();
+        let next = match target.map(|w| w.text.as_str()) {
+            None | Some("~") => home,
+            Some("-") => DYN.to_string(),
+            Some(t) if t.contains(DYN) => DYN.to_string(),
+            Some(t) if t.starts_with('/') => t.to_owned(),
+            Some(t) if t.starts_with("~/") => format!("{home}{}", &t[1..]),
+            Some(_) if current.contains(DYN) => current.clone(),
+            Some(t) => format!("{}/{t}", current.trim_end_matches('/')),
+        };
+        self.cwd = Some(next);
+    }
+
+    /// Walks a function's body with the call's arguments bound to `$@`, `$1` ….
+    pub(super) fn call_function(
+        &mut self,
+        name: String,
+        body: String,
+        args: &[Word],
+        ctx: &Ctx,
+        mut via: Vec<String>,
+        depth: usize,
+    ) -> Output {
+        self.calls += 1;
+        let mut bound: Vec<(String, String)> = vec![
+            (
+                "@".to_owned(),
+                args.iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(&IFS_SPLIT.to_string()),
+            ),
+            ("#".to_owned(), args.len().to_string()),
+        ];
+        bound.push(("*".to_owned(), bound[0].1.clone()));
+        for (i, a) in args.iter().take(9).enumerate() {
+            bound.push(((i + 1).to_string(), a.text.clone()));
+        }
+        let saved: Vec<(String, Option<String>)> = bound
+            .iter()
+            .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
+            .chain(
+                (args.len() + 1..=9)
+                    .map(|i| (i.to_string(), self.vars.get(&i.to_string()).cloned())),
+            )
+            .collect();
+        for i in args.len() + 1..=9 {
+            self.vars.remove(&i.to_string());
+        }
+        for (k, v) in bound {
+            self.vars.insert(k, v);
+        }
+        via.push(format!("{name}()"));
+        self.calling.push(name);
+        let c = Ctx {
+            via,
+            function: None,
+            ..ctx.clone()
+        };
+        self.run_script(&body, &c, depth + 1);
+        self.calling.pop();
+        for (k, v) in saved {
+            match v {
+                Some(v) => self.vars.insert(k, v),
+                None => self.vars.remove(&k),
+            };
+        }
+        Output::default()
+    }
+}

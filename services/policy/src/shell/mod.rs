@@ -1,0 +1,426 @@
+//! Shell normalisation: from a command string to the commands that would really run.
+//!
+//! The command is parsed with tree-sitter-bash and walked: pipelines, lists, subshells,
+//! command and process substitutions, redirects, heredocs and here-strings. Wrappers
+//! (`sudo`, `env`, `timeout`, `xargs`, `find -exec`, …) are peeled off, and code handed to
+//! another shell (`bash -c`, `eval`, a heredoc or pipe into `sh`) is parsed again, up to
+//! [`MAX_DEPTH`] levels. Words are resolved as far as the text allows: quotes and escapes
+//! removed, `~`, `$HOME`, `${HOME}`, `$PWD` and variables assigned earlier in the same
+//! command substituted. What cannot be known is kept as a [`DYN`] marker so the path
+//! classifier can assume the worst.
+
+use crate::interp;
+pub use crate::word::{DYN, Word, shown};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tree_sitter::{Node, Parser};
+
+mod commands;
+mod fanout;
+mod nested;
+mod output;
+mod text;
+mod walk;
+mod words;
+mod wrappers;
+
+use output::output_of;
+use text::*;
+pub use text::{ansi_c, command_name};
+
+/// Field separator produced by an unquoted `$IFS`; words are split on it.
+const IFS_SPLIT: char = '\u{2}';
+
+/// Longest command string we parse; longer ones are escalated unparsed.
+pub const MAX_INPUT: usize = 64 * 1024;
+/// Deepest bracket/quote nesting we parse (keeps every recursive walk shallow).
+pub const MAX_NESTING: usize = 64;
+/// How many times code may be handed to another shell or interpreter.
+pub const MAX_DEPTH: usize = 6;
+/// Most effective commands one call may expand to.
+pub const MAX_COMMANDS: usize = 256;
+/// Most syntax nodes visited per call, over all re-parses.
+pub const MAX_NODES: usize = 20_000;
+/// Deepest syntax tree we walk.
+const MAX_TREE_DEPTH: usize = 200;
+/// Parse time budget per call.
+const PARSE_BUDGET: Duration = Duration::from_millis(20);
+/// Whole-analysis time budget per call (parses included).
+const WALK_BUDGET: Duration = Duration::from_millis(50);
+
+/// Which way a redirect moves data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `>`, `>|`, `&>`: truncates the target.
+    Write,
+    /// `>>`, `&>>`.
+    Append,
+    /// `<`.
+    Read,
+    /// `>&2`, `2>&1`: only duplicates a descriptor.
+    Dup,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redirect {
+    pub kind: RedirectKind,
+    pub target: Word,
+}
+
+/// What flows into a command's standard input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stdin {
+    /// Every command upstream in the pipeline (and `heredoc`/`herestring`).
+    pub producers: Vec<String>,
+    /// The literal text, when it can be known (echo, heredoc, decoded base64, …).
+    pub text: Option<String>,
+    /// Path-like words the upstream commands named (files they read or list).
+    pub paths: Vec<Word>,
+    /// Words a consumer like `xargs` would receive, when they can be guessed.
+    pub items: Option<Vec<Word>>,
+}
+
+/// A command that would really run, with how it was reached.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effective {
+    /// The command name, wrappers removed and absolute paths reduced (`/bin/rm` → `rm`).
+    pub name: String,
+    pub args: Vec<Word>,
+    pub redirects: Vec<Redirect>,
+    /// The chain of wrappers and shells that led here (`bash -c`, `sudo`, …).
+    pub via: Vec<String>,
+    pub stdin: Option<Stdin>,
+    /// Facts noticed on the way (`sudo`, `dynamic_name`, `fork_bomb`, `net`, …).
+    pub tags: Vec<String>,
+    /// Commands whose output this command runs as code (`curl … | sh`, `bash <(curl …)`).
+    pub script_from: Vec<String>,
+    /// Code text run by this command, when known (for rules that look at content).
+    pub code: Option<String>,
+    /// Working directory after an earlier `cd` in the same command, if any.
+    pub cwd: Option<String>,
+    /// Environment settings in force (`RAILS_ENV=production cmd`, `export X=…; cmd`,
+    /// `env X=… cmd`) that may name the command's target.
+    pub env: Vec<(String, String)>,
+}
+
+impl Effective {
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+
+    /// One line for explanations: `bash -c → sudo → rm -rf /`.
+    pub fn display(&self) -> String {
+        let mut s = String::new();
+        for v in &self.via {
+            s.push_str(v);
+            s.push_str(" → ");
+        }
+        s.push_str(&self.name);
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&shown(&a.text));
+        }
+        for r in &self.redirects {
+            let op = match r.kind {
+                RedirectKind::Write => ">",
+                RedirectKind::Append => ">>",
+                RedirectKind::Read => "<",
+                RedirectKind::Dup => ">&",
+            };
+            s.push_str(&format!(" {op}{}", shown(&r.target.text)));
+        }
+        s
+    }
+}
+
+/// The result of normalising one command string.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    pub commands: Vec<Effective>,
+    /// tree-sitter reported a syntax error somewhere.
+    pub parse_error: bool,
+    /// A size, depth, count or time bound was hit; the list may be incomplete.
+    pub over_bound: Option<String>,
+}
+
+/// Where to resolve `~`, `$HOME` and relative paths.
+#[derive(Debug, Clone, Copy)]
+pub struct Env<'a> {
+    pub cwd: &'a str,
+    pub home: Option<&'a str>,
+}
+
+thread_local! {
+    // A parser per thread: creating one costs more than parsing a short command.
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// Normalises `command` (see the module docs).
+pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
+    let mut w = Walker {
+        env,
+        out: Vec::new(),
+        parse_error: false,
+        over_bound: None,
+        nodes: 0,
+        vars: HashMap::new(),
+        started: Instant::now(),
+        cwd: None,
+        files: HashMap::new(),
+        functions: HashMap::new(),
+        calling: Vec::new(),
+        calls: 0,
+    };
+    w.run_script(command, &Ctx::default(), 0);
+    Normalized {
+        commands: w.out,
+        parse_error: w.parse_error,
+        over_bound: w.over_bound,
+    }
+}
+
+/// Deepest nesting of brackets and quotes, counted cheaply before parsing so that no
+/// recursive walk (ours or the parser's) sees pathological depth.
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut in_single = false;
+    let mut prev = ' ';
+    for c in text.chars() {
+        if in_single {
+            if c == '\'' {
+                in_single = false;
+                depth = depth.saturating_sub(1);
+            }
+            continue;
+        }
+        match c {
+            '\'' if prev != '\\' => {
+                in_single = true;
+                depth += 1;
+            }
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            '`' => depth += 1,
+            _ => {}
+        }
+        max = max.max(depth);
+        prev = c;
+    }
+    max
+}
+
+#[derive(Debug, Clone, Default)]
+struct Ctx {
+    via: Vec<String>,
+    stdin: Option<Stdin>,
+    redirects: Vec<Redirect>,
+    function: Option<String>,
+    /// Variables set for this command only (`X=1 cmd`), visible to a nested shell.
+    extra_vars: Vec<(String, String)>,
+}
+
+struct Walker<'e> {
+    env: Env<'e>,
+    out: Vec<Effective>,
+    parse_error: bool,
+    over_bound: Option<String>,
+    nodes: usize,
+    vars: HashMap<String, String>,
+    started: Instant,
+    /// Directory after `cd`s seen so far ([`DYN`] when unknowable).
+    cwd: Option<String>,
+    /// Files written earlier in this command line: what they hold and who made them
+    /// (`echo 'rm -rf /' > x.sh; sh x.sh`, `curl -o i.sh …; bash i.sh`).
+    files: HashMap<String, Written>,
+    /// Shell functions defined so far: name → body text, walked again at each call with
+    /// the call's arguments as `$@`, `$1` … (`retry() { "$@"; }; retry rm -rf /`).
+    functions: HashMap<String, String>,
+    /// Functions being expanded now (a function calling itself is not expanded again).
+    calling: Vec<String>,
+    /// Function calls expanded so far (bounded).
+    calls: usize,
+}
+
+/// A file written earlier in the same command line.
+#[derive(Debug, Clone, Default)]
+struct Written {
+    text: Option<String>,
+    producers: Vec<String>,
+}
+
+/// What a command writes to its standard output, as far as we can tell.
+#[derive(Debug, Clone, Default)]
+struct Output {
+    producers: Vec<String>,
+    text: Option<String>,
+    paths: Vec<Word>,
+    items: Option<Vec<Word>>,
+}
+
+impl Output {
+    fn into_stdin(self) -> Stdin {
+        Stdin {
+            producers: self.producers,
+            text: self.text,
+            paths: self.paths,
+            items: self.items,
+        }
+    }
+}
+
+/// Environment variables that make programs load or run code chosen by whoever sets them.
+const SENSITIVE_VARS: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "DYLD_INSERT_LIBRARIES",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "PS0",
+    "PS4",
+    "HISTFILE",
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+    "PYTHONSTARTUP",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+    "CLAUDE_CONFIG_DIR",
+    "LIGHTHOUSE_DISABLE",
+    "LIGHTHOUSE_OFF",
+    "LIGHTHOUSE_POLICY",
+];
+
+const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh", "tcsh", "yash", "rbash",
+];
+
+fn is_shell(name: &str) -> bool {
+    SHELLS.contains(&name)
+}
+
+/// Where the command of `docker exec …` / `kubectl exec … -- …` starts, and the
+/// container, pod, namespace or context it runs in (as a context variable).
+fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
+    let at = rest.iter().take(6).position(|w| w.text == "exec")?;
+    if matches!(name, "kubectl" | "oc") {
+        let dash = rest.iter().position(|w| w.text == "--")?;
+        if dash + 1 >= rest.len() || dash < at {
+            return None;
+        }
+        let context: Vec<&str> = rest[..dash]
+            .iter()
+            .map(|w| w.text.as_str())
+            .filter(|t| *t != "exec")
+            .collect();
+        return Some((dash + 1, ("LH_CONTEXT_EXEC".to_owned(), context.join(" "))));
+    }
+    // docker [compose|container] exec [options] CONTAINER cmd…
+    if !rest[..at]
+        .iter()
+        .all(|w| matches!(w.text.as_str(), "compose" | "container") || w.text.starts_with('-'))
+    {
+        return None;
+    }
+    let mut i = at + 1;
+    while i < rest.len() && rest[i].text.starts_with('-') {
+        let t = rest[i].text.as_str();
+        let takes = matches!(
+            t,
+            "-e" | "--env"
+                | "-u"
+                | "--user"
+                | "-w"
+                | "--workdir"
+                | "--env-file"
+                | "--detach-keys"
+                | "--index"
+        );
+        i += if takes { 2 } else { 1 };
+    }
+    let container = rest.get(i)?;
+    if i + 1 >= rest.len() {
+        return None;
+    }
+    Some((
+        i + 1,
+        ("LH_CONTEXT_EXEC".to_owned(), container.text.clone()),
+    ))
+}
+
+/// `$@`, `$*`, `$1` …: set by whoever calls a function or script.
+fn is_positional(name: &str) -> bool {
+    matches!(name, "@" | "*" | "#") || (name.len() == 1 && name.as_bytes()[0].is_ascii_digit())
+}
+impl<'e> Walker<'e> {
+    fn bound(&mut self, why: &str) {
+        if self.over_bound.is_none() {
+            self.over_bound = Some(why.to_owned());
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.over_bound.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(cmd: &str) -> Vec<String> {
+        normalize(
+            cmd,
+            Env {
+                cwd: "/p",
+                home: Some("/home/u"),
+            },
+        )
+        .commands
+        .iter()
+        .map(|e| e.display())
+        .collect()
+    }
+
+    #[test]
+    fn peels_wrappers_and_quotes() {
+        assert_eq!(
+            names("sudo -E -u root /bin/rm -rf ~"),
+            vec!["sudo → rm -rf ~"]
+        );
+        assert_eq!(names("'r''m' -rf \"$HOME\""), vec!["rm -rf /home/u"]);
+        assert_eq!(names("\\rm -rf ${HOME}"), vec!["rm -rf /home/u"]);
+        assert_eq!(names("rm${IFS}-rf${IFS}/"), vec!["rm -rf /"]);
+        assert_eq!(names("$'\\x72\\x6d' -rf /"), vec!["rm -rf /"]);
+        assert_eq!(
+            names("env FOO=1 timeout 5 nice -n 10 rm -rf /"),
+            vec!["env → timeout → nice → rm -rf /"]
+        );
+    }
+
+    #[test]
+    fn reparses_code_handed_to_shells() {
+        let n = names("bash -c 'sudo rm -rf /'");
+        assert!(n.contains(&"bash -c → sudo → rm -rf /".to_owned()), "{n:?}");
+        let n = names("echo 'rm -rf /' | sh");
+        assert!(n.iter().any(|s| s == "sh <stdin → rm -rf /"), "{n:?}");
+        let n = names("cat <<EOF | bash\nrm -rf /\nEOF");
+        assert!(n.iter().any(|s| s == "bash <stdin → rm -rf /"), "{n:?}");
+        let n = names("X=/; eval \"rm -rf $X\"");
+        assert!(n.iter().any(|s| s == "eval → rm -rf /"), "{n:?}");
+        let n = names("echo cm0gLXJmIC8= | base64 -d | sh");
+        assert!(n.iter().any(|s| s == "sh <stdin → rm -rf /"), "{n:?}");
+    }
+
+    #[test]
+    fn find_and_xargs() {
+        let n = names("find / -delete");
+        assert!(n.iter().any(|s| s == "find -delete → rm -r -f /*"), "{n:?}");
+        let n = names("find ~ -exec rm -rf {} +");
+        assert!(n.iter().any(|s| s == "find -exec → rm -rf ~/*"), "{n:?}");
+        let n = names("echo / | xargs rm -rf");
+        assert!(n.iter().any(|s| s == "xargs → rm -rf /"), "{n:?}");
+    }
+}

@@ -1,0 +1,652 @@
+//! Unwrapping: `sudo`, `env`, `timeout`, `nohup`, `watch`, `su -c`, `ssh host cmd`,
+//! `alias`, `trap`, `eval` … are peeled off until the command that really runs.
+
+use super::*;
+
+impl Walker<'_> {
+    /// Peels wrappers off `argv` and emits the effective command(s).
+    pub(super) fn resolve(&mut self, mut argv: Vec<Word>, ctx: &Ctx, depth: usize) -> Output {
+        let mut via = ctx.via.clone();
+        let mut tags: Vec<String> = ctx
+            .extra_vars
+            .iter()
+            .filter(|(k, _)| SENSITIVE_VARS.contains(&k.as_str()))
+            .map(|(k, _)| format!("env:{k}"))
+            .collect();
+        let mut extra_vars = ctx.extra_vars.clone();
+        for _ in 0..16 {
+            let Some(first) = argv.first() else {
+                return Output::default();
+            };
+            if first.is_dynamic()
+                && ctx.function.is_some()
+                && !first.vars.is_empty()
+                && first.vars.iter().all(|v| is_positional(v))
+            {
+                // `"$@"` in a function body: the callers' arguments decide, and each call
+                // walks the body again with them bound.
+                return Output::default();
+            }
+            if first.is_dynamic() {
+                // `$SHELL -c '…'`, `${BASH:-bash} -c '…'`: judge the code too.
+                if let Some(p) = argv.iter().position(|w| w.text == "-c")
+                    && let Some(code) = argv.get(p + 1).cloned()
+                {
+                    let mut v = via.clone();
+                    v.push("$SHELL -c".to_owned());
+                    self.shell_code(code, ctx, &v, &tags, depth, &extra_vars);
+                }
+                // `r${x}m -rf /`: with the unknown part empty the name is `rm`; judge that
+                // reading too (the worst plausible case).
+                let emptied: String = first.text.chars().filter(|c| *c != DYN).collect();
+                if !emptied.is_empty() && emptied != first.text {
+                    let mut alt = argv.clone();
+                    alt[0] = Word::lit(emptied);
+                    let c = Ctx {
+                        via: via.clone(),
+                        ..ctx.clone()
+                    };
+                    let start = self.out.len();
+                    self.resolve(alt, &c, depth);
+                    for e in &mut self.out[start..] {
+                        e.tags.push("dynamic_name_guess".to_owned());
+                    }
+                }
+                let e = Effective {
+                    name: first.text.clone(),
+                    args: argv[1..].to_vec(),
+                    via: via.clone(),
+                    stdin: ctx.stdin.clone(),
+                    tags: {
+                        let mut t = tags.clone();
+                        t.push("dynamic_name".to_owned());
+                        t
+                    },
+                    script_from: first.subst.clone(),
+                    ..Effective::default()
+                };
+                self.emit(e, ctx);
+                return Output::default();
+            }
+            let name = command_name(&first.text);
+            let rest = &argv[1..];
+            if let Some(body) = self.functions.get(&name).cloned()
+                && !self.calling.contains(&name)
+                && self.calls < 32
+            {
+                return self.call_function(name, body, rest, ctx, via, depth);
+            }
+            let skip = match name.as_str() {
+                "sudo" | "doas" | "pkexec" | "run0" | "sudoedit" => {
+                    let informational = !rest.is_empty()
+                        && rest.iter().all(|w| {
+                            matches!(
+                                w.text.as_str(),
+                                "-V" | "--version"
+                                    | "-h"
+                                    | "--help"
+                                    | "-l"
+                                    | "--list"
+                                    | "-k"
+                                    | "-K"
+                            )
+                        });
+                    if !informational {
+                        tags.push("sudo".to_owned());
+                    }
+                    if name == "sudoedit" {
+                        None
+                    } else {
+                        let n = skip_options(
+                            rest,
+                            &["u", "g", "h", "p", "C", "D", "r", "t", "T", "U", "R", "c"],
+                            &[
+                                "user",
+                                "group",
+                                "host",
+                                "prompt",
+                                "chdir",
+                                "role",
+                                "type",
+                                "close-from",
+                                "other-user",
+                                "chroot",
+                                "command-timeout",
+                            ],
+                        );
+                        let shell_flag = rest[..n].iter().any(|w| {
+                            is_short_cluster_with(&w.text, 's')
+                                || is_short_cluster_with(&w.text, 'i')
+                                || w.text == "--shell"
+                                || w.text == "--login"
+                        });
+                        if n >= rest.len() && shell_flag {
+                            tags.push("root_shell".to_owned());
+                            if ctx
+                                .stdin
+                                .as_ref()
+                                .is_some_and(|s| s.text.is_some() || !s.producers.is_empty())
+                            {
+                                // `sudo -s <<< 'cmd'`: a root shell reading its program.
+                                via.push(name.clone());
+                                return self.shell(
+                                    "sh".to_owned(),
+                                    &[],
+                                    ctx,
+                                    via,
+                                    tags,
+                                    depth,
+                                    &extra_vars,
+                                );
+                            }
+                        }
+                        if rest[..n]
+                            .iter()
+                            .any(|w| is_short_cluster_with(&w.text, 'e') || w.text == "--edit")
+                        {
+                            None
+                        } else {
+                            // `sudo VAR=value cmd`: sudo sets the variable for cmd.
+                            let mut n = n;
+                            while let Some((k, v)) =
+                                rest.get(n).and_then(|w| assignment_word(&w.text))
+                            {
+                                if SENSITIVE_VARS.contains(&k.as_str()) {
+                                    tags.push(format!("env:{k}"));
+                                }
+                                extra_vars.push((k, v));
+                                n += 1;
+                            }
+                            Some(n)
+                        }
+                    }
+                }
+                "env" => {
+                    let mut i = 0;
+                    let mut split: Option<Vec<Word>> = None;
+                    while i < rest.len() {
+                        let t = rest[i].text.as_str();
+                        if t == "--" {
+                            i += 1;
+                            break;
+                        } else if t == "-S" || t == "--split-string" {
+                            if let Some(s) = rest.get(i + 1) {
+                                split = Some(
+                                    s.text
+                                        .split_whitespace()
+                                        .map(Word::lit)
+                                        .chain(rest[i + 2..].iter().cloned())
+                                        .collect(),
+                                );
+                            }
+                            break;
+                        } else if let Some(s) = t
+                            .strip_prefix("-S")
+                            .or_else(|| t.strip_prefix("--split-string="))
+                        {
+                            split = Some(
+                                s.split_whitespace()
+                                    .map(Word::lit)
+                                    .chain(rest[i + 1..].iter().cloned())
+                                    .collect(),
+                            );
+                            break;
+                        } else if matches!(t, "-u" | "-C" | "--unset" | "--chdir") {
+                            i += 2;
+                        } else if t.starts_with('-') && t.len() > 1 {
+                            i += 1;
+                        } else if let Some((k, v)) = assignment_word(t) {
+                            if SENSITIVE_VARS.contains(&k.as_str()) {
+                                tags.push(format!("env:{k}"));
+                            }
+                            extra_vars.push((k, v));
+                            i += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    if let Some(s) = split {
+                        via.push("env -S".to_owned());
+                        argv = s;
+                        continue;
+                    }
+                    Some(i)
+                }
+                "command" => {
+                    if rest
+                        .iter()
+                        .take_while(|w| w.text.starts_with('-'))
+                        .any(|w| w.text.contains('v') || w.text.contains('V'))
+                    {
+                        None
+                    } else {
+                        Some(skip_options(rest, &[], &[]))
+                    }
+                }
+                "builtin" | "nohup" | "setsid" | "time" | "unbuffer" | "chronic" | "caffeinate"
+                | "catchsegv" | "busybox" | "then" | "do" | "else" | "proxychains"
+                | "proxychains4" | "torsocks" | "fakeroot" | "firejail" => {
+                    Some(skip_options(rest, &[], &[]))
+                }
+                "exec" => Some(skip_options(rest, &["a"], &[])),
+                "chroot" => {
+                    let n = skip_options(rest, &[], &["userspec", "groups"]);
+                    // The new root comes before the command.
+                    Some((n + 1).min(rest.len()))
+                }
+                "unshare" | "setpriv" | "cgexec" | "prlimit" | "numactl" | "capsh" => {
+                    Some(skip_options(rest, &[], &[]))
+                }
+                "nsenter" => Some(skip_options(
+                    rest,
+                    &["t", "S", "G"],
+                    &["target", "setuid", "setgid"],
+                )),
+                "systemd-run" => Some(skip_options(
+                    rest,
+                    &["p", "u", "E", "M", "H"],
+                    &[
+                        "property",
+                        "unit",
+                        "setenv",
+                        "description",
+                        "slice",
+                        "working-directory",
+                        "uid",
+                        "gid",
+                        "machine",
+                        "host",
+                        "nice",
+                    ],
+                )),
+                "parallel" => {
+                    // GNU parallel: `parallel CMD ::: ARGS` runs CMD with each argument.
+                    let n = skip_options(rest, &["j", "S", "a"], &["jobs", "sshlogin", "arg-file"]);
+                    if let Some(sep) = rest.iter().position(|w| w.text == ":::")
+                        && sep > n
+                    {
+                        let mut argv2: Vec<Word> = rest[n..sep].to_vec();
+                        let items = &rest[sep + 1..];
+                        if argv2.iter().any(|w| w.text.contains("{}")) {
+                            let item = items.first().cloned().unwrap_or_default();
+                            for w in argv2.iter_mut() {
+                                w.text = w.text.replace("{}", &item.text);
+                            }
+                        } else {
+                            argv2.extend(items.iter().cloned());
+                        }
+                        // parallel hands each command line to a shell.
+                        via.push("parallel".to_owned());
+                        return self.shell_code(
+                            join_words(&argv2),
+                            ctx,
+                            &via,
+                            &tags,
+                            depth,
+                            &extra_vars,
+                        );
+                    }
+                    Some(n)
+                }
+                "nice" => {
+                    let n = skip_options(rest, &["n"], &["adjustment"]);
+                    Some(n)
+                }
+                "ionice" => Some(skip_options(
+                    rest,
+                    &["c", "n", "p", "P", "u"],
+                    &["class", "classdata"],
+                )),
+                "chrt" | "taskset" => {
+                    let n = skip_options(rest, &[], &[]);
+                    // One positional (priority or mask) precedes the command.
+                    Some((n + 1).min(rest.len()))
+                }
+                "timeout" => {
+                    let n = skip_options(rest, &["s", "k"], &["signal", "kill-after"]);
+                    Some((n + 1).min(rest.len()))
+                }
+                "stdbuf" => Some(skip_options(
+                    rest,
+                    &["i", "o", "e"],
+                    &["input", "output", "error"],
+                )),
+                "strace" | "ltrace" => Some(skip_options(
+                    rest,
+                    &["o", "p", "e", "s", "E", "u", "a", "b", "I", "P", "S", "X"],
+                    &["output", "attach", "expr", "string-limit"],
+                )),
+                "flock" => {
+                    let n = skip_options(
+                        rest,
+                        &["w", "E", "c"],
+                        &["timeout", "conflict-exit-code", "command"],
+                    );
+                    if let Some(pos) = rest[..n]
+                        .iter()
+                        .position(|w| w.text == "-c" || w.text == "--command")
+                        && let Some(code) = rest.get(pos + 1).cloned()
+                    {
+                        via.push("flock -c".to_owned());
+                        return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                    }
+                    Some((n + 1).min(rest.len()))
+                }
+                "watch" => {
+                    let n = skip_options(
+                        rest,
+                        &["n", "d", "q", "g", "e"],
+                        &["interval", "differences"],
+                    );
+                    let exec = rest[..n]
+                        .iter()
+                        .any(|w| is_short_cluster_with(&w.text, 'x') || w.text == "--exec");
+                    if !exec && n < rest.len() {
+                        let joined = join_words(&rest[n..]);
+                        via.push("watch".to_owned());
+                        return self.shell_code(joined, ctx, &via, &tags, depth, &extra_vars);
+                    }
+                    Some(n)
+                }
+                "su" | "runuser" | "sg" => {
+                    tags.push("sudo".to_owned());
+                    let code = rest
+                        .iter()
+                        .position(|w| w.text == "-c" || w.text == "--command")
+                        .and_then(|p| rest.get(p + 1).cloned());
+                    if let Some(code) = code {
+                        via.push(format!("{name} -c"));
+                        return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                    }
+                    // `runuser -u root -- cmd`: a wrapper.
+                    if name == "runuser" {
+                        rest.iter().position(|w| w.text == "--").map(|p| p + 1)
+                    } else {
+                        None
+                    }
+                }
+                "alias" => {
+                    // `alias x='rm -rf /'`: the value is code that will run later.
+                    for w in rest {
+                        if let Some((_, v)) = w.text.split_once('=') {
+                            via.push("alias".to_owned());
+                            let code = Word {
+                                text: v.to_owned(),
+                                ..w.clone()
+                            };
+                            self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                            via.pop();
+                        }
+                    }
+                    None
+                }
+                "trap" => {
+                    if let Some(code) = rest.first().filter(|w| !w.text.starts_with('-')) {
+                        via.push("trap".to_owned());
+                        return self.shell_code(code.clone(), ctx, &via, &tags, depth, &extra_vars);
+                    }
+                    None
+                }
+                "at" | "batch" => {
+                    // `echo 'cmd' | at now`: stdin is a script run later.
+                    let e = Effective {
+                        name: name.clone(),
+                        args: rest.to_vec(),
+                        via: via.clone(),
+                        stdin: ctx.stdin.clone(),
+                        tags: tags.clone(),
+                        ..Effective::default()
+                    };
+                    self.emit(e, ctx);
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        via.push(name.clone());
+                        return self.shell_code(
+                            Word::lit(text),
+                            &Ctx {
+                                stdin: None,
+                                ..ctx.clone()
+                            },
+                            &via,
+                            &tags,
+                            depth,
+                            &extra_vars,
+                        );
+                    }
+                    return Output::default();
+                }
+                "crontab" => {
+                    // A cron table from stdin: each entry's command is shell code.
+                    let e = Effective {
+                        name: name.clone(),
+                        args: rest.to_vec(),
+                        via: via.clone(),
+                        stdin: ctx.stdin.clone(),
+                        tags: tags.clone(),
+                        ..Effective::default()
+                    };
+                    self.emit(e, ctx);
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        via.push("crontab".to_owned());
+                        for line in text
+                            .lines()
+                            .filter(|l| !l.trim_start().starts_with('#'))
+                            .take(64)
+                        {
+                            let fields: Vec<&str> = line.split_whitespace().collect();
+                            let skip = if fields.first().is_some_and(|f| f.starts_with('@')) {
+                                1
+                            } else {
+                                5
+                            };
+                            if fields.len() > skip {
+                                let code = fields[skip..].join(" ");
+                                self.shell_code(
+                                    Word::lit(code),
+                                    &Ctx {
+                                        stdin: None,
+                                        ..ctx.clone()
+                                    },
+                                    &via,
+                                    &tags,
+                                    depth,
+                                    &extra_vars,
+                                );
+                            }
+                        }
+                    }
+                    return Output::default();
+                }
+                "eval" => {
+                    let code = join_words(rest);
+                    via.push("eval".to_owned());
+                    let mut t = tags.clone();
+                    t.push("eval".to_owned());
+                    return self.shell_code(code, ctx, &via, &t, depth, &extra_vars);
+                }
+                "ssh" => {
+                    let n = skip_options(
+                        rest,
+                        &[
+                            "p", "i", "l", "o", "F", "J", "L", "R", "D", "b", "c", "E", "e", "m",
+                            "O", "Q", "S", "W", "w", "B",
+                        ],
+                        &[],
+                    );
+                    if rest.len() > n + 1 {
+                        let code = join_words(&rest[n + 1..]);
+                        let e = Effective {
+                            name: name.clone(),
+                            args: rest.to_vec(),
+                            via: via.clone(),
+                            stdin: ctx.stdin.clone(),
+                            tags: tags.clone(),
+                            ..Effective::default()
+                        };
+                        self.emit(e, ctx);
+                        via.push("ssh (remote)".to_owned());
+                        let mut t = tags.clone();
+                        t.push("remote".to_owned());
+                        return self.shell_code(
+                            code,
+                            &Ctx {
+                                stdin: None,
+                                ..ctx.clone()
+                            },
+                            &via,
+                            &t,
+                            depth,
+                            &extra_vars,
+                        );
+                    }
+                    if let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.clone()) {
+                        // `ssh host <<EOF … EOF`: the remote shell runs stdin.
+                        let e = Effective {
+                            name: name.clone(),
+                            args: rest.to_vec(),
+                            via: via.clone(),
+                            stdin: ctx.stdin.clone(),
+                            tags: tags.clone(),
+                            ..Effective::default()
+                        };
+                        self.emit(e, ctx);
+                        via.push("ssh (remote)".to_owned());
+                        let mut t = tags.clone();
+                        t.push("remote".to_owned());
+                        let c = Ctx {
+                            stdin: None,
+                            ..ctx.clone()
+                        };
+                        return self.shell_code(Word::lit(text), &c, &via, &t, depth, &extra_vars);
+                    }
+                    None
+                }
+                "docker" | "podman" | "nerdctl" | "kubectl" | "oc" => {
+                    // `docker exec CONTAINER cmd`, `kubectl exec POD -- cmd`: cmd runs, in
+                    // the container's environment (its name may say production).
+                    match exec_target(&name, rest) {
+                        Some((start, context)) => {
+                            let e = Effective {
+                                name: name.clone(),
+                                args: rest.to_vec(),
+                                via: via.clone(),
+                                stdin: ctx.stdin.clone(),
+                                tags: tags.clone(),
+                                env: extra_vars.clone(),
+                                ..Effective::default()
+                            };
+                            self.emit(e, ctx);
+                            extra_vars.push(context);
+                            let c = Ctx {
+                                extra_vars: extra_vars.clone(),
+                                ..ctx.clone()
+                            };
+                            let mut v = via.clone();
+                            v.push(format!("{name} exec"));
+                            let c = Ctx { via: v, ..c };
+                            return self.resolve(rest[start..].to_vec(), &c, depth);
+                        }
+                        None => None,
+                    }
+                }
+                "xargs" => {
+                    return self.xargs(rest, ctx, via, tags, depth);
+                }
+                "find" | "fd" => {
+                    if name == "find" {
+                        return self.find(rest, ctx, via, tags, depth);
+                    }
+                    None
+                }
+                "script" => {
+                    let code = rest
+                        .iter()
+                        .position(|w| w.text == "-c" || w.text == "--command")
+                        .and_then(|p| rest.get(p + 1).cloned());
+                    if let Some(code) = code {
+                        via.push("script -c".to_owned());
+                        return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                    }
+                    None
+                }
+                "." | "source"
+                    if rest.first().is_some_and(|w| {
+                        w.fed.is_some()
+                            || matches!(
+                                w.text.as_str(),
+                                "/dev/stdin" | "-" | "/proc/self/fd/0" | "/dev/fd/0"
+                            )
+                            || self
+                                .file_key(&w.text)
+                                .is_some_and(|k| self.files.contains_key(&k))
+                    }) =>
+                {
+                    // Same as running the script with a shell.
+                    return self.shell(name.clone(), rest, ctx, via, tags, depth, &extra_vars);
+                }
+                "." | "source" => {
+                    let script = rest.first().cloned().unwrap_or_default();
+                    let e = Effective {
+                        name: name.clone(),
+                        args: rest.to_vec(),
+                        via: via.clone(),
+                        stdin: ctx.stdin.clone(),
+                        tags: tags.clone(),
+                        script_from: script.subst.clone(),
+                        ..Effective::default()
+                    };
+                    self.emit(e, ctx);
+                    return Output::default();
+                }
+                n if is_shell(n) => {
+                    return self.shell(name.clone(), rest, ctx, via, tags, depth, &extra_vars);
+                }
+                n if interp::language(n).is_some() => {
+                    return self.interpreter(
+                        name.clone(),
+                        rest,
+                        ctx,
+                        via,
+                        tags,
+                        depth,
+                        &extra_vars,
+                    );
+                }
+                _ => None,
+            };
+            match skip {
+                Some(n) if n < rest.len() => {
+                    via.push(name);
+                    argv = rest[n..].to_vec();
+                    continue;
+                }
+                _ if argv[0].text.contains('/')
+                    && self
+                        .file_key(&argv[0].text)
+                        .is_some_and(|k| self.files.contains_key(&k)) =>
+                {
+                    // `./x.sh` written earlier in this command line: run it as a script.
+                    let mut args = vec![Word::lit(argv[0].text.clone())];
+                    args.extend(rest.iter().cloned());
+                    return self.shell("sh".to_owned(), &args, ctx, via, tags, depth, &extra_vars);
+                }
+                _ => {
+                    // Not a wrapper, or a wrapper with nothing to run: this is the command.
+                    let e = Effective {
+                        name,
+                        args: rest.to_vec(),
+                        via,
+                        stdin: ctx.stdin.clone(),
+                        tags,
+                        env: extra_vars,
+                        ..Effective::default()
+                    };
+                    let out = output_of(&e, self.env);
+                    self.emit(e, ctx);
+                    return out;
+                }
+            }
+        }
+        self.bound("wrappers nested deeper than the bound");
+        Output::default()
+    }
+}

@@ -4,9 +4,14 @@
 //!   `nats/consumers/*.json`, in the JetStream API's own JSON), embedded at build time
 //!   and applied idempotently;
 //! - [`server`]: finding (or installing) a nats-server ≥ 2.11 and running it;
-//! - [`publish`]: exactly-once publishing (`Nats-Msg-Id` plus expected-subject-sequence);
+//! - [`supervise`]: restarting a dead nats-server or worker task with backoff;
+//! - [`publish`]: exactly-once publishing (`Nats-Msg-Id` plus expected-subject-sequence),
+//!   failures sorted into transient and permanent;
+//! - [`dead_letter`]: the one place dead letters are written, logged and counted;
+//! - [`events`]: connection events (permission violations name the refused subject);
 //! - [`worker`]: the consume loop every worker uses: partition consumers, bounded
-//!   concurrency, one ack action per outcome, dead letters, shutdown;
+//!   concurrency, one ack action per outcome, backoff, dead letters, shutdown;
+//! - [`memory`]: a worker's memory limits, usage and the guard that sheds caches;
 //! - [`experts`]: the experts' durable consumers on `LH_ESC`, one per specialty;
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
@@ -14,13 +19,17 @@
 //! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
 pub mod backup;
+pub mod dead_letter;
+pub mod events;
 pub mod experts;
 pub mod health;
+pub mod memory;
 pub mod presence;
 pub mod publish;
 pub mod read;
 pub mod roster;
 pub mod server;
+pub mod supervise;
 pub mod topology;
 pub mod trace;
 pub mod worker;
@@ -35,6 +44,7 @@ pub async fn connect(
     with_url_credentials(async_nats::ConnectOptions::new(), url)
         .name(name)
         .connection_timeout(std::time::Duration::from_secs(5))
+        .event_callback(events::on_event)
         .connect(seed_urls(url))
         .await
 }

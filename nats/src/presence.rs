@@ -12,17 +12,61 @@ pub const BUCKET: &str = "lh_workers";
 /// How often a worker refreshes its key (the bucket's TTL is three times this).
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
+/// What kind of worker a presence entry is (`"validator"` … on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerKind {
+    Validator,
+    Aggregator,
+    Annotator,
+    Projector,
+    /// A kind this build does not know (a newer worker): listed, never counted as one
+    /// of the above.
+    #[serde(other)]
+    Other,
+}
+
+impl WorkerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerKind::Validator => "validator",
+            WorkerKind::Aggregator => "aggregator",
+            WorkerKind::Annotator => "annotator",
+            WorkerKind::Projector => "projector",
+            WorkerKind::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for WorkerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets callers (and tests) compare with the wire name: `kind == "validator"`.
+impl PartialEq<&str> for WorkerKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// What a worker says about itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Presence {
-    /// `validator`, `aggregator`, `projector`, …
-    pub kind: String,
+    pub kind: WorkerKind,
     pub id: String,
     pub pid: u32,
     pub started_ms: u64,
     pub processed: u64,
     pub dead_lettered: u64,
     pub version: String,
+    /// Transient failures retried (each a Nak with backoff).
+    #[serde(default)]
+    pub retried: u64,
+    /// Memory limits and usage (absent from workers that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<crate::memory::MemoryReport>,
     /// Where this process serves `/metrics` (filled in by [`heartbeat`] once
     /// [`set_metrics_url`] is called; absent when metrics are off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,7 +84,7 @@ impl Presence {
     pub fn key(&self) -> String {
         format!(
             "{}.{}",
-            lighthouse_schemas::Token::encode(&self.kind).kv_key(),
+            lighthouse_schemas::Token::encode(self.kind.as_str()).kv_key(),
             lighthouse_schemas::Token::encode(&self.id).kv_key()
         )
     }
@@ -95,4 +139,22 @@ pub async fn list(js: &jetstream::Context) -> Result<Vec<Presence>, async_nats::
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_travel_as_their_names_and_unknown_ones_are_other() {
+        assert_eq!(
+            serde_json::to_string(&WorkerKind::Annotator).unwrap(),
+            "\"annotator\""
+        );
+        let kind: WorkerKind = serde_json::from_str("\"validator\"").unwrap();
+        assert_eq!(kind, WorkerKind::Validator);
+        assert!(kind == "validator");
+        let newer: WorkerKind = serde_json::from_str("\"summarizer\"").unwrap();
+        assert_eq!(newer, WorkerKind::Other);
+    }
 }

@@ -141,6 +141,21 @@ pub struct ConsumerGroup {
 }
 
 impl ConsumerGroup {
+    /// A group from a template (as a `nats/consumers` file's `consumer` object).
+    pub fn from_template(
+        group: &str,
+        stream: &str,
+        partitions: u32,
+        template: serde_json::Value,
+    ) -> ConsumerGroup {
+        ConsumerGroup {
+            group: group.to_owned(),
+            stream: stream.to_owned(),
+            partitions,
+            template,
+        }
+    }
+
     /// The consumer configuration for one partition.
     pub fn consumer(&self, partition: u32) -> Result<pull::Config, serde_json::Error> {
         let text = self

@@ -4,7 +4,7 @@
 //! a process with tracing configured installs two functions here at start
 //! ([`install`]): one that opens each consumed message's span as a child of the context
 //! in its headers, and one that writes the current span's context into outgoing headers.
-//! The consume loop and [`crate::publish`] call them, so workers propagate context
+//! The consume loop and the publish module call them, so workers propagate context
 //! without knowing about OpenTelemetry; without them the loop opens a plain span and
 //! publishes carry no context.
 

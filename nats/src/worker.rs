@@ -2,25 +2,41 @@
 //!
 //! A worker binds to every partition consumer of its group and pulls from all of them;
 //! any number of replicas can do the same, and JetStream spreads messages between them.
-//! Each message maps to exactly one ack action:
+//! Each message ends in exactly one ack action:
 //!
 //! | handler outcome | ack | why |
 //! |---|---|---|
 //! | [`Outcome::Done`] | Ack | downstream accepted the result |
-//! | [`Outcome::Retry`] | Nak with delay | transient: the server redelivers later |
+//! | [`Outcome::Retry`] | Nak, delay growing with the delivery count | transient: it will pass |
+//! | [`Outcome::Later`] | Nak with exactly that delay | a durable timer, not a failure |
 //! | [`Outcome::Poison`] | dead letter, then Term | will never decode: keep it, explain it, move on |
+//! | [`Outcome::Permanent`] | dead letter, then Term | fine, but its result can never be stored |
+//!
+//! **Nothing is dropped at `max_deliver`.** The consumers in `nats/consumers` set
+//! `max_deliver: -1`: a transient failure (a full store, a decision stream refusing
+//! writes, a server restart) is retried for as long as it lasts, with a delay that
+//! doubles per delivery up to [`ConsumeOptions::backoff_max`] (one attempt per message
+//! per 30 s at worst), and the backlog is handled as soon as the cause clears. A
+//! consumer configured with a finite `max_deliver` gets its last delivery dead-lettered
+//! (kind `exhausted`) instead of silently dropped by the server. Permanent failures go to
+//! a dead letter at once, with the reason.
 //!
 //! A dead letter that cannot be published is not Termed (the message would be lost):
-//! it is Nak'ed and retried. A broken message stream is re-created, never left ended.
+//! it is Nak'ed and retried. Long handlers send Progress so `ack_wait` does not hand
+//! their message to another replica meanwhile. A broken message stream is re-created,
+//! never left ended; a consumer group that cannot be bound is an error, not a quiet
+//! return.
 
+use crate::dead_letter::{self, DeadLetter, Kind};
+use crate::publish::PublishError;
 use crate::topology::ConsumerGroup;
-use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, warn};
 
@@ -28,14 +44,42 @@ use tracing::{Instrument, debug, warn};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Retry(Duration),
+    /// A transient failure: redeliver after at least `after` (more on each delivery).
+    Retry {
+        after: Duration,
+        why: String,
+    },
+    /// Not a failure: redeliver after exactly this delay (a durable timer).
+    Later(Duration),
+    /// The message itself is bad (undecodable, forged): dead letter.
     Poison(String),
+    /// The message is fine but its result can never be stored: dead letter.
+    Permanent(String),
+}
+
+impl Outcome {
+    pub fn retry(after: Duration, why: impl std::fmt::Display) -> Outcome {
+        Outcome::Retry {
+            after,
+            why: why.to_string(),
+        }
+    }
+
+    /// What a failed publish means for the message that caused it: transient → retry
+    /// after `after`, permanent → dead letter.
+    pub fn from_publish(error: &PublishError, after: Duration) -> Outcome {
+        match error {
+            PublishError::Transient { .. } => Outcome::retry(after, error),
+            PublishError::Permanent { .. } => Outcome::Permanent(error.to_string()),
+        }
+    }
 }
 
 /// One delivered message, with what the handler needs to know about its delivery.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     pub message: async_nats::Message,
+    /// Its stream sequence; 0 when the server's delivery info was unreadable.
     pub stream_sequence: u64,
     /// How many times it has been delivered (1 on first delivery).
     pub delivered: i64,
@@ -50,7 +94,17 @@ pub struct ConsumeOptions {
     pub batch: usize,
     pub expires: Duration,
     pub heartbeat: Duration,
+    /// First retry delay of a transient failure; doubles per delivery.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// Payload bytes handled at once across the group's partitions; a pull brings at
+    /// most half of it (never less than [`MIN_BATCH_BYTES`], so any message fits).
+    pub inflight_bytes: usize,
 }
+
+/// Smallest byte budget of one pull: twice the server's largest message.
+pub const MIN_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 impl Default for ConsumeOptions {
     fn default() -> Self {
@@ -59,7 +113,27 @@ impl Default for ConsumeOptions {
             batch: 512,
             expires: Duration::from_secs(10),
             heartbeat: Duration::from_secs(3),
+            backoff_base: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(30),
+            inflight_bytes: 64 * 1024 * 1024,
         }
+    }
+}
+
+impl ConsumeOptions {
+    /// The retry delay of a transient failure on delivery `delivered` (1-based), at
+    /// least `asked`: `backoff_base · 2^(delivered-1)`, capped at `backoff_max`.
+    pub fn backoff(&self, delivered: i64, asked: Duration) -> Duration {
+        let doublings = delivered.saturating_sub(1).clamp(0, 20) as u32;
+        let grown = self
+            .backoff_base
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_max);
+        grown.max(asked)
+    }
+
+    fn batch_bytes(&self) -> usize {
+        (self.inflight_bytes / 2).max(MIN_BATCH_BYTES)
     }
 }
 
@@ -78,8 +152,19 @@ impl WorkerStats {
     }
 }
 
+#[derive(Debug, Error)]
+pub enum WorkerError {
+    #[error("consumer group {group} on {stream} has an invalid template: {source}")]
+    Template {
+        group: String,
+        stream: String,
+        source: serde_json::Error,
+    },
+}
+
 /// Consumes every partition of `group` until `shutdown`; in-flight messages finish and
-/// are acked before it returns.
+/// are acked before it returns. A group whose template does not make consumers is an
+/// error (the worker exits non-zero), never a quiet end.
 pub async fn consume_group<F, Fut>(
     js: jetstream::Context,
     group: ConsumerGroup,
@@ -87,56 +172,81 @@ pub async fn consume_group<F, Fut>(
     stats: Arc<WorkerStats>,
     handler: F,
     shutdown: CancellationToken,
-) where
+) -> Result<(), WorkerError>
+where
     F: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
+    let names = group
+        .durable_names()
+        .map_err(|source| WorkerError::Template {
+            group: group.group.clone(),
+            stream: group.stream.clone(),
+            source,
+        })?;
+    let budget = options
+        .inflight_bytes
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let shared = Arc::new(Shared {
+        js,
+        stream: group.stream.clone(),
+        inflight: tokio::sync::Semaphore::new(budget),
+        options,
+        stats,
+    });
     let mut tasks = tokio::task::JoinSet::new();
-    let names = match group.durable_names() {
-        Ok(names) => names,
-        Err(e) => {
-            warn!(group = %group.group, error = %e, "invalid consumer template");
-            return;
-        }
-    };
     for name in names {
         // Not ready until its pull stream opens (see `health`).
         crate::health::set_bound(&group.stream, &name, false);
         tasks.spawn(consume_partition(
-            js.clone(),
-            group.stream.clone(),
+            shared.clone(),
             name,
-            options.clone(),
-            stats.clone(),
             handler.clone(),
             shutdown.clone(),
         ));
     }
     while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// What every partition loop of a group shares.
+struct Shared {
+    js: jetstream::Context,
+    stream: String,
+    options: ConsumeOptions,
+    stats: Arc<WorkerStats>,
+    /// Payload bytes being handled, across the group's partitions.
+    inflight: tokio::sync::Semaphore,
+}
+
+/// What the loop needs to know about the consumer it pulls from.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// `-1` (or 0): unlimited.
+    max_deliver: i64,
+    ack_wait: Duration,
 }
 
 async fn consume_partition<F, Fut>(
-    js: jetstream::Context,
-    stream: String,
+    shared: Arc<Shared>,
     consumer: String,
-    options: ConsumeOptions,
-    stats: Arc<WorkerStats>,
     handler: F,
     shutdown: CancellationToken,
 ) where
     F: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
+    let (stream, stats) = (&shared.stream, &shared.stats);
     let mut backoff = Duration::from_millis(100);
     while !shutdown.is_cancelled() {
-        let messages = match open(&js, &stream, &consumer, &options).await {
-            Ok(messages) => {
+        let (messages, limits) = match open(&shared.js, stream, &consumer, &shared.options).await {
+            Ok(opened) => {
                 backoff = Duration::from_millis(100);
-                crate::health::set_bound(&stream, &consumer, true);
-                messages
+                crate::health::set_bound(stream, &consumer, true);
+                opened
             }
             Err(e) => {
-                crate::health::set_bound(&stream, &consumer, false);
+                crate::health::set_bound(stream, &consumer, false);
                 WorkerStats::bump(&stats.stream_errors);
                 warn!(%stream, %consumer, error = %e, "consumer_unavailable");
                 tokio::select! {
@@ -149,16 +259,28 @@ async fn consume_partition<F, Fut>(
         };
         messages
             .take_until(shutdown.cancelled())
-            .for_each_concurrent(options.concurrency, |item| {
-                let (js, stream, stats, handler) =
-                    (js.clone(), stream.clone(), stats.clone(), handler.clone());
+            .for_each_concurrent(shared.options.concurrency, |item| {
+                let (shared, handler) = (shared.clone(), handler.clone());
                 async move {
                     match item {
-                        Ok(message) => process(&js, &stream, &stats, &handler, message).await,
+                        Ok(message) => {
+                            // Big messages take more of the byte budget: memory in use
+                            // is bounded by bytes, not by message count.
+                            let weight = message
+                                .payload
+                                .len()
+                                .clamp(1, shared.options.inflight_bytes.max(1))
+                                .min(u32::MAX as usize)
+                                as u32;
+                            let Ok(_permit) = shared.inflight.acquire_many(weight).await else {
+                                return;
+                            };
+                            process(&shared, limits, &handler, message).await
+                        }
                         Err(e) => {
                             // Missed heartbeats and the like: the stream recovers by itself.
-                            WorkerStats::bump(&stats.stream_errors);
-                            debug!(%stream, error = %e, "pull_stream_error");
+                            WorkerStats::bump(&shared.stats.stream_errors);
+                            debug!(stream = %shared.stream, error = %e, "pull_stream_error");
                         }
                     }
                 }
@@ -176,78 +298,110 @@ async fn open(
     stream: &str,
     consumer: &str,
     options: &ConsumeOptions,
-) -> Result<pull::Stream, async_nats::Error> {
+) -> Result<(pull::Stream, Limits), async_nats::Error> {
     let consumer: jetstream::consumer::PullConsumer =
         js.get_stream(stream).await?.get_consumer(consumer).await?;
-    Ok(consumer
+    let config = &consumer.cached_info().config;
+    let limits = Limits {
+        max_deliver: config.max_deliver,
+        ack_wait: config.ack_wait,
+    };
+    let messages = consumer
         .stream()
         .max_messages_per_batch(options.batch)
+        .max_bytes_per_batch(options.batch_bytes())
         .expires(options.expires)
         .heartbeat(options.heartbeat)
         .messages()
-        .await?)
+        .await?;
+    Ok((messages, limits))
 }
 
-async fn process<F, Fut>(
-    js: &jetstream::Context,
-    stream: &str,
-    stats: &WorkerStats,
-    handler: &F,
-    message: jetstream::Message,
-) where
+async fn process<F, Fut>(context: &Shared, limits: Limits, handler: &F, message: jetstream::Message)
+where
     F: Fn(Delivery) -> Fut,
     Fut: Future<Output = Outcome>,
 {
-    let (stream_sequence, delivered) = match message.info() {
-        Ok(info) => (info.stream_sequence, info.delivered),
-        Err(_) => (0, 1),
+    let (sequence, delivered) = match message.info() {
+        Ok(info) => (Some(info.stream_sequence), info.delivered),
+        Err(_) => (None, 1),
     };
-    let span = crate::trace::message_span(&message.message, stream_sequence, delivered);
+    let span = crate::trace::message_span(&message.message, sequence.unwrap_or(0), delivered);
     let delivery = Delivery {
         message: message.message.clone(),
-        stream_sequence,
+        stream_sequence: sequence.unwrap_or(0),
         delivered,
     };
-    let outcome = handler(delivery).instrument(span.clone()).await;
+    let outcome = with_progress(&message, limits.ack_wait, handler(delivery))
+        .instrument(span.clone())
+        .await;
+    let last = limits.max_deliver > 0 && delivered >= limits.max_deliver;
     let _enter = span.enter();
+    let stats = &context.stats;
     let ack = match outcome {
         Outcome::Done => {
             WorkerStats::bump(&stats.processed);
-            count(stream, "done");
+            count(&context.stream, "done");
             message.ack().await
         }
-        Outcome::Retry(delay) => {
+        // The server would not deliver it again: a dead letter, not a silent drop.
+        Outcome::Retry { why, .. } if last => {
+            let reason = format!(
+                "still failing at delivery {delivered} of max_deliver {}: {why}",
+                limits.max_deliver
+            );
+            dead_letter_and_term(context, &message, sequence, Kind::Exhausted, &reason).await
+        }
+        Outcome::Later(_) if last => {
+            let reason = format!(
+                "timer cannot be re-armed at delivery {delivered} of max_deliver {}",
+                limits.max_deliver
+            );
+            dead_letter_and_term(context, &message, sequence, Kind::Exhausted, &reason).await
+        }
+        Outcome::Retry { after, why } => {
             WorkerStats::bump(&stats.retried);
-            count(stream, "retry");
+            let delay = context.options.backoff(delivered, after);
+            debug!(%why, ?delay, "retry");
+            count(&context.stream, "retry");
             message.ack_with(AckKind::Nak(Some(delay))).await
         }
+        Outcome::Later(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
         Outcome::Poison(reason) => {
-            match dead_letter(js, stream, &message, stream_sequence, &reason).await {
-                Ok(()) => {
-                    WorkerStats::bump(&stats.dead_lettered);
-                    count(stream, "dead_letter");
-                    metrics::counter!(
-                        "lighthouse_dead_letters_total",
-                        "stream" => stream.to_owned(),
-                        "reason" => reason_kind(&reason),
-                    )
-                    .increment(1);
-                    warn!(%reason, "dead_lettered");
-                    message.ack_with(AckKind::Term).await
-                }
-                Err(e) => {
-                    WorkerStats::bump(&stats.retried);
-                    warn!(error = %e, %reason, "dead_letter_failed; will retry");
-                    message
-                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                        .await
-                }
-            }
+            dead_letter_and_term(context, &message, sequence, Kind::Poison, &reason).await
+        }
+        Outcome::Permanent(reason) => {
+            dead_letter_and_term(context, &message, sequence, Kind::Permanent, &reason).await
         }
     };
     if let Err(e) = ack {
         // The server will redeliver after ack_wait; the result is idempotent.
         warn!(error = %e, "ack_failed");
+    }
+}
+
+/// Runs `work`, telling the server every `ack_wait / 2` that the message is still being
+/// handled, so it is not redelivered to another replica meanwhile.
+async fn with_progress<Fut: Future<Output = Outcome>>(
+    message: &jetstream::Message,
+    ack_wait: Duration,
+    work: Fut,
+) -> Outcome {
+    let every = ack_wait / 2;
+    if every.is_zero() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            outcome = &mut work => return outcome,
+            _ = tick.tick() => {
+                if let Err(e) = message.ack_with(AckKind::Progress).await {
+                    debug!(error = %e, "progress_failed");
+                }
+            }
+        }
     }
 }
 
@@ -257,56 +411,107 @@ fn count(stream: &str, outcome: &'static str) {
         .increment(1);
 }
 
-/// A bounded label for a dead letter's reason (the full text is in its `Lh-Reason`).
-fn reason_kind(reason: &str) -> &'static str {
-    if reason.starts_with("not a ") {
-        "subject"
-    } else if reason.starts_with("payload names") {
-        "mismatch"
-    } else if reason.starts_with("cannot encode") {
-        "encode"
-    } else {
-        "undecodable"
+/// Header names on dead letters (see [`crate::dead_letter::headers`]).
+pub use crate::dead_letter::headers as dead_letter_headers;
+
+async fn dead_letter_and_term(
+    context: &Shared,
+    message: &jetstream::Message,
+    sequence: Option<u64>,
+    kind: Kind,
+    reason: &str,
+) -> Result<(), async_nats::Error> {
+    let letter = DeadLetter {
+        source: &context.stream,
+        sequence,
+        subject: message.subject.as_str(),
+        kind,
+        reason,
+        payload: message.payload.clone(),
+    };
+    match dead_letter::publish(&context.js, letter).await {
+        Ok(_) => {
+            WorkerStats::bump(&context.stats.dead_lettered);
+            count(&context.stream, "dead_letter");
+            metrics::counter!(
+                "lighthouse_dead_letters_total",
+                "stream" => context.stream.clone(),
+                "reason" => kind.label(),
+            )
+            .increment(1);
+            message.ack_with(AckKind::Term).await
+        }
+        Err(e) => {
+            // Kept: retried until the dead letter can be written.
+            WorkerStats::bump(&context.stats.retried);
+            warn!(error = %e, %reason, "dead_letter_failed; will retry");
+            let delay = context.options.backoff(2, Duration::from_secs(1));
+            message.ack_with(AckKind::Nak(Some(delay))).await
+        }
     }
 }
 
-/// Header names on dead letters.
-pub mod dead_letter_headers {
-    pub const REASON: &str = "Lh-Reason";
-    pub const STREAM: &str = "Lh-Stream";
-    pub const STREAM_SEQ: &str = "Lh-Stream-Seq";
-    pub const SUBJECT: &str = "Lh-Subject";
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn dead_letter(
-    js: &jetstream::Context,
-    stream: &str,
-    message: &jetstream::Message,
-    sequence: u64,
-    reason: &str,
-) -> Result<(), async_nats::Error> {
-    use dead_letter_headers::*;
-    let mut headers = HeaderMap::new();
-    // Header values cannot hold newlines; reasons are short anyway.
-    let reason: String = reason
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(512)
-        .collect();
-    headers.insert(REASON, reason.as_str());
-    headers.insert(STREAM, stream);
-    headers.insert(STREAM_SEQ, sequence.to_string().as_str());
-    headers.insert(SUBJECT, message.subject.as_str());
-    headers.insert(
-        async_nats::header::NATS_MESSAGE_ID,
-        format!("{stream}-{sequence}").as_str(),
-    );
-    js.publish_with_headers(
-        lighthouse_schemas::subject::dead_letter(stream),
-        headers,
-        message.payload.clone(),
-    )
-    .await?
-    .await?;
-    Ok(())
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_honours_the_handler() {
+        let o = ConsumeOptions::default();
+        assert_eq!(o.backoff(1, Duration::ZERO), Duration::from_millis(200));
+        assert_eq!(o.backoff(2, Duration::ZERO), Duration::from_millis(400));
+        assert_eq!(o.backoff(4, Duration::ZERO), Duration::from_millis(1600));
+        assert_eq!(o.backoff(50, Duration::ZERO), Duration::from_secs(30));
+        assert_eq!(o.backoff(i64::MAX, Duration::ZERO), Duration::from_secs(30));
+        assert_eq!(o.backoff(0, Duration::ZERO), Duration::from_millis(200));
+        assert_eq!(o.backoff(1, Duration::from_secs(2)), Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_group_that_cannot_make_consumers_is_an_error() {
+        // Nothing listens there: the error must come before any network use.
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect("nats://127.0.0.1:1")
+            .await
+            .unwrap();
+        let group = ConsumerGroup::from_template(
+            "broken",
+            "LH_CMD",
+            2,
+            serde_json::json!({"durable_name": 5}),
+        );
+        let result = consume_group(
+            jetstream::new(client),
+            group,
+            ConsumeOptions::default(),
+            Arc::default(),
+            |_| async { Outcome::Done },
+            CancellationToken::new(),
+        )
+        .await;
+        assert!(matches!(result, Err(WorkerError::Template { .. })));
+    }
+
+    #[test]
+    fn publish_failures_map_to_retry_or_dead_letter() {
+        let transient = PublishError::Transient {
+            subject: "s".into(),
+            kind: async_nats::jetstream::context::PublishErrorKind::TimedOut,
+            source: "t".into(),
+        };
+        assert!(matches!(
+            Outcome::from_publish(&transient, Duration::from_millis(5)),
+            Outcome::Retry { after, .. } if after == Duration::from_millis(5)
+        ));
+        let permanent = PublishError::Permanent {
+            subject: "s".into(),
+            cause: crate::publish::Permanent::TooLarge,
+            source: "big".into(),
+        };
+        assert!(matches!(
+            Outcome::from_publish(&permanent, Duration::ZERO),
+            Outcome::Permanent(reason) if reason.contains("too_large")
+        ));
+    }
 }

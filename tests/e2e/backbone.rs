@@ -450,6 +450,38 @@ fn install_claude_merges_idempotently() {
     assert_eq!(v["hooks"]["PostToolUse"].as_array().unwrap().len(), 1);
 }
 
+/// A typo in the hook's configuration must block the call, in each client's blocking form:
+/// exit 64 would be a non-blocking error and the client would run the command.
+#[test]
+fn hook_with_bad_configuration_fails_closed() {
+    for client in ["claude", "codex", "gemini"] {
+        let state = tempfile::tempdir().unwrap();
+        let mut child = lighthouse(state.path(), "nats://127.0.0.1:1")
+            .env("LIGHTHOUSE__HOOK__NO_SUCH_KEY", "1")
+            .args(["hook", client])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"hook_event_name":"PreToolUse","session_id":"s","tool_use_id":"t","cwd":"/tmp","tool_name":"Bash","tool_input":{"command":"ls"}}"#)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match out.status.code() {
+            Some(0) => assert!(stdout.contains("deny"), "{client}: {stdout}"),
+            Some(2) => {}
+            other => panic!("{client}: exit {other:?} lets the call run; stdout {stdout}"),
+        }
+        assert!(stdout.contains("deny"), "{client}: {stdout}");
+    }
+}
+
 #[test]
 fn bad_configuration_exits_64_before_touching_nats() {
     let state = tempfile::tempdir().unwrap();

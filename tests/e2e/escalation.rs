@@ -237,10 +237,10 @@ async fn escalation_approve_path() {
     ));
     assert_eq!(permission(&read), "allow");
 
-    let hook = e.hook_in_background(write("/work/other-project/deploy.sh", "toolu_ok"));
+    let hook = e.hook_in_background(write("/work/other-project/run.sh", "toolu_ok"));
     let esc = e.escalation("toolu_ok").await;
     assert_eq!(esc.required, vec!["security"]);
-    assert_eq!(esc.context.files, vec!["/work/other-project/deploy.sh"]);
+    assert_eq!(esc.context.files, vec!["/work/other-project/run.sh"]);
     assert!(
         esc.context
             .recent_decisions

@@ -5,6 +5,7 @@ mod backbone;
 mod clients;
 mod durable;
 mod escalation;
+mod faults;
 mod firsthour;
 mod fuse;
 mod ha;

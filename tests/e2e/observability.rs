@@ -440,7 +440,7 @@ async fn one_trace_follows_an_escalated_command_through_every_stage() {
         hook.env_remove("OTEL_BSP_SCHEDULE_DELAY");
         let payload = pre_tool_use(
             "Write",
-            json!({"file_path": "/work/other-project/deploy.sh", "content": "make deploy\n"}),
+            json!({"file_path": "/work/other-project/run.sh", "content": "make deploy\n"}),
             id,
         );
         std::thread::spawn(move || run_hook(hook, &payload).0)

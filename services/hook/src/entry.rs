@@ -8,21 +8,16 @@ use std::process::ExitCode;
 /// Exit code for a bad configuration (as every Lighthouse process).
 pub const EXIT_CONFIG: u8 = 64;
 
-/// Runs the hook for `client`. Bad configuration still answers in the client's protocol
-/// (a deny), then exits 64: the client must not run a call nobody could check.
+/// Runs the hook for `client`. Bad configuration answers in the client's protocol with a
+/// deny and that protocol's blocking exit code (0 with deny JSON, or 2): clients treat
+/// any other code (64 included) as a non-blocking error and run the call.
 pub fn main(client: Client) -> ExitCode {
     let output = match lighthouse_config::Settings::load() {
         Ok(settings) => {
             init_tracing();
             crate::hook::run(&settings, client, std::io::stdin().lock())
         }
-        Err(e) => {
-            emit(&protocol::render_refusal(
-                client,
-                &format!("Lighthouse: {e}"),
-            ));
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(e) => protocol::render_refusal(client, &format!("Lighthouse: {e}")),
     };
     emit(&output);
     // Benchmarks read the hook's own peak memory; nothing else sets this.

@@ -379,7 +379,12 @@ async fn wait_for_validators_exactly(
         let present = lighthouse_nats::presence::list(js)
             .await
             .unwrap_or_default();
-        if present.iter().filter(|p| p.kind == "validator").count() == n {
+        if present
+            .iter()
+            .filter(|p| p.kind == lighthouse_nats::presence::WorkerKind::Validator)
+            .count()
+            == n
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -393,7 +398,12 @@ async fn wait_for_validators(js: &async_nats::jetstream::Context, n: usize) -> a
         let present = lighthouse_nats::presence::list(js)
             .await
             .unwrap_or_default();
-        if present.iter().filter(|p| p.kind == "validator").count() >= n {
+        if present
+            .iter()
+            .filter(|p| p.kind == lighthouse_nats::presence::WorkerKind::Validator)
+            .count()
+            >= n
+        {
             // Give the new replica's pull requests time to reach every partition.
             tokio::time::sleep(Duration::from_millis(300)).await;
             return Ok(());

@@ -484,7 +484,9 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Status { json, .. } => {
-            let status = crate::status::status(&settings.nats_url()).await;
+            let mut status = crate::status::status(&settings.nats_url()).await;
+            let services = crate::up::read_services(&settings.state_dir());
+            crate::status::add_services(&mut status, services);
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {

@@ -221,7 +221,32 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
                         let _ = out.flush();
                     }
                     Ok(_) => {} // decided or expired: nothing for a human to do
-                    Err(e) => tracing::warn!(error = %e, "undecodable_escalation"),
+                    Err(e) => {
+                        // Kept with its reason; Termed only once the dead letter is stored.
+                        tracing::warn!(error = %e, "undecodable_escalation");
+                        let sequence = message.info().ok().map(|i| i.stream_sequence);
+                        let letter = lighthouse_nats::dead_letter::DeadLetter {
+                            source: ESC_STREAM,
+                            sequence,
+                            subject: message.subject.as_str(),
+                            kind: lighthouse_nats::dead_letter::Kind::Poison,
+                            reason: &e.to_string(),
+                            payload: message.payload.clone(),
+                        };
+                        let ack = match lighthouse_nats::dead_letter::publish(&js, letter).await {
+                            Ok(_) => message.ack_with(jetstream::AckKind::Term).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "dead_letter_failed; will retry");
+                                message
+                                    .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(1))))
+                                    .await
+                            }
+                        };
+                        if let Err(e) = ack {
+                            tracing::warn!(error = %e, "escalation_ack_failed");
+                        }
+                        continue;
+                    }
                 }
                 // Shown (or moot): the shared consumer moves on to the next one.
                 if let Err(e) = message.ack().await {

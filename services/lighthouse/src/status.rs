@@ -1,7 +1,7 @@
 //! `lighthouse status` and `lighthouse decisions`: what an operator asks first.
 
 use anyhow::Context as _;
-use lighthouse_nats::presence::{self, Presence};
+use lighthouse_nats::presence::{self, Presence, WorkerKind};
 use lighthouse_nats::topology::{CMD_STREAM, DECISION_STREAM, DLQ_STREAM, Topology};
 use lighthouse_schemas::{Command, Decision, decode};
 use serde::Serialize;
@@ -18,6 +18,25 @@ pub struct Status {
     pub experts: Vec<lighthouse_schemas::ExpertPresence>,
     /// `/metrics` of every present worker that serves one (`metrics.listen`).
     pub metrics_urls: Vec<String>,
+    /// What a running `lighthouse up` supervises (its nats-server): pid, restarts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<lighthouse_nats::supervise::ServiceState>,
+}
+
+/// Adds what `lighthouse up` supervises; one not running is a problem.
+pub fn add_services(status: &mut Status, services: Vec<lighthouse_nats::supervise::ServiceState>) {
+    for s in &services {
+        if !s.running {
+            status.problems.push(format!(
+                "{} is not running (restarts {}, last exit {})",
+                s.name,
+                s.restarts,
+                s.last_exit.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    status.services = services;
+    status.healthy = status.problems.is_empty();
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +56,7 @@ pub async fn status(url: &str) -> Status {
         streams: Vec::new(),
         workers: Vec::new(),
         experts: Vec::new(),
+        services: Vec::new(),
         metrics_urls: Vec::new(),
     };
     let connect = async_nats::ConnectOptions::new()
@@ -91,7 +111,11 @@ pub async fn status(url: &str) -> Status {
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
     status.experts = experts(&js).await;
-    if !status.workers.iter().any(|w| w.kind == "validator") {
+    if !status
+        .workers
+        .iter()
+        .any(|w| w.kind == WorkerKind::Validator)
+    {
         status.problems.push("no validator is running".to_owned());
     }
     status.healthy = status.problems.is_empty();
@@ -128,6 +152,15 @@ pub fn render_status(status: &Status) -> String {
     }
     for url in &status.metrics_urls {
         out += &format!("  metrics {url}\n");
+    }
+    for s in &status.services {
+        out += &format!(
+            "  {} pid {} {} restarts {}\n",
+            s.name,
+            s.pid,
+            if s.running { "running" } else { "DOWN" },
+            s.restarts
+        );
     }
     for p in &status.problems {
         out += &format!("  problem: {p}\n");

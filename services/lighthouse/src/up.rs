@@ -10,6 +10,7 @@
 use crate::settings::Settings;
 use anyhow::Context as _;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
+use lighthouse_nats::supervise::{Backoff, ServiceState, SupervisedServer};
 use lighthouse_nats::topology::Topology;
 use lighthouse_service::Supervisor;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,17 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
                 .await?
                 .context("starting nats-server")?;
             let urls = (process.client_url.clone(), process.monitor_url.clone());
-            server = Some(process);
+            // Kept alive: a server that dies is started again (same ports, same store)
+            // with backoff, and `lighthouse status` shows it (services.json).
+            let record = state_dir.clone();
+            server = Some(SupervisedServer::watch(
+                process,
+                Backoff::default(),
+                move |state| write_services(&record, std::slice::from_ref(state)),
+            ));
+            if let Some(server) = &server {
+                write_services(&state_dir, &[server.state()]);
+            }
             urls
         }
     };
@@ -154,14 +165,15 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let stopped = workers.run(grace).await;
     eprintln!("lighthouse: stopping");
     Runtime::remove(&state_dir);
+    let _ = std::fs::remove_file(services_path(&state_dir));
     let _ = tokio::time::timeout(grace, client.drain()).await;
     stop_server(server).await?;
     stopped
 }
 
-async fn stop_server(server: Option<ServerProcess>) -> anyhow::Result<()> {
-    if let Some(mut server) = server {
-        tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(10))).await?;
+async fn stop_server(server: Option<SupervisedServer>) -> anyhow::Result<()> {
+    if let Some(server) = server {
+        server.stop(Duration::from_secs(10)).await;
     }
     Ok(())
 }
@@ -179,6 +191,32 @@ fn port_free(port: u16) -> anyhow::Result<()> {
         ),
         Err(e) => Err(anyhow::anyhow!("checking port {port}: {e}")),
     }
+}
+
+/// Where `up` records the services it supervises (read by `lighthouse status`).
+pub fn services_path(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("services.json")
+}
+
+fn write_services(state_dir: &Path, services: &[ServiceState]) {
+    let tmp = state_dir.join(".services.json.tmp");
+    if let Ok(text) = serde_json::to_vec_pretty(services)
+        && std::fs::write(&tmp, text).is_ok()
+    {
+        let _ = std::fs::rename(tmp, services_path(state_dir));
+    }
+}
+
+/// The services the running `up` supervises, as last recorded (none when no `up` is
+/// alive: a killed one leaves a stale file).
+pub fn read_services(state_dir: &Path) -> Vec<ServiceState> {
+    if Runtime::read(state_dir).is_none() {
+        return Vec::new();
+    }
+    std::fs::read(services_path(state_dir))
+        .ok()
+        .and_then(|text| serde_json::from_slice(&text).ok())
+        .unwrap_or_default()
 }
 
 /// Keeps the data and tools dirs out of git status when they lie in a repository.

@@ -33,7 +33,7 @@ pub mod shell;
 pub mod targets;
 pub mod word;
 
-pub use cache::{CachedEvaluation, CachedPolicy};
+pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};
 pub use rules::PolicyPack;
 
 use lighthouse_schemas::{Risk, Verdict};

@@ -7,7 +7,7 @@
 //! other work) is looked for again every few seconds.
 
 use crate::model::{Inval, Rejected};
-use crate::view::{ContentSource, Shared};
+use crate::view::{ContentSource, Shared, SourceError};
 use async_nats::jetstream::{self, consumer};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -40,38 +40,29 @@ pub struct NatsSource {
 }
 
 impl ContentSource for NatsSource {
-    fn fetch_message(&self, seq: u64) -> Result<Bytes, String> {
+    fn fetch_message(&self, seq: u64) -> Result<Bytes, SourceError> {
         self.runtime.block_on(async {
             let stream = self
                 .js
                 .get_stream_no_info(FS_STREAM)
                 .await
-                .map_err(|e| e.to_string())?;
-            match tokio::time::timeout(FETCH_TIMEOUT, stream.direct_get(seq)).await {
-                Ok(Ok(message)) => Ok(message.payload),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("no answer within {FETCH_TIMEOUT:?}")),
-            }
+                .map_err(unavailable)?;
+            direct_get(&stream, seq).await
         })
     }
 
-    fn fetch_messages(&self, seqs: &[u64]) -> Vec<(u64, Result<Bytes, String>)> {
+    fn fetch_messages(&self, seqs: &[u64]) -> Vec<(u64, Result<Bytes, SourceError>)> {
         self.runtime.block_on(async {
             let stream = match self.js.get_stream_no_info(FS_STREAM).await {
                 Ok(s) => s,
-                Err(e) => return seqs.iter().map(|s| (*s, Err(e.to_string()))).collect(),
+                Err(e) => {
+                    let e = unavailable(e);
+                    return seqs.iter().map(|s| (*s, Err(e.clone()))).collect();
+                }
             };
             let stream = &stream;
             futures::stream::iter(seqs.iter().copied())
-                .map(|seq| async move {
-                    let got = tokio::time::timeout(FETCH_TIMEOUT, stream.direct_get(seq)).await;
-                    let result = match got {
-                        Ok(Ok(message)) => Ok(message.payload),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err(format!("no answer within {FETCH_TIMEOUT:?}")),
-                    };
-                    (seq, result)
-                })
+                .map(|seq| async move { (seq, direct_get(stream, seq).await) })
                 // Enough in flight to hide the round trip; the server answers in order.
                 .buffer_unordered(64)
                 .collect()
@@ -79,28 +70,53 @@ impl ContentSource for NatsSource {
         })
     }
 
-    fn fetch_object(&self, bucket: &str, name: &str) -> Result<Bytes, String> {
+    fn fetch_object(&self, bucket: &str, name: &str) -> Result<Bytes, SourceError> {
         self.runtime.block_on(async {
             let read = async {
                 let store = self
                     .js
                     .get_object_store(bucket)
                     .await
-                    .map_err(|e| e.to_string())?;
-                let object = store.get(name).await.map_err(|e| e.to_string())?;
+                    .map_err(unavailable)?;
+                let object = store.get(name).await.map_err(|e| {
+                    if e.kind() == jetstream::object_store::GetErrorKind::NotFound {
+                        SourceError::NotFound
+                    } else {
+                        unavailable(e)
+                    }
+                })?;
                 let mut out = Vec::new();
                 object
                     .take(MAX_OBJECT_BYTES)
                     .read_to_end(&mut out)
                     .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<_, String>(Bytes::from(out))
+                    .map_err(unavailable)?;
+                Ok::<_, SourceError>(Bytes::from(out))
             };
             tokio::time::timeout(FETCH_TIMEOUT, read)
                 .await
-                .unwrap_or_else(|_| Err(format!("no answer within {FETCH_TIMEOUT:?}")))
+                .unwrap_or(Err(SourceError::TimedOut(FETCH_TIMEOUT)))
         })
     }
+}
+
+/// One `LH_FS` message by sequence, bounded by [`FETCH_TIMEOUT`].
+async fn direct_get(
+    stream: &jetstream::stream::Stream<()>,
+    seq: u64,
+) -> Result<Bytes, SourceError> {
+    match tokio::time::timeout(FETCH_TIMEOUT, stream.direct_get(seq)).await {
+        Ok(Ok(message)) => Ok(message.payload),
+        Ok(Err(e)) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+            Err(SourceError::NotFound)
+        }
+        Ok(Err(e)) => Err(unavailable(e)),
+        Err(_) => Err(SourceError::TimedOut(FETCH_TIMEOUT)),
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> SourceError {
+    SourceError::Unavailable(e.to_string())
 }
 
 /// The streams the view is built from.
@@ -322,11 +338,11 @@ mod tests {
 
     struct Nothing;
     impl ContentSource for Nothing {
-        fn fetch_message(&self, _: u64) -> Result<Bytes, String> {
-            Err("none".into())
+        fn fetch_message(&self, _: u64) -> Result<Bytes, SourceError> {
+            Err(SourceError::NotFound)
         }
-        fn fetch_object(&self, _: &str, _: &str) -> Result<Bytes, String> {
-            Err("none".into())
+        fn fetch_object(&self, _: &str, _: &str) -> Result<Bytes, SourceError> {
+            Err(SourceError::NotFound)
         }
     }
 

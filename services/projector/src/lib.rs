@@ -174,13 +174,19 @@ pub async fn run(
             move || {
                 let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
                 lighthouse_nats::presence::Presence {
-                    kind: "projector".to_owned(),
+                    kind: lighthouse_nats::presence::WorkerKind::Projector,
                     id: id.clone(),
                     pid: std::process::id(),
                     started_ms,
                     processed: health.values().map(|h| h.applied).sum(),
                     dead_lettered: health.values().map(|h| h.rejected).sum(),
                     version: env!("CARGO_PKG_VERSION").to_owned(),
+                    retried: 0,
+                    memory: Some(lighthouse_nats::memory::MemoryReport {
+                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
+                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
+                        ..Default::default()
+                    }),
                     metrics_url: None,
                 }
             },

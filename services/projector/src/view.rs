@@ -13,8 +13,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ContentError {
-    #[error("LH_FS sequence {seq}: {detail}")]
-    Fetch { seq: u64, detail: String },
+    #[error("LH_FS sequence {seq}: {source}")]
+    Fetch { seq: u64, source: SourceError },
     #[error("LH_FS sequence {seq} is not a file version: {source}")]
     Decode {
         seq: u64,
@@ -85,14 +85,28 @@ pub struct StreamHealth {
     pub last_error: Option<String>,
 }
 
+/// Why a [`ContentSource`] has no bytes to give.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SourceError {
+    /// The message or object is not there (deleted, purged, never stored).
+    #[error("not found")]
+    NotFound,
+    /// The server did not answer in time.
+    #[error("no answer within {0:?}")]
+    TimedOut(std::time::Duration),
+    /// The server or the connection failed; the text is the client's.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// Bytes fetched on demand: direct get by sequence, bounded LRU in front.
 pub trait ContentSource: Send + Sync {
     /// The raw `LH_FS` message at `seq`.
-    fn fetch_message(&self, seq: u64) -> Result<Bytes, String>;
+    fn fetch_message(&self, seq: u64) -> Result<Bytes, SourceError>;
     /// An object store object, read whole.
-    fn fetch_object(&self, bucket: &str, name: &str) -> Result<Bytes, String>;
+    fn fetch_object(&self, bucket: &str, name: &str) -> Result<Bytes, SourceError>;
     /// Many messages at once (read-ahead); sources that can pipeline override this.
-    fn fetch_messages(&self, seqs: &[u64]) -> Vec<(u64, Result<Bytes, String>)> {
+    fn fetch_messages(&self, seqs: &[u64]) -> Vec<(u64, Result<Bytes, SourceError>)> {
         seqs.iter().map(|s| (*s, self.fetch_message(*s))).collect()
     }
 }
@@ -260,7 +274,7 @@ impl Shared {
     }
 
     fn fetch(&self, seq: u64) -> Result<Bytes, ContentError> {
-        let fail = |detail: String| ContentError::Fetch { seq, detail };
+        let fail = |source: SourceError| ContentError::Fetch { seq, source };
         let raw = self.source.fetch_message(seq).map_err(fail)?;
         let version: FileVersion =
             decode(&raw).map_err(|source| ContentError::Decode { seq, source })?;
@@ -426,15 +440,15 @@ mod tests {
     }
 
     impl ContentSource for Arc<Fake> {
-        fn fetch_message(&self, seq: u64) -> Result<Bytes, String> {
+        fn fetch_message(&self, seq: u64) -> Result<Bytes, SourceError> {
             self.fetched.lock().unwrap().push(seq);
             self.messages
                 .get(&seq)
                 .map(|m| Bytes::from(m.clone()))
-                .ok_or_else(|| format!("no message {seq}"))
+                .ok_or(SourceError::NotFound)
         }
-        fn fetch_object(&self, _: &str, _: &str) -> Result<Bytes, String> {
-            Err("no objects here".into())
+        fn fetch_object(&self, _: &str, _: &str) -> Result<Bytes, SourceError> {
+            Err(SourceError::NotFound)
         }
     }
 

@@ -43,7 +43,7 @@ pub async fn sample(js: &jetstream::Context) {
             let mut by_kind: BTreeMap<String, u64> =
                 KINDS.iter().map(|k| ((*k).to_owned(), 0)).collect();
             for w in workers {
-                *by_kind.entry(w.kind).or_default() += 1;
+                *by_kind.entry(w.kind.to_string()).or_default() += 1;
             }
             for (kind, n) in by_kind {
                 metrics::gauge!(names::WORKERS_PRESENT, "kind" => kind).set(n as f64);

@@ -8,7 +8,7 @@
 
 use arc_swap::ArcSwap;
 use futures::StreamExt;
-use lighthouse_policy::{CachedPolicy, Policy, PolicyPack};
+use lighthouse_policy::{CachedPolicy, EvalCache, Policy, PolicyPack};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,8 @@ use tracing::{info, warn};
 pub use lighthouse_nats::topology::POLICY_BUCKET;
 const CENTRAL: &str = "central.";
 const PROJECT: &str = "project.";
-/// Evaluations cached per policy.
-const CACHE_CAPACITY: u64 = 50_000;
+/// The evaluation cache's budget when none is configured (`validator.cache_bytes`).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The compiled policies, swapped whole on every change.
 #[derive(Debug)]
@@ -29,20 +29,24 @@ pub struct Book {
     pub projects: HashMap<String, CachedPolicy>,
     /// Packs that failed to load, with the reason.
     pub errors: Vec<String>,
+    /// The one evaluation cache every policy above shares (its budget is the whole
+    /// validator's; policy versions in the keys keep entries apart).
+    pub cache: EvalCache,
 }
 
 impl Book {
     /// Built-in packs only.
-    pub fn builtin() -> Book {
+    pub fn builtin(cache: &EvalCache) -> Book {
         Book {
-            default: CachedPolicy::new(Policy::builtin(), CACHE_CAPACITY),
+            default: CachedPolicy::shared(Policy::builtin(), cache.clone()),
             projects: HashMap::new(),
             errors: Vec::new(),
+            cache: cache.clone(),
         }
     }
 
-    /// Builds from the bucket's entries (key → TOML text).
-    pub fn build(entries: &BTreeMap<String, String>) -> Book {
+    /// Builds from the bucket's entries (key → TOML text), caching in `cache`.
+    pub fn build(entries: &BTreeMap<String, String>, cache: &EvalCache) -> Book {
         let mut errors = Vec::new();
         let mut base = match Policy::builtin_packs() {
             Ok(p) => p,
@@ -89,14 +93,15 @@ impl Book {
             if let Some(policy) = compile(&packs, &mut errors) {
                 projects.insert(
                     project.to_owned(),
-                    CachedPolicy::new(policy, CACHE_CAPACITY / 10),
+                    CachedPolicy::shared(policy, cache.clone()),
                 );
             }
         }
         Book {
-            default: CachedPolicy::new(default, CACHE_CAPACITY),
+            default: CachedPolicy::shared(default, cache.clone()),
             projects,
             errors,
+            cache: cache.clone(),
         }
     }
 
@@ -182,7 +187,7 @@ pub async fn follow(
 async fn reload(store: &async_nats::jetstream::kv::Store, book: &ArcSwap<Book>) {
     match read_all(store).await {
         Ok(entries) => {
-            let new = Book::build(&entries);
+            let new = Book::build(&entries, &book.load().cache);
             for e in &new.errors {
                 warn!(error = %e, "policy_pack_rejected");
             }
@@ -231,7 +236,7 @@ args_any = ["^apply$"]
         let mut entries = BTreeMap::new();
         entries.insert(project_key("infra.ops"), DENY_TERRAFORM.to_owned());
         entries.insert(central_key("broken"), "[[rule]\nnot toml".to_owned());
-        let book = Book::build(&entries);
+        let book = Book::build(&entries, &lighthouse_policy::eval_cache(1 << 20));
         assert_eq!(book.errors.len(), 1, "{:?}", book.errors);
         let infra = book.for_project(lighthouse_schemas::Token::encode("infra.ops").as_str());
         assert_eq!(

@@ -13,6 +13,11 @@ pub fn config(settings: &Settings) -> ValidatorConfig {
         worker_id: settings.worker_id(),
         home: lighthouse_config::home_dir().map(|h| h.to_string_lossy().into_owned()),
         escalation: (&settings.escalation).into(),
+        memory: lighthouse_nats::memory::MemoryLimits {
+            max_rss_bytes: settings.validator.max_rss_bytes,
+            cache_bytes: settings.validator.cache_bytes,
+            inflight_bytes: settings.validator.inflight_bytes,
+        },
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,

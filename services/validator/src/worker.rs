@@ -6,6 +6,8 @@ use crate::escalate::{self, EscalationPolicy};
 use arc_swap::ArcSwap;
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
+use lighthouse_nats::dead_letter;
+use lighthouse_nats::memory::{self, MemoryLimits};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::roster::{Roster, RosterError};
@@ -14,8 +16,8 @@ use lighthouse_nats::topology::{
 };
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::{
-    Command, Decision, EscalationContext, RecentDecision, Token, Verdict, decode, encode, now_us,
-    subject,
+    Command, Decision, Escalation, EscalationContext, RecentDecision, Token, Verdict, decode,
+    encode, now_us, subject,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
@@ -23,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Everything a validator needs besides its NATS client.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct ValidatorConfig {
     pub consume: ConsumeOptions,
     /// How Escalate verdicts become expert escalations.
     pub escalation: EscalationPolicy,
+    /// Memory ceiling and the budgets under it (cache, messages in flight).
+    pub memory: MemoryLimits,
 }
 
 #[derive(Debug, Error)]
@@ -47,6 +51,8 @@ pub enum ValidatorError {
     Roster(#[from] RosterError),
     #[error("opening KV bucket {ESCALATIONS_BUCKET}: {0}")]
     Escalations(async_nats::Error),
+    #[error(transparent)]
+    Worker(#[from] lighthouse_nats::worker::WorkerError),
 }
 
 /// What the escalation path needs, shared by every message handler.
@@ -70,6 +76,8 @@ pub async fn run(
     config: ValidatorConfig,
     shutdown: CancellationToken,
 ) -> Result<(), ValidatorError> {
+    // Ours to cancel too: a consume loop that fails stops the helpers below with it.
+    let shutdown = shutdown.child_token();
     let js = async_nats::jetstream::new(client);
     let topology = Topology::embedded()?;
     topology.apply(&js).await?;
@@ -78,8 +86,21 @@ pub async fn run(
         .ok_or(ValidatorError::NoGroup)?
         .clone();
     let stats = Arc::new(WorkerStats::default());
+    // One evaluation cache for every policy, weighed in bytes; the guard empties it if
+    // the process nears its memory ceiling anyway.
+    let cache = lighthouse_policy::eval_cache(config.memory.cache_bytes);
+    let sheds = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let guard = {
+        let cache = cache.clone();
+        tokio::spawn(memory::guard(
+            config.memory,
+            move || cache.invalidate_all(),
+            sheds.clone(),
+            shutdown.clone(),
+        ))
+    };
     // Policies hot-reload from the lh_policy bucket; decisions read the current book.
-    let policy = Arc::new(ArcSwap::from_pointee(Book::builtin()));
+    let policy = Arc::new(ArcSwap::from_pointee(Book::builtin(&cache)));
     let follower = tokio::spawn(book::follow(js.clone(), policy.clone(), shutdown.clone()));
     let escalator = Arc::new(Escalator {
         store: js
@@ -104,15 +125,16 @@ pub async fn run(
     info!(worker_id = %config.worker_id, partitions = group.partitions, "validator started");
 
     let heartbeat = {
-        let (stats, id) = (stats.clone(), config.worker_id.clone());
+        let (stats, id, limits) = (stats.clone(), config.worker_id.clone(), config.memory);
         let book = policy.clone();
+        let (cache, sheds) = (cache.clone(), sheds.clone());
         tokio::spawn(presence::heartbeat(
             js.clone(),
             move || {
                 let version = book.load().default.policy().version().to_owned();
                 lighthouse_telemetry::record::policy_version(&version);
                 Presence {
-                    kind: "validator".to_owned(),
+                    kind: presence::WorkerKind::Validator,
                     id: id.clone(),
                     pid: std::process::id(),
                     started_ms,
@@ -120,6 +142,19 @@ pub async fn run(
                     dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
                     version,
                     metrics_url: None,
+                    retried: stats.retried.load(Ordering::Relaxed),
+                    memory: Some(memory::MemoryReport {
+                        max_rss_bytes: limits.max_rss_bytes,
+                        rss_bytes: memory::rss_bytes(),
+                        peak_rss_bytes: memory::peak_rss_bytes(),
+                        cache_budget_bytes: limits.cache_bytes,
+                        cache_bytes: {
+                            cache.run_pending_tasks();
+                            cache.weighted_size()
+                        },
+                        inflight_budget_bytes: limits.inflight_bytes,
+                        sheds: sheds.load(Ordering::Relaxed),
+                    }),
                 }
             },
             shutdown.clone(),
@@ -138,11 +173,17 @@ pub async fn run(
             async move { handle(&js, &policy, &config, &escalator, delivery).await }
         }
     };
-    consume_group(js, group, config.consume.clone(), stats, handler, shutdown).await;
+    let consume = ConsumeOptions {
+        inflight_bytes: config.memory.inflight_bytes as usize,
+        ..config.consume.clone()
+    };
+    let consumed = consume_group(js, group, consume, stats, handler, shutdown.clone()).await;
+    shutdown.cancel();
     let _ = heartbeat.await;
     let _ = follower.await;
+    let _ = guard.await;
     info!(worker_id = %config.worker_id, "validator stopped");
-    Ok(())
+    Ok(consumed?)
 }
 
 async fn handle(
@@ -181,19 +222,26 @@ async fn handle(
         &config.worker_id,
         now_us(),
     );
+    let mut decision = decision;
     if decision.verdict == Verdict::Escalate && escalator.workers.any("aggregator.") {
         // The final decision comes from the aggregator once experts have voted.
-        return match escalate(js, config, escalator, &command, &decision).await {
-            Ok(()) => Outcome::Done,
-            Err(e) => {
-                warn!(error = %e, "escalation_publish_failed");
-                Outcome::Retry(Duration::from_millis(200))
+        match escalate(js, config, escalator, &command, &decision).await {
+            Ok(()) => return Outcome::Done,
+            Err(EscalateError::Transient(why)) => {
+                warn!(error = %why, "escalation_publish_failed");
+                return Outcome::retry(Duration::from_millis(200), why);
             }
-        };
+            // Experts can never see it (too large, no stream, no permission): the
+            // policy's own Escalate ("ask") is the decision, with the reason.
+            Err(EscalateError::Permanent(why)) => {
+                warn!(error = %why, "escalation_impossible");
+                decision.reason = format!("{} (not escalated to experts: {why})", decision.reason);
+            }
+        }
     }
     let payload = match encode(&decision) {
         Ok(payload) => payload,
-        Err(e) => return Outcome::Poison(format!("cannot encode its decision: {e}")),
+        Err(e) => return Outcome::Permanent(format!("cannot encode its decision: {e}")),
     };
     let target = subject::decision(
         &parsed.project,
@@ -221,7 +269,28 @@ async fn handle(
         Ok(_) => Outcome::Done,
         Err(e) => {
             warn!(error = %e, "decision_publish_failed");
-            Outcome::Retry(Duration::from_millis(200))
+            Outcome::from_publish(&e, Duration::from_millis(200))
+        }
+    }
+}
+
+/// Why an escalation was not published.
+#[derive(Debug, Error)]
+enum EscalateError {
+    /// Retry later: a timeout, a KV hiccup.
+    #[error("{0}")]
+    Transient(String),
+    /// It can never be published as it stands.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<lighthouse_nats::publish::PublishError> for EscalateError {
+    fn from(e: lighthouse_nats::publish::PublishError) -> Self {
+        if e.is_transient() {
+            EscalateError::Transient(e.to_string())
+        } else {
+            EscalateError::Permanent(e.to_string())
         }
     }
 }
@@ -229,14 +298,16 @@ async fn handle(
 /// Publishes one escalation per required specialty. The first attempt records the
 /// escalation under its command id; a redelivery (or a second replica) finds it there
 /// and republishes the same events, so deadlines never move and `Nats-Msg-Id`
-/// deduplicates the copies.
+/// deduplicates the copies. A recorded escalation that does not decode is
+/// dead-lettered and replaced by this one.
 async fn escalate(
     js: &jetstream::Context,
     config: &ValidatorConfig,
     escalator: &Escalator,
     command: &Command,
     decision: &Decision,
-) -> Result<(), async_nats::Error> {
+) -> Result<(), EscalateError> {
+    let transient = |e: &dyn std::fmt::Display| EscalateError::Transient(e.to_string());
     let key = Token::encode(&command.env.id).kv_key();
     let context = EscalationContext {
         recent_decisions: escalator
@@ -246,35 +317,73 @@ async fn escalate(
     };
     let mut fresh = escalate::escalation(&config.escalation, command, decision, context, now_us());
     fresh.traceparent = lighthouse_telemetry::trace::current_traceparent();
+    // Every copy must encode (size bound included) before anything is recorded.
+    let encoded = encode(&fresh).map_err(|e| EscalateError::Permanent(e.to_string()))?;
     // Create, not put: on a redelivery, or when another replica got here first, the
     // escalation already recorded is the one that stands (with its deadline).
-    let escalation = match escalator.store.create(&key, encode(&fresh)?.into()).await {
+    let escalation = match escalator.store.create(&key, encoded.clone().into()).await {
         Ok(_) => fresh,
         Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
-            match escalator.store.get(&key).await? {
-                Some(bytes) => decode(&bytes)?,
-                None => fresh,
+            match escalator
+                .store
+                .entry(&key)
+                .await
+                .map_err(|e| transient(&e))?
+            {
+                Some(entry) if entry.operation == kv::Operation::Put => {
+                    match decode::<Escalation>(&entry.value) {
+                        Ok(recorded) => recorded,
+                        Err(why) => {
+                            repair(js, escalator, &key, &entry, &why.to_string(), encoded).await?;
+                            fresh
+                        }
+                    }
+                }
+                // Deleted meanwhile: this escalation stands.
+                _ => fresh,
             }
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(transient(&e)),
     };
     let project = Token::encode(&command.env.project);
     for specialty in &escalation.required {
         let copy = escalate::for_specialty(&escalation, specialty);
         let target = subject::escalation(&project, &Token::encode(specialty));
-        publish_once(js, target, &copy.env.id, encode(&copy)?.into(), false).await?;
+        let payload = encode(&copy).map_err(|e| EscalateError::Permanent(e.to_string()))?;
+        publish_once(js, target, &copy.env.id, payload.into(), false).await?;
     }
     // Tell the waiting hook to wait for experts rather than fall back at its fast-path
-    // deadline. Best effort: a hook that misses it decides locally, sees Escalate too,
-    // and keeps waiting.
+    // deadline. Best effort: a hook that misses it finds the recorded escalation.
     let notice = subject::pending(
         &project,
         &Token::encode(&command.env.agent),
         &Token::encode(&command.env.id),
     );
-    js.client()
-        .publish(notice, encode(&escalation)?.into())
-        .await?;
+    let notice_payload =
+        encode(&escalation).map_err(|e| EscalateError::Permanent(e.to_string()))?;
+    if let Err(e) = js.client().publish(notice, notice_payload.into()).await {
+        debug!(error = %e, "pending_notice_failed");
+    }
+    Ok(())
+}
+
+/// A recorded escalation that does not decode: dead-letter it (nothing is lost, the
+/// reason is kept), then put `fresh` in its place, only if nobody changed it meanwhile.
+async fn repair(
+    js: &jetstream::Context,
+    escalator: &Escalator,
+    key: &str,
+    entry: &kv::Entry,
+    why: &str,
+    fresh: Vec<u8>,
+) -> Result<(), EscalateError> {
+    let reason = format!("recorded escalation does not decode: {why}");
+    dead_letter::publish_kv_record(js, entry, &reason).await?;
+    escalator
+        .store
+        .update(key, fresh.into(), entry.revision)
+        .await
+        .map_err(|e| EscalateError::Transient(format!("replacing a poisoned escalation: {e}")))?;
     Ok(())
 }
 

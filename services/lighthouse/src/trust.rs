@@ -25,7 +25,9 @@ pub fn roster(settings: &Settings) -> BTreeMap<String, Vec<String>> {
             all.push(s.to_owned());
         }
     }
-    BTreeMap::from([(crate::expert::default_id(), all)])
+    // The local user is the one expert of a default `up` ("expert" when $USER is unset).
+    let me = crate::expert::expert_id(None).unwrap_or_else(|_| "expert".to_owned());
+    BTreeMap::from([(me, all)])
 }
 
 /// Creates (or loads) every identity in `dir`; returns who each is.

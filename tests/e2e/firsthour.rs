@@ -325,7 +325,12 @@ async fn a_second_up_says_the_first_runs_and_decisions_show_the_call() {
         "{err}"
     );
 
-    // A vote on a command nobody escalated is refused.
+    // A vote on a command nobody escalated is refused. The voter is the expert of the
+    // default roster `up` made an identity for: the user (or "expert" without $USER).
+    let me = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "expert".to_owned());
     let out = isolated(&[
         "expert",
         "approve",
@@ -333,7 +338,7 @@ async fn a_second_up_says_the_first_runs_and_decisions_show_the_call() {
         "--reason",
         "r",
         "--id",
-        "me",
+        &me,
     ])
     .output()
     .unwrap();

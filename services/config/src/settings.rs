@@ -576,7 +576,42 @@ impl Settings {
         let url = self.nats_url();
         lighthouse_nats::connect_as(&url, name, &self.client_auth(role))
             .await
-            .map_err(|e| anyhow::anyhow!("connecting to {url} as {role}: {e}"))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "connecting to {url} as {role}: {e}{}",
+                    self.missing_identity(role)
+                )
+            })
+    }
+
+    /// Why `role` may have been refused: `up` made identities, but none for it.
+    fn missing_identity(&self, role: &str) -> String {
+        let dir = self.identities_dir();
+        let explicit =
+            self.nats.nkey.is_some() || self.nats.creds.is_some() || self.nats.user.is_some();
+        if explicit || lighthouse_nats::auth::identity_file(&dir, role).exists() {
+            return String::new();
+        }
+        let mut known: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".nk")
+                    .map(str::to_owned)
+            })
+            .collect();
+        if known.is_empty() {
+            return String::new();
+        }
+        known.sort();
+        format!(
+            " (no identity {role} in {}: `lighthouse up` makes one per role and per expert of escalation.experts; it has {})",
+            dir.display(),
+            known.join(", ")
+        )
     }
 }
 

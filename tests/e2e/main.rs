@@ -8,6 +8,7 @@ mod escalation;
 mod faults;
 mod fuse;
 mod ha;
+mod mcp;
 mod observability;
 mod policy;
 mod util;

@@ -13,6 +13,7 @@ pub mod bench_escalation;
 pub mod bench_fuse;
 pub mod cli;
 pub mod expert;
+pub mod mcp;
 pub mod probe;
 pub mod status;
 pub mod sync;

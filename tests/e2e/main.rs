@@ -6,6 +6,7 @@ mod clients;
 mod durable;
 mod escalation;
 mod faults;
+mod firsthour;
 mod fuse;
 mod ha;
 mod mcp;

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
 pub mod cli;
+pub mod errors;
 pub mod expert;
 pub mod mcp;
 pub mod probe;

@@ -8,15 +8,15 @@ use std::time::Duration;
 /// for every session: no tool argument can change it.
 pub fn config(settings: &Settings, args: McpArgs) -> anyhow::Result<lighthouse_mcp::McpConfig> {
     let mcp = &settings.mcp;
-    let expert = args
-        .expert
-        .or_else(|| mcp.expert.clone())
-        .unwrap_or_else(crate::expert::default_id);
+    let expert = crate::expert::expert_id(args.expert.or_else(|| mcp.expert.clone()))?;
     let specialties = if args.specialties.is_empty() {
         mcp.specialties.clone()
     } else {
         args.specialties
     };
+    for specialty in &specialties {
+        crate::expert::known_specialty(settings, specialty)?;
+    }
     let listen = args.listen.unwrap_or_else(|| mcp.listen.clone());
     let listen = match listen.trim() {
         "" => None,

@@ -6,6 +6,7 @@ mod clients;
 mod durable;
 mod escalation;
 mod faults;
+mod faults_net;
 mod fuse;
 mod ha;
 mod observability;

@@ -123,7 +123,31 @@ async def main():
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    nc = await nats.connect(args.url, name=f"python-expert-{args.id}")
+    last_error = [None]
+
+    async def on_error(e):
+        # One line per new error, no traceback: reconnect attempts report here while
+        # the server is away.
+        text = f"nats: {type(e).__name__}: {e}"
+        if text != last_error[0]:
+            print(text, flush=True)
+            last_error[0] = text
+
+    async def on_closed():
+        # Reconnecting gave up (the server is gone): stop as if told to.
+        stop.set()
+
+    nc = await nats.connect(
+        args.url,
+        name=f"python-expert-{args.id}",
+        error_cb=on_error,
+        closed_cb=on_closed,
+        # A few seconds for a server restart, then give up quietly.
+        reconnect_time_wait=1,
+        max_reconnect_attempts=5,
+        # Stopping must not wait out the default 30 s drain.
+        drain_timeout=2,
+    )
     js = nc.jetstream()
     kv = await js.key_value("lh_experts")
     # KV keys refuse "~", so tokens use "/" there (Token::kv_key in Rust).
@@ -135,7 +159,13 @@ async def main():
     while not stop.is_set():
         try:
             messages = await sub.fetch(16, timeout=1)
-        except NatsTimeout:
+        except (NatsTimeout, asyncio.TimeoutError):
+            continue
+        except Exception as e:  # connection lost or closed: wait for reconnect or stop
+            if nc.is_closed:
+                break
+            print(f"fetch failed: {type(e).__name__}: {e}", flush=True)
+            await asyncio.sleep(0.5)
             continue
         for msg in messages:
             try:
@@ -146,21 +176,42 @@ async def main():
                 print(f"skipping undecodable escalation: {e}", flush=True)
                 await msg.term()
                 continue
-            if now_us() < escalation["deadline_us"]:
-                vote = vote_for(escalation, args.id, args.specialty)
-                subject = f"lh.vote.{token(escalation['cmd_id'])}.{token(args.id)}"
-                await js.publish(
-                    subject, msgpack.packb(vote), headers={"Nats-Msg-Id": vote["env"]["id"]}
-                )
-                print(f"{vote['choice']} {escalation['cmd_id']}: {vote['reasoning']}", flush=True)
-            await msg.ack()
+            try:
+                if now_us() < escalation["deadline_us"]:
+                    vote = vote_for(escalation, args.id, args.specialty)
+                    subject = f"lh.vote.{token(escalation['cmd_id'])}.{token(args.id)}"
+                    await js.publish(
+                        subject, msgpack.packb(vote), headers={"Nats-Msg-Id": vote["env"]["id"]}
+                    )
+                    print(f"{vote['choice']} {escalation['cmd_id']}: {vote['reasoning']}", flush=True)
+                await msg.ack()
+            except Exception as e:  # not acked: redelivered to this specialty later
+                print(f"vote on {escalation.get('cmd_id')} failed: {type(e).__name__}: {e}", flush=True)
+                if nc.is_closed:
+                    break
 
+    stop.set()
     await beat
+    if nc.is_closed:
+        print(f"python expert {args.id}: server gone, stopped", flush=True)
+        return
     try:
-        await kv.delete(key)
-    finally:
+        await asyncio.wait_for(kv.delete(key), 2)
+    except Exception:
+        pass  # the presence key expires with the bucket's TTL anyway
+    try:
         await nc.drain()
+    except Exception:
+        pass
+    print(f"python expert {args.id} stopped", flush=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (nats.errors.NoServersError, OSError) as e:
+        # One line naming the cause and the fix, not a traceback.
+        print(f"python expert: cannot reach NATS ({e}): is `lighthouse up` running? (--url)", flush=True)
+        raise SystemExit(1)
+    except KeyboardInterrupt:
+        raise SystemExit(130)

@@ -273,10 +273,21 @@ async fn escalation_approve_path() {
     assert_eq!(d.voters.len(), 1);
     assert_eq!(d.voters[0].suggestions, vec!["try the staging target"]);
 
-    // A late rejection is stored but changes nothing.
+    // A late rejection is refused (exit 1, saying why) and changes nothing.
     e.watch("security", "bob").await;
-    e.vote("reject", "toolu_ok", "security", "bob", "too late");
-    e.votes_settled(2).await;
+    let out = e
+        .cmd()
+        .args(["expert", "reject", "toolu_ok", "--specialty", "security"])
+        .args(["--id", "bob", "--reason", "too late"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("toolu_ok")
+            && (err.contains("already decided") || err.contains("no open escalation")),
+        "{err}"
+    );
     let after = e.decisions_for("toolu_ok").await;
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].verdict, Verdict::Allow);
@@ -554,21 +565,24 @@ async fn forged_votes_are_refused_by_the_server() {
                 .unwrap()
         })
     };
-    assert!(cli("alice").status.success(), "alice votes as herself");
+    // Nothing escalated toolu_y: the CLI refuses before publishing (the server's own
+    // refusal of a vote as bob is checked with raw publishes above).
+    let out = cli("alice");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("toolu_y"), "{err}");
     assert!(!cli("bob").status.success(), "alice cannot vote as bob");
 
-    // Only alice's own votes were stored: nothing in bob's name.
-    assert_eq!(stream_messages(&admin, "LH_VOTE").await, 2);
+    // Only alice's own vote was stored: nothing in bob's name.
+    assert_eq!(stream_messages(&admin, "LH_VOTE").await, 1);
     assert_eq!(stream_messages(&admin, "LH_DECISION").await, 0);
     let stream = admin.get_stream("LH_VOTE").await.unwrap();
-    for seq in 1..=2 {
-        let stored = stream.direct_get(seq).await.unwrap();
-        assert!(
-            stored.subject.starts_with("lh.vote.") && stored.subject.contains(".alice."),
-            "{}",
-            stored.subject
-        );
-    }
+    let stored = stream.direct_get(1).await.unwrap();
+    assert!(
+        stored.subject.starts_with("lh.vote.") && stored.subject.contains(".alice."),
+        "{}",
+        stored.subject
+    );
 }
 
 /// `nats-py` and `msgpack` for the Python expert, installed once if missing.

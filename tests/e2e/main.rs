@@ -7,6 +7,7 @@ mod durable;
 mod escalation;
 mod faults;
 mod faults_net;
+mod firsthour;
 mod fuse;
 mod ha;
 mod observability;

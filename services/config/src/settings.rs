@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const DEFAULTS: &str = include_str!("defaults.toml");
+/// The embedded defaults (`defaults.toml`), also the settings reference's source.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,8 +173,12 @@ pub struct HookSettings {
 pub struct UpSettings {
     pub port: u16,
     pub monitor_port: u16,
-    pub data_dir: PathBuf,
-    pub tools_dir: PathBuf,
+    /// The embedded nats-server's store. Unset: [`Settings::up_data_dir`].
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Where `up` installs nats-server. Unset: [`Settings::up_tools_dir`].
+    #[serde(default)]
+    pub tools_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -417,6 +422,24 @@ impl Settings {
             .join(".local/state/lighthouse")
     }
 
+    /// Where `up`'s embedded server keeps its data: `up.data_dir`, else the per-user
+    /// data dir (`$XDG_DATA_HOME/lighthouse/data`, `~/.local/share/lighthouse/data`),
+    /// so the store does not depend on the directory `up` is started from.
+    pub fn up_data_dir(&self) -> PathBuf {
+        match &self.up.data_dir {
+            Some(dir) => dir.clone(),
+            None => user_data_dir().join("data"),
+        }
+    }
+
+    /// Where `up` installs nats-server: `up.tools_dir`, else `<user data dir>/tools`.
+    pub fn up_tools_dir(&self) -> PathBuf {
+        match &self.up.tools_dir {
+            Some(dir) => dir.clone(),
+            None => user_data_dir().join("tools"),
+        }
+    }
+
     /// The server URL: configured, else recorded by a running `lighthouse up`, else the
     /// default port on loopback.
     pub fn nats_url(&self) -> String {
@@ -458,6 +481,17 @@ pub fn seed_urls(urls: &str) -> Vec<String> {
         .filter(|u| !u.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The per-user data dir: `$XDG_DATA_HOME/lighthouse`, else
+/// `~/.local/share/lighthouse` (the temp dir stands in for a missing `$HOME`).
+pub fn user_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(xdg).join("lighthouse");
+    }
+    home_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join(".local/share/lighthouse")
 }
 
 pub fn home_dir() -> Option<PathBuf> {

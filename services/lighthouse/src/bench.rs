@@ -148,7 +148,10 @@ pub struct BenchServer {
 impl BenchServer {
     pub async fn start(settings: &Settings) -> anyhow::Result<BenchServer> {
         let dir = tempfile::tempdir()?;
-        let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
+        let binary = ensure_binary(
+            settings.nats.server_bin.as_deref(),
+            &settings.up_tools_dir(),
+        )?;
         let server = ServerProcess::start(ServerOptions {
             binary,
             data_dir: dir.path().join("nats"),

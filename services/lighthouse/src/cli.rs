@@ -1,6 +1,9 @@
-//! Argument parsing and dispatch. Exit codes: 0 ok, 1 failure, 64 bad configuration.
+//! Argument parsing and dispatch. Exit codes: 0 ok, 1 failure, 64 usage or configuration
+//! (`check` also answers 1 for deny and 2 for escalate). Errors print as one line, each
+//! cause once, with the remedy when the cause is known (see [`crate::errors`]).
 
 use crate::settings::Settings;
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +35,8 @@ pub enum Cmd {
         /// Client port for the embedded server (0 = any free port).
         #[arg(long)]
         port: Option<u16>,
-        /// Where the embedded server keeps its data.
+        /// Where the embedded server keeps its data (default: setting up.data_dir, else
+        /// $XDG_DATA_HOME/lighthouse/data or ~/.local/share/lighthouse/data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Also run the projector, mounting the read-only project view here.
@@ -99,8 +103,14 @@ pub enum Cmd {
         threads: Option<usize>,
     },
     /// Decides one hook payload (stdin) with the local policy; prints one JSON line.
+    ///
+    /// Example: echo '{"hook_event_name":"PreToolUse","tool_name":"Bash",
+    /// "tool_input":{"command":"rm -rf ~"},"cwd":"/tmp","session_id":"s"}' | lighthouse check
+    ///
+    /// Exit codes (one payload): 0 allow, 1 deny (also for malformed input: fail
+    /// closed), 2 escalate (the agent would ask), 64 usage or configuration error.
     Check {
-        /// Many payloads, one per line: one decision line each.
+        /// Many payloads, one per line: one decision line each (exit 0 once all are read).
         #[arg(long)]
         jsonl: bool,
     },
@@ -242,8 +252,14 @@ pub enum NatsCmd {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
     /// Evaluates one hook payload per line; prints decisions and a latency summary.
+    ///
+    /// A line may carry `"expect": "allow" | "deny" | "escalate" | "not_allow"` and a
+    /// free-form `"class"`: labelled lines are scored (per class too), and the command
+    /// exits 1 when any labelled line is decided otherwise.
     Eval {
+        /// JSONL file: one hook payload per line (optionally with `expect`, `class`).
         file: PathBuf,
+        /// One JSON object per line and a JSON summary instead of the table.
         #[arg(long)]
         json: bool,
     },
@@ -380,7 +396,18 @@ pub fn main() -> ExitCode {
     if let Some(client) = hook {
         return run_hook(client);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout and succeed; usage mistakes exit 64.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(crate::errors::EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     if let Cmd::Hook { agent } = &cli.command
         && let Some(client) = crate::hook::Client::from_name(agent)
     {
@@ -425,8 +452,8 @@ pub fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command, settings)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("lighthouse: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("lighthouse: {}", crate::errors::render(&e));
+            crate::errors::exit_code(&e)
         }
     }
 }
@@ -440,6 +467,9 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             data_dir,
             mount,
         } => {
+            if let Some(mount) = &mount {
+                crate::errors::check_mount(mount)?;
+            }
             crate::up::run(
                 &settings,
                 crate::up::UpArgs {
@@ -486,12 +516,19 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             })
         }
         Cmd::Decisions { last, json } => {
-            let decisions = crate::status::last_decisions(&settings.nats_url(), last).await?;
+            let url = settings.nats_url();
+            let decisions = crate::status::last_decided(&url, last).await?;
+            if decisions.is_empty() {
+                eprintln!(
+                    "lighthouse: no decisions yet in the audit log at {url}; \
+                     each tool call a hook sends while `lighthouse up` runs adds one"
+                );
+            }
             for d in &decisions {
                 if json {
                     println!("{}", serde_json::to_string(d)?);
                 } else {
-                    println!("{}", crate::status::render_decision(d));
+                    println!("{}", crate::status::render_decided(d));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -576,15 +613,15 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                     std::io::stdout().lock(),
                     home,
                 )?;
-            } else {
-                lighthouse_policy::cli::check_with(
-                    &policy,
-                    std::io::stdin().lock(),
-                    std::io::stdout().lock(),
-                    home,
-                )?;
+                return Ok(ExitCode::SUCCESS);
             }
-            Ok(ExitCode::SUCCESS)
+            let outcome = lighthouse_policy::cli::check_with(
+                &policy,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+                home,
+            )?;
+            Ok(check_exit_code(outcome.evaluation.verdict))
         }
         Cmd::Explain {
             cwd,
@@ -624,13 +661,30 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             // As a worker does: compile every rule before timing anything.
             let policy = crate::hook::local_policy(&cwd);
             policy.precompile();
-            lighthouse_policy::cli::eval_file_with(
+            // Name the file (the policy crate's I/O error does not).
+            std::fs::File::open(&file).map_err(|e| {
+                anyhow::anyhow!(
+                    "policy eval: cannot read {}: {e}; give a JSONL file with one hook payload per line",
+                    file.display()
+                )
+            })?;
+            let summary = lighthouse_policy::cli::eval_file_with(
                 &policy,
                 &file,
                 json,
                 home.as_deref().and_then(|h| h.to_str()),
                 std::io::stdout().lock(),
-            )?;
+            )
+            .with_context(|| format!("policy eval {}", file.display()))?;
+            if summary.passed < summary.labelled {
+                eprintln!(
+                    "lighthouse: {} of {} labelled lines in {} were decided otherwise than their `expect`",
+                    summary.labelled - summary.passed,
+                    summary.labelled,
+                    file.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Policy {
@@ -720,6 +774,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Projector { mount } => {
+            crate::errors::check_mount(&mount)?;
             crate::workers::projector(settings, mount).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -820,7 +875,8 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         Cmd::Expert {
             command: ExpertCmd::Watch { specialty, id },
         } => {
-            let id = id.unwrap_or_else(crate::expert::default_id);
+            crate::expert::known_specialty(&settings, &specialty)?;
+            let id = crate::expert::expert_id(id)?;
             crate::expert::watch(&settings, specialty, id).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -905,17 +961,27 @@ async fn vote(
     args: VoteArgs,
     choice: lighthouse_schemas::Choice,
 ) -> anyhow::Result<ExitCode> {
+    crate::expert::known_specialty(settings, &args.specialty)?;
     let ballot = crate::expert::Ballot {
         cmd_id: args.cmd_id,
         choice,
         reasoning: args.reason,
         specialty: args.specialty,
-        expert: args.id.unwrap_or_else(crate::expert::default_id),
+        expert: crate::expert::expert_id(args.id)?,
         suggestions: args.suggest,
     };
     let seq = crate::expert::cast(settings, ballot).await?;
     println!("lighthouse: vote recorded (LH_VOTE sequence {seq})");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `check`'s exit code: 0 allow, 1 deny, 2 escalate.
+fn check_exit_code(verdict: lighthouse_schemas::Verdict) -> ExitCode {
+    match verdict {
+        lighthouse_schemas::Verdict::Allow => ExitCode::SUCCESS,
+        lighthouse_schemas::Verdict::Deny => ExitCode::from(1),
+        lighthouse_schemas::Verdict::Escalate => ExitCode::from(2),
+    }
 }
 
 fn unreachable_hook() -> anyhow::Result<ExitCode> {

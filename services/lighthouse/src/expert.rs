@@ -24,12 +24,47 @@ use tracing::Instrument as _;
 /// How often an expert refreshes its presence (the bucket's TTL is three times this).
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// The expert id when none is given: the user's name.
-pub fn default_id() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "expert".to_owned())
+/// The expert id: `--id`, else the user's name (`$USER`). Without either there is no
+/// name to vote under, and a made-up one would let two people pass as one.
+pub fn expert_id(given: Option<String>) -> anyhow::Result<String> {
+    given
+        .filter(|id| !id.is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .ok_or_else(|| {
+            crate::errors::usage("no expert id: $USER is not set; give one with --id NAME")
+        })
+}
+
+/// Refuses a specialty the configuration does not know (an expert watching one would
+/// wait forever), naming the valid ones.
+pub fn known_specialty(settings: &Settings, specialty: &str) -> anyhow::Result<()> {
+    let known = &settings.escalation.specialties;
+    if known.iter().any(|s| s == specialty) {
+        return Ok(());
+    }
+    Err(crate::errors::usage(format!(
+        "unknown specialty {specialty:?}: use one of {} (setting escalation.specialties)",
+        known.join(", ")
+    )))
+}
+
+/// The (specialty, expert) pairs present now, from the experts bucket.
+pub async fn present(js: &jetstream::Context) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(store) = js.get_key_value(EXPERTS_BUCKET).await else {
+        return out;
+    };
+    let Ok(mut keys) = store.keys().await else {
+        return out;
+    };
+    while let Some(Ok(key)) = keys.next().await {
+        if let Some((specialty, expert)) = subject::parse_expert_key(&key)
+            && let (Some(specialty), Some(expert)) = (specialty.decode(), expert.decode())
+        {
+            out.push((specialty, expert));
+        }
+    }
+    out
 }
 
 /// Keeps the expert's presence key fresh until `stop`, then deletes it.
@@ -159,8 +194,30 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
                 };
                 match decode::<Escalation>(&message.payload) {
                     Ok(e) if now_us() < e.deadline_us && !decided(&js, &e).await => {
+                        // The aggregator answers at once when the experts present could
+                        // never agree: such an escalation is not waiting for anyone.
+                        let here = present(&js).await;
+                        let missing = lighthouse_aggregator::consensus::unreachable(
+                            &e.consensus,
+                            &e.required,
+                            &here,
+                        );
                         let mut out = std::io::stdout().lock();
-                        let _ = write!(out, "{}", render(&e, &expert, now_us()));
+                        match missing {
+                            None => {
+                                let _ = write!(out, "{}", render(&e, &expert, now_us()));
+                            }
+                            Some(missing) => {
+                                let _ = writeln!(
+                                    out,
+                                    "ANSWERED cmd_id={} project={} agent={}: no {} expert present, decided without a vote",
+                                    e.cmd_id,
+                                    e.command.env.project,
+                                    e.command.env.agent,
+                                    missing.join("/")
+                                );
+                            }
+                        }
                         let _ = out.flush();
                     }
                     Ok(_) => {} // decided or expired: nothing for a human to do
@@ -259,12 +316,23 @@ pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
         },
         Err(_) => None,
     };
-    if escalation.is_none() {
-        eprintln!(
-            "lighthouse: no open escalation {}; the vote is recorded anyway",
+    // A vote on a command nobody waits for would be recorded and never counted.
+    let Some(escalation) = escalation else {
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
+        anyhow::bail!(
+            "no open escalation {}: unknown id or already decided; \
+             `lighthouse decisions` shows decided commands, `lighthouse expert watch` open ones",
+            ballot.cmd_id
+        );
+    };
+    if decided(&js, &escalation).await {
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
+        anyhow::bail!(
+            "escalation {} is already decided; no vote is needed (`lighthouse decisions` shows the verdict)",
             ballot.cmd_id
         );
     }
+    let escalation = Some(escalation);
     let vote = vote_for(&ballot, escalation.as_ref(), now_us());
     let target = subject::vote(&cmd, &Token::encode(&ballot.expert));
     // The vote continues the command's trace (the escalation names it): its stage span

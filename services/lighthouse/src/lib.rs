@@ -13,6 +13,7 @@ pub mod bench_escalation;
 pub mod bench_fuse;
 pub mod bench_soak;
 pub mod cli;
+pub mod errors;
 pub mod expert;
 pub mod probe;
 pub mod status;

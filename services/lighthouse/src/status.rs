@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 use lighthouse_nats::presence::{self, Presence, WorkerKind};
-use lighthouse_nats::topology::{DECISION_STREAM, DLQ_STREAM, Topology};
-use lighthouse_schemas::{Decision, decode};
+use lighthouse_nats::topology::{CMD_STREAM, DECISION_STREAM, DLQ_STREAM, Topology};
+use lighthouse_schemas::{Command, Decision, decode};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ pub struct Status {
     pub problems: Vec<String>,
     pub streams: Vec<StreamStatus>,
     pub workers: Vec<Presence>,
+    /// Experts announced in `lh_experts` (watching now, within the bucket's TTL).
+    pub experts: Vec<lighthouse_schemas::ExpertPresence>,
     /// `/metrics` of every present worker that serves one (`metrics.listen`).
     pub metrics_urls: Vec<String>,
     /// What a running `lighthouse up` supervises (its nats-server and worker tasks):
@@ -54,6 +56,7 @@ pub async fn status(url: &str) -> Status {
         problems: Vec::new(),
         streams: Vec::new(),
         workers: Vec::new(),
+        experts: Vec::new(),
         services: Vec::new(),
         metrics_urls: Vec::new(),
     };
@@ -108,6 +111,7 @@ pub async fn status(url: &str) -> Status {
         }
         Err(e) => status.problems.push(format!("worker presence: {e}")),
     }
+    status.experts = experts(&js).await;
     if !status
         .workers
         .iter()
@@ -141,6 +145,12 @@ pub fn render_status(status: &Status) -> String {
             w.kind, w.id, w.pid, w.processed, w.dead_lettered
         );
     }
+    if status.experts.is_empty() && !status.streams.is_empty() {
+        out += "  experts: none watching (escalations wait for `lighthouse expert watch`)\n";
+    }
+    for e in &status.experts {
+        out += &format!("  expert {} as {} ({})\n", e.expert, e.specialty, e.kind);
+    }
     for url in &status.metrics_urls {
         out += &format!("  metrics {url}\n");
     }
@@ -157,6 +167,102 @@ pub fn render_status(status: &Status) -> String {
         out += &format!("  problem: {p}\n");
     }
     out
+}
+
+/// The experts present now, by specialty then id.
+async fn experts(js: &async_nats::jetstream::Context) -> Vec<lighthouse_schemas::ExpertPresence> {
+    use futures::StreamExt as _;
+    let mut out = Vec::new();
+    let Ok(store) = js
+        .get_key_value(lighthouse_nats::topology::EXPERTS_BUCKET)
+        .await
+    else {
+        return out;
+    };
+    let Ok(mut keys) = store.keys().await else {
+        return out;
+    };
+    while let Some(Ok(key)) = keys.next().await {
+        if let Ok(Some(value)) = store.get(&key).await
+            && let Ok(presence) = serde_json::from_slice(&value)
+        {
+            out.push(presence);
+        }
+    }
+    out.sort_by(|a: &lighthouse_schemas::ExpertPresence, b| {
+        (&a.specialty, &a.expert).cmp(&(&b.specialty, &b.expert))
+    });
+    out
+}
+
+/// A decision with the call it decided (when `LH_CMD` still holds it).
+#[derive(Debug, Serialize)]
+pub struct Decided {
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// The tool and its main argument: `Bash: rm -rf ~`, `Write: src/main.rs`.
+    pub command: Option<String>,
+}
+
+/// How many `LH_CMD` messages `decisions` reads back, at most, to find the calls.
+const COMMAND_LOOKBACK: u64 = 10_000;
+
+/// The last `n` decisions of the audit log, oldest first, with the calls they decided.
+pub async fn last_decided(url: &str, n: usize) -> anyhow::Result<Vec<Decided>> {
+    let decisions = last_decisions(url, n).await?;
+    let client = lighthouse_nats::connect(url, "lighthouse-decisions")
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let js = async_nats::jetstream::new(client);
+    let mut wanted: std::collections::HashMap<String, Option<String>> =
+        decisions.iter().map(|d| (d.cmd_id.clone(), None)).collect();
+    if let Ok(mut stream) = js.get_stream(CMD_STREAM).await
+        && let Ok(info) = stream.info().await
+    {
+        let state = info.state.clone();
+        let floor = state
+            .first_sequence
+            .max(state.last_sequence.saturating_sub(COMMAND_LOOKBACK));
+        let mut missing = wanted.len();
+        let mut seq = state.last_sequence;
+        while missing > 0 && seq >= floor && seq > 0 {
+            if let Ok(message) = stream.direct_get(seq).await
+                && let Ok(command) = decode::<Command>(&message.payload)
+            {
+                for id in [&command.env.id, &command.env.correlation_id] {
+                    if let Some(slot) = wanted.get_mut(id)
+                        && slot.is_none()
+                    {
+                        *slot = Some(summarize(&command));
+                        missing -= 1;
+                    }
+                }
+            }
+            seq -= 1;
+        }
+    }
+    Ok(decisions
+        .into_iter()
+        .map(|d| {
+            let command = wanted.get(&d.cmd_id).cloned().flatten();
+            Decided {
+                decision: d,
+                command,
+            }
+        })
+        .collect())
+}
+
+/// A call in one line: the tool and its main argument.
+pub fn summarize(c: &Command) -> String {
+    let input = &c.tool_input;
+    let main = ["command", "file_path", "path", "pattern", "url", "prompt"]
+        .iter()
+        .find_map(|k| input.get(*k).and_then(|v| v.as_str()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| serde_json::to_string(input).unwrap_or_default());
+    let main: String = main.chars().take(200).collect();
+    format!("{}: {}", c.tool_name, main.replace('\n', "⏎"))
 }
 
 /// The last `n` decisions of the audit log, oldest first.
@@ -193,15 +299,22 @@ pub async fn dead_letters(js: &async_nats::jetstream::Context) -> anyhow::Result
         .messages)
 }
 
-pub fn render_decision(d: &Decision) -> String {
+/// One line per decision: when, verdict, tier, project/agent, command id, the call
+/// (when known), the rule, why, how long, who.
+pub fn render_decided(d: &Decided) -> String {
+    render_decision(&d.decision, d.command.as_deref())
+}
+
+pub fn render_decision(d: &Decision, command: Option<&str>) -> String {
     let when = time_of(d.env.ts_us);
     format!(
-        "{when} {:<8} {:<8} {}/{} {} {} — {} ({} µs, {})",
+        "{when} {:<8} {:<8} {}/{} {} [{}] {} — {} ({} µs, {})",
         format!("{:?}", d.verdict).to_lowercase(),
         format!("{:?}", d.tier).to_lowercase(),
         d.env.project,
         d.env.agent,
         d.cmd_id,
+        command.unwrap_or("call no longer in LH_CMD"),
         d.rule_id.as_deref().unwrap_or("-"),
         d.reason,
         d.latency_us,

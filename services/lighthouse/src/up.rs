@@ -46,14 +46,27 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let (url, monitor_url) = match args.nats_url.clone().or(settings.nats.url.clone()) {
         Some(url) => (url, None),
         None => {
-            let data_dir = args.data_dir.unwrap_or(settings.up.data_dir.clone());
-            ignore_runtime_dirs(&data_dir, &settings.up.tools_dir);
-            let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)
+            // One `up` per state dir: a second one would only meet the first's port.
+            if let Some(running) = Runtime::read(&state_dir) {
+                anyhow::bail!(
+                    "lighthouse up is already running (pid {}, url {}, state dir {}): use it, or stop it first (kill {})",
+                    running.pid,
+                    running.nats_url,
+                    state_dir.display(),
+                    running.pid
+                );
+            }
+            let port = args.port.unwrap_or(settings.up.port);
+            port_free(port)?;
+            let data_dir = args.data_dir.unwrap_or_else(|| settings.up_data_dir());
+            let tools_dir = settings.up_tools_dir();
+            let binary = ensure_binary(settings.nats.server_bin.as_deref(), &tools_dir)
                 .context("finding nats-server")?;
+            ignore_runtime_dirs(&data_dir, &tools_dir);
             let options = ServerOptions {
                 binary,
                 data_dir: data_dir.join("nats"),
-                port: Some(args.port.unwrap_or(settings.up.port)).filter(|p| *p != 0),
+                port: Some(port).filter(|p| *p != 0),
                 monitor_port: Some(settings.up.monitor_port).filter(|p| *p != 0),
                 host: "127.0.0.1".to_owned(),
                 extra_args: Vec::new(),
@@ -244,6 +257,21 @@ async fn stop_server(server: Option<SupervisedServer>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Says who holds the client port before nats-server fails on it with its own log.
+fn port_free(port: u16) -> anyhow::Result<()> {
+    if port == 0 {
+        return Ok(());
+    }
+    match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "port {port} is already in use (another lighthouse up or nats-server?): \
+             stop it, pass --port 0 for any free port, or set nats.url to use that server"
+        ),
+        Err(e) => Err(anyhow::anyhow!("checking port {port}: {e}")),
+    }
+}
+
 /// Where `up` records the services it supervises (read by `lighthouse status`).
 pub fn services_path(state_dir: &Path) -> std::path::PathBuf {
     state_dir.join("services.json")
@@ -270,10 +298,12 @@ pub fn read_services(state_dir: &Path) -> Vec<ServiceState> {
         .unwrap_or_default()
 }
 
-/// Keeps the data and tools dirs out of the user's git status.
+/// Keeps the data and tools dirs out of git status when they lie in a repository.
+/// The tools dir only exists when nats-server was installed there.
 fn ignore_runtime_dirs(data_dir: &Path, tools_dir: &Path) {
+    let _ = std::fs::create_dir_all(data_dir);
     for dir in [data_dir, tools_dir] {
-        if std::fs::create_dir_all(dir).is_ok() {
+        if dir.is_dir() {
             let _ = std::fs::write(dir.join(".gitignore"), "*\n");
         }
     }

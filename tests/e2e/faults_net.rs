@@ -81,6 +81,41 @@ async fn a_blackholed_server_holds_no_hook_and_loses_no_call() {
     assert_eq!(messages, subjects, "a command was decided twice");
 }
 
+/// A half-open server: the handshake works, then every publish is dropped (and nothing
+/// the hook sends after it arrives). The hook cannot tell this from a slow pipeline;
+/// it still answers within its bound, fail-closed, spools the call, and once the server
+/// works again the call is on record exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_dropping_publishes_holds_no_hook_and_loses_no_call() {
+    let mut p = Pipeline::start();
+    p.spawn_validator("v1");
+    p.wait_for_validators(1).await;
+    let proxy = Proxy::start(p.server.port(), Mode::DropPublishes);
+    let via_proxy = || lighthouse(p.state.path(), &proxy.url());
+    let mut ids = Vec::new();
+    for (shell, verdict) in [("rm -rf ~/", "deny"), ("ls", "allow")] {
+        let id = format!("toolu_halfopen_{verdict}");
+        let (answer, took) = run_hook(via_proxy(), &bash(shell, &id));
+        assert!(took < HOOK_BOUND, "{id} answered after {took:?}");
+        assert_eq!(permission(&answer), verdict, "{answer}");
+        assert!(reason(&answer).contains("decided locally"), "{answer}");
+        ids.push(id);
+    }
+    proxy.set_mode(Mode::Forward);
+    let tries = std::sync::atomic::AtomicUsize::new(0);
+    eventually(LIMIT, || async {
+        let n = tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (answer, _) = run_hook(via_proxy(), &bash("ls", &format!("toolu_whole_{n}")));
+        !reason(&answer).contains("decided locally") && spooled(p.state.path()) == 0
+    })
+    .await;
+    let js = p.js().await;
+    eventually(LIMIT, || async { all_acked(&js, "LH_CMD").await }).await;
+    assert_eq!(decisions_per_command(&js, &ids).await, vec![1, 1]);
+    let (messages, subjects) = lighthouse_tests::process::decision_counts(&js).await;
+    assert_eq!(messages, subjects, "a command was decided twice");
+}
+
 /// A validator's connection stalls both ways in the middle of a batch (a partition TCP
 /// does not notice: what was in flight is held, not dropped). What it held unacked goes
 /// to the other validator after `ack_wait`; when the partition heals, the stalled

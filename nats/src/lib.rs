@@ -17,6 +17,7 @@
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
 //! - [`read`]: bounded one-shot reads of a subject filter;
 //! - [`auth`]: identities (NKeys), the least-privilege table, client credentials/TLS;
+//! - [`scan`]: ordered reads of a range of a stream (replay, history, audit, MCP);
 //! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod presence;
 pub mod publish;
 pub mod read;
 pub mod roster;
+pub mod scan;
 pub mod server;
 pub mod supervise;
 pub mod topology;

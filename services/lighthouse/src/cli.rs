@@ -193,6 +193,9 @@ pub enum Cmd {
         #[command(subcommand)]
         command: ExpertCmd,
     },
+    /// MCP server for experts (LLM agents): escalations, context, votes, annotations,
+    /// files, and a permission-prompt tool for Claude Code. Stdio unless --listen.
+    Mcp(McpArgs),
     /// Saves every stream, KV bucket and object store (with consumers) into DIR.
     Backup {
         /// A new or empty directory.
@@ -215,6 +218,22 @@ pub enum Cmd {
         #[command(subcommand)]
         which: BenchCmd,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct McpArgs {
+    /// The expert every session acts as (default: `[mcp] expert`, else $USER).
+    #[arg(long)]
+    pub expert: Option<String>,
+    /// A specialty it reviews as (repeatable; default: `[mcp] specialties`).
+    #[arg(long = "specialty")]
+    pub specialties: Vec<String>,
+    /// Serve streamable HTTP on HOST:PORT (path /mcp) instead of stdio.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// What kind of expert, for operators: llm, human, script (default: `[mcp] kind`).
+    #[arg(long)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -382,6 +401,23 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         events: usize,
     },
+    /// Steady load through the whole pipeline for minutes, faults on a schedule
+    /// (validator kill, decision stream refusing writes, server kill): commands sent,
+    /// decided, dead-lettered, lost, duplicated; decision p50/p99 per phase; RSS over
+    /// time.
+    Soak {
+        #[arg(long)]
+        json: bool,
+        /// How long the load runs (fractions allowed: 0.5 = 30 s).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Commands per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        /// Steady load only, no injected faults.
+        #[arg(long)]
+        no_faults: bool,
+    },
     /// Escalation round trip with an instant in-process expert, and escalations/s.
     Escalation {
         #[arg(long)]
@@ -428,6 +464,7 @@ fn service_name(command: &Cmd) -> &'static str {
         Cmd::Annotator { .. } => "lighthouse-annotator",
         Cmd::Projector { .. } => "lighthouse-projector",
         Cmd::Expert { .. } => "lighthouse-expert",
+        Cmd::Mcp(_) => "lighthouse-mcp",
         _ => "lighthouse",
     }
 }
@@ -1018,6 +1055,10 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             crate::expert::watch(&settings, specialty, id).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Mcp(args) => {
+            crate::mcp::serve(&settings, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Expert {
             command: ExpertCmd::Approve(args),
         } => vote(&settings, args, lighthouse_schemas::Choice::Approve).await,
@@ -1041,6 +1082,35 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             )
             .await?;
             print_report(&report, json, report.render())
+        }
+        Cmd::Bench {
+            which:
+                BenchCmd::Soak {
+                    json,
+                    minutes,
+                    rate,
+                    no_faults,
+                },
+        } => {
+            if !(minutes.is_finite() && minutes > 0.0) {
+                anyhow::bail!("--minutes must be a positive number, not {minutes}");
+            }
+            let report = crate::bench_soak::soak(
+                &settings,
+                crate::bench_soak::SoakArgs {
+                    duration: std::time::Duration::from_secs_f64(minutes * 60.0),
+                    rate,
+                    faults: !no_faults,
+                },
+            )
+            .await?;
+            let clean = report.lost == 0 && report.duplicated == 0;
+            print_report(&report, json, report.render())?;
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Cmd::Bench {
             which:

@@ -357,8 +357,19 @@ impl Up {
             .unwrap_or_default()
     }
 
+    /// JetStream as ops (the identity `up` wrote; its server admits no one else).
     pub async fn js(&self) -> jetstream::Context {
-        jetstream::new(async_nats::connect(&self.nats_url).await.unwrap())
+        let auth = lighthouse_nats::auth::ClientAuth {
+            nkey: Some(lighthouse_nats::auth::identity_file(
+                &self.state.path().join("identities"),
+                "ops",
+            )),
+            ..Default::default()
+        };
+        let client = lighthouse_nats::connect_as(&self.nats_url, "test-ops", &auth)
+            .await
+            .unwrap();
+        jetstream::new(client)
     }
 
     /// Hook calls until one is answered by the pipeline, not the hook's local fallback.

@@ -207,25 +207,34 @@ pub async fn run(
         batch: 64,
         ..consume.clone()
     };
-    let (consumed, recorded) = tokio::join!(
-        consume_group(
-            js.clone(),
-            group,
-            consume,
-            stats.clone(),
-            handler,
-            shutdown.clone()
-        ),
-        consume_group(
-            js,
-            recorder,
-            recorder_options,
-            stats,
-            record,
-            shutdown.clone()
-        ),
-    );
-    shutdown.cancel();
+    // Either loop ending (a deleted consumer, a failure) stops the other: the worker
+    // exits and its supervisor starts it again.
+    let commands = {
+        let (js, shutdown) = (js.clone(), shutdown.clone());
+        let stats = stats.clone();
+        async move {
+            let r = consume_group(js, group, consume, stats, handler, shutdown.clone()).await;
+            shutdown.cancel();
+            r
+        }
+    };
+    let fallbacks = {
+        let shutdown = shutdown.clone();
+        async move {
+            let r = consume_group(
+                js,
+                recorder,
+                recorder_options,
+                stats,
+                record,
+                shutdown.clone(),
+            )
+            .await;
+            shutdown.cancel();
+            r
+        }
+    };
+    let (consumed, recorded) = tokio::join!(commands, fallbacks);
     let _ = heartbeat.await;
     let _ = follower.await;
     let _ = guard.await;

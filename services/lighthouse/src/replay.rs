@@ -27,6 +27,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
 
@@ -134,21 +135,51 @@ fn bar(show: bool, label: &str) -> ProgressBar {
     bar
 }
 
-/// Applies `stream` from `from` to `to` to the model in `shared`.
+/// Messages handed from the reader to the applier at once.
+const BATCH: usize = 1024;
+
+/// Applies `stream` from `from` to `to` to the model in `shared`. Reading and applying
+/// overlap: the ordered consumer keeps reading while a thread of its own decodes and
+/// applies the previous batches (bounded: the reader waits when it is 16 batches ahead).
 pub async fn apply_stream(
     js: &jetstream::Context,
-    shared: &Shared,
-    stream: &str,
+    shared: &Arc<Shared>,
+    stream: &'static str,
     from: Position,
     to: Option<Position>,
     progress: bool,
 ) -> anyhow::Result<StreamReplay> {
-    let mut report = StreamReplay::default();
     if js.get_stream_no_info(stream).await.is_err() {
-        return Ok(report);
+        return Ok(StreamReplay::default());
     }
     let bar = bar(progress, stream);
-    scan::scan(
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<scan::Scanned>>(16);
+    let model = shared.clone();
+    let applier = std::thread::spawn(move || {
+        let mut report = StreamReplay::default();
+        for batch in rx {
+            for m in batch {
+                report.first_seq.get_or_insert(m.seq);
+                report.last_seq = Some(m.seq);
+                let stored_us = u64::try_from(m.time.unix_timestamp_nanos() / 1000).unwrap_or(0);
+                match lighthouse_projector::follow::apply(
+                    &model, stream, &m.subject, m.seq, stored_us, &m.payload,
+                ) {
+                    Ok(_) => report.applied += 1,
+                    Err(reason) => {
+                        report.rejected += 1;
+                        if report.reasons.len() < 10 {
+                            report.reasons.push(format!("seq {}: {reason}", m.seq));
+                        }
+                    }
+                }
+            }
+        }
+        report
+    });
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut applier_gone = false;
+    let read = scan::scan(
         js,
         stream,
         "",
@@ -159,24 +190,26 @@ pub async fn apply_stream(
                 return ControlFlow::Break(());
             }
             bar.inc(1);
-            report.first_seq.get_or_insert(m.seq);
-            report.last_seq = Some(m.seq);
-            let stored_us = u64::try_from(m.time.unix_timestamp_nanos() / 1000).unwrap_or(0);
-            match lighthouse_projector::follow::apply(
-                shared, stream, &m.subject, m.seq, stored_us, &m.payload,
-            ) {
-                Ok(_) => report.applied += 1,
-                Err(reason) => {
-                    report.rejected += 1;
-                    if report.reasons.len() < 10 {
-                        report.reasons.push(format!("seq {}: {reason}", m.seq));
-                    }
+            batch.push(m);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if tokio::task::block_in_place(|| tx.send(full)).is_err() {
+                    applier_gone = true;
+                    return ControlFlow::Break(());
                 }
             }
             ControlFlow::Continue(())
         },
     )
-    .await?;
+    .await;
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    drop(tx);
+    let report = tokio::task::block_in_place(|| applier.join())
+        .map_err(|_| anyhow::anyhow!("replaying {stream}: the applier panicked"))?;
+    read?;
+    anyhow::ensure!(!applier_gone, "replaying {stream}: the applier stopped");
     bar.finish_and_clear();
     Ok(report)
 }
@@ -232,7 +265,7 @@ pub async fn replay(
     }
     std::fs::create_dir_all(into)?;
     let started = Instant::now();
-    let shared = Shared::new(Box::new(NoContent), 0, false);
+    let shared = Arc::new(Shared::new(Box::new(NoContent), 0, false));
     let mut streams = BTreeMap::new();
     for stream in projection.streams() {
         let report = apply_stream(js, &shared, stream, from, to, progress).await?;
@@ -478,7 +511,7 @@ pub async fn bench(
     .await?;
     let raw_seconds = started.elapsed().as_secs_f64();
     // Replay: decode and apply to the projector's model, as `lighthouse replay` does.
-    let shared = Shared::new(Box::new(NoContent), 0, false);
+    let shared = Arc::new(Shared::new(Box::new(NoContent), 0, false));
     let started = Instant::now();
     let report = apply_stream(&js, &shared, FS_STREAM, Position::Seq(1), None, false).await?;
     let replay_seconds = started.elapsed().as_secs_f64();

@@ -19,7 +19,7 @@ use tracing::{error, info, warn};
 pub struct ServiceState {
     /// `nats-server`, `validator`, …
     pub name: String,
-    /// OS process id (0 for an in-process task).
+    /// OS process id (for an in-process task: the process it runs in).
     pub pid: u32,
     pub running: bool,
     /// Times it was started again after dying.
@@ -228,22 +228,22 @@ pub async fn supervise_task<F, Fut, E>(
     E: std::fmt::Display + Send + 'static,
 {
     let mut delay = Duration::ZERO;
-    update(&state, |s| {
+    on_change(&update(&state, |s| {
         s.name = name.to_owned();
         s.running = true;
         s.started_ms = now_ms();
-    });
+    }));
     loop {
         let up_since = Instant::now();
-        let handle = tokio::spawn(start());
-        let ended = handle.await;
+        let mut handle = AbortOnDrop(tokio::spawn(start()));
+        let ended = (&mut handle.0).await;
         if shutdown.is_cancelled() {
             update(&state, |s| s.running = false);
             return;
         }
         let exit = match ended {
             Ok(Ok(())) => "returned".to_owned(),
-            Ok(Err(e)) => format!("failed: {e}"),
+            Ok(Err(e)) => format!("failed: {e:#}"),
             Err(e) => format!("panicked: {e}"),
         };
         error!(worker = name, %exit, "worker_died; restarting");
@@ -264,6 +264,16 @@ pub async fn supervise_task<F, Fut, E>(
             s.restarts += 1;
             s.started_ms = now_ms();
         }));
+    }
+}
+
+/// A task that ends with its supervisor: when `lighthouse up`'s grace period runs out
+/// and the supervising future is dropped, the worker it runs is aborted too.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -101,6 +101,11 @@ pub struct ConsumeOptions {
     /// Payload bytes handled at once across the group's partitions; a pull brings at
     /// most half of it (never less than [`MIN_BATCH_BYTES`], so any message fits).
     pub inflight_bytes: usize,
+    /// How long the server may keep answering "no such consumer/stream" before the loop
+    /// gives up with [`WorkerError::ConsumerGone`]: the worker's start re-applies the
+    /// topology, so its supervisor (`lighthouse up`, Kubernetes) restarting it brings
+    /// the consumer back. Shorter outages (a server restart, an election) only retry.
+    pub missing_limit: Duration,
 }
 
 /// Smallest byte budget of one pull: twice the server's largest message.
@@ -116,6 +121,7 @@ impl Default for ConsumeOptions {
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             inflight_bytes: 64 * 1024 * 1024,
+            missing_limit: Duration::from_secs(10),
         }
     }
 }
@@ -160,6 +166,15 @@ pub enum WorkerError {
         stream: String,
         source: serde_json::Error,
     },
+    /// The server says the consumer (or its stream) does not exist, and kept saying it
+    /// for [`ConsumeOptions::missing_limit`]: someone deleted it. Restarting the worker
+    /// re-applies the topology.
+    #[error("consumer {consumer} on {stream} no longer exists: {reason}")]
+    ConsumerGone {
+        stream: String,
+        consumer: String,
+        reason: String,
+    },
 }
 
 /// Consumes every partition of `group` until `shutdown`; in-flight messages finish and
@@ -194,6 +209,8 @@ where
         options,
         stats,
     });
+    // One partition failing stops its siblings: the worker ends with that error.
+    let stop = shutdown.child_token();
     let mut tasks = tokio::task::JoinSet::new();
     for name in names {
         // Not ready until its pull stream opens (see `health`).
@@ -202,11 +219,17 @@ where
             shared.clone(),
             name,
             handler.clone(),
-            shutdown.clone(),
+            stop.clone(),
         ));
     }
-    while tasks.join_next().await.is_some() {}
-    Ok(())
+    let mut failure = None;
+    while let Some(ended) = tasks.join_next().await {
+        if let Ok(Err(e)) = ended {
+            stop.cancel();
+            failure.get_or_insert(e);
+        }
+    }
+    failure.map_or(Ok(()), Err)
 }
 
 /// What every partition loop of a group shares.
@@ -232,16 +255,20 @@ async fn consume_partition<F, Fut>(
     consumer: String,
     handler: F,
     shutdown: CancellationToken,
-) where
+) -> Result<(), WorkerError>
+where
     F: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
     let (stream, stats) = (&shared.stream, &shared.stats);
     let mut backoff = Duration::from_millis(100);
+    // Since when the server has said the consumer does not exist.
+    let mut missing_since: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
         let (messages, limits) = match open(&shared.js, stream, &consumer, &shared.options).await {
             Ok(opened) => {
                 backoff = Duration::from_millis(100);
+                missing_since = None;
                 crate::health::set_bound(stream, &consumer, true);
                 opened
             }
@@ -249,6 +276,18 @@ async fn consume_partition<F, Fut>(
                 crate::health::set_bound(stream, &consumer, false);
                 WorkerStats::bump(&stats.stream_errors);
                 warn!(%stream, %consumer, error = %e, "consumer_unavailable");
+                if let OpenError::Missing(reason) = &e {
+                    let since = *missing_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= shared.options.missing_limit {
+                        return Err(WorkerError::ConsumerGone {
+                            stream: stream.clone(),
+                            consumer,
+                            reason: reason.clone(),
+                        });
+                    }
+                } else {
+                    missing_since = None;
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.cancelled() => break,
@@ -291,6 +330,18 @@ async fn consume_partition<F, Fut>(
             warn!(%stream, %consumer, "pull_stream_ended; re-creating");
         }
     }
+    Ok(())
+}
+
+/// Why a pull stream could not be opened.
+#[derive(Debug, Error)]
+enum OpenError {
+    /// The server answered: no such stream or consumer.
+    #[error("{0}")]
+    Missing(String),
+    /// Anything else (no responders, timeouts, a server restarting): retried.
+    #[error("{0}")]
+    Other(async_nats::Error),
 }
 
 async fn open(
@@ -298,9 +349,32 @@ async fn open(
     stream: &str,
     consumer: &str,
     options: &ConsumeOptions,
-) -> Result<(pull::Stream, Limits), async_nats::Error> {
+) -> Result<(pull::Stream, Limits), OpenError> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::{
+        ConsumerInfoError, ConsumerInfoErrorKind, GetStreamErrorKind,
+    };
+    let missing = |e: &jetstream::Error, code: ErrorCode| e.error_code() == code;
+    let stream = js.get_stream(stream).await.map_err(|e| match e.kind() {
+        GetStreamErrorKind::JetStream(j) if missing(&j, ErrorCode::STREAM_NOT_FOUND) => {
+            OpenError::Missing(e.to_string())
+        }
+        _ => OpenError::Other(e.into()),
+    })?;
     let consumer: jetstream::consumer::PullConsumer =
-        js.get_stream(stream).await?.get_consumer(consumer).await?;
+        stream.get_consumer(consumer).await.map_err(|e| {
+            let gone = e.downcast_ref::<ConsumerInfoError>().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    ConsumerInfoErrorKind::NotFound | ConsumerInfoErrorKind::StreamNotFound
+                )
+            });
+            if gone {
+                OpenError::Missing(e.to_string())
+            } else {
+                OpenError::Other(e)
+            }
+        })?;
     let config = &consumer.cached_info().config;
     let limits = Limits {
         max_deliver: config.max_deliver,
@@ -313,7 +387,8 @@ async fn open(
         .expires(options.expires)
         .heartbeat(options.heartbeat)
         .messages()
-        .await?;
+        .await
+        .map_err(|e| OpenError::Other(e.into()))?;
     Ok((messages, limits))
 }
 

@@ -6,6 +6,7 @@ mod clients;
 mod durable;
 mod escalation;
 mod faults;
+mod faults_net;
 mod firsthour;
 mod fuse;
 mod ha;

@@ -1,6 +1,7 @@
 //! A TCP proxy in front of a real nats-server whose behaviour a test switches at will:
 //! pass everything, swallow everything (a blackhole: connections are accepted, nothing
-//! is ever answered), or speak the handshake and then drop every publish (a half-open
+//! is ever answered, and connections already open stall both ways until the mode
+//! changes back), or speak the handshake and then drop every publish (a half-open
 //! server). Plain threads and std sockets: no runtime of its own, usable from any test.
 
 use std::io::{Read, Write};
@@ -15,7 +16,10 @@ use std::time::Duration;
 pub enum Mode {
     /// Forward both ways.
     Forward = 0,
-    /// Accept connections, read and discard what clients send, answer nothing.
+    /// New connections: accepted, what clients send is read and discarded, nothing is
+    /// answered. Open connections: nothing moves either way (what was in flight is
+    /// held, not lost) until the mode is [`Mode::Forward`] again: a network partition
+    /// that TCP does not notice.
     Blackhole = 1,
     /// Forward until a client sends its first `PUB`/`HPUB`, then discard everything
     /// that client sends (the server keeps talking: INFO, PINGs, messages).
@@ -63,7 +67,8 @@ impl Proxy {
         self.port
     }
 
-    /// Switches the mode for connections made from now on.
+    /// Switches the mode: new connections get it; open ones stall under
+    /// [`Mode::Blackhole`] and move again under [`Mode::Forward`].
     pub fn set_mode(&self, mode: Mode) {
         self.mode.store(mode as u8, Ordering::SeqCst);
     }
@@ -80,9 +85,8 @@ fn accept_loop(listener: TcpListener, upstream: u16, mode: Arc<AtomicU8>, stop: 
         match listener.accept() {
             Ok((client, _)) => {
                 let _ = client.set_nonblocking(false);
-                let mode = Mode::from_u8(mode.load(Ordering::SeqCst));
-                let stop = stop.clone();
-                std::thread::spawn(move || serve(client, upstream, mode, stop));
+                let (live, stop) = (mode.clone(), stop.clone());
+                std::thread::spawn(move || serve(client, upstream, live, stop));
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(5));
@@ -92,7 +96,8 @@ fn accept_loop(listener: TcpListener, upstream: u16, mode: Arc<AtomicU8>, stop: 
     }
 }
 
-fn serve(client: TcpStream, upstream: u16, mode: Mode, stop: Arc<AtomicBool>) {
+fn serve(client: TcpStream, upstream: u16, live: Arc<AtomicU8>, stop: Arc<AtomicBool>) {
+    let mode = Mode::from_u8(live.load(Ordering::SeqCst));
     if mode == Mode::Blackhole {
         swallow(client, &stop);
         return;
@@ -105,9 +110,28 @@ fn serve(client: TcpStream, upstream: u16, mode: Mode, stop: Arc<AtomicBool>) {
         return;
     };
     let drop_publishes = mode == Mode::DropPublishes;
-    let stop_up = stop.clone();
-    std::thread::spawn(move || upstream_copy(client_read, server_write, drop_publishes, stop_up));
-    copy(server, client);
+    let (live_up, stop_up) = (live.clone(), stop.clone());
+    std::thread::spawn(move || {
+        upstream_copy(
+            client_read,
+            server_write,
+            drop_publishes,
+            &live_up,
+            &stop_up,
+        )
+    });
+    copy(server, client, &live, &stop);
+}
+
+/// Holds what was read while the proxy is a blackhole; false once the proxy stops.
+fn pass(live: &AtomicU8, stop: &AtomicBool) -> bool {
+    while Mode::from_u8(live.load(Ordering::SeqCst)) == Mode::Blackhole {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    !stop.load(Ordering::SeqCst)
 }
 
 /// Reads and discards until the peer closes or the proxy stops.
@@ -133,7 +157,8 @@ fn upstream_copy(
     mut from: TcpStream,
     mut to: TcpStream,
     drop_publishes: bool,
-    stop: Arc<AtomicBool>,
+    live: &AtomicU8,
+    stop: &AtomicBool,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     // The tail of the previous read, so a `PUB` split across reads is still seen.
@@ -162,7 +187,7 @@ fn upstream_copy(
         if dropping {
             continue;
         }
-        if to.write_all(&buf[..n]).is_err() {
+        if !pass(live, stop) || to.write_all(&buf[..n]).is_err() {
             break;
         }
     }
@@ -177,13 +202,13 @@ fn first_publish(data: &[u8]) -> Option<usize> {
     })
 }
 
-fn copy(mut from: TcpStream, mut to: TcpStream) {
+fn copy(mut from: TcpStream, mut to: TcpStream, live: &AtomicU8, stop: &AtomicBool) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
+                if !pass(live, stop) || to.write_all(&buf[..n]).is_err() {
                     break;
                 }
             }

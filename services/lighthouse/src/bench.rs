@@ -582,26 +582,12 @@ async fn hook_roundtrip(
             "tool_use_id": format!("hook-{i}-{}", now_us()),
         })
         .to_string();
-        let exe = exe.to_owned();
-        let (url, state) = (url.to_owned(), state.to_owned());
-        let (elapsed, output) = tokio::task::spawn_blocking(move || {
-            let t = Instant::now();
-            let mut child = std::process::Command::new(exe)
-                .args(["hook", "claude"])
-                .env("LIGHTHOUSE__NATS__URL", url)
-                .env("LIGHTHOUSE__STATE_DIR", state)
-                .env("LIGHTHOUSE_REPORT_PEAK_RSS", "1")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()?;
-            if let Some(mut stdin) = child.stdin.take() {
-                std::io::Write::write_all(&mut stdin, payload.as_bytes())?;
-            }
-            let output = child.wait_with_output()?;
-            Ok::<_, std::io::Error>((t.elapsed(), output))
-        })
-        .await??;
+        let mut command = std::process::Command::new(exe);
+        command
+            .env("LIGHTHOUSE__NATS__URL", url)
+            .env("LIGHTHOUSE__STATE_DIR", state)
+            .env("LIGHTHOUSE_REPORT_PEAK_RSS", "1");
+        let (elapsed, output) = run_hook(command, payload).await?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !stdout.contains("permissionDecision") {
             bail!("hook gave no answer: {stdout}");
@@ -620,6 +606,30 @@ async fn hook_roundtrip(
         }
     }
     Ok((ms(&h, 0.5), ms(&h, 0.99), peak_kb as f64 / 1024.0))
+}
+
+/// Runs `command` as `hook claude` with `payload` on stdin: how long it took, and
+/// what it printed.
+pub(crate) async fn run_hook(
+    mut command: std::process::Command,
+    payload: String,
+) -> anyhow::Result<(Duration, std::process::Output)> {
+    let timed = tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        let mut child = command
+            .args(["hook", "claude"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, payload.as_bytes())?;
+        }
+        let output = child.wait_with_output()?;
+        Ok::<_, std::io::Error>((t.elapsed(), output))
+    })
+    .await??;
+    Ok(timed)
 }
 
 /// Peak resident set size of a process, from /proc (VmHWM), in KiB.

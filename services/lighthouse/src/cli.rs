@@ -320,6 +320,23 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 200)]
         events: usize,
     },
+    /// Steady load through the whole pipeline for minutes, faults on a schedule
+    /// (validator kill, decision stream refusing writes, server kill): commands sent,
+    /// decided, dead-lettered, lost, duplicated; decision p50/p99 per phase; RSS over
+    /// time.
+    Soak {
+        #[arg(long)]
+        json: bool,
+        /// How long the load runs (fractions allowed: 0.5 = 30 s).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Commands per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        /// Steady load only, no injected faults.
+        #[arg(long)]
+        no_faults: bool,
+    },
     /// Escalation round trip with an instant in-process expert, and escalations/s.
     Escalation {
         #[arg(long)]
@@ -924,6 +941,35 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             )
             .await?;
             print_report(&report, json, report.render())
+        }
+        Cmd::Bench {
+            which:
+                BenchCmd::Soak {
+                    json,
+                    minutes,
+                    rate,
+                    no_faults,
+                },
+        } => {
+            if !(minutes.is_finite() && minutes > 0.0) {
+                anyhow::bail!("--minutes must be a positive number, not {minutes}");
+            }
+            let report = crate::bench_soak::soak(
+                &settings,
+                crate::bench_soak::SoakArgs {
+                    duration: std::time::Duration::from_secs_f64(minutes * 60.0),
+                    rate,
+                    faults: !no_faults,
+                },
+            )
+            .await?;
+            let clean = report.lost == 0 && report.duplicated == 0;
+            print_report(&report, json, report.render())?;
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Cmd::Bench {
             which:

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod bench;
 pub mod bench_escalation;
 pub mod bench_fuse;
+pub mod bench_soak;
 pub mod cli;
 pub mod errors;
 pub mod expert;

@@ -18,7 +18,8 @@ pub struct Status {
     pub experts: Vec<lighthouse_schemas::ExpertPresence>,
     /// `/metrics` of every present worker that serves one (`metrics.listen`).
     pub metrics_urls: Vec<String>,
-    /// What a running `lighthouse up` supervises (its nats-server): pid, restarts.
+    /// What a running `lighthouse up` supervises (its nats-server and worker tasks):
+    /// pid, running, restarts, last exit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<lighthouse_nats::supervise::ServiceState>,
 }

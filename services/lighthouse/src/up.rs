@@ -6,14 +6,23 @@
 //! same `run` functions as the worker binaries, under the same supervisor — records
 //! where it listens (so hooks find it), prints one ready line, and on SIGINT/SIGTERM
 //! stops the workers within `service.grace_ms`, drains, and stops the server.
+//!
+//! What `up` starts it keeps alive: a nats-server that dies and a worker task that
+//! fails (or panics, or returns) are started again with backoff
+//! ([`lighthouse_nats::supervise`]); `services.json` records each one's pid, restarts
+//! and last exit for `lighthouse status`.
 
 use crate::settings::Settings;
 use anyhow::Context as _;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
-use lighthouse_nats::supervise::{Backoff, ServiceState, SupervisedServer};
+use lighthouse_nats::supervise::{
+    Backoff, ServiceState, SharedState, SupervisedServer, supervise_task,
+};
 use lighthouse_nats::topology::Topology;
 use lighthouse_service::Supervisor;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use lighthouse_config::runtime::Runtime;
@@ -32,6 +41,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     // Before anything starts: a stop request from here on drains instead of killing.
     let shutdown = lighthouse_service::shutdown();
     let state_dir = settings.state_dir();
+    let services = Services::new(&state_dir);
     let mut server = None;
     let (url, monitor_url) = match args.nats_url.clone().or(settings.nats.url.clone()) {
         Some(url) => (url, None),
@@ -67,14 +77,14 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
             let urls = (process.client_url.clone(), process.monitor_url.clone());
             // Kept alive: a server that dies is started again (same ports, same store)
             // with backoff, and `lighthouse status` shows it (services.json).
-            let record = state_dir.clone();
+            let record = services.clone();
             server = Some(SupervisedServer::watch(
                 process,
                 Backoff::default(),
-                move |state| write_services(&record, std::slice::from_ref(state)),
+                move |state| record.record(state),
             ));
             if let Some(server) = &server {
-                write_services(&state_dir, &[server.state()]);
+                services.record(&server.state());
             }
             urls
         }
@@ -101,37 +111,35 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         tracing::info!(published = files, "file_spool_flushed");
     }
 
-    // The same `run` functions as the worker binaries, under the same supervisor.
+    // The same `run` functions as the worker binaries, under the same supervisor; each
+    // started again with backoff when it fails.
     let mut workers = Supervisor::new(shutdown.clone());
-    let s = &settings;
-    workers.spawn(
-        "validator",
-        lighthouse_validator::service::run(s.clone(), client.clone(), shutdown.clone()),
-    );
-    workers.spawn(
-        "annotator",
-        lighthouse_annotator::service::run(s.clone(), client.clone(), shutdown.clone()),
-    );
+    let (s, c, t) = (settings.clone(), client.clone(), shutdown.clone());
+    supervised(&mut workers, &services, "validator", &client, move || {
+        lighthouse_validator::service::run(s.clone(), c.clone(), t.clone())
+    });
+    let (s, c, t) = (settings.clone(), client.clone(), shutdown.clone());
+    supervised(&mut workers, &services, "annotator", &client, move || {
+        lighthouse_annotator::service::run(s.clone(), c.clone(), t.clone())
+    });
     let mounted = match args.mount {
         Some(_) => {
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-            workers.spawn(
-                "projector",
-                lighthouse_projector::service::run_ready(
-                    s.clone(),
-                    client.clone(),
-                    Some(ready_tx),
-                    shutdown.clone(),
-                ),
-            );
+            // Only the first run announces the mount; a restart mounts again quietly.
+            let ready = Mutex::new(Some(ready_tx));
+            let (s, c, t) = (settings.clone(), client.clone(), shutdown.clone());
+            supervised(&mut workers, &services, "projector", &client, move || {
+                let tx = ready.lock().unwrap_or_else(|e| e.into_inner()).take();
+                lighthouse_projector::service::run_ready(s.clone(), c.clone(), tx, t.clone())
+            });
             Some(ready_rx)
         }
         None => None,
     };
-    workers.spawn(
-        "aggregator",
-        lighthouse_aggregator::service::run(s.clone(), client.clone(), shutdown.clone()),
-    );
+    let (s, c, t) = (settings.clone(), client.clone(), shutdown.clone());
+    supervised(&mut workers, &services, "aggregator", &client, move || {
+        lighthouse_aggregator::service::run(s.clone(), c.clone(), t.clone())
+    });
     let grace = settings.grace();
     // The ready line below promises a browsable view.
     if let Some(mounted) = mounted
@@ -169,6 +177,77 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(grace, client.drain()).await;
     stop_server(server).await?;
     stopped
+}
+
+/// Runs the worker `start` makes under `workers`, started again with backoff whenever
+/// it ends before the shutdown; its state goes to `services.json`. Each start first
+/// applies the topology as `up` itself (`ops`): what made a worker fail may be a
+/// consumer deleted under it, which the worker cannot create back itself.
+fn supervised<F, Fut, E>(
+    workers: &mut Supervisor,
+    services: &Services,
+    name: &'static str,
+    ops: &async_nats::Client,
+    start: F,
+) where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<anyhow::Error> + Send + 'static,
+{
+    let state: SharedState = Arc::new(Mutex::new(ServiceState {
+        pid: std::process::id(),
+        ..ServiceState::default()
+    }));
+    let record = services.clone();
+    let shutdown = workers.token();
+    let (start, ops) = (Arc::new(start), ops.clone());
+    let run = move || {
+        let (start, js) = (start.clone(), async_nats::jetstream::new(ops.clone()));
+        async move {
+            Topology::embedded()?
+                .apply(&js)
+                .await
+                .context("applying nats/ topology")?;
+            (start.as_ref())().await.map_err(Into::into)
+        }
+    };
+    workers.spawn(name, async move {
+        supervise_task(
+            name,
+            run,
+            state,
+            Backoff::default(),
+            move |s| record.record(s),
+            shutdown,
+        )
+        .await;
+        Ok::<_, anyhow::Error>(())
+    });
+}
+
+/// Every service `up` supervises, as last seen; each change rewrites `services.json`.
+#[derive(Debug, Clone)]
+struct Services {
+    state_dir: PathBuf,
+    all: Arc<Mutex<Vec<ServiceState>>>,
+}
+
+impl Services {
+    fn new(state_dir: &Path) -> Services {
+        Services {
+            state_dir: state_dir.to_owned(),
+            all: Arc::default(),
+        }
+    }
+
+    fn record(&self, state: &ServiceState) {
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        match all.iter_mut().find(|s| s.name == state.name) {
+            Some(known) => *known = state.clone(),
+            None => all.push(state.clone()),
+        }
+        write_services(&self.state_dir, &all);
+    }
 }
 
 async fn stop_server(server: Option<SupervisedServer>) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@
 //! - [`presence`]: worker heartbeats in the `lh_workers` KV bucket;
 //! - [`roster`]: a live view of who is present in a heartbeat bucket;
 //! - [`read`]: bounded one-shot reads of a subject filter;
+//! - [`scan`]: ordered reads of a range of a stream (replay, history, audit, MCP);
 //! - [`backup`]: snapshots of every stream and bucket, and their restore.
 
 pub mod backup;
@@ -28,6 +29,7 @@ pub mod presence;
 pub mod publish;
 pub mod read;
 pub mod roster;
+pub mod scan;
 pub mod server;
 pub mod supervise;
 pub mod topology;

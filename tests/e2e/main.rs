@@ -10,6 +10,7 @@ mod faults_net;
 mod firsthour;
 mod fuse;
 mod ha;
+mod mcp;
 mod observability;
 mod policy;
 mod util;

@@ -31,6 +31,41 @@ pub struct Settings {
     pub service: ServiceSettings,
     pub metrics: MetricsSettings,
     pub tracing: TracingSettings,
+    /// `lighthouse mcp`: who the MCP server votes and annotates as.
+    #[serde(default)]
+    pub mcp: McpSettings,
+}
+
+/// `lighthouse mcp`: the one expert identity every session of the server acts as (never
+/// taken from tool arguments), and how long its tools may wait.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct McpSettings {
+    /// The expert's id (votes go out as `lh.vote.<cmd_id>.<expert>`). Unset: `$USER`.
+    pub expert: Option<String>,
+    /// The specialties it reviews and votes as.
+    pub specialties: Vec<String>,
+    /// What kind of expert it is, for operators (`llm`, `human`, `script`).
+    pub kind: String,
+    /// Streamable HTTP listener (`127.0.0.1:8765`); empty: stdio.
+    pub listen: String,
+    /// Longest a tool call waits (for a decision) before it answers `pending`.
+    pub wait_ms: u64,
+    /// Longest the permission-prompt tool waits for experts before it denies.
+    pub permission_wait_ms: u64,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        McpSettings {
+            expert: None,
+            specialties: vec!["security".to_owned()],
+            kind: "llm".to_owned(),
+            listen: String::new(),
+            wait_ms: 20_000,
+            permission_wait_ms: 50_000,
+        }
+    }
 }
 
 /// What every worker process shares: its id, how long it drains, how it logs.

@@ -181,6 +181,9 @@ pub enum Cmd {
         #[command(subcommand)]
         command: ExpertCmd,
     },
+    /// MCP server for experts (LLM agents): escalations, context, votes, annotations,
+    /// files, and a permission-prompt tool for Claude Code. Stdio unless --listen.
+    Mcp(McpArgs),
     /// Saves every stream, KV bucket and object store (with consumers) into DIR.
     Backup {
         /// A new or empty directory.
@@ -203,6 +206,22 @@ pub enum Cmd {
         #[command(subcommand)]
         which: BenchCmd,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct McpArgs {
+    /// The expert every session acts as (default: `[mcp] expert`, else $USER).
+    #[arg(long)]
+    pub expert: Option<String>,
+    /// A specialty it reviews as (repeatable; default: `[mcp] specialties`).
+    #[arg(long = "specialty")]
+    pub specialties: Vec<String>,
+    /// Serve streamable HTTP on HOST:PORT (path /mcp) instead of stdio.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// What kind of expert, for operators: llm, human, script (default: `[mcp] kind`).
+    #[arg(long)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,6 +402,7 @@ fn service_name(command: &Cmd) -> &'static str {
         Cmd::Annotator { .. } => "lighthouse-annotator",
         Cmd::Projector { .. } => "lighthouse-projector",
         Cmd::Expert { .. } => "lighthouse-expert",
+        Cmd::Mcp(_) => "lighthouse-mcp",
         _ => "lighthouse",
     }
 }
@@ -916,6 +936,10 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             crate::expert::known_specialty(&settings, &specialty)?;
             let id = crate::expert::expert_id(id)?;
             crate::expert::watch(&settings, specialty, id).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Mcp(args) => {
+            crate::mcp::serve(&settings, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Expert {

@@ -15,6 +15,7 @@ pub mod bench_soak;
 pub mod cli;
 pub mod errors;
 pub mod expert;
+pub mod mcp;
 pub mod probe;
 pub mod status;
 pub mod sync;

@@ -12,5 +12,6 @@ mod fuse;
 mod ha;
 mod mcp;
 mod observability;
+mod ops;
 mod policy;
 mod util;

@@ -196,6 +196,38 @@ pub enum Cmd {
         #[arg(long)]
         replicas: Option<usize>,
     },
+    /// Rebuilds a projection (the FUSE view's files, the annotation store, the
+    /// escalation table) from the streams into a fresh directory.
+    Replay {
+        /// Where to start: a stream sequence, or a time (RFC 3339, or an age: 2h).
+        #[arg(long, default_value = "1")]
+        from: String,
+        /// Where to stop (inclusive): a sequence or a time. Default: the end.
+        #[arg(long)]
+        to: Option<String>,
+        /// A new or empty directory.
+        #[arg(long)]
+        into: PathBuf,
+        #[arg(long, value_enum, default_value = "all")]
+        projection: crate::replay::Projection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A file's versions on the log, or its content at a version or a time.
+    History {
+        /// The file (in a project on disk), or its project-relative path with --project.
+        file: PathBuf,
+        #[arg(long)]
+        project: Option<String>,
+        /// Print the content current at this time (RFC 3339, or an age: 2h).
+        #[arg(long, conflicts_with = "version")]
+        at: Option<String>,
+        /// Print the content of this version (LH_FS sequence or hash prefix).
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// HTTP health check for images without a shell: exit 0 only on a 2xx answer.
     Probe {
         /// e.g. http://127.0.0.1:9464/readyz
@@ -314,6 +346,17 @@ pub enum AnchorCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    /// Replaying LH_FS into the view's model vs a raw ordered consumer, same run.
+    Replay {
+        #[arg(long)]
+        json: bool,
+        /// File versions published and replayed.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Distinct files they are spread over.
+        #[arg(long, default_value_t = 10_000)]
+        files: u64,
+    },
     /// Raw JetStream vs the full command → decision path, 1 and 2 validators, the hook.
     Pipeline {
         #[arg(long)]
@@ -948,6 +991,86 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         Cmd::Expert {
             command: ExpertCmd::Reject(args),
         } => vote(&settings, args, lighthouse_schemas::Choice::Reject).await,
+        Cmd::Bench {
+            which:
+                BenchCmd::Replay {
+                    json,
+                    events,
+                    files,
+                },
+        } => {
+            let report = crate::replay::bench(&settings, events, files).await?;
+            print_report(&report, json, report.render())
+        }
+        Cmd::Replay {
+            from,
+            to,
+            into,
+            projection,
+            json,
+        } => {
+            let from = crate::replay::Position::parse(&from)?;
+            let to = to
+                .as_deref()
+                .map(crate::replay::Position::parse)
+                .transpose()?;
+            let client = lighthouse_service::connect(&settings, "lighthouse-replay").await?;
+            let js = async_nats::jetstream::new(client);
+            let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = crate::replay::replay(&js, projection, from, to, &into, progress).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for (stream, r) in &report.streams {
+                    println!(
+                        "lighthouse: {stream}: {} applied, {} refused (seq {}..{})",
+                        r.applied,
+                        r.rejected,
+                        r.first_seq.map_or("-".into(), |s| s.to_string()),
+                        r.last_seq.map_or("-".into(), |s| s.to_string()),
+                    );
+                }
+                println!(
+                    "lighthouse: {} projects, {} files written into {} in {:.2} s",
+                    report.projects,
+                    report.files_written,
+                    report.into.display(),
+                    report.seconds
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::History {
+            file,
+            project,
+            at,
+            version,
+            json,
+        } => {
+            let (project, path) = match project {
+                Some(p) => (
+                    p,
+                    file.to_string_lossy().trim_start_matches("./").to_owned(),
+                ),
+                None => {
+                    let located = crate::annotate::locate(&file, None)?;
+                    (located.project, located.path)
+                }
+            };
+            let which = if at.is_some() || version.is_some() {
+                Some(lighthouse_mcp::files::Which::parse(
+                    version.as_deref(),
+                    at.as_deref(),
+                )?)
+            } else {
+                None
+            };
+            let client = lighthouse_service::connect(&settings, "lighthouse-history").await?;
+            let js = async_nats::jetstream::new(client);
+            crate::replay::history(&js, &project, &path, which, json, std::io::stdout().lock())
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench {
             which:
                 BenchCmd::Escalation {

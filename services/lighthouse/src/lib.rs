@@ -7,6 +7,7 @@
 //! defaults, file and env.
 
 pub mod annotate;
+pub mod audit_query;
 pub mod backup;
 pub mod bench;
 pub mod bench_escalation;
@@ -17,6 +18,7 @@ pub mod errors;
 pub mod expert;
 pub mod mcp;
 pub mod probe;
+pub mod replay;
 pub mod status;
 pub mod sync;
 pub mod up;

@@ -81,7 +81,8 @@ pub enum Cmd {
     Install {
         #[arg(value_parser = ["claude", "codex", "gemini"])]
         agent: String,
-        /// This project's settings (the default).
+        /// This project's settings, at its root (the nearest directory above with `.git`
+        /// or `.lighthouse`); the default.
         #[arg(long, conflicts_with = "user")]
         project: bool,
         /// The user's settings.
@@ -461,10 +462,18 @@ pub fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // Help and version go to stdout and succeed; usage mistakes exit 64.
+        // Help and version go to stdout and succeed; usage mistakes exit 64. Except
+        // for `hook`, which an agent runs: there a wrong command line exits 2, the code
+        // every client treats as "block" (64 would let the call run), and help
+        // succeeds only on a terminal.
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
+            let for_agent = args.first().is_some_and(|verb| verb == "hook");
+            return if for_agent
+                && (e.use_stderr() || !std::io::IsTerminal::is_terminal(&std::io::stdin()))
+            {
+                ExitCode::from(2)
+            } else if e.use_stderr() {
                 ExitCode::from(crate::errors::EXIT_USAGE)
             } else {
                 ExitCode::SUCCESS
@@ -601,17 +610,49 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 .ok_or_else(|| anyhow::anyhow!("unknown agent {agent}"))?;
             let home = crate::settings::home_dir();
             if user && home.is_none() {
-                anyhow::bail!("HOME is not set");
+                return Err(crate::errors::usage(
+                    "install --user: HOME is not set, so there is no user settings file; set HOME, or use --project",
+                ));
             }
+            // The project's settings live at its root (the nearest `.git` or
+            // `.lighthouse` above), wherever in it the command is run.
+            let project = lighthouse_config::project::root(&std::env::current_dir()?);
             let path = crate::install::settings_path(
                 client,
-                &std::env::current_dir()?,
+                &project,
                 home.as_deref().unwrap_or(std::path::Path::new("/")),
                 user,
             );
-            let command = crate::install::hook_command(client, &std::env::current_exe()?);
-            crate::install::install(client, &path, &command)?;
-            println!("lighthouse: `{command}` registered in {}", path.display());
+            let hook = crate::install::hook_command(client, &std::env::current_exe()?);
+            if !hook.portable && !user {
+                // A project's settings file is usually committed: a path into this
+                // machine's build folder would break the hook for everyone else.
+                anyhow::bail!(
+                    "install {agent} --project: neither lighthouse-hook nor lighthouse is on PATH, so {} \
+                     could only name this machine's `{}`: put them on PATH first \
+                     (cargo install --locked --path services/hook), or use --user",
+                    path.display(),
+                    hook.command
+                );
+            }
+            let command = hook.command;
+            match crate::install::install(client, &path, &command)? {
+                crate::install::Installed::Registered => {
+                    println!("lighthouse: `{command}` registered in {}", path.display());
+                }
+                crate::install::Installed::AlreadyRegistered => {
+                    println!(
+                        "lighthouse: `{command}` already registered in {} (unchanged)",
+                        path.display()
+                    );
+                }
+            }
+            if !hook.portable {
+                eprintln!(
+                    "lighthouse: {} names this machine's build; after `cargo install --locked --path services/hook` run install again for a portable `lighthouse-hook {agent}`",
+                    path.display()
+                );
+            }
             if client == crate::hook::Client::Codex {
                 println!(
                     "lighthouse: Codex runs a new hook only once trusted: review it with /hooks in codex"
@@ -792,8 +833,13 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             project,
         } => {
             let expert = expert
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "expert".to_owned());
+                .filter(|e| !e.is_empty())
+                .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+                .ok_or_else(|| {
+                    crate::errors::usage(
+                        "annotate: no author: $USER is not set; give one with --expert NAME",
+                    )
+                })?;
             let annotation = crate::annotate::annotate(
                 &settings.nats_url(),
                 crate::annotate::AnnotateArgs {

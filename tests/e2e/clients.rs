@@ -242,6 +242,8 @@ async fn claude_code_is_gated_and_sees_notes_before_it_edits() {
             "NOTE-7Q: keep the audit trigger",
             "--category",
             "security",
+            "--expert",
+            "sec-reviewer",
         ])
         .output()
         .unwrap();

@@ -440,3 +440,17 @@ fn install_from_a_subdirectory_registers_at_the_root_once_and_portably() {
     assert!(once(&said, "already registered"), "{said}");
     assert_eq!(std::fs::read(&settings).unwrap(), written);
 }
+
+/// `lighthouse hook` with a wrong command line is still a hook: it blocks the call
+/// (exit 2 in every client) instead of exiting 64, which clients treat as "run it".
+#[test]
+fn a_mistyped_hook_registration_blocks_the_call() {
+    let state = tempfile::tempdir().unwrap();
+    for args in [&["hook", "bogus"][..], &["hook", "claude", "extra"][..]] {
+        let out = with_stdin(
+            lighthouse(state.path(), &dead_url()).args(args),
+            r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+        );
+        assert_eq!(code(&out), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -462,10 +462,18 @@ pub fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // Help and version go to stdout and succeed; usage mistakes exit 64.
+        // Help and version go to stdout and succeed; usage mistakes exit 64. Except
+        // for `hook`, which an agent runs: there a wrong command line exits 2, the code
+        // every client treats as "block" (64 would let the call run), and help
+        // succeeds only on a terminal.
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
+            let for_agent = args.first().is_some_and(|verb| verb == "hook");
+            return if for_agent
+                && (e.use_stderr() || !std::io::IsTerminal::is_terminal(&std::io::stdin()))
+            {
+                ExitCode::from(2)
+            } else if e.use_stderr() {
                 ExitCode::from(crate::errors::EXIT_USAGE)
             } else {
                 ExitCode::SUCCESS

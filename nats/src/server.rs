@@ -35,6 +35,15 @@ pub enum ServerError {
     EarlyExit { status: String, log: String },
     #[error("nats-server did not report its ports within {0:?}")]
     NotReady(Duration),
+    #[error(
+        "the store {store} is in use by nats-server pid {pid}, started by {parent} (pid {parent_pid}): stop that first"
+    )]
+    StoreInUse {
+        store: PathBuf,
+        pid: i32,
+        parent: String,
+        parent_pid: i32,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -179,6 +188,8 @@ impl ServerProcess {
         // Old ports files would be mistaken for this run's.
         let _ = fs::remove_dir_all(&ports_dir);
         fs::create_dir_all(&ports_dir).map_err(io("creating the ports dir"))?;
+        let pid_file = dir.join("nats-server.pid");
+        stop_orphan(&pid_file, dir)?;
         let log_path = dir.join("nats-server.log");
         let log = File::create(&log_path).map_err(io("creating the server log"))?;
         let port = options.port.map_or("-1".to_owned(), |p| p.to_string());
@@ -193,6 +204,8 @@ impl ServerProcess {
             .arg(dir.join("jetstream"))
             .arg("--ports_file_dir")
             .arg(&ports_dir)
+            .arg("-P")
+            .arg(&pid_file)
             .args(&options.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -288,6 +301,64 @@ impl ServerProcess {
             Err(e) => Some(format!("unknown: {e}")),
         }
     }
+}
+
+/// A server left running on this store by a process that died without stopping it
+/// (`lighthouse up` killed with SIGKILL: its child is re-parented and keeps the port
+/// and the store). Two servers on one store would corrupt it, so before starting, a
+/// live nats-server named in the store's pid file whose parent is no longer a
+/// Lighthouse process is stopped (SIGTERM, then SIGKILL after 10 s). One whose parent
+/// is a live Lighthouse process belongs to a running `up`: that is an error.
+fn stop_orphan(pid_file: &Path, store: &Path) -> Result<(), ServerError> {
+    let Some(pid) = fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    else {
+        return Ok(());
+    };
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    // Not alive, or the pid was reused by something else.
+    if !cmdline.contains("nats-server") || !cmdline.contains(&*store.to_string_lossy()) {
+        return Ok(());
+    }
+    let Some((_, parent_pid)) = state_and_parent(pid).filter(|(state, _)| *state != 'Z') else {
+        return Ok(());
+    };
+    let parent = fs::read_to_string(format!("/proc/{parent_pid}/comm"))
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_default();
+    if parent.starts_with("lighthouse") {
+        return Err(ServerError::StoreInUse {
+            store: store.to_owned(),
+            pid,
+            parent,
+            parent_pid,
+        });
+    }
+    tracing::warn!(pid, parent = %parent, "stopping an orphaned nats-server on this store");
+    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    let start = Instant::now();
+    while state_and_parent(pid).is_some_and(|(state, _)| state != 'Z') {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// A process's state letter and parent pid, from `/proc/<pid>/stat`.
+fn state_and_parent(pid: i32) -> Option<(char, i32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`: comm may hold spaces, so split after the last ')'.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let parent = rest.next()?.parse().ok()?;
+    Some((state, parent))
 }
 
 impl Drop for ServerProcess {

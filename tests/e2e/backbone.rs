@@ -418,6 +418,16 @@ async fn status_is_unhealthy_without_a_validator() {
     assert!(s["problems"].to_string().contains("no validator"));
 }
 
+/// PATH with the lighthouse binary first: a project install names it by that name.
+fn lighthouse_on_path() -> String {
+    let bin = std::path::Path::new(LIGHTHOUSE).parent().unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 #[test]
 fn install_claude_merges_idempotently() {
     let project = tempfile::tempdir().unwrap();
@@ -433,6 +443,7 @@ fn install_claude_merges_idempotently() {
             .args(["install", "claude", "--project"])
             .current_dir(project.path())
             .env("LIGHTHOUSE_CONFIG", project.path().join("none.toml"))
+            .env("PATH", lighthouse_on_path())
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");

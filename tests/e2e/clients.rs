@@ -242,6 +242,8 @@ async fn claude_code_is_gated_and_sees_notes_before_it_edits() {
             "NOTE-7Q: keep the audit trigger",
             "--category",
             "security",
+            "--expert",
+            "sec-reviewer",
         ])
         .output()
         .unwrap();
@@ -380,5 +382,62 @@ async fn gemini_cli_is_gated_with_before_tool() {
     assert!(
         last.contains("lighthouse expert approve ge-"),
         "no remedy in: {last}"
+    );
+}
+
+/// Headless Claude Code with `--permission-prompt-tool`: when the hook answers "ask" (an
+/// escalation nobody approved), Claude Code asks `lighthouse mcp`'s permission_prompt
+/// tool instead of failing, and Lighthouse's answer (here: not approved, so denied with
+/// the reason) is what the model reads; the command never runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_code_asks_lighthouse_through_the_permission_prompt_tool() {
+    let p = pipeline().await;
+    let s = Session::new();
+    install(&p, &s, "claude");
+    let steps = json!([
+        {"name": "Bash", "input": {"command": "git reset --hard HEAD~3; touch escalated-ran.txt"}},
+    ]);
+    let mock = Mock::start(s.dir.path(), &json!({"steps": steps, "final": "done"}));
+    let mcp = json!({"mcpServers": {"lighthouse": {
+        "command": "lighthouse",
+        "args": ["mcp", "--expert", "prompt-bot", "--specialty", "security"],
+        "env": {
+            "PATH": path_with_lighthouse(),
+            "LIGHTHOUSE_CONFIG": s.dir.path().join("no-config.toml"),
+            "LIGHTHOUSE__STATE_DIR": p.state.path(),
+            "LIGHTHOUSE__NATS__URL": p.server.url(),
+            "LIGHTHOUSE__MCP__PERMISSION_WAIT_MS": "5000",
+        },
+    }}});
+    let config = s.dir.path().join("mcp.json");
+    std::fs::write(&config, mcp.to_string()).unwrap();
+    let mut cmd = client_cmd(&p, &s, "claude");
+    cmd.env("ANTHROPIC_BASE_URL", mock.url())
+        .env("ANTHROPIC_API_KEY", "sk-test")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .args(["-p", "do the steps", "--output-format", "json"])
+        .arg("--mcp-config")
+        .arg(&config)
+        .args([
+            "--permission-prompt-tool",
+            "mcp__lighthouse__permission_prompt",
+        ]);
+    let text = run(cmd);
+    assert!(
+        !s.proj().join("escalated-ran.txt").exists(),
+        "the escalated command ran unreviewed: {text}"
+    );
+    // The tool result the model got back is Lighthouse's answer through the prompt tool.
+    let requests = mock.requests();
+    let results = requests
+        .iter()
+        .map(Value::to_string)
+        .find(|r| r.contains("tool_result"))
+        .unwrap_or_else(|| panic!("no tool result reached the model: {text}"));
+    assert!(
+        results.contains("Lighthouse: no expert approved this call")
+            || results.contains("Lighthouse: this call needs expert approval"),
+        "the permission prompt tool did not answer: {results}"
     );
 }

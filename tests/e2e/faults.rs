@@ -293,14 +293,17 @@ async fn poison_on_every_consumed_subject_and_bucket_is_dead_lettered() {
 pub(crate) struct Up {
     child: Option<std::process::Child>,
     pub nats_url: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
     state: tempfile::TempDir,
 }
 
 impl Up {
     pub async fn start() -> Up {
-        let data = tempfile::tempdir().unwrap();
-        let state = tempfile::tempdir().unwrap();
+        Up::start_in(tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts on these data and state dirs (a restart keeps them).
+    pub async fn start_in(data: tempfile::TempDir, state: tempfile::TempDir) -> Up {
         let bin = lighthouse_tests::nats_server_binary();
         let mut child = std::process::Command::new(LIGHTHOUSE)
             .args(["up", "--port", "0", "--data-dir"])
@@ -329,7 +332,7 @@ impl Up {
         Up {
             child: Some(child),
             nats_url,
-            _data: data,
+            data,
             state,
         }
     }
@@ -381,6 +384,18 @@ impl Up {
             !reason(&answer).contains("decided locally")
         })
         .await;
+    }
+
+    /// SIGKILL, as a crash: nothing of `up` runs its cleanup. Returns its dirs.
+    pub fn crash(mut self) -> (tempfile::TempDir, tempfile::TempDir) {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let (data, state) = (
+            std::mem::replace(&mut self.data, tempfile::tempdir().unwrap()),
+            std::mem::replace(&mut self.state, tempfile::tempdir().unwrap()),
+        );
+        (data, state)
     }
 
     /// SIGTERM, then its exit status.
@@ -446,6 +461,48 @@ async fn up_restarts_a_dead_nats_server_and_status_says_so() {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(restarted), None).is_err(),
         "the restarted nats-server is gone"
     );
+}
+
+/// `lighthouse up` killed with SIGKILL leaves its nats-server running (re-parented,
+/// still on the store). Started again on the same dirs, `up` stops that orphan before
+/// starting its own server (two servers on one store would corrupt it), and the
+/// pipeline answers again with the calls decided before the crash still on record.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_started_after_a_crash_stops_the_orphaned_server_and_carries_on() {
+    let up = Up::start().await;
+    eventually(LIMIT, || async { up.status()["healthy"] == true }).await;
+    up.until_pipeline_answers("before").await;
+    let orphan = Up::service(&up.status(), "nats-server")["pid"]
+        .as_u64()
+        .expect("status names the server's pid") as i32;
+    let (data, state) = up.crash();
+    let orphan_pid = nix::unistd::Pid::from_raw(orphan);
+    assert!(
+        nix::sys::signal::kill(orphan_pid, None).is_ok(),
+        "the server outlived its up"
+    );
+
+    let up = Up::start_in(data, state).await;
+    assert!(
+        std::fs::read_to_string(format!("/proc/{orphan}/stat"))
+            .map(|s| s.contains(") Z "))
+            .unwrap_or(true),
+        "the orphaned server was stopped"
+    );
+    eventually(LIMIT, || async { up.status()["healthy"] == true }).await;
+    up.until_pipeline_answers("after").await;
+    let js = up.js().await;
+    let decided: Vec<String> = all_decisions(&js)
+        .await
+        .into_iter()
+        .map(|(_, d)| d.cmd_id)
+        .collect();
+    assert!(
+        decided.iter().any(|id| id.starts_with("toolu_before_")),
+        "the calls before the crash are still on record"
+    );
+    let exit = up.stop().await;
+    assert!(exit.success(), "{exit:?}");
 }
 
 /// `lighthouse up` keeps its worker tasks alive. The validator's consumers are deleted

@@ -105,6 +105,16 @@ fn usage_mistakes_exit_64_and_name_the_valid_values() {
     assert_eq!(code(&out), Some(64));
     let err = stderr(&out);
     assert!(once(&err, "--id") && err.contains("USER"), "{err}");
+    // An annotation's author is never made up either.
+    let out = lighthouse(state.path(), &url)
+        .args(["annotate", "src/lib.rs", "--line", "1", "--message", "m"])
+        .args(["--category", "c"])
+        .env_remove("USER")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(64), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(once(&err, "--expert") && err.contains("USER"), "{err}");
 }
 
 #[test]
@@ -138,6 +148,23 @@ fn policy_eval_names_a_missing_file_and_fails_on_a_wrong_label() {
     assert_eq!(code(&out), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("1 of 2 labelled"), "{err}");
+    // Timings in the JSON are rounded (0.1 µs), not `26.378999999999998`.
+    let out = lighthouse(state.path(), &dead_url())
+        .args(["policy", "eval", "--json"])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in ["us", "p50_us", "p99_us", "max_us", "calls_per_sec"] {
+            if let Some(n) = v.get(key) {
+                let digits = n.to_string().split('.').nth(1).map_or(0, str::len);
+                assert!(digits <= 1, "{key} = {n} in {line}");
+            }
+        }
+    }
 
     std::fs::write(&corpus, format!("{right}\n")).unwrap();
     let out = lighthouse(state.path(), &dead_url())
@@ -360,4 +387,75 @@ async fn a_second_up_says_the_first_runs_and_decisions_show_the_call() {
     assert_eq!(json["command"], "Bash: rm -rf ~/", "{json}");
     assert_eq!(json["cmd_id"], "toolu_fh", "{json}");
     drop(first);
+}
+
+/// `install --project` from a subdirectory writes the project root's settings, says so
+/// when run again, and names the hook by its `PATH` name: a settings file that is
+/// usually committed never gets this machine's build path.
+#[test]
+fn install_from_a_subdirectory_registers_at_the_root_once_and_portably() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path().canonicalize().unwrap();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    let sub = root.join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    let settings = root.join(".claude/settings.json");
+    let install = |path: &str| {
+        lighthouse(&root, &dead_url())
+            .args(["install", "claude", "--project"])
+            .current_dir(&sub)
+            .env("HOME", &root)
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    // Without Lighthouse on PATH: refused with the way out, nothing written.
+    let out = install("/usr/bin:/bin");
+    let err = stderr(&out);
+    assert_eq!(code(&out), Some(1), "{err}");
+    assert!(
+        err.contains("on PATH") && once(&err, "cargo install"),
+        "{err}"
+    );
+    assert!(err.contains(&settings.display().to_string()), "{err}");
+    assert!(!settings.exists() && !sub.join(".claude").exists());
+    // With it: the root's file, a PATH name, and "already registered" the second time.
+    let bin = std::path::Path::new(LIGHTHOUSE).parent().unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let first = install(&path);
+    let said = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert_eq!(code(&first), Some(0), "{first:?}");
+    assert!(
+        said.contains("registered in") && said.contains(&settings.display().to_string()),
+        "{said}"
+    );
+    assert!(!sub.join(".claude").exists());
+    let written = std::fs::read(&settings).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&written).unwrap();
+    let command = v["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(
+        command == "lighthouse-hook claude" || command == "lighthouse hook claude",
+        "{command}"
+    );
+    let second = install(&path);
+    let said = String::from_utf8_lossy(&second.stdout).into_owned();
+    assert_eq!(code(&second), Some(0), "{second:?}");
+    assert!(once(&said, "already registered"), "{said}");
+    assert_eq!(std::fs::read(&settings).unwrap(), written);
+}
+
+/// `lighthouse hook` with a wrong command line is still a hook: it blocks the call
+/// (exit 2 in every client) instead of exiting 64, which clients treat as "run it".
+#[test]
+fn a_mistyped_hook_registration_blocks_the_call() {
+    let state = tempfile::tempdir().unwrap();
+    for args in [&["hook", "bogus"][..], &["hook", "claude", "extra"][..]] {
+        let out = with_stdin(
+            lighthouse(state.path(), &dead_url()).args(args),
+            r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+        );
+        assert_eq!(code(&out), Some(2), "{args:?}: {}", stderr(&out));
+    }
 }

@@ -639,6 +639,7 @@ async fn up_mounts_the_view_and_sigterm_unmounts_it() {
         .args(["up", "--nats-url", &p.server.url(), "--mount"])
         .arg(ws.mount())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -647,6 +648,12 @@ async fn up_mounts_the_view_and_sigterm_unmounts_it() {
         let mut line = String::new();
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
     });
     let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
     let mut guard = Projector {
@@ -659,6 +666,9 @@ async fn up_mounts_the_view_and_sigterm_unmounts_it() {
     let status: Value =
         serde_json::from_slice(&std::fs::read(ws.mount().join(".status.json")).unwrap()).unwrap();
     assert_eq!(status["streams"]["LH_FS"]["exists"], true, "{status}");
+    // `ls -l` asks for extended attributes (SELinux labels, ACLs): answered quietly.
+    let listing = run("ls", &["-la", "."], &ws.mount());
+    assert!(listing.contains(".status.json"), "{listing}");
     let js = p.js().await;
     eventually(VISIBLE, || async {
         lighthouse_nats::presence::list(&js)
@@ -684,6 +694,10 @@ async fn up_mounts_the_view_and_sigterm_unmounts_it() {
     let status = status.expect("up exits within 20 s of SIGTERM");
     assert!(status.success(), "clean exit, not a kill: {status:?}");
     assert!(!mounted(&ws.mount()), "SIGTERM unmounts");
+    let log = log.join().unwrap();
+    assert!(!log.contains("Not Implemented"), "{log}");
+    // Redirected logs carry no colour codes.
+    assert!(!log.contains('\u{1b}'), "{log}");
 }
 
 /// Issue 6 end to end: an annotation made through the CLI follows its function through

@@ -12,6 +12,7 @@ mod fuse;
 mod ha;
 mod mcp;
 mod observability;
+mod ops;
 mod policy;
 mod trust;
 mod util;

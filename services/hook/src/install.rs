@@ -106,49 +106,88 @@ pub fn merge_hooks(client: Client, mut settings: Value, command: &str) -> Result
     Ok(settings)
 }
 
+/// The command to register for `client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCommand {
+    pub command: String,
+    /// Whether `command` names a binary by its `PATH` name (works on every machine with
+    /// Lighthouse installed) rather than by this machine's absolute path.
+    pub portable: bool,
+}
+
 /// The command to register: a name found on `PATH` (`lighthouse-hook`, else
 /// `lighthouse hook`), so the settings file works on every machine that has Lighthouse
 /// installed; the absolute path of this binary only when neither is on `PATH`.
-pub fn hook_command(client: Client, current_exe: &Path) -> String {
+pub fn hook_command(client: Client, current_exe: &Path) -> HookCommand {
+    hook_command_in(client, current_exe, std::env::var_os("PATH").as_deref())
+}
+
+/// [`hook_command`] with a given `PATH`.
+pub fn hook_command_in(
+    client: Client,
+    current_exe: &Path,
+    path: Option<&std::ffi::OsStr>,
+) -> HookCommand {
     let name = client.name();
-    let on_path = |bin: &str| {
-        std::env::var_os("PATH")
-            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(bin).is_file()))
-    };
-    if on_path("lighthouse-hook") {
-        format!("lighthouse-hook {name}")
+    let on_path =
+        |bin: &str| path.is_some_and(|p| std::env::split_paths(p).any(|d| d.join(bin).is_file()));
+    let (command, portable) = if on_path("lighthouse-hook") {
+        (format!("lighthouse-hook {name}"), true)
     } else if on_path("lighthouse") {
-        format!("lighthouse hook {name}")
+        (format!("lighthouse hook {name}"), true)
     } else {
         let sibling = current_exe.with_file_name("lighthouse-hook");
         if sibling.is_file() {
-            format!("{} {name}", sibling.display())
+            (format!("{} {name}", sibling.display()), false)
         } else {
-            format!("{} hook {name}", current_exe.display())
+            (format!("{} hook {name}", current_exe.display()), false)
         }
-    }
+    };
+    HookCommand { command, portable }
 }
 
-/// Installs into the settings file at `path`, creating it if needed; atomic.
-pub fn install(client: Client, path: &Path, command: &str) -> anyhow::Result<()> {
+/// What [`install`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// The file was created or changed.
+    Registered,
+    /// The hook was already registered exactly so; the file is untouched.
+    AlreadyRegistered,
+}
+
+/// Installs into the settings file at `path`, creating it if needed; atomic. A file
+/// that already registers `command` the same way is left as it is.
+pub fn install(client: Client, path: &Path, command: &str) -> anyhow::Result<Installed> {
     let current = match std::fs::read(path) {
-        Ok(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => {
+        Ok(bytes) if !bytes.iter().all(u8::is_ascii_whitespace) => Some(
             serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("{} is not valid JSON: {e}", path.display()))?
+                .map_err(|e| anyhow::anyhow!("{} is not valid JSON: {e}", path.display()))?,
+        ),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
         }
-        Ok(_) => json!({}),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
-        Err(e) => return Err(e.into()),
     };
-    let merged = merge_hooks(client, current, command)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    let merged = merge_hooks(
+        client,
+        current.clone().unwrap_or_else(|| json!({})),
+        command,
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if current.as_ref() == Some(&merged) {
+        return Ok(Installed::AlreadyRegistered);
     }
-    let tmp = path.with_extension("json.lighthouse-tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&merged)? + "\n")?;
-    std::fs::rename(tmp, path)?;
-    Ok(())
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.lighthouse-tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&merged)? + "\n")?;
+        std::fs::rename(tmp, path)
+    };
+    write().map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))?;
+    Ok(Installed::Registered)
 }
 
 #[cfg(test)]
@@ -229,12 +268,35 @@ mod tests {
     fn install_writes_a_file_and_refuses_broken_json() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".claude/settings.json");
-        install(Client::Claude, &path, CMD).unwrap();
-        install(Client::Claude, &path, CMD).unwrap();
+        assert_eq!(
+            install(Client::Claude, &path, CMD).unwrap(),
+            Installed::Registered
+        );
+        assert_eq!(
+            install(Client::Claude, &path, CMD).unwrap(),
+            Installed::AlreadyRegistered
+        );
         let v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(v["hooks"]["PreToolUse"].as_array().unwrap().len(), 1);
         std::fs::write(&path, "{broken").unwrap();
         assert!(install(Client::Claude, &path, CMD).is_err());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{broken");
+    }
+
+    #[test]
+    fn the_command_is_a_path_name_when_one_is_installed() {
+        let bin = tempfile::tempdir().unwrap();
+        let exe = std::path::Path::new("/home/me/src/lighthouse/target/debug/lighthouse");
+        let none = hook_command_in(Client::Claude, exe, Some(bin.path().as_os_str()));
+        assert!(!none.portable);
+        assert!(none.command.starts_with("/home/me/"), "{}", none.command);
+        std::fs::write(bin.path().join("lighthouse"), "").unwrap();
+        let cli = hook_command_in(Client::Codex, exe, Some(bin.path().as_os_str()));
+        assert_eq!(cli.command, "lighthouse hook codex");
+        assert!(cli.portable);
+        std::fs::write(bin.path().join("lighthouse-hook"), "").unwrap();
+        let hook = hook_command_in(Client::Gemini, exe, Some(bin.path().as_os_str()));
+        assert_eq!(hook.command, "lighthouse-hook gemini");
+        assert!(hook.portable);
     }
 }

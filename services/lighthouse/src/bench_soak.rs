@@ -49,6 +49,10 @@ pub struct SoakReport {
     pub rate_target_per_s: u64,
     /// Commands the publisher got an ack for.
     pub sent: u64,
+    /// Commands `LH_CMD` never acked, after retrying for a minute past the load (the
+    /// publisher's loss, not the pipeline's: an agent's hook would have decided them
+    /// locally and spooled them).
+    pub unacked: u64,
     /// Commands stored in `LH_CMD` (the publisher's and the hooks').
     pub stored: u64,
     /// Stored commands with a decision.
@@ -59,7 +63,7 @@ pub struct SoakReport {
     pub lost: u64,
     /// Commands with more than one decision message.
     pub duplicated: u64,
-    /// Decisions per second over the run (drain excluded).
+    /// Decisions per second over the load's duration (the drain after it excluded).
     pub throughput_per_s: f64,
     pub phases: Vec<PhaseFigures>,
     pub hooks: HookFigures,
@@ -101,11 +105,12 @@ pub struct RssSample {
 impl SoakReport {
     pub fn render(&self) -> String {
         let mut out = format!(
-            "soak            {:.0} s at {}/s target: sent {}, stored {}, decided {}, dead-lettered {}, LOST {}, DUPLICATED {}\n\
+            "soak            {:.0} s at {}/s target: sent {} (never acked {}), stored {}, decided {}, dead-lettered {}, LOST {}, DUPLICATED {}\n\
              throughput      {:.0} decisions/s\n",
             self.seconds,
             self.rate_target_per_s,
             self.sent,
+            self.unacked,
             self.stored,
             self.decided,
             self.dead_lettered,
@@ -425,13 +430,13 @@ pub async fn soak(settings: &Settings, args: SoakArgs) -> anyhow::Result<SoakRep
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let run_seconds = start.elapsed().as_secs_f64();
     if let Some(config) = refused.take() {
         js.update_stream(&config).await?;
     }
     stop.cancel();
-    let sent = publisher.await??;
+    let (sent, unacked) = publisher.await??;
     let hook_figures = hooks.await??;
-    let run_seconds = start.elapsed().as_secs_f64();
     eprintln!("soak: load done after {run_seconds:.0} s; draining");
 
     // Every stored command handled: nothing pending or unacked on the validators.
@@ -478,6 +483,7 @@ pub async fn soak(settings: &Settings, args: SoakArgs) -> anyhow::Result<SoakRep
         seconds: run_seconds,
         rate_target_per_s: args.rate,
         sent,
+        unacked,
         stored: account.stored,
         decided: account.decided,
         dead_lettered: account.dead_lettered,
@@ -538,14 +544,14 @@ fn restart(options: ServerOptions) -> anyhow::Result<ServerProcess> {
 }
 
 /// Sends commands at `args.rate` until `stop`; a failed publish is retried with the
-/// same id. Returns how many were acked.
+/// same id. Returns how many were acked, and how many never were.
 async fn publish(
     js: async_nats::jetstream::Context,
     ledger: Shared,
     args: SoakArgs,
     start: Instant,
     stop: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, u64)> {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate.max(1) as f64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut acks = futures::stream::FuturesUnordered::new();
@@ -573,6 +579,8 @@ async fn publish(
             (command, attempt, result)
         }
     };
+    let mut retry_tick = tokio::time::interval(Duration::from_millis(250));
+    retry_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut draining_since: Option<Instant> = None;
     loop {
         if stop.is_cancelled() {
@@ -597,21 +605,20 @@ async fn publish(
                     Err(_) => retry.push((attempt + 1, command)),
                 }
             }
-            _ = tokio::time::sleep(Duration::from_millis(250)), if !retry.is_empty() => {
+            // A timer that lives across iterations: a sleep made anew each time would
+            // never fire while acks keep arriving.
+            _ = retry_tick.tick(), if !retry.is_empty() => {
                 for (attempt, command) in retry.drain(..) {
                     acks.push(send(command, attempt));
                 }
             }
-            _ = tokio::time::sleep(Duration::from_millis(100)), if stop.is_cancelled() => {}
         }
     }
-    if !retry.is_empty() || !acks.is_empty() {
-        eprintln!(
-            "soak: {} commands never acked by LH_CMD",
-            retry.len() + acks.len()
-        );
+    let unacked = (retry.len() + acks.len()) as u64;
+    if unacked > 0 {
+        eprintln!("soak: {unacked} commands never acked by LH_CMD");
     }
-    Ok(acked)
+    Ok((acked, unacked))
 }
 
 /// One real hook process a second until `stop`.

@@ -84,7 +84,8 @@ pub enum Cmd {
     Install {
         #[arg(value_parser = ["claude", "codex", "gemini"])]
         agent: String,
-        /// This project's settings (the default).
+        /// This project's settings, at its root (the nearest directory above with `.git`
+        /// or `.lighthouse`); the default.
         #[arg(long, conflicts_with = "user")]
         project: bool,
         /// The user's settings.
@@ -207,6 +208,38 @@ pub enum Cmd {
         /// Replicas of the restored streams (default: as saved).
         #[arg(long)]
         replicas: Option<usize>,
+    },
+    /// Rebuilds a projection (the FUSE view's files, the annotation store, the
+    /// escalation table) from the streams into a fresh directory.
+    Replay {
+        /// Where to start: a stream sequence, or a time (RFC 3339, or an age: 2h).
+        #[arg(long, default_value = "1")]
+        from: String,
+        /// Where to stop (inclusive): a sequence or a time. Default: the end.
+        #[arg(long)]
+        to: Option<String>,
+        /// A new or empty directory.
+        #[arg(long)]
+        into: PathBuf,
+        #[arg(long, value_enum, default_value = "all")]
+        projection: crate::replay::Projection,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A file's versions on the log, or its content at a version or a time.
+    History {
+        /// The file (in a project on disk), or its project-relative path with --project.
+        file: PathBuf,
+        #[arg(long)]
+        project: Option<String>,
+        /// Print the content current at this time (RFC 3339, or an age: 2h).
+        #[arg(long, conflicts_with = "version")]
+        at: Option<String>,
+        /// Print the content of this version (LH_FS sequence or hash prefix).
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// HTTP health check for images without a shell: exit 0 only on a 2xx answer.
     Probe {
@@ -376,6 +409,17 @@ pub enum AnchorCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    /// Replaying LH_FS into the view's model vs a raw ordered consumer, same run.
+    Replay {
+        #[arg(long)]
+        json: bool,
+        /// File versions published and replayed.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Distinct files they are spread over.
+        #[arg(long, default_value_t = 10_000)]
+        files: u64,
+    },
     /// Raw JetStream vs the full command → decision path, 1 and 2 validators, the hook.
     Pipeline {
         #[arg(long)]
@@ -481,10 +525,18 @@ pub fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // Help and version go to stdout and succeed; usage mistakes exit 64.
+        // Help and version go to stdout and succeed; usage mistakes exit 64. Except
+        // for `hook`, which an agent runs: there a wrong command line exits 2, the code
+        // every client treats as "block" (64 would let the call run), and help
+        // succeeds only on a terminal.
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
+            let for_agent = args.first().is_some_and(|verb| verb == "hook");
+            return if for_agent
+                && (e.use_stderr() || !std::io::IsTerminal::is_terminal(&std::io::stdin()))
+            {
+                ExitCode::from(2)
+            } else if e.use_stderr() {
                 ExitCode::from(crate::errors::EXIT_USAGE)
             } else {
                 ExitCode::SUCCESS
@@ -626,17 +678,49 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 .ok_or_else(|| anyhow::anyhow!("unknown agent {agent}"))?;
             let home = crate::settings::home_dir();
             if user && home.is_none() {
-                anyhow::bail!("HOME is not set");
+                return Err(crate::errors::usage(
+                    "install --user: HOME is not set, so there is no user settings file; set HOME, or use --project",
+                ));
             }
+            // The project's settings live at its root (the nearest `.git` or
+            // `.lighthouse` above), wherever in it the command is run.
+            let project = lighthouse_config::project::root(&std::env::current_dir()?);
             let path = crate::install::settings_path(
                 client,
-                &std::env::current_dir()?,
+                &project,
                 home.as_deref().unwrap_or(std::path::Path::new("/")),
                 user,
             );
-            let command = crate::install::hook_command(client, &std::env::current_exe()?);
-            crate::install::install(client, &path, &command)?;
-            println!("lighthouse: `{command}` registered in {}", path.display());
+            let hook = crate::install::hook_command(client, &std::env::current_exe()?);
+            if !hook.portable && !user {
+                // A project's settings file is usually committed: a path into this
+                // machine's build folder would break the hook for everyone else.
+                anyhow::bail!(
+                    "install {agent} --project: neither lighthouse-hook nor lighthouse is on PATH, so {} \
+                     could only name this machine's `{}`: put them on PATH first \
+                     (cargo install --locked --path services/hook), or use --user",
+                    path.display(),
+                    hook.command
+                );
+            }
+            let command = hook.command;
+            match crate::install::install(client, &path, &command)? {
+                crate::install::Installed::Registered => {
+                    println!("lighthouse: `{command}` registered in {}", path.display());
+                }
+                crate::install::Installed::AlreadyRegistered => {
+                    println!(
+                        "lighthouse: `{command}` already registered in {} (unchanged)",
+                        path.display()
+                    );
+                }
+            }
+            if !hook.portable {
+                eprintln!(
+                    "lighthouse: {} names this machine's build; after `cargo install --locked --path services/hook` run install again for a portable `lighthouse-hook {agent}`",
+                    path.display()
+                );
+            }
             if client == crate::hook::Client::Codex {
                 println!(
                     "lighthouse: Codex runs a new hook only once trusted: review it with /hooks in codex"
@@ -905,8 +989,13 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             project,
         } => {
             let expert = expert
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "expert".to_owned());
+                .filter(|e| !e.is_empty())
+                .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+                .ok_or_else(|| {
+                    crate::errors::usage(
+                        "annotate: no author: $USER is not set; give one with --expert NAME",
+                    )
+                })?;
             let annotation = crate::annotate::annotate(
                 &settings.nats_url(),
                 &settings.client_auth(&lighthouse_nats::auth::expert_role(&expert)),
@@ -1065,6 +1154,86 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         Cmd::Expert {
             command: ExpertCmd::Reject(args),
         } => vote(&settings, args, lighthouse_schemas::Choice::Reject).await,
+        Cmd::Bench {
+            which:
+                BenchCmd::Replay {
+                    json,
+                    events,
+                    files,
+                },
+        } => {
+            let report = crate::replay::bench(&settings, events, files).await?;
+            print_report(&report, json, report.render())
+        }
+        Cmd::Replay {
+            from,
+            to,
+            into,
+            projection,
+            json,
+        } => {
+            let from = crate::replay::Position::parse(&from)?;
+            let to = to
+                .as_deref()
+                .map(crate::replay::Position::parse)
+                .transpose()?;
+            let client = lighthouse_service::connect(&settings, "lighthouse-replay").await?;
+            let js = async_nats::jetstream::new(client);
+            let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = crate::replay::replay(&js, projection, from, to, &into, progress).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for (stream, r) in &report.streams {
+                    println!(
+                        "lighthouse: {stream}: {} applied, {} refused (seq {}..{})",
+                        r.applied,
+                        r.rejected,
+                        r.first_seq.map_or("-".into(), |s| s.to_string()),
+                        r.last_seq.map_or("-".into(), |s| s.to_string()),
+                    );
+                }
+                println!(
+                    "lighthouse: {} projects, {} files written into {} in {:.2} s",
+                    report.projects,
+                    report.files_written,
+                    report.into.display(),
+                    report.seconds
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::History {
+            file,
+            project,
+            at,
+            version,
+            json,
+        } => {
+            let (project, path) = match project {
+                Some(p) => (
+                    p,
+                    file.to_string_lossy().trim_start_matches("./").to_owned(),
+                ),
+                None => {
+                    let located = crate::annotate::locate(&file, None)?;
+                    (located.project, located.path)
+                }
+            };
+            let which = if at.is_some() || version.is_some() {
+                Some(lighthouse_mcp::files::Which::parse(
+                    version.as_deref(),
+                    at.as_deref(),
+                )?)
+            } else {
+                None
+            };
+            let client = lighthouse_service::connect(&settings, "lighthouse-history").await?;
+            let js = async_nats::jetstream::new(client);
+            crate::replay::history(&js, &project, &path, which, json, std::io::stdout().lock())
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Bench {
             which:
                 BenchCmd::Escalation {

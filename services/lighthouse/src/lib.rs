@@ -8,6 +8,7 @@
 
 pub mod annotate;
 pub mod audit;
+pub mod audit_query;
 pub mod backup;
 pub mod bench;
 pub mod bench_escalation;
@@ -18,6 +19,7 @@ pub mod errors;
 pub mod expert;
 pub mod mcp;
 pub mod probe;
+pub mod replay;
 pub mod status;
 pub mod sync;
 pub mod tls;

@@ -6,7 +6,7 @@ use async_nats::jetstream;
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::read::{Start, read_filtered};
 use lighthouse_nats::scan::{self, From};
-use lighthouse_nats::topology::{DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, VOTE_STREAM};
+use lighthouse_nats::topology::{DECISION_STREAM, ESCALATIONS_BUCKET, VOTE_STREAM};
 use lighthouse_policy::Policy;
 use lighthouse_schemas::msg::{Annotation, Severity};
 use lighthouse_schemas::{
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 /// How far back the pending list looks for open escalations.
 const LOOKBACK: time::Duration = time::Duration::hours(24);
-/// Most escalations the pending list scans per specialty.
+/// Most escalation records the pending list reads.
 const MAX_SCANNED: usize = 2_000;
 /// How often waits look again.
 const POLL: Duration = Duration::from_millis(200);
@@ -168,28 +168,34 @@ impl Desk {
     }
 
     /// Open escalations addressed to this expert's specialties (undecided, before their
-    /// deadline), oldest first.
+    /// deadline), oldest first. Read from the `lh_escalations` bucket (one record per
+    /// command, naming every specialty asked), which an expert identity may read; the
+    /// specialty's `LH_ESC` consumer is shared with the other experts and stays theirs.
     pub async fn pending(&self) -> anyhow::Result<Vec<PendingItem>> {
         let since = time::OffsetDateTime::now_utc() - LOOKBACK;
+        let mine = &self.identity.specialties;
         let mut open: BTreeMap<String, (Escalation, Vec<String>)> = BTreeMap::new();
-        for specialty in &self.identity.specialties {
-            let filter = subject::escalation_filter(&Token::encode(specialty));
-            let found = scan::collect(
-                &self.js,
-                ESC_STREAM,
-                &filter,
-                From::Time(since),
-                MAX_SCANNED,
-            )
-            .await?;
-            for m in found {
-                let Ok(e) = decode::<Escalation>(&m.payload) else {
-                    continue;
-                };
-                open.entry(e.cmd_id.clone())
-                    .or_insert_with(|| (e.clone(), Vec::new()))
-                    .1
-                    .push(specialty.clone());
+        let found = scan::collect(
+            &self.js,
+            &format!("KV_{ESCALATIONS_BUCKET}"),
+            &format!("$KV.{ESCALATIONS_BUCKET}.>"),
+            From::Time(since),
+            MAX_SCANNED,
+        )
+        .await?;
+        for m in found {
+            // Deletes and purges carry no payload: nothing to decode.
+            let Ok(e) = decode::<Escalation>(&m.payload) else {
+                continue;
+            };
+            let asked: Vec<String> = e
+                .required
+                .iter()
+                .filter(|s| mine.contains(s))
+                .cloned()
+                .collect();
+            if !asked.is_empty() {
+                open.insert(e.cmd_id.clone(), (e, asked));
             }
         }
         let now = now_us();

@@ -423,6 +423,12 @@ struct EvalLine<'a> {
     us: f64,
 }
 
+/// `x` to a tenth: timings are printed (and serialised) as `26.4`, not
+/// `26.378999999999998` — finer digits are noise at this scale anyway.
+fn tenth(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
 /// Evaluates a JSONL file of hook payloads (see the module docs).
 pub fn eval_file(
     path: &Path,
@@ -466,6 +472,7 @@ pub fn eval_file_with(
         };
         let us = t0.elapsed().as_secs_f64() * 1e6;
         times.push(us);
+        let us = tenth(us);
         s.calls += 1;
         let ok = expect.map(|x| satisfies(x, evaluation.verdict));
         if let (Some(x), Some(ok)) = (expect, ok) {
@@ -534,12 +541,12 @@ pub fn eval_file_with(
         let idx = ((times.len() as f64 - 1.0) * p).round() as usize;
         times[idx.min(times.len() - 1)]
     };
-    s.p50_us = pct(0.50);
-    s.p99_us = pct(0.99);
-    s.max_us = times.last().copied().unwrap_or(0.0);
+    s.p50_us = tenth(pct(0.50));
+    s.p99_us = tenth(pct(0.99));
+    s.max_us = tenth(times.last().copied().unwrap_or(0.0));
     let eval_time: f64 = times.iter().sum::<f64>() / 1e6;
     s.calls_per_sec = if eval_time > 0.0 {
-        s.calls as f64 / eval_time
+        (s.calls as f64 / eval_time).round()
     } else {
         0.0
     };

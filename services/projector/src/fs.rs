@@ -11,7 +11,8 @@ use crate::model::{Attr, Inval, Kind};
 use crate::view::Shared;
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, Generation, INodeNo, LockOwner, Notifier,
-    OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen, Request,
+    OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEntry, ReplyOpen,
+    ReplyXattr, Request,
 };
 use std::ffi::OsStr;
 use std::sync::Arc;
@@ -171,6 +172,25 @@ impl Filesystem for LighthouseFs {
     ) {
         // Files have no holes; ENOSYS lets the kernel answer SEEK_DATA/SEEK_HOLE itself
         // from now on (the default does the same, with a warning per mount).
+        reply.error(Errno::ENOSYS);
+    }
+
+    fn getxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _size: u32,
+        reply: ReplyXattr,
+    ) {
+        // No extended attributes. ENOSYS (unlike the default, without a multi-line
+        // warning per `ls`) makes the kernel answer every later getxattr itself
+        // (EOPNOTSUPP): `ls -l` asks for security.selinux and ACLs on each file.
+        reply.error(Errno::ENOSYS);
+    }
+
+    fn listxattr(&self, _req: &Request, _ino: INodeNo, _size: u32, reply: ReplyXattr) {
+        // As getxattr: none, answered by the kernel from now on.
         reply.error(Errno::ENOSYS);
     }
 

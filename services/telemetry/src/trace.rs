@@ -90,8 +90,10 @@ pub fn init(config: &TraceConfig) -> Result<TraceGuard, TraceError> {
         })
     };
     let fmt = match config.log_format {
+        // Colour only on a terminal: redirected logs (files, journald, CI) stay plain.
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()

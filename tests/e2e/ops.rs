@@ -165,7 +165,7 @@ async fn history_replay_and_audit_rebuild_what_happened() {
     .await;
     assert_eq!(none, 0);
     let shown =
-        lighthouse::audit_query::show(&js, &lighthouse_policy::Policy::builtin(), "toolu_rm")
+        lighthouse::audit_query::show(&js, &lighthouse_policy::Policy::builtin(), "toolu_rm", None)
             .await
             .unwrap();
     assert_eq!(shown["decision"]["verdict"], "deny", "{shown}");

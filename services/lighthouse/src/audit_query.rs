@@ -225,13 +225,13 @@ fn when(us: u64) -> String {
 pub async fn find_decision(
     js: &jetstream::Context,
     cmd_id: &str,
-) -> anyhow::Result<Option<(u64, OffsetDateTime, Decision)>> {
+) -> anyhow::Result<Option<(scan::Scanned, Decision)>> {
     let filter = format!("lh.decision.*.*.{}", Token::encode(cmd_id));
     let found = scan::collect(js, DECISION_STREAM, &filter, From::First, 1).await?;
     Ok(found
         .into_iter()
         .next()
-        .and_then(|m| decode(&m.payload).ok().map(|d| (m.seq, m.time, d))))
+        .and_then(|m| decode(&m.payload).ok().map(|d| (m, d))))
 }
 
 /// The command as the agent sent it: looked for in `LH_CMD` under its agent's subject,
@@ -279,10 +279,27 @@ pub async fn show(
     js: &jetstream::Context,
     policy: &lighthouse_policy::Policy,
     cmd_id: &str,
+    keys: Option<&std::collections::BTreeMap<String, String>>,
 ) -> anyhow::Result<Value> {
-    let Some((seq, stored, d)) = find_decision(js, cmd_id).await? else {
+    let Some((message, d)) = find_decision(js, cmd_id).await? else {
         anyhow::bail!("no decision for {cmd_id} in {DECISION_STREAM}");
     };
+    let (seq, stored) = (message.seq, message.time);
+    // The signature, checked as `audit verify` checks every decision.
+    let signature = keys.map(|keys| {
+        use base64::Engine as _;
+        let one = crate::audit::Stored {
+            seq: message.seq,
+            subject: message.subject.clone(),
+            payload: base64::engine::general_purpose::STANDARD.encode(&message.payload),
+        };
+        let report = crate::audit::verify(std::slice::from_ref(&one), None, keys);
+        json!({
+            "verified": report.problems.is_empty(),
+            "signed_by": report.signed_by.keys().collect::<Vec<_>>(),
+            "problems": report.problems,
+        })
+    });
     let command = find_command(js, &d).await;
     let escalation: Option<Escalation> = match js.get_key_value(ESCALATIONS_BUCKET).await {
         Ok(kv) => match kv.get(Token::encode(cmd_id).kv_key()).await {
@@ -338,6 +355,7 @@ pub async fn show(
         "explanation": explanation,
         "normalized": normalized,
         "policy_version_now": policy.version(),
+        "signature": signature,
         "escalation": escalation.as_ref().map(|e| json!({
             "reason": e.reason, "rule_id": e.rule_id, "risk": e.risk,
             "required": e.required, "consensus": e.consensus, "deadline": when(e.deadline_us),
@@ -426,6 +444,21 @@ pub fn render_show(v: &Value) -> String {
         ));
     }
     out.push_str(&format!("policy    {} (now)\n", s("/policy_version_now")));
+    if v["signature"].is_object() {
+        out.push_str(&format!(
+            "signature {} (signed by {}){}\n",
+            if v["signature"]["verified"] == true {
+                "verifies"
+            } else {
+                "DOES NOT VERIFY"
+            },
+            s("/signature/signed_by"),
+            match v["signature"]["problems"].as_array() {
+                Some(p) if !p.is_empty() => format!(": {}", Value::Array(p.clone())),
+                _ => String::new(),
+            }
+        ));
+    }
     if let Some(text) = v["explanation"].as_str() {
         out.push_str("explained\n");
         for line in text.lines() {

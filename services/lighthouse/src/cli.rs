@@ -93,10 +93,7 @@ pub enum Cmd {
         user: bool,
     },
     /// Checks the decision log: signatures, one decision per command, gaps.
-    Audit {
-        #[command(subcommand)]
-        command: AuditCmd,
-    },
+    Audit(AuditArgs),
     /// The admin key that signs policy packs which loosen the policy.
     Admin {
         #[command(subcommand)]
@@ -321,8 +318,50 @@ pub enum NatsCmd {
     },
 }
 
+/// `lighthouse audit [filters]` queries; `audit show|verify|export` the rest.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCmd>,
+    /// Only this agent's decisions.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only this project's.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// allow, deny or escalate.
+    #[arg(long)]
+    pub verdict: Option<String>,
+    /// A rule id, or a prefix ending in * (secret.*).
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// policy, cache, expert, fallback or deadline.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// RFC 3339 time or a duration back from now (15m, 2h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// RFC 3339 time or a duration back from now.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// One JSON object per decision.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV with a header.
+    #[arg(long)]
+    pub csv: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
+    /// One command's story: the command, how the policy reads it, votes and experts,
+    /// the decision, timings, and whether its signature verifies.
+    Show {
+        cmd_id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Verifies every decision (exit 1 on any problem).
     Verify {
         /// RFC 3339 time or a duration back from now (15m, 2h, 7d).
@@ -757,15 +796,82 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             print!("{}", crate::trust::authorization(&settings, &grants)?);
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Audit {
+        Cmd::Audit(AuditArgs {
+            command: None,
+            agent,
+            project,
+            verdict,
+            rule,
+            tier,
+            since,
+            until,
+            json,
+            csv,
+        }) => {
+            let time = |t: Option<String>| {
+                t.as_deref()
+                    .map(lighthouse_mcp::files::parse_time)
+                    .transpose()
+            };
+            let filter = crate::audit_query::Filter {
+                agent,
+                project,
+                verdict: verdict
+                    .as_deref()
+                    .map(crate::audit_query::parse_verdict)
+                    .transpose()?,
+                rule,
+                tier: tier
+                    .as_deref()
+                    .map(crate::audit_query::parse_tier)
+                    .transpose()?,
+                since: time(since)?,
+                until: time(until)?,
+            };
+            let format = if json {
+                crate::audit_query::Format::Json
+            } else if csv {
+                crate::audit_query::Format::Csv
+            } else {
+                crate::audit_query::Format::Table
+            };
+            let client = settings.connect_as("ops", "lighthouse-audit").await?;
+            let js = async_nats::jetstream::new(client);
+            let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let (matched, read) =
+                crate::audit_query::query(&js, &filter, format, progress, std::io::stdout().lock())
+                    .await?;
+            if format == crate::audit_query::Format::Table {
+                eprintln!("lighthouse: {matched} of {read} decisions read matched");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit(AuditArgs {
+            command: Some(AuditCmd::Show { cmd_id, json }),
+            ..
+        }) => {
+            let client = settings.connect_as("ops", "lighthouse-audit").await?;
+            let js = async_nats::jetstream::new(client);
+            let keys = crate::trust::public_keys(&settings.identities_dir());
+            let policy = crate::hook::local_policy(&std::env::current_dir()?);
+            let shown = crate::audit_query::show(&js, &policy, &cmd_id, Some(&keys)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", crate::audit_query::render_show(&shown));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit(AuditArgs {
             command:
-                AuditCmd::Verify {
+                Some(AuditCmd::Verify {
                     since,
                     from,
                     keys,
                     json,
-                },
-        } => {
+                }),
+            ..
+        }) => {
             let keys = match keys {
                 Some(path) => serde_json::from_slice(&std::fs::read(&path)?)?,
                 None => crate::trust::public_keys(&settings.identities_dir()),
@@ -789,9 +895,10 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 ExitCode::FAILURE
             })
         }
-        Cmd::Audit {
-            command: AuditCmd::Export { out, since },
-        } => {
+        Cmd::Audit(AuditArgs {
+            command: Some(AuditCmd::Export { out, since }),
+            ..
+        }) => {
             let client = settings.connect_as("ops", "lighthouse-audit").await?;
             let js = async_nats::jetstream::new(client);
             let stored =
@@ -1177,7 +1284,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 .as_deref()
                 .map(crate::replay::Position::parse)
                 .transpose()?;
-            let client = lighthouse_service::connect(&settings, "lighthouse-replay").await?;
+            let client = settings.connect_as("ops", "lighthouse-replay").await?;
             let js = async_nats::jetstream::new(client);
             let progress = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let report = crate::replay::replay(&js, projection, from, to, &into, progress).await?;
@@ -1228,7 +1335,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             } else {
                 None
             };
-            let client = lighthouse_service::connect(&settings, "lighthouse-history").await?;
+            let client = settings.connect_as("ops", "lighthouse-history").await?;
             let js = async_nats::jetstream::new(client);
             crate::replay::history(&js, &project, &path, which, json, std::io::stdout().lock())
                 .await?;

@@ -41,7 +41,9 @@ pub fn config(settings: &Settings, args: McpArgs) -> anyhow::Result<lighthouse_m
 /// Runs the server until the client leaves (stdio), or SIGINT/SIGTERM.
 pub async fn serve(settings: &Settings, args: McpArgs) -> anyhow::Result<()> {
     let config = config(settings, args)?;
-    let client = lighthouse_service::connect(settings, "lighthouse-mcp").await?;
+    // The server acts as its expert, with that identity's permissions and nothing more.
+    let role = lighthouse_nats::auth::expert_role(&config.identity.expert);
+    let client = settings.connect_as(&role, "lighthouse-mcp").await?;
     let policy = crate::hook::local_policy(&std::env::current_dir()?);
     let shutdown = lighthouse_service::shutdown();
     let result = lighthouse_mcp::run(config, client.clone(), policy, shutdown).await;

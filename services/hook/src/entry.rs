@@ -52,8 +52,10 @@ fn usable_settings() -> Result<lighthouse_config::Settings, String> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LIGHTHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    // Colour only on a terminal: clients store the hook's stderr as text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -10,6 +10,7 @@
 //! After a tool ran: files it wrote reach `LH_FS` ([`crate::post_tool`]); notes experts
 //! left on a file the agent read reach the model.
 
+use crate::binding::{binds, rebind};
 use crate::spool::Spool;
 use futures::StreamExt;
 use lighthouse_config::Settings;
@@ -227,24 +228,6 @@ pub fn local_policy(cwd: &Path) -> Policy {
         tracing::warn!(file = %file.display(), error = %e, "project_policy_ignored");
         Policy::builtin()
     })
-}
-
-/// Whether `decision` is about exactly this payload (not another one that reused the
-/// command id).
-pub fn binds(decision: &Decision, command: &Command) -> bool {
-    decision.provenance.cmd_digest == command.payload_digest()
-}
-
-/// The same command under an id bound to its payload: `<id>-<digest>`.
-pub fn rebind(mut command: Command) -> Command {
-    let digest = command.payload_digest();
-    if command.env.id.ends_with(&digest) {
-        return command;
-    }
-    let id = format!("{}-{digest}", command.env.id);
-    command.env.id = id.clone();
-    command.env.correlation_id = id;
-    command
 }
 
 thread_local! {

@@ -15,6 +15,7 @@
 //! The policy engine (tree-sitter) is linked in but only built when the hook decides
 //! locally (no pipeline, or a late one); the fast path never touches it.
 
+pub mod binding;
 pub mod entry;
 pub mod files;
 pub mod hook;

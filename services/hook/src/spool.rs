@@ -157,7 +157,7 @@ async fn publish_entry(
     if let Some(recorded) = lighthouse_nats::read::recorded_decision(js, &subject).await
         && recorded.provenance.cmd_digest != command.payload_digest()
     {
-        command = crate::hook::rebind(command);
+        command = crate::binding::rebind(command);
         let id = command.env.id.clone();
         decision.cmd_id = id.clone();
         decision.env.id = id.clone();

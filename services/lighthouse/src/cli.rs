@@ -193,7 +193,7 @@ pub enum Cmd {
     },
     /// MCP server for experts (LLM agents): escalations, context, votes, annotations,
     /// files, and a permission-prompt tool for Claude Code. Stdio unless --listen.
-    Mcp(McpArgs),
+    Mcp(crate::mcp::McpArgs),
     /// Saves every stream, KV bucket and object store (with consumers) into DIR.
     Backup {
         /// A new or empty directory.
@@ -248,22 +248,6 @@ pub enum Cmd {
         #[command(subcommand)]
         which: BenchCmd,
     },
-}
-
-#[derive(Debug, clap::Args)]
-pub struct McpArgs {
-    /// The expert every session acts as (default: `[mcp] expert`, else $USER).
-    #[arg(long)]
-    pub expert: Option<String>,
-    /// A specialty it reviews as (repeatable; default: `[mcp] specialties`).
-    #[arg(long = "specialty")]
-    pub specialties: Vec<String>,
-    /// Serve streamable HTTP on HOST:PORT (path /mcp) instead of stdio.
-    #[arg(long)]
-    pub listen: Option<String>,
-    /// What kind of expert, for operators: llm, human, script (default: `[mcp] kind`).
-    #[arg(long)]
-    pub kind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,8 +1,24 @@
 //! `lighthouse mcp`: settings and flags → the `lighthouse-mcp` server.
 
-use crate::cli::McpArgs;
 use crate::settings::Settings;
 use std::time::Duration;
+
+/// `lighthouse mcp` flags.
+#[derive(Debug, clap::Args)]
+pub struct McpArgs {
+    /// The expert every session acts as (default: `[mcp] expert`, else $USER).
+    #[arg(long)]
+    pub expert: Option<String>,
+    /// A specialty it reviews as (repeatable; default: `[mcp] specialties`).
+    #[arg(long = "specialty")]
+    pub specialties: Vec<String>,
+    /// Serve streamable HTTP on HOST:PORT (path /mcp) instead of stdio.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// What kind of expert, for operators: llm, human, script (default: `[mcp] kind`).
+    #[arg(long)]
+    pub kind: Option<String>,
+}
 
 /// The server's configuration: flags over `[mcp]` settings. The identity is fixed here,
 /// for every session: no tool argument can change it.

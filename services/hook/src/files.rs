@@ -238,25 +238,16 @@ pub fn read_version(
         meta.permissions().mode() & 0o111 != 0
     };
     let size = meta.len();
-    if let Some(rule) = secret_rule(rel) {
-        let content = FileContent::Masked {
+    // Secrets and oversized files are recorded without their content.
+    let withheld = match secret_rule(rel) {
+        Some(rule) => Some(FileContent::Masked {
             rule: rule.to_owned(),
-        };
-        return Ok(version(
-            project,
-            rel,
-            origin,
-            content,
-            String::new(),
-            size,
-            mtime_us,
-            executable,
-        ));
-    }
-    if size > max_file_bytes {
-        let content = FileContent::TooLarge {
+        }),
+        None => (size > max_file_bytes).then_some(FileContent::TooLarge {
             limit: max_file_bytes,
-        };
+        }),
+    };
+    if let Some(content) = withheld {
         return Ok(version(
             project,
             rel,

@@ -337,6 +337,10 @@ impl Up {
         }
     }
 
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
     /// A `lighthouse` command that finds this `up` through its state dir.
     pub fn cmd(&self, args: &[&str]) -> std::process::Command {
         let mut c = std::process::Command::new(LIGHTHOUSE);

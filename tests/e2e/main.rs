@@ -10,6 +10,7 @@ mod faults_net;
 mod firsthour;
 mod fuse;
 mod ha;
+mod hook_bounds;
 mod mcp;
 mod observability;
 mod ops;

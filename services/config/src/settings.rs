@@ -239,10 +239,12 @@ pub struct HookSettings {
     pub decision_timeout_ms: u64,
     /// Largest hook payload accepted on stdin.
     pub max_input_bytes: usize,
-    /// How long a hook may spend re-publishing spooled commands after answering.
+    /// How long a hook may spend re-publishing spooled commands (at most 8) once its
+    /// answer is known; `lighthouse up` publishes the rest in the background.
     pub spool_flush_ms: u64,
-    /// How long to wait when the local policy escalates: experts need time, and this
-    /// stays under Claude Code's 60 s hook timeout.
+    /// How long to wait once the validator says the call is with experts: they need
+    /// time, and this stays under Claude Code's 60 s hook timeout. Without that word
+    /// (no validator alive) the call is answered at the decision timeout.
     pub escalation_wait_ms: u64,
     /// Strict mode: an escalation without expert consensus is denied, not asked.
     pub strict: bool,

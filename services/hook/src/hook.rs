@@ -267,6 +267,32 @@ fn signed(mut decision: Decision) -> Decision {
     decision
 }
 
+/// How much of an oversize tool input the record keeps (see [`Command::reduced`]).
+const REDUCED_KEEP: usize = 16 * 1024;
+
+/// Whether the command fits a message as it is.
+fn fits(command: &Command) -> bool {
+    encode(command).is_ok()
+}
+
+/// The hook's own decision and the command to record it with. Decided on the whole
+/// input; a command too large for a message is recorded in its reduced form (the
+/// digest of the whole input kept), its decision bound to that form, so the entry can
+/// always be published.
+fn local_record(command: &Command) -> (Command, Decision) {
+    let mut decision = decide_locally(command);
+    if fits(command) {
+        return (command.clone(), signed(decision));
+    }
+    let reduced = command.reduced(REDUCED_KEEP);
+    decision.provenance.cmd_digest = reduced.payload_digest();
+    decision.reason = format!(
+        "{} (decided by the hook on the whole input; recorded reduced: too large for a message)",
+        decision.reason
+    );
+    (reduced, signed(decision))
+}
+
 fn decide_locally(command: &Command) -> Decision {
     let home = lighthouse_config::home_dir();
     lighthouse_validator::decide(
@@ -297,6 +323,11 @@ async fn pre_tool_use(
         Ok(Err(e)) => return answer_locally(&spool, &command, &e.to_string()),
         Err(_) => return answer_locally(&spool, &command, "connect timed out"),
     };
+    if !fits(&command) {
+        // No message can carry it: decided here on the whole input, recorded reduced.
+        let why = "the call is too large for a message";
+        return record_fallback(&nats, &spool, &command, why).await;
+    }
     let waits = Waits {
         fast: started + deadline,
         experts: started + escalation_wait,
@@ -338,10 +369,12 @@ async fn pre_tool_use(
                 });
             }
             // Earlier fallbacks go to the audit log now that the pipeline answers.
+            // Bounded in time and count; `up` flushes the rest in the background.
             if !spool.pending().is_empty() {
                 let js = async_nats::jetstream::new(nats);
                 let budget = Duration::from_millis(settings.hook.spool_flush_ms);
-                let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
+                let flush = spool.flush_some(&js, FLUSH_PER_CALL);
+                let _ = tokio::time::timeout(budget, flush).await;
             }
             answer
         }
@@ -352,6 +385,9 @@ async fn pre_tool_use(
         }
     }
 }
+
+/// Most spool entries one hook call publishes (after its own answer is known).
+const FLUSH_PER_CALL: usize = 8;
 
 /// How long a retried escalation may spend looking for an approval that came late.
 const LATE_APPROVAL_BUDGET: Duration = Duration::from_millis(300);
@@ -448,7 +484,8 @@ async fn record_fallback(
     why: &str,
 ) -> Answer {
     tracing::warn!(reason = why, "hook_fallback");
-    let local = signed(decide_locally(command));
+    let original = command;
+    let (command, local) = &local_record(command);
     let js = async_nats::jetstream::new(nats.clone());
     let subject = subject::decision(
         &Token::encode(&command.env.project),
@@ -456,28 +493,34 @@ async fn record_fallback(
         &Token::encode(&command.env.id),
     );
     // The command may not have reached LH_CMD (that may be what failed): record both.
-    let record = crate::spool::record(&js, command, &local);
+    let record = async {
+        match crate::spool::record(&js, command, local).await? {
+            Published::AlreadyExists => Ok(recorded_decision(&js, &subject).await),
+            _ => Ok(None),
+        }
+    };
     match tokio::time::timeout(RECORD_BUDGET, record).await {
-        Ok(Ok(Published::AlreadyExists)) => match recorded_decision(&js, &subject).await {
-            Some(recorded) if binds(&recorded, command) => answer_for(&recorded),
-            _ => answer_for(&local),
-        },
-        Ok(Ok(_)) => answer_for(&local),
-        _ => answer_locally(spool, command, why),
+        Ok(Ok(Some(recorded))) if binds(&recorded, command) => answer_for(&recorded),
+        Ok(Ok::<_, crate::spool::RecordError>(_)) => answer_for(local),
+        _ => answer_locally(spool, original, why),
     }
 }
 
 fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Answer {
     // Another payload already spooled under this id: keep both, apart.
-    let rebound;
     let command = if spool.holds_other_payload(command) {
-        rebound = rebind(command.clone());
-        &rebound
+        rebind(command.clone())
     } else {
-        command
+        command.clone()
     };
     // Decided now (not when the wait began): the audit log shows when it really was.
-    let decision = signed(decide_locally(command));
+    let (command, decision) = local_record(&command);
+    spool_locally(spool, &command, decision, why)
+}
+
+/// Spools a local decision (already bound to `command`) and answers with it; a call
+/// that cannot be recorded is refused.
+fn spool_locally(spool: &Spool, command: &Command, decision: Decision, why: &str) -> Answer {
     if let Err(e) = spool.push(command, &decision) {
         tracing::warn!(error = %e, "spool_write_failed");
         // Unrecorded, the call would leave no trace in the audit log: refuse it.
@@ -526,37 +569,52 @@ pub async fn ask_pipeline(
         lighthouse_nats::trace::TRACEPARENT,
         lighthouse_nats::trace::fresh_traceparent().as_str(),
     );
-    let published = publish_once_with(
+    // The publish shares the fast-path budget: a server that takes the connection and
+    // drops the publish costs the agent no more than a silent pipeline.
+    let publish = publish_once_with(
         &js,
         subject::command(&project, &agent),
         &command.env.id,
         payload.into(),
         false,
         headers,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    if let Published::Duplicate(_) = published {
+    );
+    let published = tokio::time::timeout_at(waits.fast.into(), publish)
+        .await
+        .map_err(|_| "the command was not stored before the hook's deadline".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let retried = matches!(published, Published::Duplicate(_));
+    if retried {
         // A retry of a command already seen: its decision may already be on record.
-        if let Some(decision) = recorded_decision(&js, &decision_subject).await {
+        let recorded =
+            tokio::time::timeout_at(waits.fast.into(), recorded_decision(&js, &decision_subject));
+        if let Ok(Some(decision)) = recorded.await {
             return Ok(decision);
         }
     }
     // The fast path answers within `waits.fast`. Past it, the wait goes on only for a
-    // call that is with experts: the validator said so, or (if that notice was missed)
-    // the local policy escalates it too. Loading the policy only here keeps it off the
-    // fast path.
+    // call that is with experts: the validator said so. A fresh call with neither a
+    // decision nor that notice by then has no live validator (or one too slow to
+    // count on): it is answered now, not after the experts' window. A retry of a call
+    // still with experts gets no new notice, so the local policy stands in for it
+    // (loaded only here, off the fast path).
     let mut until = waits.fast;
     let mut asked_locally = false;
     loop {
         tokio::select! {
             message = decisions.next() => {
                 let message = message.ok_or("subscription closed before the decision arrived")?;
-                return decode(&message.payload).map_err(|e| e.to_string());
+                let heard: Decision = decode(&message.payload).map_err(|e| e.to_string())?;
+                // What reached the subscription may be a decision the stream refused
+                // (full, or a second one for the command): answer with the stored one.
+                if let Some(stored) = stored_decision(&js, &decision_subject, until).await {
+                    return Ok(stored);
+                }
+                tracing::debug!(cmd_id = %heard.cmd_id, "decision_not_stored");
             }
             Some(_) = pending.next() => until = waits.experts,
             _ = tokio::time::sleep_until(until.into()) => {
-                if until == waits.fast && !asked_locally {
+                if retried && until == waits.fast && !asked_locally {
                     asked_locally = true;
                     if decide_locally(command).verdict == Verdict::Escalate {
                         until = waits.experts;
@@ -565,6 +623,27 @@ pub async fn ask_pipeline(
                 }
                 return Err("no decision before the hook's deadline".to_owned());
             }
+        }
+    }
+}
+
+/// The decision stored on `subject`, read back until `until`: the stream stores a
+/// message just after its subscribers see it, so a first miss is retried briefly.
+async fn stored_decision(
+    js: &async_nats::jetstream::Context,
+    subject: &str,
+    until: std::time::Instant,
+) -> Option<Decision> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let read = tokio::time::timeout_at(until.into(), recorded_decision(js, subject));
+        match read.await {
+            Ok(Some(decision)) => return Some(decision),
+            Ok(None) if std::time::Instant::now() + pause < until => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            _ => return None,
         }
     }
 }

@@ -30,8 +30,37 @@ pub struct Spool {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Flushed {
     pub published: usize,
+    /// Entries that failed for a reason that may pass (the flush stops at the first).
     pub failed: usize,
+    /// Entries the server refused for good, moved to `quarantine/` with the reason.
+    pub quarantined: usize,
     pub unreadable: usize,
+}
+
+/// Why an entry could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Worth trying again later (no server, timeouts, a full store).
+    #[error("{0}")]
+    Transient(String),
+    /// Can never pass as it stands (too large, not permitted, no stream takes it).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<lighthouse_nats::publish::PublishError> for RecordError {
+    fn from(e: lighthouse_nats::publish::PublishError) -> Self {
+        match e.permanent() {
+            Some(_) => RecordError::Permanent(e.to_string()),
+            None => RecordError::Transient(e.to_string()),
+        }
+    }
+}
+
+impl From<lighthouse_schemas::CodecError> for RecordError {
+    fn from(e: lighthouse_schemas::CodecError) -> Self {
+        RecordError::Permanent(e.to_string())
+    }
 }
 
 impl Spool {
@@ -103,22 +132,19 @@ impl Spool {
         files
     }
 
-    /// Publishes every pending entry; removes each once the server has it.
-    pub async fn flush(&self, js: &async_nats::jetstream::Context) -> Flushed {
+    /// Publishes pending entries, at most `limit` of them; removes each once the server
+    /// has it. A transient failure stops the flush (the rest would fail alike); an
+    /// entry refused for good is quarantined so it never holds back those after it.
+    pub async fn flush_some(&self, js: &async_nats::jetstream::Context, limit: usize) -> Flushed {
         let mut report = Flushed::default();
-        for path in self.pending() {
+        for path in self.pending().into_iter().take(limit) {
             let entry: Spooled = match std::fs::read(&path)
                 .ok()
                 .and_then(|b| serde_json::from_slice(&b).ok())
             {
                 Some(entry) => entry,
                 None => {
-                    // Keep it for a human, out of the way of the next flush.
-                    let bad = self.dir.join("unreadable");
-                    let _ = std::fs::create_dir_all(&bad);
-                    if let Some(name) = path.file_name() {
-                        let _ = std::fs::rename(&path, bad.join(name));
-                    }
+                    self.set_aside(&path, "unreadable", "not a spool entry");
                     report.unreadable += 1;
                     continue;
                 }
@@ -128,14 +154,48 @@ impl Spool {
                     let _ = std::fs::remove_file(&path);
                     report.published += 1;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "spool_publish_failed");
+                Err(RecordError::Permanent(why)) => {
+                    tracing::error!(error = %why, entry = %path.display(), "spool_entry_quarantined");
+                    self.set_aside(&path, "quarantine", &why);
+                    report.quarantined += 1;
+                }
+                Err(RecordError::Transient(why)) => {
+                    tracing::warn!(error = %why, "spool_publish_failed");
                     report.failed += 1;
                     break;
                 }
             }
         }
         report
+    }
+
+    /// Publishes every pending entry (see [`Spool::flush_some`]).
+    pub async fn flush(&self, js: &async_nats::jetstream::Context) -> Flushed {
+        self.flush_some(js, usize::MAX).await
+    }
+
+    /// Entries set aside for a human: quarantined (refused for good) and unreadable.
+    pub fn set_aside_entries(&self) -> Vec<PathBuf> {
+        ["quarantine", "unreadable"]
+            .iter()
+            .filter_map(|d| std::fs::read_dir(self.dir.join(d)).ok())
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect()
+    }
+
+    /// Moves an entry into `<spool>/<place>/`, with `<name>.reason` saying why: kept for
+    /// a human, out of the way of the next flush.
+    fn set_aside(&self, path: &Path, place: &str, why: &str) {
+        let dir = self.dir.join(place);
+        let Some(name) = path.file_name() else { return };
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let mut reason = dir.join(name).into_os_string();
+            reason.push(".reason");
+            let _ = std::fs::write(reason, format!("{why}\n"));
+            let _ = std::fs::rename(path, dir.join(name));
+        }
     }
 }
 
@@ -146,7 +206,7 @@ async fn publish_entry(
     js: &async_nats::jetstream::Context,
     entry: &Spooled,
     signer: Option<&lighthouse_nats::auth::Signer>,
-) -> Result<(), String> {
+) -> Result<(), RecordError> {
     let (mut command, mut decision) = (entry.command.clone(), entry.decision.clone());
     let env = &command.env;
     let subject = subject::decision(
@@ -164,7 +224,7 @@ async fn publish_entry(
         decision.env.correlation_id = id.clone();
         decision.env.causation_id = Some(id);
         if let Some(signer) = signer {
-            signer.sign(&mut decision)?;
+            signer.sign(&mut decision).map_err(RecordError::Permanent)?;
         }
     }
     record(js, &command, &decision).await.map(|_| ())
@@ -177,11 +237,11 @@ pub async fn record(
     js: &async_nats::jetstream::Context,
     command: &Command,
     decision: &Decision,
-) -> Result<Published, String> {
+) -> Result<Published, RecordError> {
     let env = &command.env;
     let (project, agent) = (Token::encode(&env.project), Token::encode(&env.agent));
-    let decision = encode(decision).map_err(|e| e.to_string())?;
-    let command = encode(command).map_err(|e| e.to_string())?;
+    let decision = encode(decision)?;
+    let command = encode(command)?;
     let recorded = publish_once(
         js,
         subject::fallback(&project, &agent, &Token::encode(&env.id)),
@@ -189,8 +249,7 @@ pub async fn record(
         decision.into(),
         true,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     publish_once(
         js,
         subject::command(&project, &agent),
@@ -198,7 +257,6 @@ pub async fn record(
         command.into(),
         false,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(recorded)
 }

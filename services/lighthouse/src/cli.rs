@@ -666,6 +666,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 crate::status::status(&settings.nats_url(), &settings.client_auth("ops")).await;
             let services = crate::up::read_services(&settings.state_dir());
             crate::status::add_services(&mut status, services);
+            crate::status::add_spool(&mut status, &settings.state_dir());
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {

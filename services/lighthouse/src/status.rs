@@ -22,6 +22,35 @@ pub struct Status {
     /// pid, running, restarts, last exit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<lighthouse_nats::supervise::ServiceState>,
+    /// The hook's spool in this state dir: entries waiting to be published, and entries
+    /// set aside (refused for good or unreadable) with a `.reason` file beside each.
+    pub spool: SpoolStatus,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct SpoolStatus {
+    pub pending: usize,
+    pub set_aside: Vec<String>,
+}
+
+/// Adds the spool of `state_dir`; an entry set aside is a problem (a human must look).
+pub fn add_spool(status: &mut Status, state_dir: &std::path::Path) {
+    let spool = crate::spool::Spool::new(state_dir);
+    status.spool = SpoolStatus {
+        pending: spool.pending().len(),
+        set_aside: spool
+            .set_aside_entries()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+    };
+    if let Some(first) = status.spool.set_aside.first() {
+        status.problems.push(format!(
+            "{} spooled call(s) could not be recorded and were set aside (first: {first}; its .reason says why)",
+            status.spool.set_aside.len()
+        ));
+    }
+    status.healthy = status.problems.is_empty();
 }
 
 /// Adds what `lighthouse up` supervises; one not running is a problem.
@@ -54,6 +83,7 @@ pub async fn status(url: &str, auth: &lighthouse_nats::auth::ClientAuth) -> Stat
         nats_url: url.to_owned(),
         healthy: false,
         problems: Vec::new(),
+        spool: SpoolStatus::default(),
         streams: Vec::new(),
         workers: Vec::new(),
         experts: Vec::new(),
@@ -176,6 +206,12 @@ pub fn render_status(status: &Status) -> String {
             s.pid,
             if s.running { "running" } else { "DOWN" },
             s.restarts
+        );
+    }
+    if status.spool.pending > 0 {
+        out += &format!(
+            "  spool: {} call(s) decided locally, waiting to be recorded\n",
+            status.spool.pending
         );
     }
     for p in &status.problems {

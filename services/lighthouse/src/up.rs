@@ -28,6 +28,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 pub use lighthouse_config::runtime::Runtime;
 
@@ -153,27 +154,12 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("creating expert consumers")?;
     // What the hook spooled goes out under the agent's identity: the spool is the
-    // agent's to write, so it gets no more rights than the agent.
+    // agent's to write, so it gets no more rights than the agent. First all of it, then
+    // in the background, so hooks never spend long flushing.
     let agent = settings.connect_as("agent", "lighthouse-up-spool").await?;
-    let agent_js = async_nats::jetstream::new(agent.clone());
-    let flushed = crate::spool::Spool::new(&state_dir)
-        .signed_by(
-            lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
-                .ok()
-                .flatten(),
-        )
-        .flush(&agent_js)
-        .await;
-    if flushed.published > 0 {
-        tracing::info!(published = flushed.published, "spool_flushed");
-    }
-    let files = crate::files::FileSpool::new(&state_dir)
-        .flush(&agent_js)
-        .await;
-    if files > 0 {
-        tracing::info!(published = files, "file_spool_flushed");
-    }
-    let _ = agent.drain().await;
+    let spools = Spools::new(&settings, &state_dir, &agent);
+    spools.flush().await;
+    tokio::spawn(spools.keep_flushing(shutdown.clone()));
     let validator = settings
         .connect_as("validator", "lighthouse-validator")
         .await?;
@@ -276,6 +262,55 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
 /// it ends before the shutdown; its state goes to `services.json`. Each start first
 /// applies the topology as `up` itself (`ops`): what made a worker fail may be a
 /// consumer deleted under it, which the worker cannot create back itself.
+/// The hook's spools (decisions made while the pipeline was away, file versions), and
+/// the agent connection they are published with.
+struct Spools {
+    decisions: crate::spool::Spool,
+    files: crate::files::FileSpool,
+    js: async_nats::jetstream::Context,
+}
+
+/// How often `up` publishes what hooks spooled since.
+const SPOOL_FLUSH_EVERY: Duration = Duration::from_secs(2);
+
+impl Spools {
+    fn new(settings: &Settings, state_dir: &Path, agent: &async_nats::Client) -> Spools {
+        let signer = lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
+            .ok()
+            .flatten();
+        Spools {
+            decisions: crate::spool::Spool::new(state_dir).signed_by(signer),
+            files: crate::files::FileSpool::new(state_dir),
+            js: async_nats::jetstream::new(agent.clone()),
+        }
+    }
+
+    async fn flush(&self) {
+        let flushed = self.decisions.flush(&self.js).await;
+        if flushed.published + flushed.quarantined > 0 {
+            tracing::info!(
+                published = flushed.published,
+                quarantined = flushed.quarantined,
+                "spool_flushed"
+            );
+        }
+        let files = self.files.flush(&self.js).await;
+        if files > 0 {
+            tracing::info!(published = files, "file_spool_flushed");
+        }
+    }
+
+    async fn keep_flushing(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(SPOOL_FLUSH_EVERY) => self.flush().await,
+            }
+        }
+        let _ = self.js.client().drain().await;
+    }
+}
+
 fn supervised<F, Fut, E>(
     workers: &mut Supervisor,
     services: &Services,

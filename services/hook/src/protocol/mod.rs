@@ -160,6 +160,9 @@ pub fn parse(client: Client, raw: &[u8]) -> Result<Call, InputError> {
     })
 }
 
+/// Longest client-given call id used as the command id (Claude Code's are ~30 bytes).
+const MAX_CALL_ID: usize = 1024;
+
 /// The command id of a call. Claude Code's `tool_use_id` names the call. Codex and
 /// Gemini answer an unresolved escalation with a deny whose remedy is "approve, then
 /// retry": the retry is a new call, so their id is bound to what the call does (the
@@ -167,7 +170,9 @@ pub fn parse(client: Client, raw: &[u8]) -> Result<Call, InputError> {
 /// decision experts made. Without any id, a hash of the exact payload.
 pub fn command_id(client: Client, call: &Call, raw: &[u8]) -> String {
     match (client, &call.tool_use_id) {
-        (Client::Claude, Some(id)) => id.clone(),
+        (Client::Claude, Some(id)) if id.len() <= MAX_CALL_ID => id.clone(),
+        // An id that could crowd the command out of a message: its digest names it.
+        (Client::Claude, Some(id)) => format!("t-{}", &hex::encode(Sha256::digest(id))[..32]),
         (Client::Claude, None) => format!("h-{}", &hex::encode(Sha256::digest(raw))[..32]),
         (Client::Codex | Client::Gemini, _) => {
             let mut h = Sha256::new();
@@ -312,6 +317,17 @@ mod tests {
         assert!(id(a).starts_with("co-"));
         let claude = parse(Client::Claude, a).unwrap();
         assert_eq!(command_id(Client::Claude, &claude, a), "call_1");
+    }
+
+    #[test]
+    fn an_oversize_call_id_is_named_by_its_digest() {
+        let raw = format!(
+            r#"{{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":"ls"}},"tool_use_id":"{}"}}"#,
+            "x".repeat(MAX_CALL_ID + 1)
+        );
+        let call = parse(Client::Claude, raw.as_bytes()).unwrap();
+        let id = command_id(Client::Claude, &call, raw.as_bytes());
+        assert!(id.starts_with("t-") && id.len() == 34, "{id}");
     }
 
     #[test]

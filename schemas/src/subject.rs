@@ -38,6 +38,15 @@ pub fn decision(project: &Token, agent: &Token, cmd_id: &Token) -> String {
     format!("{ROOT}.decision.{project}.{agent}.{cmd_id}")
 }
 
+/// `lh.decision.<project>.<agent>.<cmd_id>.late`: experts' consensus reached after the
+/// command's decision was already "unresolved" (its deadline passed, or nobody could
+/// answer). The decision itself never changes; this record, made by the aggregator
+/// under the same consensus rule, lets a client that cannot ask (Codex, Gemini) run a
+/// retry of the same call. At most one per command.
+pub fn late_approval(project: &Token, agent: &Token, cmd_id: &Token) -> String {
+    format!("{}.late", decision(project, agent, cmd_id))
+}
+
 /// `lh.pending.<project>.<agent>.<cmd_id>`: core NATS only (no stream): a validator's
 /// notice to the waiting hook that its command went to experts (payload: the
 /// `Escalation`), so the hook waits for them instead of falling back.

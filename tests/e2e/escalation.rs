@@ -855,3 +855,76 @@ async fn a_restarted_validator_still_gives_experts_the_agents_history() {
     e.vote("approve", "toolu_after", "security", "alice", "ok");
     assert_eq!(permission(&join(hook)), "allow");
 }
+
+/// `lighthouse hook codex` with `payload` on stdin: exit code and stderr.
+fn codex_hook(e: &Esc, payload: &Value) -> (Option<i32>, String) {
+    let mut child = e
+        .cmd()
+        .args(["hook", "codex"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        payload.to_string().as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Codex cannot ask: an escalation unresolved at its deadline is a deny naming the
+/// command id and how to get it approved. An expert approves late with the CLI; the
+/// aggregator applies the escalation's consensus rule and records the approval beside
+/// the unresolved decision; the retry of the same call then runs. A late rejection
+/// leaves the retry denied.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_codex_retry_runs_after_a_late_approval_and_not_after_a_rejection() {
+    let mut e = Esc::start("[escalation]\ndeadline_ms = 1500\n");
+    e.workers().await;
+    e.watch("security", "alice").await;
+    let call = |shell: &str| {
+        json!({
+            "hook_event_name": "PreToolUse",
+            "session_id": "s-codex",
+            "cwd": "/work/demo-project",
+            "tool_name": "Bash",
+            "tool_input": { "command": shell },
+            "tool_use_id": "call_1",
+        })
+    };
+    for (shell, choice, runs) in [
+        ("git reset --hard HEAD~3", "approve", true),
+        ("git reset --hard HEAD~5", "reject", false),
+    ] {
+        let (code, stderr) = codex_hook(&e, &call(shell));
+        assert_eq!(code, Some(2), "{stderr}");
+        let id = stderr
+            .split("lighthouse expert approve ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no remedy in {stderr}"))
+            .to_owned();
+        let decided = e.decisions_for(&id).await;
+        assert_eq!(decided.len(), 1, "{decided:?}");
+        assert!(decided[0].unresolved(), "{:?}", decided[0]);
+
+        e.vote(choice, &id, "security", "alice", "reviewed late");
+        e.votes_settled(if runs { 1 } else { 2 }).await;
+        let (code, stderr) = codex_hook(&e, &call(shell));
+        if runs {
+            assert_eq!(code, Some(0), "the approved retry was blocked: {stderr}");
+        } else {
+            assert_eq!(code, Some(2), "the rejected retry ran");
+        }
+        // The unresolved decision stands either way.
+        let decided = e.decisions_for(&id).await;
+        let on_subject: Vec<_> = decided.iter().filter(|d| d.unresolved()).collect();
+        assert_eq!(on_subject.len(), 1, "{decided:?}");
+    }
+}

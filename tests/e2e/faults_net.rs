@@ -291,11 +291,12 @@ async fn a_stuck_expert_cannot_hold_a_call_past_its_deadline() {
         info.delivered.stream_sequence > 0 && info.ack_floor.stream_sequence == 0,
         "{info:?}"
     );
+    // The command's decisions (its late approval, if any, is on `<subject>.late`).
     let decided = |js: jetstream::Context| async move {
         all_decisions(&js)
             .await
             .into_iter()
-            .filter(|(_, d)| d.cmd_id == id)
+            .filter(|(s, d)| d.cmd_id == id && !s.ends_with(".late"))
             .map(|(_, d)| d)
             .collect::<Vec<_>>()
     };
@@ -306,8 +307,8 @@ async fn a_stuck_expert_cannot_hold_a_call_past_its_deadline() {
         (Verdict::Escalate, Tier::Deadline)
     );
 
-    // It wakes and votes, late (as any NATS client can; the CLI would refuse): still
-    // the one decision.
+    // It wakes and approves, late: still the one decision, unresolved; the approval is
+    // recorded beside it (a Codex or Gemini retry of the call may then run).
     nix::sys::signal::kill(expert_pid, nix::sys::signal::Signal::SIGCONT).unwrap();
     let vote = lighthouse_schemas::Vote {
         env: lighthouse_schemas::Envelope::new(
@@ -343,4 +344,15 @@ async fn a_stuck_expert_cannot_hold_a_call_past_its_deadline() {
     let d = decided(js.clone()).await;
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0].tier, Tier::Deadline);
+    let late = lighthouse_schemas::subject::late_approval(
+        &lighthouse_schemas::Token::encode(&d[0].env.project),
+        &lighthouse_schemas::Token::encode(&d[0].env.agent),
+        &lighthouse_schemas::Token::encode(id),
+    );
+    eventually(LIMIT, || async {
+        lighthouse_nats::read::recorded_decision(&js, &late)
+            .await
+            .is_some_and(|a| a.verdict == Verdict::Allow && a.reason.contains("unresolved"))
+    })
+    .await;
 }

@@ -144,7 +144,10 @@ async fn a_spool_entry_refused_for_good_is_quarantined_and_the_rest_flush() {
     spool.push(&good, &good_decision).unwrap();
     assert_eq!(spool.pending().len(), 2);
 
-    let (answer, _) = p.hook(&bash("ls", "toolu_flusher"));
+    // Room for a debug build to parse the large entry (the default is 50 ms per call).
+    let mut flusher = p.cmd();
+    flusher.env("LIGHTHOUSE__HOOK__SPOOL_FLUSH_MS", "5000");
+    let (answer, _) = run_hook(flusher, &bash("ls", "toolu_flusher"));
     assert_eq!(permission(&answer), "allow", "{answer}");
     assert!(!reason(&answer).contains("decided locally"), "{answer}");
     assert!(spool.pending().is_empty(), "{:?}", spool.pending());
@@ -186,4 +189,54 @@ async fn up_records_spooled_calls_in_the_background() {
     assert!(spool.pending().is_empty());
     let exit = up.stop().await;
     assert!(exit.success(), "{exit:?}");
+}
+
+/// With experts asked, the wait is the escalation's deadline, not the hook's whole
+/// expert window: the aggregator is frozen (SIGSTOP) while its presence still counts,
+/// so the validator escalates and nobody publishes the deadline's decision. The hook
+/// answers locally shortly after the deadline (it used to wait the full 25 s here).
+#[tokio::test(flavor = "multi_thread")]
+async fn with_experts_asked_the_wait_ends_at_the_escalation_deadline() {
+    const DEADLINE_MS: u64 = 2000;
+    let p = Pipeline::start();
+    let config = p.state.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[hook]\nescalation_wait_ms = 25000\n[escalation]\ndeadline_ms = {DEADLINE_MS}\n"),
+    )
+    .unwrap();
+    let cmd = || {
+        let mut c = p.cmd();
+        c.env("LIGHTHOUSE_CONFIG", &config);
+        c
+    };
+    let js = p.js().await;
+    let present = |kind: &'static str| {
+        let js = js.clone();
+        async move {
+            lighthouse_nats::presence::list(&js)
+                .await
+                .is_ok_and(|w| w.iter().any(|w| w.kind == kind))
+        }
+    };
+    let mut procs = Procs::default();
+    for (role, id) in [("aggregator", "agg1"), ("validator", "v1")] {
+        let child = cmd()
+            .args([role, "--id", id])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        procs.0.push(child);
+        eventually(LIMIT, || present(role)).await;
+    }
+    let aggregator = nix::unistd::Pid::from_raw(procs.0[0].id() as i32);
+    nix::sys::signal::kill(aggregator, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let (answer, took) = run_hook(cmd(), &bash("git reset --hard HEAD~3", "toolu_frozen"));
+    assert!(
+        took < Duration::from_millis(DEADLINE_MS) + HOOK_BOUND,
+        "answered after {took:?}"
+    );
+    assert_eq!(permission(&answer), "ask", "{answer}");
+    assert!(reason(&answer).contains("decided locally"), "{answer}");
+    nix::sys::signal::kill(aggregator, nix::sys::signal::Signal::SIGCONT).unwrap();
 }

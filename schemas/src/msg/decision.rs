@@ -79,6 +79,15 @@ pub struct Provenance {
     pub signature: String,
 }
 
+impl Decision {
+    /// Whether this final decision left its command unresolved: no expert consensus
+    /// before the deadline, or nobody present to give one. Experts may still approve
+    /// such a command late (see [`crate::subject::late_approval`]).
+    pub fn unresolved(&self) -> bool {
+        self.tier == Tier::Deadline
+    }
+}
+
 impl Message for Decision {
     const KIND: &'static str = "decision";
     fn envelope(&self) -> &Envelope {

@@ -157,6 +157,16 @@ pub fn timer_step(
 
 /// The final decision for `escalation`. `worker_id` signs fallbacks; consensus
 /// decisions are signed by the experts who settled them.
+/// An approval reached after the command went unresolved, as recorded beside its
+/// decision: it says so, so the agent and an auditor read it right.
+pub fn late(mut approved: Decision) -> Decision {
+    approved.reason = format!(
+        "{} after the call went unresolved; a retry of the same call may run",
+        approved.reason
+    );
+    approved
+}
+
 pub fn final_decision(
     escalation: &Escalation,
     resolution: &Resolution,

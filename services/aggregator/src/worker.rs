@@ -367,6 +367,11 @@ async fn settle(
     .instrument(span)
     .await
     {
+        Ok(Published::AlreadyExists)
+            if matches!(resolution, Resolution::Consensus(Tally::Approved)) =>
+        {
+            late_approval(state, escalation, decision).await
+        }
         Ok(published) => {
             if let Published::Stored(_) = published {
                 lighthouse_telemetry::record::decision(&decision);
@@ -380,6 +385,51 @@ async fn settle(
         }
         Err(e) => {
             warn!(error = %e, "decision_publish_failed");
+            Outcome::from_publish(&e, Duration::from_millis(200))
+        }
+    }
+}
+
+/// Experts approved a command whose decision is already there. When that decision
+/// left it unresolved (its deadline passed, or nobody could answer), the approval is
+/// recorded beside it on [`subject::late_approval`], once: the decision stands, and a
+/// client that cannot ask (Codex, Gemini) may run a retry of the same call.
+async fn late_approval(
+    state: &State,
+    escalation: &Escalation,
+    approved: lighthouse_schemas::Decision,
+) -> Outcome {
+    let recorded =
+        lighthouse_nats::read::recorded_decision(&state.js, &decision_subject(escalation)).await;
+    match recorded {
+        Some(decision) if decision.unresolved() => {}
+        // Decided by consensus, or the policy: nothing to amend.
+        Some(_) => return Outcome::Done,
+        None => return Outcome::retry(Duration::from_millis(200), "decision unreadable"),
+    }
+    let mut late = consensus::late(approved);
+    if let Some(signer) = &state.config.signer
+        && let Err(e) = signer.sign(&mut late)
+    {
+        return Outcome::Permanent(format!("cannot sign its late approval: {e}"));
+    }
+    let payload = match encode(&late) {
+        Ok(payload) => payload,
+        Err(e) => return Outcome::Permanent(format!("cannot encode its late approval: {e}")),
+    };
+    let target = subject::late_approval(
+        &Token::encode(&escalation.command.env.project),
+        &Token::encode(&escalation.command.env.agent),
+        &Token::encode(&escalation.cmd_id),
+    );
+    let msg_id = format!("{}.late", escalation.cmd_id);
+    match publish_once(&state.js, target, &msg_id, payload.into(), true).await {
+        Ok(published) => {
+            info!(cmd_id = %escalation.cmd_id, ?published, "late_approval");
+            Outcome::Done
+        }
+        Err(e) => {
+            warn!(error = %e, "late_approval_publish_failed");
             Outcome::from_publish(&e, Duration::from_millis(200))
         }
     }

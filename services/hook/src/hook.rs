@@ -394,55 +394,21 @@ const LATE_APPROVAL_BUDGET: Duration = Duration::from_millis(300);
 
 /// A client that cannot ask (Codex, Gemini) was told to get an escalated call approved
 /// and retry it; the retry maps to the same command id (see
-/// [`protocol::command_id`]), whose decision is already on record as unresolved. An
-/// approval that came after it is a vote on `lh.vote.<cmd_id>.<expert>` (the server
-/// lets an expert vote only as itself): with at least one approval and no rejection,
-/// the retry is allowed and says who approved it.
+/// [`protocol::command_id`]), whose decision is on record as unresolved. Experts who
+/// reached consensus after that (the aggregator applies the escalation's own rule)
+/// have an approval recorded beside the decision ([`subject::late_approval`], which
+/// only the aggregator may publish): the retry is allowed and says who approved it.
 async fn late_approval(nats: &async_nats::Client, command: &Command) -> Option<Answer> {
     let js = async_nats::jetstream::new(nats.clone());
-    let votes = async {
-        let stream = js
-            .get_stream_no_info(lighthouse_nats::topology::VOTE_STREAM)
-            .await
-            .ok()?;
-        let consumer = stream
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
-                filter_subject: subject::votes_for(&Token::encode(&command.env.id)),
-                ..Default::default()
-            })
-            .await
-            .ok()?;
-        let pending = consumer.cached_info().num_pending as usize;
-        let mut votes = Vec::new();
-        if pending == 0 {
-            return Some(votes);
-        }
-        let mut messages = consumer.messages().await.ok()?;
-        while let Some(Ok(message)) = messages.next().await {
-            if let Ok(vote) = decode::<lighthouse_schemas::Vote>(&message.payload) {
-                votes.push(vote);
-            }
-            if votes.len() >= pending || message.info().ok()?.pending == 0 {
-                break;
-            }
-        }
-        Some(votes)
-    };
-    let votes = tokio::time::timeout(LATE_APPROVAL_BUDGET, votes)
+    let target = subject::late_approval(
+        &Token::encode(&command.env.project),
+        &Token::encode(&command.env.agent),
+        &Token::encode(&command.env.id),
+    );
+    let approval = tokio::time::timeout(LATE_APPROVAL_BUDGET, recorded_decision(&js, &target))
         .await
         .ok()??;
-    if votes.is_empty() || votes.iter().any(|v| v.choice != Choice::Approve) {
-        return None;
-    }
-    let voters: Vec<lighthouse_schemas::Voter> = votes.iter().map(Into::into).collect();
-    let names: Vec<String> = voters.iter().map(|v| v.expert.clone()).collect();
-    let decision = Decision {
-        verdict: Verdict::Allow,
-        reason: format!("approved by {} after review", names.join(", ")),
-        voters,
-        ..decide_locally(command)
-    };
-    Some(answer_for(&decision))
+    (approval.verdict == Verdict::Allow && binds(&approval, command)).then(|| answer_for(&approval))
 }
 
 /// Tools that read or change a file, and the input field naming it.
@@ -612,7 +578,7 @@ pub async fn ask_pipeline(
                 }
                 tracing::debug!(cmd_id = %heard.cmd_id, "decision_not_stored");
             }
-            Some(_) = pending.next() => until = waits.experts,
+            Some(notice) = pending.next() => until = experts_until(&notice.payload, waits),
             _ = tokio::time::sleep_until(until.into()) => {
                 if retried && until == waits.fast && !asked_locally {
                     asked_locally = true;
@@ -625,6 +591,22 @@ pub async fn ask_pipeline(
             }
         }
     }
+}
+
+/// How long past its deadline an escalation's decision may take to arrive (the
+/// aggregator's timer, then its publish).
+const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
+/// Until when to wait for experts, from the validator's notice (the escalation): its
+/// deadline plus [`DEADLINE_GRACE`], never past `waits.experts`.
+fn experts_until(notice: &[u8], waits: Waits) -> std::time::Instant {
+    let Ok(escalation) = decode::<lighthouse_schemas::Escalation>(notice) else {
+        return waits.experts;
+    };
+    let left = Duration::from_micros(escalation.deadline_us.saturating_sub(now_us()));
+    waits
+        .experts
+        .min(std::time::Instant::now() + left + DEADLINE_GRACE)
 }
 
 /// The decision stored on `subject`, read back until `until`: the stream stores a

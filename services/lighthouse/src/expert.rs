@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures::StreamExt;
 use lighthouse_nats::publish::publish_once;
-use lighthouse_nats::topology::{DECISION_STREAM, ESC_STREAM, EXPERTS_BUCKET};
+use lighthouse_nats::topology::{ESC_STREAM, EXPERTS_BUCKET};
 use lighthouse_schemas::{
     Choice, Envelope, Escalation, ExpertPresence, Token, Vote, decode, encode, now_us, subject,
 };
@@ -97,15 +97,20 @@ pub async fn heartbeat(
 
 /// Whether the command already has its final decision.
 pub async fn decided(js: &jetstream::Context, escalation: &Escalation) -> bool {
+    decision_of(js, escalation).await.is_some()
+}
+
+/// The decision recorded for an escalated command, if any.
+pub async fn decision_of(
+    js: &jetstream::Context,
+    escalation: &Escalation,
+) -> Option<lighthouse_schemas::Decision> {
     let target = subject::decision(
         &Token::encode(&escalation.command.env.project),
         &Token::encode(&escalation.command.env.agent),
         &Token::encode(&escalation.cmd_id),
     );
-    match js.get_stream_no_info(DECISION_STREAM).await {
-        Ok(stream) => stream.direct_get_last_for_subject(target).await.is_ok(),
-        Err(_) => false,
-    }
+    lighthouse_nats::read::recorded_decision(js, &target).await
 }
 
 /// An escalation as a human reads it. The first line is stable for scripts:
@@ -328,7 +333,12 @@ pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
             ballot.cmd_id
         );
     };
-    if decided(&js, &escalation).await {
+    // An unresolved decision (deadline passed, nobody present) still takes votes: a
+    // late consensus lets a retry of the call run (`lh.decision.….late`).
+    if decision_of(&js, &escalation)
+        .await
+        .is_some_and(|d| !d.unresolved())
+    {
         let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
         anyhow::bail!(
             "escalation {} is already decided; no vote is needed (`lighthouse decisions` shows the verdict)",

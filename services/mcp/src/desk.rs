@@ -404,7 +404,9 @@ impl Desk {
                 }
             },
         };
-        if let Some(d) = self.decision_of(&e).await {
+        if let Some(d) = self.decision_of(&e).await
+            && !d.unresolved()
+        {
             return Ok(
                 json!({"status": "decided", "vote": "not cast: already decided", "decision": decision_view(&d)}),
             );

@@ -80,3 +80,54 @@ pub async fn ensure(
     }
     Ok(names)
 }
+
+/// How often an expert's presence is refreshed (the `lh_experts` TTL is 15 s).
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps `expert` present in `lh_experts` for each of `specialties` until `stop`, then
+/// removes it. Every way of watching as an expert (the CLI, MCP, benchmarks) uses this.
+pub async fn heartbeat(
+    js: jetstream::Context,
+    expert: String,
+    specialties: Vec<String>,
+    kind: String,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let store = match js.get_key_value(crate::topology::EXPERTS_BUCKET).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "expert_presence_unavailable");
+            return;
+        }
+    };
+    let keys: Vec<(String, String)> = specialties
+        .into_iter()
+        .map(|s| {
+            let key = subject::expert_key(&Token::encode(&s), &Token::encode(&expert));
+            (s, key)
+        })
+        .collect();
+    loop {
+        for (specialty, key) in &keys {
+            let presence = lighthouse_schemas::ExpertPresence {
+                expert: expert.clone(),
+                specialty: specialty.clone(),
+                kind: kind.clone(),
+                ts_us: lighthouse_schemas::now_us(),
+            };
+            let Ok(body) = serde_json::to_vec(&presence) else {
+                continue;
+            };
+            if let Err(e) = store.put(key, body.into()).await {
+                tracing::warn!(error = %e, "expert_presence_put_failed");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+    for (_, key) in &keys {
+        let _ = store.delete(key).await;
+    }
+}

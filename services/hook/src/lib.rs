@@ -24,3 +24,4 @@ pub mod notes;
 pub mod post_tool;
 pub mod protocol;
 pub mod spool;
+pub mod sync;

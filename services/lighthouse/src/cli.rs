@@ -1148,7 +1148,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 settings.hook.project.as_deref(),
                 &settings.hook.agent,
                 settings.files.max_file_bytes,
-                !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                &SyncBar::new(!json && std::io::IsTerminal::is_terminal(&std::io::stderr())),
             )
             .await?;
             client.flush().await?;
@@ -1194,7 +1194,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 },
         } => {
             let report =
-                crate::bench_fuse::fuse(&settings, crate::bench_fuse::FuseArgs { files, events })
+                crate::bench::fuse::fuse(&settings, crate::bench::fuse::FuseArgs { files, events })
                     .await?;
             print_report(&report, json, report.render())
         }
@@ -1334,9 +1334,9 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                     escalations,
                 },
         } => {
-            let report = crate::bench_escalation::escalation(
+            let report = crate::bench::escalation::escalation(
                 &settings,
-                crate::bench_escalation::EscalationArgs {
+                crate::bench::escalation::EscalationArgs {
                     rounds,
                     escalations,
                 },
@@ -1356,9 +1356,9 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             if !(minutes.is_finite() && minutes > 0.0) {
                 anyhow::bail!("--minutes must be a positive number, not {minutes}");
             }
-            let report = crate::bench_soak::soak(
+            let report = crate::bench::soak::soak(
                 &settings,
-                crate::bench_soak::SoakArgs {
+                crate::bench::soak::SoakArgs {
                     duration: std::time::Duration::from_secs_f64(minutes * 60.0),
                     rate,
                     faults: !no_faults,
@@ -1382,9 +1382,9 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                     hooks,
                 },
         } => {
-            let report = crate::bench::pipeline(
+            let report = crate::bench::pipeline::pipeline(
                 &settings,
-                crate::bench::PipelineArgs {
+                crate::bench::pipeline::PipelineArgs {
                     commands,
                     seconds,
                     hooks,
@@ -1426,4 +1426,37 @@ fn check_exit_code(verdict: lighthouse_schemas::Verdict) -> ExitCode {
 
 fn unreachable_hook() -> anyhow::Result<ExitCode> {
     anyhow::bail!("the hook runs without the multi-threaded runtime")
+}
+
+/// `lighthouse sync`'s progress bar (hidden when not on a terminal).
+struct SyncBar(indicatif::ProgressBar);
+
+impl SyncBar {
+    fn new(show: bool) -> SyncBar {
+        let bar = if show {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        SyncBar(bar)
+    }
+}
+
+impl crate::sync::Progress for SyncBar {
+    fn start(&self, files: usize) {
+        self.0.set_length(files as u64);
+    }
+    fn step(&self) {
+        self.0.inc(1);
+    }
+    fn publishing(&self) {
+        self.0.set_message("publishing");
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }

@@ -14,14 +14,11 @@ use futures::StreamExt;
 use lighthouse_nats::publish::publish_once;
 use lighthouse_nats::topology::{ESC_STREAM, EXPERTS_BUCKET};
 use lighthouse_schemas::{
-    Choice, Envelope, Escalation, ExpertPresence, Token, Vote, decode, encode, now_us, subject,
+    Choice, Envelope, Escalation, Token, Vote, decode, encode, now_us, subject,
 };
 use std::io::Write;
 use std::time::Duration;
 use tracing::Instrument as _;
-
-/// How often an expert refreshes its presence (the bucket's TTL is three times this).
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// The expert id: `--id`, else the user's name (`$USER`). Without either there is no
 /// name to vote under, and a made-up one would let two people pass as one.
@@ -64,35 +61,6 @@ pub async fn present(js: &jetstream::Context) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// Keeps the expert's presence key fresh until `stop`, then deletes it.
-pub async fn heartbeat(
-    js: jetstream::Context,
-    specialty: String,
-    expert: String,
-    kind: &'static str,
-    stop: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<()> {
-    let store = js.get_key_value(EXPERTS_BUCKET).await?;
-    let key = subject::expert_key(&Token::encode(&specialty), &Token::encode(&expert));
-    loop {
-        let presence = ExpertPresence {
-            expert: expert.clone(),
-            specialty: specialty.clone(),
-            kind: kind.to_owned(),
-            ts_us: now_us(),
-        };
-        if let Err(e) = store.put(&key, serde_json::to_vec(&presence)?.into()).await {
-            tracing::warn!(error = %e, "expert_presence_put_failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(HEARTBEAT) => {}
-            _ = stop.cancelled() => break,
-        }
-    }
-    let _ = store.delete(&key).await;
-    Ok(())
 }
 
 /// Whether the command already has its final decision.
@@ -179,11 +147,11 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
         .await
         .map_err(|e| anyhow::anyhow!("binding consumer {}: {e}", names[0]))?;
     let stop = tokio_util::sync::CancellationToken::new();
-    let presence = tokio::spawn(heartbeat(
+    let presence = tokio::spawn(lighthouse_nats::experts::heartbeat(
         js.clone(),
-        specialty.clone(),
         expert.clone(),
-        "human",
+        vec![specialty.clone()],
+        "human".to_owned(),
         stop.clone(),
     ));
     eprintln!("lighthouse: watching {specialty} escalations as {expert} (Ctrl-C to stop)");

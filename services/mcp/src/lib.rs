@@ -24,16 +24,11 @@ pub mod server;
 pub use desk::{Desk, Identity};
 
 use async_nats::jetstream;
-use lighthouse_nats::topology::EXPERTS_BUCKET;
-use lighthouse_schemas::{ExpertPresence, Token, now_us, subject};
 use rmcp::ServiceExt as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// How often the expert's presence is refreshed (the bucket's TTL is three times this).
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -44,51 +39,6 @@ pub struct McpConfig {
     pub wait: Duration,
     pub permission_wait: Duration,
     pub context_decisions: usize,
-}
-
-/// Keeps the expert present in `lh_experts` for each specialty until `stop`, then
-/// removes it.
-pub async fn heartbeat(js: jetstream::Context, identity: Identity, stop: CancellationToken) {
-    let store = match js.get_key_value(EXPERTS_BUCKET).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "expert_presence_unavailable");
-            return;
-        }
-    };
-    let keys: Vec<(String, String)> = identity
-        .specialties
-        .iter()
-        .map(|s| {
-            (
-                s.clone(),
-                subject::expert_key(&Token::encode(s), &Token::encode(&identity.expert)),
-            )
-        })
-        .collect();
-    loop {
-        for (specialty, key) in &keys {
-            let presence = ExpertPresence {
-                expert: identity.expert.clone(),
-                specialty: specialty.clone(),
-                kind: identity.kind.clone(),
-                ts_us: now_us(),
-            };
-            let Ok(body) = serde_json::to_vec(&presence) else {
-                continue;
-            };
-            if let Err(e) = store.put(key, body.into()).await {
-                tracing::warn!(error = %e, "expert_presence_put_failed");
-            }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(HEARTBEAT) => {}
-            _ = stop.cancelled() => break,
-        }
-    }
-    for (_, key) in &keys {
-        let _ = store.delete(key).await;
-    }
 }
 
 /// Serves MCP until the client goes away (stdio) or `shutdown` (both), announcing the
@@ -117,7 +67,14 @@ pub async fn run(
         context_decisions: config.context_decisions,
     };
     let stop = shutdown.child_token();
-    let presence = tokio::spawn(heartbeat(js, config.identity.clone(), stop.clone()));
+    let identity = config.identity.clone();
+    let presence = tokio::spawn(lighthouse_nats::experts::heartbeat(
+        js,
+        identity.expert,
+        identity.specialties,
+        identity.kind,
+        stop.clone(),
+    ));
     let served = match config.listen {
         None => serve_stdio(desk, stop.clone()).await,
         Some(addr) => serve_http(desk, addr, stop.clone()).await,

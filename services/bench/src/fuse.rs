@@ -10,9 +10,9 @@
 //!    until it shows the new bytes;
 //! 4. the projector's peak RSS (VmHWM) for that tree.
 
-use crate::files::{Origin, Project, publish, read_version};
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
+use lighthouse_hook::files::{Origin, Project, publish, read_version};
 use lighthouse_nats::topology::Topology;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Write};
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::settings::Settings;
+use lighthouse_config::Settings;
 
 #[derive(Debug, Clone)]
 pub struct FuseArgs {
@@ -240,18 +240,19 @@ const OPS: &[(&str, &str)] = &[
 ];
 
 pub async fn fuse(settings: &Settings, args: FuseArgs) -> anyhow::Result<FuseReport> {
-    let crate::bench::BenchServer {
+    let crate::pipeline::BenchServer {
         dir,
         server,
         url,
         client,
-    } = crate::bench::BenchServer::start(settings).await?;
+    } = crate::pipeline::BenchServer::start(settings).await?;
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?.apply(&js).await?;
 
     let local_root = dir.path().join("bench-proj");
     let tree_bytes = generate(&local_root, args.files)?;
-    let report = crate::sync::sync(&js, &local_root, None, "bench", 64 << 20, false).await?;
+    let report =
+        lighthouse_hook::sync::sync(&js, &local_root, None, "bench", 64 << 20, &()).await?;
     eprintln!(
         "bench: generated and synced {} files ({} published)",
         report.scanned, report.published
@@ -329,7 +330,7 @@ pub async fn fuse(settings: &Settings, args: FuseArgs) -> anyhow::Result<FuseRep
     }
     let rss = projector
         .pid()
-        .and_then(crate::bench::peak_rss_kb)
+        .and_then(crate::pipeline::peak_rss_kb)
         .unwrap_or(0) as f64
         / 1024.0;
     drop(projector);

@@ -6,10 +6,10 @@
 //! 3. maximum sustained commands/s with one, then two validator processes;
 //! 4. the hook as the agent runs it: process spawn → answer on stdout.
 
-use crate::settings::Settings;
 use anyhow::{Context as _, bail};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
+use lighthouse_config::Settings;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use lighthouse_nats::topology::Topology;
 use lighthouse_schemas::{AgentKind, Command, Envelope, Token, encode, now_us, subject};
@@ -41,9 +41,18 @@ pub struct PipelineReport {
     pub throughput_1_replica: f64,
     /// Two single-threaded replicas.
     pub throughput_2_replicas: f64,
+    /// Which binary ran as the hook: `lighthouse-hook` when it sits beside this one.
+    pub hook_binary: String,
     pub hook_roundtrip_p50_ms: f64,
     pub hook_roundtrip_p99_ms: f64,
     pub hook_peak_rss_mb: f64,
+    /// The same hook with no server to reach (connection refused): the local policy
+    /// decides and the call is spooled.
+    pub hook_fallback_p50_ms: f64,
+    pub hook_fallback_p99_ms: f64,
+    /// The floor no hook can beat: spawning `/bin/true` and waiting for it.
+    pub spawn_floor_p50_ms: f64,
+    pub spawn_floor_p99_ms: f64,
     pub validator_peak_rss_mb: f64,
     /// decision p99 / raw publish+ack p99: what the pipeline costs over the transport.
     pub decision_p99_over_raw_p99: f64,
@@ -66,7 +75,9 @@ impl PipelineReport {
             "raw JetStream   publish+ack p50 {:.3} ms  p99 {:.3} ms   pipelined {:.0} msg/s\n\
              decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
              throughput      1 validator (all cores) {:.0}/s;  one-thread replicas: 1 → {:.0}/s ({:.2}× raw), 2 → {:.0}/s ({:.2}× of 1)\n\
-             hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB\n\
+             hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB  ({})\n\
+             hook fallback   p50 {:.2} ms  p99 {:.2} ms   (no server: local policy, spooled)\n\
+             spawn floor     p50 {:.2} ms  p99 {:.2} ms   (/bin/true)\n\
              validator       peak RSS {:.1} MB\n\
              observability   off: p99 {:.3} ms, {:.0}/s (all cores);  on (metrics + OTLP traces): p99 {:.3} ms, {:.0}/s  → p99 {:.2}×, throughput {:.2}×\n",
             self.raw_publish_ack_p50_ms,
@@ -84,6 +95,11 @@ impl PipelineReport {
             self.hook_roundtrip_p50_ms,
             self.hook_roundtrip_p99_ms,
             self.hook_peak_rss_mb,
+            self.hook_binary,
+            self.hook_fallback_p50_ms,
+            self.hook_fallback_p99_ms,
+            self.spawn_floor_p50_ms,
+            self.spawn_floor_p99_ms,
             self.validator_peak_rss_mb,
             self.decision_p99_ms,
             self.throughput_1_replica_all_cores,
@@ -198,7 +214,7 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         &[],
     )?]);
     wait_for_validators(&js, 1).await?;
-    let (d_p50, d_p99, d_rate) = steady_latency(&js, &decisions, args.seconds).await?;
+    let (d_p50, d_p99, d_rate) = steady_latency(&js, &decisions, args.seconds, "lat-").await?;
     eprintln!("bench: decision p50 {d_p50:.3} ms p99 {d_p99:.3} ms at {d_rate:.0}/s");
     let t_all = max_throughput(&js, &decisions, args.commands, "t0").await?;
     eprintln!("bench: 1 validator on all cores {t_all:.0} commands/s");
@@ -224,7 +240,8 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         ],
     )?]);
     wait_for_validators(&js, 1).await?;
-    let (o_p50, o_p99, o_rate) = steady_latency(&js, &decisions, args.seconds).await?;
+    // Fresh ids: the same ids would be deduplicated and answered by the first run.
+    let (o_p50, o_p99, o_rate) = steady_latency(&js, &decisions, args.seconds, "obs-").await?;
     let t_obs = max_throughput(&js, &decisions, args.commands, "tobs").await?;
     eprintln!(
         "bench: with metrics and tracing: decision p99 {o_p99:.3} ms, 1 validator on all cores {t_obs:.0} commands/s"
@@ -257,7 +274,18 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     let t2 = max_throughput(&js, &decisions, args.commands, "t2").await?;
     eprintln!("bench: 2 one-thread validators {t2:.0} commands/s");
 
-    let (h_p50, h_p99, h_rss) = hook_roundtrip(&exe, &url, &state, args.hooks).await?;
+    // The lean hook binary when it was built beside this one (as installed), else this.
+    let hook_exe = exe.with_file_name("lighthouse-hook");
+    let hook_exe = if hook_exe.is_file() {
+        hook_exe
+    } else {
+        exe.clone()
+    };
+    let (h_p50, h_p99, h_rss) = hook_roundtrip(&hook_exe, &url, &state, args.hooks, false).await?;
+    let unreachable = "nats://127.0.0.1:1";
+    let (f_p50, f_p99, _) =
+        hook_roundtrip(&hook_exe, unreachable, &state, args.hooks, true).await?;
+    let (s_p50, s_p99) = spawn_floor(args.hooks).await?;
     let validator_rss = children.peak_rss_mb().max(all_cores_rss);
     drop(children);
     drop(server);
@@ -271,6 +299,11 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         throughput_1_replica_all_cores: t_all,
         throughput_1_replica: t1,
         throughput_2_replicas: t2,
+        hook_binary: hook_exe.display().to_string(),
+        hook_fallback_p50_ms: f_p50,
+        hook_fallback_p99_ms: f_p99,
+        spawn_floor_p50_ms: s_p50,
+        spawn_floor_p99_ms: s_p99,
         hook_roundtrip_p50_ms: h_p50,
         hook_roundtrip_p99_ms: h_p99,
         hook_peak_rss_mb: h_rss,
@@ -506,6 +539,7 @@ async fn steady_latency(
     js: &async_nats::jetstream::Context,
     decisions: &Decisions,
     seconds: u64,
+    prefix: &str,
 ) -> anyhow::Result<(f64, f64, f64)> {
     let n = (seconds * 1_000) as usize;
     let mut sent = Vec::with_capacity(n);
@@ -515,7 +549,7 @@ async fn steady_latency(
     let start = Instant::now();
     for i in 0..n {
         tick.tick().await;
-        let id = format!("lat{i}");
+        let id = format!("{prefix}{i}");
         let command = bench_command(&id, i);
         let t = Instant::now();
         acks.push(publish_command(js, &command).await?.into_future());
@@ -528,7 +562,7 @@ async fn steady_latency(
         ack?;
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    wait_for(decisions, "lat", n, Duration::from_secs(30)).await?;
+    wait_for(decisions, prefix, n, Duration::from_secs(30)).await?;
     let mut h = histogram();
     for (id, t) in &sent {
         if let Some(at) = decisions.get(id) {
@@ -571,6 +605,7 @@ async fn hook_roundtrip(
     url: &str,
     state: &std::path::Path,
     n: usize,
+    fallback: bool,
 ) -> anyhow::Result<(f64, f64, f64)> {
     let mut h = histogram();
     let mut peak_kb = 0u64;
@@ -592,8 +627,8 @@ async fn hook_roundtrip(
         if !stdout.contains("permissionDecision") {
             bail!("hook gave no answer: {stdout}");
         }
-        if stdout.contains("decided locally") {
-            bail!("hook fell back to local policy during the benchmark: {stdout}");
+        if stdout.contains("decided locally") != fallback {
+            bail!("hook answered by the wrong path (fallback expected: {fallback}): {stdout}");
         }
         h.record(elapsed.as_micros() as u64)?;
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -608,16 +643,39 @@ async fn hook_roundtrip(
     Ok((ms(&h, 0.5), ms(&h, 0.99), peak_kb as f64 / 1024.0))
 }
 
+/// Spawning `/bin/true` and waiting for it, `n` times: the process-spawn floor.
+async fn spawn_floor(n: usize) -> anyhow::Result<(f64, f64)> {
+    tokio::task::spawn_blocking(move || {
+        let mut h = histogram();
+        for _ in 0..n.max(1) {
+            let t = Instant::now();
+            std::process::Command::new("/bin/true").status()?;
+            h.record(t.elapsed().as_micros() as u64)?;
+        }
+        Ok((ms(&h, 0.5), ms(&h, 0.99)))
+    })
+    .await?
+}
+
 /// Runs `command` as `hook claude` with `payload` on stdin: how long it took, and
 /// what it printed.
 pub(crate) async fn run_hook(
     mut command: std::process::Command,
     payload: String,
 ) -> anyhow::Result<(Duration, std::process::Output)> {
+    // `lighthouse-hook claude`, or `lighthouse hook claude`.
+    let lean = std::path::Path::new(command.get_program())
+        .file_name()
+        .is_some_and(|n| n == "lighthouse-hook");
+    let args: &[&str] = if lean {
+        &["claude"]
+    } else {
+        &["hook", "claude"]
+    };
     let timed = tokio::task::spawn_blocking(move || {
         let t = Instant::now();
         let mut child = command
-            .args(["hook", "claude"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

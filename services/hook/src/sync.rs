@@ -91,6 +91,16 @@ async fn latest_versions(
     Ok(out)
 }
 
+/// What a sync reports while it runs (the CLI draws a progress bar; `()` shows nothing).
+pub trait Progress {
+    fn start(&self, _files: usize) {}
+    fn step(&self) {}
+    fn publishing(&self) {}
+    fn finish(&self) {}
+}
+
+impl Progress for () {}
+
 /// Syncs `dir` (inside its project) into `LH_FS`.
 pub async fn sync(
     js: &jetstream::Context,
@@ -98,7 +108,7 @@ pub async fn sync(
     configured_project: Option<&str>,
     agent: &str,
     max_file_bytes: u64,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> anyhow::Result<SyncReport> {
     let project = Project::enclosing(dir, configured_project)?;
     let dir = dir.canonicalize()?;
@@ -109,15 +119,7 @@ pub async fn sync(
         scanned: files.len(),
         ..Default::default()
     };
-    let bar = if progress {
-        indicatif::ProgressBar::new(files.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    progress.start(files.len());
     let origin = Origin {
         agent: agent.to_owned(),
         tool: "sync".to_owned(),
@@ -126,7 +128,7 @@ pub async fn sync(
     let mut on_disk = std::collections::HashSet::new();
     let mut to_publish = Vec::new();
     for file in &files {
-        bar.inc(1);
+        progress.step();
         let version = project
             .relative(&project.root, file)
             .and_then(|rel| read_version(&project, &rel, &origin, max_file_bytes));
@@ -166,7 +168,7 @@ pub async fn sync(
             }
         }
     }
-    bar.set_message("publishing");
+    progress.publishing();
     let mut results = futures::stream::iter(to_publish)
         .map(|v| publish(js, v))
         .buffer_unordered(64);
@@ -179,7 +181,7 @@ pub async fn sync(
             }
         }
     }
-    bar.finish_and_clear();
+    progress.finish();
     if let Some(e) = first_error {
         return Err(e).context("publishing file versions");
     }

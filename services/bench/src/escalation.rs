@@ -7,11 +7,11 @@
 //! expert records how long it held each escalation (decode to vote handed to the
 //! client), and the overhead is the round trip minus that.
 
-use crate::settings::Settings;
 use anyhow::{Context as _, bail};
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
+use lighthouse_config::Settings;
 use lighthouse_nats::roster::Roster;
 use lighthouse_nats::topology::{ESC_STREAM, Topology};
 use lighthouse_schemas::{
@@ -92,12 +92,12 @@ pub async fn escalation(
     args: EscalationArgs,
 ) -> anyhow::Result<EscalationReport> {
     // Bound, not dropped: the temp dir holds the running server's store.
-    let crate::bench::BenchServer {
+    let crate::pipeline::BenchServer {
         dir: _dir,
         server,
         url,
         client,
-    } = crate::bench::BenchServer::start(settings).await?;
+    } = crate::pipeline::BenchServer::start(settings).await?;
     let js = jetstream::new(client.clone());
     let (raw_p50, raw_p99) = raw_publish_ack(&js).await?;
     eprintln!("bench: raw publish+ack p50 {raw_p50:.3} ms p99 {raw_p99:.3} ms");
@@ -184,11 +184,11 @@ async fn raw_publish_ack(js: &jetstream::Context) -> anyhow::Result<(f64, f64)> 
 /// An expert that approves every security escalation at once, recording how long it
 /// held each one.
 async fn instant_expert(js: jetstream::Context, holds: HoldTimes, shutdown: CancellationToken) {
-    let presence = tokio::spawn(crate::expert::heartbeat(
+    let presence = tokio::spawn(lighthouse_nats::experts::heartbeat(
         js.clone(),
-        "security".into(),
         "bench-bot".into(),
-        "script",
+        vec!["security".into()],
+        "script".into(),
         shutdown.clone(),
     ));
     let consumer: PullConsumer = match async {

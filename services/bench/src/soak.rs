@@ -19,10 +19,10 @@
 //! command with more than one decision message). Latency is publish → decision seen
 //! on a core subscription, per phase; RSS of every process is sampled over time.
 
-use crate::settings::Settings;
 use anyhow::{Context as _, bail};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
+use lighthouse_config::Settings;
 use lighthouse_nats::server::{ServerOptions, ServerProcess, ensure_binary};
 use lighthouse_nats::topology::Topology;
 use lighthouse_schemas::{AgentKind, Command, Envelope, Token, encode, now_us, subject};
@@ -652,7 +652,7 @@ async fn hooks(
             .env("LIGHTHOUSE__STATE_DIR", &state)
             .env("LIGHTHOUSE_CONFIG", state.join("no-config.toml"))
             .env("LIGHTHOUSE_LOG", "error");
-        let (took, output) = crate::bench::run_hook(command, payload).await?;
+        let (took, output) = crate::pipeline::run_hook(command, payload).await?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !stdout.contains("permissionDecision") {
             bail!("a hook gave no answer: {stdout}");

@@ -119,7 +119,7 @@ impl Esc {
             }
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        eventually(LIMIT, || expert_pulling(&js, specialty)).await;
     }
 
     fn watched(&self, id: &str) -> String {

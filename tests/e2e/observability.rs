@@ -431,8 +431,9 @@ async fn one_trace_follows_an_escalated_command_through_every_stage() {
         }
     })
     .await;
-    // Workers follow presence with KV watches; let them see each other.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Ready when its pull is open at the server (workers see its presence through KV
+    // watches, pushed as soon as it is written).
+    eventually(LIMIT, || expert_pulling(&js, "security")).await;
 
     let id = "toolu_traced";
     let hook = {

@@ -219,3 +219,19 @@ pub async fn all_acked(js: &jetstream::Context, stream: &str) -> bool {
     }
     seen > 0
 }
+
+/// Whether an expert's pull on its specialty's shared consumer (`LH_ESC`) is open at
+/// the server: the expert is ready for an escalation. Tests wait on this, not a sleep.
+pub async fn expert_pulling(js: &jetstream::Context, specialty: &str) -> bool {
+    let Ok(stream) = js.get_stream("LH_ESC").await else {
+        return false;
+    };
+    let durable = lighthouse_nats::experts::durable(specialty);
+    let Ok(mut consumer) = stream
+        .get_consumer::<jetstream::consumer::pull::Config>(&durable)
+        .await
+    else {
+        return false;
+    };
+    consumer.info().await.is_ok_and(|i| i.num_waiting > 0)
+}

@@ -254,6 +254,18 @@ async fn every_role_is_refused_what_it_may_not_do() {
         .unwrap()
         .await
         .expect("alice votes as herself");
+    // Experts see the votes cast so far (the MCP server's `get_escalation` lists them).
+    let votes = lighthouse_nats::read::read_filtered(
+        &alice_js,
+        "LH_VOTE",
+        "lh.vote.c1.>",
+        lighthouse_nats::read::Start::First,
+        10,
+        LIMIT,
+    )
+    .await
+    .expect("alice reads the votes on an escalation");
+    assert_eq!(votes.len(), 1, "alice sees her own vote");
 
     // The audit log and the command log refuse purges and deletes, even from ops.
     let ops = s.js("ops").await;

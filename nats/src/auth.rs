@@ -629,6 +629,7 @@ mod tests {
             decided_by: "v".into(),
             voters: Vec::new(),
             provenance: Default::default(),
+            exception: None,
         };
         sign_decision(&mut d, &key).unwrap();
         assert_eq!(verify_decision(&d).unwrap(), key.public_key());

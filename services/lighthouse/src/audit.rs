@@ -104,7 +104,8 @@ pub async fn read_stream(
 /// Which role may sign which tier.
 fn role_for(tier: Tier) -> &'static str {
     match tier {
-        Tier::Policy | Tier::Cache => "validator",
+        // A validator applies exceptions: it decides those calls.
+        Tier::Policy | Tier::Cache | Tier::Exception => "validator",
         Tier::Expert | Tier::Deadline => "aggregator",
         Tier::Fallback => "agent",
     }

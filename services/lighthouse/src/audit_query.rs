@@ -492,6 +492,7 @@ mod tests {
             decided_by: "v".into(),
             voters: Vec::new(),
             provenance: Default::default(),
+            exception: None,
         }
     }
 

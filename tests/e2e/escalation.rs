@@ -502,7 +502,7 @@ async fn forged_votes_are_refused_by_the_server() {
         ("alice".to_owned(), vec!["security".to_owned()]),
         ("bob".to_owned(), vec!["security".to_owned()]),
     ]);
-    let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster).unwrap();
+    let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster, &[]).unwrap();
     let server = NatsServer::start_with_config(
         &lighthouse::trust::authorization(&settings, &grants).unwrap(),
     );

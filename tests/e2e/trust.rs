@@ -30,7 +30,8 @@ impl Secured {
         let ids = dir.path().join("identities");
         let settings = Settings::load_from(None, Vec::new()).unwrap();
         let roster = BTreeMap::from([("alice".to_owned(), vec!["security".to_owned()])]);
-        let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster).unwrap();
+        let grants =
+            lighthouse::trust::ensure_identities(&ids, "claude-code", &roster, &[]).unwrap();
         let conf = lighthouse::trust::authorization(&settings, &grants).unwrap();
         let server = NatsServer::start_with_config(&conf);
         let s = Secured {

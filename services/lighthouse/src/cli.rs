@@ -776,6 +776,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 &identities,
                 &settings.hook.agent,
                 &crate::trust::roster(&settings),
+                &settings.exceptions.granters,
             )?;
             print!("{}", crate::trust::authorization(&settings, &grants)?);
             Ok(ExitCode::SUCCESS)

@@ -744,7 +744,10 @@ mod tests {
         let mut granter = grant("expert", "expert-alice");
         granter.also.push("granter".into());
         let granter = perms.render(&granter, &topology, &durables).unwrap();
-        assert_eq!(writes_exceptions(&granter), ["$KV.lh_exceptions.alice.>"]);
+        assert_eq!(
+            writes_exceptions(&granter),
+            ["$KV.lh_exceptions.expert.alice.>"]
+        );
         for kind in ["agent", "validator", "aggregator", "annotator", "projector"] {
             let r = perms
                 .render(&grant(kind, kind), &topology, &durables)

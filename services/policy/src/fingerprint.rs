@@ -34,9 +34,11 @@ pub fn fingerprint(call: &Call<'_>) -> Option<String> {
         let text = command
             .or_else(|| call.tool_input.get("cmd").and_then(Value::as_str))
             .or_else(|| call.tool_input.get("script").and_then(Value::as_str))?;
+        // Only the home the cwd tells: the granting CLI and the validator run as other
+        // users, so their own homes must not change the key.
         let env = Env {
             cwd: call.cwd,
-            home: call.home.or_else(|| home_from_cwd(call.cwd)),
+            home: home_from_cwd(call.cwd),
         };
         let norm = shell::normalize(text, env);
         if norm.over_bound.is_some() {

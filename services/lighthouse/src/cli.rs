@@ -94,6 +94,12 @@ pub enum Cmd {
     },
     /// Checks the decision log: signatures, one decision per command, gaps.
     Audit(AuditArgs),
+    /// Scoped exceptions: a human's standing approval of one escalated call
+    /// (grant, list, revoke).
+    Exception {
+        #[command(subcommand)]
+        command: crate::exception::ExceptionCmd,
+    },
     /// The admin key that signs policy packs which loosen the policy.
     Admin {
         #[command(subcommand)]
@@ -829,6 +835,10 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             if format == crate::audit_query::Format::Table {
                 eprintln!("lighthouse: {matched} of {read} decisions read matched");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Exception { command } => {
+            crate::exception::run(&settings, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit(AuditArgs {

@@ -16,6 +16,7 @@ pub mod bench_fuse;
 pub mod bench_soak;
 pub mod cli;
 pub mod errors;
+pub mod exception;
 pub mod expert;
 pub mod mcp;
 pub mod probe;

@@ -314,14 +314,7 @@ impl Policy {
     pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
         let rules = RuleSet::build(packs)?;
         let mut h = Sha256::new();
-        let names = packs
-            .iter()
-            .map(|p| {
-                let digest = hex::encode(Sha256::digest(p.text.as_bytes()));
-                let kind = if p.restricted { " (restricted)" } else { "" };
-                format!("{}@{}{kind}", p.name, &digest[..12])
-            })
-            .collect();
+        let names = packs.iter().map(PolicyPack::label).collect();
         for p in packs {
             h.update(p.name.as_bytes());
             h.update([0]);

@@ -26,12 +26,22 @@ struct Secured {
 
 impl Secured {
     async fn start() -> Secured {
+        Secured::start_with(&["alice"], &[]).await
+    }
+
+    /// Identities for the `experts` (each granted security), `granters` among them
+    /// allowed to grant exceptions.
+    async fn start_with(experts: &[&str], granters: &[&str]) -> Secured {
         let dir = tempfile::tempdir().unwrap();
         let ids = dir.path().join("identities");
         let settings = Settings::load_from(None, Vec::new()).unwrap();
-        let roster = BTreeMap::from([("alice".to_owned(), vec!["security".to_owned()])]);
+        let roster: BTreeMap<String, Vec<String>> = experts
+            .iter()
+            .map(|e| ((*e).to_owned(), vec!["security".to_owned()]))
+            .collect();
+        let granters: Vec<String> = granters.iter().map(|g| (*g).to_owned()).collect();
         let grants =
-            lighthouse::trust::ensure_identities(&ids, "claude-code", &roster, &[]).unwrap();
+            lighthouse::trust::ensure_identities(&ids, "claude-code", &roster, &granters).unwrap();
         let conf = lighthouse::trust::authorization(&settings, &grants).unwrap();
         let server = NatsServer::start_with_config(&conf);
         let s = Secured {
@@ -279,6 +289,50 @@ async fn every_role_is_refused_what_it_may_not_do() {
         cmd.delete_message(1).await.is_err(),
         "LH_CMD message deleted"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_ops_and_granting_experts_write_exceptions() {
+    let s = Secured::start_with(&["alice", "bob"], &["alice"]).await;
+    // The agent can never grant one, under any name; nor can a worker.
+    for role in ["agent", "validator", "aggregator"] {
+        let mut p = s.probe(role).await;
+        for subject in [
+            "$KV.lh_exceptions.ops.ex-1",
+            "$KV.lh_exceptions.expert.alice.ex-1",
+        ] {
+            p.publish_refused(subject).await;
+        }
+    }
+    // bob votes but does not grant; alice grants, as herself only.
+    let mut bob = s.probe("expert-bob").await;
+    bob.publish_refused("$KV.lh_exceptions.expert.bob.ex-1")
+        .await;
+    let mut alice = s.probe("expert-alice").await;
+    for subject in [
+        "$KV.lh_exceptions.expert.bob.ex-1",
+        "$KV.lh_exceptions.ops.ex-1",
+    ] {
+        alice.publish_refused(subject).await;
+    }
+    let alice_js = s.js("expert-alice").await;
+    let kv = alice_js
+        .get_key_value("lh_exceptions")
+        .await
+        .expect("a granter opens the bucket");
+    kv.put("expert.alice.ex-1", "x".into())
+        .await
+        .expect("alice writes her own grants");
+    // The validators read what was granted.
+    let validator = s.js("validator").await;
+    let seen = validator
+        .get_key_value("lh_exceptions")
+        .await
+        .unwrap()
+        .get("expert.alice.ex-1")
+        .await
+        .expect("validators read exceptions");
+    assert_eq!(seen.as_deref(), Some(&b"x"[..]));
 }
 
 /// `lighthouse up` with its defaults (plus `extra` args), isolated in temp dirs.

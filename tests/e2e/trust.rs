@@ -809,3 +809,136 @@ fn the_hook_fails_closed_in_every_broken_environment() {
     let (answer, _) = broken_hook(state.path(), &[("LIGHTHOUSE__NATS__URL", &dead)], None);
     assert_eq!(permission(&answer), "deny", "unwritable spool: {answer}");
 }
+
+/// Under a real `up`: an expert listed in `exceptions.granters` grants with its own
+/// identity, the exception decision is signed by the validator, and the log verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_granting_expert_grants_under_up_and_the_log_verifies() {
+    let up = Up::start(
+        &[],
+        "[hook]\nescalation_wait_ms = 25000\n[escalation.experts]\nalice = [\"security\"]\n\
+         [exceptions]\ngranters = [\"alice\"]\n",
+    )
+    .await;
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join(".git")).unwrap();
+    let watch = up
+        .cli(&[
+            "expert",
+            "watch",
+            "--specialty",
+            "security",
+            "--id",
+            "alice",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _watch = crate::util::Procs(vec![watch]);
+    let ops = up.js("ops").await;
+    let key = lighthouse_schemas::subject::expert_key(
+        &lighthouse_schemas::Token::encode("security"),
+        &lighthouse_schemas::Token::encode("alice"),
+    );
+    eventually(LIMIT, || async {
+        match ops.get_key_value("lh_experts").await {
+            Ok(kv) => matches!(kv.get(&key).await, Ok(Some(_))),
+            Err(_) => false,
+        }
+    })
+    .await;
+
+    let payload = bash_in("git push origin main", "toolu_u1", project.path());
+    let hook = {
+        let cmd = up.cli(&[]);
+        std::thread::spawn(move || run_hook(cmd, &payload).0)
+    };
+    eventually(LIMIT, || async {
+        match ops.get_key_value("lh_escalations").await {
+            Ok(kv) => matches!(kv.get("toolu_u1").await, Ok(Some(_))),
+            Err(_) => false,
+        }
+    })
+    .await;
+    let out = up
+        .cli(&["expert", "approve", "toolu_u1", "--specialty", "security"])
+        .args(["--id", "alice", "--reason", "release branch is green"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let answer = tokio::task::block_in_place(|| hook.join().unwrap());
+    assert_eq!(permission(&answer), "allow", "{answer}");
+
+    let out = up
+        .cli(&["exception", "grant", "toolu_u1", "--scope", "session"])
+        .args(["--reason", "release day", "--as", "alice", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let granted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(granted["granted_by"], "expert-alice");
+    let id = granted["id"].as_str().unwrap().to_owned();
+
+    // The grant reaches the validator through its watch: the first call after it may
+    // still escalate (the hook then asks at once, as configured here).
+    let mut allowed = None;
+    for i in 0..100 {
+        let cmd_id = format!("toolu_u2_{i}");
+        let mut hook = up.cli(&[]);
+        hook.env("LIGHTHOUSE__HOOK__ESCALATION_WAIT_MS", "300");
+        let answer = run_hook(
+            hook,
+            &bash_in("git  push   origin main", &cmd_id, project.path()),
+        )
+        .0;
+        if permission(&answer) == "allow" {
+            assert!(reason(&answer).contains(&id), "{answer}");
+            allowed = Some(cmd_id);
+            break;
+        }
+    }
+    let allowed = allowed.expect("the exception never allowed the call");
+    let d = up.decision_of(&allowed).await;
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].tier, lighthouse_schemas::Tier::Exception);
+    assert_eq!(d[0].exception.as_deref(), Some(id.as_str()));
+
+    let out = up.cli(&["audit", "verify"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = up.cli(&["audit", "show", &allowed]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && shown.contains(&format!("exception {id}")),
+        "{shown}"
+    );
+    assert!(shown.contains("signature verifies"), "{shown}");
+
+    // alice lists and revokes her own grant with her own identity.
+    let out = up
+        .cli(&[
+            "exception",
+            "revoke",
+            &id,
+            "--reason",
+            "released",
+            "--as",
+            "alice",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = up
+        .cli(&["exception", "list", "--all", "--as", "alice"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains("revoked by expert-alice"),
+        "{listed}"
+    );
+}

@@ -301,10 +301,14 @@ pub async fn grant(settings: &Settings, args: Grant) -> anyhow::Result<Exception
         },
         Err(e) => anyhow::bail!("opening {ESCALATIONS_BUCKET}: {e}"),
     };
-    let decision = crate::audit_query::find_decision(&js, &args.cmd_id)
-        .await?
-        .map(|(_, d)| d);
     let c = &escalation.command;
+    // A direct get of the one decision subject: what an expert identity may read.
+    let subject = lighthouse_schemas::subject::decision(
+        &Token::encode(&c.env.project),
+        &Token::encode(&c.env.agent),
+        &Token::encode(&escalation.cmd_id),
+    );
+    let decision = lighthouse_nats::read::recorded_decision(&js, &subject).await;
     let home = lighthouse_policy::home_from_cwd(&c.cwd)
         .map(str::to_owned)
         .or_else(|| lighthouse_config::home_dir().map(|h| h.to_string_lossy().into_owned()));

@@ -165,6 +165,14 @@ pub fn verify(
                 decision.cmd_id
             ));
         }
+        // Tier `exception` and a named exception go together: an Allow the policy did
+        // not give must say whose standing approval gave it.
+        if (decision.tier == Tier::Exception) != decision.exception.is_some() {
+            report.problems.push(format!(
+                "{at}: tier {:?} with exception {:?}: an exception decision names its exception, and only it",
+                decision.tier, decision.exception
+            ));
+        }
         match lighthouse_nats::auth::verify_decision(&decision) {
             Ok(signer) => {
                 let want = role_for(decision.tier);

@@ -326,7 +326,7 @@ pub struct AuditArgs {
     /// A rule id, or a prefix ending in * (secret.*).
     #[arg(long)]
     pub rule: Option<String>,
-    /// policy, cache, expert, fallback or deadline.
+    /// policy, cache, expert, fallback, deadline or exception.
     #[arg(long)]
     pub tier: Option<String>,
     /// RFC 3339 time or a duration back from now (15m, 2h, 7d).

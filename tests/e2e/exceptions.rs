@@ -14,7 +14,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// What the pipeline made of a call.
 #[derive(Debug)]
 enum Outcome {
-    Decided(Decision),
+    Decided(Box<Decision>),
     Escalated,
 }
 
@@ -43,7 +43,7 @@ async fn probe(e: &Esc, template: &Command, id: &str, session: &str, bash: &str)
     let started = std::time::Instant::now();
     loop {
         if let Some(d) = e.decisions_for(id).await.into_iter().next() {
-            return Outcome::Decided(d);
+            return Outcome::Decided(Box::new(d));
         }
         if let Ok(kv) = js.get_key_value("lh_escalations").await
             && let Ok(Some(_)) = kv.get(Token::encode(id).kv_key()).await
@@ -61,7 +61,7 @@ async fn until_allowed_by(e: &Esc, c: &Command, tag: &str, session: &str, x: &st
     for i in 0.. {
         let id = format!("toolu_{tag}_{i}");
         match probe(e, c, &id, session, "git push origin main").await {
-            Outcome::Decided(d) if d.exception.as_deref() == Some(x) => return d,
+            Outcome::Decided(d) if d.exception.as_deref() == Some(x) => return *d,
             other => assert!(i < 100, "{tag}: never allowed by {x}: {other:?}"),
         }
     }

@@ -868,6 +868,22 @@ async fn a_granting_expert_grants_under_up_and_the_log_verifies() {
     assert!(out.status.success(), "{out:?}");
     let answer = tokio::task::block_in_place(|| hook.join().unwrap());
     assert_eq!(permission(&answer), "allow", "{answer}");
+    // The MCP server, as alice, lists the votes cast so far (experts read LH_VOTE).
+    let desk = lighthouse_mcp::desk::Desk {
+        js: up.js("expert-alice").await,
+        identity: std::sync::Arc::new(lighthouse_mcp::desk::Identity {
+            expert: "alice".into(),
+            specialties: vec!["security".into()],
+            kind: "human".into(),
+        }),
+        wait: Duration::from_secs(1),
+        permission_wait: Duration::from_secs(1),
+        policy: std::sync::Arc::new(lighthouse_policy::Policy::builtin()),
+        context_decisions: 0,
+    };
+    let votes = desk.votes("toolu_u1").await;
+    assert_eq!(votes.len(), 1, "{votes:?}");
+    assert_eq!(votes[0].expert, "alice");
 
     let out = up
         .cli(&["exception", "grant", "toolu_u1", "--scope", "session"])

@@ -299,14 +299,26 @@ async fn an_approved_escalation_becomes_a_scoped_revocable_expiring_exception() 
         "{err}"
     );
     // And the live session exception no longer turns those pushes into Allow: deny wins.
+    let mut denied = None;
     for i in 0.. {
         let id = format!("toolu_d_{i}");
         match probe(&e, &call, &id, "s-test", "git push origin main").await {
             Outcome::Decided(d) if d.verdict == Verdict::Deny => {
                 assert_eq!(d.exception, None);
+                denied = Some(id);
                 break;
             }
             other => assert!(i < 100, "the pushed pack never denied: {other:?}"),
         }
     }
+
+    // `audit show` explains with the policy that decided, rebuilt from lh_policy's
+    // history (the project pack is not in this process's local policy).
+    let (ok, out, err) = cli(&e, &["audit", "show", &denied.unwrap()]);
+    assert!(ok, "{err}");
+    let explained = out.split_once("explained\n").map(|(_, e)| e).unwrap_or("");
+    assert!(
+        out.contains("(the one that decided)") && explained.contains("project.no_push"),
+        "{out}"
+    );
 }

@@ -385,12 +385,10 @@ async fn handle(
 /// Applies the exception covering `command`, if one does (only on the Escalate path:
 /// the normalised-command key costs a second parse).
 fn except(escalator: &Escalator, command: &Command, decision: &mut Decision) {
-    let Ok(table) = escalator.exceptions.lock() else {
-        return;
-    };
-    if table.is_empty() {
+    if escalator.exceptions.lock().map_or(true, |t| t.is_empty()) {
         return;
     }
+    // The key is computed outside the lock: other handlers keep deciding meanwhile.
     let call = lighthouse_policy::Call {
         tool_name: &command.tool_name,
         tool_input: &command.tool_input,
@@ -398,6 +396,9 @@ fn except(escalator: &Escalator, command: &Command, decision: &mut Decision) {
         home: None,
     };
     let Some(print) = lighthouse_policy::fingerprint(&call) else {
+        return;
+    };
+    let Ok(table) = escalator.exceptions.lock() else {
         return;
     };
     if let Some(e) = table.find(command, &print, decision.rule_id.as_deref(), now_us()) {

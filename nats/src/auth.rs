@@ -170,6 +170,9 @@ pub struct Grant {
     pub agent: Option<String>,
     /// The expert name and the specialties the roster grants it (expert role).
     pub expert: Option<(String, Vec<String>)>,
+    /// Further table entries layered on this user's own (`granter` for an expert
+    /// allowed to grant exceptions).
+    pub also: Vec<String>,
 }
 
 /// What the rendered permissions of one user are.
@@ -184,7 +187,7 @@ impl Permissions {
     pub fn embedded() -> Result<Permissions, AuthError> {
         let roles: BTreeMap<String, RolePermissions> =
             toml::from_str(PERMISSIONS_TOML).map_err(|e| AuthError::Table(e.to_string()))?;
-        for role in ROLES.iter().chain(&["expert"]) {
+        for role in ROLES.iter().chain(&["expert", "granter"]) {
             if !roles.contains_key(*role) {
                 return Err(AuthError::Table(format!("no entry for role {role}")));
             }
@@ -201,10 +204,26 @@ impl Permissions {
         topology: &Topology,
         durables: &BTreeMap<String, Vec<String>>,
     ) -> Result<Rendered, AuthError> {
-        let table = self
-            .roles
-            .get(&grant.kind)
-            .ok_or_else(|| AuthError::Table(format!("no entry for role {}", grant.kind)))?;
+        let mut tables = Vec::new();
+        for kind in std::iter::once(&grant.kind).chain(&grant.also) {
+            tables.push(
+                self.roles
+                    .get(kind)
+                    .ok_or_else(|| AuthError::Table(format!("no entry for role {kind}")))?,
+            );
+        }
+        let entries = |pick: fn(&RolePermissions) -> &Vec<String>| -> Vec<String> {
+            tables
+                .iter()
+                .flat_map(|t| pick(t).iter().cloned())
+                .collect()
+        };
+        let (publish, subscribe, consume, read) = (
+            entries(|t| &t.publish),
+            entries(|t| &t.subscribe),
+            entries(|t| &t.consume),
+            entries(|t| &t.read),
+        );
         let token = |s: &str| lighthouse_schemas::Token::encode(s);
         let specialties: Vec<String> = grant
             .expert
@@ -234,14 +253,14 @@ impl Permissions {
             }
         };
         let mut out = Rendered::default();
-        for entry in &table.publish {
+        for entry in &publish {
             out.publish_allow.extend(expand(entry));
         }
-        for entry in &table.subscribe {
+        for entry in &subscribe {
             out.subscribe_allow.extend(expand(entry));
         }
         let mut own: Vec<(String, String)> = Vec::new();
-        for entry in table.consume.iter().flat_map(|e| expand(e)) {
+        for entry in consume.iter().flat_map(|e| expand(e)) {
             let (stream, group) = entry.split_once('.').ok_or_else(|| {
                 AuthError::Table(format!("consume entry {entry:?} is not STREAM.group"))
             })?;
@@ -264,7 +283,7 @@ impl Permissions {
                 own.push((stream.to_owned(), name));
             }
         }
-        for stream in &table.read {
+        for stream in &read {
             out.publish_allow.extend([
                 format!("$JS.API.STREAM.INFO.{stream}"),
                 format!("$JS.API.DIRECT.GET.{stream}"),
@@ -629,6 +648,7 @@ mod tests {
             decided_by: "v".into(),
             voters: Vec::new(),
             provenance: Default::default(),
+            exception: None,
         };
         sign_decision(&mut d, &key).unwrap();
         assert_eq!(verify_decision(&d).unwrap(), key.public_key());
@@ -643,6 +663,7 @@ mod tests {
             public_key: "UKEY".into(),
             agent: (kind == "agent").then(|| "claude-code".into()),
             expert: (kind == "expert").then(|| ("alice".into(), vec!["security".into()])),
+            also: Vec::new(),
         }
     }
 
@@ -711,6 +732,28 @@ mod tests {
                 .publish_allow
                 .contains(&"$KV.lh_experts.security.alice".to_owned())
         );
+        // Exceptions: only a granting expert writes them, under its own name.
+        let writes_exceptions = |r: &Rendered| {
+            r.publish_allow
+                .iter()
+                .filter(|s| s.starts_with("$KV.lh_exceptions"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert!(writes_exceptions(&expert).is_empty());
+        let mut granter = grant("expert", "expert-alice");
+        granter.also.push("granter".into());
+        let granter = perms.render(&granter, &topology, &durables).unwrap();
+        assert_eq!(
+            writes_exceptions(&granter),
+            ["$KV.lh_exceptions.expert.alice.>"]
+        );
+        for kind in ["agent", "validator", "aggregator", "annotator", "projector"] {
+            let r = perms
+                .render(&grant(kind, kind), &topology, &durables)
+                .unwrap();
+            assert!(writes_exceptions(&r).is_empty(), "{kind} writes exceptions");
+        }
         for kind in [
             "validator",
             "aggregator",

@@ -50,6 +50,7 @@ const ORDER: &[&str] = &[
     "KV_lh_escalations",
     "LH_FS",
     "KV_lh_policy",
+    "KV_lh_exceptions",
     "LH_DECISION",
     "LH_ANNOT",
     "OBJ_lh_fs_blobs",

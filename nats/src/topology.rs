@@ -74,6 +74,10 @@ pub const KV_BUCKETS: &[(&str, i64, u64)] = &[
     (EXPERTS_BUCKET, 1, 15),
     // Open escalations by command id; kept a week like LH_ESC itself.
     (ESCALATIONS_BUCKET, 1, 604_800),
+    // Granted exceptions, each revision kept (grant, revocation): the history is the
+    // record of who allowed what. Kept 90 days after their last change, far past any
+    // exception's expiry.
+    (EXCEPTIONS_BUCKET, 16, 7_776_000),
 ];
 
 /// Object store buckets (name, description): file contents too large for a message.
@@ -106,6 +110,9 @@ pub const EXPERTS_BUCKET: &str = "lh_experts";
 /// Open escalations, `<cmd_id token>` → the MessagePack `Escalation`: how the
 /// aggregator finds a vote's consensus rule and deadline.
 pub const ESCALATIONS_BUCKET: &str = "lh_escalations";
+/// Scoped exceptions, `<granter kv token>.<exception id>` → the MessagePack
+/// `Exception`; validators watch it.
+pub const EXCEPTIONS_BUCKET: &str = "lh_exceptions";
 
 #[derive(Debug, Error)]
 pub enum TopologyError {

@@ -20,7 +20,7 @@ pub mod token;
 pub use codec::{CodecError, MAX_MESSAGE_BYTES, decode, encode};
 pub use msg::{
     AgentKind, Choice, Command, ConsensusRule, Decision, Envelope, Escalation, EscalationContext,
-    ExpertPresence, FileContent, FileVersion, Message, Provenance, RecentDecision, Risk,
-    SCHEMA_VERSION, Tier, Verdict, Vote, Voter, now_us,
+    Exception, ExceptionScope, ExpertPresence, FileContent, FileVersion, Message, Provenance,
+    RecentDecision, Revocation, Risk, SCHEMA_VERSION, Tier, Verdict, Vote, Voter, now_us,
 };
 pub use token::Token;

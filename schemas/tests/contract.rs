@@ -6,7 +6,8 @@
 
 use lighthouse_schemas::codec::{CodecError, MAX_MESSAGE_BYTES};
 use lighthouse_schemas::{
-    AgentKind, Command, Decision, Envelope, Message, Risk, Tier, Verdict, decode, encode,
+    AgentKind, Command, Decision, Envelope, Exception, ExceptionScope, Message, Revocation, Risk,
+    Tier, Verdict, decode, encode,
 };
 use serde_json::json;
 use std::fmt::Debug;
@@ -120,7 +121,79 @@ fn decision_contract() {
         decided_by: "validator-host-1".into(),
         voters: Vec::new(),
         provenance: Default::default(),
+        exception: None,
     });
+}
+
+#[test]
+fn exception_contract() {
+    let mut env = Envelope::new(
+        "ex-3f2a9c1b7d4e",
+        1_764_000_100_000_000,
+        "web.app",
+        "claude-code",
+        "toolu_01ABC",
+    );
+    env.causation_id = Some("toolu_01ABC".into());
+    let granted = Exception {
+        env,
+        scope: ExceptionScope::Session("sess-1".into()),
+        tool_name: "Bash".into(),
+        fingerprint: "fp1-0123456789abcdef0123456789abcdef".into(),
+        rule_id: Some("git.push".into()),
+        normalized: vec!["git push origin main".into()],
+        granted_by: "alice".into(),
+        reason: "release day".into(),
+        expires_us: 1_764_028_900_000_000,
+        revoked: None,
+    };
+    check_contract(granted.clone());
+    let revoked = Exception {
+        scope: ExceptionScope::Project,
+        revoked: Some(Revocation {
+            by: "ops".into(),
+            ts_us: 1_764_000_200_000_000,
+            reason: "done".into(),
+        }),
+        ..granted
+    };
+    assert_eq!(
+        decode::<Exception>(&encode(&revoked).unwrap()).unwrap(),
+        revoked
+    );
+}
+
+#[test]
+fn decisions_naming_an_exception_keep_it_and_others_encode_as_before() {
+    let plain = Decision {
+        env: envelope(),
+        cmd_id: "toolu_01ABC".into(),
+        verdict: Verdict::Allow,
+        reason: "r".into(),
+        rule_id: None,
+        risk: None,
+        tier: Tier::Policy,
+        latency_us: 1,
+        decided_by: "v".into(),
+        voters: Vec::new(),
+        provenance: Default::default(),
+        exception: None,
+    };
+    let map: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+        rmp_serde::from_slice(&encode(&plain).unwrap()).unwrap();
+    assert!(
+        !map.contains_key("exception"),
+        "absent, not nil: old signatures still verify"
+    );
+    let excepted = Decision {
+        tier: Tier::Exception,
+        exception: Some("ex-1".into()),
+        ..plain
+    };
+    assert_eq!(
+        decode::<Decision>(&encode(&excepted).unwrap()).unwrap(),
+        excepted
+    );
 }
 
 #[test]
@@ -168,6 +241,7 @@ fn garbage_and_oversize_are_clear_errors() {
         decided_by: String::new(),
         voters: Vec::new(),
         provenance: Default::default(),
+        exception: None,
     })
     .unwrap();
     assert!(matches!(

@@ -109,6 +109,7 @@ fn expert_decision() -> Decision {
         decided_by: "alice".into(),
         voters: vec![Voter::from(&vote())],
         provenance: Default::default(),
+        exception: None,
     }
 }
 

@@ -19,8 +19,8 @@ const HOOK_WAIT_MS: u64 = 25_000;
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// A pipeline with its own config file, and the processes started against it.
-struct Esc {
-    p: Pipeline,
+pub(crate) struct Esc {
+    pub(crate) p: Pipeline,
     config: PathBuf,
     procs: Procs,
     /// stdout of each `expert watch`, by expert id.
@@ -29,11 +29,11 @@ struct Esc {
 
 impl Esc {
     /// A fresh server; `config` is TOML layered over the defaults.
-    fn start(config: &str) -> Esc {
+    pub(crate) fn start(config: &str) -> Esc {
         Esc::on(NatsServer::start(), config)
     }
 
-    fn on(server: NatsServer, config: &str) -> Esc {
+    pub(crate) fn on(server: NatsServer, config: &str) -> Esc {
         let state = tempfile::tempdir().unwrap();
         let path = state.path().join("config.toml");
         std::fs::write(
@@ -53,13 +53,13 @@ impl Esc {
         }
     }
 
-    fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut cmd = self.p.cmd();
         cmd.env("LIGHTHOUSE_CONFIG", &self.config);
         cmd
     }
 
-    fn spawn(&mut self, args: &[&str]) {
+    pub(crate) fn spawn(&mut self, args: &[&str]) {
         let child = self.cmd().args(args).stdout(Stdio::null()).spawn().unwrap();
         self.procs.0.push(child);
     }
@@ -67,14 +67,14 @@ impl Esc {
     /// Aggregator and validator processes. The validator starts once the aggregator is
     /// present: it loads who is present before its own heartbeat, so once it is present
     /// it knows an aggregator runs (and escalates rather than deciding alone).
-    async fn workers(&mut self) {
+    pub(crate) async fn workers(&mut self) {
         self.spawn(&["aggregator", "--id", "agg1"]);
         self.wait_for_workers("aggregator", 1).await;
         self.spawn(&["validator", "--id", "v1"]);
         self.wait_for_workers("validator", 1).await;
     }
 
-    async fn wait_for_workers(&self, kind: &str, n: usize) {
+    pub(crate) async fn wait_for_workers(&self, kind: &str, n: usize) {
         let js = self.p.js().await;
         eventually(LIMIT, || async {
             lighthouse_nats::presence::list(&js)
@@ -86,7 +86,7 @@ impl Esc {
     }
 
     /// `lighthouse expert watch`, its stdout collected; returns once it is present.
-    async fn watch(&mut self, specialty: &str, id: &str) {
+    pub(crate) async fn watch(&mut self, specialty: &str, id: &str) {
         let mut child = self
             .cmd()
             .args(["expert", "watch", "--specialty", specialty, "--id", id])
@@ -108,7 +108,7 @@ impl Esc {
         self.wait_for_expert(specialty, id).await;
     }
 
-    async fn wait_for_expert(&self, specialty: &str, id: &str) {
+    pub(crate) async fn wait_for_expert(&self, specialty: &str, id: &str) {
         let js = self.p.js().await;
         let key =
             lighthouse_schemas::subject::expert_key(&Token::encode(specialty), &Token::encode(id));
@@ -122,7 +122,7 @@ impl Esc {
         eventually(LIMIT, || expert_pulling(&js, specialty)).await;
     }
 
-    fn watched(&self, id: &str) -> String {
+    pub(crate) fn watched(&self, id: &str) -> String {
         self.watch_output
             .iter()
             .find(|(i, _)| i == id)
@@ -130,18 +130,18 @@ impl Esc {
             .unwrap_or_default()
     }
 
-    fn hook(&self, payload: &Value) -> Value {
+    pub(crate) fn hook(&self, payload: &Value) -> Value {
         run_hook(self.cmd(), payload).0
     }
 
     /// Runs the hook in a thread (it blocks until the experts or the deadline answer).
-    fn hook_in_background(&self, payload: Value) -> std::thread::JoinHandle<Value> {
+    pub(crate) fn hook_in_background(&self, payload: Value) -> std::thread::JoinHandle<Value> {
         let cmd = self.cmd();
         std::thread::spawn(move || run_hook(cmd, &payload).0)
     }
 
     /// The escalation recorded for `cmd_id`, once the validator has made it.
-    async fn escalation(&self, cmd_id: &str) -> Escalation {
+    pub(crate) async fn escalation(&self, cmd_id: &str) -> Escalation {
         let js = self.p.js().await;
         let key = Token::encode(cmd_id);
         let started = std::time::Instant::now();
@@ -156,7 +156,7 @@ impl Esc {
         }
     }
 
-    fn vote(&self, choice: &str, cmd_id: &str, specialty: &str, id: &str, reason: &str) {
+    pub(crate) fn vote(&self, choice: &str, cmd_id: &str, specialty: &str, id: &str, reason: &str) {
         let out = self
             .cmd()
             .args([
@@ -178,7 +178,7 @@ impl Esc {
         );
     }
 
-    async fn decisions_for(&self, cmd_id: &str) -> Vec<Decision> {
+    pub(crate) async fn decisions_for(&self, cmd_id: &str) -> Vec<Decision> {
         all_decisions(&self.p.js().await)
             .await
             .into_iter()
@@ -189,7 +189,7 @@ impl Esc {
 
     /// Every vote stored has been handled by an aggregator (nothing pending, nothing
     /// in flight), so "no decision yet" is a fact and not a race.
-    async fn votes_settled(&self, stored: u64) {
+    pub(crate) async fn votes_settled(&self, stored: u64) {
         let js = self.p.js().await;
         eventually(LIMIT, || async {
             if stream_messages(&js, "LH_VOTE").await < stored {
@@ -212,7 +212,7 @@ impl Esc {
     }
 }
 
-fn join(hook: std::thread::JoinHandle<Value>) -> Value {
+pub(crate) fn join(hook: std::thread::JoinHandle<Value>) -> Value {
     tokio::task::block_in_place(|| hook.join().expect("hook thread"))
 }
 
@@ -502,7 +502,7 @@ async fn forged_votes_are_refused_by_the_server() {
         ("alice".to_owned(), vec!["security".to_owned()]),
         ("bob".to_owned(), vec!["security".to_owned()]),
     ]);
-    let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster).unwrap();
+    let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster, &[]).unwrap();
     let server = NatsServer::start_with_config(
         &lighthouse::trust::authorization(&settings, &grants).unwrap(),
     );

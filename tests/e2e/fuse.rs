@@ -551,6 +551,7 @@ async fn escalations_move_to_decided_and_annotations_render() {
         decided_by: "alice".into(),
         voters: Vec::new(),
         provenance: Default::default(),
+        exception: None,
     };
     publish_raw(
         &js,

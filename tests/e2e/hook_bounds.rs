@@ -120,6 +120,7 @@ fn entry(id: &str, tool_input: serde_json::Value) -> (LhCommand, Decision) {
         latency_us: 0,
         decided_by: "hook-fallback".into(),
         voters: Vec::new(),
+        exception: None,
         provenance: Provenance {
             cmd_digest: command.payload_digest(),
             ..Provenance::default()

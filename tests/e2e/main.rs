@@ -5,6 +5,7 @@ mod backbone;
 mod clients;
 mod durable;
 mod escalation;
+mod exceptions;
 mod faults;
 mod faults_net;
 mod firsthour;

@@ -26,11 +26,22 @@ struct Secured {
 
 impl Secured {
     async fn start() -> Secured {
+        Secured::start_with(&["alice"], &[]).await
+    }
+
+    /// Identities for the `experts` (each granted security), `granters` among them
+    /// allowed to grant exceptions.
+    async fn start_with(experts: &[&str], granters: &[&str]) -> Secured {
         let dir = tempfile::tempdir().unwrap();
         let ids = dir.path().join("identities");
         let settings = Settings::load_from(None, Vec::new()).unwrap();
-        let roster = BTreeMap::from([("alice".to_owned(), vec!["security".to_owned()])]);
-        let grants = lighthouse::trust::ensure_identities(&ids, "claude-code", &roster).unwrap();
+        let roster: BTreeMap<String, Vec<String>> = experts
+            .iter()
+            .map(|e| ((*e).to_owned(), vec!["security".to_owned()]))
+            .collect();
+        let granters: Vec<String> = granters.iter().map(|g| (*g).to_owned()).collect();
+        let grants =
+            lighthouse::trust::ensure_identities(&ids, "claude-code", &roster, &granters).unwrap();
         let conf = lighthouse::trust::authorization(&settings, &grants).unwrap();
         let server = NatsServer::start_with_config(&conf);
         let s = Secured {
@@ -254,6 +265,18 @@ async fn every_role_is_refused_what_it_may_not_do() {
         .unwrap()
         .await
         .expect("alice votes as herself");
+    // Experts see the votes cast so far (the MCP server's `get_escalation` lists them).
+    let votes = lighthouse_nats::read::read_filtered(
+        &alice_js,
+        "LH_VOTE",
+        "lh.vote.c1.>",
+        lighthouse_nats::read::Start::First,
+        10,
+        LIMIT,
+    )
+    .await
+    .expect("alice reads the votes on an escalation");
+    assert_eq!(votes.len(), 1, "alice sees her own vote");
 
     // The audit log and the command log refuse purges and deletes, even from ops.
     let ops = s.js("ops").await;
@@ -266,6 +289,50 @@ async fn every_role_is_refused_what_it_may_not_do() {
         cmd.delete_message(1).await.is_err(),
         "LH_CMD message deleted"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_ops_and_granting_experts_write_exceptions() {
+    let s = Secured::start_with(&["alice", "bob"], &["alice"]).await;
+    // The agent can never grant one, under any name; nor can a worker.
+    for role in ["agent", "validator", "aggregator"] {
+        let mut p = s.probe(role).await;
+        for subject in [
+            "$KV.lh_exceptions.ops.ex-1",
+            "$KV.lh_exceptions.expert.alice.ex-1",
+        ] {
+            p.publish_refused(subject).await;
+        }
+    }
+    // bob votes but does not grant; alice grants, as herself only.
+    let mut bob = s.probe("expert-bob").await;
+    bob.publish_refused("$KV.lh_exceptions.expert.bob.ex-1")
+        .await;
+    let mut alice = s.probe("expert-alice").await;
+    for subject in [
+        "$KV.lh_exceptions.expert.bob.ex-1",
+        "$KV.lh_exceptions.ops.ex-1",
+    ] {
+        alice.publish_refused(subject).await;
+    }
+    let alice_js = s.js("expert-alice").await;
+    let kv = alice_js
+        .get_key_value("lh_exceptions")
+        .await
+        .expect("a granter opens the bucket");
+    kv.put("expert.alice.ex-1", "x".into())
+        .await
+        .expect("alice writes her own grants");
+    // The validators read what was granted.
+    let validator = s.js("validator").await;
+    let seen = validator
+        .get_key_value("lh_exceptions")
+        .await
+        .unwrap()
+        .get("expert.alice.ex-1")
+        .await
+        .expect("validators read exceptions");
+    assert_eq!(seen.as_deref(), Some(&b"x"[..]));
 }
 
 /// `lighthouse up` with its defaults (plus `extra` args), isolated in temp dirs.
@@ -741,4 +808,153 @@ fn the_hook_fails_closed_in_every_broken_environment() {
     std::fs::write(state.path().join("spool"), "in the way").unwrap();
     let (answer, _) = broken_hook(state.path(), &[("LIGHTHOUSE__NATS__URL", &dead)], None);
     assert_eq!(permission(&answer), "deny", "unwritable spool: {answer}");
+}
+
+/// Under a real `up`: an expert listed in `exceptions.granters` grants with its own
+/// identity, the exception decision is signed by the validator, and the log verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_granting_expert_grants_under_up_and_the_log_verifies() {
+    let up = Up::start(
+        &[],
+        "[hook]\nescalation_wait_ms = 25000\n[escalation.experts]\nalice = [\"security\"]\n\
+         [exceptions]\ngranters = [\"alice\"]\n",
+    )
+    .await;
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join(".git")).unwrap();
+    let watch = up
+        .cli(&[
+            "expert",
+            "watch",
+            "--specialty",
+            "security",
+            "--id",
+            "alice",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _watch = crate::util::Procs(vec![watch]);
+    let ops = up.js("ops").await;
+    let key = lighthouse_schemas::subject::expert_key(
+        &lighthouse_schemas::Token::encode("security"),
+        &lighthouse_schemas::Token::encode("alice"),
+    );
+    eventually(LIMIT, || async {
+        match ops.get_key_value("lh_experts").await {
+            Ok(kv) => matches!(kv.get(&key).await, Ok(Some(_))),
+            Err(_) => false,
+        }
+    })
+    .await;
+
+    let payload = bash_in("git push origin main", "toolu_u1", project.path());
+    let hook = {
+        let cmd = up.cli(&[]);
+        std::thread::spawn(move || run_hook(cmd, &payload).0)
+    };
+    eventually(LIMIT, || async {
+        match ops.get_key_value("lh_escalations").await {
+            Ok(kv) => matches!(kv.get("toolu_u1").await, Ok(Some(_))),
+            Err(_) => false,
+        }
+    })
+    .await;
+    let out = up
+        .cli(&["expert", "approve", "toolu_u1", "--specialty", "security"])
+        .args(["--id", "alice", "--reason", "release branch is green"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let answer = tokio::task::block_in_place(|| hook.join().unwrap());
+    assert_eq!(permission(&answer), "allow", "{answer}");
+    // The MCP server, as alice, lists the votes cast so far (experts read LH_VOTE).
+    let desk = lighthouse_mcp::desk::Desk {
+        js: up.js("expert-alice").await,
+        identity: std::sync::Arc::new(lighthouse_mcp::desk::Identity {
+            expert: "alice".into(),
+            specialties: vec!["security".into()],
+            kind: "human".into(),
+        }),
+        wait: Duration::from_secs(1),
+        permission_wait: Duration::from_secs(1),
+        policy: std::sync::Arc::new(lighthouse_policy::Policy::builtin()),
+        context_decisions: 0,
+    };
+    let votes = desk.votes("toolu_u1").await;
+    assert_eq!(votes.len(), 1, "{votes:?}");
+    assert_eq!(votes[0].expert, "alice");
+
+    let out = up
+        .cli(&["exception", "grant", "toolu_u1", "--scope", "session"])
+        .args(["--reason", "release day", "--as", "alice", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let granted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(granted["granted_by"], "expert-alice");
+    let id = granted["id"].as_str().unwrap().to_owned();
+
+    // The grant reaches the validator through its watch: the first call after it may
+    // still escalate (the hook then asks at once, as configured here).
+    let mut allowed = None;
+    for i in 0..100 {
+        let cmd_id = format!("toolu_u2_{i}");
+        let mut hook = up.cli(&[]);
+        hook.env("LIGHTHOUSE__HOOK__ESCALATION_WAIT_MS", "300");
+        let answer = run_hook(
+            hook,
+            &bash_in("git  push   origin main", &cmd_id, project.path()),
+        )
+        .0;
+        if permission(&answer) == "allow" {
+            assert!(reason(&answer).contains(&id), "{answer}");
+            allowed = Some(cmd_id);
+            break;
+        }
+    }
+    let allowed = allowed.expect("the exception never allowed the call");
+    let d = up.decision_of(&allowed).await;
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].tier, lighthouse_schemas::Tier::Exception);
+    assert_eq!(d[0].exception.as_deref(), Some(id.as_str()));
+
+    let out = up.cli(&["audit", "verify"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = up.cli(&["audit", "show", &allowed]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && shown.contains(&format!("exception {id}")),
+        "{shown}"
+    );
+    assert!(shown.contains("signature verifies"), "{shown}");
+
+    // alice lists and revokes her own grant with her own identity.
+    let out = up
+        .cli(&[
+            "exception",
+            "revoke",
+            &id,
+            "--reason",
+            "released",
+            "--as",
+            "alice",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = up
+        .cli(&["exception", "list", "--all", "--as", "alice"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains("revoked by expert-alice"),
+        "{listed}"
+    );
 }

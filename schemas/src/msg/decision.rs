@@ -26,6 +26,9 @@ pub enum Tier {
     Fallback,
     /// An escalation whose deadline passed without consensus.
     Deadline,
+    /// A scoped exception a human granted (named in [`Decision::exception`]) allowed a
+    /// call the policy would have escalated.
+    Exception,
 }
 
 /// The one decision for one command, published on
@@ -54,6 +57,11 @@ pub struct Decision {
     /// What exactly was decided, under which policy, and who vouches for it.
     #[serde(default)]
     pub provenance: Provenance,
+    /// The exception that changed this decision (tier `exception`), by id. Left out of
+    /// the encoding when absent, so decisions without one encode (and verify) exactly
+    /// as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
 }
 
 /// Binds a decision to its payload, its policy and its maker.

@@ -8,6 +8,7 @@ mod annotation;
 mod command;
 mod decision;
 mod escalation;
+mod exception;
 mod file;
 
 pub use annotation::{Anchor, Annotation, AnnotationStatus, Severity};
@@ -17,6 +18,7 @@ pub use escalation::{
     Choice, ConsensusRule, Escalation, EscalationContext, ExpertPresence, RecentDecision, Vote,
     Voter,
 };
+pub use exception::{Exception, ExceptionScope, Revocation};
 pub use file::{FileContent, FileVersion, INLINE_MAX_BYTES, is_safe_relative_path};
 
 use schemars::JsonSchema;

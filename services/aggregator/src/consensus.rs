@@ -287,6 +287,7 @@ pub fn final_decision(
             cmd_digest: escalation.command.payload_digest(),
             ..Default::default()
         },
+        exception: None,
     }
 }
 

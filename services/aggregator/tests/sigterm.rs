@@ -43,6 +43,7 @@ async fn escalate(js: &jetstream::Context, n: usize) {
             decided_by: "test".into(),
             voters: Vec::new(),
             provenance: Default::default(),
+            exception: None,
         };
         let esc = escalation(
             &policy,

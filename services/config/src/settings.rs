@@ -24,6 +24,7 @@ pub struct Settings {
     pub up: UpSettings,
     pub validator: ValidatorSettings,
     pub escalation: EscalationSettings,
+    pub exceptions: ExceptionSettings,
     pub files: FilesSettings,
     pub projector: ProjectorSettings,
     #[serde(default)]
@@ -310,6 +311,30 @@ impl EscalationSettings {
     }
 }
 
+/// Scoped exceptions: who may grant them besides ops, and how long they may last.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionSettings {
+    /// Experts (by name) whose identity may grant and revoke exceptions; the server
+    /// enforces it (`granter` in `nats/permissions.toml`).
+    pub granters: Vec<String>,
+    /// Lifetime of a grant that names none.
+    pub default_expiry_s: u64,
+    /// Longest lifetime: longer grants are refused, longer records ignored.
+    pub max_expiry_s: u64,
+    /// Most live exceptions a validator holds in memory.
+    pub max_live: usize,
+}
+
+impl ExceptionSettings {
+    pub fn default_expiry(&self) -> Duration {
+        Duration::from_secs(self.default_expiry_s)
+    }
+    pub fn max_expiry(&self) -> Duration {
+        Duration::from_secs(self.max_expiry_s)
+    }
+}
+
 /// One value per risk level.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -430,6 +455,13 @@ impl Settings {
             return fail(format!(
                 "hook.escalation_wait_ms = {} must stay under Claude Code's 60 s hook timeout",
                 self.hook.escalation_wait_ms
+            ));
+        }
+        let x = &self.exceptions;
+        if x.default_expiry_s == 0 || x.default_expiry_s > x.max_expiry_s {
+            return fail(format!(
+                "exceptions.default_expiry_s ({}) must be positive and at most exceptions.max_expiry_s ({})",
+                x.default_expiry_s, x.max_expiry_s
             ));
         }
         if self.escalation.deadline_ms == 0 {

@@ -104,7 +104,8 @@ pub async fn read_stream(
 /// Which role may sign which tier.
 fn role_for(tier: Tier) -> &'static str {
     match tier {
-        Tier::Policy | Tier::Cache => "validator",
+        // A validator applies exceptions: it decides those calls.
+        Tier::Policy | Tier::Cache | Tier::Exception => "validator",
         Tier::Expert | Tier::Deadline => "aggregator",
         Tier::Fallback => "agent",
     }
@@ -162,6 +163,14 @@ pub fn verify(
             report.problems.push(format!(
                 "{at}: decision for {:?} stored on another command's subject",
                 decision.cmd_id
+            ));
+        }
+        // Tier `exception` and a named exception go together: an Allow the policy did
+        // not give must say whose standing approval gave it.
+        if (decision.tier == Tier::Exception) != decision.exception.is_some() {
+            report.problems.push(format!(
+                "{at}: tier {:?} with exception {:?}: an exception decision names its exception, and only it",
+                decision.tier, decision.exception
             ));
         }
         match lighthouse_nats::auth::verify_decision(&decision) {

@@ -322,6 +322,28 @@ pub async fn show(
         .as_ref()
         .map(|(_, c)| c)
         .or(escalation.as_ref().map(|e| &e.command));
+    // Explained by the policy that decided, when its packs are still in the bucket's
+    // history; else by the current one (and the output says which).
+    let deciding = match lighthouse_validator::book::revisions(js).await {
+        Ok(revisions) => lighthouse_validator::book::rebuild(
+            &revisions,
+            Token::encode(&d.env.project).as_str(),
+            &d.provenance.packs,
+            &d.provenance.policy_version,
+        ),
+        Err(_) => None,
+    };
+    let explained_with = if deciding.is_some() {
+        "deciding"
+    } else {
+        "current"
+    };
+    let version_now = policy.version().to_owned();
+    let policy = deciding.as_ref().unwrap_or(policy);
+    let exception = match &d.exception {
+        Some(id) => crate::exception::named(js, id).await,
+        None => None,
+    };
     let (explanation, normalized) = match source {
         Some(c) => {
             let payload = lighthouse_policy::cli::HookPayload {
@@ -354,7 +376,10 @@ pub async fn show(
         "command_seq": command.as_ref().map(|(s, _)| *s),
         "explanation": explanation,
         "normalized": normalized,
-        "policy_version_now": policy.version(),
+        "policy_version_now": version_now,
+        "policy_version": d.provenance.policy_version,
+        "explained_with": explained_with,
+        "exception": exception,
         "signature": signature,
         "escalation": escalation.as_ref().map(|e| json!({
             "reason": e.reason, "rule_id": e.rule_id, "risk": e.risk,
@@ -368,6 +393,7 @@ pub async fn show(
         "decision": {
             "verdict": d.verdict, "tier": d.tier, "reason": d.reason, "rule_id": d.rule_id,
             "risk": d.risk, "decided_by": d.decided_by, "voters": d.voters,
+            "exception": d.exception,
             "seq": seq, "stored": rfc3339(stored),
         },
         "timings": {
@@ -443,7 +469,32 @@ pub fn render_show(v: &Value) -> String {
             }
         ));
     }
-    out.push_str(&format!("policy    {} (now)\n", s("/policy_version_now")));
+    if let Some(id) = v["decision"]["exception"].as_str() {
+        let x = &v["exception"];
+        out.push_str(&format!(
+            "exception {id}: granted by {} for {}, {} until {} ({}){}\n",
+            x["granted_by"].as_str().unwrap_or("?"),
+            x["scope"],
+            x["reason"].as_str().unwrap_or("?"),
+            x["expires"].as_str().unwrap_or("?"),
+            x["status"].as_str().unwrap_or("record not found"),
+            match x["revoked"]["by"].as_str() {
+                Some(by) => format!(", revoked by {by}"),
+                None => String::new(),
+            }
+        ));
+    }
+    out.push_str(&match v["explained_with"].as_str() {
+        Some("deciding") => format!(
+            "policy    {} (the one that decided)\n",
+            s("/policy_version")
+        ),
+        _ => format!(
+            "policy    {} (now; the deciding {} is no longer in lh_policy's history)\n",
+            s("/policy_version_now"),
+            s("/policy_version")
+        ),
+    });
     if v["signature"].is_object() {
         out.push_str(&format!(
             "signature {} (signed by {}){}\n",
@@ -492,6 +543,7 @@ mod tests {
             decided_by: "v".into(),
             voters: Vec::new(),
             provenance: Default::default(),
+            exception: None,
         }
     }
 

@@ -94,6 +94,12 @@ pub enum Cmd {
     },
     /// Checks the decision log: signatures, one decision per command, gaps.
     Audit(AuditArgs),
+    /// Scoped exceptions: a human's standing approval of one escalated call
+    /// (grant, list, revoke).
+    Exception {
+        #[command(subcommand)]
+        command: crate::exception::ExceptionCmd,
+    },
     /// The admin key that signs policy packs which loosen the policy.
     Admin {
         #[command(subcommand)]
@@ -320,7 +326,7 @@ pub struct AuditArgs {
     /// A rule id, or a prefix ending in * (secret.*).
     #[arg(long)]
     pub rule: Option<String>,
-    /// policy, cache, expert, fallback or deadline.
+    /// policy, cache, expert, fallback, deadline or exception.
     #[arg(long)]
     pub tier: Option<String>,
     /// RFC 3339 time or a duration back from now (15m, 2h, 7d).
@@ -777,6 +783,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
                 &identities,
                 &settings.hook.agent,
                 &crate::trust::roster(&settings),
+                &settings.exceptions.granters,
             )?;
             print!("{}", crate::trust::authorization(&settings, &grants)?);
             Ok(ExitCode::SUCCESS)
@@ -829,6 +836,10 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
             if format == crate::audit_query::Format::Table {
                 eprintln!("lighthouse: {matched} of {read} decisions read matched");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Exception { command } => {
+            crate::exception::run(&settings, command).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit(AuditArgs {

@@ -286,7 +286,9 @@ pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
         .get_key_value(lighthouse_nats::topology::ESCALATIONS_BUCKET)
         .await
     {
-        Ok(store) => match store.get(cmd.as_str()).await {
+        // Keyed like the validator records it: a command id with `=` or non-ASCII
+        // characters differs between its subject token and its KV key.
+        Ok(store) => match store.get(cmd.kv_key()).await {
             Ok(Some(bytes)) => decode::<Escalation>(&bytes).ok(),
             _ => None,
         },

@@ -13,6 +13,7 @@ pub mod audit_query;
 pub mod backup;
 pub mod cli;
 pub mod errors;
+pub mod exception;
 pub mod expert;
 pub mod mcp;
 pub mod probe;

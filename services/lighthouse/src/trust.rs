@@ -30,11 +30,13 @@ pub fn roster(settings: &Settings) -> BTreeMap<String, Vec<String>> {
     BTreeMap::from([(me, all)])
 }
 
-/// Creates (or loads) every identity in `dir`; returns who each is.
+/// Creates (or loads) every identity in `dir`; returns who each is. Experts named in
+/// `granters` may also grant exceptions.
 pub fn ensure_identities(
     dir: &Path,
     agent: &str,
     experts: &BTreeMap<String, Vec<String>>,
+    granters: &[String],
 ) -> anyhow::Result<Vec<Grant>> {
     let mut grants = Vec::new();
     for role in auth::ROLES {
@@ -45,6 +47,7 @@ pub fn ensure_identities(
             public_key: id.public_key,
             agent: (*role == "agent").then(|| agent.to_owned()),
             expert: None,
+            also: Vec::new(),
         });
     }
     for (name, specialties) in experts {
@@ -56,6 +59,11 @@ pub fn ensure_identities(
             public_key: id.public_key,
             agent: None,
             expert: Some((name.clone(), specialties.clone())),
+            also: if granters.contains(name) {
+                vec!["granter".to_owned()]
+            } else {
+                Vec::new()
+            },
         });
     }
     // Public keys by role, for `lighthouse audit verify` (signatures name their key).

@@ -88,6 +88,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
                 &identities,
                 &settings.hook.agent,
                 &crate::trust::roster(settings),
+                &settings.exceptions.granters,
             )
             .context("creating identities")?;
             let nats_dir = data_dir.join("nats");

@@ -10,6 +10,7 @@
 //! - [`paths`]: classifies paths (root, system, home, project, secret, persistence, …).
 //! - [`rules`]: policy packs (TOML, in `packs/`) compiled into matchers.
 //! - [`cache`]: [`CachedPolicy`], a bounded cache keyed by policy version and call.
+//! - [`fingerprint`]: the normalised-command key scoped exceptions match on.
 //! - [`cli`]: `check`, `explain` and `eval_file`, wired into the `lighthouse` binary.
 //!
 //! Decisions fail closed: a parse error, an over-size or over-deep input, or a tool no
@@ -26,6 +27,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod fingerprint;
 pub mod interp;
 pub mod paths;
 pub mod rules;
@@ -34,6 +36,7 @@ pub mod targets;
 pub mod word;
 
 pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};
+pub use fingerprint::fingerprint;
 pub use rules::PolicyPack;
 
 use lighthouse_schemas::{Risk, Verdict};
@@ -311,14 +314,7 @@ impl Policy {
     pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
         let rules = RuleSet::build(packs)?;
         let mut h = Sha256::new();
-        let names = packs
-            .iter()
-            .map(|p| {
-                let digest = hex::encode(Sha256::digest(p.text.as_bytes()));
-                let kind = if p.restricted { " (restricted)" } else { "" };
-                format!("{}@{}{kind}", p.name, &digest[..12])
-            })
-            .collect();
+        let names = packs.iter().map(PolicyPack::label).collect();
         for p in packs {
             h.update(p.name.as_bytes());
             h.update([0]);

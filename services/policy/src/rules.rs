@@ -220,6 +220,15 @@ pub struct PolicyPack {
 }
 
 impl PolicyPack {
+    /// `name@<12 hex of its text's SHA-256>` (plus ` (restricted)`): how a policy, and
+    /// every decision it makes, names the pack.
+    pub fn label(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = hex::encode(Sha256::digest(self.text.as_bytes()));
+        let kind = if self.restricted { " (restricted)" } else { "" };
+        format!("{}@{}{kind}", self.name, &digest[..12])
+    }
+
     /// Parses a pack from TOML; the name identifies it in errors and explanations.
     pub fn parse(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
         if toml_text.len() > MAX_PACK {

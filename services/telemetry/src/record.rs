@@ -15,7 +15,8 @@ pub fn verdict_label(verdict: Verdict) -> &'static str {
     }
 }
 
-/// The label value of a tier (`policy`, `cache`, `expert`, `fallback`, `deadline`).
+/// The label value of a tier (`policy`, `cache`, `expert`, `fallback`, `deadline`,
+/// `exception`).
 pub fn tier_label(tier: Tier) -> &'static str {
     match tier {
         Tier::Policy => "policy",
@@ -23,6 +24,7 @@ pub fn tier_label(tier: Tier) -> &'static str {
         Tier::Expert => "expert",
         Tier::Fallback => "fallback",
         Tier::Deadline => "deadline",
+        Tier::Exception => "exception",
     }
 }
 

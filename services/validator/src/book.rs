@@ -185,6 +185,76 @@ async fn read_all(
     Ok(entries)
 }
 
+/// The policy that named `packs` (labels, in layering order) and `version`, rebuilt
+/// from the built-in packs and `revisions` (bucket key, text: any of the bucket's past
+/// values) for project `project_token`; `None` when a pack is no longer known.
+pub fn rebuild(
+    revisions: &[(String, String)],
+    project_token: &str,
+    packs: &[String],
+    version: &str,
+) -> Option<Policy> {
+    let mut known = Policy::builtin_packs().ok()?;
+    for (key, text) in revisions {
+        let (body, _) = lighthouse_nats::auth::split_pack_signature(text);
+        if let Some(name) = key.strip_prefix(CENTRAL) {
+            known.extend(PolicyPack::parse(name, body).ok());
+        } else if let Some(project) = key
+            .strip_prefix(PROJECT)
+            .and_then(lighthouse_schemas::Token::from_kv_key)
+            .filter(|p| p.as_str() == project_token)
+        {
+            let name = format!("project {}", project.as_str());
+            known.extend(PolicyPack::parse_restricted(&name, body).ok());
+        }
+    }
+    let chosen: Vec<PolicyPack> = packs
+        .iter()
+        .map(|label| known.iter().find(|p| p.label() == *label).cloned())
+        .collect::<Option<_>>()?;
+    Policy::from_packs(&chosen)
+        .ok()
+        .filter(|p| p.version() == version)
+}
+
+/// Every value each key of the bucket has held that is still in its history.
+pub async fn revisions(
+    js: &async_nats::jetstream::Context,
+) -> Result<Vec<(String, String)>, async_nats::Error> {
+    let store = js.get_key_value(POLICY_BUCKET).await?;
+    let mut out = Vec::new();
+    let mut keys = store.keys().await?;
+    while let Some(key) = keys.next().await {
+        let key = key?;
+        let mut history = store.history(&key).await?;
+        while let Some(entry) = history.next().await {
+            let entry = entry?;
+            if entry.operation == async_nats::jetstream::kv::Operation::Put {
+                out.push((
+                    key.clone(),
+                    String::from_utf8_lossy(&entry.value).into_owned(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The book the validators hold now: built from the bucket as it stands (for a CLI that
+/// must judge a call as the pipeline would).
+pub async fn load(
+    js: &async_nats::jetstream::Context,
+    admin_keys: &[String],
+    cache: &EvalCache,
+) -> Result<Book, async_nats::Error> {
+    let store = js.get_key_value(POLICY_BUCKET).await?;
+    Ok(Book::build_with(
+        &read_all(&store).await?,
+        admin_keys,
+        cache,
+    ))
+}
+
 /// Keeps `book` current with the bucket until `shutdown`: loads it now, then rebuilds
 /// on every change.
 pub async fn follow(
@@ -278,6 +348,38 @@ args_any = ["^apply$"]
             })
             .evaluation
             .verdict
+    }
+
+    #[test]
+    fn a_past_policy_is_rebuilt_from_its_pack_labels() {
+        let cache = lighthouse_policy::eval_cache(1 << 20);
+        let project = lighthouse_schemas::Token::encode("infra");
+        let key = project_key("infra");
+        let mut entries = BTreeMap::new();
+        entries.insert(key.clone(), DENY_TERRAFORM.to_owned());
+        let then = Book::build(&entries, &cache);
+        let then = then.for_project(project.as_str()).policy().clone();
+        let revisions = vec![
+            (key.clone(), DENY_TERRAFORM.to_owned()),
+            (key, "[[rule]]\nid = \"x\"\nverdict = \"deny\"\nrisk = \"low\"\nreason = \"x\"\ncommands = [\"x\"]\n".to_owned()),
+        ];
+        let rebuilt = rebuild(&revisions, project.as_str(), then.packs(), then.version())
+            .expect("its packs are in the history");
+        assert_eq!(rebuilt.version(), then.version());
+        assert!(
+            rebuild(
+                &revisions[1..],
+                project.as_str(),
+                then.packs(),
+                then.version()
+            )
+            .is_none()
+        );
+        let builtin = Policy::builtin();
+        assert_eq!(
+            rebuild(&[], "web", builtin.packs(), builtin.version()).map(|p| p.version().to_owned()),
+            Some(builtin.version().to_owned())
+        );
     }
 
     #[test]

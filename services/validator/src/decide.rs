@@ -91,6 +91,7 @@ fn assemble(
             cmd_digest: command.payload_digest(),
             ..Default::default()
         },
+        exception: None,
     }
 }
 

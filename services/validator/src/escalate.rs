@@ -211,6 +211,7 @@ mod tests {
             decided_by: "v".into(),
             voters: Vec::new(),
             provenance: Default::default(),
+            exception: None,
         }
     }
 

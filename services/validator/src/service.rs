@@ -7,7 +7,8 @@ use lighthouse_config::Settings;
 use lighthouse_nats::worker::ConsumeOptions;
 use tokio_util::sync::CancellationToken;
 
-/// The validator's configuration: `service.id`, `validator.*`, `escalation.*`.
+/// The validator's configuration: `service.id`, `validator.*`, `escalation.*`,
+/// `exceptions.*`.
 pub fn config(settings: &Settings) -> ValidatorConfig {
     ValidatorConfig {
         worker_id: settings.worker_id(),
@@ -15,6 +16,10 @@ pub fn config(settings: &Settings) -> ValidatorConfig {
         escalation: (&settings.escalation).into(),
         signer: signer(settings, "validator"),
         admin_keys: settings.trust.admin_keys.clone(),
+        exceptions: crate::worker::ExceptionLimits {
+            max_live: settings.exceptions.max_live,
+            max_lifetime: settings.exceptions.max_expiry(),
+        },
         memory: lighthouse_nats::memory::MemoryLimits {
             max_rss_bytes: settings.validator.max_rss_bytes,
             cache_bytes: settings.validator.cache_bytes,

@@ -3,6 +3,7 @@
 use crate::book::{self, Book};
 use crate::decide::decide_cached;
 use crate::escalate::{self, EscalationPolicy};
+use crate::exception;
 use arc_swap::ArcSwap;
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
@@ -45,6 +46,15 @@ pub struct ValidatorConfig {
     pub admin_keys: Vec<String>,
     /// Memory ceiling and the budgets under it (cache, messages in flight).
     pub memory: MemoryLimits,
+    /// Bounds on the scoped exceptions it holds.
+    pub exceptions: ExceptionLimits,
+}
+
+/// How many exceptions a validator holds, and the longest one it honours.
+#[derive(Debug, Clone, Copy)]
+pub struct ExceptionLimits {
+    pub max_live: usize,
+    pub max_lifetime: Duration,
 }
 
 #[derive(Debug, Error)]
@@ -70,6 +80,8 @@ struct Escalator {
     workers: Roster,
     /// Context for experts: what each agent did just before.
     recent: Arc<RecentDecisions>,
+    /// Live scoped exceptions: one covering a call allows it instead of escalating.
+    exceptions: Arc<Mutex<exception::Live>>,
 }
 
 /// How long a worker key counts as present (the `lh_workers` TTL).
@@ -115,6 +127,16 @@ pub async fn run(
         Arc::new(config.admin_keys.clone()),
         shutdown.clone(),
     ));
+    // Scoped exceptions: kept current from their bucket, consulted on Escalate.
+    let exceptions = Arc::new(Mutex::new(exception::Live::new(
+        config.exceptions.max_live,
+        config.exceptions.max_lifetime.as_micros() as u64,
+    )));
+    let exception_follower = tokio::spawn(exception::follow(
+        js.clone(),
+        exceptions.clone(),
+        shutdown.clone(),
+    ));
     let escalator = Arc::new(Escalator {
         store: js
             .get_key_value(ESCALATIONS_BUCKET)
@@ -128,6 +150,7 @@ pub async fn run(
         )
         .await?,
         recent: Arc::default(),
+        exceptions,
     });
     escalator
         .recent
@@ -237,6 +260,7 @@ pub async fn run(
     let (consumed, recorded) = tokio::join!(commands, fallbacks);
     let _ = heartbeat.await;
     let _ = follower.await;
+    let _ = exception_follower.await;
     let _ = guard.await;
     info!(worker_id = %config.worker_id, "validator stopped");
     consumed?;
@@ -299,6 +323,9 @@ async fn handle(
         now_us(),
     );
     let mut decision = decision;
+    if decision.verdict == Verdict::Escalate {
+        except(escalator, &command, &mut decision);
+    }
     if decision.verdict == Verdict::Escalate && escalator.workers.any("aggregator.") {
         // The final decision comes from the aggregator once experts have voted.
         match escalate(js, config, escalator, &command, &decision).await {
@@ -352,6 +379,31 @@ async fn handle(
             warn!(error = %e, "decision_publish_failed");
             Outcome::from_publish(&e, Duration::from_millis(200))
         }
+    }
+}
+
+/// Applies the exception covering `command`, if one does (only on the Escalate path:
+/// the normalised-command key costs a second parse).
+fn except(escalator: &Escalator, command: &Command, decision: &mut Decision) {
+    if escalator.exceptions.lock().map_or(true, |t| t.is_empty()) {
+        return;
+    }
+    // The key is computed outside the lock: other handlers keep deciding meanwhile.
+    let call = lighthouse_policy::Call {
+        tool_name: &command.tool_name,
+        tool_input: &command.tool_input,
+        cwd: &command.cwd,
+        home: None,
+    };
+    let Some(print) = lighthouse_policy::fingerprint(&call) else {
+        return;
+    };
+    let Ok(table) = escalator.exceptions.lock() else {
+        return;
+    };
+    if let Some(e) = table.find(command, &print, decision.rule_id.as_deref(), now_us()) {
+        info!(exception = %e.env.id, "exception_applied");
+        exception::apply(decision, e);
     }
 }
 

@@ -3,6 +3,7 @@
 //! fixture that this build must decode to the same value and encode to the same bytes.
 //!
 //! After an intended change: `LIGHTHOUSE_BLESS=1 cargo test -p lighthouse-schemas`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 use lighthouse_schemas::codec::{CodecError, MAX_MESSAGE_BYTES};
 use lighthouse_schemas::{

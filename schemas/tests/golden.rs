@@ -4,6 +4,7 @@
 //! fixed sample: decoding it must give the sample back (old payloads stay readable) and
 //! encoding the sample must give the same bytes (the wire format did not drift). Run with
 //! `LIGHTHOUSE_BLESS=1` to rewrite the fixtures after a deliberate change.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 use lighthouse_schemas::{
     AgentKind, Choice, Command, ConsensusRule, Decision, Envelope, Escalation, EscalationContext,

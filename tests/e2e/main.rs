@@ -1,4 +1,5 @@
 //! End-to-end tests: the real `lighthouse` binary, a real nats-server, real processes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 mod anchor;
 mod backbone;

@@ -10,6 +10,7 @@
 //!   the same run, as the floor the full figure is compared with.
 //!
 //! Run with `cargo run --release -p lighthouse-anchor --example bench_reanchor`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 use lighthouse_anchor::{Language, ParsedFile};
 use std::time::Instant;

@@ -11,6 +11,7 @@
 //! line = 20              # head line in after (omit for ambiguous/orphaned)
 //! name = "read_config"   # name in after (omit for ambiguous/orphaned)
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 use lighthouse_anchor::{
     AnchorError, AnnotationStatus, Language, ParsedFile, capture, render_human, resolve_cli,

@@ -1,6 +1,7 @@
 //! The `lighthouse-annotator` binary stopped by SIGTERM in the middle of a backlog of
 //! file events: it exits 0 within its grace period, and no event is lost — what it had
 //! taken is handled and acked, or comes back to the next replica, until all are acked.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 use async_nats::jetstream;
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology};

@@ -17,3 +17,10 @@ pub mod pipeline;
 pub mod soak;
 
 pub use pipeline::{BenchServer, peak_rss_kb};
+
+/// A latency histogram in microseconds, 1 µs to `max_us`, three significant figures.
+#[allow(clippy::expect_used)]
+pub fn histogram(max_us: u64) -> hdrhistogram::Histogram<u64> {
+    // Only fails for bounds like low > high or a precision over 5; these are constants.
+    hdrhistogram::Histogram::new_with_bounds(1, max_us, 3).expect("constant bounds are valid")
+}

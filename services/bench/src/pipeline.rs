@@ -116,7 +116,7 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 }
 
 fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static histogram bounds are valid")
+    crate::histogram(60_000_000)
 }
 
 /// Kills child processes when the benchmark ends, however it ends.

@@ -181,7 +181,7 @@ const PHASES: [&str; 4] = [
 ];
 
 fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("static histogram bounds are valid")
+    crate::histogram(600_000_000)
 }
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {

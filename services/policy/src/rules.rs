@@ -1101,8 +1101,9 @@ impl RuleSet {
 
 /// Environment variable names that usually hold credentials.
 static SECRET_VAR: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-    Regex::new(r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)")
-        .expect("static regex")
+    crate::interp::static_regex(
+        r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)",
+    )
 });
 
 fn severity(v: Verdict) -> u8 {

@@ -398,11 +398,10 @@ impl Model {
             return Err(Rejected::UnsafeProject(name.to_owned()));
         }
         if !self.projects.contains_key(name) {
-            self.projects.insert(Name::from(name), Project::default());
             out.push(Inval::Entry(Node::Root, Name::from(name)));
             out.push(Inval::Node(Node::Root));
         }
-        Ok(self.projects.get_mut(name).expect("inserted above"))
+        Ok(self.projects.entry(Name::from(name)).or_default())
     }
 
     /// Applies one `LH_FS` message stored at `seq`; returns what to invalidate.

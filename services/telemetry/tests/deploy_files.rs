@@ -3,6 +3,7 @@
 //! with their `_bucket`/`_sum`/`_count` series), every `gnatsd_*` name is one the NATS
 //! exporter serves. (promtool checks the rules' syntax and behaviour; the scrape test
 //! checks a running pipeline serves the table.)
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the report
 
 use lighthouse_telemetry::names::{self, Kind};
 use regex::Regex;

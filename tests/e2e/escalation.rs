@@ -856,28 +856,6 @@ async fn a_restarted_validator_still_gives_experts_the_agents_history() {
     assert_eq!(permission(&join(hook)), "allow");
 }
 
-/// `lighthouse hook codex` with `payload` on stdin: exit code and stderr.
-fn codex_hook(e: &Esc, payload: &Value) -> (Option<i32>, String) {
-    let mut child = e
-        .cmd()
-        .args(["hook", "codex"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
-        payload.to_string().as_bytes(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Codex cannot ask: an escalation unresolved at its deadline is a deny naming the
 /// command id and how to get it approved. An expert approves late with the CLI; the
 /// aggregator applies the escalation's consensus rule and records the approval beside
@@ -902,7 +880,7 @@ async fn a_codex_retry_runs_after_a_late_approval_and_not_after_a_rejection() {
         ("git reset --hard HEAD~3", "approve", true),
         ("git reset --hard HEAD~5", "reject", false),
     ] {
-        let (code, stderr) = codex_hook(&e, &call(shell));
+        let (code, stderr) = codex_hook(e.cmd(), &call(shell));
         assert_eq!(code, Some(2), "{stderr}");
         let id = stderr
             .split("lighthouse expert approve ")
@@ -916,7 +894,7 @@ async fn a_codex_retry_runs_after_a_late_approval_and_not_after_a_rejection() {
 
         e.vote(choice, &id, "security", "alice", "reviewed late");
         e.votes_settled(if runs { 1 } else { 2 }).await;
-        let (code, stderr) = codex_hook(&e, &call(shell));
+        let (code, stderr) = codex_hook(e.cmd(), &call(shell));
         if runs {
             assert_eq!(code, Some(0), "the approved retry was blocked: {stderr}");
         } else {

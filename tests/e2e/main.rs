@@ -4,6 +4,7 @@
 mod anchor;
 mod backbone;
 mod clients;
+mod codex_patch;
 mod durable;
 mod escalation;
 mod exceptions;

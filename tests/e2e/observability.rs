@@ -557,3 +557,68 @@ async fn one_trace_follows_an_escalated_command_through_every_stage() {
         assert!(services.contains(service), "{services:?}");
     }
 }
+
+/// One validator process, as a pod runs it: `/readyz` answers 200 once its consumers
+/// are bound and 503 once NATS is gone; `lighthouse status --watch` shows it present,
+/// scraped, and its decisions; with `service.log_format = "json"` every line it logs
+/// is a JSON object.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_validator_reports_ready_then_not_and_logs_json_and_watch_shows_it() {
+    let mut p = Pipeline::start();
+    let port = free_port();
+    let log = p.state.path().join("validator.log");
+    let mut procs = Procs::default();
+    procs.0.push(
+        p.cmd()
+            .args(["validator", "--id", "v-observed"])
+            .env("LIGHTHOUSE__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+            .env("LIGHTHOUSE__SERVICE__LOG_FORMAT", "json")
+            .env("LIGHTHOUSE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    eventually(LIMIT, || async {
+        http_get(&format!("{base}/readyz")).map(|r| r.0) == Some(200)
+    })
+    .await;
+    for i in 0..3 {
+        let (answer, _) = p.hook(&bash("ls", &format!("toolu_watched_{i}")));
+        assert_eq!(permission(&answer), "allow", "{answer}");
+    }
+
+    let out = p
+        .cmd()
+        .args(["status", "--watch", "--frames", "2", "--interval", "0.5"])
+        .output()
+        .unwrap();
+    let view = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{view}");
+    assert!(view.contains("validator 1"), "{view}");
+    // Empty sums print as 0, not "-0".
+    assert!(view.contains("dead letters 0 in all"), "{view}");
+    assert!(
+        view.contains(&format!("scraped     {base}/metrics")),
+        "{view}"
+    );
+    assert!(view.contains("(total 3)"), "{view}");
+
+    p.server.kill();
+    eventually(LIMIT, || async {
+        http_get(&format!("{base}/readyz")).map(|r| r.0) == Some(503)
+    })
+    .await;
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "the validator logged nothing");
+    for line in &lines {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(
+            parsed.is_ok_and(|v| v.is_object()),
+            "not a JSON log line: {line}"
+        );
+    }
+}

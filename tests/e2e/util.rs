@@ -235,3 +235,24 @@ pub async fn expert_pulling(js: &jetstream::Context, specialty: &str) -> bool {
     };
     consumer.info().await.is_ok_and(|i| i.num_waiting > 0)
 }
+
+/// `lighthouse hook codex` with `payload` on stdin: exit code and stderr.
+pub fn codex_hook(mut cmd: Command, payload: &Value) -> (Option<i32>, String) {
+    let mut child = cmd
+        .args(["hook", "codex"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -111,9 +111,13 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Err(e) => return refuse(e),
     };
     let id = command_id(client, &call, &raw);
+    if call.event != Event::Other {
+        crate::patches::record_noted(settings, &call.session_id, &id);
+    }
     match call.event {
         Event::Other => Output::SILENT,
         Event::PostTool => {
+            crate::patches::forget(settings, &call.session_id, &id);
             // Files written go to LH_FS; notes on a file read go to the model.
             let context = match (runtime, early) {
                 (Ok(rt), Some(task)) => crate::post_tool::run(settings, &call, &id, &rt, task),
@@ -139,6 +143,9 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 (Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
                 (Ok(_), None) => fallback_answer(settings, &command, "no connection task"),
             };
+            if answer.verdict == Verdict::Allow {
+                crate::patches::note(settings, &call, &answer.cmd_id);
+            }
             protocol::render_pre(client, &answer, settings.hook.strict)
         }
     }

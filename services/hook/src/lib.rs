@@ -21,6 +21,7 @@ pub mod files;
 pub mod hook;
 pub mod install;
 pub mod notes;
+pub mod patches;
 pub mod post_tool;
 pub mod protocol;
 pub mod spool;

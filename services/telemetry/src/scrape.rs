@@ -130,7 +130,8 @@ pub fn sum(series: &[Series], name: &str, filter: &[(&str, &str)]) -> f64 {
         .iter()
         .filter(|s| s.name == name && matches(s, filter))
         .map(|s| s.value)
-        .sum()
+        // From 0.0: an empty f64 sum is -0.0, which prints as "-0".
+        .fold(0.0, |a, b| a + b)
 }
 
 fn matches(s: &Series, filter: &[(&str, &str)]) -> bool {

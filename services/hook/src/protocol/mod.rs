@@ -69,7 +69,7 @@ impl Client {
 }
 
 /// Which moment of a tool call the hook was called for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// Before the tool runs: the gate.
     PreTool,
@@ -81,7 +81,7 @@ pub enum Event {
 
 /// One tool call, in Lighthouse's terms: tool names and inputs are Claude Code's (the
 /// policy's vocabulary), whatever the client called them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Call {
     pub event: Event,
     /// Canonical tool name (`Bash`, `Write`, `Edit`, `Read`, …).

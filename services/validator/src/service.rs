@@ -5,6 +5,7 @@
 use crate::worker::{ValidatorConfig, ValidatorError};
 use lighthouse_config::Settings;
 use lighthouse_nats::worker::ConsumeOptions;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The validator's configuration: `service.id`, `validator.*`, `escalation.*`,
@@ -25,6 +26,8 @@ pub fn config(settings: &Settings) -> ValidatorConfig {
             cache_bytes: settings.validator.cache_bytes,
             inflight_bytes: settings.validator.inflight_bytes,
         },
+        stale_after: Duration::from_millis(settings.hook.decision_timeout_ms)
+            .min(crate::worker::STALE_AFTER_MAX),
         consume: ConsumeOptions {
             concurrency: settings.validator.concurrency,
             batch: settings.validator.batch,

@@ -48,6 +48,10 @@ pub struct ValidatorConfig {
     pub memory: MemoryLimits,
     /// Bounds on the scoped exceptions it holds.
     pub exceptions: ExceptionLimits,
+    /// How old a command must be before the hook may have answered it locally (its
+    /// decision timeout, at most [`STALE_AFTER_MAX`]): such a command's fallback record,
+    /// if stored, is what the agent was told, so it is looked up first.
+    pub stale_after: Duration,
 }
 
 /// How many exceptions a validator holds, and the longest one it honours.
@@ -298,7 +302,7 @@ async fn handle(
     // A command the hook stopped waiting for may already have the hook's own decision
     // on record (a fallback record in LH_FALLBACK): that one is what the agent was
     // told, so it becomes the decision. Only stale commands pay this lookup.
-    if now_us().saturating_sub(command.env.ts_us) > STALE_US
+    if now_us().saturating_sub(command.env.ts_us) > config.stale_after.as_micros() as u64
         && let Some(record) = fallback_record(js, &parsed, &command.env.id).await
     {
         let target = subject::decision(
@@ -428,9 +432,9 @@ impl From<lighthouse_nats::publish::PublishError> for EscalateError {
     }
 }
 
-/// How old a command must be before the validator looks for the hook's own decision
-/// first: past the hook's wait, it may have answered locally.
-const STALE_US: u64 = 1_000_000;
+/// The most a command's age may reach before the validator looks for the hook's own
+/// decision first (hooks configured with a longer wait than the validator knows of).
+pub const STALE_AFTER_MAX: Duration = Duration::from_secs(1);
 
 /// The hook's fallback record for a command, if one is stored.
 async fn fallback_record(

@@ -895,6 +895,18 @@ async fn a_codex_retry_runs_after_a_late_approval_and_not_after_a_rejection() {
         e.vote(choice, &id, "security", "alice", "reviewed late");
         e.votes_settled(if runs { 1 } else { 2 }).await;
         let (code, stderr) = codex_hook(e.cmd(), &call(shell));
+        let show = e
+            .cmd()
+            .args(["audit", "show", &id, "--json"])
+            .output()
+            .unwrap();
+        let shown: Value = serde_json::from_slice(&show.stdout).unwrap_or_default();
+        assert_eq!(
+            shown["late_approval"].is_object(),
+            runs,
+            "{}",
+            String::from_utf8_lossy(&show.stderr)
+        );
         if runs {
             assert_eq!(code, Some(0), "the approved retry was blocked: {stderr}");
         } else {

@@ -11,7 +11,7 @@ use async_nats::jetstream::{self, consumer};
 use base64::Engine as _;
 use futures::StreamExt;
 use lighthouse_nats::topology::{CMD_STREAM, DECISION_STREAM};
-use lighthouse_schemas::{Command, Decision, Tier, Token, decode, subject};
+use lighthouse_schemas::{Command, Decision, Tier, Token, Verdict, decode, subject};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -124,6 +124,8 @@ pub fn verify(
         .map(|(role, key)| (key.as_str(), role.as_str()))
         .collect();
     let mut per_command: HashMap<String, usize> = HashMap::new();
+    let mut unresolved = std::collections::HashSet::new();
+    let mut late_approvals = Vec::new();
     let mut last_seq = None;
     for stored in decisions {
         report.decisions += 1;
@@ -159,11 +161,23 @@ pub fn verify(
             &Token::encode(&decision.env.agent),
             &Token::encode(&decision.cmd_id),
         );
-        if expected != stored.subject {
+        let late = format!("{expected}.late");
+        if stored.subject == late {
+            // A late approval: the aggregator's Allow beside an unresolved decision.
+            if (decision.verdict, decision.tier) != (Verdict::Allow, Tier::Expert) {
+                report.problems.push(format!(
+                    "{at}: a late approval must be the experts' Allow, not {:?}/{:?}",
+                    decision.verdict, decision.tier
+                ));
+            }
+            late_approvals.push((at.clone(), expected.clone()));
+        } else if expected != stored.subject {
             report.problems.push(format!(
                 "{at}: decision for {:?} stored on another command's subject",
                 decision.cmd_id
             ));
+        } else if decision.unresolved() {
+            unresolved.insert(expected.clone());
         }
         // Tier `exception` and a named exception go together: an Allow the policy did
         // not give must say whose standing approval gave it.
@@ -192,6 +206,13 @@ pub fn verify(
             Err(why) => report
                 .problems
                 .push(format!("{at}: {why} (tampered, or written without a key)")),
+        }
+    }
+    for (at, decision) in &late_approvals {
+        if !unresolved.contains(decision) {
+            report.problems.push(format!(
+                "{at}: a late approval without an unresolved decision on {decision}"
+            ));
         }
     }
     for (subject, n) in &per_command {
@@ -271,4 +292,84 @@ pub fn parse_since(text: &str) -> Result<time::OffsetDateTime, String> {
         _ => return Err(format!("{text:?}: unit must be s, m, h or d")),
     };
     Ok(time::OffsetDateTime::now_utc() - time::Duration::seconds(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::{Envelope, encode};
+
+    fn stored(seq: u64, subject: &str, verdict: Verdict, tier: Tier) -> Stored {
+        let decision = Decision {
+            env: Envelope::new("c1", 1, "p", "a", "c1"),
+            cmd_id: "c1".into(),
+            verdict,
+            reason: "test".into(),
+            rule_id: None,
+            risk: None,
+            tier,
+            latency_us: 0,
+            decided_by: "test".into(),
+            voters: Vec::new(),
+            exception: None,
+            provenance: Default::default(),
+        };
+        Stored {
+            seq,
+            subject: subject.into(),
+            payload: base64::engine::general_purpose::STANDARD.encode(encode(&decision).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_late_approval_stands_only_beside_an_unresolved_decision() {
+        let on = "lh.decision.p.a.c1";
+        let late = "lh.decision.p.a.c1.late";
+        let about = |report: &Report, what: &str| report.problems.iter().any(|p| p.contains(what));
+        let ok = verify(
+            &[
+                stored(1, on, Verdict::Escalate, Tier::Deadline),
+                stored(2, late, Verdict::Allow, Tier::Expert),
+            ],
+            None,
+            &BTreeMap::new(),
+        );
+        assert!(
+            !about(&ok, "another command's subject"),
+            "{:?}",
+            ok.problems
+        );
+        assert!(!about(&ok, "late approval"), "{:?}", ok.problems);
+        assert!(
+            !about(&ok, "decisions for one command"),
+            "{:?}",
+            ok.problems
+        );
+        let orphan = verify(
+            &[
+                stored(1, on, Verdict::Deny, Tier::Expert),
+                stored(2, late, Verdict::Allow, Tier::Expert),
+            ],
+            None,
+            &BTreeMap::new(),
+        );
+        assert!(
+            about(&orphan, "without an unresolved decision"),
+            "{:?}",
+            orphan.problems
+        );
+        let forged = verify(
+            &[
+                stored(1, on, Verdict::Escalate, Tier::Deadline),
+                stored(2, late, Verdict::Allow, Tier::Policy),
+            ],
+            None,
+            &BTreeMap::new(),
+        );
+        assert!(
+            about(&forged, "must be the experts' Allow"),
+            "{:?}",
+            forged.problems
+        );
+    }
 }

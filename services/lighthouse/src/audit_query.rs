@@ -364,6 +364,13 @@ pub async fn show(
         None => (None, Vec::new()),
     };
     let made_us = d.env.ts_us.saturating_sub(d.latency_us);
+    // Experts who approved an unresolved call afterwards (a retry of it may run).
+    let late = match d.unresolved() {
+        true => lighthouse_nats::read::recorded_decision(js, &format!("{}.late", message.subject))
+            .await
+            .map(|l| json!({"reason": l.reason, "voters": l.voters, "decided": when(l.env.ts_us)})),
+        false => None,
+    };
     Ok(json!({
         "cmd_id": d.cmd_id,
         "project": d.env.project,
@@ -396,6 +403,7 @@ pub async fn show(
             "exception": d.exception,
             "seq": seq, "stored": rfc3339(stored),
         },
+        "late_approval": late,
         "timings": {
             "command_made": when(made_us),
             "decided": when(d.env.ts_us),
@@ -467,6 +475,12 @@ pub fn render_show(v: &Value) -> String {
                 Some(a) if !a.is_empty() => format!(" (suggests: {})", Value::Array(a.clone())),
                 _ => String::new(),
             }
+        ));
+    }
+    if let Some(reason) = v["late_approval"]["reason"].as_str() {
+        out.push_str(&format!(
+            "late      {reason} ({})\n",
+            v["late_approval"]["decided"].as_str().unwrap_or("?")
         ));
     }
     if let Some(id) = v["decision"]["exception"].as_str() {

@@ -74,6 +74,11 @@ impl Esc {
         self.wait_for_workers("validator", 1).await;
     }
 
+    /// The aggregator [`Esc::workers`] started (it is the first process).
+    pub(crate) fn aggregator_pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.procs.0[0].id() as i32)
+    }
+
     pub(crate) async fn wait_for_workers(&self, kind: &str, n: usize) {
         let js = self.p.js().await;
         eventually(LIMIT, || async {

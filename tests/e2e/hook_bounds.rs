@@ -3,6 +3,7 @@
 //! when experts would be asked, a call too large for a message is still recorded, and
 //! one spool entry the server refuses for good never holds back the others.
 
+use crate::escalation::Esc;
 use crate::faults::{HOOK_BOUND, LIMIT, decisions_per_command};
 use crate::util::*;
 use lighthouse::spool::Spool;
@@ -199,40 +200,12 @@ async fn up_records_spooled_calls_in_the_background() {
 #[tokio::test(flavor = "multi_thread")]
 async fn with_experts_asked_the_wait_ends_at_the_escalation_deadline() {
     const DEADLINE_MS: u64 = 2000;
-    let p = Pipeline::start();
-    let config = p.state.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[hook]\nescalation_wait_ms = 25000\n[escalation]\ndeadline_ms = {DEADLINE_MS}\n"),
-    )
-    .unwrap();
-    let cmd = || {
-        let mut c = p.cmd();
-        c.env("LIGHTHOUSE_CONFIG", &config);
-        c
-    };
-    let js = p.js().await;
-    let present = |kind: &'static str| {
-        let js = js.clone();
-        async move {
-            lighthouse_nats::presence::list(&js)
-                .await
-                .is_ok_and(|w| w.iter().any(|w| w.kind == kind))
-        }
-    };
-    let mut procs = Procs::default();
-    for (role, id) in [("aggregator", "agg1"), ("validator", "v1")] {
-        let child = cmd()
-            .args([role, "--id", id])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        procs.0.push(child);
-        eventually(LIMIT, || present(role)).await;
-    }
-    let aggregator = nix::unistd::Pid::from_raw(procs.0[0].id() as i32);
+    // The hook's expert window is 25 s here (the harness's setting).
+    let mut e = Esc::start(&format!("[escalation]\ndeadline_ms = {DEADLINE_MS}\n"));
+    e.workers().await;
+    let aggregator = e.aggregator_pid();
     nix::sys::signal::kill(aggregator, nix::sys::signal::Signal::SIGSTOP).unwrap();
-    let (answer, took) = run_hook(cmd(), &bash("git reset --hard HEAD~3", "toolu_frozen"));
+    let (answer, took) = run_hook(e.cmd(), &bash("git reset --hard HEAD~3", "toolu_frozen"));
     assert!(
         took < Duration::from_millis(DEADLINE_MS) + HOOK_BOUND,
         "answered after {took:?}"

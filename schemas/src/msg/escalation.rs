@@ -132,6 +132,39 @@ pub struct Vote {
     pub confidence: Option<f32>,
 }
 
+impl Vote {
+    /// `expert`'s vote as `specialty` on `escalation`, with id `id`: addressed to the
+    /// escalated command (its project, agent and id), caused by the escalation. The
+    /// reasons, suggestions and confidence are the caller's to fill in.
+    pub fn on(
+        escalation: &Escalation,
+        id: String,
+        now_us: u64,
+        expert: &str,
+        specialty: &str,
+        choice: Choice,
+    ) -> Vote {
+        let mut env = Envelope::new(
+            id,
+            now_us,
+            escalation.command.env.project.clone(),
+            escalation.command.env.agent.clone(),
+            escalation.cmd_id.clone(),
+        );
+        env.causation_id = Some(escalation.env.id.clone());
+        Vote {
+            env,
+            cmd_id: escalation.cmd_id.clone(),
+            expert: expert.to_owned(),
+            specialty: specialty.to_owned(),
+            choice,
+            reasoning: String::new(),
+            suggestions: Vec::new(),
+            confidence: None,
+        }
+    }
+}
+
 impl Message for Vote {
     const KIND: &'static str = "vote";
     fn envelope(&self) -> &Envelope {

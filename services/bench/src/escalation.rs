@@ -216,23 +216,17 @@ async fn instant_expert(js: jetstream::Context, holds: HoldTimes, shutdown: Canc
                 let Ok(message) = message else { return };
                 let start = Instant::now();
                 if let Ok(e) = decode::<Escalation>(&message.payload) {
-                    let mut env = Envelope::new(
-                        format!("{}.bench-bot", e.cmd_id),
-                        now_us(),
-                        e.command.env.project.clone(),
-                        e.command.env.agent.clone(),
-                        e.cmd_id.clone(),
-                    );
-                    env.causation_id = Some(e.env.id.clone());
                     let vote = Vote {
-                        env,
-                        cmd_id: e.cmd_id.clone(),
-                        expert: "bench-bot".into(),
-                        specialty: e.specialty.clone(),
-                        choice: Choice::Approve,
                         reasoning: "benchmark: approves everything".into(),
-                        suggestions: Vec::new(),
                         confidence: Some(1.0),
+                        ..Vote::on(
+                            &e,
+                            format!("{}.bench-bot", e.cmd_id),
+                            now_us(),
+                            "bench-bot",
+                            &e.specialty,
+                            Choice::Approve,
+                        )
                     };
                     let target =
                         subject::vote(&Token::encode(&e.cmd_id), &Token::encode("bench-bot"));

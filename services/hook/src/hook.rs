@@ -277,18 +277,13 @@ fn signed(mut decision: Decision) -> Decision {
 /// How much of an oversize tool input the record keeps (see [`Command::reduced`]).
 const REDUCED_KEEP: usize = 16 * 1024;
 
-/// Whether the command fits a message as it is.
-fn fits(command: &Command) -> bool {
-    encode(command).is_ok()
-}
-
 /// The hook's own decision and the command to record it with. Decided on the whole
 /// input; a command too large for a message is recorded in its reduced form (the
 /// digest of the whole input kept), its decision bound to that form, so the entry can
 /// always be published.
 fn local_record(command: &Command) -> (Command, Decision) {
     let mut decision = decide_locally(command);
-    if fits(command) {
+    if encode(command).is_ok() {
         return (command.clone(), signed(decision));
     }
     let reduced = command.reduced(REDUCED_KEEP);
@@ -330,11 +325,6 @@ async fn pre_tool_use(
         Ok(Err(e)) => return answer_locally(&spool, &command, &e.to_string()),
         Err(_) => return answer_locally(&spool, &command, "connect timed out"),
     };
-    if !fits(&command) {
-        // No message can carry it: decided here on the whole input, recorded reduced.
-        let why = "the call is too large for a message";
-        return record_fallback(&nats, &spool, &command, why).await;
-    }
     let waits = Waits {
         fast: started + deadline,
         experts: started + escalation_wait,
@@ -534,6 +524,8 @@ pub async fn ask_pipeline(
         .await
         .map_err(|e| format!("subscribe: {e}"))?;
     let js = async_nats::jetstream::new(client.clone());
+    // A call no message can carry fails here: the caller decides it locally on the
+    // whole input and records it reduced (see `local_record`).
     let payload = encode(command).map_err(|e| e.to_string())?;
     // The root of the command's trace: validators, experts and the aggregator continue
     // it (only a header here; the hook links no tracing exporter).

@@ -276,22 +276,7 @@ pub fn read_export(path: &Path) -> anyhow::Result<Vec<Stored>> {
 
 /// `--since`: RFC 3339, or a duration back from now (`90s`, `15m`, `2h`, `7d`).
 pub fn parse_since(text: &str) -> Result<time::OffsetDateTime, String> {
-    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-    {
-        return Ok(t);
-    }
-    let (n, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = n
-        .parse()
-        .map_err(|_| format!("{text:?}: not RFC 3339 nor a duration like 15m"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("{text:?}: unit must be s, m, h or d")),
-    };
-    Ok(time::OffsetDateTime::now_utc() - time::Duration::seconds(secs))
+    lighthouse_mcp::files::parse_time(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -346,14 +346,7 @@ pub async fn show(
     };
     let (explanation, normalized) = match source {
         Some(c) => {
-            let payload = lighthouse_policy::cli::HookPayload {
-                hook_event_name: Some("PreToolUse".to_owned()),
-                tool_name: Some(c.tool_name.clone()),
-                tool_input: Some(c.tool_input.clone()),
-                cwd: Some(c.cwd.clone()),
-                session_id: Some(c.session_id.clone()),
-                tool_use_id: c.tool_use_id.clone(),
-            };
+            let payload = lighthouse_policy::cli::HookPayload::from(c);
             let mut text = Vec::new();
             let e = lighthouse_policy::cli::explain_payload(policy, &payload, None, &mut text).ok();
             (

@@ -11,6 +11,7 @@
 use crate::settings::Settings;
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
+use lighthouse_mcp::files::parse_duration;
 use lighthouse_nats::topology::{ESCALATIONS_BUCKET, EXCEPTIONS_BUCKET};
 use lighthouse_schemas::{
     Decision, Envelope, Escalation, Exception, ExceptionScope, Revocation, Tier, Token, Verdict,
@@ -131,22 +132,6 @@ pub enum Scope {
     Session,
     Agent,
     Project,
-}
-
-/// `2h`, `30m`, `7d`, `90s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (n, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{text:?}: not a duration like 8h"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("{text:?}: unit must be s, m, h or d")),
-    };
-    Ok(Duration::from_secs(secs))
 }
 
 /// The identity acting: ops, or the expert `--as` names.

@@ -13,9 +13,7 @@ use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures::StreamExt;
 use lighthouse_nats::publish::publish_once;
 use lighthouse_nats::topology::{ESC_STREAM, EXPERTS_BUCKET};
-use lighthouse_schemas::{
-    Choice, Envelope, Escalation, Token, Vote, decode, encode, now_us, subject,
-};
+use lighthouse_schemas::{Choice, Escalation, Token, Vote, decode, encode, now_us, subject};
 use std::io::Write;
 use std::time::Duration;
 use tracing::Instrument as _;
@@ -246,32 +244,6 @@ pub struct Ballot {
     pub suggestions: Vec<String>,
 }
 
-/// Builds the [`Vote`] for `ballot`, naming the command's project and agent when the
-/// escalation is known.
-pub fn vote_for(ballot: &Ballot, escalation: Option<&Escalation>, now_us: u64) -> Vote {
-    let (project, agent) = escalation
-        .map(|e| (e.command.env.project.clone(), e.command.env.agent.clone()))
-        .unwrap_or_default();
-    let mut env = Envelope::new(
-        uuid::Uuid::now_v7().to_string(),
-        now_us,
-        project,
-        agent,
-        ballot.cmd_id.clone(),
-    );
-    env.causation_id = escalation.map(|e| e.env.id.clone());
-    Vote {
-        env,
-        cmd_id: ballot.cmd_id.clone(),
-        expert: ballot.expert.clone(),
-        specialty: ballot.specialty.clone(),
-        choice: ballot.choice,
-        reasoning: ballot.reasoning.clone(),
-        suggestions: ballot.suggestions.clone(),
-        confidence: None,
-    }
-}
-
 /// Publishes a vote; returns its stream sequence.
 pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
     let client = settings
@@ -315,15 +287,23 @@ pub async fn cast(settings: &Settings, ballot: Ballot) -> anyhow::Result<u64> {
             ballot.cmd_id
         );
     }
-    let escalation = Some(escalation);
-    let vote = vote_for(&ballot, escalation.as_ref(), now_us());
+    let vote = Vote {
+        reasoning: ballot.reasoning.clone(),
+        suggestions: ballot.suggestions.clone(),
+        ..Vote::on(
+            &escalation,
+            uuid::Uuid::now_v7().to_string(),
+            now_us(),
+            &ballot.expert,
+            &ballot.specialty,
+            ballot.choice,
+        )
+    };
     let target = subject::vote(&cmd, &Token::encode(&ballot.expert));
     // The vote continues the command's trace (the escalation names it): its stage span
     // is the parent the aggregator's `vote` span finds in the headers.
-    let span = lighthouse_telemetry::trace::stage_span(
-        "expert vote",
-        escalation.as_ref().and_then(|e| e.traceparent.as_deref()),
-    );
+    let span =
+        lighthouse_telemetry::trace::stage_span("expert vote", escalation.traceparent.as_deref());
     span.record("cmd_id", ballot.cmd_id.as_str());
     let published = publish_once(&js, target, &vote.env.id, encode(&vote)?.into(), false)
         .instrument(span)

@@ -10,8 +10,7 @@ use lighthouse_nats::topology::{DECISION_STREAM, ESCALATIONS_BUCKET, VOTE_STREAM
 use lighthouse_policy::Policy;
 use lighthouse_schemas::msg::{Annotation, Severity};
 use lighthouse_schemas::{
-    Choice, Decision, Envelope, Escalation, Tier, Token, Verdict, Vote, decode, encode, now_us,
-    subject,
+    Choice, Decision, Escalation, Tier, Token, Verdict, Vote, decode, encode, now_us, subject,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -247,14 +246,7 @@ impl Desk {
         };
         let c = &e.command;
         // How the policy reads the call, in the same words as `lighthouse explain`.
-        let payload = lighthouse_policy::cli::HookPayload {
-            hook_event_name: Some("PreToolUse".to_owned()),
-            tool_name: Some(c.tool_name.clone()),
-            tool_input: Some(c.tool_input.clone()),
-            cwd: Some(c.cwd.clone()),
-            session_id: Some(c.session_id.clone()),
-            tool_use_id: c.tool_use_id.clone(),
-        };
+        let payload = lighthouse_policy::cli::HookPayload::from(c);
         let mut explanation = Vec::new();
         let evaluation =
             lighthouse_policy::cli::explain_payload(&self.policy, &payload, None, &mut explanation)
@@ -411,23 +403,18 @@ impl Desk {
                 json!({"status": "decided", "vote": "not cast: already decided", "decision": decision_view(&d)}),
             );
         }
-        let mut env = Envelope::new(
-            uuid::Uuid::now_v7().to_string(),
-            now_us(),
-            e.command.env.project.clone(),
-            e.command.env.agent.clone(),
-            e.cmd_id.clone(),
-        );
-        env.causation_id = Some(e.env.id.clone());
         let vote = Vote {
-            env,
-            cmd_id: e.cmd_id.clone(),
-            expert: self.identity.expert.clone(),
-            specialty: specialty.clone(),
-            choice: ballot.choice,
             reasoning: ballot.reason,
             suggestions: ballot.suggestions,
             confidence: ballot.confidence.map(|c| c.clamp(0.0, 1.0)),
+            ..Vote::on(
+                &e,
+                uuid::Uuid::now_v7().to_string(),
+                now_us(),
+                &self.identity.expert,
+                &specialty,
+                ballot.choice,
+            )
         };
         let target = subject::vote(
             &Token::encode(&e.cmd_id),

@@ -160,23 +160,39 @@ pub fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
         return Ok(t);
     }
+    let age = parse_duration(text)
+        .ok()
+        .and_then(|d| time::Duration::try_from(d).ok())
+        .and_then(|d| OffsetDateTime::now_utc().checked_sub(d));
+    age.ok_or_else(|| {
+        anyhow::anyhow!("time {text:?}: RFC 3339 (2026-11-29T10:00:00Z) or an age like 15m, 2h, 3d")
+    })
+}
+
+/// An age or a lifetime: `90s`, `15m`, `2h`, `7d`. The one parser every command uses.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
     );
-    let n: i64 = number.parse().map_err(|_| {
-        anyhow::anyhow!("time {text:?}: RFC 3339 (2026-11-29T10:00:00Z) or an age like 15m, 2h, 3d")
-    })?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => anyhow::bail!(
-            "time {text:?}: RFC 3339 (2026-11-29T10:00:00Z) or an age like 15m, 2h, 3d"
-        ),
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: not a duration like 90s, 15m, 2h or 7d"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit must be s, m, h or d (90s, 15m, 2h, 7d)"
+            ));
+        }
     };
-    Ok(OffsetDateTime::now_utc() - time::Duration::seconds(seconds))
+    n.checked_mul(unit_secs)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?}: too long"))
 }
 
 /// A version's bytes: inline, or from the object store; none when they were never

@@ -34,6 +34,20 @@ pub struct HookPayload {
     pub tool_use_id: Option<String>,
 }
 
+impl From<&lighthouse_schemas::Command> for HookPayload {
+    /// The PreToolUse payload a recorded command came from, as `explain` reads it.
+    fn from(c: &lighthouse_schemas::Command) -> Self {
+        HookPayload {
+            hook_event_name: Some("PreToolUse".to_owned()),
+            tool_name: Some(c.tool_name.clone()),
+            tool_input: Some(c.tool_input.clone()),
+            cwd: Some(c.cwd.clone()),
+            session_id: Some(c.session_id.clone()),
+            tool_use_id: c.tool_use_id.clone(),
+        }
+    }
+}
+
 /// What `check` decided, for the caller (exit codes, spooling, publishing).
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {

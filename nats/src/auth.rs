@@ -130,16 +130,29 @@ impl Identity {
 
 /// The key pair of a seed file (first non-empty line, `SU…`).
 pub fn load_seed(path: &Path) -> Result<nkeys::KeyPair, AuthError> {
+    let seed = read_seed(path)?;
+    nkeys::KeyPair::from_seed(&seed).map_err(|e| AuthError::BadSeed {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// The seed in an NKey file, checked (encoding, checksum, key type) but not turned
+/// into a key pair: deriving the public key is the costly part, and a client that only
+/// hands the seed to its connection has it derived there once.
+pub fn read_seed(path: &Path) -> Result<String, AuthError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let seed = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or_default();
-    nkeys::KeyPair::from_seed(seed).map_err(|e| AuthError::BadSeed {
+        .unwrap_or_default()
+        .to_owned();
+    nkeys::decode_seed(&seed).map_err(|e| AuthError::BadSeed {
         path: path.to_owned(),
         reason: e.to_string(),
-    })
+    })?;
+    Ok(seed)
 }
 
 /// One role's entry in `nats/permissions.toml`.
@@ -449,12 +462,7 @@ impl ClientAuth {
         mut options: async_nats::ConnectOptions,
     ) -> Result<async_nats::ConnectOptions, AuthError> {
         if let Some(path) = &self.nkey {
-            let pair = load_seed(path)?;
-            let seed = pair.seed().map_err(|e| AuthError::BadSeed {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            options = options.nkey(seed);
+            options = options.nkey(read_seed(path)?);
         } else if let Some(path) = &self.creds {
             let text = std::fs::read_to_string(path).map_err(io(path))?;
             options = options

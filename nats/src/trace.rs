@@ -54,11 +54,25 @@ pub fn installed() -> bool {
     HOOKS.get().is_some()
 }
 
-/// A new sampled root context for a command: `00-<32 hex trace id>-<16 hex span id>-01`.
-pub fn fresh_traceparent() -> String {
-    let trace = uuid::Uuid::new_v4().simple().to_string();
+/// A new root context for a command: `00-<32 hex trace id>-<16 hex span id>-<flags>`,
+/// sampled (flags `01`) for a `ratio` share of trace ids, by the rule OpenTelemetry's
+/// `TraceIdRatioBased` sampler applies, so every stage agrees with the root.
+pub fn fresh_traceparent(ratio: f64) -> String {
+    let trace = uuid::Uuid::new_v4();
     let span = uuid::Uuid::new_v4().simple().to_string();
-    format!("00-{trace}-{}-01", &span[..16])
+    let flags = if sampled(trace.as_u128(), ratio) {
+        "01"
+    } else {
+        "00"
+    };
+    format!("00-{}-{}-{flags}", trace.simple(), &span[..16])
+}
+
+/// Whether a trace id falls in the sampled `ratio` (its low 64 bits, shifted right
+/// once, under `ratio × 2⁶³`: OpenTelemetry's rule).
+fn sampled(trace_id: u128, ratio: f64) -> bool {
+    let bound = (ratio.clamp(0.0, 1.0) * (1u64 << 63) as f64) as u64;
+    ((trace_id as u64) >> 1) < bound
 }
 
 /// The trace id of a `traceparent` value, when it is well-formed.
@@ -76,8 +90,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sampling_follows_the_ratio() {
+        let sampled = |ratio| {
+            (0..2000)
+                .filter(|_| fresh_traceparent(ratio).ends_with("-01"))
+                .count()
+        };
+        assert_eq!(sampled(1.0), 2000);
+        assert_eq!(sampled(0.0), 0);
+        // 2000 draws at 10 %: 200 expected, far outside this band only by a defect.
+        assert!((100..300).contains(&sampled(0.1)), "{}", sampled(0.1));
+    }
+
+    #[test]
     fn fresh_contexts_are_valid_and_distinct() {
-        let (a, b) = (fresh_traceparent(), fresh_traceparent());
+        let (a, b) = (fresh_traceparent(1.0), fresh_traceparent(1.0));
         assert_ne!(a, b);
         assert_eq!(trace_id_of(&a).map(str::len), Some(32));
         assert!(a.starts_with("00-") && a.ends_with("-01"));

@@ -622,3 +622,98 @@ async fn a_validator_reports_ready_then_not_and_logs_json_and_watch_shows_it() {
         );
     }
 }
+
+/// `tracing.sample_ratio` is decided once, by the hook that starts the trace: a command
+/// it did not sample leaves no span anywhere, one it did leaves its validator span.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_the_hook_did_not_sample_exports_no_span() {
+    let receiver = OtlpReceiver::start();
+    let p = Pipeline::start();
+    let config = p.state.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[tracing]\notlp_endpoint = \"{}\"\notlp_protocol = \"http/json\"\n",
+            receiver.endpoint
+        ),
+    )
+    .unwrap();
+    let cmd = || {
+        let mut cmd = p.cmd();
+        cmd.env("LIGHTHOUSE_CONFIG", &config)
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200");
+        cmd
+    };
+    // The validator samples every trace it starts: only the hook's flag can hold one back.
+    let mut procs = Procs::default();
+    procs.0.push(
+        cmd()
+            .args(["validator", "--id", "v1"])
+            .env("LIGHTHOUSE__TRACING__SAMPLE_RATIO", "1.0")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let js = p.js().await;
+    eventually(LIMIT, || async {
+        let workers = lighthouse_nats::presence::list(&js)
+            .await
+            .unwrap_or_default();
+        workers.iter().any(|w| w.kind == "validator")
+    })
+    .await;
+    for (id, ratio) in [("toolu_unsampled", "0.0"), ("toolu_sampled", "1.0")] {
+        let mut hook = cmd();
+        hook.env("LIGHTHOUSE__TRACING__SAMPLE_RATIO", ratio);
+        let payload = pre_tool_use("Bash", json!({"command": "ls"}), id);
+        let answer = tokio::task::block_in_place(|| run_hook(hook, &payload).0);
+        assert_eq!(permission(&answer), "allow", "{answer}");
+    }
+    // Both commands carry a traceparent; only the sampled one says so in its flags.
+    let mut traces = BTreeMap::new();
+    let stream = js.get_stream("LH_CMD").await.unwrap();
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    while traces.len() < 2 {
+        let message = tokio::time::timeout(LIMIT, messages.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let command: lighthouse_schemas::Command =
+            lighthouse_schemas::decode(&message.payload).unwrap();
+        let traceparent = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("traceparent"))
+            .expect("the hook writes a traceparent")
+            .to_string();
+        traces.insert(command.env.id, traceparent);
+    }
+    assert!(traces["toolu_unsampled"].ends_with("-00"), "{traces:?}");
+    assert!(traces["toolu_sampled"].ends_with("-01"), "{traces:?}");
+    let trace_of = |id: &str| {
+        lighthouse_nats::trace::trace_id_of(&traces[id])
+            .unwrap()
+            .to_owned()
+    };
+    let (unsampled, sampled) = (trace_of("toolu_unsampled"), trace_of("toolu_sampled"));
+    // The sampled command was validated after the other: once its span is exported,
+    // the other's would have been too.
+    eventually(LIMIT, || async {
+        receiver
+            .spans()
+            .iter()
+            .any(|s| s["traceId"] == sampled.as_str() && s["name"] == "validate")
+    })
+    .await;
+    let leaked: Vec<Value> = receiver
+        .spans()
+        .into_iter()
+        .filter(|s| s["traceId"] == unsampled.as_str())
+        .collect();
+    assert!(leaked.is_empty(), "unsampled trace exported: {leaked:?}");
+}

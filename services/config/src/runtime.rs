@@ -36,17 +36,28 @@ impl Runtime {
     /// Whether the state a hook relies on is readable: a missing `up.json` is fine
     /// (nothing runs), an unreadable or corrupt one is not.
     pub fn check(state_dir: &Path) -> Result<(), String> {
+        Runtime::load(state_dir).map(|_| ())
+    }
+
+    /// [`Runtime::check`] and [`Runtime::read`] in one read of `up.json`: the recorded
+    /// runtime if its process is alive, nothing if none is recorded, an error if the
+    /// record is unreadable or corrupt.
+    pub fn load(state_dir: &Path) -> Result<Option<Runtime>, String> {
         let path = Runtime::path(state_dir);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Runtime>(&bytes)
-                .map(|_| ())
-                .map_err(|e| format!("{} is corrupt: {e}", path.display())),
+            Ok(bytes) => {
+                let runtime = serde_json::from_slice::<Runtime>(&bytes)
+                    .map_err(|e| format!("{} is corrupt: {e}", path.display()))?;
+                Ok(Path::new(&format!("/proc/{}", runtime.pid))
+                    .exists()
+                    .then_some(runtime))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 match std::fs::metadata(state_dir) {
                     Ok(m) if !m.is_dir() => {
                         Err(format!("{} is not a directory", state_dir.display()))
                     }
-                    _ => Ok(()),
+                    _ => Ok(None),
                 }
             }
             Err(e) => Err(format!("{}: {e}", path.display())),

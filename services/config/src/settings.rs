@@ -109,6 +109,9 @@ pub struct TracingSettings {
     /// OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`); empty: no export.
     pub otlp_endpoint: String,
     pub otlp_protocol: OtlpProtocol,
+    /// Share of commands traced, 0.0–1.0, decided once where the trace starts (the
+    /// hook) and honoured by every stage after it, so a trace is whole or absent.
+    pub sample_ratio: f64,
 }
 
 /// How spans are encoded for the OTLP/HTTP endpoint.
@@ -457,6 +460,12 @@ impl Settings {
                 self.hook.escalation_wait_ms
             ));
         }
+        if !(0.0..=1.0).contains(&self.tracing.sample_ratio) {
+            return fail(format!(
+                "tracing.sample_ratio = {} must be between 0.0 and 1.0",
+                self.tracing.sample_ratio
+            ));
+        }
         let x = &self.exceptions;
         if x.default_expiry_s == 0 || x.default_expiry_s > x.max_expiry_s {
             return fail(format!(
@@ -552,6 +561,32 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => user_data_dir().join("tools"),
         }
+    }
+
+    /// Resolves once what is otherwise looked up at each use: the state dir and, when
+    /// `nats.url` is not configured, the server (and TLS CA) a running `up` recorded, as
+    /// [`Settings::nats_url`] and [`Settings::client_auth`] would. For a one-shot
+    /// process (the hook): `up.json` is read once, not at every lookup. Errs when the
+    /// recorded state is unreadable or corrupt ([`crate::runtime::Runtime::check`]).
+    pub fn pin_runtime(&mut self) -> Result<(), String> {
+        let state_dir = self.state_dir();
+        let runtime = crate::runtime::Runtime::load(&state_dir)?;
+        self.state_dir = Some(state_dir);
+        if self.nats.url.is_none() {
+            let tls = &mut self.nats.tls;
+            let tls_enabled = tls.ca.is_some() || tls.cert.is_some() || tls.first;
+            if let Some(runtime) = &runtime
+                && !tls_enabled
+                && let Some(ca) = &runtime.tls_ca
+            {
+                tls.ca = Some(ca.clone());
+            }
+            self.nats.url = Some(match runtime {
+                Some(runtime) => runtime.nats_url,
+                None => format!("nats://127.0.0.1:{}", self.up.port),
+            });
+        }
+        Ok(())
     }
 
     /// The server URL: configured, else recorded by a running `lighthouse up`, else the
@@ -734,6 +769,38 @@ mod tests {
         assert_eq!(s.nats.url.as_deref(), Some("nats://10.0.0.1:4333"));
         assert_eq!(s.hook.decision_timeout_ms, 750);
         assert_eq!(s.nats_url(), "nats://10.0.0.1:4333");
+    }
+
+    #[test]
+    fn pinning_reads_the_runtime_once_and_agrees_with_the_lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().to_str().unwrap();
+        let load = || Settings::load_from(None, env(&[("LIGHTHOUSE__STATE_DIR", state)])).unwrap();
+        let mut nothing_runs = load();
+        nothing_runs.pin_runtime().unwrap();
+        assert_eq!(nothing_runs.nats.url, Some(load().nats_url()));
+
+        crate::runtime::Runtime {
+            nats_url: "nats://127.0.0.1:4999".into(),
+            pid: std::process::id(),
+            monitor_url: None,
+            tls_ca: Some("/ca.pem".into()),
+            metrics_url: None,
+        }
+        .write(dir.path())
+        .unwrap();
+        let unpinned = load();
+        let mut pinned = load();
+        pinned.pin_runtime().unwrap();
+        assert_eq!(pinned.nats_url(), "nats://127.0.0.1:4999");
+        assert_eq!(pinned.nats_url(), unpinned.nats_url());
+        assert_eq!(pinned.client_auth("agent"), unpinned.client_auth("agent"));
+        // Pinned, the record is no longer read: the process keeps what it resolved.
+        std::fs::remove_file(dir.path().join("up.json")).unwrap();
+        assert_eq!(pinned.nats_url(), "nats://127.0.0.1:4999");
+
+        std::fs::write(dir.path().join("up.json"), "{not json").unwrap();
+        assert!(load().pin_runtime().unwrap_err().contains("corrupt"));
     }
 
     #[test]

@@ -40,8 +40,10 @@ pub fn main(client: Client) -> ExitCode {
 
 /// Settings the hook can act on: valid, with readable state and usable credentials.
 fn usable_settings() -> Result<lighthouse_config::Settings, String> {
-    let settings = lighthouse_config::Settings::load().map_err(|e| e.to_string())?;
-    lighthouse_config::runtime::Runtime::check(&settings.state_dir())
+    let mut settings = lighthouse_config::Settings::load().map_err(|e| e.to_string())?;
+    // Read `up.json` once here, not at every lookup of the URL and credentials.
+    settings
+        .pin_runtime()
         .map_err(|e| format!("unreadable state: {e}"))?;
     lighthouse_nats::options_for(&settings.nats_url(), &settings.client_auth("agent"))
         .map_err(|e| format!("unusable credentials: {e}"))?;
@@ -50,14 +52,15 @@ fn usable_settings() -> Result<lighthouse_config::Settings, String> {
 
 /// Errors only, on stderr (`LIGHTHOUSE_LOG` overrides): the client reads stdout.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LIGHTHOUSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
     // Colour only on a terminal: clients store the hook's stderr as text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // A directive filter costs a parse per call; the level alone is enough unless asked.
+    let _ = match tracing_subscriber::EnvFilter::try_from_env("LIGHTHOUSE_LOG") {
+        Ok(filter) => fmt.with_env_filter(filter).try_init(),
+        Err(_) => fmt.with_max_level(tracing::Level::ERROR).try_init(),
+    };
 }
 
 fn emit(output: &Output) {

@@ -86,7 +86,7 @@ pub fn describe(decision: &Decision) -> String {
 /// Runs the hook for `client`: reads stdin, returns what to print and the exit code.
 /// Every path ends in an answer, so the client never proceeds on a hook crash.
 pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
-    set_agent_signer(settings);
+    set_agent_key(settings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
@@ -238,39 +238,47 @@ pub fn local_policy(cwd: &Path) -> Policy {
 }
 
 thread_local! {
-    /// The agent's key, set once per hook process (the hook handles one call).
-    static AGENT_SIGNER: std::cell::RefCell<Option<lighthouse_nats::auth::Signer>> =
+    /// The agent's NKey file, set once per hook process (the hook handles one call).
+    static AGENT_KEY: std::cell::RefCell<Option<std::path::PathBuf>> =
         const { std::cell::RefCell::new(None) };
+    /// The agent's key, derived from [`AGENT_KEY`] on first use: only a call decided
+    /// or rebound locally signs, so the fast path never pays for the derivation.
+    static AGENT_SIGNER: std::cell::OnceCell<Option<lighthouse_nats::auth::Signer>> =
+        const { std::cell::OnceCell::new() };
 }
 
-/// Remembers the agent's key for [`signed`].
-fn set_agent_signer(settings: &Settings) {
-    let signer = agent_signer(settings);
-    AGENT_SIGNER.with(|s| *s.borrow_mut() = signer);
+/// Remembers where the agent's key is, for [`signed`] and the spool.
+fn set_agent_key(settings: &Settings) {
+    let key = settings.client_auth("agent").nkey;
+    AGENT_KEY.with(|k| *k.borrow_mut() = key);
 }
 
 /// The agent's key, when it has one.
-fn agent_signer(settings: &Settings) -> Option<lighthouse_nats::auth::Signer> {
-    lighthouse_nats::auth::Signer::for_client(&settings.client_auth("agent"))
-        .ok()
-        .flatten()
+fn agent_signer() -> Option<lighthouse_nats::auth::Signer> {
+    AGENT_SIGNER.with(|signer| {
+        signer
+            .get_or_init(|| {
+                let path = AGENT_KEY.with(|k| k.borrow().clone())?;
+                lighthouse_nats::auth::Signer::from_seed_file(&path).ok()
+            })
+            .clone()
+    })
 }
 
-/// The state dir's spool; entries it rebinds are signed with the agent's key.
+/// The state dir's spool (its entries are already signed; rebinding re-signs them,
+/// see [`agent_signer`]).
 fn spool_for(settings: &Settings) -> Spool {
-    Spool::new(&settings.state_dir()).signed_by(agent_signer(settings))
+    Spool::new(&settings.state_dir())
 }
 
 /// A local decision signed with the agent's key: the fallback record says it is the
 /// hook's own (tier `fallback`, signed by the agent), never a validator's.
 fn signed(mut decision: Decision) -> Decision {
-    AGENT_SIGNER.with(|s| {
-        if let Some(signer) = s.borrow().as_ref()
-            && let Err(e) = signer.sign(&mut decision)
-        {
-            tracing::warn!(error = %e, "fallback_unsigned");
-        }
-    });
+    if let Some(signer) = agent_signer()
+        && let Err(e) = signer.sign(&mut decision)
+    {
+        tracing::warn!(error = %e, "fallback_unsigned");
+    }
     decision
 }
 
@@ -331,15 +339,22 @@ async fn pre_tool_use(
     };
     let overall = waits.experts.max(waits.fast);
     let mut command = command;
-    let mut asked =
-        tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await;
+    let mut asked = tokio::time::timeout_at(
+        overall.into(),
+        ask_pipeline(&nats, &command, waits, settings.tracing.sample_ratio),
+    )
+    .await;
     if let Ok(Ok(decision)) = &asked
         && !binds(decision, &command)
     {
         // The agent reused this id for another payload: that decision is not this
         // call's. Ask again under an id bound to this payload.
         command = rebind(command);
-        asked = tokio::time::timeout_at(overall.into(), ask_pipeline(&nats, &command, waits)).await;
+        asked = tokio::time::timeout_at(
+            overall.into(),
+            ask_pipeline(&nats, &command, waits, settings.tracing.sample_ratio),
+        )
+        .await;
     }
     if let Ok(Ok(decision)) = &asked
         && !binds(decision, &command)
@@ -368,6 +383,7 @@ async fn pre_tool_use(
             // Earlier fallbacks go to the audit log now that the pipeline answers.
             // Bounded in time and count; `up` flushes the rest in the background.
             if !spool.pending().is_empty() {
+                let spool = spool.signed_by(agent_signer());
                 let js = async_nats::jetstream::new(nats);
                 let budget = Duration::from_millis(settings.hook.spool_flush_ms);
                 let flush = spool.flush_some(&js, FLUSH_PER_CALL);
@@ -508,6 +524,7 @@ pub async fn ask_pipeline(
     client: &async_nats::Client,
     command: &Command,
     waits: Waits,
+    trace_ratio: f64,
 ) -> Result<Decision, String> {
     let project = Token::encode(&command.env.project);
     let agent = Token::encode(&command.env.agent);
@@ -527,12 +544,12 @@ pub async fn ask_pipeline(
     // A call no message can carry fails here: the caller decides it locally on the
     // whole input and records it reduced (see `local_record`).
     let payload = encode(command).map_err(|e| e.to_string())?;
-    // The root of the command's trace: validators, experts and the aggregator continue
-    // it (only a header here; the hook links no tracing exporter).
+    // The root of the command's trace, sampled or not: validators, experts and the
+    // aggregator continue it (only a header here; the hook links no tracing exporter).
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(
         lighthouse_nats::trace::TRACEPARENT,
-        lighthouse_nats::trace::fresh_traceparent().as_str(),
+        lighthouse_nats::trace::fresh_traceparent(trace_ratio).as_str(),
     );
     // The publish shares the fast-path budget: a server that takes the connection and
     // drops the publish costs the agent no more than a silent pipeline.

@@ -64,6 +64,7 @@ pub fn init_telemetry(
         },
         otlp_endpoint: settings.tracing.otlp_endpoint.clone(),
         otlp_json: settings.tracing.otlp_protocol == lighthouse_config::OtlpProtocol::HttpJson,
+        sample_ratio: settings.tracing.sample_ratio,
         default_filter: default.to_owned(),
     })
 }

@@ -40,7 +40,7 @@ impl std::str::FromStr for LogFormat {
 }
 
 /// What [`init`] sets up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TraceConfig {
     /// `service.name` of exported spans (`lighthouse-validator`, …).
     pub service: String,
@@ -51,6 +51,9 @@ pub struct TraceConfig {
     pub otlp_json: bool,
     /// Filter used when `LIGHTHOUSE_LOG` is unset.
     pub default_filter: String,
+    /// Share of traces started here that are sampled; a trace begun elsewhere (the
+    /// hook's `traceparent`) keeps the sampling decision its root made.
+    pub sample_ratio: f64,
 }
 
 /// Flushes and stops the exporter when dropped (at the end of main).
@@ -124,8 +127,12 @@ pub fn init(config: &TraceConfig) -> Result<TraceGuard, TraceError> {
             endpoint: endpoint.to_owned(),
             source,
         })?;
+    use opentelemetry_sdk::trace::Sampler;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            config.sample_ratio,
+        ))))
         .with_resource(
             opentelemetry_sdk::Resource::builder()
                 .with_service_name(config.service.clone())

@@ -10,11 +10,11 @@ use crate::PolicyError;
 use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, RedirectKind};
 use crate::targets;
+use crate::twin_regex::{self, TwinRegex};
 use lighthouse_schemas::{Risk, Verdict};
-use regex::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
@@ -396,11 +396,11 @@ pub struct Rule {
     src_any: Classes,
     writes_any: Classes,
     stdin_paths_any: Classes,
-    args_any: Vec<Arc<LazyRegex>>,
-    args_none: Vec<Arc<LazyRegex>>,
-    text_any: Vec<Arc<LazyRegex>>,
-    text_none: Vec<Arc<LazyRegex>>,
-    operands_any: Vec<Arc<LazyRegex>>,
+    args_any: Vec<Arc<TwinRegex>>,
+    args_none: Vec<Arc<TwinRegex>>,
+    text_any: Vec<Arc<TwinRegex>>,
+    text_none: Vec<Arc<TwinRegex>>,
+    operands_any: Vec<Arc<TwinRegex>>,
     tags_any: Vec<String>,
     tags_all: Vec<String>,
     tags_none: Vec<String>,
@@ -423,36 +423,9 @@ fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyEr
     Ok(c)
 }
 
-/// A rule's pattern list, checked when the pack loads but compiled on first use: a hook
-/// process decides one call, and should not pay for compiling every rule's regexes.
-#[derive(Debug)]
-pub struct LazyRegex {
-    pattern: String,
-    compiled: OnceLock<Option<Regex>>,
-}
-
-impl LazyRegex {
-    fn get(&self) -> Option<&Regex> {
-        self.compiled
-            .get_or_init(|| {
-                regex::RegexBuilder::new(&self.pattern)
-                    .size_limit(1 << 22)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
-    }
-
-    /// A pattern that cannot be compiled (only a size limit can cause that after the
-    /// syntax check at load) matches nothing.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.get().is_some_and(|r| r.is_match(text))
-    }
-}
-
 /// Checks each pattern's syntax (cheap) and joins them into one lazily compiled
 /// alternation (one scan instead of several).
-fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>>, PolicyError> {
+fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<TwinRegex>>, PolicyError> {
     for p in pats {
         // The syntax tree only: translating it (Unicode case folding of `(?i)` classes)
         // costs milliseconds per pattern, which is compile work we defer.
@@ -468,10 +441,12 @@ fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>
         return Ok(Vec::new());
     }
     let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
-    Ok(vec![Arc::new(LazyRegex {
-        pattern: joined.join("|"),
-        compiled: OnceLock::new(),
-    })])
+    // Compiled on first use: a hook process decides one call, and should not pay for
+    // compiling every rule's regexes.
+    Ok(vec![Arc::new(TwinRegex::new(
+        joined.join("|"),
+        twin_regex::PACK_SIZE_LIMIT,
+    ))])
 }
 
 impl Rule {
@@ -766,7 +741,7 @@ impl RuleSet {
                 .chain(&r.text_none)
                 .chain(&r.operands_any)
             {
-                if l.get().is_none() && !failed.contains(&r.id) {
+                if !l.compile() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }
             }
@@ -1100,7 +1075,7 @@ impl RuleSet {
 }
 
 /// Environment variable names that usually hold credentials.
-static SECRET_VAR: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+static SECRET_VAR: std::sync::LazyLock<TwinRegex> = std::sync::LazyLock::new(|| {
     crate::interp::static_regex(
         r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)",
     )

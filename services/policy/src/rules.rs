@@ -13,6 +13,7 @@ use crate::targets;
 use crate::twin_regex::{self, TwinRegex};
 use lighthouse_schemas::{Risk, Verdict};
 use serde::Deserialize;
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -933,11 +934,21 @@ impl RuleSet {
             && !["expression", "regexp", "file", "e", "f"]
                 .iter()
                 .any(|p| f.flags.contains(*p));
-        let classify = |t: &str| match moved {
-            Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
-                paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
+        // The same word is often classified several times (as a path, then as the
+        // destination or a source): remember each answer for this command.
+        let seen: RefCell<Vec<(String, Classes)>> = RefCell::new(Vec::new());
+        let classify = |t: &str| {
+            if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| k == t) {
+                return *c;
             }
-            _ => paths::classify(t, base),
+            let c = match moved {
+                Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
+                    paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
+                }
+                _ => paths::classify(t, base),
+            };
+            seen.borrow_mut().push((t.to_owned(), c));
+            c
         };
         if !no_paths {
             let skip = usize::from(pattern_first);

@@ -324,23 +324,30 @@ impl PolicyPack {
 pub struct NamePat {
     text: String,
     prefix: bool,
+    /// With inner stars, the text between them (split once here: rules are matched
+    /// against every command); empty otherwise.
+    pieces: Vec<String>,
 }
 
 impl NamePat {
     pub fn new(s: &str) -> NamePat {
-        match s.strip_suffix('*') {
-            Some(p) => NamePat {
-                text: p.to_owned(),
-                prefix: true,
-            },
-            None => NamePat {
-                text: s.to_owned(),
-                prefix: false,
-            },
+        let (text, prefix) = match s.strip_suffix('*') {
+            Some(p) => (p, true),
+            None => (s, false),
+        };
+        let pieces = if text.contains('*') {
+            text.split('*').map(str::to_owned).collect()
+        } else {
+            Vec::new()
+        };
+        NamePat {
+            text: text.to_owned(),
+            prefix,
+            pieces,
         }
     }
     pub fn matches(&self, name: &str) -> bool {
-        if !self.text.contains('*') {
+        if self.pieces.is_empty() {
             return if self.prefix {
                 name.starts_with(&self.text)
             } else {
@@ -349,18 +356,18 @@ impl NamePat {
         }
         // Inner stars: the pieces in order, the first anchored at the start and (unless
         // the pattern ends in `*`) the last at the end.
-        let pieces: Vec<&str> = self.text.split('*').collect();
+        let pieces = &self.pieces;
         let mut rest = name;
         for (i, piece) in pieces.iter().enumerate() {
             if i == 0 {
-                let Some(r) = rest.strip_prefix(piece) else {
+                let Some(r) = rest.strip_prefix(piece.as_str()) else {
                     return false;
                 };
                 rest = r;
             } else if i == pieces.len() - 1 && !self.prefix {
                 return rest.ends_with(piece);
             } else {
-                let Some(p) = rest.find(piece) else {
+                let Some(p) = rest.find(piece.as_str()) else {
                     return false;
                 };
                 rest = &rest[p + piece.len()..];
@@ -659,6 +666,8 @@ pub struct RuleSet {
     wildcard: Vec<usize>,
     specs: HashMap<String, Arc<Spec>>,
     tools: Vec<ToolDefault>,
+    /// `tools`' name patterns, in the same order.
+    tool_pats: Vec<NamePat>,
 }
 
 impl RuleSet {
@@ -725,6 +734,7 @@ impl RuleSet {
             by_name,
             wildcard,
             specs,
+            tool_pats: tools.iter().map(|t| NamePat::new(&t.name)).collect(),
             tools,
         })
     }
@@ -759,7 +769,9 @@ impl RuleSet {
     pub fn tool_default(&self, tool: &str) -> Option<&ToolDefault> {
         self.tools
             .iter()
-            .find(|t| NamePat::new(&t.name).matches(tool))
+            .zip(&self.tool_pats)
+            .find(|(_, p)| p.matches(tool))
+            .map(|(t, _)| t)
     }
 
     /// Every rule that matches `f`.

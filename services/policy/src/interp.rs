@@ -6,6 +6,7 @@
 //! would have run: `shutil.rmtree('/')` becomes `rm -r -f /`, `os.system("…")` hands its
 //! string back to the shell normaliser, so the same rules judge both.
 
+use crate::twin_regex::TwinRegex;
 use crate::word::{DYN, Word};
 use base64::Engine;
 use regex::Regex;
@@ -172,13 +173,13 @@ pub struct Effects {
 /// Compiles one of this module's literal patterns. A bad literal is a bug caught by the
 /// first test that evaluates anything, never an input-dependent failure.
 #[allow(clippy::expect_used)]
-pub(crate) fn static_regex(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("a literal pattern compiles")
+pub(crate) fn static_regex(pattern: &str) -> TwinRegex {
+    TwinRegex::from_full(Regex::new(pattern).expect("a literal pattern compiles"))
 }
 
 /// `name = 'literal'` (and `$name = "…"`) assignments in one-liner code.
 fn assignments(code: &str) -> HashMap<String, String> {
-    static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
+    static ASSIGN: LazyLock<TwinRegex> = LazyLock::new(|| {
         static_regex(
             r#"(?:^|[;\s(])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#,
         )
@@ -289,14 +290,14 @@ fn scan_strings(text: &str) -> Vec<(&str, u8)> {
     out
 }
 
-static HOME_EXPR: LazyLock<Regex> = LazyLock::new(|| {
+static HOME_EXPR: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r#"os\.environ\[\s*['"]HOME['"]\s*\]|os\.environ\.get\(\s*['"]HOME['"]\s*\)|(?:os\.)?getenv\(\s*['"]HOME['"]\s*\)|Path\.home\(\)|(?:require\(\s*['"]os['"]\s*\)|os)\.homedir\(\)|process\.env\.HOME|process\.env\[\s*['"]HOME['"]\s*\]|\$ENV\{\s*['"]?HOME['"]?\s*\}|ENV\[\s*['"]HOME['"]\s*\]|Dir\.home|\$_SERVER\[\s*['"]HOME['"]\s*\]"#,
     )
 });
 
 /// Calls that hand one string to a shell.
-static SHELL_CALL: LazyLock<Regex> = LazyLock::new(|| {
+static SHELL_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"(?x)
         \b(?:os\.system|os\.popen|system|popen|shell_exec|passthru|proc_open|exec|execSync|
@@ -308,86 +309,86 @@ static SHELL_CALL: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-static RM_RECURSIVE: LazyLock<Regex> = LazyLock::new(|| {
+static RM_RECURSIVE: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|rmSync|rmdirSync|rimraf|removeSync|emptyDirSync|fs\.rm|fs\.promises\.rm|fsPromises\.rm|rmdir|Deno\.remove|FileUtils\.rm)\s*\(?",
     )
 });
 
-static RM_FILE: LazyLock<Regex> = LazyLock::new(|| {
+static RM_FILE: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\b(?:os\.remove|os\.unlink|unlink|unlinkSync|File\.delete|remove|\.unlink)\s*\(?",
     )
 });
 
-static WRITE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+static WRITE_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r#"\b(?:writeFileSync|appendFileSync|writeFile|appendFile|file_put_contents|write_text|write_bytes|File\.write|IO\.write|createWriteStream)\s*\("#,
     )
 });
 
-static OPEN_CALL: LazyLock<Regex> =
+static OPEN_CALL: LazyLock<TwinRegex> =
     LazyLock::new(|| static_regex(r#"\b(?:open|File\.open|fopen)\s*\("#));
 
-static NET: LazyLock<Regex> = LazyLock::new(|| {
+static NET: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\b(?:requests\.|urllib|urlopen|http\.client|httplib|socket\.|socket\(|fetch\(|axios|https?\.request|https?\.get|Net::HTTP|LWP::|HTTP::Tiny|curl_exec|curl_init|IO::Socket|TCPSocket|net\.connect|net\.Socket|websocket|smtplib|ftplib|paramiko|require\(\s*['\x22](?:node:)?https?['\x22]\s*\)|file_get_contents\(\s*['\x22]https?:|XMLHttpRequest|Invoke-WebRequest|open-uri|URI\.open|URI\(|\bopen\(\s*['\x22]https?:)",
     )
 });
 
-static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
+static UPLOAD: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|\.end\([^)]|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)",
     )
 });
 
 /// The whole environment (not one named variable) as a value.
-static ENV_DUMP: LazyLock<Regex> = LazyLock::new(|| {
+static ENV_DUMP: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"os\.environ\b[^\[.]|os\.environ\)|os\.environ$|dict\(os\.environ|process\.env\b[^.\[]|process\.env\)|%ENV\b|\bENV\.to_h|getenv\(\)|\$_ENV\b[^\[]|\$_SERVER\b[^\[]",
     )
 });
 
-static FORK_LOOP: LazyLock<Regex> = LazyLock::new(|| {
+static FORK_LOOP: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b|\bwhile\s*\(?\s*fork\b",
     )
 });
 
 /// A loop that never ends on its own (`while True:`, `loop {`, `for(;;)`).
-static ENDLESS: LazyLock<Regex> = LazyLock::new(|| {
+static ENDLESS: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\bwhile\s*\(?\s*(1|true|True|!0)\s*\)?\s*[:{]?|\bloop\s*(\{|do\b)|\bfor\s*\(\s*;\s*;\s*\)|\biter\s*\(\s*int\s*,\s*1\s*\)|itertools\.count\(|\bwhile\s+fork\b|\bfork\s+while\b|\buntil\s+false\b",
     )
 });
 
 /// What turns an endless loop into a bomb: spawning processes or piling up memory.
-static BOMB_BODY: LazyLock<Regex> = LazyLock::new(|| {
+static BOMB_BODY: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\bfork\b|pcntl_fork|\bProcess\s*\(|\bThread\s*\(|\bspawn\w*\s*\(|Popen\s*\(|child_process|\.start\s*\(\s*\)|\*\s*10\s*\*\*\s*\d|\bx\s*1e\d|\*\s*\d{7,}|Buffer\.alloc\(\s*\d{7,}|\bexec[lv]p?e?\s*\(",
     )
 });
 
 /// Running text as code (`exec(…)`, `eval(…)`, `.then(eval)`, `new Function`).
-static EXEC_SINK: LazyLock<Regex> = LazyLock::new(|| {
+static EXEC_SINK: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\bexec\s*\(|\beval\s*[\(`]|\.then\(\s*eval\s*\)|new\s+Function\s*\(|\binstance_eval\b|\bFunction\s*\(\s*await",
     )
 });
 
-static SOCKET: LazyLock<Regex> = LazyLock::new(|| {
+static SOCKET: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/",
     )
 });
 
-static SPAWN_SHELL: LazyLock<Regex> = LazyLock::new(|| {
+static SPAWN_SHELL: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"/bin/(ba|z|da)?sh\b|\b(ba)?sh\s+-i\b|pty\.spawn|dup2|\bcmd\.exe\b|spawn\(\s*['\x22](ba)?sh",
     )
 });
 
-static DECODE_EXEC: LazyLock<Regex> = LazyLock::new(|| {
+static DECODE_EXEC: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\b(?:exec|eval|compile|Function)\s*\(\s*(?:base64\.b64decode|b64decode|codecs\.decode|atob|Buffer\.from|base64_decode|decode_base64|Base64\.decode64|bytes\.fromhex|zlib\.decompress|unhexlify)|\beval\s*\(?\s*(?:base64_decode|decode_base64|gzinflate|str_rot13|MIME::Base64)|\bpack\s*\(\s*['\x22]H",
     )
@@ -414,7 +415,7 @@ pub fn warm() {
         &SPAWN_SHELL,
         &DECODE_EXEC,
     ] {
-        let _ = r.is_match("warm");
+        let _ = r.compile();
     }
     let _ = assignments("x = 'y'");
     let _ = template_holes("{x}");
@@ -721,7 +722,7 @@ fn template_holes(s: &str) -> String {
     if !s.contains("${") && !s.contains('{') {
         return s.to_owned();
     }
-    static HOLE: LazyLock<Regex> =
+    static HOLE: LazyLock<TwinRegex> =
         LazyLock::new(|| static_regex(r"\$\{[^}]*\}|\{[A-Za-z_][^}]*\}"));
     HOLE.replace_all(s, DYN.to_string().as_str()).into_owned()
 }

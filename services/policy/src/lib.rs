@@ -33,6 +33,7 @@ pub mod paths;
 pub mod rules;
 pub mod shell;
 pub mod targets;
+pub mod twin_regex;
 pub mod word;
 
 pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};

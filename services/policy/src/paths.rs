@@ -7,7 +7,9 @@
 //! way `rm -rf "$DIR/"` becomes `rm -rf /`.
 
 use crate::word::DYN;
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::LazyLock;
 
 /// A set of path classes.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -224,6 +226,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     };
     // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
     let mut hunted = false;
+    let globbed = abs.contains(['*', '?', '[']);
     let (path, contents) = match abs.find(['*', '?', '[']) {
         Some(g) => {
             let dir_end = abs[..g].rfind('/').unwrap_or(0);
@@ -267,9 +270,16 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         }
         None => (normalize(&abs), false),
     };
-    let mut c = location(&path, home, base.cwd, contents);
+    // Normalised once here rather than in each helper (classification is per word).
+    let cwd_n = normalize(base.cwd);
+    let mut c = location(&path, home, base.cwd, &cwd_n, contents);
     if c.intersects(Classes::PROJECT) && !c.intersects(Classes::PROJECT_ROOT) {
-        c |= if is_build_output(&normalize(&abs)) {
+        let built = if globbed {
+            is_build_output(&normalize(&abs))
+        } else {
+            is_build_output(&path)
+        };
+        c |= if built {
             Classes::BUILD_OUTPUT
         } else {
             Classes::PROJECT_SOURCE
@@ -322,18 +332,17 @@ fn under(path: &str, dir: &str) -> bool {
             && (dir.ends_with('/') || path.as_bytes().get(dir.len()) == Some(&b'/')))
 }
 
-fn location(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
-    let c = location_of(path, home, cwd, contents);
+/// `cwd_n` is `cwd` normalised.
+fn location(path: &str, home: &str, cwd: &str, cwd_n: &str, contents: bool) -> Classes {
+    let c = location_of(path, home, cwd, cwd_n, contents);
     // A directory that contains the project is as precious as the project root.
-    let cwd_n = normalize(cwd);
-    if cwd_n != "/" && cwd_n != home && path != cwd_n && under(&cwd_n, path) {
+    if cwd_n != "/" && cwd_n != home && path != cwd_n && under(cwd_n, path) {
         return c | Classes::PROJECT_ROOT;
     }
     c
 }
 
-fn location_of(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
-    let cwd_n = normalize(cwd);
+fn location_of(path: &str, home: &str, cwd: &str, cwd_n: &str, contents: bool) -> Classes {
     if path == "/" {
         return Classes::ROOT;
     }
@@ -354,11 +363,11 @@ fn location_of(path: &str, home: &str, cwd: &str, contents: bool) -> Classes {
         return Classes::empty();
     }
     let project = cwd_n != "/" && cwd_n != home && cwd.starts_with('/');
-    if project && path == format!("{cwd_n}/.git") {
+    if project && path.strip_prefix(cwd_n) == Some("/.git") {
         // The project's history: deleting it loses the whole project's past.
         return Classes::PROJECT | Classes::PROJECT_ROOT;
     }
-    if project && under(path, &cwd_n) {
+    if project && under(path, cwd_n) {
         // `.` and `./*` both mean the whole project.
         return if path == cwd_n {
             Classes::PROJECT | Classes::PROJECT_ROOT
@@ -495,8 +504,10 @@ const BUILD_EXTENSIONS: &[&str] = &[
 /// Whether an absolute path lies in a build/cache directory or names a by-product.
 fn is_build_output(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or("");
+    // A set: every component of every classified path is looked up.
+    static DIRS: LazyLock<HashSet<&str>> = LazyLock::new(|| BUILD_DIRS.iter().copied().collect());
     path.split('/')
-        .any(|c| BUILD_DIRS.contains(&c) || c.ends_with(".egg-info"))
+        .any(|c| DIRS.contains(c) || c.ends_with(".egg-info"))
         || BUILD_EXTENSIONS.iter().any(|e| base.ends_with(e))
         || base == ".DS_Store"
         || base == "[empty]"
@@ -520,11 +531,53 @@ fn is_key_extension(path: &str) -> bool {
         && !path.split('/').any(|s| s == ".ssh")
 }
 
+/// Directories whose files run code later (cron, systemd, profiles, sudoers, …).
+const RC_DIRS: &[&str] = &[
+    "/etc/profile",
+    "/etc/profile.d",
+    "/etc/bash.bashrc",
+    "/etc/bashrc",
+    "/etc/zsh",
+    "/etc/cron",
+    "/etc/cron.d",
+    "/etc/cron.daily",
+    "/etc/cron.hourly",
+    "/etc/cron.weekly",
+    "/etc/cron.monthly",
+    "/etc/crontab",
+    "/var/spool/cron",
+    "/etc/systemd",
+    "/lib/systemd",
+    "/usr/lib/systemd",
+    "/etc/init.d",
+    "/etc/rc.d",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/ld.so.preload",
+    "/etc/pam.d",
+    "/Library/LaunchAgents",
+    "/Library/LaunchDaemons",
+    "/etc/update-motd.d",
+    "/etc/xdg/autostart",
+];
+
+/// The top directories of [`RC_DIRS`].
+const RC_DIR_TOPS: &[&str] = &["etc", "var", "lib", "usr", "Library"];
+
 fn attributes(path: &str, home: &str) -> Classes {
     let mut c = Classes::empty();
     let base = path.rsplit('/').next().unwrap_or("");
     let rel_home = path.strip_prefix(home).and_then(|r| r.strip_prefix('/'));
-    let has_comp = |name: &str| path.split('/').any(|s| s == name);
+    // Split once: most checks below ask whether some component is present.
+    let comps: Vec<&str> = path.split('/').collect();
+    let has_comp = |name: &str| comps.contains(&name);
+    // Most of the substrings looked for below contain one of these: skip them otherwise.
+    let dotted = path.contains("/.");
+    let library = path.contains("/Library/");
 
     if let Some(dev) = path.strip_prefix("/dev/") {
         let first = dev.split('/').next().unwrap_or("");
@@ -613,17 +666,18 @@ fn attributes(path: &str, home: &str) -> Classes {
     ]
     .iter()
     .any(|d| has_comp(d))
-        || path.contains("/.config/gcloud")
-        || path.contains("/.config/gh")
-        || path.contains("/.local/share/keyrings")
-        || path.contains("/Library/Keychains")
-        || path.contains("/.config/google-chrome")
-        || path.contains("/.config/chromium")
-        || path.contains("/.config/BraveSoftware")
-        || path.contains("/.mozilla/firefox")
-        || path.contains("/Library/Application Support/Google/Chrome")
-        || path.contains("/Library/Application Support/Firefox")
-        || path.contains("/.terraform.d/credentials")
+        || (dotted || library)
+            && (path.contains("/.config/gcloud")
+                || path.contains("/.config/gh")
+                || path.contains("/.local/share/keyrings")
+                || path.contains("/Library/Keychains")
+                || path.contains("/.config/google-chrome")
+                || path.contains("/.config/chromium")
+                || path.contains("/.config/BraveSoftware")
+                || path.contains("/.mozilla/firefox")
+                || path.contains("/Library/Application Support/Google/Chrome")
+                || path.contains("/Library/Application Support/Firefox")
+                || path.contains("/.terraform.d/credentials"))
         || matches!(base, "Login Data" | "Cookies" | "key4.db" | "logins.json" | "credentials.toml" | "credentials.tfrc.json")
         || path.ends_with("/.ssh")
         || path.starts_with("/etc/ssl/private")
@@ -670,40 +724,9 @@ fn attributes(path: &str, home: &str) -> Classes {
             | "ld.so.preload"
             | "environment"
     ) && (base != "environment" || path.starts_with("/etc/"));
-    let rc_dir = [
-        "/etc/profile",
-        "/etc/profile.d",
-        "/etc/bash.bashrc",
-        "/etc/bashrc",
-        "/etc/zsh",
-        "/etc/cron",
-        "/etc/cron.d",
-        "/etc/cron.daily",
-        "/etc/cron.hourly",
-        "/etc/cron.weekly",
-        "/etc/cron.monthly",
-        "/etc/crontab",
-        "/var/spool/cron",
-        "/etc/systemd",
-        "/lib/systemd",
-        "/usr/lib/systemd",
-        "/etc/init.d",
-        "/etc/rc.d",
-        "/etc/sudoers",
-        "/etc/sudoers.d",
-        "/etc/passwd",
-        "/etc/shadow",
-        "/etc/group",
-        "/etc/gshadow",
-        "/etc/ld.so.preload",
-        "/etc/pam.d",
-        "/Library/LaunchAgents",
-        "/Library/LaunchDaemons",
-        "/etc/update-motd.d",
-        "/etc/xdg/autostart",
-    ]
-    .iter()
-    .any(|d| under(path, d));
+    // Every one of them lies under a top directory in RC_DIR_TOPS: look only then.
+    let rc_dir = comps.get(1).is_some_and(|top| RC_DIR_TOPS.contains(top))
+        && RC_DIRS.iter().any(|d| under(path, d));
     let home_dirs = rel_home.is_some_and(|r| {
         [
             ".config/autostart",
@@ -715,7 +738,10 @@ fn attributes(path: &str, home: &str) -> Classes {
             ".oh-my-zsh/custom",
         ]
         .iter()
-        .any(|d| r == *d || r.starts_with(&format!("{d}/")))
+        .any(|d| {
+            r.strip_prefix(d)
+                .is_some_and(|t| t.is_empty() || t.starts_with('/'))
+        })
     });
     if rc || rc_dir || home_dirs {
         c |= Classes::PERSISTENCE;
@@ -734,9 +760,10 @@ fn attributes(path: &str, home: &str) -> Classes {
                 || path.contains("/.claude/hooks")))
         || base == "managed-settings.json"
         || path.ends_with("/bin/lighthouse")
-        || path.contains("/.config/lighthouse")
-        || path.contains("/.local/state/lighthouse")
-        || path.contains("/.local/share/lighthouse")
+        || dotted
+            && (path.contains("/.config/lighthouse")
+                || path.contains("/.local/state/lighthouse")
+                || path.contains("/.local/share/lighthouse"))
         || (base.starts_with("lighthouse") && path.contains("/bin/"))
         || (has_comp(".gemini") && base.starts_with("settings") && base.ends_with(".json"))
         || (has_comp(".codex") && (base == "config.toml" || path.contains("/.codex/hooks")))
@@ -753,7 +780,7 @@ fn attributes(path: &str, home: &str) -> Classes {
         || has_comp(".buildkite")
         || has_comp(".gitlab")
         || has_comp(".husky")
-        || path.contains("/.git/hooks/")
+        || dotted && path.contains("/.git/hooks/")
         || matches!(
             base,
             ".gitlab-ci.yml"
@@ -786,9 +813,9 @@ fn attributes(path: &str, home: &str) -> Classes {
                 | "railway.json"
                 | "railway.toml"
         )
-        || path
-            .split('/')
-            .any(|s| matches!(s, "deploy" | "deployment" | "deployments" | ".deploy"))
+        || comps
+            .iter()
+            .any(|s| matches!(*s, "deploy" | "deployment" | "deployments" | ".deploy"))
         || (base.starts_with("deploy")
             && [".sh", ".bash", ".ps1", ".yml", ".yaml", ".py", ".rb"]
                 .iter()
@@ -812,6 +839,14 @@ mod tests {
             },
         )
         .names()
+    }
+
+    #[test]
+    fn rc_dirs_lie_under_their_tops() {
+        for d in RC_DIRS {
+            let top = d.split('/').nth(1).unwrap_or("");
+            assert!(d.starts_with('/') && RC_DIR_TOPS.contains(&top), "{d}");
+        }
     }
 
     #[test]

@@ -10,11 +10,12 @@ use crate::PolicyError;
 use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, RedirectKind};
 use crate::targets;
+use crate::twin_regex::{self, TwinRegex};
 use lighthouse_schemas::{Risk, Verdict};
-use regex::Regex;
 use serde::Deserialize;
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
@@ -323,23 +324,30 @@ impl PolicyPack {
 pub struct NamePat {
     text: String,
     prefix: bool,
+    /// With inner stars, the text between them (split once here: rules are matched
+    /// against every command); empty otherwise.
+    pieces: Vec<String>,
 }
 
 impl NamePat {
     pub fn new(s: &str) -> NamePat {
-        match s.strip_suffix('*') {
-            Some(p) => NamePat {
-                text: p.to_owned(),
-                prefix: true,
-            },
-            None => NamePat {
-                text: s.to_owned(),
-                prefix: false,
-            },
+        let (text, prefix) = match s.strip_suffix('*') {
+            Some(p) => (p, true),
+            None => (s, false),
+        };
+        let pieces = if text.contains('*') {
+            text.split('*').map(str::to_owned).collect()
+        } else {
+            Vec::new()
+        };
+        NamePat {
+            text: text.to_owned(),
+            prefix,
+            pieces,
         }
     }
     pub fn matches(&self, name: &str) -> bool {
-        if !self.text.contains('*') {
+        if self.pieces.is_empty() {
             return if self.prefix {
                 name.starts_with(&self.text)
             } else {
@@ -348,18 +356,18 @@ impl NamePat {
         }
         // Inner stars: the pieces in order, the first anchored at the start and (unless
         // the pattern ends in `*`) the last at the end.
-        let pieces: Vec<&str> = self.text.split('*').collect();
+        let pieces = &self.pieces;
         let mut rest = name;
         for (i, piece) in pieces.iter().enumerate() {
             if i == 0 {
-                let Some(r) = rest.strip_prefix(piece) else {
+                let Some(r) = rest.strip_prefix(piece.as_str()) else {
                     return false;
                 };
                 rest = r;
             } else if i == pieces.len() - 1 && !self.prefix {
                 return rest.ends_with(piece);
             } else {
-                let Some(p) = rest.find(piece) else {
+                let Some(p) = rest.find(piece.as_str()) else {
                     return false;
                 };
                 rest = &rest[p + piece.len()..];
@@ -396,11 +404,11 @@ pub struct Rule {
     src_any: Classes,
     writes_any: Classes,
     stdin_paths_any: Classes,
-    args_any: Vec<Arc<LazyRegex>>,
-    args_none: Vec<Arc<LazyRegex>>,
-    text_any: Vec<Arc<LazyRegex>>,
-    text_none: Vec<Arc<LazyRegex>>,
-    operands_any: Vec<Arc<LazyRegex>>,
+    args_any: Vec<Arc<TwinRegex>>,
+    args_none: Vec<Arc<TwinRegex>>,
+    text_any: Vec<Arc<TwinRegex>>,
+    text_none: Vec<Arc<TwinRegex>>,
+    operands_any: Vec<Arc<TwinRegex>>,
     tags_any: Vec<String>,
     tags_all: Vec<String>,
     tags_none: Vec<String>,
@@ -423,36 +431,9 @@ fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyEr
     Ok(c)
 }
 
-/// A rule's pattern list, checked when the pack loads but compiled on first use: a hook
-/// process decides one call, and should not pay for compiling every rule's regexes.
-#[derive(Debug)]
-pub struct LazyRegex {
-    pattern: String,
-    compiled: OnceLock<Option<Regex>>,
-}
-
-impl LazyRegex {
-    fn get(&self) -> Option<&Regex> {
-        self.compiled
-            .get_or_init(|| {
-                regex::RegexBuilder::new(&self.pattern)
-                    .size_limit(1 << 22)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
-    }
-
-    /// A pattern that cannot be compiled (only a size limit can cause that after the
-    /// syntax check at load) matches nothing.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.get().is_some_and(|r| r.is_match(text))
-    }
-}
-
 /// Checks each pattern's syntax (cheap) and joins them into one lazily compiled
 /// alternation (one scan instead of several).
-fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>>, PolicyError> {
+fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<TwinRegex>>, PolicyError> {
     for p in pats {
         // The syntax tree only: translating it (Unicode case folding of `(?i)` classes)
         // costs milliseconds per pattern, which is compile work we defer.
@@ -468,10 +449,12 @@ fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<LazyRegex>
         return Ok(Vec::new());
     }
     let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
-    Ok(vec![Arc::new(LazyRegex {
-        pattern: joined.join("|"),
-        compiled: OnceLock::new(),
-    })])
+    // Compiled on first use: a hook process decides one call, and should not pay for
+    // compiling every rule's regexes.
+    Ok(vec![Arc::new(TwinRegex::new(
+        joined.join("|"),
+        twin_regex::PACK_SIZE_LIMIT,
+    ))])
 }
 
 impl Rule {
@@ -683,6 +666,8 @@ pub struct RuleSet {
     wildcard: Vec<usize>,
     specs: HashMap<String, Arc<Spec>>,
     tools: Vec<ToolDefault>,
+    /// `tools`' name patterns, in the same order.
+    tool_pats: Vec<NamePat>,
 }
 
 impl RuleSet {
@@ -749,6 +734,7 @@ impl RuleSet {
             by_name,
             wildcard,
             specs,
+            tool_pats: tools.iter().map(|t| NamePat::new(&t.name)).collect(),
             tools,
         })
     }
@@ -766,7 +752,7 @@ impl RuleSet {
                 .chain(&r.text_none)
                 .chain(&r.operands_any)
             {
-                if l.get().is_none() && !failed.contains(&r.id) {
+                if !l.compile() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }
             }
@@ -783,7 +769,9 @@ impl RuleSet {
     pub fn tool_default(&self, tool: &str) -> Option<&ToolDefault> {
         self.tools
             .iter()
-            .find(|t| NamePat::new(&t.name).matches(tool))
+            .zip(&self.tool_pats)
+            .find(|(_, p)| p.matches(tool))
+            .map(|(t, _)| t)
     }
 
     /// Every rule that matches `f`.
@@ -958,11 +946,21 @@ impl RuleSet {
             && !["expression", "regexp", "file", "e", "f"]
                 .iter()
                 .any(|p| f.flags.contains(*p));
-        let classify = |t: &str| match moved {
-            Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
-                paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
+        // The same word is often classified several times (as a path, then as the
+        // destination or a source): remember each answer for this command.
+        let seen: RefCell<Vec<(String, Classes)>> = RefCell::new(Vec::new());
+        let classify = |t: &str| {
+            if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| k == t) {
+                return *c;
             }
-            _ => paths::classify(t, base),
+            let c = match moved {
+                Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
+                    paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
+                }
+                _ => paths::classify(t, base),
+            };
+            seen.borrow_mut().push((t.to_owned(), c));
+            c
         };
         if !no_paths {
             let skip = usize::from(pattern_first);
@@ -1100,7 +1098,7 @@ impl RuleSet {
 }
 
 /// Environment variable names that usually hold credentials.
-static SECRET_VAR: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+static SECRET_VAR: std::sync::LazyLock<TwinRegex> = std::sync::LazyLock::new(|| {
     crate::interp::static_regex(
         r"(?i)(secret|token|passw(or)?d|api_?key|private_?key|credential|access_?key|session_?key|_pat$|^pat_|client_?secret)",
     )

@@ -14,7 +14,7 @@ pub use crate::word::{DYN, Word, shown};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, Tree};
 
 mod commands;
 mod fanout;
@@ -42,6 +42,8 @@ pub const MAX_DEPTH: usize = 6;
 pub const MAX_COMMANDS: usize = 256;
 /// Most syntax nodes visited per call, over all re-parses.
 pub const MAX_NODES: usize = 20_000;
+/// Most syntax trees kept for re-use within one call.
+const MAX_CACHED_TREES: usize = 16;
 /// Deepest syntax tree we walk.
 const MAX_TREE_DEPTH: usize = 200;
 /// Parse time budget per call.
@@ -171,6 +173,7 @@ pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
         functions: HashMap::new(),
         calling: Vec::new(),
         calls: 0,
+        trees: HashMap::new(),
     };
     w.run_script(command, &Ctx::default(), 0);
     Normalized {
@@ -240,6 +243,8 @@ struct Walker<'e> {
     calling: Vec<String>,
     /// Function calls expanded so far (bounded).
     calls: usize,
+    /// Syntax trees of the texts parsed so far in this call, by text.
+    trees: HashMap<String, Tree>,
 }
 
 /// A file written earlier in the same command line.

@@ -36,31 +36,38 @@ impl Walker<'_> {
         owned.push('\n');
         let text = owned.as_str();
         let deadline = self.started + PARSE_BUDGET;
-        let tree = PARSER.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                let mut p = Parser::new();
-                if p.set_language(&tree_sitter_bash::LANGUAGE.into()).is_err() {
-                    return None;
+        // A function's body is walked again at each call: parse each text once.
+        let cached = self.trees.get(text).cloned();
+        let tree = cached.or_else(|| {
+            PARSER.with(|cell| {
+                let mut slot = cell.borrow_mut();
+                if slot.is_none() {
+                    let mut p = Parser::new();
+                    if p.set_language(&tree_sitter_bash::LANGUAGE.into()).is_err() {
+                        return None;
+                    }
+                    *slot = Some(p);
                 }
-                *slot = Some(p);
-            }
-            let parser = slot.as_mut()?;
-            let bytes = text.as_bytes();
-            let mut read = |i: usize, _| bytes.get(i..).unwrap_or_default();
-            let mut progress = |_: &tree_sitter::ParseState| Instant::now() > deadline;
-            let opts = tree_sitter::ParseOptions::new().progress_callback(&mut progress);
-            let tree = parser.parse_with_options(&mut read, None, Some(opts));
-            if tree.is_none() {
-                // A cancelled parse leaves state behind; the next parse must start clean.
-                parser.reset();
-            }
-            tree
+                let parser = slot.as_mut()?;
+                let bytes = text.as_bytes();
+                let mut read = |i: usize, _| bytes.get(i..).unwrap_or_default();
+                let mut progress = |_: &tree_sitter::ParseState| Instant::now() > deadline;
+                let opts = tree_sitter::ParseOptions::new().progress_callback(&mut progress);
+                let tree = parser.parse_with_options(&mut read, None, Some(opts));
+                if tree.is_none() {
+                    // A cancelled parse leaves state behind; the next parse must start clean.
+                    parser.reset();
+                }
+                tree
+            })
         });
         let Some(tree) = tree else {
             self.bound("parse did not finish within its time budget");
             return;
         };
+        if self.trees.len() < MAX_CACHED_TREES && !self.trees.contains_key(text) {
+            self.trees.insert(text.to_owned(), tree.clone());
+        }
         let root = tree.root_node();
         if root.has_error() {
             self.parse_error = true;

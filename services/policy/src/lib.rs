@@ -25,6 +25,7 @@
 //! The labelled corpus lives in `tests/corpus/policy/*.jsonl` at the workspace root;
 //! `tests/corpus.rs` scores it and `examples/policy.rs` explains, evaluates and times.
 
+mod builtin;
 pub mod cache;
 pub mod cli;
 pub mod fingerprint;
@@ -35,6 +36,7 @@ pub mod shell;
 pub mod targets;
 pub mod word;
 
+pub use builtin::BUILTIN_PACKS;
 pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};
 pub use fingerprint::fingerprint;
 pub use rules::PolicyPack;
@@ -85,25 +87,6 @@ pub enum PolicyError {
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
-
-/// The packs compiled into the binary, in layering order.
-pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    ("commands", include_str!("../packs/commands.toml")),
-    ("tools", include_str!("../packs/tools.toml")),
-    ("filesystem", include_str!("../packs/filesystem.toml")),
-    ("git", include_str!("../packs/git.toml")),
-    ("disks", include_str!("../packs/disks.toml")),
-    ("privilege", include_str!("../packs/privilege.toml")),
-    ("packages", include_str!("../packs/packages.toml")),
-    ("databases", include_str!("../packs/databases.toml")),
-    ("network", include_str!("../packs/network.toml")),
-    ("secrets", include_str!("../packs/secrets.toml")),
-    (
-        "self-protection",
-        include_str!("../packs/self_protection.toml"),
-    ),
-    ("shell", include_str!("../packs/shell.toml")),
-];
 
 /// A loaded policy: cheap to clone, safe to share between threads.
 #[derive(Debug, Clone)]
@@ -288,13 +271,9 @@ impl Policy {
         static BUILTIN: OnceLock<Policy> = OnceLock::new();
         BUILTIN
             .get_or_init(|| {
-                let packs: Result<Vec<PolicyPack>, PolicyError> = BUILTIN_PACKS
-                    .iter()
-                    .map(|(n, t)| PolicyPack::parse(n, t))
-                    .collect();
                 // The packs are compiled in and tested; should one still fail to load,
                 // a policy without rules escalates everything rather than allowing it.
-                packs
+                builtin::packs()
                     .and_then(|p| Policy::from_packs(&p))
                     .unwrap_or_else(|_| Policy::fail_closed())
             })
@@ -303,10 +282,7 @@ impl Policy {
 
     /// The built-in packs, parsed (for layering project or central packs on top).
     pub fn builtin_packs() -> Result<Vec<PolicyPack>, PolicyError> {
-        BUILTIN_PACKS
-            .iter()
-            .map(|(n, t)| PolicyPack::parse(n, t))
-            .collect()
+        builtin::packs()
     }
 
     /// A policy from packs layered in order (see [`rules`]). Its version is derived

@@ -43,7 +43,7 @@ pub use rules::PolicyPack;
 
 use lighthouse_schemas::{Risk, Verdict};
 use paths::{Base, Classes};
-use rules::{Facts, Rule, RuleSet};
+use rules::{Facts, PackSource, Rule, RuleSet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shell::{Effective, Env, Word};
@@ -97,9 +97,13 @@ pub struct Policy {
 #[derive(Debug)]
 struct Inner {
     rules: RuleSet,
-    version: String,
-    /// The packs it was built from, `name@hash`, in layering order.
-    packs: Vec<String>,
+    /// The packs it was built from, in layering order.
+    sources: Vec<PackSource>,
+    /// Hashed from `sources` when first asked for: a hook process deciding one call
+    /// never asks, and hashing every pack's text is a good part of a cold start.
+    version: OnceLock<String>,
+    /// `name@hash` of each pack, also on first use.
+    packs: OnceLock<Vec<String>>,
 }
 
 /// One effective command with what the rules made of it (for explanations).
@@ -289,20 +293,12 @@ impl Policy {
     /// from the packs' names and contents, so any change yields a new version.
     pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
         let rules = RuleSet::build(packs)?;
-        let mut h = Sha256::new();
-        let names = packs.iter().map(PolicyPack::label).collect();
-        for p in packs {
-            h.update(p.name.as_bytes());
-            h.update([0]);
-            h.update(p.text.as_bytes());
-            h.update([0, u8::from(p.restricted)]);
-        }
-        let version = format!("policy-{}", &hex::encode(h.finalize())[..16]);
         Ok(Policy {
             inner: Arc::new(Inner {
                 rules,
-                version,
-                packs: names,
+                sources: packs.iter().map(PolicyPack::source).collect(),
+                version: OnceLock::new(),
+                packs: OnceLock::new(),
             }),
         })
     }
@@ -312,8 +308,9 @@ impl Policy {
         Policy {
             inner: Arc::new(Inner {
                 rules: RuleSet::default(),
-                version: "fail-closed".to_owned(),
-                packs: Vec::new(),
+                sources: Vec::new(),
+                version: OnceLock::from("fail-closed".to_owned()),
+                packs: OnceLock::new(),
             }),
         }
     }
@@ -396,12 +393,23 @@ impl Policy {
     /// The packs this policy was built from (`name@hash`), in layering order: every
     /// decision names them.
     pub fn packs(&self) -> &[String] {
-        &self.inner.packs
+        self.inner
+            .packs
+            .get_or_init(|| self.inner.sources.iter().map(PackSource::label).collect())
     }
 
     /// Identifies the rule set; part of every cache key.
     pub fn version(&self) -> &str {
-        &self.inner.version
+        self.inner.version.get_or_init(|| {
+            let mut h = Sha256::new();
+            for p in &self.inner.sources {
+                h.update(p.name.as_bytes());
+                h.update([0]);
+                h.update(p.text.as_bytes());
+                h.update([0, u8::from(p.restricted)]);
+            }
+            format!("policy-{}", &hex::encode(h.finalize())[..16])
+        })
     }
 
     /// Decides one call.

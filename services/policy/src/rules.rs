@@ -223,10 +223,16 @@ impl PolicyPack {
     /// `name@<12 hex of its text's SHA-256>` (plus ` (restricted)`): how a policy, and
     /// every decision it makes, names the pack.
     pub fn label(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = hex::encode(Sha256::digest(self.text.as_bytes()));
-        let kind = if self.restricted { " (restricted)" } else { "" };
-        format!("{}@{}{kind}", self.name, &digest[..12])
+        self.source().label()
+    }
+
+    /// What the policy's version and labels are computed from.
+    pub(crate) fn source(&self) -> PackSource {
+        PackSource {
+            name: self.name.clone(),
+            text: self.text.clone(),
+            restricted: self.restricted,
+        }
     }
 
     /// Parses a pack from TOML; the name identifies it in errors and explanations.
@@ -315,6 +321,24 @@ impl PolicyPack {
             }
         }
         out
+    }
+}
+
+/// A pack's name, text and kind: what identifies it in versions and labels.
+#[derive(Debug, Clone)]
+pub(crate) struct PackSource {
+    pub name: String,
+    pub text: Arc<str>,
+    pub restricted: bool,
+}
+
+impl PackSource {
+    /// See [`PolicyPack::label`].
+    pub fn label(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = hex::encode(Sha256::digest(self.text.as_bytes()));
+        let kind = if self.restricted { " (restricted)" } else { "" };
+        format!("{}@{}{kind}", self.name, &digest[..12])
     }
 }
 
@@ -513,8 +537,17 @@ fn regexes(pats: &[String]) -> Vec<Arc<LazyRegex>> {
     if pats.is_empty() {
         return Vec::new();
     }
-    let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
-    vec![Arc::new(LazyRegex::new(joined.join("|")))]
+    // One allocation per list: rule sets are built on every cold start.
+    let mut joined = String::with_capacity(pats.iter().map(|p| p.len() + 5).sum());
+    for p in pats {
+        if !joined.is_empty() {
+            joined.push('|');
+        }
+        joined.push_str("(?:");
+        joined.push_str(p);
+        joined.push(')');
+    }
+    vec![Arc::new(LazyRegex::new(joined))]
 }
 
 impl Rule {

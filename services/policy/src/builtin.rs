@@ -96,7 +96,8 @@ mod tests {
     }
 
     /// Every built-in pattern has an ASCII form (the fast one to build), and it decides
-    /// ASCII text as the Unicode form does: checked on every string of the corpus, its
+    /// ASCII text as the Unicode form does; no text lacking one of each of a pattern's
+    /// needle sets (prefix and suffix literals) matches it. Checked on every string of the corpus, its
     /// words, and text where Unicode and ASCII semantics could part (case folding,
     /// whitespace and word classes, boundaries).
     #[test]
@@ -140,21 +141,31 @@ mod tests {
             .flat_map(|t| t.split_whitespace().map(str::to_owned))
             .collect();
         texts.extend(words);
-        let mut checked = 0;
+        let (mut checked, mut with_needles) = (0, 0);
         for (id, l) in rules.patterns() {
             let (Some(a), Some(u)) = (l.get_ascii(), l.get()) else {
                 panic!("{id}: a pattern without both forms");
             };
+            let needles = l.needles();
             for t in &texts {
-                assert_eq!(a.is_match(t.as_bytes()), u.is_match(t), "{id} on {t:?}");
+                let want = u.is_match(t);
+                assert_eq!(a.is_match(t.as_bytes()), want, "{id} on {t:?}");
+                for set in needles {
+                    if !set.iter().any(|x| t.contains(x.as_str())) {
+                        assert!(!want, "{id} on {t:?}: matched without any of {set:?}");
+                    }
+                }
             }
             checked += 1;
+            with_needles += usize::from(!needles.is_empty());
         }
         assert!(
             checked > 100 && texts.len() > 2000,
             "{checked} patterns, {} texts",
             texts.len()
         );
+        // Most patterns have them, or the cold-start saving is gone.
+        assert!(with_needles * 2 > checked, "{with_needles} of {checked}");
     }
 
     fn strings(v: &Value, out: &mut BTreeSet<String>) {

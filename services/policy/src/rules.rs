@@ -455,11 +455,16 @@ fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyEr
 /// times faster than the Unicode form and matches ASCII text exactly alike: the classes
 /// agree on ASCII, and an ASCII pattern folds no ASCII letter to anything outside
 /// ASCII. Other text, and patterns that need Unicode (`\p{…}`), use the Unicode form.
+///
+/// Until the ASCII form is compiled, ASCII text is first checked for the literals every
+/// match starts and ends with (from the pattern's syntax, a fraction of a compile): most
+/// rules a call reaches cannot match it, and then nothing is compiled at all.
 #[derive(Debug)]
 pub struct LazyRegex {
     pattern: String,
     compiled: OnceLock<Option<Regex>>,
     ascii: OnceLock<Option<regex::bytes::Regex>>,
+    needles: OnceLock<Vec<Vec<String>>>,
 }
 
 /// Largest compiled program accepted per pattern list.
@@ -471,7 +476,40 @@ impl LazyRegex {
             pattern,
             compiled: OnceLock::new(),
             ascii: OnceLock::new(),
+            needles: OnceLock::new(),
         }
+    }
+
+    /// Sets of literals (those every match starts with, those it ends with) such that
+    /// ASCII text the pattern matches holds one of each set. Sets without a finite form
+    /// are left out; the list is empty when the pattern is not ASCII.
+    pub(crate) fn needles(&self) -> &[Vec<String>] {
+        self.needles.get_or_init(|| {
+            use regex_syntax::hir::literal::{ExtractKind, Extractor};
+            if !self.pattern.is_ascii() {
+                return Vec::new();
+            }
+            let Ok(hir) = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&self.pattern)
+            else {
+                return Vec::new();
+            };
+            [ExtractKind::Prefix, ExtractKind::Suffix]
+                .into_iter()
+                .filter_map(|kind| {
+                    let mut ex = Extractor::new();
+                    ex.kind(kind);
+                    ex.extract(&hir)
+                        .literals()?
+                        .iter()
+                        .map(|l| String::from_utf8(l.as_bytes().to_vec()).ok())
+                        .collect()
+                })
+                .collect()
+        })
     }
 
     /// The Unicode form (the pattern as written).
@@ -505,10 +543,18 @@ impl LazyRegex {
     /// A pattern that cannot be compiled (only a size limit can cause that after the
     /// syntax check at load) matches nothing.
     pub fn is_match(&self, text: &str) -> bool {
-        if text.is_ascii()
-            && let Some(r) = self.get_ascii()
-        {
-            return r.is_match(text.as_bytes());
+        if text.is_ascii() {
+            if self.ascii.get().is_none()
+                && self
+                    .needles()
+                    .iter()
+                    .any(|set| !set.iter().any(|l| text.contains(l.as_str())))
+            {
+                return false;
+            }
+            if let Some(r) = self.get_ascii() {
+                return r.is_match(text.as_bytes());
+            }
         }
         self.get().is_some_and(|r| r.is_match(text))
     }

@@ -25,6 +25,7 @@
 //! The labelled corpus lives in `tests/corpus/policy/*.jsonl` at the workspace root;
 //! `tests/corpus.rs` scores it and `examples/policy.rs` explains, evaluates and times.
 
+mod builtin;
 pub mod cache;
 pub mod cli;
 pub mod fingerprint;
@@ -36,13 +37,14 @@ pub mod targets;
 pub mod twin_regex;
 pub mod word;
 
+pub use builtin::BUILTIN_PACKS;
 pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};
 pub use fingerprint::fingerprint;
 pub use rules::PolicyPack;
 
 use lighthouse_schemas::{Risk, Verdict};
 use paths::{Base, Classes};
-use rules::{Facts, Rule, RuleSet};
+use rules::{Facts, PackSource, Rule, RuleSet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use shell::{Effective, Env, Word};
@@ -87,25 +89,6 @@ pub enum PolicyError {
     Io(#[from] std::io::Error),
 }
 
-/// The packs compiled into the binary, in layering order.
-pub const BUILTIN_PACKS: &[(&str, &str)] = &[
-    ("commands", include_str!("../packs/commands.toml")),
-    ("tools", include_str!("../packs/tools.toml")),
-    ("filesystem", include_str!("../packs/filesystem.toml")),
-    ("git", include_str!("../packs/git.toml")),
-    ("disks", include_str!("../packs/disks.toml")),
-    ("privilege", include_str!("../packs/privilege.toml")),
-    ("packages", include_str!("../packs/packages.toml")),
-    ("databases", include_str!("../packs/databases.toml")),
-    ("network", include_str!("../packs/network.toml")),
-    ("secrets", include_str!("../packs/secrets.toml")),
-    (
-        "self-protection",
-        include_str!("../packs/self_protection.toml"),
-    ),
-    ("shell", include_str!("../packs/shell.toml")),
-];
-
 /// A loaded policy: cheap to clone, safe to share between threads.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -115,9 +98,13 @@ pub struct Policy {
 #[derive(Debug)]
 struct Inner {
     rules: RuleSet,
-    version: String,
-    /// The packs it was built from, `name@hash`, in layering order.
-    packs: Vec<String>,
+    /// The packs it was built from, in layering order.
+    sources: Vec<PackSource>,
+    /// Hashed from `sources` when first asked for: a hook process deciding one call
+    /// never asks, and hashing every pack's text is a good part of a cold start.
+    version: OnceLock<String>,
+    /// `name@hash` of each pack, also on first use.
+    packs: OnceLock<Vec<String>>,
 }
 
 /// One effective command with what the rules made of it (for explanations).
@@ -289,13 +276,9 @@ impl Policy {
         static BUILTIN: OnceLock<Policy> = OnceLock::new();
         BUILTIN
             .get_or_init(|| {
-                let packs: Result<Vec<PolicyPack>, PolicyError> = BUILTIN_PACKS
-                    .iter()
-                    .map(|(n, t)| PolicyPack::parse(n, t))
-                    .collect();
                 // The packs are compiled in and tested; should one still fail to load,
                 // a policy without rules escalates everything rather than allowing it.
-                packs
+                builtin::packs()
                     .and_then(|p| Policy::from_packs(&p))
                     .unwrap_or_else(|_| Policy::fail_closed())
             })
@@ -304,30 +287,19 @@ impl Policy {
 
     /// The built-in packs, parsed (for layering project or central packs on top).
     pub fn builtin_packs() -> Result<Vec<PolicyPack>, PolicyError> {
-        BUILTIN_PACKS
-            .iter()
-            .map(|(n, t)| PolicyPack::parse(n, t))
-            .collect()
+        builtin::packs()
     }
 
     /// A policy from packs layered in order (see [`rules`]). Its version is derived
     /// from the packs' names and contents, so any change yields a new version.
     pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
         let rules = RuleSet::build(packs)?;
-        let mut h = Sha256::new();
-        let names = packs.iter().map(PolicyPack::label).collect();
-        for p in packs {
-            h.update(p.name.as_bytes());
-            h.update([0]);
-            h.update(p.text.as_bytes());
-            h.update([0, u8::from(p.restricted)]);
-        }
-        let version = format!("policy-{}", &hex::encode(h.finalize())[..16]);
         Ok(Policy {
             inner: Arc::new(Inner {
                 rules,
-                version,
-                packs: names,
+                sources: packs.iter().map(PolicyPack::source).collect(),
+                version: OnceLock::new(),
+                packs: OnceLock::new(),
             }),
         })
     }
@@ -337,8 +309,9 @@ impl Policy {
         Policy {
             inner: Arc::new(Inner {
                 rules: RuleSet::default(),
-                version: "fail-closed".to_owned(),
-                packs: Vec::new(),
+                sources: Vec::new(),
+                version: OnceLock::from("fail-closed".to_owned()),
+                packs: OnceLock::new(),
             }),
         }
     }
@@ -421,12 +394,23 @@ impl Policy {
     /// The packs this policy was built from (`name@hash`), in layering order: every
     /// decision names them.
     pub fn packs(&self) -> &[String] {
-        &self.inner.packs
+        self.inner
+            .packs
+            .get_or_init(|| self.inner.sources.iter().map(PackSource::label).collect())
     }
 
     /// Identifies the rule set; part of every cache key.
     pub fn version(&self) -> &str {
-        &self.inner.version
+        self.inner.version.get_or_init(|| {
+            let mut h = Sha256::new();
+            for p in &self.inner.sources {
+                h.update(p.name.as_bytes());
+                h.update([0]);
+                h.update(p.text.as_bytes());
+                h.update([0, u8::from(p.restricted)]);
+            }
+            format!("policy-{}", &hex::encode(h.finalize())[..16])
+        })
     }
 
     /// Decides one call.

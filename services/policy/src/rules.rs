@@ -10,12 +10,13 @@ use crate::PolicyError;
 use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, RedirectKind};
 use crate::targets;
-use crate::twin_regex::{self, TwinRegex};
+use crate::twin_regex::TwinRegex;
 use lighthouse_schemas::{Risk, Verdict};
+use regex::Regex;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
@@ -224,10 +225,16 @@ impl PolicyPack {
     /// `name@<12 hex of its text's SHA-256>` (plus ` (restricted)`): how a policy, and
     /// every decision it makes, names the pack.
     pub fn label(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = hex::encode(Sha256::digest(self.text.as_bytes()));
-        let kind = if self.restricted { " (restricted)" } else { "" };
-        format!("{}@{}{kind}", self.name, &digest[..12])
+        self.source().label()
+    }
+
+    /// What the policy's version and labels are computed from.
+    pub(crate) fn source(&self) -> PackSource {
+        PackSource {
+            name: self.name.clone(),
+            text: self.text.clone(),
+            restricted: self.restricted,
+        }
     }
 
     /// Parses a pack from TOML; the name identifies it in errors and explanations.
@@ -248,9 +255,9 @@ impl PolicyPack {
             restricted: false,
             file,
         };
-        // Compile once now so a bad rule fails at load time, not at the first call.
+        // Check every rule now so a bad one fails at load time, not at the first call.
         for r in &pack.file.rule {
-            Rule::compile(r, &pack.name)?;
+            Rule::validate(r, &pack.name)?;
         }
         Ok(pack)
     }
@@ -316,6 +323,24 @@ impl PolicyPack {
             }
         }
         out
+    }
+}
+
+/// A pack's name, text and kind: what identifies it in versions and labels.
+#[derive(Debug, Clone)]
+pub(crate) struct PackSource {
+    pub name: String,
+    pub text: Arc<str>,
+    pub restricted: bool,
+}
+
+impl PackSource {
+    /// See [`PolicyPack::label`].
+    pub fn label(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = hex::encode(Sha256::digest(self.text.as_bytes()));
+        let kind = if self.restricted { " (restricted)" } else { "" };
+        format!("{}@{}{kind}", self.name, &digest[..12])
     }
 }
 
@@ -404,11 +429,11 @@ pub struct Rule {
     src_any: Classes,
     writes_any: Classes,
     stdin_paths_any: Classes,
-    args_any: Vec<Arc<TwinRegex>>,
-    args_none: Vec<Arc<TwinRegex>>,
-    text_any: Vec<Arc<TwinRegex>>,
-    text_none: Vec<Arc<TwinRegex>>,
-    operands_any: Vec<Arc<TwinRegex>>,
+    args_any: Vec<Arc<LazyRegex>>,
+    args_none: Vec<Arc<LazyRegex>>,
+    text_any: Vec<Arc<LazyRegex>>,
+    text_none: Vec<Arc<LazyRegex>>,
+    operands_any: Vec<Arc<LazyRegex>>,
     tags_any: Vec<String>,
     tags_all: Vec<String>,
     tags_none: Vec<String>,
@@ -431,9 +456,122 @@ fn classes(names: &[String], pack: &str, rule: &str) -> Result<Classes, PolicyEr
     Ok(c)
 }
 
-/// Checks each pattern's syntax (cheap) and joins them into one lazily compiled
-/// alternation (one scan instead of several).
-fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<TwinRegex>>, PolicyError> {
+/// A rule's pattern list, checked when the pack loads but compiled on first use: a hook
+/// process decides one call, and should not pay for compiling every rule's regexes.
+///
+/// Most text a rule sees is ASCII. For that, the pattern is compiled with Unicode off
+/// (ASCII `\s`, `\w`, `\b`, `.` and case folding, over bytes), which builds several
+/// times faster than the Unicode form and matches ASCII text exactly alike: the classes
+/// agree on ASCII, and an ASCII pattern folds no ASCII letter to anything outside
+/// ASCII. Other text, and patterns that need Unicode (`\p{…}`), use the Unicode form.
+///
+/// Until the ASCII form is compiled, ASCII text is first checked for the literals every
+/// match starts and ends with (from the pattern's syntax, a fraction of a compile): most
+/// rules a call reaches cannot match it, and then nothing is compiled at all.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<Regex>>,
+    ascii: OnceLock<Option<regex::bytes::Regex>>,
+    needles: OnceLock<Vec<Vec<String>>>,
+}
+
+/// Largest compiled program accepted per pattern list.
+const REGEX_SIZE_LIMIT: usize = 1 << 22;
+
+impl LazyRegex {
+    fn new(pattern: String) -> LazyRegex {
+        LazyRegex {
+            pattern,
+            compiled: OnceLock::new(),
+            ascii: OnceLock::new(),
+            needles: OnceLock::new(),
+        }
+    }
+
+    /// Sets of literals (those every match starts with, those it ends with) such that
+    /// ASCII text the pattern matches holds one of each set. Sets without a finite form
+    /// are left out; the list is empty when the pattern is not ASCII.
+    pub(crate) fn needles(&self) -> &[Vec<String>] {
+        self.needles.get_or_init(|| {
+            use regex_syntax::hir::literal::{ExtractKind, Extractor};
+            if !self.pattern.is_ascii() {
+                return Vec::new();
+            }
+            let Ok(hir) = regex_syntax::ParserBuilder::new()
+                .unicode(false)
+                .utf8(false)
+                .build()
+                .parse(&self.pattern)
+            else {
+                return Vec::new();
+            };
+            [ExtractKind::Prefix, ExtractKind::Suffix]
+                .into_iter()
+                .filter_map(|kind| {
+                    let mut ex = Extractor::new();
+                    ex.kind(kind);
+                    ex.extract(&hir)
+                        .literals()?
+                        .iter()
+                        .map(|l| String::from_utf8(l.as_bytes().to_vec()).ok())
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// The Unicode form (the pattern as written).
+    pub(crate) fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.pattern)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The form for ASCII text, when the pattern has one (see above).
+    pub(crate) fn get_ascii(&self) -> Option<&regex::bytes::Regex> {
+        self.ascii
+            .get_or_init(|| {
+                if !self.pattern.is_ascii() {
+                    return None;
+                }
+                regex::bytes::RegexBuilder::new(&self.pattern)
+                    .unicode(false)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// A pattern that cannot be compiled (only a size limit can cause that after the
+    /// syntax check at load) matches nothing.
+    pub fn is_match(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            if self.ascii.get().is_none()
+                && self
+                    .needles()
+                    .iter()
+                    .any(|set| !set.iter().any(|l| text.contains(l.as_str())))
+            {
+                return false;
+            }
+            if let Some(r) = self.get_ascii() {
+                return r.is_match(text.as_bytes());
+            }
+        }
+        self.get().is_some_and(|r| r.is_match(text))
+    }
+}
+
+/// Checks each pattern's syntax (cheap, but not free: [`PolicyPack::parse`] does it once
+/// per pack, not every time a rule set is built from it).
+fn check_syntax(pats: &[String], pack: &str, rule: &str) -> Result<(), PolicyError> {
     for p in pats {
         // The syntax tree only: translating it (Unicode case folding of `(?i)` classes)
         // costs milliseconds per pattern, which is compile work we defer.
@@ -445,19 +583,44 @@ fn regexes(pats: &[String], pack: &str, rule: &str) -> Result<Vec<Arc<TwinRegex>
                 message: e.to_string(),
             })?;
     }
+    Ok(())
+}
+
+/// Joins a rule's patterns into one lazily compiled alternation (one scan instead of
+/// several).
+fn regexes(pats: &[String]) -> Vec<Arc<LazyRegex>> {
     if pats.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let joined: Vec<String> = pats.iter().map(|p| format!("(?:{p})")).collect();
-    // Compiled on first use: a hook process decides one call, and should not pay for
-    // compiling every rule's regexes.
-    Ok(vec![Arc::new(TwinRegex::new(
-        joined.join("|"),
-        twin_regex::PACK_SIZE_LIMIT,
-    ))])
+    // One allocation per list: rule sets are built on every cold start.
+    let mut joined = String::with_capacity(pats.iter().map(|p| p.len() + 5).sum());
+    for p in pats {
+        if !joined.is_empty() {
+            joined.push('|');
+        }
+        joined.push_str("(?:");
+        joined.push_str(p);
+        joined.push(')');
+    }
+    vec![Arc::new(LazyRegex::new(joined))]
 }
 
 impl Rule {
+    /// Everything [`Rule::compile`] checks, plus the syntax of every pattern.
+    fn validate(s: &RuleSpec, pack: &str) -> Result<(), PolicyError> {
+        for pats in [
+            &s.args_any,
+            &s.args_none,
+            &s.text_any,
+            &s.text_none,
+            &s.operands_any,
+        ] {
+            check_syntax(pats, pack, &s.id)?;
+        }
+        Rule::compile(s, pack).map(drop)
+    }
+
+    /// Builds a rule from a spec whose patterns were checked when its pack loaded.
     fn compile(s: &RuleSpec, pack: &str) -> Result<Rule, PolicyError> {
         let err = |m: &str| PolicyError::Rule {
             pack: pack.to_owned(),
@@ -501,11 +664,11 @@ impl Rule {
             src_any: classes(&s.src_any, pack, &s.id)?,
             writes_any: classes(&s.writes_any, pack, &s.id)?,
             stdin_paths_any: classes(&s.stdin_paths_any, pack, &s.id)?,
-            args_any: regexes(&s.args_any, pack, &s.id)?,
-            args_none: regexes(&s.args_none, pack, &s.id)?,
-            text_any: regexes(&s.text_any, pack, &s.id)?,
-            text_none: regexes(&s.text_none, pack, &s.id)?,
-            operands_any: regexes(&s.operands_any, pack, &s.id)?,
+            args_any: regexes(&s.args_any),
+            args_none: regexes(&s.args_none),
+            text_any: regexes(&s.text_any),
+            text_none: regexes(&s.text_none),
+            operands_any: regexes(&s.operands_any),
             tags_any: s.tags_any.clone(),
             tags_all: s.tags_all.clone(),
             tags_none: s.tags_none.clone(),
@@ -752,12 +915,28 @@ impl RuleSet {
                 .chain(&r.text_none)
                 .chain(&r.operands_any)
             {
-                if !l.compile() && !failed.contains(&r.id) {
+                // Both forms, so that no call pays for either.
+                let _ = l.get_ascii();
+                if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }
             }
         }
         failed
+    }
+
+    /// Every rule's pattern lists, with the rule id.
+    #[cfg(test)]
+    pub(crate) fn patterns(&self) -> impl Iterator<Item = (&str, &LazyRegex)> {
+        self.rules.iter().flat_map(|r| {
+            r.args_any
+                .iter()
+                .chain(&r.args_none)
+                .chain(&r.text_any)
+                .chain(&r.text_none)
+                .chain(&r.operands_any)
+                .map(move |l| (r.id.as_str(), &**l))
+        })
     }
 
     /// Rules that judge a whole command line.

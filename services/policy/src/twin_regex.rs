@@ -10,6 +10,10 @@
 //! byte still goes to the full pattern. Both compile on first use (the full one always,
 //! so a pattern over the size limit matches nothing, as before); workers compile both
 //! up front ([`TwinRegex::compile`]).
+//!
+//! This serves the engine's own literal patterns (captures, positions); rule patterns
+//! from packs only ask "does it match" and use [`crate::rules::LazyRegex`], which also
+//! skips compiling when the text lacks the pattern's literals.
 
 use regex::{Captures, Match, Regex};
 use regex_syntax::hir::{
@@ -17,10 +21,6 @@ use regex_syntax::hir::{
 };
 use std::borrow::Cow;
 use std::sync::OnceLock;
-
-/// Compiled-program size limit for patterns that come from packs (10 MiB is the regex
-/// crate's default; packs come from projects too).
-pub const PACK_SIZE_LIMIT: usize = 1 << 22;
 
 /// The regex crate's own default, for the engine's literal patterns.
 const DEFAULT_SIZE_LIMIT: usize = 10 * (1 << 20);
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn non_ascii_text_uses_the_full_pattern() {
-        let r = TwinRegex::new(r"(?i)^\w+$", PACK_SIZE_LIMIT);
+        let r = TwinRegex::new(r"(?i)^\w+$", DEFAULT_SIZE_LIMIT);
         assert!(r.is_match("héllo"));
         assert!(r.is_match("ſ"));
         assert!(r.is_match("hello"));

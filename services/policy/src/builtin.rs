@@ -1,0 +1,202 @@
+//! The packs compiled into the binary. A hook process that cannot reach the pipeline
+//! loads them once per tool call, so they load from JSON (converted from the TOML by
+//! `build.rs`; serde_json reads it several times faster than the toml crate) and skip
+//! the load-time rule check (the tests run it on every built-in pack instead). The
+//! TOML text stays each pack's text: labels, signatures and the policy version hash it.
+
+use crate::PolicyError;
+use crate::rules::{PackFile, PolicyPack};
+use std::sync::Arc;
+
+/// Pairs each pack's TOML with its JSON form, so the two lists cannot drift apart.
+macro_rules! builtin_packs {
+    ($(($name:literal, $file:literal)),* $(,)?) => {
+        /// The packs compiled into the binary, in layering order.
+        pub const BUILTIN_PACKS: &[(&str, &str)] =
+            &[$(($name, include_str!(concat!("../packs/", $file, ".toml")))),*];
+        /// [`BUILTIN_PACKS`] as JSON, in the same order.
+        const BUILTIN_JSON: &[&str] =
+            &[$(include_str!(concat!(env!("OUT_DIR"), "/packs/", $file, ".json"))),*];
+    };
+}
+
+builtin_packs![
+    ("commands", "commands"),
+    ("tools", "tools"),
+    ("filesystem", "filesystem"),
+    ("git", "git"),
+    ("disks", "disks"),
+    ("privilege", "privilege"),
+    ("packages", "packages"),
+    ("databases", "databases"),
+    ("network", "network"),
+    ("secrets", "secrets"),
+    ("self-protection", "self_protection"),
+    ("shell", "shell"),
+];
+
+/// The built-in packs, ready to layer.
+pub(crate) fn packs() -> Result<Vec<PolicyPack>, PolicyError> {
+    BUILTIN_PACKS
+        .iter()
+        .zip(BUILTIN_JSON)
+        .map(|(&(name, toml_text), json)| {
+            let file: PackFile = serde_json::from_str(json).map_err(|e| PolicyError::Pack {
+                pack: name.to_owned(),
+                message: e.to_string(),
+            })?;
+            Ok(PolicyPack {
+                name: name.to_owned(),
+                text: Arc::from(toml_text),
+                restricted: false,
+                file,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+    use crate::rules::RuleSet;
+    use serde_json::Value;
+    use sha2::{Digest, Sha256};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn json_holds_the_same_data_as_the_toml() {
+        assert_eq!(BUILTIN_PACKS.len(), BUILTIN_JSON.len());
+        for (&(name, toml_text), json) in BUILTIN_PACKS.iter().zip(BUILTIN_JSON) {
+            let from_toml: Value = toml::from_str(toml_text).expect(name);
+            let from_json: Value = serde_json::from_str(json).expect(name);
+            assert_eq!(from_toml, from_json, "pack {name}");
+        }
+    }
+
+    /// The load-time check the built-in packs skip, run here instead: every rule is
+    /// well formed and every pattern parses and compiles within the size limit.
+    #[test]
+    fn every_builtin_rule_passes_the_load_check() {
+        let checked: Vec<PolicyPack> = BUILTIN_PACKS
+            .iter()
+            .map(|(name, text)| PolicyPack::parse(name, text).expect(name))
+            .collect();
+        let fast = packs().expect("built-in packs load");
+        for (c, f) in checked.iter().zip(&fast) {
+            assert_eq!(c.name, f.name);
+            assert_eq!(c.text, f.text);
+            assert_eq!(
+                c.rule_ids().collect::<Vec<_>>(),
+                f.rule_ids().collect::<Vec<_>>()
+            );
+        }
+        let policy = Policy::from_packs(&fast).expect("built-in rules compile");
+        assert_eq!(policy.precompile(), Vec::<String>::new());
+    }
+
+    /// Every built-in pattern has an ASCII form (the fast one to build), and it decides
+    /// ASCII text as the Unicode form does; no text lacking one of each of a pattern's
+    /// needle sets (prefix and suffix literals) matches it. Checked on every string of the corpus, its
+    /// words, and text where Unicode and ASCII semantics could part (case folding,
+    /// whitespace and word classes, boundaries).
+    #[test]
+    fn ascii_forms_agree_with_unicode_forms() {
+        let rules = RuleSet::build(&packs().expect("built-in packs load")).expect("rules");
+        let mut texts: BTreeSet<String> = [
+            "",
+            " ",
+            "k",
+            "K",
+            "s",
+            "S",
+            "\t\x0b\x0c\r\n",
+            "a_b-c.d",
+            "ROOT",
+            "Sudo",
+            "x\ny",
+            "/etc/passwd",
+            "~/.ssh/id_rsa",
+            "AKIAABCDEFGHIJKLMNOP",
+            "PRIVATE KEY",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/corpus/policy");
+        for entry in std::fs::read_dir(dir).expect("corpus dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "jsonl") {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).expect("read");
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let v: Value = serde_json::from_str(line).expect("corpus line");
+                strings(&v["tool_input"], &mut texts);
+            }
+        }
+        texts.retain(|t| t.is_ascii());
+        let words: Vec<String> = texts
+            .iter()
+            .flat_map(|t| t.split_whitespace().map(str::to_owned))
+            .collect();
+        texts.extend(words);
+        let (mut checked, mut with_needles) = (0, 0);
+        for (id, l) in rules.patterns() {
+            let (Some(a), Some(u)) = (l.get_ascii(), l.get()) else {
+                panic!("{id}: a pattern without both forms");
+            };
+            let needles = l.needles();
+            for t in &texts {
+                let want = u.is_match(t);
+                assert_eq!(a.is_match(t.as_bytes()), want, "{id} on {t:?}");
+                for set in needles {
+                    if !set.iter().any(|x| t.contains(x.as_str())) {
+                        assert!(!want, "{id} on {t:?}: matched without any of {set:?}");
+                    }
+                }
+            }
+            checked += 1;
+            with_needles += usize::from(!needles.is_empty());
+        }
+        assert!(
+            checked > 100 && texts.len() > 2000,
+            "{checked} patterns, {} texts",
+            texts.len()
+        );
+        // Most patterns have them, or the cold-start saving is gone.
+        assert!(with_needles * 2 > checked, "{with_needles} of {checked}");
+    }
+
+    fn strings(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::String(s) => {
+                out.insert(s.clone());
+            }
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+
+    /// Hooks and validators must agree on the version: it still hashes the TOML texts.
+    #[test]
+    fn version_hashes_the_toml_texts() {
+        let mut h = Sha256::new();
+        for (name, text) in BUILTIN_PACKS {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(text.as_bytes());
+            h.update([0, 0]);
+        }
+        let want = format!("policy-{}", &hex::encode(h.finalize())[..16]);
+        assert_eq!(Policy::builtin().version(), want);
+        let checked: Vec<PolicyPack> = BUILTIN_PACKS
+            .iter()
+            .map(|(name, text)| PolicyPack::parse(name, text).expect(name))
+            .collect();
+        let from_toml = Policy::from_packs(&checked).expect("built-in rules compile");
+        assert_eq!(from_toml.version(), want);
+        assert_eq!(from_toml.packs(), Policy::builtin().packs());
+    }
+}

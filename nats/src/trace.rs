@@ -15,12 +15,20 @@ use tracing::Span;
 /// The W3C trace-context header.
 pub const TRACEPARENT: &str = "traceparent";
 
-/// Opens the span of one consumed message: (message, stream sequence, delivery count).
-pub type MessageSpan = fn(&async_nats::Message, u64, i64) -> Span;
+/// Opens the span of one consumed message — (message, stream sequence, delivery count)
+/// — and says how its context goes on: `None` when the span carries it, or the
+/// `traceparent` of a trace that is not sampled, passed on as it came ([`handling`]):
+/// such a message costs no more than with tracing off, and later stages skip it too.
+pub type MessageSpan = fn(&async_nats::Message, u64, i64) -> (Span, Option<String>);
 /// Writes the current span's context into outgoing headers.
 pub type Inject = fn(&mut HeaderMap);
 
 static HOOKS: OnceLock<(MessageSpan, Inject)> = OnceLock::new();
+
+tokio::task_local! {
+    /// The unsampled context of the message being handled (see [`MessageSpan`]).
+    static PASS_ON: Option<String>;
+}
 
 /// Installs the span and inject functions for this process (the first call wins).
 pub fn install(span: MessageSpan, inject: Inject) -> bool {
@@ -29,24 +37,51 @@ pub fn install(span: MessageSpan, inject: Inject) -> bool {
 
 /// The span a consumed message is handled in: subject, stream sequence, delivery count,
 /// and `cmd_id` (recorded by the handler once it has decoded the message).
-pub fn message_span(message: &async_nats::Message, stream_sequence: u64, delivered: i64) -> Span {
+pub fn message_span(
+    message: &async_nats::Message,
+    stream_sequence: u64,
+    delivered: i64,
+) -> (Span, Option<String>) {
     match HOOKS.get() {
         Some((span, _)) => span(message, stream_sequence, delivered),
-        None => tracing::info_span!(
-            "message",
-            subject = %message.subject,
-            stream_sequence,
-            delivered,
-            cmd_id = tracing::field::Empty,
+        None => (
+            tracing::info_span!(
+                "message",
+                subject = %message.subject,
+                stream_sequence,
+                delivered,
+                cmd_id = tracing::field::Empty,
+            ),
+            None,
         ),
     }
 }
 
-/// Adds the current trace context to `headers` (nothing when tracing is off).
+/// Runs a message's handling with the context [`message_span`] said to pass on.
+pub async fn handling<F: std::future::Future>(pass_on: Option<String>, handler: F) -> F::Output {
+    PASS_ON.scope(pass_on, handler).await
+}
+
+/// Adds the current trace context to `headers` (nothing when tracing is off): an
+/// unsampled message's own, else the current span's.
 pub fn inject(headers: &mut HeaderMap) {
+    if let Ok(Some(traceparent)) = PASS_ON.try_with(Option::clone) {
+        headers.insert(TRACEPARENT, traceparent.as_str());
+        return;
+    }
     if let Some((_, inject)) = HOOKS.get() {
         inject(headers);
     }
+}
+
+/// Whether a well-formed `traceparent` says its trace is sampled (flag bit 0).
+pub fn is_sampled(traceparent: &str) -> bool {
+    trace_id_of(traceparent).is_some()
+        && traceparent
+            .rsplit('-')
+            .next()
+            .and_then(|flags| u8::from_str_radix(flags, 16).ok())
+            .is_some_and(|flags| flags & 1 == 1)
 }
 
 /// Whether [`install`] was called (publishes then carry context).
@@ -58,14 +93,12 @@ pub fn installed() -> bool {
 /// sampled (flags `01`) for a `ratio` share of trace ids, by the rule OpenTelemetry's
 /// `TraceIdRatioBased` sampler applies, so every stage agrees with the root.
 pub fn fresh_traceparent(ratio: f64) -> String {
-    let trace = uuid::Uuid::new_v4();
-    let span = uuid::Uuid::new_v4().simple().to_string();
-    let flags = if sampled(trace.as_u128(), ratio) {
-        "01"
-    } else {
-        "00"
-    };
-    format!("00-{}-{}-{flags}", trace.simple(), &span[..16])
+    // Every bit random (a UUID's fixed version and variant bits would skew the rule);
+    // an all-zero id is invalid.
+    let trace = rand::random::<u128>().max(1);
+    let span = rand::random::<u64>().max(1);
+    let flags = if sampled(trace, ratio) { "01" } else { "00" };
+    format!("00-{trace:032x}-{span:016x}-{flags}")
 }
 
 /// Whether a trace id falls in the sampled `ratio` (its low 64 bits, shifted right
@@ -102,6 +135,22 @@ mod tests {
         assert!((100..300).contains(&sampled(0.1)), "{}", sampled(0.1));
     }
 
+    #[tokio::test]
+    async fn an_unsampled_context_is_passed_on_as_it_came() {
+        let unsampled = fresh_traceparent(0.0);
+        let passed = handling(Some(unsampled.clone()), async {
+            let mut headers = HeaderMap::new();
+            inject(&mut headers);
+            headers.get(TRACEPARENT).map(|v| v.as_str().to_owned())
+        })
+        .await;
+        assert_eq!(passed, Some(unsampled));
+        // Outside a handling scope (and with no tracing installed) nothing is added.
+        let mut headers = HeaderMap::new();
+        inject(&mut headers);
+        assert!(headers.get(TRACEPARENT).is_none());
+    }
+
     #[test]
     fn fresh_contexts_are_valid_and_distinct() {
         let (a, b) = (fresh_traceparent(1.0), fresh_traceparent(1.0));
@@ -109,6 +158,8 @@ mod tests {
         assert_eq!(trace_id_of(&a).map(str::len), Some(32));
         assert!(a.starts_with("00-") && a.ends_with("-01"));
         assert_eq!(trace_id_of("00-abc-def-01"), None);
+        assert!(is_sampled(&a) && !is_sampled(&fresh_traceparent(0.0)));
+        assert!(!is_sampled("00-abc-def-01"));
         assert_eq!(trace_id_of("nonsense"), None);
     }
 }

@@ -401,13 +401,15 @@ where
         Ok(info) => (Some(info.stream_sequence), info.delivered),
         Err(_) => (None, 1),
     };
-    let span = crate::trace::message_span(&message.message, sequence.unwrap_or(0), delivered);
+    let (span, pass_on) =
+        crate::trace::message_span(&message.message, sequence.unwrap_or(0), delivered);
     let delivery = Delivery {
         message: message.message.clone(),
         stream_sequence: sequence.unwrap_or(0),
         delivered,
     };
-    let outcome = with_progress(&message, limits.ack_wait, handler(delivery))
+    let handled = with_progress(&message, limits.ack_wait, handler(delivery));
+    let outcome = crate::trace::handling(pass_on, handled)
         .instrument(span.clone())
         .await;
     let last = limits.max_deliver > 0 && delivered >= limits.max_deliver;

@@ -9,10 +9,12 @@
 //! expert vote → vote) → decision.
 
 use async_nats::HeaderMap;
+use lighthouse_nats::trace::{TRACEPARENT, fresh_traceparent, is_sampled, trace_id_of};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::OnceLock;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
@@ -144,12 +146,15 @@ pub fn init(config: &TraceConfig) -> Result<TraceGuard, TraceError> {
     // per message and stage) and the filter keeps libraries' spans out.
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(EnvFilter::new("lighthouse=info,warn"));
+        .with_filter(EnvFilter::new(format!(
+            "lighthouse=info,{UNSAMPLED}=off,warn"
+        )));
     tracing_subscriber::registry()
         .with(fmt.with_filter(filter()))
         .with(otel)
         .try_init()
         .map_err(|_| TraceError::AlreadySet)?;
+    let _ = SAMPLE_RATIO.set(config.sample_ratio);
     lighthouse_nats::trace::install(message_span, inject);
     Ok(TraceGuard {
         provider: Some(provider),
@@ -169,8 +174,44 @@ pub fn stage_of(subject: &str) -> &'static str {
     }
 }
 
-/// The span of one consumed message, child of the context in its headers.
-fn message_span(message: &async_nats::Message, stream_sequence: u64, delivered: i64) -> Span {
+/// `tracing.sample_ratio`, for traces that start at a consumed message.
+static SAMPLE_RATIO: OnceLock<f64> = OnceLock::new();
+
+/// Target of the spans of unsampled messages: logged like the others, never exported
+/// (the OpenTelemetry layer's filter turns it off, so they cost what spans cost with
+/// tracing off).
+const UNSAMPLED: &str = "lighthouse::unsampled";
+
+/// The span of one consumed message, child of the context in its headers. A message
+/// without one starts a trace, sampled by `tracing.sample_ratio` as the hook samples;
+/// an unsampled trace gets a plain span and its context is passed on as it came.
+fn message_span(
+    message: &async_nats::Message,
+    stream_sequence: u64,
+    delivered: i64,
+) -> (Span, Option<String>) {
+    let incoming = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(TRACEPARENT))
+        .map(|v| v.as_str())
+        .filter(|tp| trace_id_of(tp).is_some());
+    let context = match incoming {
+        Some(tp) => tp.to_owned(),
+        None => fresh_traceparent(SAMPLE_RATIO.get().copied().unwrap_or(1.0)),
+    };
+    if !is_sampled(&context) {
+        let span = tracing::info_span!(
+            target: UNSAMPLED,
+            "message",
+            subject = %message.subject,
+            stream_sequence,
+            delivered,
+            cmd_id = tracing::field::Empty,
+            trace_id = trace_id_of(&context).unwrap_or_default(),
+        );
+        return (span, Some(context));
+    }
     let span = tracing::info_span!(
         target: "lighthouse",
         "message",
@@ -182,15 +223,14 @@ fn message_span(message: &async_nats::Message, stream_sequence: u64, delivered: 
         cmd_id = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
-    if let Some(headers) = &message.headers {
-        let parent = TraceContextPropagator::new().extract(&Headers(headers));
-        if parent.span().span_context().is_valid() {
-            let _ = span.set_parent(parent);
-        }
+    let mut headers = HeaderMap::new();
+    headers.insert(TRACEPARENT, context.as_str());
+    let parent = TraceContextPropagator::new().extract(&Headers(&headers));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
     }
-    let trace_id = span.context().span().span_context().trace_id();
-    span.record("trace_id", tracing::field::display(trace_id));
-    span
+    span.record("trace_id", trace_id_of(&context).unwrap_or_default());
+    (span, None)
 }
 
 /// Writes the current span's context as `traceparent`.
@@ -207,7 +247,7 @@ pub fn stage_span(stage: &'static str, traceparent: Option<&str>) -> Span {
     let span = tracing::info_span!(target: "lighthouse", "stage", otel.name = stage, cmd_id = tracing::field::Empty);
     if let Some(traceparent) = traceparent {
         let mut headers = HeaderMap::new();
-        headers.insert(lighthouse_nats::trace::TRACEPARENT, traceparent);
+        headers.insert(TRACEPARENT, traceparent);
         let parent = TraceContextPropagator::new().extract(&Headers(&headers));
         if parent.span().span_context().is_valid() {
             let _ = span.set_parent(parent);
@@ -220,9 +260,7 @@ pub fn stage_span(stage: &'static str, traceparent: Option<&str>) -> Span {
 pub fn current_traceparent() -> Option<String> {
     let mut headers = HeaderMap::new();
     inject(&mut headers);
-    headers
-        .get(lighthouse_nats::trace::TRACEPARENT)
-        .map(|v| v.as_str().to_owned())
+    headers.get(TRACEPARENT).map(|v| v.as_str().to_owned())
 }
 
 struct Headers<'a>(&'a HeaderMap);

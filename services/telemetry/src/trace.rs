@@ -17,7 +17,6 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::sync::OnceLock;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::{DynFilterFn, FilterExt as _};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -145,17 +144,11 @@ pub fn init(config: &TraceConfig) -> Result<TraceGuard, TraceError> {
     let tracer = provider.tracer("lighthouse");
     // Spans are exported whatever the log filter says; lighthouse spans are few (one
     // per message and stage) and the filter keeps libraries' spans out.
-    // Nothing inside an unsampled message reaches the OpenTelemetry layer either: its
-    // inner spans and events would otherwise each cost a span build the sampler drops.
-    let sampled_only = DynFilterFn::new(|meta, cx| {
-        meta.target() != UNSAMPLED
-            && !cx
-                .lookup_current()
-                .is_some_and(|span| span.scope().any(|s| s.metadata().target() == UNSAMPLED))
-    });
     let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(EnvFilter::new("lighthouse=info,warn").and(sampled_only));
+        .with_filter(EnvFilter::new(format!(
+            "lighthouse=info,{UNSAMPLED}=off,warn"
+        )));
     tracing_subscriber::registry()
         .with(fmt.with_filter(filter()))
         .with(otel)

@@ -12,7 +12,7 @@
 //! up front ([`TwinRegex::compile`]).
 //!
 //! This serves the engine's own literal patterns (captures, positions); rule patterns
-//! from packs only ask "does it match" and use [`crate::rules::LazyRegex`], which also
+//! from packs only ask "does it match" and use the rules module's `LazyRegex`, which also
 //! skips compiling when the text lacks the pattern's literals.
 
 use regex::{Captures, Match, Regex};

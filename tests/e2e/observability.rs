@@ -367,26 +367,31 @@ fn attribute(span: &Value, key: &str) -> Option<String> {
         })
 }
 
+/// A config file exporting spans to `receiver` as OTLP/JSON, after `extra` settings.
+fn traced_config(p: &Pipeline, receiver: &OtlpReceiver, extra: &str) -> std::path::PathBuf {
+    let config = p.state.path().join("config.toml");
+    let tracing = format!(
+        "[tracing]\notlp_endpoint = \"{}\"\notlp_protocol = \"http/json\"\n",
+        receiver.endpoint
+    );
+    std::fs::write(&config, format!("{extra}{tracing}")).unwrap();
+    config
+}
+
+/// `lighthouse` with `config`, exporting span batches quickly (the SDK's standard knob).
+fn traced_cmd(p: &Pipeline, config: &Path) -> Command {
+    let mut cmd = p.cmd();
+    cmd.env("LIGHTHOUSE_CONFIG", config)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200");
+    cmd
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_trace_follows_an_escalated_command_through_every_stage() {
     let receiver = OtlpReceiver::start();
     let p = Pipeline::start();
-    let config = p.state.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[hook]\nescalation_wait_ms = 25000\n[tracing]\notlp_endpoint = \"{}\"\notlp_protocol = \"http/json\"\n",
-            receiver.endpoint
-        ),
-    )
-    .unwrap();
-    let cmd = || {
-        let mut cmd = p.cmd();
-        cmd.env("LIGHTHOUSE_CONFIG", &config)
-            // Export batches quickly (the SDK's standard knob).
-            .env("OTEL_BSP_SCHEDULE_DELAY", "200");
-        cmd
-    };
+    let config = traced_config(&p, &receiver, "[hook]\nescalation_wait_ms = 25000\n");
+    let cmd = || traced_cmd(&p, &config);
     let mut procs = Procs::default();
     for args in [
         &["validator", "--id", "v1"][..],
@@ -629,21 +634,8 @@ async fn a_validator_reports_ready_then_not_and_logs_json_and_watch_shows_it() {
 async fn a_command_the_hook_did_not_sample_exports_no_span() {
     let receiver = OtlpReceiver::start();
     let p = Pipeline::start();
-    let config = p.state.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[tracing]\notlp_endpoint = \"{}\"\notlp_protocol = \"http/json\"\n",
-            receiver.endpoint
-        ),
-    )
-    .unwrap();
-    let cmd = || {
-        let mut cmd = p.cmd();
-        cmd.env("LIGHTHOUSE_CONFIG", &config)
-            .env("OTEL_BSP_SCHEDULE_DELAY", "200");
-        cmd
-    };
+    let config = traced_config(&p, &receiver, "");
+    let cmd = || traced_cmd(&p, &config);
     // The validator samples every trace it starts: only the hook's flag can hold one back.
     let mut procs = Procs::default();
     procs.0.push(

@@ -19,6 +19,12 @@ use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+/// Set on a command the hook publishes after deciding it locally (its fallback record
+/// went first): the validator records that decision rather than deciding anew, however
+/// young the command. Agent-settable, and no looser than the fallback record itself,
+/// which validators record anyway.
+pub const DECIDED_LOCALLY: &str = "Lh-Decided-Locally";
+
 /// What the stream did with a publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Published {

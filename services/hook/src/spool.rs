@@ -7,7 +7,7 @@
 //! (deduplicated by id). Whichever lands first on the decision subject is *the*
 //! decision: one decision per call.
 
-use lighthouse_nats::publish::{Published, publish_once};
+use lighthouse_nats::publish::{DECIDED_LOCALLY, Published, publish_once, publish_once_with};
 use lighthouse_schemas::{Command, Decision, Token, encode, subject};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -232,7 +232,8 @@ async fn publish_entry(
 
 /// Puts a locally made decision and its command on the log: the decision first, as a
 /// fallback record for validators to record (first on its subject: a retry adds
-/// nothing), then the command, deduplicated by its id.
+/// nothing), then the command, deduplicated by its id and marked as decided locally so
+/// a validator records the fallback rather than racing it with a decision of its own.
 pub async fn record(
     js: &async_nats::jetstream::Context,
     command: &Command,
@@ -250,12 +251,16 @@ pub async fn record(
         true,
     )
     .await?;
-    publish_once(
+    let mut headers = async_nats::HeaderMap::new();
+    lighthouse_nats::trace::inject(&mut headers);
+    headers.insert(DECIDED_LOCALLY, "1");
+    publish_once_with(
         js,
         subject::command(&project, &agent),
         &env.id,
         command.into(),
         false,
+        headers,
     )
     .await?;
     Ok(recorded)

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use lighthouse_nats::dead_letter;
 use lighthouse_nats::memory::{self, MemoryLimits};
 use lighthouse_nats::presence::{self, Presence};
-use lighthouse_nats::publish::{Published, publish_once};
+use lighthouse_nats::publish::{DECIDED_LOCALLY, Published, publish_once};
 use lighthouse_nats::roster::{Roster, RosterError};
 use lighthouse_nats::topology::{
     CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, FALLBACK_STREAM, RECORDER_GROUP, Topology,
@@ -301,8 +301,15 @@ async fn handle(
     tracing::Span::current().record("cmd_id", command.env.id.as_str());
     // A command the hook stopped waiting for may already have the hook's own decision
     // on record (a fallback record in LH_FALLBACK): that one is what the agent was
-    // told, so it becomes the decision. Only stale commands pay this lookup.
-    if now_us().saturating_sub(command.env.ts_us) > config.stale_after.as_micros() as u64
+    // told, so it becomes the decision. Only stale commands, and those the hook marks
+    // as decided locally (its spool), pay this lookup.
+    let decided_locally = delivery
+        .message
+        .headers
+        .as_ref()
+        .is_some_and(|h| h.get(DECIDED_LOCALLY).is_some());
+    if (decided_locally
+        || now_us().saturating_sub(command.env.ts_us) > config.stale_after.as_micros() as u64)
         && let Some(record) = fallback_record(js, &parsed, &command.env.id).await
     {
         let target = subject::decision(

@@ -559,6 +559,39 @@ pub fn verify_decision(decision: &lighthouse_schemas::Decision) -> Result<String
     Ok(p.signer.clone())
 }
 
+/// The identity that may sign a decision of `tier`: a validator decides by policy (and
+/// applies exceptions), the aggregator records what experts or deadlines decided, and a
+/// hook signs only its own local (fallback) decisions.
+pub fn signing_role(tier: lighthouse_schemas::Tier) -> &'static str {
+    use lighthouse_schemas::Tier;
+    match tier {
+        Tier::Policy | Tier::Cache | Tier::Exception => "validator",
+        Tier::Expert | Tier::Deadline => "aggregator",
+        Tier::Fallback => "agent",
+    }
+}
+
+/// Public keys by role, as `lighthouse up` recorded them (`<identities>/public.json`);
+/// empty when there are none.
+pub fn public_keys(identities: &Path) -> BTreeMap<String, String> {
+    std::fs::read(identities.join("public.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Whether `decision` carries a valid signature by the key `keys` name for the role
+/// that may make a decision of its tier.
+pub fn signed_by_its_role(
+    decision: &lighthouse_schemas::Decision,
+    keys: &BTreeMap<String, String>,
+) -> bool {
+    let Some(key) = keys.get(signing_role(decision.tier)) else {
+        return false;
+    };
+    decision.provenance.signer == *key && verify_decision(decision).is_ok()
+}
+
 /// The last line of a signed policy pack: `# lighthouse-signature: <key> <sig>`, where
 /// `<key>` is the admin's public NKey and `<sig>` an Ed25519 signature (base64url) over
 /// every byte before that line. A comment, so a signed pack is still plain TOML.

@@ -18,5 +18,7 @@ mod mcp;
 mod observability;
 mod ops;
 mod policy;
+mod relay;
 mod trust;
+mod up;
 mod util;

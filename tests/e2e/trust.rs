@@ -2,6 +2,7 @@
 //! policy loosening only by an admin's signature, a hook that fails closed, command ids
 //! bound to their payloads, and a decision log anyone can verify.
 
+use crate::up::Up;
 use crate::util::*;
 use async_nats::jetstream;
 use lighthouse::settings::Settings;
@@ -9,9 +10,8 @@ use lighthouse_nats::auth::{ClientAuth, identity_file};
 use lighthouse_tests::NatsServer;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -335,124 +335,7 @@ async fn only_ops_and_granting_experts_write_exceptions() {
     assert_eq!(seen.as_deref(), Some(&b"x"[..]));
 }
 
-/// `lighthouse up` with its defaults (plus `extra` args), isolated in temp dirs.
-struct Up {
-    child: Child,
-    state: tempfile::TempDir,
-    _data: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Up {
-    async fn start(extra: &[&str], config: &str) -> Up {
-        let data = tempfile::tempdir().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let config_path = state.path().join("config.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(LIGHTHOUSE)
-            .args(["up", "--port", "0", "--data-dir"])
-            .arg(data.path())
-            .args(extra)
-            .env("LIGHTHOUSE_CONFIG", &config_path)
-            .env("LIGHTHOUSE__STATE_DIR", state.path())
-            .env(
-                "LIGHTHOUSE__NATS__SERVER_BIN",
-                lighthouse_tests::nats_server_binary(),
-            )
-            .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
-            .env("LIGHTHOUSE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let ready = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufReader::new(stdout)
-                .read_line(&mut line)
-                .unwrap();
-            line
-        });
-        let line = tokio::time::timeout(Duration::from_secs(60), ready)
-            .await
-            .expect("ready line")
-            .unwrap();
-        assert!(line.starts_with("lighthouse ready"), "{line}");
-        let up = Up {
-            child,
-            state,
-            _data: data,
-            config: config_path,
-        };
-        // Ready means the workers run; healthy means the validator reported in.
-        eventually(LIMIT, || async {
-            up.cli(&["status"]).status().unwrap().success()
-        })
-        .await;
-        up
-    }
-
-    /// A `lighthouse` command finding this pipeline as a user's shell would.
-    fn cli(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(LIGHTHOUSE);
-        c.args(args)
-            .env("LIGHTHOUSE_CONFIG", &self.config)
-            .env("LIGHTHOUSE__STATE_DIR", self.state.path())
-            // Two cores run many pipelines at once here: a slow connect must not turn
-            // the pipeline's answer into the hook's local one.
-            .env("LIGHTHOUSE__HOOK__CONNECT_TIMEOUT_MS", "2000")
-            .env("LIGHTHOUSE_LOG", "warn")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn hook(&self, payload: &Value) -> Value {
-        run_hook(self.cli(&[]), payload).0
-    }
-
-    fn ids(&self) -> PathBuf {
-        self.state.path().join("identities")
-    }
-
-    fn url(&self) -> String {
-        let up: Value =
-            serde_json::from_slice(&std::fs::read(self.state.path().join("up.json")).unwrap())
-                .unwrap();
-        up["nats_url"].as_str().unwrap().to_owned()
-    }
-
-    async fn js(&self, role: &str) -> jetstream::Context {
-        let auth = ClientAuth {
-            nkey: Some(identity_file(&self.ids(), role)),
-            ..Default::default()
-        };
-        jetstream::new(
-            lighthouse_nats::connect_as(&self.url(), "test", &auth)
-                .await
-                .unwrap(),
-        )
-    }
-
-    async fn decision_of(&self, cmd_prefix: &str) -> Vec<lighthouse_schemas::Decision> {
-        all_decisions(&self.js("ops").await)
-            .await
-            .into_iter()
-            .map(|(_, d)| d)
-            .filter(|d| d.cmd_id.starts_with(cmd_prefix))
-            .collect()
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = self.child.wait();
-    }
-}
-
-fn bash_in(command: &str, id: &str, cwd: &Path) -> Value {
+pub(crate) fn bash_in(command: &str, id: &str, cwd: &Path) -> Value {
     let mut p = bash(command, id);
     p["cwd"] = Value::String(cwd.to_string_lossy().into_owned());
     p

@@ -10,15 +10,16 @@
 //! After a tool ran: files it wrote reach `LH_FS` ([`crate::post_tool`]); notes experts
 //! left on a file the agent read reach the model.
 
+use crate::ask::{Waits, ask_pipeline, late_approval_record};
 use crate::binding::{binds, rebind};
+pub use crate::local::{decide_locally, local_policy};
+use crate::relay::{Ask, Miss};
 use crate::spool::Spool;
-use futures::StreamExt;
 use lighthouse_config::Settings;
-use lighthouse_nats::publish::{Published, publish_once_with};
+use lighthouse_nats::publish::Published;
 use lighthouse_nats::read::recorded_decision;
-use lighthouse_policy::Policy;
 use lighthouse_schemas::{
-    Choice, Command, Decision, Envelope, Tier, Token, Verdict, decode, encode, now_us, subject,
+    Choice, Command, Decision, Envelope, Tier, Token, Verdict, encode, now_us, subject,
 };
 use std::io::Read;
 use std::path::Path;
@@ -87,12 +88,15 @@ pub fn describe(decision: &Decision) -> String {
 /// Every path ends in an answer, so the client never proceeds on a hook crash.
 pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
     set_agent_key(settings);
+    let started = std::time::Instant::now();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
-    // Connect before reading the payload: async-nats waits for a timer tick before its
-    // first attempt, and reading and parsing the payload fit in that wait.
-    let early = runtime.as_ref().ok().map(|rt| {
+    // With a relay running, a call before a tool asks it and connects only if it
+    // cannot help; anything else connects.
+    let relay = crate::relay::socket_path(&settings.state_dir());
+    let relay = relay.exists().then_some(relay);
+    let connect = |rt: &tokio::runtime::Runtime| {
         let task = rt.spawn(connect_as(
             settings.nats_url(),
             settings.client_auth("agent"),
@@ -100,7 +104,13 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         ));
         rt.block_on(tokio::task::yield_now());
         task
-    });
+    };
+    // Connect before reading the payload: async-nats waits for a timer tick before its
+    // first attempt, and reading and parsing the payload fit in that wait.
+    let mut early = match (&runtime, &relay) {
+        (Ok(rt), None) => Some(connect(rt)),
+        _ => None,
+    };
     let refuse = |e: InputError| protocol::render_refusal(client, &format!("Lighthouse: {e}"));
     let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
         Ok(raw) => raw,
@@ -111,6 +121,9 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Err(e) => return refuse(e),
     };
     let id = command_id(client, &call, &raw);
+    if let (Ok(rt), None, Event::PostTool) = (&runtime, &early, call.event) {
+        early = Some(connect(rt));
+    }
     if call.event != Event::Other {
         crate::patches::record_noted(settings, &call.session_id, &id);
     }
@@ -136,12 +149,27 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 project_for(&call.cwd, settings.hook.project.as_deref()),
                 settings.hook.agent.clone(),
             );
-            let answer = match (runtime, early) {
-                (Ok(rt), Some(task)) => {
-                    rt.block_on(pre_tool_use(settings, client, &call, command, task))
+            let answer = match (runtime, early, relay) {
+                (Ok(rt), Some(task), _) => rt.block_on(pre_tool_use(
+                    settings, client, &call, command, task, started,
+                )),
+                (Ok(rt), None, Some(socket)) => {
+                    let relayed =
+                        rt.block_on(relayed(settings, client, &call, &command, &socket, started));
+                    match relayed {
+                        Ok(answer) => answer,
+                        Err(Miss::NoDecision(why)) => fallback_answer(settings, &command, &why),
+                        Err(Miss::Unavailable(why)) => {
+                            tracing::debug!(reason = %why, "hook_relay_unavailable");
+                            let task = connect(&rt);
+                            rt.block_on(pre_tool_use(
+                                settings, client, &call, command, task, started,
+                            ))
+                        }
+                    }
                 }
-                (Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
-                (Ok(_), None) => fallback_answer(settings, &command, "no connection task"),
+                (Err(e), _, _) => fallback_answer(settings, &command, &e.to_string()),
+                (Ok(_), None, None) => fallback_answer(settings, &command, "no connection task"),
             };
             if answer.verdict == Verdict::Allow {
                 crate::patches::note(settings, &call, &answer.cmd_id);
@@ -218,25 +246,6 @@ pub fn answer_for(decision: &Decision) -> Answer {
     }
 }
 
-/// The policy the hook decides with when alone: built-in packs plus the project's own
-/// `.lighthouse/policy.toml` (restricted: it can only tighten). Validators get the
-/// same project pack through `lighthouse policy push`.
-pub fn local_policy(cwd: &Path) -> Policy {
-    let file = project_root(cwd).join(".lighthouse/policy.toml");
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return Policy::builtin();
-    };
-    let layered = lighthouse_policy::PolicyPack::parse_restricted("project", &text).and_then(|p| {
-        let mut packs = Policy::builtin_packs()?;
-        packs.push(p);
-        Policy::from_packs(&packs)
-    });
-    layered.unwrap_or_else(|e| {
-        tracing::warn!(file = %file.display(), error = %e, "project_policy_ignored");
-        Policy::builtin()
-    })
-}
-
 thread_local! {
     /// The agent's NKey file, set once per hook process (the hook handles one call).
     static AGENT_KEY: std::cell::RefCell<Option<std::path::PathBuf>> =
@@ -303,16 +312,51 @@ fn local_record(command: &Command) -> (Command, Decision) {
     (reduced, signed(decision))
 }
 
-fn decide_locally(command: &Command) -> Decision {
-    let home = lighthouse_config::home_dir();
-    lighthouse_validator::decide(
-        &local_policy(Path::new(&command.cwd)),
-        command,
-        home.as_deref().and_then(Path::to_str),
-        Tier::Fallback,
-        "hook-fallback",
-        now_us(),
-    )
+/// Asks the relay (see [`crate::relay`]) for the decision, and builds the answer as
+/// [`pre_tool_use`] does from what it trusts of the reply.
+async fn relayed(
+    settings: &Settings,
+    client: Client,
+    call: &Call,
+    command: &Command,
+    socket: &Path,
+    started: std::time::Instant,
+) -> Result<Answer, Miss> {
+    let keys = lighthouse_nats::auth::public_keys(&settings.identities_dir());
+    if keys.is_empty() {
+        return Err(Miss::Unavailable(
+            "no pipeline keys to check its answer".into(),
+        ));
+    }
+    let ask = Ask {
+        command: command.clone(),
+        fast_ms: settings.hook.decision_timeout_ms,
+        experts_ms: settings.hook.escalation_wait_ms,
+        sample_ratio: settings.tracing.sample_ratio,
+        late_approval: !client.can_ask(),
+        notes_on: file_being_changed(call),
+    };
+    let waits = Waits {
+        fast: started + Duration::from_millis(ask.fast_ms),
+        experts: started + Duration::from_millis(ask.experts_ms),
+    };
+    let relayed = crate::relay::ask(socket, &ask, waits, &keys).await?;
+    let mut answer = answer_for(&relayed.decision);
+    if relayed.decision.verdict == Verdict::Escalate
+        && !client.can_ask()
+        && let Some(approval) = &relayed.approval
+    {
+        answer = answer_for(approval);
+    }
+    if answer.verdict != Verdict::Deny
+        && let Some(notes) = relayed.notes
+    {
+        answer.context = Some(match answer.context.take() {
+            Some(c) => format!("{c}\n\n{notes}"),
+            None => notes,
+        });
+    }
+    Ok(answer)
 }
 
 async fn pre_tool_use(
@@ -321,8 +365,8 @@ async fn pre_tool_use(
     call: &Call,
     command: Command,
     connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
+    started: std::time::Instant,
 ) -> Answer {
-    let started = std::time::Instant::now();
     let spool = spool_for(settings);
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
     let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
@@ -341,7 +385,13 @@ async fn pre_tool_use(
     let mut command = command;
     let mut asked = tokio::time::timeout_at(
         overall.into(),
-        ask_pipeline(&nats, &command, waits, settings.tracing.sample_ratio),
+        ask_pipeline(
+            &nats,
+            &command,
+            waits,
+            settings.tracing.sample_ratio,
+            |_| (),
+        ),
     )
     .await;
     if let Ok(Ok(decision)) = &asked
@@ -352,7 +402,13 @@ async fn pre_tool_use(
         command = rebind(command);
         asked = tokio::time::timeout_at(
             overall.into(),
-            ask_pipeline(&nats, &command, waits, settings.tracing.sample_ratio),
+            ask_pipeline(
+                &nats,
+                &command,
+                waits,
+                settings.tracing.sample_ratio,
+                |_| (),
+            ),
         )
         .await;
     }
@@ -402,9 +458,6 @@ async fn pre_tool_use(
 /// Most spool entries one hook call publishes (after its own answer is known).
 const FLUSH_PER_CALL: usize = 8;
 
-/// How long a retried escalation may spend looking for an approval that came late.
-const LATE_APPROVAL_BUDGET: Duration = Duration::from_millis(300);
-
 /// A client that cannot ask (Codex, Gemini) was told to get an escalated call approved
 /// and retry it; the retry maps to the same command id (see
 /// [`protocol::command_id`]), whose decision is on record as unresolved. Experts who
@@ -412,15 +465,7 @@ const LATE_APPROVAL_BUDGET: Duration = Duration::from_millis(300);
 /// have an approval recorded beside the decision ([`subject::late_approval`], which
 /// only the aggregator may publish): the retry is allowed and says who approved it.
 async fn late_approval(nats: &async_nats::Client, command: &Command) -> Option<Answer> {
-    let js = async_nats::jetstream::new(nats.clone());
-    let target = subject::late_approval(
-        &Token::encode(&command.env.project),
-        &Token::encode(&command.env.agent),
-        &Token::encode(&command.env.id),
-    );
-    let approval = tokio::time::timeout(LATE_APPROVAL_BUDGET, recorded_decision(&js, &target))
-        .await
-        .ok()??;
+    let approval = late_approval_record(nats, command).await?;
     (approval.verdict == Verdict::Allow && binds(&approval, command)).then(|| answer_for(&approval))
 }
 
@@ -440,13 +485,18 @@ async fn open_annotations(
     call: &Call,
     command: &Command,
 ) -> Option<String> {
+    let path = file_being_changed(call)?;
+    crate::notes::notes_on(nats, &path, &command.env.project).await
+}
+
+/// The file a call is about to change (its notes reach the model before the change).
+fn file_being_changed(call: &Call) -> Option<std::path::PathBuf> {
     let field = FILE_TOOLS
         .iter()
         .find(|(tool, _)| *tool == call.tool_name && *tool != "Read")?
         .1;
     let path = call.tool_input.get(field)?.as_str()?;
-    let path = Path::new(&call.cwd).join(path);
-    crate::notes::notes_on(nats, &path, &command.env.project).await
+    Some(Path::new(&call.cwd).join(path))
 }
 
 /// How long a hook that is already late may spend recording its local decision.
@@ -517,141 +567,6 @@ fn spool_locally(spool: &Spool, command: &Command, decision: Decision, why: &str
     }
     tracing::warn!(reason = why, "hook_fallback");
     answer_for(&decision)
-}
-
-/// Publishes the command and waits for its decision (the caller bounds the wait).
-pub async fn ask_pipeline(
-    client: &async_nats::Client,
-    command: &Command,
-    waits: Waits,
-    trace_ratio: f64,
-) -> Result<Decision, String> {
-    let project = Token::encode(&command.env.project);
-    let agent = Token::encode(&command.env.agent);
-    let cmd = Token::encode(&command.env.id);
-    let decision_subject = subject::decision(&project, &agent, &cmd);
-    // Subscribe before publishing, so neither the decision nor the notice that experts
-    // were asked can slip past us.
-    let mut decisions = client
-        .subscribe(decision_subject.clone())
-        .await
-        .map_err(|e| format!("subscribe: {e}"))?;
-    let mut pending = client
-        .subscribe(subject::pending(&project, &agent, &cmd))
-        .await
-        .map_err(|e| format!("subscribe: {e}"))?;
-    let js = async_nats::jetstream::new(client.clone());
-    // A call no message can carry fails here: the caller decides it locally on the
-    // whole input and records it reduced (see `local_record`).
-    let payload = encode(command).map_err(|e| e.to_string())?;
-    // The root of the command's trace, sampled or not: validators, experts and the
-    // aggregator continue it (only a header here; the hook links no tracing exporter).
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert(
-        lighthouse_nats::trace::TRACEPARENT,
-        lighthouse_nats::trace::fresh_traceparent(trace_ratio).as_str(),
-    );
-    // The publish shares the fast-path budget: a server that takes the connection and
-    // drops the publish costs the agent no more than a silent pipeline.
-    let publish = publish_once_with(
-        &js,
-        subject::command(&project, &agent),
-        &command.env.id,
-        payload.into(),
-        false,
-        headers,
-    );
-    let published = tokio::time::timeout_at(waits.fast.into(), publish)
-        .await
-        .map_err(|_| "the command was not stored before the hook's deadline".to_owned())?
-        .map_err(|e| e.to_string())?;
-    let retried = matches!(published, Published::Duplicate(_));
-    if retried {
-        // A retry of a command already seen: its decision may already be on record.
-        let recorded =
-            tokio::time::timeout_at(waits.fast.into(), recorded_decision(&js, &decision_subject));
-        if let Ok(Some(decision)) = recorded.await {
-            return Ok(decision);
-        }
-    }
-    // The fast path answers within `waits.fast`. Past it, the wait goes on only for a
-    // call that is with experts: the validator said so. A fresh call with neither a
-    // decision nor that notice by then has no live validator (or one too slow to
-    // count on): it is answered now, not after the experts' window. A retry of a call
-    // still with experts gets no new notice, so the local policy stands in for it
-    // (loaded only here, off the fast path).
-    let mut until = waits.fast;
-    let mut asked_locally = false;
-    loop {
-        tokio::select! {
-            message = decisions.next() => {
-                let message = message.ok_or("subscription closed before the decision arrived")?;
-                let heard: Decision = decode(&message.payload).map_err(|e| e.to_string())?;
-                // What reached the subscription may be a decision the stream refused
-                // (full, or a second one for the command): answer with the stored one.
-                if let Some(stored) = stored_decision(&js, &decision_subject, until).await {
-                    return Ok(stored);
-                }
-                tracing::debug!(cmd_id = %heard.cmd_id, "decision_not_stored");
-            }
-            Some(notice) = pending.next() => until = experts_until(&notice.payload, waits),
-            _ = tokio::time::sleep_until(until.into()) => {
-                if retried && until == waits.fast && !asked_locally {
-                    asked_locally = true;
-                    if decide_locally(command).verdict == Verdict::Escalate {
-                        until = waits.experts;
-                        continue;
-                    }
-                }
-                return Err("no decision before the hook's deadline".to_owned());
-            }
-        }
-    }
-}
-
-/// How long past its deadline an escalation's decision may take to arrive (the
-/// aggregator's timer, then its publish).
-const DEADLINE_GRACE: Duration = Duration::from_secs(2);
-
-/// Until when to wait for experts, from the validator's notice (the escalation): its
-/// deadline plus [`DEADLINE_GRACE`], never past `waits.experts`.
-fn experts_until(notice: &[u8], waits: Waits) -> std::time::Instant {
-    let Ok(escalation) = decode::<lighthouse_schemas::Escalation>(notice) else {
-        return waits.experts;
-    };
-    let left = Duration::from_micros(escalation.deadline_us.saturating_sub(now_us()));
-    waits
-        .experts
-        .min(std::time::Instant::now() + left + DEADLINE_GRACE)
-}
-
-/// The decision stored on `subject`, read back until `until`: the stream stores a
-/// message just after its subscribers see it, so a first miss is retried briefly.
-async fn stored_decision(
-    js: &async_nats::jetstream::Context,
-    subject: &str,
-    until: std::time::Instant,
-) -> Option<Decision> {
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let read = tokio::time::timeout_at(until.into(), recorded_decision(js, subject));
-        match read.await {
-            Ok(Some(decision)) => return Some(decision),
-            Ok(None) if std::time::Instant::now() + pause < until => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// When the hook stops waiting: `fast` for the pipeline's own decision, `experts` for
-/// a call escalated to expert review (within Claude Code's hook timeout).
-#[derive(Debug, Clone, Copy)]
-pub struct Waits {
-    pub fast: std::time::Instant,
-    pub experts: std::time::Instant,
 }
 
 #[cfg(test)]

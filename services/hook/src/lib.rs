@@ -8,6 +8,10 @@
 //! - [`spool`]: local decisions kept until they can be published;
 //! - [`notes`]: experts' annotations of a file, for the model;
 //! - [`post_tool`]: after a call: the files it wrote, the notes on a file it read;
+//! - [`local`]: the hook's own decision, on the built-in and the project's packs;
+//! - [`ask`]: asking the pipeline over an open connection;
+//! - [`relay`]: a long-lived process that asks the pipeline for hook calls over an open
+//!   connection (the hook checks its answers' signatures);
 //! - [`hook`]: before a call: publish, wait for the decision, fall back locally;
 //! - [`install`]: registers the hook in each client's settings;
 //! - [`entry`]: the process: settings, stdin, stdout/stderr, exit code.
@@ -15,14 +19,17 @@
 //! The policy engine (tree-sitter) is linked in but only built when the hook decides
 //! locally (no pipeline, or a late one); the fast path never touches it.
 
+pub mod ask;
 pub mod binding;
 pub mod entry;
 pub mod files;
 pub mod hook;
 pub mod install;
+pub mod local;
 pub mod notes;
 pub mod patches;
 pub mod post_tool;
 pub mod protocol;
+pub mod relay;
 pub mod spool;
 pub mod sync;

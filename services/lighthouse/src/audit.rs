@@ -101,16 +101,6 @@ pub async fn read_stream(
     Ok(out)
 }
 
-/// Which role may sign which tier.
-fn role_for(tier: Tier) -> &'static str {
-    match tier {
-        // A validator applies exceptions: it decides those calls.
-        Tier::Policy | Tier::Cache | Tier::Exception => "validator",
-        Tier::Expert | Tier::Deadline => "aggregator",
-        Tier::Fallback => "agent",
-    }
-}
-
 /// Checks `decisions` (and, when given, that every command has one). `keys` are the
 /// public keys by role (`<state_dir>/identities/public.json`).
 pub fn verify(
@@ -189,7 +179,7 @@ pub fn verify(
         }
         match lighthouse_nats::auth::verify_decision(&decision) {
             Ok(signer) => {
-                let want = role_for(decision.tier);
+                let want = lighthouse_nats::auth::signing_role(decision.tier);
                 match roles.get(signer.as_str()) {
                     Some(role) if *role == want => {
                         *report.signed_by.entry((*role).to_owned()).or_default() += 1;

@@ -848,7 +848,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         }) => {
             let client = settings.connect_as("ops", "lighthouse-audit").await?;
             let js = async_nats::jetstream::new(client);
-            let keys = crate::trust::public_keys(&settings.identities_dir());
+            let keys = lighthouse_nats::auth::public_keys(&settings.identities_dir());
             let policy = crate::hook::local_policy(&std::env::current_dir()?);
             let shown = crate::audit_query::show(&js, &policy, &cmd_id, Some(&keys)).await?;
             if json {
@@ -870,7 +870,7 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         }) => {
             let keys = match keys {
                 Some(path) => serde_json::from_slice(&std::fs::read(&path)?)?,
-                None => crate::trust::public_keys(&settings.identities_dir()),
+                None => lighthouse_nats::auth::public_keys(&settings.identities_dir()),
             };
             let report = match from {
                 Some(file) => crate::audit::verify(&crate::audit::read_export(&file)?, None, &keys),

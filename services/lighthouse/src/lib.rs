@@ -28,7 +28,7 @@ pub mod workers;
 /// The hook and what it shares with the CLI (file ingestion, spools, installers) live
 /// in `lighthouse-hook`; re-exported so `crate::hook::…` keeps working.
 pub use lighthouse_bench as bench;
-pub use lighthouse_hook::{files, hook, install, post_tool, spool, sync};
+pub use lighthouse_hook::{files, hook, install, post_tool, relay, spool, sync};
 
 /// Settings live in `lighthouse-config`; re-exported so `crate::settings::…` keeps working.
 pub use lighthouse_config::settings;

@@ -110,11 +110,3 @@ pub fn admin_keygen(out: &Path) -> anyhow::Result<String> {
     )?;
     Ok(pair.public_key())
 }
-
-/// Public keys by role, as `up` recorded them.
-pub fn public_keys(dir: &Path) -> BTreeMap<String, String> {
-    std::fs::read(dir.join("public.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}

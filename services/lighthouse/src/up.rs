@@ -161,6 +161,23 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     let spools = Spools::new(&settings, &state_dir, &agent);
     spools.flush().await;
     tokio::spawn(spools.keep_flushing(shutdown.clone()));
+    // Hooks ask the pipeline through the relay's open connection instead of connecting
+    // afresh for every tool call; they check the signatures of what it answers.
+    let relay = settings
+        .connect_as("agent", "lighthouse-hook-relay")
+        .await?;
+    tokio::spawn({
+        let socket = lighthouse_hook::relay::socket_path(&state_dir);
+        let shutdown = shutdown.clone();
+        let max_input = settings.hook.max_input_bytes;
+        async move {
+            let served =
+                lighthouse_hook::relay::serve(socket, relay, max_input, shutdown.cancelled_owned());
+            if let Err(e) = served.await {
+                tracing::warn!(error = %e, "hook_relay_failed");
+            }
+        }
+    });
     let validator = settings
         .connect_as("validator", "lighthouse-validator")
         .await?;

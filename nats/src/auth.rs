@@ -580,6 +580,14 @@ pub fn public_keys(identities: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Records public keys by role where [`public_keys`] reads them.
+pub fn write_public_keys(identities: &Path, keys: &BTreeMap<&str, &str>) -> std::io::Result<()> {
+    std::fs::write(
+        identities.join("public.json"),
+        serde_json::to_vec_pretty(keys).map_err(std::io::Error::other)?,
+    )
+}
+
 /// Whether `decision` carries a valid signature by the key `keys` name for the role
 /// that may make a decision of its tier.
 pub fn signed_by_its_role(

@@ -46,6 +46,9 @@ pub struct PipelineReport {
     pub hook_roundtrip_p50_ms: f64,
     pub hook_roundtrip_p99_ms: f64,
     pub hook_peak_rss_mb: f64,
+    /// The same hook asking through `up`'s relay (its own route to the server cut).
+    pub hook_relay_p50_ms: f64,
+    pub hook_relay_p99_ms: f64,
     /// The same hook with no server to reach (connection refused): the local policy
     /// decides and the call is spooled.
     pub hook_fallback_p50_ms: f64,
@@ -89,6 +92,7 @@ impl PipelineReport {
              decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
              throughput      1 validator (all cores) {:.0}/s;  one-thread replicas: 1 → {:.0}/s ({:.2}× raw), 2 → {:.0}/s ({:.2}× of 1)\n\
              hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB  ({})\n\
+             hook via relay  p50 {:.2} ms  p99 {:.2} ms   (up's open connection; decisions signature-checked)\n\
              hook fallback   p50 {:.2} ms  p99 {:.2} ms   (no server: local policy, spooled)\n\
              spawn floor     p50 {:.2} ms  p99 {:.2} ms   (/bin/true)\n\
              validator       peak RSS {:.1} MB\n\
@@ -110,6 +114,8 @@ impl PipelineReport {
             self.hook_roundtrip_p99_ms,
             self.hook_peak_rss_mb,
             self.hook_binary,
+            self.hook_relay_p50_ms,
+            self.hook_relay_p99_ms,
             self.hook_fallback_p50_ms,
             self.hook_fallback_p99_ms,
             self.spawn_floor_p50_ms,
@@ -224,6 +230,14 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     Topology::embedded()?.apply(&js).await?;
     let exe = std::env::current_exe()?;
     let state = dir.path().join("state");
+    // Validators sign their decisions, as under `up`: the hook checks what the relay
+    // brings against the keys recorded here.
+    let identities = state.join("identities");
+    let validator_key = lighthouse_nats::auth::Identity::ensure(&identities, "validator")?;
+    lighthouse_nats::auth::write_public_keys(
+        &identities,
+        &std::collections::BTreeMap::from([("validator", validator_key.public_key.as_str())]),
+    )?;
     let decisions = Decisions::subscribe(&client).await?;
     // A validator as `lighthouse up` runs it: one runtime thread per core.
     let all_cores = Children(vec![spawn_validator(
@@ -330,6 +344,23 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     };
     let (h_p50, h_p99, h_rss) = hook_roundtrip(&hook_exe, &url, &state, args.hooks, false).await?;
     let unreachable = "nats://127.0.0.1:1";
+    // With `up`'s relay beside it, and the hook's own route to the server cut: every
+    // answer that is not "decided locally" came through the relay.
+    let (r_p50, r_p99) = {
+        let relay = lighthouse_nats::connect(&url, "lighthouse-hook-relay").await?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let serving = tokio::spawn(lighthouse_hook::relay::serve(
+            lighthouse_hook::relay::socket_path(&state),
+            relay,
+            settings.hook.max_input_bytes,
+            stop.clone().cancelled_owned(),
+        ));
+        let measured = hook_roundtrip(&hook_exe, unreachable, &state, args.hooks, false).await;
+        stop.cancel();
+        serving.await??;
+        let (p50, p99, _) = measured?;
+        (p50, p99)
+    };
     let (f_p50, f_p99, _) =
         hook_roundtrip(&hook_exe, unreachable, &state, args.hooks, true).await?;
     let (s_p50, s_p99) = spawn_floor(args.hooks).await?;
@@ -353,6 +384,8 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         spawn_floor_p99_ms: s_p99,
         hook_roundtrip_p50_ms: h_p50,
         hook_roundtrip_p99_ms: h_p99,
+        hook_relay_p50_ms: r_p50,
+        hook_relay_p99_ms: r_p99,
         hook_peak_rss_mb: h_rss,
         validator_peak_rss_mb: validator_rss,
         decision_p99_over_raw_p99: d_p99 / raw_p99.max(f64::EPSILON),

@@ -438,7 +438,7 @@ async fn pre_tool_use(
             }
             // Earlier fallbacks go to the audit log now that the pipeline answers.
             // Bounded in time and count; `up` flushes the rest in the background.
-            if !spool.pending().is_empty() {
+            if !spool.is_empty() {
                 let spool = spool.signed_by(agent_signer());
                 let js = async_nats::jetstream::new(nats);
                 let budget = Duration::from_millis(settings.hook.spool_flush_ms);

@@ -86,10 +86,23 @@ impl Spool {
     pub fn holds_other_payload(&self, command: &Command) -> bool {
         let prefix = format!("{}-", Token::encode(&command.env.id));
         let mine = Spool::file_name(command);
-        self.pending().iter().any(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n != mine && n.len() == mine.len())
+        self.any_entry(|n| n.starts_with(&prefix) && n != mine && n.len() == mine.len())
+    }
+
+    /// Whether any entry waits (one directory read, nothing sorted: a hook asks this
+    /// on every call, however long the spool has grown while the pipeline was away).
+    pub fn is_empty(&self) -> bool {
+        !self.any_entry(|_| true)
+    }
+
+    fn any_entry(&self, wanted: impl Fn(&str) -> bool) -> bool {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return false;
+        };
+        entries.filter_map(Result::ok).any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.ends_with(".json") && !n.starts_with('.') && wanted(n))
         })
     }
 
@@ -264,4 +277,57 @@ pub async fn record(
     )
     .await?;
     Ok(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::{AgentKind, Envelope, Provenance, Tier, Verdict};
+
+    fn command(id: &str, shell: &str) -> Command {
+        Command {
+            env: Envelope::new(id, 1, "p", "a", id),
+            tool_name: "Bash".into(),
+            tool_input: serde_json::json!({ "command": shell }),
+            cwd: "/tmp".into(),
+            session_id: "s".into(),
+            tool_use_id: Some(id.into()),
+            agent_kind: AgentKind::ClaudeCode,
+            permission_mode: None,
+        }
+    }
+
+    fn decision(command: &Command) -> Decision {
+        Decision {
+            env: command.env.clone(),
+            cmd_id: command.env.id.clone(),
+            verdict: Verdict::Deny,
+            reason: "r".into(),
+            rule_id: None,
+            risk: None,
+            tier: Tier::Fallback,
+            latency_us: 0,
+            decided_by: "hook-fallback".into(),
+            voters: Vec::new(),
+            provenance: Provenance {
+                cmd_digest: command.payload_digest(),
+                ..Default::default()
+            },
+            exception: None,
+        }
+    }
+
+    #[test]
+    fn entries_are_seen_by_id_and_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path());
+        assert!(spool.is_empty());
+        let first = command("c1", "ls");
+        spool.push(&first, &decision(&first)).unwrap();
+        assert!(!spool.is_empty());
+        assert!(!spool.holds_other_payload(&first));
+        assert!(spool.holds_other_payload(&command("c1", "rm -rf ~/")));
+        assert!(!spool.holds_other_payload(&command("c2", "rm -rf ~/")));
+        assert_eq!(spool.pending().len(), 1);
+    }
 }

@@ -71,7 +71,7 @@ pub fn ensure_identities(
         .iter()
         .map(|g| (g.role.as_str(), g.public_key.as_str()))
         .collect();
-    std::fs::write(dir.join("public.json"), serde_json::to_vec_pretty(&keys)?)?;
+    lighthouse_nats::auth::write_public_keys(dir, &keys)?;
     Ok(grants)
 }
 

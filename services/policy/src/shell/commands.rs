@@ -125,6 +125,18 @@ impl Walker<'_> {
                 }
             }
         }
+        self.run_argv(argv, c, ctx, depth)
+    }
+
+    /// Runs a command's evaluated words: `c` is `ctx` with the command's own assignments
+    /// and redirects.
+    pub(super) fn run_argv(
+        &mut self,
+        argv: Vec<Word>,
+        mut c: Ctx,
+        ctx: &Ctx,
+        depth: usize,
+    ) -> Output {
         if argv.is_empty() {
             return Output::default();
         }

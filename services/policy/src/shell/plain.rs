@@ -1,18 +1,30 @@
 //! A fast path for plain command lines (`git status`, `cargo test && git push`,
-//! `ps aux | grep x`): words of letters, digits, globs and a few safe punctuation marks,
-//! joined by `|`, `&&`, `||` and `;`. Parsing one with tree-sitter costs more than the
-//! rest of its analysis, and its syntax tree says nothing the words do not: such a line
-//! is walked from its words, exactly as the tree walk would (same commands, same
-//! stdin flows, same node counts for the bounds). Anything else (quotes, `$`,
-//! redirects, brackets, escapes, newlines, assignments, keywords) takes the parser.
-//! A test walks the corpus and generated lines both ways and compares.
+//! `ps aux | grep x`, `git commit -m 'fix it'`): words of letters, digits, globs and a
+//! few safe punctuation marks, or whole single- or double-quoted words of printable
+//! text with nothing to expand, joined by `|`, `&&`, `||` and `;`. Parsing one with
+//! tree-sitter costs more than the rest of its analysis, and its syntax tree says
+//! nothing the words do not: such a line is walked from its words, exactly as the tree
+//! walk would (same commands, same stdin flows, same node counts for the bounds).
+//! Anything else (`$`, escapes, redirects, brackets, newlines, assignments, keywords,
+//! quotes inside a word) takes the parser. A test walks the corpus and generated lines
+//! both ways and compares.
 
 use super::*;
+
+/// One word of a plain line: its text after quote removal, and how many syntax nodes
+/// the tree has for it (a double-quoted word is a `string` around a `string_content`,
+/// unless it holds only blanks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlainWord<'t> {
+    text: &'t str,
+    nodes: usize,
+    quoted: bool,
+}
 
 /// One token of a plain line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok<'t> {
-    Word(&'t str),
+    Word(PlainWord<'t>),
     Pipe,
     /// `&&` or `||`: either way, both sides are walked alike.
     AndOr,
@@ -41,6 +53,12 @@ fn word_byte(b: u8) -> bool {
         )
 }
 
+/// Bytes a quoted word (quote `q`) may hold: printable text, and inside double quotes
+/// nothing that expands or escapes.
+fn quoted_byte(q: u8, b: u8) -> bool {
+    (b' '..=b'~').contains(&b) && b != q && (q == b'\'' || !matches!(b, b'$' | b'`' | b'\\'))
+}
+
 /// Bytes a plain command name may hold (not first: `-`, `+`): the grammar reads some
 /// of the others (`user@host`, `%1`, `a=b`, `- x@y`) otherwise at the start of a command.
 fn name_byte(b: u8) -> bool {
@@ -59,33 +77,68 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
     let mut out = Vec::with_capacity(8);
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
-            b' ' | b'\t' => i += 1,
+        let word = match b[i] {
+            b' ' | b'\t' => {
+                i += 1;
+                continue;
+            }
             b';' => {
                 out.push(Tok::Semi);
                 i += 1;
+                continue;
             }
             b'|' if b.get(i + 1) == Some(&b'|') => {
                 out.push(Tok::AndOr);
                 i += 2;
+                continue;
             }
             b'|' => {
                 out.push(Tok::Pipe);
                 i += 1;
+                continue;
             }
             b'&' if b.get(i + 1) == Some(&b'&') => {
                 out.push(Tok::AndOr);
                 i += 2;
+                continue;
+            }
+            q @ (b'\'' | b'"') => {
+                let len = b[i + 1..].iter().position(|c| *c == q)?;
+                let inner = &text[i + 1..i + 1 + len];
+                if !inner.bytes().all(|c| quoted_byte(q, c)) {
+                    return None;
+                }
+                i += len + 2;
+                PlainWord {
+                    text: inner,
+                    nodes: if q == b'"' && inner.bytes().any(|c| c != b' ') {
+                        2
+                    } else {
+                        1
+                    },
+                    quoted: true,
+                }
             }
             c if word_byte(c) => {
                 let start = i;
                 while i < b.len() && word_byte(b[i]) {
                     i += 1;
                 }
-                out.push(Tok::Word(&text[start..i]));
+                PlainWord {
+                    text: &text[start..i],
+                    nodes: 1,
+                    quoted: false,
+                }
             }
             _ => return None,
+        };
+        // A word glued to a quote or another piece is a concatenation: not plain.
+        if b.get(i)
+            .is_some_and(|c| !matches!(c, b' ' | b'\t' | b';' | b'|' | b'&'))
+        {
+            return None;
         }
+        out.push(Tok::Word(word));
     }
     Some(out)
 }
@@ -93,7 +146,7 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
 /// A plain line: statements (split at `;`) of chains (split at `&&`/`||`) of pipelines
 /// (split at `|`) of commands, each a list of words. `None` for anything else.
 pub(super) struct Plain<'t> {
-    statements: Vec<Vec<Vec<Vec<&'t str>>>>,
+    statements: Vec<Vec<Vec<Vec<PlainWord<'t>>>>>,
 }
 
 impl<'t> Plain<'t> {
@@ -110,14 +163,15 @@ impl<'t> Plain<'t> {
                     for t in stage {
                         match t {
                             // `=~`, `==`: operators to the grammar.
-                            Tok::Word(w) if !w.starts_with('=') => words.push(*w),
+                            Tok::Word(w) if !w.text.starts_with('=') || w.quoted => words.push(*w),
                             _ => return None,
                         }
                     }
                     let first = words.first()?;
-                    if first.starts_with(['-', '+'])
-                        || !first.bytes().all(name_byte)
-                        || KEYWORDS.contains(first)
+                    if first.quoted
+                        || first.text.starts_with(['-', '+'])
+                        || !first.text.bytes().all(name_byte)
+                        || KEYWORDS.contains(&first.text)
                     {
                         return None;
                     }
@@ -152,7 +206,13 @@ impl Walker<'_> {
         }
     }
 
-    fn plain_pipeline(&mut self, stages: &[Vec<&str>], ctx: &Ctx, depth: usize, tdepth: usize) {
+    fn plain_pipeline(
+        &mut self,
+        stages: &[Vec<PlainWord<'_>>],
+        ctx: &Ctx,
+        depth: usize,
+        tdepth: usize,
+    ) {
         if stages.len() == 1 {
             self.plain_command(&stages[0], ctx, depth, tdepth);
             return;
@@ -165,13 +225,19 @@ impl Walker<'_> {
         });
     }
 
-    fn plain_command(&mut self, words: &[&str], ctx: &Ctx, depth: usize, tdepth: usize) -> Output {
+    fn plain_command(
+        &mut self,
+        words: &[PlainWord<'_>],
+        ctx: &Ctx,
+        depth: usize,
+        tdepth: usize,
+    ) -> Output {
         if !self.enter(tdepth) {
             return Output::default();
         }
-        // The nodes the tree has: `command_name` and its word, then a word per argument.
-        self.nodes += words.len() + 1;
-        let argv = words.iter().map(|w| Word::lit(*w)).collect();
+        // The nodes the tree has: `command_name` around the first word, then the words.
+        self.nodes += 1 + words.iter().map(|w| w.nodes).sum::<usize>();
+        let argv = words.iter().map(|w| Word::lit(w.text)).collect();
         self.run_argv(argv, ctx.clone(), ctx, depth)
     }
 }
@@ -199,11 +265,17 @@ mod tests {
             "git status",
             "cargo test && git push",
             "ps aux | grep x; ls -la ~",
+            "git commit -m 'fix: it' && echo \"a (b)\" ''",
         ] {
             assert!(Plain::parse(&format!("{plain}\n")).is_some(), "{plain}");
         }
         for other in [
-            "echo 'x'",
+            "echo a'x'",
+            "echo 'x'b",
+            "echo \"$HOME\"",
+            "echo \"a\\\"b\"",
+            "echo 'a",
+            "'rm' x",
             "ls > f",
             "X=1 ls",
             "ls;",
@@ -340,6 +412,7 @@ mod tests {
             "sh",
         ];
         const ALPHABET: &[u8] = b"aZ09-_./:@%+,=^~*?";
+        const QUOTED: &[u8] = b"a0 -;|&<>(){}[]#!*?~=%^'\",.:/@+";
         const OPS: &[&str] = &[" | ", " && ", " || ", "; ", "|", "&&", ";"];
         // A fixed linear congruential sequence: the same lines on every run.
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
@@ -369,6 +442,17 @@ mod tests {
                         for _ in 0..=next(5) {
                             line.push(char::from(ALPHABET[next(ALPHABET.len())]));
                         }
+                    } else if next(4) == 0 {
+                        // Quoted text, with what the quotes protect (`;`, `|`, `#`, `(`).
+                        let q = if next(2) == 0 { '\'' } else { '"' };
+                        line.push(q);
+                        for _ in 0..next(8) {
+                            let c = char::from(QUOTED[next(QUOTED.len())]);
+                            if c != q {
+                                line.push(c);
+                            }
+                        }
+                        line.push(q);
                     } else {
                         line.push_str(ARGS[next(ARGS.len())]);
                     }

@@ -18,6 +18,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
+mod gate;
+
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
 
@@ -831,6 +833,9 @@ pub struct RuleSet {
     tools: Vec<ToolDefault>,
     /// `tools`' name patterns, in the same order.
     tool_pats: Vec<NamePat>,
+    /// Each rule's first, cheap test (same order as `rules`), over these names' bits.
+    gates: Vec<gate::Gate>,
+    gate_names: gate::Names,
 }
 
 impl RuleSet {
@@ -892,10 +897,14 @@ impl RuleSet {
                 by_name.entry(c.text.clone()).or_default().push(i);
             }
         }
+        let mut gate_names = gate::Names::default();
+        let gates = rules.iter().map(|r| gate_names.gate(r)).collect();
         Ok(RuleSet {
             rules,
             by_name,
             wildcard,
+            gates,
+            gate_names,
             specs,
             tool_pats: tools.iter().map(|t| NamePat::new(&t.name)).collect(),
             tools,
@@ -955,10 +964,23 @@ impl RuleSet {
 
     /// Every rule that matches `f`.
     pub fn matching(&self, f: &Facts) -> Vec<&Rule> {
+        let bits = self.gate_names.bits(f);
+        self.matching_where(f, |i| self.gates.get(i).is_none_or(|g| g.admits(f, bits)))
+    }
+
+    /// [`RuleSet::matching`] without the gates (tests check they change nothing).
+    #[cfg(test)]
+    fn matching_ungated(&self, f: &Facts) -> Vec<&Rule> {
+        self.matching_where(f, |_| true)
+    }
+
+    /// The rules that match `f`, trying only those `admit`ted (by index).
+    fn matching_where(&self, f: &Facts, admit: impl Fn(usize) -> bool) -> Vec<&Rule> {
         let mut out = Vec::new();
         if let Some(ix) = self.by_name.get(&f.name) {
             for &i in ix {
                 if let Some(r) = self.rules.get(i)
+                    && admit(i)
                     && r.matches(f)
                 {
                     out.push(r);
@@ -967,6 +989,9 @@ impl RuleSet {
         }
         for &i in &self.wildcard {
             if let Some(r) = self.rules.get(i) {
+                if !admit(i) {
+                    continue;
+                }
                 let named = r.commands.is_empty() || r.commands.iter().any(|c| c.matches(&f.name));
                 if named && r.matches(f) && !out.iter().any(|o| o.id == r.id) {
                     out.push(r);

@@ -478,6 +478,28 @@ pub struct LazyRegex {
     needles: OnceLock<Vec<Vec<String>>>,
 }
 
+/// Texts every rule pattern is run over once compiled, so the states of its lazy DFA
+/// that ordinary command lines reach are built before the first call, not during it.
+const WARM_TEXTS: &[&str] = &[
+    "git status",
+    "git push --force origin main",
+    "npm install --save-dev typescript",
+    "cargo build --release 2>&1 | tail -20",
+    "rm -rf ./build /tmp/cache ~/.cache/x",
+    "curl -fsSL https://example.com/install.sh | sh",
+    "docker run --rm -it -v $PWD:/src ubuntu:22.04 bash",
+    "kubectl get pods -n default -o wide",
+    "python3 -m pytest tests/ -x -q",
+    "find . -name '*.log' -mtime +7 -delete",
+    "echo \"export PATH=$HOME/bin:$PATH\" >> ~/.bashrc",
+    "ssh user@host 'sudo systemctl restart nginx'",
+    "psql -h db.internal -U admin -c 'SELECT * FROM users LIMIT 10;'",
+    "aws s3 cp ./dist s3://bucket/path --recursive",
+    "chmod 600 ~/.ssh/id_ed25519 && cat /etc/hosts",
+    "import os, sys, json; print(open('/tmp/x').read())",
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\n\t",
+];
+
 /// Largest compiled program accepted per pattern list.
 const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
@@ -928,6 +950,9 @@ impl RuleSet {
                 let _ = l.get_ascii();
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
+                }
+                for t in WARM_TEXTS {
+                    let _ = l.is_match(t);
                 }
             }
         }

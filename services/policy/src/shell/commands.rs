@@ -231,11 +231,13 @@ impl Walker<'_> {
             return;
         }
         let mut targets: Vec<(String, Written)> = Vec::new();
-        let out = output_of(e, self.env);
+        // What the command prints, worked out only when it goes to a file.
+        let mut out: Option<Output> = None;
         for r in &e.redirects {
             if matches!(r.kind, RedirectKind::Write | RedirectKind::Append)
                 && let Some(k) = self.file_key(&r.target.text)
             {
+                let out = out.get_or_insert_with(|| output_of(e, self.env));
                 let mut producers = e
                     .stdin
                     .as_ref()

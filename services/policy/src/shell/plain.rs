@@ -1,7 +1,7 @@
 //! A fast path for plain command lines (`git status`, `cargo test && git push`,
 //! `ps aux | grep x`, `git commit -m 'fix it'`): words of letters, digits, globs and a
-//! few safe punctuation marks, or whole single- or double-quoted words of printable
-//! text with nothing to expand, joined by `|`, `&&`, `||` and `;`. Parsing one with
+//! few safe punctuation marks, `{}` and `\;` (for `find -exec`), or whole single- or
+//! double-quoted words of printable text with nothing to expand, joined by `|`, `&&`, `||` and `;`. Parsing one with
 //! tree-sitter costs more than the rest of its analysis, and its syntax tree says
 //! nothing the words do not: such a line is walked from its words, exactly as the tree
 //! walk would (same commands, same stdin flows, same node counts for the bounds).
@@ -117,6 +117,23 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                         1
                     },
                     quoted: true,
+                }
+            }
+            // `find … -exec rm {} +`, `… \;`: the grammar's `{` `}` pair and an escaped `;`.
+            b'{' if b.get(i + 1) == Some(&b'}') => {
+                i += 2;
+                PlainWord {
+                    text: "{}",
+                    nodes: 3,
+                    quoted: false,
+                }
+            }
+            b'\\' if b.get(i + 1) == Some(&b';') => {
+                i += 2;
+                PlainWord {
+                    text: ";",
+                    nodes: 1,
+                    quoted: false,
                 }
             }
             c if word_byte(c) => {
@@ -254,9 +271,23 @@ mod tests {
 
     /// The fast path and the parser agree on `cmd` (commands, flags, node count).
     fn assert_same(cmd: &str) {
-        let fast = normalize_with(cmd, ENV, true);
-        let parsed = normalize_with(cmd, ENV, false);
-        assert_eq!(fast, parsed, "{cmd:?}");
+        let mut tries = 0;
+        loop {
+            let fast = normalize_with(cmd, ENV, true);
+            let parsed = normalize_with(cmd, ENV, false);
+            // A loaded machine can stop either walk at its time budget: walk again.
+            let timed_out = [&fast, &parsed].iter().any(|(n, _)| {
+                n.over_bound
+                    .as_ref()
+                    .is_some_and(|b| b.contains("time budget"))
+            });
+            if fast != parsed && timed_out && tries < 3 {
+                tries += 1;
+                continue;
+            }
+            assert_eq!(fast, parsed, "{cmd:?}");
+            return;
+        }
     }
 
     #[test]
@@ -361,6 +392,8 @@ mod tests {
             "sed",
         ];
         const ARGS: &[&str] = &[
+            "{}",
+            "\\;",
             "-rf",
             "/",
             "~",

@@ -478,8 +478,9 @@ pub struct LazyRegex {
     needles: OnceLock<Vec<Vec<String>>>,
 }
 
-/// Texts every rule pattern is run over once compiled, so the states of its lazy DFA
-/// that ordinary command lines reach are built before the first call, not during it.
+/// Texts every rule pattern is run over once compiled (whole and word by word), so its
+/// search cache and the lazy DFA states ordinary command lines reach are built before
+/// the first call, not during it.
 const WARM_TEXTS: &[&str] = &[
     "git status",
     "git push --force origin main",
@@ -951,8 +952,13 @@ impl RuleSet {
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }
+                // Whole lines for `text_*`, single words for `args_*`: a search the
+                // pattern's length bounds rule out never builds its cache.
                 for t in WARM_TEXTS {
                     let _ = l.is_match(t);
+                    for w in t.split_whitespace() {
+                        let _ = l.is_match(w);
+                    }
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! cargo run --release -p lighthouse-policy --example policy -- eval tests/corpus/policy/*.jsonl
 //! cargo run --release -p lighthouse-policy --example policy -- quick 'cmd one' 'cmd two'
 //! cargo run --release -p lighthouse-policy --example policy -- bench tests/corpus/policy/*.jsonl
+//! cargo run --release -p lighthouse-policy --example policy -- dump tests/corpus/policy/*.jsonl
 //! ```
 use lighthouse_policy::{Policy, cli, paths::Base};
 use std::path::Path;
@@ -54,6 +55,7 @@ fn main() {
             }
         }
         Some("bench") => bench(&args[1..]),
+        Some("dump") => args[1..].iter().for_each(|f| dump(f)),
         Some("profile") => args[1..].iter().for_each(|c| profile(c)),
         Some("parse") => args[1..].iter().for_each(|c| parse_only(c)),
         Some("startup") => {
@@ -85,7 +87,9 @@ fn main() {
                 p.map(|p| p.rule_ids().len()).unwrap_or(0)
             );
         }
-        _ => eprintln!("usage: policy explain CMD… | eval FILE… | quick CMD… | bench FILE…"),
+        _ => eprintln!(
+            "usage: policy explain CMD… | eval FILE… | quick CMD… | bench FILE… | dump FILE…"
+        ),
     }
 }
 
@@ -171,6 +175,31 @@ fn bench(files: &[String]) {
     );
 }
 
+/// Prints every payload's evaluation and full analysis (`dump FILE…`): diff two builds'
+/// output to see that a change altered no decision and no reasoning.
+fn dump(file: &str) {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        eprintln!("cannot read {file}");
+        return;
+    };
+    let policy = Policy::builtin();
+    let _ = policy.precompile();
+    let null = serde_json::Value::Null;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match cli::parse_payload(line.as_bytes()) {
+            Ok(p) => {
+                let call = cli::call_of(&p, Some(HOME), &null);
+                let e = policy.evaluate(&call);
+                println!("{file}:{}\t{e:?}\n\t{:?}", i + 1, policy.analyze(&call));
+            }
+            Err(e) => println!("{file}:{}\t{e:?}", i + 1),
+        }
+    }
+}
+
 /// Splits one command's cost into parse+normalise and the rest (`profile CMD`).
 fn profile(cmd: &str) {
     use lighthouse_policy::shell::{Env, normalize};
@@ -179,6 +208,8 @@ fn profile(cmd: &str) {
         home: Some(HOME),
     };
     let p = Policy::builtin();
+    // As `eval` and the workers run: patterns compiled beforehand.
+    let _ = p.precompile();
     let n = 2000;
     let t = std::time::Instant::now();
     for _ in 0..n {

@@ -18,6 +18,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
+mod gate;
+
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
 
@@ -476,6 +478,29 @@ pub struct LazyRegex {
     needles: OnceLock<Vec<Vec<String>>>,
 }
 
+/// Texts every rule pattern is run over once compiled (whole and word by word), so its
+/// search cache and the lazy DFA states ordinary command lines reach are built before
+/// the first call, not during it.
+const WARM_TEXTS: &[&str] = &[
+    "git status",
+    "git push --force origin main",
+    "npm install --save-dev typescript",
+    "cargo build --release 2>&1 | tail -20",
+    "rm -rf ./build /tmp/cache ~/.cache/x",
+    "curl -fsSL https://example.com/install.sh | sh",
+    "docker run --rm -it -v $PWD:/src ubuntu:22.04 bash",
+    "kubectl get pods -n default -o wide",
+    "python3 -m pytest tests/ -x -q",
+    "find . -name '*.log' -mtime +7 -delete",
+    "echo \"export PATH=$HOME/bin:$PATH\" >> ~/.bashrc",
+    "ssh user@host 'sudo systemctl restart nginx'",
+    "psql -h db.internal -U admin -c 'SELECT * FROM users LIMIT 10;'",
+    "aws s3 cp ./dist s3://bucket/path --recursive",
+    "chmod 600 ~/.ssh/id_ed25519 && cat /etc/hosts",
+    "import os, sys, json; print(open('/tmp/x').read())",
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\n\t",
+];
+
 /// Largest compiled program accepted per pattern list.
 const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
@@ -831,6 +856,9 @@ pub struct RuleSet {
     tools: Vec<ToolDefault>,
     /// `tools`' name patterns, in the same order.
     tool_pats: Vec<NamePat>,
+    /// Each rule's first, cheap test (same order as `rules`), over these names' bits.
+    gates: Vec<gate::Gate>,
+    gate_names: gate::Names,
 }
 
 impl RuleSet {
@@ -892,10 +920,14 @@ impl RuleSet {
                 by_name.entry(c.text.clone()).or_default().push(i);
             }
         }
+        let mut gate_names = gate::Names::default();
+        let gates = rules.iter().map(|r| gate_names.gate(r)).collect();
         Ok(RuleSet {
             rules,
             by_name,
             wildcard,
+            gates,
+            gate_names,
             specs,
             tool_pats: tools.iter().map(|t| NamePat::new(&t.name)).collect(),
             tools,
@@ -919,6 +951,14 @@ impl RuleSet {
                 let _ = l.get_ascii();
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
+                }
+                // Whole lines for `text_*`, single words for `args_*`: a search the
+                // pattern's length bounds rule out never builds its cache.
+                for t in WARM_TEXTS {
+                    let _ = l.is_match(t);
+                    for w in t.split_whitespace() {
+                        let _ = l.is_match(w);
+                    }
                 }
             }
         }
@@ -955,10 +995,23 @@ impl RuleSet {
 
     /// Every rule that matches `f`.
     pub fn matching(&self, f: &Facts) -> Vec<&Rule> {
+        let bits = self.gate_names.bits(f);
+        self.matching_where(f, |i| self.gates.get(i).is_none_or(|g| g.admits(f, bits)))
+    }
+
+    /// [`RuleSet::matching`] without the gates (tests check they change nothing).
+    #[cfg(test)]
+    fn matching_ungated(&self, f: &Facts) -> Vec<&Rule> {
+        self.matching_where(f, |_| true)
+    }
+
+    /// The rules that match `f`, trying only those `admit`ted (by index).
+    fn matching_where(&self, f: &Facts, admit: impl Fn(usize) -> bool) -> Vec<&Rule> {
         let mut out = Vec::new();
         if let Some(ix) = self.by_name.get(&f.name) {
             for &i in ix {
                 if let Some(r) = self.rules.get(i)
+                    && admit(i)
                     && r.matches(f)
                 {
                     out.push(r);
@@ -967,6 +1020,9 @@ impl RuleSet {
         }
         for &i in &self.wildcard {
             if let Some(r) = self.rules.get(i) {
+                if !admit(i) {
+                    continue;
+                }
                 let named = r.commands.is_empty() || r.commands.iter().any(|c| c.matches(&f.name));
                 if named && r.matches(f) && !out.iter().any(|o| o.id == r.id) {
                     out.push(r);

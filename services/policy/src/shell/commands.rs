@@ -125,6 +125,18 @@ impl Walker<'_> {
                 }
             }
         }
+        self.run_argv(argv, c, ctx, depth)
+    }
+
+    /// Runs a command's evaluated words: `c` is `ctx` with the command's own assignments
+    /// and redirects.
+    pub(super) fn run_argv(
+        &mut self,
+        argv: Vec<Word>,
+        mut c: Ctx,
+        ctx: &Ctx,
+        depth: usize,
+    ) -> Output {
         if argv.is_empty() {
             return Output::default();
         }
@@ -219,11 +231,13 @@ impl Walker<'_> {
             return;
         }
         let mut targets: Vec<(String, Written)> = Vec::new();
-        let out = output_of(e, self.env);
+        // What the command prints, worked out only when it goes to a file.
+        let mut out: Option<Output> = None;
         for r in &e.redirects {
             if matches!(r.kind, RedirectKind::Write | RedirectKind::Append)
                 && let Some(k) = self.file_key(&r.target.text)
             {
+                let out = out.get_or_insert_with(|| output_of(e, self.env));
                 let mut producers = e
                     .stdin
                     .as_ref()

@@ -20,12 +20,14 @@ mod commands;
 mod fanout;
 mod nested;
 mod output;
+mod plain;
 mod text;
 mod walk;
 mod words;
 mod wrappers;
 
 use output::output_of;
+use plain::Plain;
 use text::*;
 pub use text::{ansi_c, command_name};
 
@@ -137,7 +139,7 @@ impl Effective {
 }
 
 /// The result of normalising one command string.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Normalized {
     pub commands: Vec<Effective>,
     /// tree-sitter reported a syntax error somewhere.
@@ -160,7 +162,14 @@ thread_local! {
 
 /// Normalises `command` (see the module docs).
 pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
+    normalize_with(command, env, true).0
+}
+
+/// [`normalize`], optionally without the fast path for plain lines; also returns the
+/// syntax nodes counted against [`MAX_NODES`] (the fast path must count alike).
+fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, usize) {
     let mut w = Walker {
+        fast_path,
         env,
         out: Vec::new(),
         parse_error: false,
@@ -176,11 +185,15 @@ pub fn normalize(command: &str, env: Env<'_>) -> Normalized {
         trees: HashMap::new(),
     };
     w.run_script(command, &Ctx::default(), 0);
-    Normalized {
-        commands: w.out,
-        parse_error: w.parse_error,
-        over_bound: w.over_bound,
-    }
+    let nodes = w.nodes;
+    (
+        Normalized {
+            commands: w.out,
+            parse_error: w.parse_error,
+            over_bound: w.over_bound,
+        },
+        nodes,
+    )
 }
 
 /// Deepest nesting of brackets and quotes, counted cheaply before parsing so that no
@@ -225,6 +238,8 @@ struct Ctx {
 
 struct Walker<'e> {
     env: Env<'e>,
+    /// Plain lines may skip the parser (see the `plain` module).
+    fast_path: bool,
     out: Vec<Effective>,
     parse_error: bool,
     over_bound: Option<String>,

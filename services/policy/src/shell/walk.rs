@@ -35,6 +35,12 @@ impl Walker<'_> {
         // (a three-stage pipeline parses ~10x faster with it).
         owned.push('\n');
         let text = owned.as_str();
+        if self.fast_path
+            && let Some(plain) = Plain::parse(text)
+        {
+            self.with_vars_of(ctx, |w, ctx| w.walk_plain(&plain, ctx, depth));
+            return;
+        }
         let deadline = self.started + PARSE_BUDGET;
         // A function's body is walked again at each call: parse each text once.
         let cached = self.trees.get(text).cloned();
@@ -72,8 +78,13 @@ impl Walker<'_> {
         if root.has_error() {
             self.parse_error = true;
         }
+        self.with_vars_of(ctx, |w, ctx| w.visit(root, text.as_bytes(), ctx, depth, 0));
+    }
+
+    /// Runs `walk` with the variables `ctx` sets for a nested shell only
+    /// (`X=/ bash -c 'rm -rf $X'`) in force, then restores the ones they hid.
+    fn with_vars_of(&mut self, ctx: &Ctx, walk: impl FnOnce(&mut Self, &Ctx)) {
         let mut ctx = ctx.clone();
-        // Variables set for the nested shell only (`X=/ bash -c 'rm -rf $X'`).
         let saved: Vec<(String, Option<String>)> = ctx
             .extra_vars
             .iter()
@@ -82,13 +93,36 @@ impl Walker<'_> {
         for (k, v) in std::mem::take(&mut ctx.extra_vars) {
             self.vars.insert(k, v);
         }
-        self.visit(root, text.as_bytes(), &ctx, depth, 0);
+        walk(self, &ctx);
         for (k, v) in saved {
             match v {
                 Some(v) => self.vars.insert(k, v),
                 None => self.vars.remove(&k),
             };
         }
+    }
+
+    /// Counts one statement node and checks the bounds; false when the walk must stop.
+    pub(super) fn enter(&mut self, tdepth: usize) -> bool {
+        if self.stopped() {
+            return false;
+        }
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            self.bound("syntax tree larger than the bound");
+            return false;
+        }
+        // Walking is linear in nodes, but pipelines copy what flows between stages:
+        // keep a wall-clock bound too (checked every few hundred nodes).
+        if self.nodes.is_multiple_of(256) && self.started.elapsed() > WALK_BUDGET {
+            self.bound("analysis took longer than its time budget");
+            return false;
+        }
+        if tdepth > MAX_TREE_DEPTH {
+            self.bound("syntax tree deeper than the bound");
+            return false;
+        }
+        true
     }
 
     pub(super) fn visit(
@@ -111,22 +145,7 @@ impl Walker<'_> {
         depth: usize,
         tdepth: usize,
     ) -> Output {
-        if self.stopped() {
-            return Output::default();
-        }
-        self.nodes += 1;
-        if self.nodes > MAX_NODES {
-            self.bound("syntax tree larger than the bound");
-            return Output::default();
-        }
-        // Walking is linear in nodes, but pipelines copy what flows between stages:
-        // keep a wall-clock bound too (checked every few hundred nodes).
-        if self.nodes.is_multiple_of(256) && self.started.elapsed() > WALK_BUDGET {
-            self.bound("analysis took longer than its time budget");
-            return Output::default();
-        }
-        if tdepth > MAX_TREE_DEPTH {
-            self.bound("syntax tree deeper than the bound");
+        if !self.enter(tdepth) {
             return Output::default();
         }
         if node.is_error() || node.is_missing() {
@@ -144,29 +163,14 @@ impl Walker<'_> {
                 self.command(node, src, ctx, depth, tdepth)
             }
             "pipeline" => {
-                let mut stdin = ctx.stdin.clone();
-                let mut last = Output::default();
                 let mut cursor = node.walk();
-                let stages: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-                for stage in stages {
-                    if stage.kind() == "comment" {
-                        continue;
-                    }
-                    let mut c = ctx.clone();
-                    c.stdin = stdin.clone();
-                    let start = self.out.len();
-                    let mut out = self.visit_out(stage, src, &c, depth, tdepth + 1);
-                    if out.producers.is_empty() {
-                        // Shells and interpreters report no output of their own; what
-                        // they ran is what feeds the next stage.
-                        out.producers = self.out[start..].iter().map(|e| e.name.clone()).collect();
-                    }
-                    let mut producers = stdin.map(|s| s.producers).unwrap_or_default();
-                    producers.extend(out.producers.iter().cloned());
-                    last = Output { producers, ..out };
-                    stdin = Some(last.clone().into_stdin());
-                }
-                last
+                let stages: Vec<Node<'_>> = node
+                    .named_children(&mut cursor)
+                    .filter(|s| s.kind() != "comment")
+                    .collect();
+                self.pipeline(&stages, ctx, |w, stage, c| {
+                    w.visit_out(*stage, src, c, depth, tdepth + 1)
+                })
             }
             "list" => {
                 // Lists nest to the left (`a && b || c`); walk the spine in a loop so a
@@ -346,6 +350,33 @@ impl Walker<'_> {
                 Output::default()
             }
         }
+    }
+
+    /// Runs the stages of a pipeline in order, each reading what the previous one wrote.
+    pub(super) fn pipeline<S>(
+        &mut self,
+        stages: &[S],
+        ctx: &Ctx,
+        mut stage_out: impl FnMut(&mut Self, &S, &Ctx) -> Output,
+    ) -> Output {
+        let mut stdin = ctx.stdin.clone();
+        let mut last = Output::default();
+        for stage in stages {
+            let mut c = ctx.clone();
+            c.stdin = stdin.clone();
+            let start = self.out.len();
+            let mut out = stage_out(self, stage, &c);
+            if out.producers.is_empty() {
+                // Shells and interpreters report no output of their own; what
+                // they ran is what feeds the next stage.
+                out.producers = self.out[start..].iter().map(|e| e.name.clone()).collect();
+            }
+            let mut producers = stdin.map(|s| s.producers).unwrap_or_default();
+            producers.extend(out.producers.iter().cloned());
+            last = Output { producers, ..out };
+            stdin = Some(last.clone().into_stdin());
+        }
+        last
     }
 
     pub(super) fn assignment(

@@ -79,7 +79,7 @@ fn impostor(up: &Up) -> UnixListener {
 /// signed with the agent's own key (which the agent can read): the hook does not
 /// believe it, asks the pipeline itself and gets its deny. Then an impostor that only
 /// says experts were asked and never answers: the hook still answers, with its own
-/// deny, within its bound.
+/// deny, within its bound, and records that deny.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relay_the_pipeline_did_not_sign_for_is_not_believed() {
     let up = Up::start(&[], "").await;
@@ -126,4 +126,15 @@ async fn a_relay_the_pipeline_did_not_sign_for_is_not_believed() {
     assert!(reason(&answer).contains("decided locally"), "{answer}");
     assert!(took < Duration::from_secs(20), "answered after {took:?}");
     staller.await.unwrap();
+    // What the agent was told is on record: the hook's own decision, once.
+    eventually(Duration::from_secs(30), || async {
+        !up.decision_of("toolu_stalled").await.is_empty()
+    })
+    .await;
+    let decided = up.decision_of("toolu_stalled").await;
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    assert_eq!(
+        (decided[0].tier, decided[0].verdict),
+        (Tier::Fallback, Verdict::Deny)
+    );
 }

@@ -158,7 +158,10 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                         rt.block_on(relayed(settings, client, &call, &command, &socket, started));
                     match relayed {
                         Ok(answer) => answer,
-                        Err(Miss::NoDecision(why)) => fallback_answer(settings, &command, &why),
+                        Err(Miss::NoDecision(why)) => {
+                            let task = connect(&rt);
+                            rt.block_on(record_late(settings, &command, task, &why))
+                        }
                         Err(Miss::Unavailable(why)) => {
                             tracing::debug!(reason = %why, "hook_relay_unavailable");
                             let task = connect(&rt);
@@ -207,6 +210,21 @@ pub async fn connect_as(
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(format!("connect: {e}")),
         Err(_) => Err("connect timed out".to_owned()),
+    }
+}
+
+/// The relay brought no decision in time: record the local one as the direct path
+/// does (so a validator's decision that landed first is the answer), or spool it.
+async fn record_late(
+    settings: &Settings,
+    command: &Command,
+    connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
+    why: &str,
+) -> Answer {
+    let spool = spool_for(settings);
+    match tokio::time::timeout(connect_limit(settings), connecting).await {
+        Ok(Ok(Ok(nats))) => record_fallback(&nats, &spool, command, why).await,
+        _ => answer_locally(&spool, command, why),
     }
 }
 

@@ -71,6 +71,10 @@ fn max_request(max_input_bytes: usize) -> usize {
 /// Largest reply the hook reads (a decision and notes, bounded by the notes' budget).
 const MAX_REPLY: usize = 4 * 1024 * 1024;
 
+/// Most calls the relay holds at once (each holds its request, up to the hook's input
+/// bound); past it, hooks are told to ask the server themselves.
+const MAX_IN_FLIGHT: usize = 256;
+
 /// How long the relay waits for a connected hook to send its request.
 const REQUEST_WAIT: Duration = Duration::from_secs(2);
 
@@ -111,15 +115,22 @@ pub async fn serve(
     // Only the agent's user may ask (it holds the same credentials anyway).
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
     tracing::info!(socket = %socket.display(), "hook_relay_listening");
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((mut stream, _)) => {
                     let nats = nats.clone();
+                    let permit = in_flight.clone().try_acquire_owned();
                     tokio::spawn(async move {
-                        if let Err(e) = serve_one(stream, &nats, max_input_bytes).await {
+                        let served = match permit {
+                            Ok(_permit) => serve_one(stream, &nats, max_input_bytes).await,
+                            // Full: the hook asks the server itself.
+                            Err(_) => send(&mut stream, &Reply::Offline("the relay is full".into())).await,
+                        };
+                        if let Err(e) = served {
                             tracing::debug!(error = %e, "hook_relay_request_failed");
                         }
                     });

@@ -283,7 +283,9 @@ async fn a_three_node_cluster_loses_a_node_and_a_validator_and_every_call_is_dec
     let answers = load.finish();
     eprintln!("ha: load stopped");
     // A hook that decided locally spooled its call; the next hook that reaches the
-    // pipeline publishes the spool. Run hooks until it is empty.
+    // pipeline publishes the spool. Run hooks until it is empty, each with time to
+    // flush (50 ms by default: right after a rolling restart a replicated publish can
+    // take longer, and the spool would only shrink by luck).
     let spooled = || {
         std::fs::read_dir(st.join("spool")).map_or(0, |d| {
             d.filter_map(Result::ok)
@@ -295,10 +297,9 @@ async fn a_three_node_cluster_loses_a_node_and_a_validator_and_every_call_is_dec
         if spooled() == 0 {
             break;
         }
-        run_hook(
-            lighthouse(st, &url),
-            &bash("ls", &format!("toolu_flush_{i}")),
-        );
+        let mut flusher = lighthouse(st, &url);
+        flusher.env("LIGHTHOUSE__HOOK__SPOOL_FLUSH_MS", "2000");
+        run_hook(flusher, &bash("ls", &format!("toolu_flush_{i}")));
     }
     assert_eq!(spooled(), 0, "spool never flushed");
 

@@ -123,17 +123,8 @@ mod tests {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/corpus/policy");
-        for entry in std::fs::read_dir(dir).expect("corpus dir") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_none_or(|e| e != "jsonl") {
-                continue;
-            }
-            let text = std::fs::read_to_string(path).expect("read");
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let v: Value = serde_json::from_str(line).expect("corpus line");
-                strings(&v["tool_input"], &mut texts);
-            }
+        for input in crate::corpus_inputs() {
+            strings(&input, &mut texts);
         }
         texts.retain(|t| t.is_ascii());
         let words: Vec<String> = texts

@@ -35,6 +35,26 @@ pub mod rules;
 pub mod shell;
 pub mod targets;
 pub mod twin_regex;
+
+/// The `tool_input` of every call in the labelled corpus (`tests/corpus/policy/*.jsonl`),
+/// for tests that check a faster path against the engine on real calls.
+#[cfg(test)]
+pub(crate) fn corpus_inputs() -> Vec<serde_json::Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/corpus/policy");
+    let mut inputs = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("corpus dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).expect("read");
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let mut call: serde_json::Value = serde_json::from_str(line).expect("corpus line");
+            inputs.push(call["tool_input"].take());
+        }
+    }
+    inputs
+}
 pub mod word;
 
 pub use builtin::BUILTIN_PACKS;

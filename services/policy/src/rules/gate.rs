@@ -132,29 +132,20 @@ mod tests {
             cwd: base.cwd,
             home: base.home,
         };
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/policy");
         let (mut commands, mut matched) = (0, 0);
-        for f in std::fs::read_dir(&dir).unwrap() {
-            let path = f.unwrap().path();
-            if path.extension().is_none_or(|e| e != "jsonl") {
+        for input in crate::corpus_inputs() {
+            let Some(cmd) = input["command"].as_str() else {
                 continue;
-            }
-            for line in std::fs::read_to_string(&path).unwrap().lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-                let Some(cmd) = v["tool_input"]["command"].as_str() else {
-                    continue;
+            };
+            for e in normalize(cmd, env).commands {
+                let facts = rules.facts(&e, base);
+                let ids = |rs: Vec<&super::Rule>| -> Vec<String> {
+                    rs.iter().map(|r| r.id.clone()).collect()
                 };
-                for e in normalize(cmd, env).commands {
-                    let facts = rules.facts(&e, base);
-                    let ids = |rs: Vec<&super::Rule>| -> Vec<String> {
-                        rs.iter().map(|r| r.id.clone()).collect()
-                    };
-                    let gated = ids(rules.matching(&facts));
-                    assert_eq!(gated, ids(rules.matching_ungated(&facts)), "{cmd}");
-                    commands += 1;
-                    matched += usize::from(!gated.is_empty());
-                }
+                let gated = ids(rules.matching(&facts));
+                assert_eq!(gated, ids(rules.matching_ungated(&facts)), "{cmd}");
+                commands += 1;
+                matched += usize::from(!gated.is_empty());
             }
         }
         // Enough commands, and enough that match something, for the check to mean much.

@@ -325,22 +325,13 @@ mod tests {
 
     #[test]
     fn agrees_with_the_parser_on_the_corpus() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/policy");
         let mut plain = 0;
-        for f in std::fs::read_dir(&dir).unwrap() {
-            let path = f.unwrap().path();
-            if path.extension().is_none_or(|e| e != "jsonl") {
+        for input in crate::corpus_inputs() {
+            let Some(cmd) = input["command"].as_str() else {
                 continue;
-            }
-            for line in std::fs::read_to_string(&path).unwrap().lines() {
-                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-                let Some(cmd) = v["tool_input"]["command"].as_str() else {
-                    continue;
-                };
-                plain += usize::from(Plain::parse(&format!("{cmd}\n")).is_some());
-                assert_same(cmd);
-            }
+            };
+            plain += usize::from(Plain::parse(&format!("{cmd}\n")).is_some());
+            assert_same(cmd);
         }
         // The corpus exercises the fast path, not only the parser.
         assert!(plain > 500, "only {plain} plain corpus lines");

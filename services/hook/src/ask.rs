@@ -168,3 +168,18 @@ pub struct Waits {
     pub fast: std::time::Instant,
     pub experts: std::time::Instant,
 }
+
+impl Waits {
+    /// The waits of a call that started at `started`, in milliseconds after it.
+    pub fn after(started: std::time::Instant, fast_ms: u64, experts_ms: u64) -> Waits {
+        Waits {
+            fast: started + Duration::from_millis(fast_ms),
+            experts: started + Duration::from_millis(experts_ms),
+        }
+    }
+
+    /// The later of the two: no wait goes past it.
+    pub fn last(&self) -> std::time::Instant {
+        self.fast.max(self.experts)
+    }
+}

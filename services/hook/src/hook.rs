@@ -354,10 +354,7 @@ async fn relayed(
         late_approval: !client.can_ask(),
         notes_on: file_being_changed(call),
     };
-    let waits = Waits {
-        fast: started + Duration::from_millis(ask.fast_ms),
-        experts: started + Duration::from_millis(ask.experts_ms),
-    };
+    let waits = Waits::after(started, ask.fast_ms, ask.experts_ms);
     let relayed = crate::relay::ask(socket, &ask, waits, &keys).await?;
     let mut answer = answer_for(&relayed.decision);
     if relayed.decision.verdict == Verdict::Escalate
@@ -387,7 +384,6 @@ async fn pre_tool_use(
 ) -> Answer {
     let spool = spool_for(settings);
     let deadline = Duration::from_millis(settings.hook.decision_timeout_ms);
-    let escalation_wait = Duration::from_millis(settings.hook.escalation_wait_ms);
     // The task bounds itself; this bound only guards against a task that never ends.
     let nats = match tokio::time::timeout(connect_limit(settings), connecting).await {
         Ok(Ok(Ok(nats))) => nats,
@@ -395,40 +391,26 @@ async fn pre_tool_use(
         Ok(Err(e)) => return answer_locally(&spool, &command, &e.to_string()),
         Err(_) => return answer_locally(&spool, &command, "connect timed out"),
     };
-    let waits = Waits {
-        fast: started + deadline,
-        experts: started + escalation_wait,
+    let waits = Waits::after(
+        started,
+        settings.hook.decision_timeout_ms,
+        settings.hook.escalation_wait_ms,
+    );
+    let ratio = settings.tracing.sample_ratio;
+    let ask = |command: Command| async {
+        let asked = ask_pipeline(&nats, &command, waits, ratio, |_| ());
+        (
+            tokio::time::timeout_at(waits.last().into(), asked).await,
+            command,
+        )
     };
-    let overall = waits.experts.max(waits.fast);
-    let mut command = command;
-    let mut asked = tokio::time::timeout_at(
-        overall.into(),
-        ask_pipeline(
-            &nats,
-            &command,
-            waits,
-            settings.tracing.sample_ratio,
-            |_| (),
-        ),
-    )
-    .await;
+    let (mut asked, mut command) = ask(command).await;
     if let Ok(Ok(decision)) = &asked
         && !binds(decision, &command)
     {
         // The agent reused this id for another payload: that decision is not this
         // call's. Ask again under an id bound to this payload.
-        command = rebind(command);
-        asked = tokio::time::timeout_at(
-            overall.into(),
-            ask_pipeline(
-                &nats,
-                &command,
-                waits,
-                settings.tracing.sample_ratio,
-                |_| (),
-            ),
-        )
-        .await;
+        (asked, command) = ask(rebind(command)).await;
     }
     if let Ok(Ok(decision)) = &asked
         && !binds(decision, &command)

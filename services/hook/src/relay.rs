@@ -182,14 +182,10 @@ async fn answer(
         ));
     }
     let started = Instant::now();
-    let waits = Waits {
-        fast: started + Duration::from_millis(ask.fast_ms),
-        experts: started + Duration::from_millis(ask.experts_ms),
-    };
-    let overall = waits.fast.max(waits.experts);
+    let waits = Waits::after(started, ask.fast_ms, ask.experts_ms);
     let (experts_tx, mut experts_rx) = tokio::sync::mpsc::unbounded_channel();
     let asking = tokio::time::timeout_at(
-        overall.into(),
+        waits.last().into(),
         ask_pipeline(nats, &ask.command, waits, ask.sample_ratio, |_| {
             let _ = experts_tx.send(());
         }),
@@ -281,7 +277,7 @@ pub async fn ask(
             .map_err(|_| late())?
             .map_err(|e| unavailable(&e))?;
         match rmp_serde::from_slice::<Reply>(&body).map_err(|e| unavailable(&e))? {
-            Reply::WithExperts => until = waits.experts.max(waits.fast) + AFTER_WAIT,
+            Reply::WithExperts => until = waits.last() + AFTER_WAIT,
             reply => break reply,
         }
     };

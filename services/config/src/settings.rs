@@ -13,6 +13,9 @@ use std::time::Duration;
 /// The embedded defaults (`defaults.toml`), also the settings reference's source.
 pub const DEFAULTS: &str = include_str!("defaults.toml");
 
+/// [`DEFAULTS`] as JSON (converted by `build.rs`): what [`Settings::load_from`] reads.
+const DEFAULTS_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/defaults.json"));
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -429,8 +432,10 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, SettingsError> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULTS_JSON,
+            config::FileFormat::Json,
+        ));
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(false));
         }

@@ -141,13 +141,14 @@ fn experts_until(notice: &[u8], waits: Waits) -> std::time::Instant {
 }
 
 /// The decision stored on `subject`, read back until `until`: the stream stores a
-/// message just after its subscribers see it, so a first miss is retried briefly.
+/// message just after its subscribers see it, so a first miss is retried soon (the
+/// store lags by tens of microseconds, not milliseconds), then less and less often.
 async fn stored_decision(
     js: &async_nats::jetstream::Context,
     subject: &str,
     until: std::time::Instant,
 ) -> Option<Decision> {
-    let mut pause = Duration::from_millis(1);
+    let mut pause = Duration::from_micros(200);
     loop {
         let read = tokio::time::timeout_at(until.into(), recorded_decision(js, subject));
         match read.await {

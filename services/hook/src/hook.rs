@@ -13,7 +13,8 @@
 use crate::ask::{Waits, ask_pipeline, late_approval_record};
 use crate::binding::{binds, rebind};
 pub use crate::local::{decide_locally, local_policy};
-use crate::relay::{Ask, Miss};
+use crate::relay::Ask;
+use crate::relay_client::Miss;
 use crate::spool::Spool;
 use lighthouse_config::Settings;
 use lighthouse_nats::publish::Published;
@@ -89,9 +90,16 @@ pub fn describe(decision: &Decision) -> String {
 pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
     set_agent_key(settings);
     let started = std::time::Instant::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
+    // Built only for a call that talks to NATS itself: a call the relay answers needs
+    // no async runtime.
+    let runtime = std::cell::OnceCell::new();
+    let runtime = || {
+        runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        })
+    };
     // With a relay running, a call before a tool asks it and connects only if it
     // cannot help; anything else connects.
     let relay = crate::relay::socket_path(&settings.state_dir());
@@ -107,9 +115,9 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
     };
     // Connect before reading the payload: async-nats waits for a timer tick before its
     // first attempt, and reading and parsing the payload fit in that wait.
-    let mut early = match (&runtime, &relay) {
-        (Ok(rt), None) => Some(connect(rt)),
-        _ => None,
+    let mut early = match &relay {
+        None => runtime().as_ref().ok().map(connect),
+        Some(_) => None,
     };
     let refuse = |e: InputError| protocol::render_refusal(client, &format!("Lighthouse: {e}"));
     let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
@@ -121,8 +129,8 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Err(e) => return refuse(e),
     };
     let id = command_id(client, &call, &raw);
-    if let (Ok(rt), None, Event::PostTool) = (&runtime, &early, call.event) {
-        early = Some(connect(rt));
+    if early.is_none() && call.event == Event::PostTool {
+        early = runtime().as_ref().ok().map(connect);
     }
     if call.event != Event::Other {
         crate::patches::record_noted(settings, &call.session_id, &id);
@@ -132,8 +140,8 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Event::PostTool => {
             crate::patches::forget(settings, &call.session_id, &id);
             // Files written go to LH_FS; notes on a file read go to the model.
-            let context = match (runtime, early) {
-                (Ok(rt), Some(task)) => crate::post_tool::run(settings, &call, &id, &rt, task),
+            let context = match (runtime(), early) {
+                (Ok(rt), Some(task)) => crate::post_tool::run(settings, &call, &id, rt, task),
                 _ => crate::post_tool::run_offline(settings, &call, &id),
             };
             protocol::render_post(client, context.as_deref())
@@ -149,30 +157,29 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 project_for(&call.cwd, settings.hook.project.as_deref()),
                 settings.hook.agent.clone(),
             );
-            let answer = match (runtime, early, relay) {
-                (Ok(rt), Some(task), _) => rt.block_on(pre_tool_use(
-                    settings, client, &call, command, task, started,
-                )),
-                (Ok(rt), None, Some(socket)) => {
-                    let relayed =
-                        rt.block_on(relayed(settings, client, &call, &command, &socket, started));
-                    match relayed {
-                        Ok(answer) => answer,
-                        Err(Miss::NoDecision(why)) => {
-                            let task = connect(&rt);
-                            rt.block_on(record_late(settings, &command, task, &why))
-                        }
-                        Err(Miss::Unavailable(why)) => {
-                            tracing::debug!(reason = %why, "hook_relay_unavailable");
-                            let task = connect(&rt);
-                            rt.block_on(pre_tool_use(
-                                settings, client, &call, command, task, started,
-                            ))
-                        }
+            let relayed = match &relay {
+                Some(socket) => relayed(settings, client, &call, &command, socket, started),
+                None => Err(Miss::Unavailable("no hook relay".to_owned())),
+            };
+            let answer = match relayed {
+                Ok(answer) => answer,
+                Err(miss) => match (miss, runtime(), early) {
+                    (_, Ok(rt), Some(task)) => rt.block_on(pre_tool_use(
+                        settings, client, &call, command, task, started,
+                    )),
+                    (Miss::NoDecision(why), Ok(rt), None) => {
+                        let task = connect(rt);
+                        rt.block_on(record_late(settings, &command, task, &why))
                     }
-                }
-                (Err(e), _, _) => fallback_answer(settings, &command, &e.to_string()),
-                (Ok(_), None, None) => fallback_answer(settings, &command, "no connection task"),
+                    (Miss::Unavailable(why), Ok(rt), None) => {
+                        tracing::debug!(reason = %why, "hook_relay_unavailable");
+                        let task = connect(rt);
+                        rt.block_on(pre_tool_use(
+                            settings, client, &call, command, task, started,
+                        ))
+                    }
+                    (_, Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
+                },
             };
             if answer.verdict == Verdict::Allow {
                 crate::patches::note(settings, &call, &answer.cmd_id);
@@ -332,7 +339,7 @@ fn local_record(command: &Command) -> (Command, Decision) {
 
 /// Asks the relay (see [`crate::relay`]) for the decision, and builds the answer as
 /// [`pre_tool_use`] does from what it trusts of the reply.
-async fn relayed(
+fn relayed(
     settings: &Settings,
     client: Client,
     call: &Call,
@@ -355,7 +362,7 @@ async fn relayed(
         notes_on: file_being_changed(call),
     };
     let waits = Waits::after(started, ask.fast_ms, ask.experts_ms);
-    let relayed = crate::relay::ask(socket, &ask, waits, &keys).await?;
+    let relayed = crate::relay_client::ask(socket, &ask, waits, &keys)?;
     let mut answer = answer_for(&relayed.decision);
     if relayed.decision.verdict == Verdict::Escalate
         && !client.can_ask()

@@ -11,7 +11,9 @@
 //! - [`local`]: the hook's own decision, on the built-in and the project's packs;
 //! - [`ask`]: asking the pipeline over an open connection;
 //! - [`relay`]: a long-lived process that asks the pipeline for hook calls over an open
-//!   connection (the hook checks its answers' signatures);
+//!   connection;
+//! - [`relay_client`]: the hook's side of the relay, in blocking I/O (it checks the
+//!   answers' signatures);
 //! - [`hook`]: before a call: publish, wait for the decision, fall back locally;
 //! - [`install`]: registers the hook in each client's settings;
 //! - [`entry`]: the process: settings, stdin, stdout/stderr, exit code.
@@ -31,5 +33,6 @@ pub mod patches;
 pub mod post_tool;
 pub mod protocol;
 pub mod relay;
+pub mod relay_client;
 pub mod spool;
 pub mod sync;

@@ -11,13 +11,12 @@
 //! without a relay.
 //!
 //! Wire format: one request and one reply per connection, each a 4-byte big-endian
-//! length and a MessagePack body ([`Ask`], [`Reply`]).
+//! length and a MessagePack body ([`Ask`], [`Reply`]). The hook's side is
+//! `relay_client`.
 
 use crate::ask::{Waits, ask_pipeline, late_approval_record};
-use crate::binding::binds;
-use lighthouse_schemas::{Command, Decision, Tier, Verdict};
+use lighthouse_schemas::{Command, Decision, Verdict};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -69,7 +68,7 @@ fn max_request(max_input_bytes: usize) -> usize {
 }
 
 /// Largest reply the hook reads (a decision and notes, bounded by the notes' budget).
-const MAX_REPLY: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_REPLY: usize = 4 * 1024 * 1024;
 
 /// Most calls the relay holds at once (each holds its request, up to the hook's input
 /// bound); past it, hooks are told to ask the server themselves.
@@ -225,168 +224,4 @@ async fn answer(
         approval: approval.map(Box::new),
         notes,
     })
-}
-
-/// Why the hook got no usable answer from the relay.
-#[derive(Debug)]
-pub enum Miss {
-    /// No relay, or one that cannot help: ask the pipeline directly.
-    Unavailable(String),
-    /// The pipeline had no decision in time: decide locally.
-    NoDecision(String),
-}
-
-/// What the hook takes from the relay: a decision it can trust, and what came with it.
-#[derive(Debug)]
-pub struct Relayed {
-    pub decision: Decision,
-    /// An experts' approval recorded after the decision (escalations only).
-    pub approval: Option<Decision>,
-    pub notes: Option<String>,
-}
-
-/// How long past a wait the hook gives the relay: its look-ups after the decision (a
-/// late approval, the notes on a file) have budgets of their own.
-const AFTER_WAIT: Duration = Duration::from_millis(700);
-
-/// Asks the relay at `socket`: the decision by `waits.fast`, or by `waits.experts` once
-/// the relay says experts were asked (plus [`AFTER_WAIT`]). Checks what comes back (see
-/// the module docs: only decisions signed by their role's key in `keys`, bound to the
-/// command).
-pub async fn ask(
-    socket: &Path,
-    ask: &Ask,
-    waits: Waits,
-    keys: &BTreeMap<String, String>,
-) -> Result<Relayed, Miss> {
-    let unavailable = |e: &dyn std::fmt::Display| Miss::Unavailable(format!("hook relay: {e}"));
-    let late = || Miss::NoDecision("the hook relay gave no decision in time".to_owned());
-    let mut stream = tokio::time::timeout_at(waits.fast.into(), UnixStream::connect(socket))
-        .await
-        .map_err(|_| late())?
-        .map_err(|e| unavailable(&e))?;
-    let body = rmp_serde::to_vec_named(ask).map_err(|e| unavailable(&e))?;
-    let sent = tokio::time::timeout_at(waits.fast.into(), write_frame(&mut stream, &body));
-    sent.await
-        .map_err(|_| late())?
-        .map_err(|e| unavailable(&e))?;
-    let mut until = waits.fast + AFTER_WAIT;
-    let reply = loop {
-        let body = tokio::time::timeout_at(until.into(), read_frame(&mut stream, MAX_REPLY))
-            .await
-            .map_err(|_| late())?
-            .map_err(|e| unavailable(&e))?;
-        match rmp_serde::from_slice::<Reply>(&body).map_err(|e| unavailable(&e))? {
-            Reply::WithExperts => until = waits.last() + AFTER_WAIT,
-            reply => break reply,
-        }
-    };
-    match reply {
-        Reply::Decided {
-            decision,
-            approval,
-            notes,
-        } => {
-            let command = &ask.command;
-            if !trusted(&decision, command, keys) {
-                return Err(unavailable(
-                    &"its decision is not signed by a pipeline identity",
-                ));
-            }
-            let approval = approval
-                .map(|a| *a)
-                .filter(|a| is_late_approval(a, command) && trusted(a, command, keys));
-            Ok(Relayed {
-                decision: *decision,
-                approval,
-                notes,
-            })
-        }
-        Reply::WithExperts => Err(late()),
-        Reply::Offline(why) => Err(unavailable(&why)),
-        Reply::NoDecision(why) => Err(Miss::NoDecision(why)),
-    }
-}
-
-/// A decision the hook may act on: about this payload, made by the pipeline (never a
-/// fallback record, which an agent's key can sign), and signed by the key of the role
-/// that may make it.
-fn trusted(decision: &Decision, command: &Command, keys: &BTreeMap<String, String>) -> bool {
-    decision.tier != Tier::Fallback
-        && decision.cmd_id == command.env.id
-        && binds(decision, command)
-        && lighthouse_nats::auth::signed_by_its_role(decision, keys)
-}
-
-/// An experts' Allow recorded for this command (a late approval is never anything else).
-fn is_late_approval(approval: &Decision, command: &Command) -> bool {
-    approval.verdict == Verdict::Allow
-        && approval.tier == Tier::Expert
-        && approval.env.project == command.env.project
-        && approval.env.agent == command.env.agent
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lighthouse_schemas::Envelope;
-
-    fn command() -> Command {
-        Command {
-            env: Envelope::new("c1", 1, "p", "a", "c1"),
-            tool_name: "Bash".into(),
-            tool_input: serde_json::json!({"command": "ls"}),
-            cwd: "/tmp".into(),
-            session_id: "s".into(),
-            tool_use_id: Some("c1".into()),
-            agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
-            permission_mode: None,
-        }
-    }
-
-    fn decision(command: &Command, tier: Tier, key: &nkeys::KeyPair) -> Decision {
-        let mut d = lighthouse_validator::decide(
-            &lighthouse_policy::Policy::builtin(),
-            command,
-            None,
-            tier,
-            "w",
-            1,
-        );
-        lighthouse_nats::auth::sign_decision(&mut d, key).unwrap();
-        d
-    }
-
-    fn keys(validator: &nkeys::KeyPair, agent: &nkeys::KeyPair) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("validator".to_owned(), validator.public_key()),
-            ("agent".to_owned(), agent.public_key()),
-        ])
-    }
-
-    #[test]
-    fn only_the_pipelines_signed_decision_on_this_payload_is_trusted() {
-        let (validator, agent) = (nkeys::KeyPair::new_user(), nkeys::KeyPair::new_user());
-        let keys = keys(&validator, &agent);
-        let c = command();
-        assert!(trusted(&decision(&c, Tier::Policy, &validator), &c, &keys));
-        // The agent's own key: a fallback record, or a policy tier it could forge.
-        assert!(!trusted(&decision(&c, Tier::Fallback, &agent), &c, &keys));
-        assert!(!trusted(&decision(&c, Tier::Policy, &agent), &c, &keys));
-        // A validator's decision for another payload under the same id.
-        let mut other = c.clone();
-        other.tool_input = serde_json::json!({"command": "rm -rf ~/"});
-        assert!(!trusted(
-            &decision(&other, Tier::Policy, &validator),
-            &c,
-            &keys
-        ));
-        // Tampered after signing.
-        let mut tampered = decision(&c, Tier::Policy, &validator);
-        tampered.reason.push('!');
-        assert!(!trusted(&tampered, &c, &keys));
-        // No keys on record: nothing is trusted.
-        let d = decision(&c, Tier::Policy, &validator);
-        assert!(!trusted(&d, &c, &BTreeMap::new()));
-    }
 }

@@ -1,0 +1,294 @@
+//! The hook's side of the relay ([`crate::relay`]): one request, one or two replies,
+//! in plain blocking I/O bounded by the call's deadlines. No async runtime is built
+//! for a call the relay answers: the hook runs once per tool call, and the runtime,
+//! its driver and its code pages were a measurable share of that call.
+
+use crate::ask::Waits;
+use crate::binding::binds;
+use crate::relay::{Ask, MAX_REPLY, Reply};
+use lighthouse_schemas::{Command, Decision, Tier, Verdict};
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Why the hook got no usable answer from the relay.
+#[derive(Debug)]
+pub enum Miss {
+    /// No relay, or one that cannot help: ask the pipeline directly.
+    Unavailable(String),
+    /// The pipeline had no decision in time: decide locally.
+    NoDecision(String),
+}
+
+/// What the hook takes from the relay: a decision it can trust, and what came with it.
+#[derive(Debug)]
+pub struct Relayed {
+    pub decision: Decision,
+    /// An experts' approval recorded after the decision (escalations only).
+    pub approval: Option<Decision>,
+    pub notes: Option<String>,
+}
+
+/// How long past a wait the hook gives the relay: its look-ups after the decision (a
+/// late approval, the notes on a file) have budgets of their own.
+const AFTER_WAIT: Duration = Duration::from_millis(700);
+
+/// Asks the relay at `socket`: the decision by `waits.fast`, or by `waits.experts` once
+/// the relay says experts were asked (plus [`AFTER_WAIT`]). Checks what comes back (see
+/// [`crate::relay`]: only decisions signed by their role's key in `keys`, bound to the
+/// command).
+pub fn ask(
+    socket: &Path,
+    ask: &Ask,
+    waits: Waits,
+    keys: &BTreeMap<String, String>,
+) -> Result<Relayed, Miss> {
+    let unavailable = |e: &dyn std::fmt::Display| Miss::Unavailable(format!("hook relay: {e}"));
+    let late = || Miss::NoDecision("the hook relay gave no decision in time".to_owned());
+    let fail = |e: std::io::Error| match e.kind() {
+        ErrorKind::TimedOut => late(),
+        _ => unavailable(&e),
+    };
+    let mut stream = connect(socket, waits.fast).map_err(fail)?;
+    let body = rmp_serde::to_vec_named(ask).map_err(|e| unavailable(&e))?;
+    write_frame(&mut stream, &body, waits.fast).map_err(fail)?;
+    let mut until = waits.fast + AFTER_WAIT;
+    let reply = loop {
+        let body = read_frame(&mut stream, MAX_REPLY, until).map_err(fail)?;
+        match rmp_serde::from_slice::<Reply>(&body).map_err(|e| unavailable(&e))? {
+            Reply::WithExperts => until = waits.last() + AFTER_WAIT,
+            reply => break reply,
+        }
+    };
+    match reply {
+        Reply::Decided {
+            decision,
+            approval,
+            notes,
+        } => {
+            let command = &ask.command;
+            if !trusted(&decision, command, keys) {
+                return Err(unavailable(
+                    &"its decision is not signed by a pipeline identity",
+                ));
+            }
+            let approval = approval
+                .map(|a| *a)
+                .filter(|a| is_late_approval(a, command) && trusted(a, command, keys));
+            Ok(Relayed {
+                decision: *decision,
+                approval,
+                notes,
+            })
+        }
+        Reply::WithExperts => Err(late()),
+        Reply::Offline(why) => Err(unavailable(&why)),
+        Reply::NoDecision(why) => Err(Miss::NoDecision(why)),
+    }
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::new(ErrorKind::TimedOut, "deadline passed")
+}
+
+/// The time left until `until`, or a timeout error once it has passed.
+fn left(until: Instant) -> std::io::Result<Duration> {
+    let left = until.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(timed_out());
+    }
+    Ok(left)
+}
+
+/// Connects within the deadline. A listener that never accepts fills its backlog:
+/// the connect then fails at once (non-blocking) instead of holding the hook.
+fn connect(socket: &Path, until: Instant) -> std::io::Result<UnixStream> {
+    let address = SockAddr::unix(socket)?;
+    let raw = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    raw.connect_timeout(&address, left(until)?)?;
+    raw.set_nonblocking(false)?;
+    Ok(raw.into())
+}
+
+fn write_frame(stream: &mut UnixStream, body: &[u8], until: Instant) -> std::io::Result<()> {
+    let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(body);
+    let mut sent = 0;
+    while sent < frame.len() {
+        stream.set_write_timeout(Some(left(until)?))?;
+        match stream.write(&frame[sent..]) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => sent += n,
+            Err(e) => retry_or_fail(e)?,
+        }
+    }
+    Ok(())
+}
+
+fn read_frame(stream: &mut UnixStream, max: usize, until: Instant) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    read_exact(stream, &mut len, until)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > max {
+        return Err(std::io::Error::other(format!(
+            "frame of {len} bytes, over {max}"
+        )));
+    }
+    let mut body = vec![0u8; len];
+    read_exact(stream, &mut body, until)?;
+    Ok(body)
+}
+
+/// `read_exact`, each read bounded by the time left until `until`.
+fn read_exact(stream: &mut UnixStream, buf: &mut [u8], until: Instant) -> std::io::Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        stream.set_read_timeout(Some(left(until)?))?;
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) => retry_or_fail(e)?,
+        }
+    }
+    Ok(())
+}
+
+/// A socket timeout (reported as `WouldBlock` on Linux) is the deadline passing; an
+/// interrupted call is retried; anything else is the relay failing.
+fn retry_or_fail(e: std::io::Error) -> std::io::Result<()> {
+    match e.kind() {
+        ErrorKind::Interrupted => Ok(()),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => Err(timed_out()),
+        _ => Err(e),
+    }
+}
+
+/// A decision the hook may act on: about this payload, made by the pipeline (never a
+/// fallback record, which an agent's key can sign), and signed by the key of the role
+/// that may make it.
+fn trusted(decision: &Decision, command: &Command, keys: &BTreeMap<String, String>) -> bool {
+    decision.tier != Tier::Fallback
+        && decision.cmd_id == command.env.id
+        && binds(decision, command)
+        && lighthouse_nats::auth::signed_by_its_role(decision, keys)
+}
+
+/// An experts' Allow recorded for this command (a late approval is never anything else).
+fn is_late_approval(approval: &Decision, command: &Command) -> bool {
+    approval.verdict == Verdict::Allow
+        && approval.tier == Tier::Expert
+        && approval.env.project == command.env.project
+        && approval.env.agent == command.env.agent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::Envelope;
+
+    fn command() -> Command {
+        Command {
+            env: Envelope::new("c1", 1, "p", "a", "c1"),
+            tool_name: "Bash".into(),
+            tool_input: serde_json::json!({"command": "ls"}),
+            cwd: "/tmp".into(),
+            session_id: "s".into(),
+            tool_use_id: Some("c1".into()),
+            agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
+            permission_mode: None,
+        }
+    }
+
+    fn decision(command: &Command, tier: Tier, key: &nkeys::KeyPair) -> Decision {
+        let mut d = lighthouse_validator::decide(
+            &lighthouse_policy::Policy::builtin(),
+            command,
+            None,
+            tier,
+            "w",
+            1,
+        );
+        lighthouse_nats::auth::sign_decision(&mut d, key).unwrap();
+        d
+    }
+
+    fn keys(validator: &nkeys::KeyPair, agent: &nkeys::KeyPair) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("validator".to_owned(), validator.public_key()),
+            ("agent".to_owned(), agent.public_key()),
+        ])
+    }
+
+    #[test]
+    fn only_the_pipelines_signed_decision_on_this_payload_is_trusted() {
+        let (validator, agent) = (nkeys::KeyPair::new_user(), nkeys::KeyPair::new_user());
+        let keys = keys(&validator, &agent);
+        let c = command();
+        assert!(trusted(&decision(&c, Tier::Policy, &validator), &c, &keys));
+        // The agent's own key: a fallback record, or a policy tier it could forge.
+        assert!(!trusted(&decision(&c, Tier::Fallback, &agent), &c, &keys));
+        assert!(!trusted(&decision(&c, Tier::Policy, &agent), &c, &keys));
+        // A validator's decision for another payload under the same id.
+        let mut other = c.clone();
+        other.tool_input = serde_json::json!({"command": "rm -rf ~/"});
+        assert!(!trusted(
+            &decision(&other, Tier::Policy, &validator),
+            &c,
+            &keys
+        ));
+        // Tampered after signing.
+        let mut tampered = decision(&c, Tier::Policy, &validator);
+        tampered.reason.push('!');
+        assert!(!trusted(&tampered, &c, &keys));
+        // No keys on record: nothing is trusted.
+        let d = decision(&c, Tier::Policy, &validator);
+        assert!(!trusted(&d, &c, &BTreeMap::new()));
+    }
+
+    fn waits(ms: u64) -> Waits {
+        Waits::after(Instant::now(), ms, ms)
+    }
+
+    #[test]
+    fn a_listener_that_never_answers_costs_only_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("hook.sock");
+        // Accepts (the kernel does) and never replies.
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let ask = Ask {
+            command: command(),
+            fast_ms: 50,
+            experts_ms: 50,
+            sample_ratio: 0.0,
+            late_approval: false,
+            notes_on: None,
+        };
+        let started = Instant::now();
+        let miss = super::ask(&socket, &ask, waits(50), &BTreeMap::new()).unwrap_err();
+        assert!(matches!(miss, Miss::NoDecision(_)), "{miss:?}");
+        // The fast wait (50 ms) plus the relay's grace, not more.
+        assert!(started.elapsed() < Duration::from_millis(50) + AFTER_WAIT + AFTER_WAIT);
+    }
+
+    #[test]
+    fn no_listener_sends_the_hook_to_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("hook.sock");
+        std::fs::write(&socket, b"not a socket").unwrap();
+        let ask = Ask {
+            command: command(),
+            fast_ms: 50,
+            experts_ms: 50,
+            sample_ratio: 0.0,
+            late_approval: false,
+            notes_on: None,
+        };
+        let miss = super::ask(&socket, &ask, waits(50), &BTreeMap::new()).unwrap_err();
+        assert!(matches!(miss, Miss::Unavailable(_)), "{miss:?}");
+    }
+}

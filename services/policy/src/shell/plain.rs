@@ -1,14 +1,17 @@
 //! A fast path for plain command lines (`git status`, `cargo test && git push`,
-//! `ps aux | grep x`, `git commit -m 'fix it'`): words of letters, digits, globs and a
-//! few safe punctuation marks, `{}` and `\;` (for `find -exec`), or whole single- or
-//! double-quoted words of printable text with nothing to expand, joined by `|`, `&&`, `||` and `;`. Parsing one with
-//! tree-sitter costs more than the rest of its analysis, and its syntax tree says
-//! nothing the words do not: such a line is walked from its words, exactly as the tree
-//! walk would (same commands, same stdin flows, same node counts for the bounds).
-//! Anything else (`$`, escapes, redirects, brackets, newlines, assignments, keywords,
-//! quotes inside a word) takes the parser. A test walks the corpus and generated lines
-//! both ways and compares.
+//! `ps aux | grep x`, `git commit -m 'fix it'`, `cargo build 2>&1 | tail`): words of
+//! letters, digits, globs and a few safe punctuation marks, `{}` and `\;` (for `find
+//! -exec`), or whole single- or double-quoted words of printable text with nothing to
+//! expand, joined by `|`, `&&`, `||` and `;`; the first command of a statement may end
+//! in redirects to plain words (`> f`, `2>&1`, `< in`). Parsing one with tree-sitter
+//! costs more than the rest of its analysis, and its syntax tree says nothing the words
+//! do not: such a line is walked from its words, exactly as the tree walk would (same
+//! commands, same stdin flows, same node counts for the bounds). Anything else (`$`,
+//! escapes, other redirects, brackets, newlines, assignments, keywords, quotes inside a
+//! word) takes the parser. A test walks the corpus and generated lines both ways and
+//! compares.
 
+use super::walk::redirect_kind;
 use super::*;
 
 /// One word of a plain line: its text after quote removal, and how many syntax nodes
@@ -21,10 +24,19 @@ struct PlainWord<'t> {
     quoted: bool,
 }
 
+/// A redirect to a plain word: `op` as the grammar's unnamed children spell it
+/// (`>`, `>>`, `>&`, `&>`, `<` …, without the descriptor), and its destination.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlainRedirect<'t> {
+    op: &'t str,
+    target: &'t str,
+}
+
 /// One token of a plain line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok<'t> {
     Word(PlainWord<'t>),
+    Redirect(PlainRedirect<'t>),
     Pipe,
     /// `&&` or `||`: either way, both sides are walked alike.
     AndOr,
@@ -102,6 +114,12 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                 i += 2;
                 continue;
             }
+            b'>' | b'<' | b'&' => {
+                let (r, next) = redirect(text, i)?;
+                out.push(Tok::Redirect(r));
+                i = next;
+                continue;
+            }
             q @ (b'\'' | b'"') => {
                 let len = b[i + 1..].iter().position(|c| *c == q)?;
                 let inner = &text[i + 1..i + 1 + len];
@@ -141,6 +159,16 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                 while i < b.len() && word_byte(b[i]) {
                     i += 1;
                 }
+                // `2>&1`, `2>/dev/null`: digits glued to the operator name a descriptor,
+                // which the walk does not look at.
+                if matches!(b.get(i), Some(b'>' | b'<'))
+                    && b[start..i].iter().all(u8::is_ascii_digit)
+                {
+                    let (r, next) = redirect(text, i)?;
+                    out.push(Tok::Redirect(r));
+                    i = next;
+                    continue;
+                }
                 PlainWord {
                     text: &text[start..i],
                     nodes: 1,
@@ -160,10 +188,65 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
     Some(out)
 }
 
+/// The redirect whose operator starts at `i` (after any descriptor), and where the next
+/// token starts; `None` unless it is `>`, `>>`, `>|`, `>&`, `&>`, `&>>` or `<` followed
+/// by one plain word (`>&-` closes a descriptor: not plain).
+fn redirect(text: &str, i: usize) -> Option<(PlainRedirect<'_>, usize)> {
+    let b = text.as_bytes();
+    let rest = &b[i..];
+    let len = if rest.starts_with(b"&>>") {
+        3
+    } else if rest.starts_with(b">>")
+        || rest.starts_with(b">&")
+        || rest.starts_with(b"&>")
+        || rest.starts_with(b">|")
+    {
+        2
+    } else if rest.starts_with(b">") || rest.starts_with(b"<") && !rest.starts_with(b"<<") {
+        1
+    } else {
+        return None;
+    };
+    // `<&`, `<>`, `<(`, `>(`: other constructs.
+    if matches!(b.get(i + len), Some(b'&' | b'>' | b'<' | b'(')) {
+        return None;
+    }
+    let mut j = i + len;
+    while matches!(b.get(j), Some(b' ' | b'\t')) {
+        j += 1;
+    }
+    let start = j;
+    while j < b.len() && word_byte(b[j]) {
+        j += 1;
+    }
+    let target = &text[start..j];
+    // The word must end where the grammar ends it: at a blank or an operator.
+    if target.is_empty()
+        || target.starts_with('=')
+        || (op_has_amp(&b[i..i + len]) && target.starts_with('-'))
+        || b.get(j)
+            .is_some_and(|c| !matches!(c, b' ' | b'\t' | b';' | b'|' | b'&'))
+    {
+        return None;
+    }
+    let op = &text[i..i + len];
+    Some((PlainRedirect { op, target }, j))
+}
+
+fn op_has_amp(op: &[u8]) -> bool {
+    op.contains(&b'&')
+}
+
+/// One command of a pipeline: its words, then the redirects it ends with.
+pub(super) struct Stage<'t> {
+    words: Vec<PlainWord<'t>>,
+    redirects: Vec<PlainRedirect<'t>>,
+}
+
 /// A plain line: statements (split at `;`) of chains (split at `&&`/`||`) of pipelines
 /// (split at `|`) of commands, each a list of words. `None` for anything else.
 pub(super) struct Plain<'t> {
-    statements: Vec<Vec<Vec<Vec<PlainWord<'t>>>>>,
+    statements: Vec<Vec<Vec<Stage<'t>>>>,
 }
 
 impl<'t> Plain<'t> {
@@ -177,12 +260,30 @@ impl<'t> Plain<'t> {
                 let mut stages = Vec::new();
                 for stage in pipeline.split(|t| *t == Tok::Pipe) {
                     let mut words = Vec::with_capacity(stage.len());
+                    let mut redirects = Vec::new();
                     for t in stage {
                         match t {
                             // `=~`, `==`: operators to the grammar.
-                            Tok::Word(w) if !w.text.starts_with('=') || w.quoted => words.push(*w),
+                            Tok::Word(w)
+                                if redirects.is_empty()
+                                    && (!w.text.starts_with('=') || w.quoted) =>
+                            {
+                                words.push(*w)
+                            }
+                            // The grammar hangs redirects of a later command around the
+                            // commands before it (`a && b > f` redirects both): only the
+                            // first command of a statement keeps them to itself.
+                            Tok::Redirect(r)
+                                if !words.is_empty() && chain.is_empty() && stages.is_empty() =>
+                            {
+                                redirects.push(*r)
+                            }
                             _ => return None,
                         }
+                    }
+                    // `x - 2>&1`: the grammar drops a lone `-` before a descriptor.
+                    if !redirects.is_empty() && words.iter().any(|w| w.text == "-" && !w.quoted) {
+                        return None;
                     }
                     let first = words.first()?;
                     if first.quoted
@@ -192,7 +293,7 @@ impl<'t> Plain<'t> {
                     {
                         return None;
                     }
-                    stages.push(words);
+                    stages.push(Stage { words, redirects });
                 }
                 chain.push(stages);
             }
@@ -223,23 +324,46 @@ impl Walker<'_> {
         }
     }
 
-    fn plain_pipeline(
-        &mut self,
-        stages: &[Vec<PlainWord<'_>>],
-        ctx: &Ctx,
-        depth: usize,
-        tdepth: usize,
-    ) {
+    fn plain_pipeline(&mut self, stages: &[Stage<'_>], ctx: &Ctx, depth: usize, tdepth: usize) {
         if stages.len() == 1 {
-            self.plain_command(&stages[0], ctx, depth, tdepth);
+            self.plain_stage(&stages[0], ctx, depth, tdepth);
             return;
         }
         if !self.enter(tdepth) {
             return;
         }
-        self.pipeline(stages, ctx, |w, words, c| {
-            w.plain_command(words, c, depth, tdepth + 1)
+        self.pipeline(stages, ctx, |w, stage, c| {
+            w.plain_stage(stage, c, depth, tdepth + 1)
         });
+    }
+
+    /// A command, inside a `redirected_statement` when it has redirects (as
+    /// [`Walker::redirected`] walks one).
+    fn plain_stage(&mut self, stage: &Stage<'_>, ctx: &Ctx, depth: usize, tdepth: usize) -> Output {
+        if stage.redirects.is_empty() {
+            return self.plain_command(&stage.words, ctx, depth, tdepth);
+        }
+        if !self.enter(tdepth) {
+            return Output::default();
+        }
+        let mut c = ctx.clone();
+        for r in &stage.redirects {
+            // The destination word is its one node.
+            self.nodes += 1;
+            let rd = Redirect {
+                kind: redirect_kind(r.op, r.target),
+                target: Word::lit(r.target),
+            };
+            if rd.kind == RedirectKind::Read {
+                c.stdin = Some(Stdin {
+                    producers: vec!["file".to_owned()],
+                    paths: vec![rd.target.clone()],
+                    ..Stdin::default()
+                });
+            }
+            c.redirects.push(rd);
+        }
+        self.plain_command(&stage.words, &c, depth, tdepth + 1)
     }
 
     fn plain_command(
@@ -297,6 +421,10 @@ mod tests {
             "cargo test && git push",
             "ps aux | grep x; ls -la ~",
             "git commit -m 'fix: it' && echo \"a (b)\" ''",
+            "ls > f",
+            "cargo build 2>&1 | tail -20",
+            "find / -name x 2>/dev/null; cat < in >> out",
+            "make &> log && ls",
         ] {
             assert!(Plain::parse(&format!("{plain}\n")).is_some(), "{plain}");
         }
@@ -307,7 +435,16 @@ mod tests {
             "echo \"a\\\"b\"",
             "echo 'a",
             "'rm' x",
-            "ls > f",
+            "ls > f x",
+            "a && b > f",
+            "a | b 2>&1",
+            "ls >&-",
+            "> f ls",
+            "ls >",
+            "ls <<< x",
+            "ls <(x)",
+            "ls -l>f",
+            "ls >'f'",
             "X=1 ls",
             "ls;",
             "ls &",
@@ -438,6 +575,29 @@ mod tests {
         const ALPHABET: &[u8] = b"aZ09-_./:@%+,=^~*?";
         const QUOTED: &[u8] = b"a0 -;|&<>(){}[]#!*?~=%^'\",.:/@+";
         const OPS: &[&str] = &[" | ", " && ", " || ", "; ", "|", "&&", ";"];
+        const REDIRECTS: &[&str] = &[
+            " 2>&1",
+            " >/dev/null",
+            " > out.txt",
+            " >> ~/.bashrc",
+            " 2>/dev/null",
+            " < in.txt",
+            " &> log",
+            " &>>log",
+            " >& 2",
+            " 1>&2",
+            " >&2x",
+            " >| f",
+            " 2> /etc/passwd",
+            " < ~/.ssh/id_rsa",
+            " >&-",
+            " > =x",
+            " > -",
+            ">f",
+            " 10>f",
+            " <&0",
+            " >~/x",
+        ];
         // A fixed linear congruential sequence: the same lines on every run.
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = |n: usize| {
@@ -446,8 +606,10 @@ mod tests {
                 .wrapping_add(1_442_695_040_888_963_407);
             (seed >> 33) as usize % n
         };
-        let mut plain = 0;
-        for _ in 0..5000 {
+        // A first run as before redirects were plain, then one with redirects.
+        let (mut plain, mut redirected) = (0, 0);
+        for round in 0..10_000 {
+            let with_redirects = round >= 5000;
             let mut line = String::new();
             for c in 0..=next(3) {
                 if c > 0 {
@@ -481,13 +643,35 @@ mod tests {
                         line.push_str(ARGS[next(ARGS.len())]);
                     }
                 }
+                // Redirects, mostly at the end of a command, sometimes before a word.
+                let redirects = if with_redirects {
+                    usize::from(next(3) == 0) * (1 + next(2))
+                } else {
+                    0
+                };
+                for _ in 0..redirects {
+                    line.push_str(REDIRECTS[next(REDIRECTS.len())]);
+                    if next(6) == 0 {
+                        line.push(' ');
+                        line.push_str(ARGS[next(ARGS.len())]);
+                    }
+                }
             }
-            plain += usize::from(Plain::parse(&format!("{line}\n")).is_some());
+            let fast = Plain::parse(&format!("{line}\n")).is_some();
+            if with_redirects {
+                redirected += usize::from(fast && line.contains(['<', '>']));
+            } else {
+                plain += usize::from(fast);
+            }
             assert_same(&line);
         }
         assert!(
             plain > 2500,
             "only {plain} generated lines took the fast path"
+        );
+        assert!(
+            redirected > 500,
+            "only {redirected} generated lines with redirects took the fast path"
         );
     }
 }

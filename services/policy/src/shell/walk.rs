@@ -555,18 +555,23 @@ impl Walker<'_> {
         }
         let dest = node.child_by_field_name("destination")?;
         let target = self.word(dest, src, ctx, depth, tdepth + 1);
-        let kind = if op.contains(">&")
-            && target.text.chars().all(|c| c.is_ascii_digit() || c == '-')
-            || op.contains("<&")
-        {
-            RedirectKind::Dup
-        } else if op.contains(">>") {
-            RedirectKind::Append
-        } else if op.contains('>') {
-            RedirectKind::Write
-        } else {
-            RedirectKind::Read
-        };
+        let kind = redirect_kind(&op, &target.text);
         Some(Redirect { kind, target })
+    }
+}
+
+/// How a redirect with operator `op` (its unnamed tokens, descriptor left out) moves
+/// data to or from `target`.
+pub(super) fn redirect_kind(op: &str, target: &str) -> RedirectKind {
+    if op.contains(">&") && target.chars().all(|c| c.is_ascii_digit() || c == '-')
+        || op.contains("<&")
+    {
+        RedirectKind::Dup
+    } else if op.contains(">>") {
+        RedirectKind::Append
+    } else if op.contains('>') {
+        RedirectKind::Write
+    } else {
+        RedirectKind::Read
     }
 }

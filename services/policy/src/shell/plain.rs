@@ -238,6 +238,7 @@ fn op_has_amp(op: &[u8]) -> bool {
 }
 
 /// One command of a pipeline: its words, then the redirects it ends with.
+#[derive(Debug, Clone)]
 pub(super) struct Stage<'t> {
     words: Vec<PlainWord<'t>>,
     redirects: Vec<PlainRedirect<'t>>,
@@ -270,12 +271,11 @@ impl<'t> Plain<'t> {
                             {
                                 words.push(*w)
                             }
-                            // The grammar hangs redirects of a later command around the
-                            // commands before it (`a && b > f` redirects both): only the
-                            // first command of a statement keeps them to itself.
-                            Tok::Redirect(r)
-                                if !words.is_empty() && chain.is_empty() && stages.is_empty() =>
-                            {
+                            // The grammar hangs a command's redirects around everything
+                            // before it in the statement (`a | b > f` redirects the
+                            // pipeline, `a && b > f` the list): plain only in the first
+                            // pipeline, whose prefix is all there is before it.
+                            Tok::Redirect(r) if !words.is_empty() && chain.is_empty() => {
                                 redirects.push(*r)
                             }
                             _ => return None,
@@ -324,17 +324,52 @@ impl Walker<'_> {
         }
     }
 
+    /// A pipeline as the grammar nests it: redirects after stage `k` (`a | b 2>&1 | c`)
+    /// wrap stages `0..=k` in a `redirected_statement` around their own pipeline.
     fn plain_pipeline(&mut self, stages: &[Stage<'_>], ctx: &Ctx, depth: usize, tdepth: usize) {
-        if stages.len() == 1 {
-            self.plain_stage(&stages[0], ctx, depth, tdepth);
-            return;
+        self.plain_stages(stages, ctx, depth, tdepth);
+    }
+
+    fn plain_stages(
+        &mut self,
+        stages: &[Stage<'_>],
+        ctx: &Ctx,
+        depth: usize,
+        tdepth: usize,
+    ) -> Output {
+        let Some((last, before)) = stages.split_last() else {
+            return Output::default();
+        };
+        if before.is_empty() {
+            return self.plain_stage(last, ctx, depth, tdepth);
+        }
+        if !last.redirects.is_empty() {
+            // The whole pipeline so far is the redirected statement's body.
+            let Some(c) = self.plain_redirects(&last.redirects, ctx, tdepth) else {
+                return Output::default();
+            };
+            let mut inner: Vec<Stage<'_>> = before.to_vec();
+            inner.push(Stage {
+                words: last.words.clone(),
+                redirects: Vec::new(),
+            });
+            return self.plain_stages(&inner, &c, depth, tdepth + 1);
         }
         if !self.enter(tdepth) {
-            return;
+            return Output::default();
         }
-        self.pipeline(stages, ctx, |w, stage, c| {
-            w.plain_stage(stage, c, depth, tdepth + 1)
-        });
+        // The first element is a redirected prefix when a later stage has redirects.
+        let split = before
+            .iter()
+            .rposition(|s| !s.redirects.is_empty())
+            .filter(|k| *k > 0);
+        let (head, tail) = stages.split_at(split.map_or(1, |k| k + 1));
+        let elements: Vec<&[Stage<'_>]> = std::iter::once(head)
+            .chain(tail.iter().map(std::slice::from_ref))
+            .collect();
+        self.pipeline(&elements, ctx, |w, el, c| {
+            w.plain_stages(el, c, depth, tdepth + 1)
+        })
     }
 
     /// A command, inside a `redirected_statement` when it has redirects (as
@@ -343,11 +378,25 @@ impl Walker<'_> {
         if stage.redirects.is_empty() {
             return self.plain_command(&stage.words, ctx, depth, tdepth);
         }
-        if !self.enter(tdepth) {
+        let Some(c) = self.plain_redirects(&stage.redirects, ctx, tdepth) else {
             return Output::default();
+        };
+        self.plain_command(&stage.words, &c, depth, tdepth + 1)
+    }
+
+    /// Enters a `redirected_statement` and returns `ctx` with its redirects (and the
+    /// file a `<` reads as stdin), as [`Walker::redirected`] does; `None` at a bound.
+    fn plain_redirects(
+        &mut self,
+        redirects: &[PlainRedirect<'_>],
+        ctx: &Ctx,
+        tdepth: usize,
+    ) -> Option<Ctx> {
+        if !self.enter(tdepth) {
+            return None;
         }
         let mut c = ctx.clone();
-        for r in &stage.redirects {
+        for r in redirects {
             // The destination word is its one node.
             self.nodes += 1;
             let rd = Redirect {
@@ -363,7 +412,7 @@ impl Walker<'_> {
             }
             c.redirects.push(rd);
         }
-        self.plain_command(&stage.words, &c, depth, tdepth + 1)
+        Some(c)
     }
 
     fn plain_command(

@@ -40,6 +40,8 @@ fn recognises_plain_lines_only() {
         "cargo build 2>&1 | tail -20",
         "find / -name x 2>/dev/null; cat < in >> out",
         "make &> log && ls",
+        "a | b 2>&1",
+        "rm f; cat f | sh -i 2>&1 | nc h 1 > f",
     ] {
         assert!(Plain::parse(&format!("{plain}\n")).is_some(), "{plain}");
     }
@@ -52,7 +54,7 @@ fn recognises_plain_lines_only() {
         "'rm' x",
         "ls > f x",
         "a && b > f",
-        "a | b 2>&1",
+        "a; b | c && d 2>&1",
         "ls >&-",
         "> f ls",
         "ls >",
@@ -285,7 +287,7 @@ fn agrees_with_the_parser_on_generated_lines() {
         "only {plain} generated lines took the fast path"
     );
     assert!(
-        redirected > 500,
+        redirected > 700,
         "only {redirected} generated lines with redirects took the fast path"
     );
 }

@@ -1033,7 +1033,7 @@ impl RuleSet {
     }
 
     /// Reads an effective command the way the rules see it.
-    pub fn facts(&self, e: &Effective, base: Base<'_>) -> Facts {
+    pub fn facts<'e>(&self, e: &'e Effective, base: Base<'_>) -> Facts {
         // After `cd`, relative paths resolve in the new directory, but the project (what
         // counts as inside) stays where the agent is.
         let moved = e.cwd.as_deref().filter(|c| *c != base.cwd);
@@ -1183,9 +1183,9 @@ impl RuleSet {
                 .any(|p| f.flags.contains(*p));
         // The same word is often classified several times (as a path, then as the
         // destination or a source): remember each answer for this command.
-        let seen: RefCell<Vec<(String, Classes)>> = RefCell::new(Vec::new());
-        let classify = |t: &str| {
-            if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| k == t) {
+        let seen: RefCell<Vec<(&'e str, Classes)>> = RefCell::new(Vec::new());
+        let classify = |t: &'e str| {
+            if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| *k == t) {
                 return *c;
             }
             let c = match moved {
@@ -1194,7 +1194,7 @@ impl RuleSet {
                 }
                 _ => paths::classify(t, base),
             };
-            seen.borrow_mut().push((t.to_owned(), c));
+            seen.borrow_mut().push((t, c));
             c
         };
         if !no_paths {
@@ -1280,18 +1280,22 @@ impl RuleSet {
         let named = operands
             .iter()
             .chain(values.iter())
-            .map(|s| (*s).to_owned())
-            .chain(e.args.iter().flat_map(|w| w.vars.iter().cloned()))
+            .copied()
+            .chain(
+                e.args
+                    .iter()
+                    .flat_map(|w| w.vars.iter().map(String::as_str)),
+            )
             .chain(
                 e.env
                     .iter()
                     .filter(|(k, _)| targets::is_selector_var(k))
-                    .map(|(_, v)| v.clone()),
+                    .map(|(_, v)| v.as_str()),
             );
         for t in named {
-            if targets::classify(&t) == targets::Target::Production {
+            if targets::classify(t) == targets::Target::Production {
                 f.production = true;
-                f.production_by = Some(t);
+                f.production_by = Some(t.to_owned());
                 break;
             }
         }

@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 mod gate;
+mod split;
 
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
@@ -476,6 +477,8 @@ pub struct LazyRegex {
     compiled: OnceLock<Option<Regex>>,
     ascii: OnceLock<Option<regex::bytes::Regex>>,
     needles: OnceLock<Vec<Vec<String>>>,
+    /// The ASCII form split at long counted gaps, when it has any ([`split`]).
+    split: OnceLock<Option<split::Split>>,
 }
 
 /// Texts every rule pattern is run over once compiled (whole and word by word), so its
@@ -511,7 +514,14 @@ impl LazyRegex {
             compiled: OnceLock::new(),
             ascii: OnceLock::new(),
             needles: OnceLock::new(),
+            split: OnceLock::new(),
         }
+    }
+
+    fn split(&self) -> Option<&split::Split> {
+        self.split
+            .get_or_init(|| split::Split::of(&self.pattern, REGEX_SIZE_LIMIT))
+            .as_ref()
     }
 
     /// Sets of literals (those every match starts with, those it ends with) such that
@@ -587,6 +597,9 @@ impl LazyRegex {
                 return false;
             }
             if let Some(r) = self.get_ascii() {
+                if let Some(split) = self.split() {
+                    return split.is_match(text.as_bytes());
+                }
                 return r.is_match(text.as_bytes());
             }
         }
@@ -949,6 +962,7 @@ impl RuleSet {
             {
                 // Both forms, so that no call pays for either.
                 let _ = l.get_ascii();
+                let _ = l.split();
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }

@@ -35,6 +35,7 @@ pub mod rules;
 pub mod shell;
 pub mod targets;
 pub mod twin_regex;
+mod warmup;
 
 /// The `tool_input` of every call in the labelled corpus (`tests/corpus/policy/*.jsonl`),
 /// for tests that check a faster path against the engine on real calls.
@@ -399,6 +400,15 @@ impl Policy {
                 cwd: "/p",
                 home: Some("/h"),
             });
+        }
+        for line in warmup::INTERPRETER_LINES {
+            let _ = self.analyze_bash(
+                line,
+                Base {
+                    cwd: "/p",
+                    home: Some("/h"),
+                },
+            );
         }
         let _ = interp::analyze(
             interp::Lang::Python,

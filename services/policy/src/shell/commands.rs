@@ -195,6 +195,13 @@ impl Walker<'_> {
     /// `terraform workspace select X`, `gcloud config set project X`): later commands
     /// act on it.
     pub(super) fn context_switch(&mut self, e: &Effective) {
+        // Runs at every emitted command: look at the words only for these tools.
+        if !matches!(
+            e.name.as_str(),
+            "kubectl" | "terraform" | "tofu" | "gcloud" | "pulumi"
+        ) {
+            return;
+        }
         let a: Vec<&str> = e.args.iter().map(|w| w.text.as_str()).collect();
         let target = match (e.name.as_str(), a.as_slice()) {
             ("kubectl", ["config", "use-context", x, ..]) => Some(("LH_CONTEXT_KUBE", *x)),

@@ -1,27 +1,52 @@
 //! A fast path for plain command lines (`git status`, `cargo test && git push`,
-//! `ps aux | grep x`, `git commit -m 'fix it'`, `cargo build 2>&1 | tail`): words of
-//! letters, digits, globs and a few safe punctuation marks, `{}` and `\;` (for `find
-//! -exec`), or whole single- or double-quoted words of printable text with nothing to
-//! expand, joined by `|`, `&&`, `||` and `;`; the first command of a statement may end
-//! in redirects to plain words (`> f`, `2>&1`, `< in`). Parsing one with tree-sitter
-//! costs more than the rest of its analysis, and its syntax tree says nothing the words
-//! do not: such a line is walked from its words, exactly as the tree walk would (same
-//! commands, same stdin flows, same node counts for the bounds). Anything else (`$`,
-//! escapes, other redirects, brackets, newlines, assignments, keywords, quotes inside a
-//! word) takes the parser. A test walks the corpus and generated lines both ways and
-//! compares.
+//! `ps aux | grep x`, `git commit -m 'fix it'`, `cargo build 2>&1 | tail`, `echo $HOME`):
+//! words of letters, digits, globs and a few safe punctuation marks, `{}` and `\;` (for
+//! `find -exec`), whole single- or double-quoted words of printable text with nothing to
+//! expand, or a whole variable as an argument (`$X`, `${X}`, `"$X"`), joined by `|`,
+//! `&&`, `||` and `;`; commands of a statement's first pipeline may end in redirects to
+//! plain words (`> f`, `2>&1`, `< in`). Parsing one with tree-sitter costs more than the
+//! rest of its analysis, and its syntax tree says nothing the words do not: such a line
+//! is walked from its words, exactly as the tree walk would (same commands, same stdin
+//! flows, same node counts for the bounds). Anything else (other `$` forms, escapes,
+//! other redirects, brackets, newlines, assignments, keywords, quotes inside a word)
+//! takes the parser. Tests walk the corpus and generated lines both ways and compare.
 
 use super::walk::redirect_kind;
 use super::*;
 
 /// One word of a plain line: its text after quote removal, and how many syntax nodes
 /// the tree has for it (a double-quoted word is a `string` around a `string_content`,
-/// unless it holds only blanks).
+/// unless it holds only blanks). For a variable (`$NAME`, `${NAME}`, `"$NAME"`), `text`
+/// is the name.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PlainWord<'t> {
     text: &'t str,
     nodes: usize,
     quoted: bool,
+    var: bool,
+}
+
+/// The name of the variable `s` starts with (`$NAME` or `${NAME}`) and the length of
+/// the reference; not `$IFS` (split before parsing) nor special parameters.
+fn var_ref(s: &str) -> Option<(&str, usize)> {
+    let braced = s.starts_with("${");
+    let body = s.get(if braced { 2 } else { 1 }..)?;
+    if !s.starts_with('$') {
+        return None;
+    }
+    let len = body
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    let name = &body[..len];
+    if name.is_empty() || name.as_bytes()[0].is_ascii_digit() || name == "IFS" {
+        return None;
+    }
+    if braced {
+        body[len..].starts_with('}').then_some((name, len + 3))
+    } else {
+        Some((name, len + 1))
+    }
 }
 
 /// A redirect to a plain word: `op` as the grammar's unnamed children spell it
@@ -123,18 +148,43 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
             q @ (b'\'' | b'"') => {
                 let len = b[i + 1..].iter().position(|c| *c == q)?;
                 let inner = &text[i + 1..i + 1 + len];
-                if !inner.bytes().all(|c| quoted_byte(q, c)) {
-                    return None;
+                // `"$NAME"`: a `string` around the expansion.
+                if q == b'"'
+                    && let Some((name, n)) = var_ref(inner)
+                    && n == inner.len()
+                {
+                    i += len + 2;
+                    PlainWord {
+                        text: name,
+                        nodes: 2,
+                        quoted: true,
+                        var: true,
+                    }
+                } else {
+                    if !inner.bytes().all(|c| quoted_byte(q, c)) {
+                        return None;
+                    }
+                    i += len + 2;
+                    PlainWord {
+                        text: inner,
+                        nodes: if q == b'"' && inner.bytes().any(|c| c != b' ') {
+                            2
+                        } else {
+                            1
+                        },
+                        quoted: true,
+                        var: false,
+                    }
                 }
-                i += len + 2;
+            }
+            b'$' => {
+                let (name, n) = var_ref(&text[i..])?;
+                i += n;
                 PlainWord {
-                    text: inner,
-                    nodes: if q == b'"' && inner.bytes().any(|c| c != b' ') {
-                        2
-                    } else {
-                        1
-                    },
-                    quoted: true,
+                    text: name,
+                    nodes: 1,
+                    quoted: false,
+                    var: true,
                 }
             }
             // `find … -exec rm {} +`, `… \;`: the grammar's `{` `}` pair and an escaped `;`.
@@ -144,6 +194,7 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                     text: "{}",
                     nodes: 3,
                     quoted: false,
+                    var: false,
                 }
             }
             b'\\' if b.get(i + 1) == Some(&b';') => {
@@ -152,6 +203,7 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                     text: ";",
                     nodes: 1,
                     quoted: false,
+                    var: false,
                 }
             }
             c if word_byte(c) => {
@@ -173,6 +225,7 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                     text: &text[start..i],
                     nodes: 1,
                     quoted: false,
+                    var: false,
                 }
             }
             _ => return None,
@@ -287,6 +340,7 @@ impl<'t> Plain<'t> {
                     }
                     let first = words.first()?;
                     if first.quoted
+                        || first.var
                         || first.text.starts_with(['-', '+'])
                         || !first.text.bytes().all(name_byte)
                         || KEYWORDS.contains(&first.text)
@@ -427,7 +481,14 @@ impl Walker<'_> {
         }
         // The nodes the tree has: `command_name` around the first word, then the words.
         self.nodes += 1 + words.iter().map(|w| w.nodes).sum::<usize>();
-        let argv = words.iter().map(|w| Word::lit(w.text)).collect();
+        let mut argv = Vec::with_capacity(words.len());
+        for w in words {
+            if w.var {
+                split_ifs(self.plain_expansion(w.text, w.quoted), &mut argv);
+            } else {
+                argv.push(Word::lit(w.text));
+            }
+        }
         self.run_argv(argv, ctx.clone(), ctx, depth)
     }
 }

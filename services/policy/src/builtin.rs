@@ -141,6 +141,8 @@ mod tests {
             for t in &texts {
                 let want = u.is_match(t);
                 assert_eq!(a.is_match(t.as_bytes()), want, "{id} on {t:?}");
+                // What calls use: needles, the ASCII form, split at long gaps.
+                assert_eq!(l.is_match(t), want, "{id} on {t:?} (as called)");
                 for set in needles {
                     if !set.iter().any(|x| t.contains(x.as_str())) {
                         assert!(!want, "{id} on {t:?}: matched without any of {set:?}");

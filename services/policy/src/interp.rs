@@ -177,13 +177,28 @@ pub(crate) fn static_regex(pattern: &str) -> TwinRegex {
     TwinRegex::from_full(Regex::new(pattern).expect("a literal pattern compiles"))
 }
 
+static ASSIGN: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r#"(?:^|[;\s(])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#,
+    )
+});
+
+/// Whether `code` has an `=` followed by blanks and a quote, which every [`ASSIGN`]
+/// match has. The pattern has no literal to search for first, so its lazy DFA would
+/// otherwise walk (and, on text it has not seen, build states along) all of the code.
+fn may_assign(code: &str) -> bool {
+    code.match_indices('=').any(|(i, _)| {
+        code[i + 1..]
+            .trim_start_matches(char::is_whitespace)
+            .starts_with(['\'', '"'])
+    })
+}
+
 /// `name = 'literal'` (and `$name = "…"`) assignments in one-liner code.
 fn assignments(code: &str) -> HashMap<String, String> {
-    static ASSIGN: LazyLock<TwinRegex> = LazyLock::new(|| {
-        static_regex(
-            r#"(?:^|[;\s(])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#,
-        )
-    });
+    if !may_assign(code) {
+        return HashMap::new();
+    }
     ASSIGN
         .captures_iter(code)
         .filter_map(|c| {
@@ -783,6 +798,41 @@ pub fn hex_decode(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cheap test never hides an assignment the pattern finds.
+    #[test]
+    fn may_assign_holds_wherever_the_pattern_matches() {
+        let mut texts: Vec<String> = [
+            "x = 'a'",
+            "x=\"a\"",
+            "my $d = \"/\"; rmtree($d)",
+            "x =\u{2003}'a'",
+            "a == b",
+            "f(x='y')",
+            "",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        for input in crate::corpus_inputs() {
+            strings(&input, &mut texts);
+        }
+        let mut matched = 0;
+        for t in &texts {
+            if ASSIGN.captures_iter(t).next().is_some() {
+                matched += 1;
+                assert!(may_assign(t), "{t:?}");
+            }
+        }
+        assert!(matched > 20, "{matched}");
+    }
 
     #[test]
     fn python_calls_become_shell_terms() {

@@ -35,6 +35,7 @@ pub mod rules;
 pub mod shell;
 pub mod targets;
 pub mod twin_regex;
+mod warmup;
 
 /// The `tool_input` of every call in the labelled corpus (`tests/corpus/policy/*.jsonl`),
 /// for tests that check a faster path against the engine on real calls.
@@ -264,6 +265,10 @@ fn names_file(arg: &str, path: &str) -> bool {
     prefix.is_empty() || prefix.ends_with(['/', '@', '='])
 }
 
+/// How many earlier commands of a line are compared with the next one before judging it
+/// afresh (keeps the comparison cheap on lines of hundreds of commands).
+const MEMO_LOOKBACK: usize = 8;
+
 /// Stand-in working directory when a call has none.
 const UNKNOWN_CWD: &str = "/unknown-cwd/project";
 
@@ -396,6 +401,15 @@ impl Policy {
                 home: Some("/h"),
             });
         }
+        for line in warmup::INTERPRETER_LINES {
+            let _ = self.analyze_bash(
+                line,
+                Base {
+                    cwd: "/p",
+                    home: Some("/h"),
+                },
+            );
+        }
         let _ = interp::analyze(
             interp::Lang::Python,
             "import os, shutil, socket; os.system('ls'); shutil.rmtree('/tmp/x'); os.remove('/tmp/y'); open('/tmp/z', 'w'); fork() while 1; exec(base64.b64decode('x')); requests.post('u'); d='x'",
@@ -510,27 +524,34 @@ impl Policy {
         let mut seen: Vec<&str> = Vec::new();
         // The branch a `git checkout X` / `git switch X` earlier in the chain moved to.
         let mut branch: Option<String> = None;
-        for e in &norm.commands {
-            let mut facts = rules.facts(e, base);
-            if facts.name == "git" {
-                git_branch_flow(&mut facts, &mut branch);
-            }
-            if !tainted.is_empty()
-                && facts
-                    .args
-                    .iter()
-                    .map(String::as_str)
-                    .chain(
-                        facts
-                            .classified
+        // Facts and matches of commands seen earlier in this line, by index: a function
+        // body walked at each call (`:(){ :|:& };:`) yields the same command many times.
+        let mut judged: Vec<(usize, Facts, Vec<&Rule>)> = Vec::new();
+        for (i, e) in norm.commands.iter().enumerate() {
+            // Only while nothing earlier in the line changes how a command reads (a
+            // branch checked out, a file made secret): then facts depend on `e` alone.
+            let context_free = e.name != "git" && tainted.is_empty();
+            let earlier = judged
+                .iter()
+                .rev()
+                .take_while(|(j, ..)| i - j <= MEMO_LOOKBACK)
+                .find(|(j, ..)| context_free && norm.commands[*j] == *e);
+            let (facts, matched) = match earlier {
+                Some((_, facts, matched)) => (facts.clone(), matched.clone()),
+                None => {
+                    let (facts, matched) = self.judge(e, base, &mut branch, &tainted);
+                    // Kept only for a command that comes again shortly.
+                    if context_free
+                        && norm.commands[i + 1..]
                             .iter()
-                            .map(|(p, _)| p.trim_start_matches(['<', '>'])),
-                    )
-                    .any(|a| tainted.iter().any(|t| names_file(a, t)))
-            {
-                facts.paths |= Classes::SECRET;
-                facts.stdin_paths |= Classes::SECRET;
-            }
+                            .take(MEMO_LOOKBACK)
+                            .any(|later| later == e)
+                    {
+                        judged.push((i, facts.clone(), matched.clone()));
+                    }
+                    (facts, matched)
+                }
+            };
             if (facts.paths | facts.stdin_paths).intersects(Classes::SECRET) {
                 for (p, cls) in &facts.classified {
                     let p = p.trim_start_matches(['>', '<']);
@@ -539,7 +560,6 @@ impl Policy {
                     }
                 }
             }
-            let matched = rules.matching(&facts);
             if matched.iter().all(|r| r.mark)
                 && let Some(d) = bash_default
                 && d.verdict != Verdict::Allow
@@ -617,6 +637,40 @@ impl Policy {
             parse_error: norm.parse_error,
             over_bound: norm.over_bound,
         }
+    }
+
+    /// Facts of one effective command, read in the light of the line so far (the branch
+    /// a `git checkout` moved to, files that received secrets), and the rules they match.
+    fn judge(
+        &self,
+        e: &Effective,
+        base: Base<'_>,
+        branch: &mut Option<String>,
+        tainted: &[String],
+    ) -> (Facts, Vec<&Rule>) {
+        let rules = &self.inner.rules;
+        let mut facts = rules.facts(e, base);
+        if facts.name == "git" {
+            git_branch_flow(&mut facts, branch);
+        }
+        if !tainted.is_empty()
+            && facts
+                .args
+                .iter()
+                .map(String::as_str)
+                .chain(
+                    facts
+                        .classified
+                        .iter()
+                        .map(|(p, _)| p.trim_start_matches(['<', '>'])),
+                )
+                .any(|a| tainted.iter().any(|t| names_file(a, t)))
+        {
+            facts.paths |= Classes::SECRET;
+            facts.stdin_paths |= Classes::SECRET;
+        }
+        let matched = rules.matching(&facts);
+        (facts, matched)
     }
 
     /// Decides a non-shell tool by its target path, content and configured defaults.

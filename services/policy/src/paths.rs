@@ -7,6 +7,7 @@
 //! way `rm -rf "$DIR/"` becomes `rm -rf /`.
 
 use crate::word::DYN;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;
@@ -209,20 +210,20 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     let home = home.trim_end_matches('/');
     let home = if home.is_empty() { UNKNOWN_HOME } else { home };
     // Expand `~` and resolve against cwd.
-    let abs: String = if text == "~" || text.starts_with("~/") {
-        format!("{home}{}", &text[1..])
+    let abs: Cow<'_, str> = if text == "~" || text.starts_with("~/") {
+        Cow::Owned(format!("{home}{}", &text[1..]))
     } else if let Some(rest) = text.strip_prefix('~') {
         // `~user/…`: another user's home.
         let (user, tail) = rest.split_once('/').unwrap_or((rest, ""));
-        if user == "root" {
+        Cow::Owned(if user == "root" {
             format!("/root/{tail}")
         } else {
             format!("/home/{user}/{tail}")
-        }
+        })
     } else if text.starts_with('/') {
-        text.to_owned()
+        Cow::Borrowed(text)
     } else {
-        format!("{}/{}", base.cwd.trim_end_matches('/'), text)
+        Cow::Owned(format!("{}/{}", base.cwd.trim_end_matches('/'), text))
     };
     // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
     let mut hunted = false;
@@ -241,7 +242,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                 (normalize(dir), true)
             } else if !pattern.contains(['[', '?', '/']) && pattern.replace('*', "").len() >= 3 {
                 // `.env*`, `*.pem`, `id_rsa*`: the name without its stars says what is hunted.
-                let mut p = normalize(dir);
+                let mut p = normalize(dir).into_owned();
                 if !p.ends_with('/') {
                     p.push('/');
                 }
@@ -258,14 +259,14 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                 ]
                 .iter()
                 .any(|w| pattern.to_ascii_lowercase().contains(w));
-                (p, false)
+                (Cow::Owned(p), false)
             } else {
-                let mut p = normalize(dir);
+                let mut p = normalize(dir).into_owned();
                 if !p.ends_with('/') {
                     p.push('/');
                 }
                 p.push('x');
-                (p, false)
+                (Cow::Owned(p), false)
             }
         }
         None => (normalize(&abs), false),
@@ -303,8 +304,23 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     c
 }
 
-/// Lexical normalisation: collapses `.`, `..` and repeated slashes.
-fn normalize(abs: &str) -> String {
+/// Lexical normalisation: collapses `.`, `..` and repeated slashes. Most paths are
+/// already normal and come back borrowed (this runs for every word classified).
+fn normalize(abs: &str) -> Cow<'_, str> {
+    let normal = abs == "/"
+        || abs.starts_with('/')
+            && !abs.ends_with('/')
+            && abs[1..]
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != "..");
+    if normal {
+        Cow::Borrowed(abs)
+    } else {
+        Cow::Owned(collapse(abs))
+    }
+}
+
+fn collapse(abs: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for seg in abs.split('/') {
         match seg {
@@ -839,6 +855,25 @@ mod tests {
             },
         )
         .names()
+    }
+
+    #[test]
+    fn normal_paths_are_borrowed_and_others_collapsed() {
+        for p in ["/", "/a", "/home/u/p/src/main.rs", "/.env", "/a/.b/c..d"] {
+            assert!(matches!(normalize(p), Cow::Borrowed(_)), "{p}");
+            assert_eq!(normalize(p), collapse(p), "{p}");
+        }
+        for (p, want) in [
+            ("/a/", "/a"),
+            ("//a//b", "/a/b"),
+            ("/a/./b", "/a/b"),
+            ("/a/../b", "/b"),
+            ("/..", "/"),
+            ("/a/.", "/a"),
+            ("", "/"),
+        ] {
+            assert_eq!(normalize(p), want, "{p}");
+        }
     }
 
     #[test]

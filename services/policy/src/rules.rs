@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 mod gate;
+mod split;
 
 /// Largest pack accepted (packs come from projects and a KV bucket too).
 pub const MAX_PACK: usize = 1024 * 1024;
@@ -476,6 +477,8 @@ pub struct LazyRegex {
     compiled: OnceLock<Option<Regex>>,
     ascii: OnceLock<Option<regex::bytes::Regex>>,
     needles: OnceLock<Vec<Vec<String>>>,
+    /// The ASCII form split at long counted gaps, when it has any ([`split`]).
+    split: OnceLock<Option<split::Split>>,
 }
 
 /// Texts every rule pattern is run over once compiled (whole and word by word), so its
@@ -511,7 +514,14 @@ impl LazyRegex {
             compiled: OnceLock::new(),
             ascii: OnceLock::new(),
             needles: OnceLock::new(),
+            split: OnceLock::new(),
         }
+    }
+
+    fn split(&self) -> Option<&split::Split> {
+        self.split
+            .get_or_init(|| split::Split::of(&self.pattern, REGEX_SIZE_LIMIT))
+            .as_ref()
     }
 
     /// Sets of literals (those every match starts with, those it ends with) such that
@@ -587,6 +597,9 @@ impl LazyRegex {
                 return false;
             }
             if let Some(r) = self.get_ascii() {
+                if let Some(split) = self.split() {
+                    return split.is_match(text.as_bytes());
+                }
                 return r.is_match(text.as_bytes());
             }
         }
@@ -949,6 +962,7 @@ impl RuleSet {
             {
                 // Both forms, so that no call pays for either.
                 let _ = l.get_ascii();
+                let _ = l.split();
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }
@@ -1033,7 +1047,7 @@ impl RuleSet {
     }
 
     /// Reads an effective command the way the rules see it.
-    pub fn facts(&self, e: &Effective, base: Base<'_>) -> Facts {
+    pub fn facts<'e>(&self, e: &'e Effective, base: Base<'_>) -> Facts {
         // After `cd`, relative paths resolve in the new directory, but the project (what
         // counts as inside) stays where the agent is.
         let moved = e.cwd.as_deref().filter(|c| *c != base.cwd);
@@ -1183,9 +1197,9 @@ impl RuleSet {
                 .any(|p| f.flags.contains(*p));
         // The same word is often classified several times (as a path, then as the
         // destination or a source): remember each answer for this command.
-        let seen: RefCell<Vec<(String, Classes)>> = RefCell::new(Vec::new());
-        let classify = |t: &str| {
-            if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| k == t) {
+        let seen: RefCell<Vec<(&'e str, Classes)>> = RefCell::new(Vec::new());
+        let classify = |t: &'e str| {
+            if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| *k == t) {
                 return *c;
             }
             let c = match moved {
@@ -1194,7 +1208,7 @@ impl RuleSet {
                 }
                 _ => paths::classify(t, base),
             };
-            seen.borrow_mut().push((t.to_owned(), c));
+            seen.borrow_mut().push((t, c));
             c
         };
         if !no_paths {
@@ -1280,18 +1294,22 @@ impl RuleSet {
         let named = operands
             .iter()
             .chain(values.iter())
-            .map(|s| (*s).to_owned())
-            .chain(e.args.iter().flat_map(|w| w.vars.iter().cloned()))
+            .copied()
+            .chain(
+                e.args
+                    .iter()
+                    .flat_map(|w| w.vars.iter().map(String::as_str)),
+            )
             .chain(
                 e.env
                     .iter()
                     .filter(|(k, _)| targets::is_selector_var(k))
-                    .map(|(_, v)| v.clone()),
+                    .map(|(_, v)| v.as_str()),
             );
         for t in named {
-            if targets::classify(&t) == targets::Target::Production {
+            if targets::classify(t) == targets::Target::Production {
                 f.production = true;
-                f.production_by = Some(t);
+                f.production_by = Some(t.to_owned());
                 break;
             }
         }

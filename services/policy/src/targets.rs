@@ -50,11 +50,12 @@ pub fn classify(text: &str) -> Target {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        let w = word.to_ascii_lowercase();
-        if PRODUCTION_WORDS.contains(&w.as_str()) {
+        // Words are ASCII letters and digits: compare without lowercasing a copy.
+        let is = |list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(word));
+        if is(PRODUCTION_WORDS) {
             return Target::Production;
         }
-        non_prod |= NON_PRODUCTION_WORDS.contains(&w.as_str());
+        non_prod |= is(NON_PRODUCTION_WORDS);
     }
     if non_prod || text.contains("127.0.0.1") || text.contains("[::1]") {
         Target::NonProduction
@@ -66,22 +67,30 @@ pub fn classify(text: &str) -> Target {
 /// Environment variables whose value selects an environment or a target
 /// (`RAILS_ENV=production`, `TF_WORKSPACE=prod`, `DATABASE_URL=postgres://prod-db/…`).
 pub fn is_selector_var(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    n.ends_with("ENV")
-        || n.ends_with("ENVIRONMENT")
-        || n.ends_with("STAGE")
-        || n.ends_with("WORKSPACE")
-        || n.ends_with("PROFILE")
-        || n.ends_with("CONTEXT")
-        || n.ends_with("PROJECT")
-        || n.ends_with("_URL")
-        || n.ends_with("_URI")
-        || n.ends_with("HOST")
-        || n.ends_with("_DB")
-        || n.ends_with("DATABASE")
-        || n.ends_with("SETTINGS_MODULE")
-        || n.ends_with("STACK")
-        || n.starts_with("LH_CONTEXT")
+    // Asked for every variable at every command: compare in place, no uppercase copy.
+    let n = name.as_bytes();
+    let ends_with = |suffix: &str| {
+        n.len() >= suffix.len()
+            && n[n.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    let starts_with = |prefix: &str| {
+        n.len() >= prefix.len() && n[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    };
+    ends_with("ENV")
+        || ends_with("ENVIRONMENT")
+        || ends_with("STAGE")
+        || ends_with("WORKSPACE")
+        || ends_with("PROFILE")
+        || ends_with("CONTEXT")
+        || ends_with("PROJECT")
+        || ends_with("_URL")
+        || ends_with("_URI")
+        || ends_with("HOST")
+        || ends_with("_DB")
+        || ends_with("DATABASE")
+        || ends_with("SETTINGS_MODULE")
+        || ends_with("STACK")
+        || starts_with("LH_CONTEXT")
 }
 
 #[cfg(test)]

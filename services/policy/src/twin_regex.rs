@@ -72,10 +72,17 @@ impl TwinRegex {
             .as_ref()
     }
 
-    /// Compiles both forms now; false when the full pattern does not compile.
+    /// Compiles both forms now; false when the full pattern does not compile. The
+    /// ASCII form also runs over [`samples`] of its own matches, so the lazy DFA states
+    /// along them are built here rather than by the first calls.
     pub fn compile(&self) -> bool {
         let full = self.full().is_some();
-        let _ = self.ascii();
+        if let Some(r) = self.ascii() {
+            for t in samples_of(&self.pattern) {
+                let _ = r.is_match(&t);
+                let _ = r.find_iter(&t).count();
+            }
+        }
         full
     }
 
@@ -114,6 +121,95 @@ impl TwinRegex {
             None => Cow::Borrowed(text),
         }
     }
+}
+
+/// Most example strings kept per syntax node (bounds the warm-up of a large pattern).
+const MAX_SAMPLES: usize = 48;
+
+/// Example matches of `pattern` (every branch of every alternation at least once, each
+/// repetition as few times as it allows), each inside a line of ordinary code
+/// (`x = f(…)`): running the pattern over them walks its match paths. Derived from the
+/// pattern alone; anchors and word boundaries may keep some from matching, which only
+/// makes the warm-up shorter.
+fn samples_of(pattern: &str) -> Vec<String> {
+    let Ok(hir) = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+    else {
+        return Vec::new();
+    };
+    samples(&hir)
+        .into_iter()
+        .filter_map(|s| String::from_utf8(s).ok())
+        .map(|s| format!("import os; x = {s}('a', b=1); y = 2\n"))
+        .collect()
+}
+
+/// Example strings of `h`, each as short as its repetitions allow.
+fn samples(h: &Hir) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => vec![Vec::new()],
+        HirKind::Literal(hir::Literal(bytes)) => vec![bytes.to_vec()],
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut v: Vec<Vec<u8>> = c
+                .ranges()
+                .first()
+                .zip(c.ranges().last())
+                .map(|(a, z)| vec![vec![a.start()], vec![z.end()]])
+                .unwrap_or_default();
+            v.dedup();
+            v
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut v: Vec<Vec<u8>> = c
+                .ranges()
+                .first()
+                .zip(c.ranges().last())
+                .map(|(a, z)| {
+                    vec![
+                        a.start().to_string().into_bytes(),
+                        z.end().to_string().into_bytes(),
+                    ]
+                })
+                .unwrap_or_default();
+            v.dedup();
+            v
+        }
+        HirKind::Capture(c) => samples(&c.sub),
+        HirKind::Repetition(r) => {
+            let times = (r.min as usize).clamp(1, 16);
+            let mut v: Vec<Vec<u8>> = samples(&r.sub)
+                .into_iter()
+                .map(|one| one.repeat(times))
+                .collect();
+            if r.min == 0 {
+                v.insert(0, Vec::new());
+            }
+            v
+        }
+        HirKind::Alternation(subs) => subs.iter().flat_map(samples).collect(),
+        HirKind::Concat(subs) => {
+            // Each part's first sample, and every other sample of one part at a time.
+            let parts: Vec<Vec<Vec<u8>>> = subs.iter().map(samples).collect();
+            if parts.iter().any(Vec::is_empty) {
+                return Vec::new();
+            }
+            let base: Vec<&[u8]> = parts.iter().map(|p| p[0].as_slice()).collect();
+            let mut v = vec![base.concat()];
+            for (i, part) in parts.iter().enumerate() {
+                for alt in part.iter().skip(1) {
+                    let mut one = base.clone();
+                    one[i] = alt;
+                    v.push(one.concat());
+                }
+            }
+            v
+        }
+    };
+    out.truncate(MAX_SAMPLES);
+    out
 }
 
 fn build(pattern: &str, size_limit: usize) -> Option<Regex> {

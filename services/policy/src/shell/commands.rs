@@ -195,6 +195,13 @@ impl Walker<'_> {
     /// `terraform workspace select X`, `gcloud config set project X`): later commands
     /// act on it.
     pub(super) fn context_switch(&mut self, e: &Effective) {
+        // Runs at every emitted command: look at the words only for these tools.
+        if !matches!(
+            e.name.as_str(),
+            "kubectl" | "terraform" | "tofu" | "gcloud" | "pulumi"
+        ) {
+            return;
+        }
         let a: Vec<&str> = e.args.iter().map(|w| w.text.as_str()).collect();
         let target = match (e.name.as_str(), a.as_slice()) {
             ("kubectl", ["config", "use-context", x, ..]) => Some(("LH_CONTEXT_KUBE", *x)),
@@ -325,33 +332,20 @@ impl Walker<'_> {
         depth: usize,
     ) -> Output {
         self.calls += 1;
-        let mut bound: Vec<(String, String)> = vec![
-            (
-                "@".to_owned(),
-                args.iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(&IFS_SPLIT.to_string()),
-            ),
-            ("#".to_owned(), args.len().to_string()),
-        ];
-        bound.push(("*".to_owned(), bound[0].1.clone()));
-        for (i, a) in args.iter().take(9).enumerate() {
-            bound.push(((i + 1).to_string(), a.text.clone()));
-        }
-        let saved: Vec<(String, Option<String>)> = bound
+        // The caller's positional parameters, set aside (all of them: those this call
+        // does not set are unset inside it) and put back afterwards.
+        const POSITIONAL: [&str; 12] = ["@", "#", "*", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+        let saved: Vec<Option<String>> = POSITIONAL.iter().map(|k| self.vars.remove(*k)).collect();
+        let all = args
             .iter()
-            .map(|(k, _)| (k.clone(), self.vars.get(k).cloned()))
-            .chain(
-                (args.len() + 1..=9)
-                    .map(|i| (i.to_string(), self.vars.get(&i.to_string()).cloned())),
-            )
-            .collect();
-        for i in args.len() + 1..=9 {
-            self.vars.remove(&i.to_string());
-        }
-        for (k, v) in bound {
-            self.vars.insert(k, v);
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(&IFS_SPLIT.to_string());
+        self.vars.insert("@".to_owned(), all.clone());
+        self.vars.insert("#".to_owned(), args.len().to_string());
+        self.vars.insert("*".to_owned(), all);
+        for (k, a) in POSITIONAL[3..].iter().zip(args) {
+            self.vars.insert((*k).to_owned(), a.text.clone());
         }
         via.push(format!("{name}()"));
         self.calling.push(name);
@@ -362,10 +356,10 @@ impl Walker<'_> {
         };
         self.run_script(&body, &c, depth + 1);
         self.calling.pop();
-        for (k, v) in saved {
+        for (k, v) in POSITIONAL.iter().zip(saved) {
             match v {
-                Some(v) => self.vars.insert(k, v),
-                None => self.vars.remove(&k),
+                Some(v) => self.vars.insert((*k).to_owned(), v),
+                None => self.vars.remove(*k),
             };
         }
         Output::default()

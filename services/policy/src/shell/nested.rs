@@ -245,8 +245,6 @@ impl Walker<'_> {
                 extra_vars: extra_vars.to_vec(),
                 ..ctx.clone()
             };
-            let mut c2 = c.clone();
-            c2.via = Vec::new();
             return self.resolve_with_tags(argv, &c, tags);
         }
         let (code, from_stdin) = interp::code_arg(lang, rest);

@@ -1,30 +1,67 @@
 //! A fast path for plain command lines (`git status`, `cargo test && git push`,
-//! `ps aux | grep x`, `git commit -m 'fix it'`): words of letters, digits, globs and a
-//! few safe punctuation marks, `{}` and `\;` (for `find -exec`), or whole single- or
-//! double-quoted words of printable text with nothing to expand, joined by `|`, `&&`, `||` and `;`. Parsing one with
-//! tree-sitter costs more than the rest of its analysis, and its syntax tree says
-//! nothing the words do not: such a line is walked from its words, exactly as the tree
-//! walk would (same commands, same stdin flows, same node counts for the bounds).
-//! Anything else (`$`, escapes, redirects, brackets, newlines, assignments, keywords,
-//! quotes inside a word) takes the parser. A test walks the corpus and generated lines
-//! both ways and compares.
+//! `ps aux | grep x`, `git commit -m 'fix it'`, `cargo build 2>&1 | tail`, `echo $HOME`):
+//! words of letters, digits, globs and a few safe punctuation marks, `{}` and `\;` (for
+//! `find -exec`), whole single- or double-quoted words of printable text with nothing to
+//! expand, or a whole variable as an argument (`$X`, `${X}`, `"$X"`), joined by `|`,
+//! `&&`, `||` and `;`; commands of a statement's first pipeline may end in redirects to
+//! plain words (`> f`, `2>&1`, `< in`). Parsing one with tree-sitter costs more than the
+//! rest of its analysis, and its syntax tree says nothing the words do not: such a line
+//! is walked from its words, exactly as the tree walk would (same commands, same stdin
+//! flows, same node counts for the bounds). Anything else (other `$` forms, escapes,
+//! other redirects, brackets, newlines, assignments, keywords, quotes inside a word)
+//! takes the parser. Tests walk the corpus and generated lines both ways and compare.
 
+use super::walk::redirect_kind;
 use super::*;
 
 /// One word of a plain line: its text after quote removal, and how many syntax nodes
 /// the tree has for it (a double-quoted word is a `string` around a `string_content`,
-/// unless it holds only blanks).
+/// unless it holds only blanks). For a variable (`$NAME`, `${NAME}`, `"$NAME"`), `text`
+/// is the name.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PlainWord<'t> {
     text: &'t str,
     nodes: usize,
     quoted: bool,
+    var: bool,
+}
+
+/// The name of the variable `s` starts with (`$NAME` or `${NAME}`) and the length of
+/// the reference; not `$IFS` (split before parsing) nor special parameters.
+fn var_ref(s: &str) -> Option<(&str, usize)> {
+    let braced = s.starts_with("${");
+    let body = s.get(if braced { 2 } else { 1 }..)?;
+    if !s.starts_with('$') {
+        return None;
+    }
+    let len = body
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    let name = &body[..len];
+    if name.is_empty() || name.as_bytes()[0].is_ascii_digit() || name == "IFS" {
+        return None;
+    }
+    if braced {
+        body[len..].starts_with('}').then_some((name, len + 3))
+    } else {
+        Some((name, len + 1))
+    }
+}
+
+/// A redirect to a plain word: `op` as the grammar's unnamed children spell it
+/// (`>`, `>>`, `>&`, `&>`, `<` …, without the descriptor), and its destination.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlainRedirect<'t> {
+    op: &'t str,
+    target: &'t str,
 }
 
 /// One token of a plain line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok<'t> {
     Word(PlainWord<'t>),
+    Redirect(PlainRedirect<'t>),
     Pipe,
     /// `&&` or `||`: either way, both sides are walked alike.
     AndOr,
@@ -102,21 +139,52 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                 i += 2;
                 continue;
             }
+            b'>' | b'<' | b'&' => {
+                let (r, next) = redirect(text, i)?;
+                out.push(Tok::Redirect(r));
+                i = next;
+                continue;
+            }
             q @ (b'\'' | b'"') => {
                 let len = b[i + 1..].iter().position(|c| *c == q)?;
                 let inner = &text[i + 1..i + 1 + len];
-                if !inner.bytes().all(|c| quoted_byte(q, c)) {
-                    return None;
+                // `"$NAME"`: a `string` around the expansion.
+                if q == b'"'
+                    && let Some((name, n)) = var_ref(inner)
+                    && n == inner.len()
+                {
+                    i += len + 2;
+                    PlainWord {
+                        text: name,
+                        nodes: 2,
+                        quoted: true,
+                        var: true,
+                    }
+                } else {
+                    if !inner.bytes().all(|c| quoted_byte(q, c)) {
+                        return None;
+                    }
+                    i += len + 2;
+                    PlainWord {
+                        text: inner,
+                        nodes: if q == b'"' && inner.bytes().any(|c| c != b' ') {
+                            2
+                        } else {
+                            1
+                        },
+                        quoted: true,
+                        var: false,
+                    }
                 }
-                i += len + 2;
+            }
+            b'$' => {
+                let (name, n) = var_ref(&text[i..])?;
+                i += n;
                 PlainWord {
-                    text: inner,
-                    nodes: if q == b'"' && inner.bytes().any(|c| c != b' ') {
-                        2
-                    } else {
-                        1
-                    },
-                    quoted: true,
+                    text: name,
+                    nodes: 1,
+                    quoted: false,
+                    var: true,
                 }
             }
             // `find … -exec rm {} +`, `… \;`: the grammar's `{` `}` pair and an escaped `;`.
@@ -126,6 +194,7 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                     text: "{}",
                     nodes: 3,
                     quoted: false,
+                    var: false,
                 }
             }
             b'\\' if b.get(i + 1) == Some(&b';') => {
@@ -134,6 +203,7 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                     text: ";",
                     nodes: 1,
                     quoted: false,
+                    var: false,
                 }
             }
             c if word_byte(c) => {
@@ -141,10 +211,21 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
                 while i < b.len() && word_byte(b[i]) {
                     i += 1;
                 }
+                // `2>&1`, `2>/dev/null`: digits glued to the operator name a descriptor,
+                // which the walk does not look at.
+                if matches!(b.get(i), Some(b'>' | b'<'))
+                    && b[start..i].iter().all(u8::is_ascii_digit)
+                {
+                    let (r, next) = redirect(text, i)?;
+                    out.push(Tok::Redirect(r));
+                    i = next;
+                    continue;
+                }
                 PlainWord {
                     text: &text[start..i],
                     nodes: 1,
                     quoted: false,
+                    var: false,
                 }
             }
             _ => return None,
@@ -160,10 +241,66 @@ fn tokens(text: &str) -> Option<Vec<Tok<'_>>> {
     Some(out)
 }
 
+/// The redirect whose operator starts at `i` (after any descriptor), and where the next
+/// token starts; `None` unless it is `>`, `>>`, `>|`, `>&`, `&>`, `&>>` or `<` followed
+/// by one plain word (`>&-` closes a descriptor: not plain).
+fn redirect(text: &str, i: usize) -> Option<(PlainRedirect<'_>, usize)> {
+    let b = text.as_bytes();
+    let rest = &b[i..];
+    let len = if rest.starts_with(b"&>>") {
+        3
+    } else if rest.starts_with(b">>")
+        || rest.starts_with(b">&")
+        || rest.starts_with(b"&>")
+        || rest.starts_with(b">|")
+    {
+        2
+    } else if rest.starts_with(b">") || rest.starts_with(b"<") && !rest.starts_with(b"<<") {
+        1
+    } else {
+        return None;
+    };
+    // `<&`, `<>`, `<(`, `>(`: other constructs.
+    if matches!(b.get(i + len), Some(b'&' | b'>' | b'<' | b'(')) {
+        return None;
+    }
+    let mut j = i + len;
+    while matches!(b.get(j), Some(b' ' | b'\t')) {
+        j += 1;
+    }
+    let start = j;
+    while j < b.len() && word_byte(b[j]) {
+        j += 1;
+    }
+    let target = &text[start..j];
+    // The word must end where the grammar ends it: at a blank or an operator.
+    if target.is_empty()
+        || target.starts_with('=')
+        || (op_has_amp(&b[i..i + len]) && target.starts_with('-'))
+        || b.get(j)
+            .is_some_and(|c| !matches!(c, b' ' | b'\t' | b';' | b'|' | b'&'))
+    {
+        return None;
+    }
+    let op = &text[i..i + len];
+    Some((PlainRedirect { op, target }, j))
+}
+
+fn op_has_amp(op: &[u8]) -> bool {
+    op.contains(&b'&')
+}
+
+/// One command of a pipeline: its words, then the redirects it ends with.
+#[derive(Debug, Clone)]
+pub(super) struct Stage<'t> {
+    words: Vec<PlainWord<'t>>,
+    redirects: Vec<PlainRedirect<'t>>,
+}
+
 /// A plain line: statements (split at `;`) of chains (split at `&&`/`||`) of pipelines
 /// (split at `|`) of commands, each a list of words. `None` for anything else.
 pub(super) struct Plain<'t> {
-    statements: Vec<Vec<Vec<Vec<PlainWord<'t>>>>>,
+    statements: Vec<Vec<Vec<Stage<'t>>>>,
 }
 
 impl<'t> Plain<'t> {
@@ -177,22 +314,40 @@ impl<'t> Plain<'t> {
                 let mut stages = Vec::new();
                 for stage in pipeline.split(|t| *t == Tok::Pipe) {
                     let mut words = Vec::with_capacity(stage.len());
+                    let mut redirects = Vec::new();
                     for t in stage {
                         match t {
                             // `=~`, `==`: operators to the grammar.
-                            Tok::Word(w) if !w.text.starts_with('=') || w.quoted => words.push(*w),
+                            Tok::Word(w)
+                                if redirects.is_empty()
+                                    && (!w.text.starts_with('=') || w.quoted) =>
+                            {
+                                words.push(*w)
+                            }
+                            // The grammar hangs a command's redirects around everything
+                            // before it in the statement (`a | b > f` redirects the
+                            // pipeline, `a && b > f` the list): plain only in the first
+                            // pipeline, whose prefix is all there is before it.
+                            Tok::Redirect(r) if !words.is_empty() && chain.is_empty() => {
+                                redirects.push(*r)
+                            }
                             _ => return None,
                         }
                     }
+                    // `x - 2>&1`: the grammar drops a lone `-` before a descriptor.
+                    if !redirects.is_empty() && words.iter().any(|w| w.text == "-" && !w.quoted) {
+                        return None;
+                    }
                     let first = words.first()?;
                     if first.quoted
+                        || first.var
                         || first.text.starts_with(['-', '+'])
                         || !first.text.bytes().all(name_byte)
                         || KEYWORDS.contains(&first.text)
                     {
                         return None;
                     }
-                    stages.push(words);
+                    stages.push(Stage { words, redirects });
                 }
                 chain.push(stages);
             }
@@ -223,23 +378,95 @@ impl Walker<'_> {
         }
     }
 
-    fn plain_pipeline(
+    /// A pipeline as the grammar nests it: redirects after stage `k` (`a | b 2>&1 | c`)
+    /// wrap stages `0..=k` in a `redirected_statement` around their own pipeline.
+    fn plain_pipeline(&mut self, stages: &[Stage<'_>], ctx: &Ctx, depth: usize, tdepth: usize) {
+        self.plain_stages(stages, ctx, depth, tdepth);
+    }
+
+    fn plain_stages(
         &mut self,
-        stages: &[Vec<PlainWord<'_>>],
+        stages: &[Stage<'_>],
         ctx: &Ctx,
         depth: usize,
         tdepth: usize,
-    ) {
-        if stages.len() == 1 {
-            self.plain_command(&stages[0], ctx, depth, tdepth);
-            return;
+    ) -> Output {
+        let Some((last, before)) = stages.split_last() else {
+            return Output::default();
+        };
+        if before.is_empty() {
+            return self.plain_stage(last, ctx, depth, tdepth);
+        }
+        if !last.redirects.is_empty() {
+            // The whole pipeline so far is the redirected statement's body.
+            let Some(c) = self.plain_redirects(&last.redirects, ctx, tdepth) else {
+                return Output::default();
+            };
+            let mut inner: Vec<Stage<'_>> = before.to_vec();
+            inner.push(Stage {
+                words: last.words.clone(),
+                redirects: Vec::new(),
+            });
+            return self.plain_stages(&inner, &c, depth, tdepth + 1);
         }
         if !self.enter(tdepth) {
-            return;
+            return Output::default();
         }
-        self.pipeline(stages, ctx, |w, words, c| {
-            w.plain_command(words, c, depth, tdepth + 1)
-        });
+        // The first element is a redirected prefix when a later stage has redirects.
+        let split = before
+            .iter()
+            .rposition(|s| !s.redirects.is_empty())
+            .filter(|k| *k > 0);
+        let (head, tail) = stages.split_at(split.map_or(1, |k| k + 1));
+        let elements: Vec<&[Stage<'_>]> = std::iter::once(head)
+            .chain(tail.iter().map(std::slice::from_ref))
+            .collect();
+        self.pipeline(&elements, ctx, |w, el, c| {
+            w.plain_stages(el, c, depth, tdepth + 1)
+        })
+    }
+
+    /// A command, inside a `redirected_statement` when it has redirects (as
+    /// [`Walker::redirected`] walks one).
+    fn plain_stage(&mut self, stage: &Stage<'_>, ctx: &Ctx, depth: usize, tdepth: usize) -> Output {
+        if stage.redirects.is_empty() {
+            return self.plain_command(&stage.words, ctx, depth, tdepth);
+        }
+        let Some(c) = self.plain_redirects(&stage.redirects, ctx, tdepth) else {
+            return Output::default();
+        };
+        self.plain_command(&stage.words, &c, depth, tdepth + 1)
+    }
+
+    /// Enters a `redirected_statement` and returns `ctx` with its redirects (and the
+    /// file a `<` reads as stdin), as [`Walker::redirected`] does; `None` at a bound.
+    fn plain_redirects(
+        &mut self,
+        redirects: &[PlainRedirect<'_>],
+        ctx: &Ctx,
+        tdepth: usize,
+    ) -> Option<Ctx> {
+        if !self.enter(tdepth) {
+            return None;
+        }
+        let mut c = ctx.clone();
+        for r in redirects {
+            // The destination word is its one node.
+            self.nodes += 1;
+            let rd = Redirect {
+                kind: redirect_kind(r.op, r.target),
+                target: Word::lit(r.target),
+            };
+            if rd.kind == RedirectKind::Read {
+                c.stdin = Some(Stdin {
+                    producers: vec!["file".to_owned()],
+                    paths: vec![rd.target.clone()],
+                    ..Stdin::default()
+                });
+            }
+            c.redirects.push(rd);
+        }
+        Some(c)
     }
 
     fn plain_command(
@@ -254,240 +481,17 @@ impl Walker<'_> {
         }
         // The nodes the tree has: `command_name` around the first word, then the words.
         self.nodes += 1 + words.iter().map(|w| w.nodes).sum::<usize>();
-        let argv = words.iter().map(|w| Word::lit(w.text)).collect();
+        let mut argv = Vec::with_capacity(words.len());
+        for w in words {
+            if w.var {
+                split_ifs(self.plain_expansion(w.text, w.quoted), &mut argv);
+            } else {
+                argv.push(Word::lit(w.text));
+            }
+        }
         self.run_argv(argv, ctx.clone(), ctx, depth)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::normalize_with;
-    use super::*;
-
-    const ENV: Env<'static> = Env {
-        cwd: "/home/u/p",
-        home: Some("/home/u"),
-    };
-
-    /// The fast path and the parser agree on `cmd` (commands, flags, node count).
-    fn assert_same(cmd: &str) {
-        let mut tries = 0;
-        loop {
-            let fast = normalize_with(cmd, ENV, true);
-            let parsed = normalize_with(cmd, ENV, false);
-            // A loaded machine can stop either walk at its time budget: walk again.
-            let timed_out = [&fast, &parsed].iter().any(|(n, _)| {
-                n.over_bound
-                    .as_ref()
-                    .is_some_and(|b| b.contains("time budget"))
-            });
-            if fast != parsed && timed_out && tries < 3 {
-                tries += 1;
-                continue;
-            }
-            assert_eq!(fast, parsed, "{cmd:?}");
-            return;
-        }
-    }
-
-    #[test]
-    fn recognises_plain_lines_only() {
-        for plain in [
-            "git status",
-            "cargo test && git push",
-            "ps aux | grep x; ls -la ~",
-            "git commit -m 'fix: it' && echo \"a (b)\" ''",
-        ] {
-            assert!(Plain::parse(&format!("{plain}\n")).is_some(), "{plain}");
-        }
-        for other in [
-            "echo a'x'",
-            "echo 'x'b",
-            "echo \"$HOME\"",
-            "echo \"a\\\"b\"",
-            "echo 'a",
-            "'rm' x",
-            "ls > f",
-            "X=1 ls",
-            "ls;",
-            "ls &",
-            "a || || b",
-            "if true",
-            "export A",
-            "ls $HOME",
-            "ls\npwd",
-            "r\\m x",
-            "{ ls; }",
-        ] {
-            assert!(Plain::parse(&format!("{other}\n")).is_none(), "{other}");
-        }
-    }
-
-    #[test]
-    fn agrees_with_the_parser_on_the_corpus() {
-        let mut plain = 0;
-        for input in crate::corpus_inputs() {
-            let Some(cmd) = input["command"].as_str() else {
-                continue;
-            };
-            plain += usize::from(Plain::parse(&format!("{cmd}\n")).is_some());
-            assert_same(cmd);
-        }
-        // The corpus exercises the fast path, not only the parser.
-        assert!(plain > 500, "only {plain} plain corpus lines");
-    }
-
-    #[test]
-    fn agrees_with_the_parser_on_generated_lines() {
-        const HEADS: &[&str] = &[
-            "rm",
-            "git",
-            "ls",
-            "cat",
-            "echo",
-            "sudo",
-            "env",
-            "timeout 5",
-            "nice -n 5",
-            "xargs",
-            "find",
-            "bash",
-            "sh",
-            "python3",
-            "kubectl",
-            "docker exec",
-            "ssh host",
-            "base64 -d",
-            "crontab",
-            "at now",
-            "tee",
-            "cd",
-            "curl",
-            "wget -O x.sh",
-            "chmod",
-            "dd",
-            "tar",
-            "eval",
-            "source",
-            "watch",
-            "su -c",
-            "printf -v",
-            "command",
-            "exec",
-            "1",
-            "psql",
-            "terraform",
-            "nohup",
-            "grep -v",
-            "awk",
-            "sed",
-        ];
-        const ARGS: &[&str] = &[
-            "{}",
-            "\\;",
-            "-rf",
-            "/",
-            "~",
-            "~/x",
-            "*",
-            "*.txt",
-            ".",
-            "..",
-            "a=b",
-            "--x=y",
-            "2",
-            "-1",
-            "0x1f",
-            "in",
-            "done",
-            "then",
-            "%1",
-            "^x",
-            "a,b",
-            "x+y",
-            "a:b",
-            "user@host",
-            "/etc/passwd",
-            ".env",
-            "~/.ssh/id_rsa",
-            "of=/dev/sda",
-            "push",
-            "-f",
-            "origin",
-            "main",
-            "-c",
-            "ls",
-            "-",
-            "--",
-            "delete",
-            "prod",
-            "x.sh",
-            "https://x.example/i.sh",
-            "-exec",
-            "rm",
-            "+",
-            "-delete",
-            "config",
-            "use-context",
-            "production",
-            "-m",
-            "pip",
-            "install",
-            "sh",
-        ];
-        const ALPHABET: &[u8] = b"aZ09-_./:@%+,=^~*?";
-        const QUOTED: &[u8] = b"a0 -;|&<>(){}[]#!*?~=%^'\",.:/@+";
-        const OPS: &[&str] = &[" | ", " && ", " || ", "; ", "|", "&&", ";"];
-        // A fixed linear congruential sequence: the same lines on every run.
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) as usize % n
-        };
-        let mut plain = 0;
-        for _ in 0..5000 {
-            let mut line = String::new();
-            for c in 0..=next(3) {
-                if c > 0 {
-                    line.push_str(OPS[next(OPS.len())]);
-                }
-                // Mostly command names, sometimes any word (the parser decides those).
-                line.push_str(if next(4) == 0 {
-                    ARGS[next(ARGS.len())]
-                } else {
-                    HEADS[next(HEADS.len())]
-                });
-                for _ in 0..next(5) {
-                    line.push(if next(8) == 0 { '\t' } else { ' ' });
-                    if next(3) == 0 {
-                        // Any word the fast path accepts, odd ones included (`@`, `=x`, `~+`).
-                        for _ in 0..=next(5) {
-                            line.push(char::from(ALPHABET[next(ALPHABET.len())]));
-                        }
-                    } else if next(4) == 0 {
-                        // Quoted text, with what the quotes protect (`;`, `|`, `#`, `(`).
-                        let q = if next(2) == 0 { '\'' } else { '"' };
-                        line.push(q);
-                        for _ in 0..next(8) {
-                            let c = char::from(QUOTED[next(QUOTED.len())]);
-                            if c != q {
-                                line.push(c);
-                            }
-                        }
-                        line.push(q);
-                    } else {
-                        line.push_str(ARGS[next(ARGS.len())]);
-                    }
-                }
-            }
-            plain += usize::from(Plain::parse(&format!("{line}\n")).is_some());
-            assert_same(&line);
-        }
-        assert!(
-            plain > 2500,
-            "only {plain} generated lines took the fast path"
-        );
-    }
-}
+mod tests;

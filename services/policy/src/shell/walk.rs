@@ -84,6 +84,11 @@ impl Walker<'_> {
     /// Runs `walk` with the variables `ctx` sets for a nested shell only
     /// (`X=/ bash -c 'rm -rf $X'`) in force, then restores the ones they hid.
     fn with_vars_of(&mut self, ctx: &Ctx, walk: impl FnOnce(&mut Self, &Ctx)) {
+        if ctx.extra_vars.is_empty() {
+            // Nothing to set or restore (the usual case): no copy of `ctx` either.
+            walk(self, ctx);
+            return;
+        }
         let mut ctx = ctx.clone();
         let saved: Vec<(String, Option<String>)> = ctx
             .extra_vars
@@ -361,9 +366,15 @@ impl Walker<'_> {
     ) -> Output {
         let mut stdin = ctx.stdin.clone();
         let mut last = Output::default();
-        for stage in stages {
-            let mut c = ctx.clone();
-            c.stdin = stdin.clone();
+        for (i, stage) in stages.iter().enumerate() {
+            // `ctx` with this stage's stdin (moved in, and back out after the stage).
+            let mut c = Ctx {
+                via: ctx.via.clone(),
+                stdin: stdin.take(),
+                redirects: ctx.redirects.clone(),
+                function: ctx.function.clone(),
+                extra_vars: ctx.extra_vars.clone(),
+            };
             let start = self.out.len();
             let mut out = stage_out(self, stage, &c);
             if out.producers.is_empty() {
@@ -371,10 +382,12 @@ impl Walker<'_> {
                 // they ran is what feeds the next stage.
                 out.producers = self.out[start..].iter().map(|e| e.name.clone()).collect();
             }
-            let mut producers = stdin.map(|s| s.producers).unwrap_or_default();
+            let mut producers = c.stdin.take().map(|s| s.producers).unwrap_or_default();
             producers.extend(out.producers.iter().cloned());
             last = Output { producers, ..out };
-            stdin = Some(last.clone().into_stdin());
+            if i + 1 < stages.len() {
+                stdin = Some(last.clone().into_stdin());
+            }
         }
         last
     }
@@ -555,18 +568,23 @@ impl Walker<'_> {
         }
         let dest = node.child_by_field_name("destination")?;
         let target = self.word(dest, src, ctx, depth, tdepth + 1);
-        let kind = if op.contains(">&")
-            && target.text.chars().all(|c| c.is_ascii_digit() || c == '-')
-            || op.contains("<&")
-        {
-            RedirectKind::Dup
-        } else if op.contains(">>") {
-            RedirectKind::Append
-        } else if op.contains('>') {
-            RedirectKind::Write
-        } else {
-            RedirectKind::Read
-        };
+        let kind = redirect_kind(&op, &target.text);
         Some(Redirect { kind, target })
+    }
+}
+
+/// How a redirect with operator `op` (its unnamed tokens, descriptor left out) moves
+/// data to or from `target`.
+pub(super) fn redirect_kind(op: &str, target: &str) -> RedirectKind {
+    if op.contains(">&") && target.chars().all(|c| c.is_ascii_digit() || c == '-')
+        || op.contains("<&")
+    {
+        RedirectKind::Dup
+    } else if op.contains(">>") {
+        RedirectKind::Append
+    } else if op.contains('>') {
+        RedirectKind::Write
+    } else {
+        RedirectKind::Read
     }
 }

@@ -93,17 +93,7 @@ impl Walker<'_> {
             "simple_expansion" | "expansion" => {
                 let (name, plain) = expansion_name(node, src);
                 match self.lookup(&name) {
-                    Some(v) if plain => {
-                        if name == "IFS" && !quoted {
-                            w.text.push(IFS_SPLIT);
-                        } else if !quoted {
-                            // Unquoted expansions are split into fields (`x='rm -rf /'; $x`).
-                            w.text
-                                .push_str(&v.replace([' ', '\t', '\n'], &IFS_SPLIT.to_string()));
-                        } else {
-                            w.text.push_str(&v);
-                        }
-                    }
+                    Some(v) if plain => w.text.push_str(&expanded(&name, &v, quoted)),
                     _ => {
                         // Walk inside for substitutions (`${x:-$(cmd)}`).
                         let mut default: Option<String> = None;
@@ -237,6 +227,20 @@ impl Walker<'_> {
         out
     }
 
+    /// The word a plain `$NAME` (quoted or not) expands to, as [`Walker::word_into`]
+    /// expands such a node (for the plain-line fast path).
+    pub(super) fn plain_expansion(&self, name: &str, quoted: bool) -> Word {
+        let mut w = Word::default();
+        match self.lookup(name) {
+            Some(v) => w.text.push_str(&expanded(name, &v, quoted)),
+            None => {
+                w.vars.push(name.to_owned());
+                w.text.push(DYN);
+            }
+        }
+        w
+    }
+
     pub(super) fn lookup(&self, name: &str) -> Option<String> {
         if let Some(v) = self.vars.get(name) {
             return Some(v.clone());
@@ -253,5 +257,17 @@ impl Walker<'_> {
             "TMPDIR" => Some("/tmp".to_owned()),
             _ => None,
         }
+    }
+}
+
+/// What a known variable's value becomes in a word: unquoted, split into fields
+/// (`x='rm -rf /'; $x`); an unquoted `$IFS` is a field separator.
+fn expanded(name: &str, value: &str, quoted: bool) -> String {
+    if name == "IFS" && !quoted {
+        IFS_SPLIT.to_string()
+    } else if !quoted {
+        value.replace([' ', '\t', '\n'], &IFS_SPLIT.to_string())
+    } else {
+        value.to_owned()
     }
 }

@@ -425,3 +425,24 @@ fn repeated_commands_are_judged_alike_in_context() {
     let m = matched("git push -f; git checkout main; git push -f");
     assert_ne!(m[0], m[2], "{m:?}");
 }
+
+#[test]
+fn a_reason_reads_the_same_however_a_map_orders_the_shell_variables() {
+    // Several environment selectors set as shell variables: the reason names one, and
+    // it must be the same one every time (each evaluation hashes them afresh).
+    let cmd = "APP_ENV=staging; DEPLOY_STAGE=production; RAILS_ENV=prod; MIX_ENV=live; export APP_ENV DEPLOY_STAGE RAILS_ENV MIX_ENV; rails db:drop";
+    let input = json!({ "command": cmd });
+    let reason = || {
+        let e = Policy::builtin().evaluate(&Call {
+            tool_name: "Bash",
+            tool_input: &input,
+            cwd: CWD,
+            home: Some(HOME),
+        });
+        format!("{:?} {:?} {}", e.verdict, e.rule_id, e.reason)
+    };
+    let first = reason();
+    for _ in 0..40 {
+        assert_eq!(reason(), first);
+    }
+}

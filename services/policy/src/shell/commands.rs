@@ -173,12 +173,13 @@ impl Walker<'_> {
         if e.cwd.is_none() {
             e.cwd = self.cwd.clone();
         }
-        for (k, v) in ctx
-            .extra_vars
-            .iter()
-            .map(|(k, v)| (k, v))
-            .chain(self.vars.iter())
-        {
+        // Sorted: a map's order differs from process to process, and the reason names
+        // the first selector, so the hook, `check` and validators would disagree.
+        let mut set: Vec<(&String, &String)> = (self.vars.iter())
+            .filter(|(k, _)| crate::targets::is_selector_var(k))
+            .collect();
+        set.sort_unstable();
+        for (k, v) in ctx.extra_vars.iter().map(|(k, v)| (k, v)).chain(set) {
             if crate::targets::is_selector_var(k) && !e.env.iter().any(|(x, _)| x == k) {
                 e.env.push((k.clone(), v.clone()));
             }

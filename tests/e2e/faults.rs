@@ -304,26 +304,8 @@ impl Up {
 
     /// Starts on these data and state dirs (a restart keeps them).
     pub async fn start_in(data: tempfile::TempDir, state: tempfile::TempDir) -> Up {
-        let bin = lighthouse_tests::nats_server_binary();
-        let mut child = std::process::Command::new(LIGHTHOUSE)
-            .args(["up", "--port", "0", "--data-dir"])
-            .arg(data.path())
-            .env("LIGHTHOUSE_CONFIG", state.path().join("none.toml"))
-            .env("LIGHTHOUSE__STATE_DIR", state.path())
-            .env("LIGHTHOUSE__NATS__SERVER_BIN", &bin)
-            .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
-            .env("LIGHTHOUSE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let ready = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-            line
-        });
-        let line = tokio::time::timeout(LIMIT, ready).await.unwrap().unwrap();
-        assert!(line.starts_with("lighthouse ready"), "{line}");
+        let config = state.path().join("none.toml");
+        let (child, line) = crate::up::spawn(data.path(), state.path(), &config, &[]).await;
         let nats_url = line
             .split_whitespace()
             .find_map(|f| f.strip_prefix("nats_url="))

@@ -27,34 +27,7 @@ impl Up {
         let state = tempfile::tempdir().unwrap();
         let config_path = state.path().join("config.toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut child = Command::new(LIGHTHOUSE)
-            .args(["up", "--port", "0", "--data-dir"])
-            .arg(data.path())
-            .args(extra)
-            .env("LIGHTHOUSE_CONFIG", &config_path)
-            .env("LIGHTHOUSE__STATE_DIR", state.path())
-            .env(
-                "LIGHTHOUSE__NATS__SERVER_BIN",
-                lighthouse_tests::nats_server_binary(),
-            )
-            .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
-            .env("LIGHTHOUSE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let ready = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            std::io::BufReader::new(stdout)
-                .read_line(&mut line)
-                .unwrap();
-            line
-        });
-        let line = tokio::time::timeout(Duration::from_secs(60), ready)
-            .await
-            .expect("ready line")
-            .unwrap();
-        assert!(line.starts_with("lighthouse ready"), "{line}");
+        let (child, _) = spawn(data.path(), state.path(), &config_path, extra).await;
         let up = Up {
             child,
             state,
@@ -118,6 +91,45 @@ impl Up {
             .filter(|d| d.cmd_id.starts_with(cmd_prefix))
             .collect()
     }
+}
+
+/// Starts `lighthouse up` (plus `extra` args) on these dirs and this config file, and
+/// waits for its ready line (returned; it names the server).
+pub(crate) async fn spawn(
+    data: &std::path::Path,
+    state: &std::path::Path,
+    config: &std::path::Path,
+    extra: &[&str],
+) -> (Child, String) {
+    let mut child = Command::new(LIGHTHOUSE)
+        .args(["up", "--port", "0", "--data-dir"])
+        .arg(data)
+        .args(extra)
+        .env("LIGHTHOUSE_CONFIG", config)
+        .env("LIGHTHOUSE__STATE_DIR", state)
+        .env(
+            "LIGHTHOUSE__NATS__SERVER_BIN",
+            lighthouse_tests::nats_server_binary(),
+        )
+        .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
+        .env("LIGHTHOUSE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    });
+    let line = tokio::time::timeout(Duration::from_secs(60), ready)
+        .await
+        .expect("ready line")
+        .unwrap();
+    assert!(line.starts_with("lighthouse ready"), "{line}");
+    (child, line)
 }
 
 impl Drop for Up {

@@ -161,24 +161,25 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 Some(socket) => relayed(settings, client, &call, &command, socket, started),
                 None => Err(Miss::Unavailable("no hook relay".to_owned())),
             };
+            // The runtime is built only here, for a call the relay did not answer.
             let answer = match relayed {
                 Ok(answer) => answer,
-                Err(miss) => match (miss, runtime(), early) {
-                    (_, Ok(rt), Some(task)) => rt.block_on(pre_tool_use(
-                        settings, client, &call, command, task, started,
-                    )),
-                    (Miss::NoDecision(why), Ok(rt), None) => {
-                        let task = connect(rt);
-                        rt.block_on(record_late(settings, &command, task, &why))
+                Err(miss) => match runtime() {
+                    Err(e) => fallback_answer(settings, &command, &e.to_string()),
+                    Ok(rt) => {
+                        let task = early.unwrap_or_else(|| connect(rt));
+                        match miss {
+                            Miss::NoDecision(why) => {
+                                rt.block_on(record_late(settings, &command, task, &why))
+                            }
+                            Miss::Unavailable(why) => {
+                                tracing::debug!(reason = %why, "hook_relay_unavailable");
+                                rt.block_on(pre_tool_use(
+                                    settings, client, &call, command, task, started,
+                                ))
+                            }
+                        }
                     }
-                    (Miss::Unavailable(why), Ok(rt), None) => {
-                        tracing::debug!(reason = %why, "hook_relay_unavailable");
-                        let task = connect(rt);
-                        rt.block_on(pre_tool_use(
-                            settings, client, &call, command, task, started,
-                        ))
-                    }
-                    (_, Err(e), _) => fallback_answer(settings, &command, &e.to_string()),
                 },
             };
             if answer.verdict == Verdict::Allow {

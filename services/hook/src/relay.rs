@@ -77,24 +77,34 @@ const MAX_IN_FLIGHT: usize = 256;
 /// How long the relay waits for a connected hook to send its request.
 const REQUEST_WAIT: Duration = Duration::from_secs(2);
 
-async fn write_frame(stream: &mut UnixStream, body: &[u8]) -> std::io::Result<()> {
+/// `body` behind its length, as one frame (shared with the hook's side).
+pub(crate) fn frame(body: &[u8]) -> std::io::Result<Vec<u8>> {
     let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(body);
-    stream.write_all(&frame).await
+    Ok(frame)
 }
 
-async fn read_frame(stream: &mut UnixStream, max: usize) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    stream.read_exact(&mut len).await?;
-    let len = u32::from_be_bytes(len) as usize;
+/// The body length a frame's header announces, refused past `max`.
+pub(crate) fn body_len(header: [u8; 4], max: usize) -> std::io::Result<usize> {
+    let len = u32::from_be_bytes(header) as usize;
     if len > max {
         return Err(std::io::Error::other(format!(
             "frame of {len} bytes, over {max}"
         )));
     }
-    let mut body = vec![0u8; len];
+    Ok(len)
+}
+
+async fn write_frame(stream: &mut UnixStream, body: &[u8]) -> std::io::Result<()> {
+    stream.write_all(&frame(body)?).await
+}
+
+async fn read_frame(stream: &mut UnixStream, max: usize) -> std::io::Result<Vec<u8>> {
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header).await?;
+    let mut body = vec![0u8; body_len(header, max)?];
     stream.read_exact(&mut body).await?;
     Ok(body)
 }

@@ -5,7 +5,7 @@
 
 use crate::ask::Waits;
 use crate::binding::binds;
-use crate::relay::{Ask, MAX_REPLY, Reply};
+use crate::relay::{Ask, MAX_REPLY, Reply, body_len, frame};
 use lighthouse_schemas::{Command, Decision, Tier, Verdict};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::BTreeMap;
@@ -114,10 +114,7 @@ fn connect(socket: &Path, until: Instant) -> std::io::Result<UnixStream> {
 }
 
 fn write_frame(stream: &mut UnixStream, body: &[u8], until: Instant) -> std::io::Result<()> {
-    let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(body);
+    let frame = frame(body)?;
     let mut sent = 0;
     while sent < frame.len() {
         stream.set_write_timeout(Some(left(until)?))?;
@@ -131,15 +128,9 @@ fn write_frame(stream: &mut UnixStream, body: &[u8], until: Instant) -> std::io:
 }
 
 fn read_frame(stream: &mut UnixStream, max: usize, until: Instant) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    read_exact(stream, &mut len, until)?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > max {
-        return Err(std::io::Error::other(format!(
-            "frame of {len} bytes, over {max}"
-        )));
-    }
-    let mut body = vec![0u8; len];
+    let mut header = [0u8; 4];
+    read_exact(stream, &mut header, until)?;
+    let mut body = vec![0u8; body_len(header, max)?];
     read_exact(stream, &mut body, until)?;
     Ok(body)
 }
@@ -250,16 +241,8 @@ mod tests {
         assert!(!trusted(&d, &c, &BTreeMap::new()));
     }
 
-    fn waits(ms: u64) -> Waits {
-        Waits::after(Instant::now(), ms, ms)
-    }
-
-    #[test]
-    fn a_listener_that_never_answers_costs_only_the_wait() {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("hook.sock");
-        // Accepts (the kernel does) and never replies.
-        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    /// Asks the relay at `socket` for [`command`], both waits 50 ms, no keys on record.
+    fn ask_with_50ms(socket: &Path) -> Result<Relayed, Miss> {
         let ask = Ask {
             command: command(),
             fast_ms: 50,
@@ -268,8 +251,22 @@ mod tests {
             late_approval: false,
             notes_on: None,
         };
+        super::ask(
+            socket,
+            &ask,
+            Waits::after(Instant::now(), 50, 50),
+            &BTreeMap::new(),
+        )
+    }
+
+    #[test]
+    fn a_listener_that_never_answers_costs_only_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("hook.sock");
+        // Accepts (the kernel does) and never replies.
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         let started = Instant::now();
-        let miss = super::ask(&socket, &ask, waits(50), &BTreeMap::new()).unwrap_err();
+        let miss = ask_with_50ms(&socket).unwrap_err();
         assert!(matches!(miss, Miss::NoDecision(_)), "{miss:?}");
         // The fast wait (50 ms) plus the relay's grace, not more.
         assert!(started.elapsed() < Duration::from_millis(50) + AFTER_WAIT + AFTER_WAIT);
@@ -280,15 +277,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("hook.sock");
         std::fs::write(&socket, b"not a socket").unwrap();
-        let ask = Ask {
-            command: command(),
-            fast_ms: 50,
-            experts_ms: 50,
-            sample_ratio: 0.0,
-            late_approval: false,
-            notes_on: None,
-        };
-        let miss = super::ask(&socket, &ask, waits(50), &BTreeMap::new()).unwrap_err();
+        let miss = ask_with_50ms(&socket).unwrap_err();
         assert!(matches!(miss, Miss::Unavailable(_)), "{miss:?}");
     }
 }

@@ -69,14 +69,7 @@ impl Walker<'_> {
                 }
                 (_, "file_redirect") => {
                     if let Some(rd) = self.redirect(kid, src, ctx, depth, tdepth + 1) {
-                        if rd.kind == RedirectKind::Read {
-                            c.stdin = Some(Stdin {
-                                producers: vec!["file".to_owned()],
-                                paths: vec![rd.target.clone()],
-                                ..Stdin::default()
-                            });
-                        }
-                        c.redirects.push(rd);
+                        c.add_redirect(rd);
                     }
                 }
                 (_, "herestring_redirect") => {

@@ -236,6 +236,20 @@ struct Ctx {
     extra_vars: Vec<(String, String)>,
 }
 
+impl Ctx {
+    /// A redirect of the command; `< file` also makes the file its stdin.
+    fn add_redirect(&mut self, rd: Redirect) {
+        if rd.kind == RedirectKind::Read {
+            self.stdin = Some(Stdin {
+                producers: vec!["file".to_owned()],
+                paths: vec![rd.target.clone()],
+                ..Stdin::default()
+            });
+        }
+        self.redirects.push(rd);
+    }
+}
+
 struct Walker<'e> {
     env: Env<'e>,
     /// Plain lines may skip the parser (see the `plain` module).

@@ -457,14 +457,7 @@ impl Walker<'_> {
                 kind: redirect_kind(r.op, r.target),
                 target: Word::lit(r.target),
             };
-            if rd.kind == RedirectKind::Read {
-                c.stdin = Some(Stdin {
-                    producers: vec!["file".to_owned()],
-                    paths: vec![rd.target.clone()],
-                    ..Stdin::default()
-                });
-            }
-            c.redirects.push(rd);
+            c.add_redirect(rd);
         }
         Some(c)
     }

@@ -493,14 +493,7 @@ impl Walker<'_> {
                 }
                 _ => {
                     if let Some(rd) = self.redirect(r, src, ctx, depth, tdepth + 1) {
-                        if rd.kind == RedirectKind::Read {
-                            c.stdin = Some(Stdin {
-                                producers: vec!["file".to_owned()],
-                                paths: vec![rd.target.clone()],
-                                ..Stdin::default()
-                            });
-                        }
-                        c.redirects.push(rd);
+                        c.add_redirect(rd);
                     }
                 }
             }

@@ -411,8 +411,8 @@ impl Topology {
     }
 
     /// Differences between the live server and the files: empty when they match.
-    /// Compares what the files set (subjects, transform, limits, dedup window, and each
-    /// partition consumer's filter, ack policy and delivery limits).
+    /// Compares what the files set (subjects, transform, limits, dedup window, republish,
+    /// and each partition consumer's filter, ack policy and delivery limits).
     pub async fn drift(&self, js: &jetstream::Context) -> Vec<String> {
         let mut drift = Vec::new();
         for want in &self.streams {
@@ -447,6 +447,7 @@ impl Topology {
             diff("max_bytes", have.max_bytes == want.max_bytes);
             diff("storage", have.storage == want.storage);
             diff("allow_direct", have.allow_direct == want.allow_direct);
+            diff("republish", have.republish == want.republish);
         }
         for group in &self.groups {
             let Ok(stream) = js.get_stream(&group.stream).await else {

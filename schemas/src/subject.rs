@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `lh.cmd.<project>.<agent>` | `LH_CMD` (stored as `lh.cmd.<project>.<agent>.<partition>`) | the agent's hook |
 //! | `lh.decision.<project>.<agent>.<cmd_id>` | `LH_DECISION` | validators, the aggregator, hook fallback spool |
+//! | `lh.recorded.<project>.<agent>.<cmd_id>` | — (core NATS) | the server: `LH_DECISION` republishes each decision it stored |
 //! | `lh.fallback.<project>.<agent>.<cmd_id>` | `LH_FALLBACK` | the agent's hook (local decisions; validators record them) |
 //! | `lh.esc.<project>.<specialty>` | `LH_ESC` | validators |
 //! | `lh.vote.<cmd_id>.<expert>` | `LH_VOTE` | experts |
@@ -36,6 +37,14 @@ pub fn command_partition_filter(partition: u32) -> String {
 /// `lh.decision.<project>.<agent>.<cmd_id>`: the one decision for one command.
 pub fn decision(project: &Token, agent: &Token, cmd_id: &Token) -> String {
     format!("{ROOT}.decision.{project}.{agent}.{cmd_id}")
+}
+
+/// `lh.recorded.<project>.<agent>.<cmd_id>`: the decision `LH_DECISION` stored for a
+/// command, republished by the server once stored (the stream's `republish`). Only the
+/// stored one arrives here: a second decision the stream refused never does, so a
+/// waiting hook needs no read-back. Nobody but the server publishes here.
+pub fn recorded_decision(project: &Token, agent: &Token, cmd_id: &Token) -> String {
+    format!("{ROOT}.recorded.{project}.{agent}.{cmd_id}")
 }
 
 /// `lh.decision.<project>.<agent>.<cmd_id>.late`: experts' consensus reached after the

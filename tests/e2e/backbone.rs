@@ -534,6 +534,54 @@ async fn live_server_matches_the_nats_files() {
     );
 }
 
+/// A waiting hook takes a decision as the log stored it: `LH_DECISION` republishes what
+/// it stored on `lh.recorded.…`, and a second decision for the same command, which the
+/// stream refuses, is heard as published but never arrives there.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_decision_log_republishes_only_what_it_stored() {
+    use futures::StreamExt;
+    use lighthouse_nats::publish::{Published, publish_once};
+    let p = Pipeline::start();
+    let nats = async_nats::connect(p.server.url()).await.unwrap();
+    let js = jetstream::new(nats.clone());
+    let topology = lighthouse_nats::topology::Topology::embedded().unwrap();
+    topology.apply(&js).await.unwrap();
+    let (project, agent, cmd) = (
+        Token::encode("p"),
+        Token::encode("claude-code"),
+        Token::encode("rec-1"),
+    );
+    let on_log = subject::decision(&project, &agent, &cmd);
+    let mut recorded = nats
+        .subscribe(subject::recorded_decision(&project, &agent, &cmd))
+        .await
+        .unwrap();
+    let mut published = nats.subscribe(on_log.clone()).await.unwrap();
+    for (id, body, stored) in [("rec-1-a", "first", true), ("rec-1-b", "second", false)] {
+        let outcome = publish_once(&js, on_log.clone(), id, body.into(), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            matches!(outcome, Published::Stored(_)),
+            stored,
+            "{outcome:?}"
+        );
+    }
+    for body in ["first", "second"] {
+        let heard = tokio::time::timeout(Duration::from_secs(5), published.next());
+        assert_eq!(heard.await.unwrap().unwrap().payload, body);
+    }
+    let heard = tokio::time::timeout(Duration::from_secs(5), recorded.next());
+    let heard = heard.await.unwrap().unwrap();
+    assert_eq!(heard.payload, "first");
+    assert_eq!(
+        heard.headers.unwrap().get("Nats-Subject").unwrap().as_str(),
+        on_log
+    );
+    let more = tokio::time::timeout(Duration::from_millis(500), recorded.next());
+    assert!(more.await.is_err(), "the refused decision was republished");
+}
+
 /// NATS is up but no validator runs: the hook answers locally in time and records
 /// that very decision (a fallback record: the agent may not publish decisions), and the
 /// first validator to come makes it the command's decision, so the audit log holds what

@@ -169,6 +169,7 @@ async fn every_role_is_refused_what_it_may_not_do() {
     let mut agent = s.probe("agent").await;
     for subject in [
         "lh.decision.p.claude-code.c1",
+        "lh.recorded.p.claude-code.c1",
         "lh.cmd.p.another-agent",
         "lh.fallback.p.another-agent.c1",
         "lh.vote.c1.alice",
@@ -187,6 +188,8 @@ async fn every_role_is_refused_what_it_may_not_do() {
         "lh.cmd.>",
         "lh.decision.>",
         "lh.decision.*.another-agent.>",
+        "lh.recorded.>",
+        "lh.recorded.*.another-agent.>",
         "lh.esc.>",
     ] {
         agent.subscribe_refused(subject).await;
@@ -251,6 +254,22 @@ async fn every_role_is_refused_what_it_may_not_do() {
         .unwrap()
         .await
         .expect("the agent publishes its own commands");
+    // The agent hears its own decisions as the log stored them (the stream republishes
+    // them; nobody may publish there).
+    let mut recorded = agent_js
+        .client()
+        .subscribe("lh.recorded.p.claude-code.c9")
+        .await
+        .unwrap();
+    s.js("validator")
+        .await
+        .publish("lh.decision.p.claude-code.c9", "decided".into())
+        .await
+        .unwrap()
+        .await
+        .expect("the validator records a decision");
+    let heard = tokio::time::timeout(LIMIT, futures::StreamExt::next(&mut recorded));
+    assert_eq!(heard.await.unwrap().unwrap().payload, "decided");
     let alice_js = s.js("expert-alice").await;
     alice_js
         .get_stream("LH_ESC")

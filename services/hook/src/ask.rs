@@ -1,6 +1,6 @@
 //! Asking the pipeline over an open connection: publish the command, wait for its
-//! stored decision (longer when experts were asked). The hook and the relay both ask
-//! this way.
+//! stored decision (longer when experts were asked) as `LH_DECISION` republishes it on
+//! `lh.recorded.…`. The hook and the relay both ask this way.
 
 use futures::StreamExt;
 use lighthouse_nats::publish::{Published, publish_once_with};
@@ -43,6 +43,10 @@ pub async fn ask_pipeline(
     let decision_subject = subject::decision(&project, &agent, &cmd);
     // Subscribe before publishing, so neither the decision nor the notice that experts
     // were asked can slip past us.
+    let mut recorded = client
+        .subscribe(subject::recorded_decision(&project, &agent, &cmd))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
     let mut decisions = client
         .subscribe(decision_subject.clone())
         .await
@@ -93,17 +97,29 @@ pub async fn ask_pipeline(
     // (loaded only here, off the fast path).
     let mut until = waits.fast;
     let mut asked_locally = false;
+    // Set when a decision was heard as published but its stored copy has not come yet.
+    let mut read_back_at: Option<std::time::Instant> = None;
     loop {
+        let read_back = read_back_at.unwrap_or(until);
         tokio::select! {
-            message = decisions.next() => {
+            // The stream republishes what it stored, so this is the recorded decision.
+            message = recorded.next() => {
                 let message = message.ok_or("subscription closed before the decision arrived")?;
-                let heard: Decision = decode(&message.payload).map_err(|e| e.to_string())?;
-                // What reached the subscription may be a decision the stream refused
-                // (full, or a second one for the command): answer with the stored one.
+                return decode(&message.payload).map_err(|e| e.to_string());
+            }
+            message = decisions.next() => {
+                message.ok_or("subscription closed before the decision arrived")?;
+                read_back_at.get_or_insert_with(|| std::time::Instant::now() + RECORDED_GRACE);
+            }
+            // No stored copy after the grace: a stream without `republish` (not yet
+            // re-applied), or a decision it refused (full, or a second one for the
+            // command). Read back what it holds.
+            _ = tokio::time::sleep_until(read_back.into()), if read_back_at.is_some() => {
+                read_back_at = None;
                 if let Some(stored) = stored_decision(&js, &decision_subject, until).await {
                     return Ok(stored);
                 }
-                tracing::debug!(cmd_id = %heard.cmd_id, "decision_not_stored");
+                tracing::debug!(cmd_id = %command.env.id, "decision_not_stored");
             }
             Some(notice) = pending.next() => {
                 until = experts_until(&notice.payload, waits);
@@ -123,6 +139,10 @@ pub async fn ask_pipeline(
         }
     }
 }
+
+/// How long a decision heard as published may take to come back as stored before the
+/// hook reads it back: the server republishes it right after storing it.
+const RECORDED_GRACE: Duration = Duration::from_millis(2);
 
 /// How long past its deadline an escalation's decision may take to arrive (the
 /// aggregator's timer, then its publish).

@@ -147,9 +147,6 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
             protocol::render_post(client, context.as_deref())
         }
         Event::PreTool => {
-            if call.tool_name == "Bash" {
-                crate::post_tool::mark_shell_start(settings, &id);
-            }
             let command = build_command(
                 client,
                 &call,
@@ -157,9 +154,26 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 project_for(&call.cwd, settings.hook.project.as_deref()),
                 settings.hook.agent.clone(),
             );
+            // Before the answer, so the comparison after the call misses nothing.
+            let mark_shell_start = || {
+                if call.tool_name == "Bash" {
+                    crate::post_tool::mark_shell_start(settings, &command.env.id);
+                }
+            };
             let relayed = match &relay {
-                Some(socket) => relayed(settings, client, &call, &command, socket, started),
-                None => Err(Miss::Unavailable("no hook relay".to_owned())),
+                Some(socket) => relayed(
+                    settings,
+                    client,
+                    &call,
+                    &command,
+                    socket,
+                    started,
+                    mark_shell_start,
+                ),
+                None => {
+                    mark_shell_start();
+                    Err(Miss::Unavailable("no hook relay".to_owned()))
+                }
             };
             // The runtime is built only here, for a call the relay did not answer.
             let answer = match relayed {
@@ -339,7 +353,8 @@ fn local_record(command: &Command) -> (Command, Decision) {
 }
 
 /// Asks the relay (see [`crate::relay`]) for the decision, and builds the answer as
-/// [`pre_tool_use`] does from what it trusts of the reply.
+/// [`pre_tool_use`] does from what it trusts of the reply. `meanwhile` runs while the
+/// pipeline decides (or at once if the relay cannot be asked).
 fn relayed(
     settings: &Settings,
     client: Client,
@@ -347,13 +362,8 @@ fn relayed(
     command: &Command,
     socket: &Path,
     started: std::time::Instant,
+    meanwhile: impl FnOnce(),
 ) -> Result<Answer, Miss> {
-    let keys = lighthouse_nats::auth::public_keys(&settings.identities_dir());
-    if keys.is_empty() {
-        return Err(Miss::Unavailable(
-            "no pipeline keys to check its answer".into(),
-        ));
-    }
     let ask = Ask {
         command: command.clone(),
         fast_ms: settings.hook.decision_timeout_ms,
@@ -363,7 +373,15 @@ fn relayed(
         notes_on: file_being_changed(call),
     };
     let waits = Waits::after(started, ask.fast_ms, ask.experts_ms);
-    let relayed = crate::relay_client::ask(socket, &ask, waits, &keys)?;
+    let sent = crate::relay_client::send(socket, &ask, waits);
+    meanwhile();
+    let keys = lighthouse_nats::auth::public_keys(&settings.identities_dir());
+    if keys.is_empty() {
+        return Err(Miss::Unavailable(
+            "no pipeline keys to check its answer".into(),
+        ));
+    }
+    let relayed = sent?.answer(&keys)?;
     let mut answer = answer_for(&relayed.decision);
     if relayed.decision.verdict == Verdict::Escalate
         && !client.can_ask()

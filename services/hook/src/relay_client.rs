@@ -36,57 +36,76 @@ pub struct Relayed {
 /// late approval, the notes on a file) have budgets of their own.
 const AFTER_WAIT: Duration = Duration::from_millis(700);
 
-/// Asks the relay at `socket`: the decision by `waits.fast`, or by `waits.experts` once
-/// the relay says experts were asked (plus [`AFTER_WAIT`]). Checks what comes back (see
-/// [`crate::relay`]: only decisions signed by their role's key in `keys`, bound to the
-/// command).
-pub fn ask(
-    socket: &Path,
-    ask: &Ask,
+/// A request sent to the relay, its reply not read yet: the hook does its own chores
+/// (the shell marker, the keys to check the reply) while the pipeline decides.
+pub struct Sent<'a> {
+    stream: UnixStream,
+    ask: &'a Ask,
     waits: Waits,
-    keys: &BTreeMap<String, String>,
-) -> Result<Relayed, Miss> {
-    let unavailable = |e: &dyn std::fmt::Display| Miss::Unavailable(format!("hook relay: {e}"));
-    let late = || Miss::NoDecision("the hook relay gave no decision in time".to_owned());
-    let fail = |e: std::io::Error| match e.kind() {
+}
+
+fn unavailable(e: &dyn std::fmt::Display) -> Miss {
+    Miss::Unavailable(format!("hook relay: {e}"))
+}
+
+fn late() -> Miss {
+    Miss::NoDecision("the hook relay gave no decision in time".to_owned())
+}
+
+fn fail(e: std::io::Error) -> Miss {
+    match e.kind() {
         ErrorKind::TimedOut => late(),
         _ => unavailable(&e),
-    };
+    }
+}
+
+/// Sends `ask` to the relay at `socket`, within `waits.fast`.
+pub fn send<'a>(socket: &Path, ask: &'a Ask, waits: Waits) -> Result<Sent<'a>, Miss> {
     let mut stream = connect(socket, waits.fast).map_err(fail)?;
     let body = rmp_serde::to_vec_named(ask).map_err(|e| unavailable(&e))?;
     write_frame(&mut stream, &body, waits.fast).map_err(fail)?;
-    let mut until = waits.fast + AFTER_WAIT;
-    let reply = loop {
-        let body = read_frame(&mut stream, MAX_REPLY, until).map_err(fail)?;
-        match rmp_serde::from_slice::<Reply>(&body).map_err(|e| unavailable(&e))? {
-            Reply::WithExperts => until = waits.last() + AFTER_WAIT,
-            reply => break reply,
-        }
-    };
-    match reply {
-        Reply::Decided {
-            decision,
-            approval,
-            notes,
-        } => {
-            let command = &ask.command;
-            if !trusted(&decision, command, keys) {
-                return Err(unavailable(
-                    &"its decision is not signed by a pipeline identity",
-                ));
+    Ok(Sent { stream, ask, waits })
+}
+
+impl Sent<'_> {
+    /// The relay's answer: the decision by `waits.fast`, or by `waits.experts` once the
+    /// relay says experts were asked (plus [`AFTER_WAIT`]). Checks what comes back (see
+    /// [`crate::relay`]: only decisions signed by their role's key in `keys`, bound to
+    /// the command).
+    pub fn answer(mut self, keys: &BTreeMap<String, String>) -> Result<Relayed, Miss> {
+        let mut until = self.waits.fast + AFTER_WAIT;
+        let reply = loop {
+            let body = read_frame(&mut self.stream, MAX_REPLY, until).map_err(fail)?;
+            match rmp_serde::from_slice::<Reply>(&body).map_err(|e| unavailable(&e))? {
+                Reply::WithExperts => until = self.waits.last() + AFTER_WAIT,
+                reply => break reply,
             }
-            let approval = approval
-                .map(|a| *a)
-                .filter(|a| is_late_approval(a, command) && trusted(a, command, keys));
-            Ok(Relayed {
-                decision: *decision,
+        };
+        match reply {
+            Reply::Decided {
+                decision,
                 approval,
                 notes,
-            })
+            } => {
+                let command = &self.ask.command;
+                if !trusted(&decision, command, keys) {
+                    return Err(unavailable(
+                        &"its decision is not signed by a pipeline identity",
+                    ));
+                }
+                let approval = approval
+                    .map(|a| *a)
+                    .filter(|a| is_late_approval(a, command) && trusted(a, command, keys));
+                Ok(Relayed {
+                    decision: *decision,
+                    approval,
+                    notes,
+                })
+            }
+            Reply::WithExperts => Err(late()),
+            Reply::Offline(why) => Err(unavailable(&why)),
+            Reply::NoDecision(why) => Err(Miss::NoDecision(why)),
         }
-        Reply::WithExperts => Err(late()),
-        Reply::Offline(why) => Err(unavailable(&why)),
-        Reply::NoDecision(why) => Err(Miss::NoDecision(why)),
     }
 }
 
@@ -251,12 +270,7 @@ mod tests {
             late_approval: false,
             notes_on: None,
         };
-        super::ask(
-            socket,
-            &ask,
-            Waits::after(Instant::now(), 50, 50),
-            &BTreeMap::new(),
-        )
+        send(socket, &ask, Waits::after(Instant::now(), 50, 50))?.answer(&BTreeMap::new())
     }
 
     #[test]

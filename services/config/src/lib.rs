@@ -10,6 +10,7 @@
 //! This crate depends on no worker: the workers depend on it and convert its sections
 //! into their own configurations.
 
+mod layers;
 pub mod project;
 pub mod reference;
 pub mod runtime;

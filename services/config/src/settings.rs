@@ -432,6 +432,26 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, SettingsError> {
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("LIGHTHOUSE__"))
+            .collect();
+        let fast = crate::layers::merged(DEFAULTS_JSON, file, &env)
+            .and_then(|tree| serde_json::from_value::<Settings>(tree).ok());
+        let settings = match fast {
+            Some(settings) => settings,
+            None => Settings::load_with_config(file, env)?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// [`Settings::load_from`] by the `config` crate: the reference for
+    /// [`crate::layers`], and the loader of whatever that declines.
+    fn load_with_config(
+        file: Option<&Path>,
+        env: Vec<(String, String)>,
+    ) -> Result<Settings, config::ConfigError> {
         let mut builder = config::Config::builder().add_source(config::File::from_str(
             DEFAULTS_JSON,
             config::FileFormat::Json,
@@ -439,10 +459,7 @@ impl Settings {
         if let Some(file) = file {
             builder = builder.add_source(config::File::from(file).required(false));
         }
-        let env: config::Map<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("LIGHTHOUSE__"))
-            .collect();
+        let env: config::Map<String, String> = env.into_iter().collect();
         builder = builder.add_source(
             config::Environment::with_prefix("LIGHTHOUSE")
                 .prefix_separator("__")
@@ -450,9 +467,7 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
-        settings.validate()?;
-        Ok(settings)
+        builder.build()?.try_deserialize()
     }
 
     /// Checks what types cannot: a hook wait Claude Code would cut short, consensus
@@ -925,5 +940,111 @@ mod tests {
         .unwrap();
         assert_eq!(s.hook.agent, "from-file");
         assert_eq!(s.hook.connect_timeout_ms, 42);
+    }
+
+    /// Every leaf setting of the defaults with its path (as env keys name it).
+    fn leaves(value: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(table) => {
+                for (key, value) in table {
+                    path.push(key.to_uppercase());
+                    leaves(value, path, out);
+                    path.pop();
+                }
+            }
+            serde_json::Value::String(s) => out.push((path.join("__"), s.clone())),
+            serde_json::Value::Bool(b) => out.push((path.join("__"), b.to_string())),
+            serde_json::Value::Number(n) => out.push((path.join("__"), n.to_string())),
+            _ => {}
+        }
+    }
+
+    /// The JSON layering ([`crate::layers`]) gives exactly what the `config` crate gives,
+    /// or declines: over every setting set from the environment (its own value and
+    /// others of its type), from a file, and the odd cases it must leave to `config`.
+    #[test]
+    fn the_json_layers_agree_with_config_or_decline() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults: serde_json::Value = serde_json::from_str(DEFAULTS_JSON).unwrap();
+        let mut all = Vec::new();
+        leaves(&defaults, &mut Vec::new(), &mut all);
+        assert!(all.len() > 50, "{}", all.len());
+        // (the file, the environment)
+        type Case = (Option<PathBuf>, Vec<(String, String)>);
+        let mut cases: Vec<Case> = vec![(None, vec![])];
+        for (key, value) in &all {
+            let key = format!("LIGHTHOUSE__{key}");
+            let mut values = vec![value.clone(), "TRUE".into(), "7".into(), "0.25".into()];
+            values.extend([
+                "some-text".into(),
+                String::new(),
+                "-1".into(),
+                "1.50".into(),
+            ]);
+            for v in values {
+                cases.push((None, vec![(key.clone(), v)]));
+            }
+        }
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            Some(path)
+        };
+        let whole = file("whole.toml", DEFAULTS);
+        let some = file(
+            "some.toml",
+            "state_dir = \"/srv/lh\"\n[hook]\nagent = \"from-file\"\nstrict = true\n\
+             [escalation.experts]\nalice = [\"security\"]\n",
+        );
+        let wrong_type = file("wrong.toml", "[hook]\nconnect_timeout_ms = \"soon\"\n");
+        let json = file("plain.json", "{\"hook\": {\"agent\": \"from-json\"}}");
+        file("appended.toml.toml", "[hook]\nagent = \"appended\"\n");
+        for f in [whole, some, wrong_type, json] {
+            cases.push((f.clone(), vec![]));
+            cases.push((
+                f,
+                vec![("LIGHTHOUSE__HOOK__AGENT".into(), "from-env".into())],
+            ));
+        }
+        cases.push((Some(dir.path().join("appended.toml")), vec![]));
+        cases.push((Some(dir.path().join("missing.toml")), vec![]));
+        let common = [
+            ("LIGHTHOUSE__STATE_DIR", "/tmp/state"),
+            ("LIGHTHOUSE__NATS__URL", "nats://127.0.0.1:4222"),
+            ("LIGHTHOUSE__HOOK__PROJECT", "2024"),
+            ("LIGHTHOUSE__hook__strict", "true"),
+            ("LIGHTHOUSE__HOOK__STRICT", "1"),
+            ("LIGHTHOUSE__NO__SUCH", "x"),
+            ("LIGHTHOUSE__HOOK.STRICT", "true"),
+        ];
+        for (k, v) in common {
+            cases.push((None, vec![(k.into(), v.into())]));
+        }
+        let mut fast = 0;
+        for (file, env) in &cases {
+            let quick = crate::layers::merged(DEFAULTS_JSON, file.as_deref(), env)
+                .and_then(|tree| serde_json::from_value::<Settings>(tree).ok());
+            let reference = Settings::load_with_config(file.as_deref(), env.clone());
+            if let Some(quick) = quick {
+                fast += 1;
+                let reference = reference.unwrap_or_else(|e| panic!("{file:?} {env:?}: {e}"));
+                assert_eq!(
+                    format!("{quick:?}"),
+                    format!("{reference:?}"),
+                    "{file:?} {env:?}"
+                );
+            }
+        }
+        // The common cases take the JSON path: defaults alone, every setting at its own
+        // value, a TOML file, the state dir and server URL from the environment.
+        assert!(fast > all.len() * 2, "{fast} of {}", cases.len());
+        for env in [
+            vec![],
+            vec![("LIGHTHOUSE__STATE_DIR".into(), "/tmp/s".into())],
+        ] {
+            let file = dir.path().join("some.toml");
+            let tree = crate::layers::merged(DEFAULTS_JSON, Some(&file), &env);
+            assert!(serde_json::from_value::<Settings>(tree.unwrap()).is_ok());
+        }
     }
 }

@@ -959,6 +959,7 @@ impl RuleSet {
     /// Compiles every rule's patterns now; returns the ids of rules whose patterns
     /// could not be compiled (they would never match).
     pub fn precompile(&self) -> Vec<String> {
+        let _ = SECRET_VAR.compile();
         let mut failed = Vec::new();
         for r in &self.rules {
             for l in r

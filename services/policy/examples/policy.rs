@@ -10,6 +10,10 @@
 use lighthouse_policy::{Policy, cli, paths::Base};
 use std::path::Path;
 
+// As the `lighthouse` binary and the validator run the policy (see their `main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CWD: &str = "/home/dev/project";
 const HOME: &str = "/home/dev";
 

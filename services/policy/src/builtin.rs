@@ -95,8 +95,8 @@ mod tests {
         assert_eq!(policy.precompile(), Vec::<String>::new());
     }
 
-    /// Every built-in pattern has an ASCII form (the fast one to build), and it decides
-    /// ASCII text as the Unicode form does; no text lacking one of each of a pattern's
+    /// Every built-in pattern has an ASCII form (the fast one to build), and it (and the
+    /// full DFA precompile builds) decides ASCII text as the Unicode form does; no text lacking one of each of a pattern's
     /// needle sets (prefix and suffix literals) matches it. Checked on every string of the corpus, its
     /// words, and text where Unicode and ASCII semantics could part (case folding,
     /// whitespace and word classes, boundaries).
@@ -159,6 +159,14 @@ mod tests {
         );
         // Most patterns have them, or the cold-start saving is gone.
         assert!(with_needles * 2 > checked, "{with_needles} of {checked}");
+        // Precompiled, calls go through full DFAs where they were built: same answers.
+        assert!(rules.precompile().is_empty());
+        for (id, l) in rules.patterns() {
+            let u = l.get().expect("compiles");
+            for t in &texts {
+                assert_eq!(l.is_match(t), u.is_match(t), "{id} on {t:?} (precompiled)");
+            }
+        }
     }
 
     fn strings(v: &Value, out: &mut BTreeSet<String>) {

@@ -429,6 +429,8 @@ pub fn warm() {
         &SOCKET,
         &SPAWN_SHELL,
         &DECODE_EXEC,
+        &ASSIGN,
+        &HOLE,
     ] {
         let _ = r.compile();
     }
@@ -733,12 +735,13 @@ fn literals(text: &str) -> Vec<String> {
         .collect()
 }
 
+static HOLE: LazyLock<TwinRegex> =
+    LazyLock::new(|| static_regex(r"\$\{[^}]*\}|\{[A-Za-z_][^}]*\}"));
+
 fn template_holes(s: &str) -> String {
     if !s.contains("${") && !s.contains('{') {
         return s.to_owned();
     }
-    static HOLE: LazyLock<TwinRegex> =
-        LazyLock::new(|| static_regex(r"\$\{[^}]*\}|\{[A-Za-z_][^}]*\}"));
     HOLE.replace_all(s, DYN.to_string().as_str()).into_owned()
 }
 

@@ -28,6 +28,7 @@
 mod builtin;
 pub mod cache;
 pub mod cli;
+mod dense;
 pub mod fingerprint;
 pub mod interp;
 pub mod paths;

@@ -7,6 +7,7 @@
 //! rules that match a call, deny beats escalate beats allow.
 
 use crate::PolicyError;
+use crate::dense::Dense;
 use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, RedirectKind};
 use crate::targets;
@@ -479,6 +480,8 @@ pub struct LazyRegex {
     needles: OnceLock<Vec<Vec<String>>>,
     /// The ASCII form split at long counted gaps, when it has any ([`split`]).
     split: OnceLock<Option<split::Split>>,
+    /// The ASCII form as a full DFA, built by [`RuleSet::precompile`] only ([`Dense`]).
+    dense: OnceLock<Option<Dense>>,
 }
 
 /// Texts every rule pattern is run over once compiled (whole and word by word), so its
@@ -515,6 +518,7 @@ impl LazyRegex {
             ascii: OnceLock::new(),
             needles: OnceLock::new(),
             split: OnceLock::new(),
+            dense: OnceLock::new(),
         }
     }
 
@@ -588,6 +592,11 @@ impl LazyRegex {
     /// syntax check at load) matches nothing.
     pub fn is_match(&self, text: &str) -> bool {
         if text.is_ascii() {
+            if let Some(Some(d)) = self.dense.get()
+                && let Some(m) = d.is_match(text.as_bytes())
+            {
+                return m;
+            }
             if self.ascii.get().is_none()
                 && self
                     .needles()
@@ -950,6 +959,7 @@ impl RuleSet {
     /// Compiles every rule's patterns now; returns the ids of rules whose patterns
     /// could not be compiled (they would never match).
     pub fn precompile(&self) -> Vec<String> {
+        let _ = SECRET_VAR.compile();
         let mut failed = Vec::new();
         for r in &self.rules {
             for l in r
@@ -961,8 +971,15 @@ impl RuleSet {
                 .chain(&r.operands_any)
             {
                 // Both forms, so that no call pays for either.
-                let _ = l.get_ascii();
-                let _ = l.split();
+                let ascii = l.get_ascii().is_some();
+                match l.split() {
+                    Some(split) => split.precompile(),
+                    // Only where the ASCII form compiles: the DFA stands in for it.
+                    None if ascii => {
+                        l.dense.get_or_init(|| Dense::build(&l.pattern, false));
+                    }
+                    None => {}
+                }
                 if l.get().is_none() && !failed.contains(&r.id) {
                     failed.push(r.id.clone());
                 }

@@ -15,6 +15,7 @@
 //! from packs only ask "does it match" and use the rules module's `LazyRegex`, which also
 //! skips compiling when the text lacks the pattern's literals.
 
+use crate::dense::Dense;
 use regex::{Captures, Match, Regex};
 use regex_syntax::hir::{
     self, Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look,
@@ -32,6 +33,9 @@ pub struct TwinRegex {
     size_limit: usize,
     full: OnceLock<Option<Regex>>,
     ascii: OnceLock<Option<Regex>>,
+    /// The twin as a full DFA, built by [`TwinRegex::compile`] only: it answers whether
+    /// ASCII text matches at all, so most searches never touch the lazy DFA.
+    dense: OnceLock<Option<Dense>>,
 }
 
 impl TwinRegex {
@@ -43,6 +47,7 @@ impl TwinRegex {
             size_limit,
             full: OnceLock::new(),
             ascii: OnceLock::new(),
+            dense: OnceLock::new(),
         }
     }
 
@@ -54,6 +59,7 @@ impl TwinRegex {
             size_limit: DEFAULT_SIZE_LIMIT,
             full: OnceLock::from(Some(full)),
             ascii: OnceLock::new(),
+            dense: OnceLock::new(),
         }
     }
 
@@ -82,8 +88,27 @@ impl TwinRegex {
                 let _ = r.is_match(&t);
                 let _ = r.find_iter(&t).count();
             }
+            if full {
+                self.dense.get_or_init(|| Dense::build(r.as_str(), true));
+            }
         }
         full
+    }
+
+    /// Whether the DFA answers for `text`, and its answer.
+    fn dense_match(&self, text: &str) -> Option<bool> {
+        match self.dense.get() {
+            Some(Some(d)) if text.is_ascii() => d.is_match(text.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// [`TwinRegex::pick`], or `None` when the DFA rules out any match.
+    fn pick_matching(&self, text: &str) -> Option<&Regex> {
+        if self.dense_match(text) == Some(false) {
+            return None;
+        }
+        self.pick(text)
     }
 
     /// The form to run on `text`: the twin for ASCII text (when it could be built).
@@ -100,23 +125,26 @@ impl TwinRegex {
     }
 
     pub fn is_match(&self, text: &str) -> bool {
+        if let Some(m) = self.dense_match(text) {
+            return m;
+        }
         self.pick(text).is_some_and(|r| r.is_match(text))
     }
 
     pub fn find_iter<'h>(&self, text: &'h str) -> impl Iterator<Item = Match<'h>> {
-        self.pick(text)
+        self.pick_matching(text)
             .into_iter()
             .flat_map(move |r| r.find_iter(text))
     }
 
     pub fn captures_iter<'h>(&self, text: &'h str) -> impl Iterator<Item = Captures<'h>> {
-        self.pick(text)
+        self.pick_matching(text)
             .into_iter()
             .flat_map(move |r| r.captures_iter(text))
     }
 
     pub fn replace_all<'h>(&self, text: &'h str, with: &str) -> Cow<'h, str> {
-        match self.pick(text) {
+        match self.pick_matching(text) {
             Some(r) => r.replace_all(text, with),
             None => Cow::Borrowed(text),
         }

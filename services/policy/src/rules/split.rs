@@ -10,25 +10,50 @@
 //! does the alternative itself decide. Alternatives without a long gap are matched
 //! together, as one pattern, exactly as before.
 
+use crate::dense::Dense;
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{Hir, HirKind};
+use std::sync::OnceLock;
 
 /// A counted repetition this long (its upper bound, or its lower one when unbounded)
 /// is a gap worth splitting at.
 const LONG: u32 = 16;
 
+/// One part of a split pattern: its lazy form, and a full DFA once precompiled.
+#[derive(Debug)]
+struct Part {
+    regex: Regex,
+    dense: OnceLock<Option<Dense>>,
+}
+
+impl Part {
+    fn is_match(&self, text: &[u8]) -> bool {
+        if let Some(Some(d)) = self.dense.get()
+            && let Some(m) = d.is_match(text)
+        {
+            return m;
+        }
+        self.regex.is_match(text)
+    }
+
+    fn precompile(&self) {
+        self.dense
+            .get_or_init(|| Dense::build(self.regex.as_str(), false));
+    }
+}
+
 /// One alternative with a long gap: the pieces around its gaps, and itself.
 #[derive(Debug)]
 struct Gapped {
-    pieces: Vec<Regex>,
-    whole: Regex,
+    pieces: Vec<Part>,
+    whole: Part,
 }
 
 /// A pattern's ASCII form, split at long gaps (see the module docs).
 #[derive(Debug)]
 pub(super) struct Split {
     /// The alternatives without a long gap, as one pattern (`None` if there are none).
-    rest: Option<Regex>,
+    rest: Option<Part>,
     gapped: Vec<Gapped>,
 }
 
@@ -47,11 +72,15 @@ impl Split {
             _ => vec![&hir],
         };
         let compile = |h: &Hir| {
-            RegexBuilder::new(&h.to_string())
+            let regex = RegexBuilder::new(&h.to_string())
                 .unicode(false)
                 .size_limit(size_limit)
                 .build()
-                .ok()
+                .ok()?;
+            Some(Part {
+                regex,
+                dense: OnceLock::new(),
+            })
         };
         let mut rest = Vec::new();
         let mut gapped = Vec::new();
@@ -74,6 +103,18 @@ impl Split {
         Some(Split { rest, gapped })
     }
 
+    /// Builds each part's full DFA (those within the size limit).
+    pub(super) fn precompile(&self) {
+        let gapped = self
+            .gapped
+            .iter()
+            .flat_map(|g| g.pieces.iter().chain([&g.whole]));
+        for p in self.rest.iter().chain(gapped) {
+            p.precompile();
+        }
+    }
+
+    /// `text` must be ASCII.
     pub(super) fn is_match(&self, text: &[u8]) -> bool {
         self.rest.as_ref().is_some_and(|r| r.is_match(text))
             || self

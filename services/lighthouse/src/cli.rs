@@ -1021,7 +1021,8 @@ async fn dispatch(command: Cmd, settings: Settings) -> anyhow::Result<ExitCode> 
         } => {
             let cwd = std::env::current_dir()?;
             let home = crate::settings::home_dir();
-            // As a worker does: compile every rule before timing anything.
+            // As a validator does for its default policy: compile every pattern before
+            // timing anything.
             let policy = crate::hook::local_policy(&cwd);
             policy.precompile();
             // Name the file (the policy crate's I/O error does not).

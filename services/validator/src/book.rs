@@ -315,10 +315,26 @@ async fn reload(
                 projects = new.projects.len(),
                 "policy_loaded"
             );
+            let default = new.default.policy().clone();
             book.store(Arc::new(new));
+            tokio::task::spawn_blocking(move || precompile(&default));
         }
         Err(e) => warn!(error = %e, "policy_read_failed"),
     }
+}
+
+/// Compiles the default policy's patterns (full DFAs included) off the decision path:
+/// calls decided meanwhile compile what they need on first use, as before. Project
+/// policies stay lazy: each would hold its own copy of the patterns (tens of MB).
+fn precompile(policy: &Policy) {
+    let started = std::time::Instant::now();
+    let failed = policy.precompile();
+    info!(
+        version = policy.version(),
+        ms = started.elapsed().as_millis() as u64,
+        failed = failed.len(),
+        "policy_precompiled"
+    );
 }
 
 #[cfg(test)]

@@ -340,28 +340,8 @@ fn malformed_hook_input_fails_closed_with_a_reason() {
 async fn up_runs_the_pipeline_and_hooks_find_it() {
     let data = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
-    let bin = lighthouse_tests::nats_server_binary();
-    let mut up = std::process::Command::new(LIGHTHOUSE)
-        .args(["up", "--port", "0", "--data-dir"])
-        .arg(data.path())
-        .env("LIGHTHOUSE_CONFIG", state.path().join("none.toml"))
-        .env("LIGHTHOUSE__STATE_DIR", state.path())
-        .env("LIGHTHOUSE__NATS__SERVER_BIN", &bin)
-        .env("LIGHTHOUSE__UP__MONITOR_PORT", "0")
-        .env("LIGHTHOUSE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = up.stdout.take().unwrap();
-    let ready = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(60), ready)
-        .await
-        .expect("ready line")
-        .unwrap();
+    let none = state.path().join("none.toml");
+    let (mut up, line) = crate::up::spawn(data.path(), state.path(), &none, &[]).await;
     assert!(
         line.starts_with("lighthouse ready nats_url=nats://127.0.0.1:"),
         "{line}"

@@ -3,9 +3,8 @@
 //! 64 usage or configuration; `check`: 0 allow, 1 deny, 2 escalate).
 
 use crate::util::*;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 /// A port nothing listens on.
 fn dead_url() -> String {
@@ -303,17 +302,7 @@ async fn a_second_up_says_the_first_runs_and_decisions_show_the_call() {
     let stdout = child.stdout.take().unwrap();
     let pid = child.id();
     let first = Running(child);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(60), line)
-        .await
-        .expect("ready line")
-        .unwrap();
+    let line = crate::up::ready_line(stdout).await;
     let url = line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("nats_url="))

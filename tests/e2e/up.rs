@@ -116,7 +116,13 @@ pub(crate) async fn spawn(
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let line = ready_line(child.stdout.take().unwrap()).await;
+    assert!(line.starts_with("lighthouse ready"), "{line}");
+    (child, line)
+}
+
+/// The first line `up` prints on `stdout` (its ready line), within a minute.
+pub(crate) async fn ready_line(stdout: std::process::ChildStdout) -> String {
     let ready = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         std::io::BufReader::new(stdout)
@@ -124,12 +130,10 @@ pub(crate) async fn spawn(
             .unwrap();
         line
     });
-    let line = tokio::time::timeout(Duration::from_secs(60), ready)
+    tokio::time::timeout(Duration::from_secs(60), ready)
         .await
         .expect("ready line")
-        .unwrap();
-    assert!(line.starts_with("lighthouse ready"), "{line}");
-    (child, line)
+        .unwrap()
 }
 
 impl Drop for Up {

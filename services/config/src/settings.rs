@@ -436,14 +436,19 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with("LIGHTHOUSE__"))
             .collect();
-        let fast = crate::layers::merged(DEFAULTS_JSON, file, &env)
-            .and_then(|tree| serde_json::from_value::<Settings>(tree).ok());
-        let settings = match fast {
+        let settings = match Settings::load_with_json(file, &env) {
             Some(settings) => settings,
             None => Settings::load_with_config(file, env)?,
         };
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// [`Settings::load_from`] by merging JSON ([`crate::layers`]), when that is sure to
+    /// give what `config` gives; `None` otherwise (errors included).
+    fn load_with_json(file: Option<&Path>, env: &[(String, String)]) -> Option<Settings> {
+        let tree = crate::layers::merged(DEFAULTS_JSON, file, env)?;
+        serde_json::from_value(tree).ok()
     }
 
     /// [`Settings::load_from`] by the `config` crate: the reference for
@@ -1022,8 +1027,7 @@ mod tests {
         }
         let mut fast = 0;
         for (file, env) in &cases {
-            let quick = crate::layers::merged(DEFAULTS_JSON, file.as_deref(), env)
-                .and_then(|tree| serde_json::from_value::<Settings>(tree).ok());
+            let quick = Settings::load_with_json(file.as_deref(), env);
             let reference = Settings::load_with_config(file.as_deref(), env.clone());
             if let Some(quick) = quick {
                 fast += 1;
@@ -1038,13 +1042,20 @@ mod tests {
         // The common cases take the JSON path: defaults alone, every setting at its own
         // value, a TOML file, the state dir and server URL from the environment.
         assert!(fast > all.len() * 2, "{fast} of {}", cases.len());
-        for env in [
-            vec![],
-            vec![("LIGHTHOUSE__STATE_DIR".into(), "/tmp/s".into())],
+        let some = dir.path().join("some.toml");
+        let state = ("LIGHTHOUSE__STATE_DIR".to_owned(), "/tmp/s".to_owned());
+        let url = (
+            "LIGHTHOUSE__NATS__URL".to_owned(),
+            "nats://10.0.0.1:4222".to_owned(),
+        );
+        for (file, env) in [
+            (None, vec![]),
+            (Some(&some), vec![]),
+            (Some(&some), vec![state]),
+            (None, vec![url]),
         ] {
-            let file = dir.path().join("some.toml");
-            let tree = crate::layers::merged(DEFAULTS_JSON, Some(&file), &env);
-            assert!(serde_json::from_value::<Settings>(tree.unwrap()).is_ok());
+            let loaded = Settings::load_with_json(file.map(PathBuf::as_path), &env);
+            assert!(loaded.is_some(), "{file:?} {env:?}");
         }
     }
 }

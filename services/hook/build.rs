@@ -63,7 +63,11 @@ fn static_archives(dir: &Path) -> Option<PathBuf> {
         // The compiler prints the bare name back when it has no such file.
         let found = PathBuf::from(String::from_utf8(printed.stdout).ok()?.trim());
         if !found.is_absolute() || !found.is_file() {
-            println!("cargo:warning=no {file}: lighthouse-hook is linked dynamically");
+            println!(
+                "cargo:warning={cc} has no {file}, so lighthouse-hook is linked dynamically \
+                 (slower to start); install the C library's static archives (Debian: \
+                 libc6-dev) for a static hook"
+            );
             return None;
         }
         std::os::unix::fs::symlink(&found, dir.join(name)).ok()?;

@@ -175,7 +175,6 @@ async fn oversize_and_odd_command_ids_are_decided() {
 #[tokio::test(flavor = "multi_thread")]
 async fn poison_on_every_consumed_subject_and_bucket_is_dead_lettered() {
     let mut p = Pipeline::start();
-    p.spawn_validator("v1");
     let mut workers = Procs::default();
     for args in [
         ["aggregator", "--id", "agg1"].as_slice(),
@@ -185,7 +184,6 @@ async fn poison_on_every_consumed_subject_and_bucket_is_dead_lettered() {
             .0
             .push(p.cmd().args(args).stdout(Stdio::null()).spawn().unwrap());
     }
-    p.wait_for_validators(1).await;
     let js = p.js().await;
     eventually(LIMIT, || async {
         lighthouse_nats::presence::list(&js).await.is_ok_and(|w| {
@@ -193,6 +191,12 @@ async fn poison_on_every_consumed_subject_and_bucket_is_dead_lettered() {
         })
     })
     .await;
+    // The validator starts once the aggregator is present: it loads who is present
+    // before its first command, so it surely escalates the command below. Started
+    // first, it might still answer that command alone before its presence watch
+    // caught up, and never meet the poisoned record.
+    p.spawn_validator("v1");
+    p.wait_for_validators(1).await;
     let garbage = || b"\x01not msgpack".to_vec();
     for subject in [
         "lh.cmd.proj.mallory",

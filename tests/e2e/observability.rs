@@ -393,24 +393,24 @@ async fn one_trace_follows_an_escalated_command_through_every_stage() {
     let config = traced_config(&p, &receiver, "[hook]\nescalation_wait_ms = 25000\n");
     let cmd = || traced_cmd(&p, &config);
     let mut procs = Procs::default();
-    for args in [
-        &["validator", "--id", "v1"][..],
-        &["aggregator", "--id", "agg1"],
-    ] {
-        procs
-            .0
-            .push(cmd().args(args).stdout(Stdio::null()).spawn().unwrap());
-    }
     let js = p.js().await;
-    eventually(LIMIT, || async {
-        let workers = lighthouse_nats::presence::list(&js)
-            .await
-            .unwrap_or_default();
-        ["validator", "aggregator"]
-            .iter()
-            .all(|k| workers.iter().any(|w| w.kind == *k))
-    })
-    .await;
+    // The aggregator first: a validator loads who is present before its first command,
+    // so once present itself it surely escalates rather than answering alone.
+    for kind in ["aggregator", "validator"] {
+        procs.0.push(
+            cmd()
+                .args([kind, "--id", &format!("{kind}1")])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        eventually(LIMIT, || async {
+            lighthouse_nats::presence::list(&js)
+                .await
+                .is_ok_and(|w| w.iter().any(|w| w.kind == kind))
+        })
+        .await;
+    }
     // The expert's consumer exists once the topology is applied (by the workers).
     procs.0.push(
         cmd()

@@ -108,12 +108,12 @@ fn shell_quote(s: &str) -> String {
 }
 
 #[test]
-fn hostile_interpreter_code_stays_linear() {
+fn hostile_interpreter_code_finishes_and_is_not_allowed() {
     let calls = "os.system(\"ls\"); ".repeat(3000);
     let unclosed = "system(".repeat(5000);
     let in_strings = "'os.system(x)' ".repeat(3000);
     for code in [calls, unclosed, in_strings] {
         let cmd = format!("python3 -c '{}'", code.replace('\'', ""));
-        let _ = verdict(&cmd);
+        assert_ne!(verdict(&cmd), Verdict::Allow, "{}", &cmd[..60]);
     }
 }

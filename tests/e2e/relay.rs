@@ -4,8 +4,9 @@
 use crate::trust::bash_in;
 use crate::up::Up;
 use crate::util::*;
-use lighthouse::relay::{Ask, Reply};
-use lighthouse_schemas::{Tier, Verdict};
+use lighthouse::relay::{Ask, Reply, Request};
+use lighthouse_schemas::{FileContent, FileVersion, Tier, Token, Verdict, decode, subject};
+use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,11 +55,105 @@ async fn under_up_the_hook_asks_through_the_relay() {
     );
 }
 
+/// After a tool ran, the hook hands its work to the relay as well, its own route to the
+/// server cut: the notes on a file the model read come back to it (and before an edit,
+/// with the decision: the agent's role may read them), and the file an edit changed
+/// reaches LH_FS, leaving nothing in the spool.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_tool_the_relay_records_the_file_and_brings_the_notes() {
+    let up = Up::start(&[], "").await;
+    let project = project();
+    let file = project.path().join("db.py");
+    std::fs::write(
+        &file,
+        "def drop_users(conn):\n    conn.execute('DELETE FROM users')\n",
+    )
+    .unwrap();
+    let mut annotate = up.cli(&["annotate", "--line", "1", "--category", "security"]);
+    // The one expert a default `up` knows: the local user.
+    let me = lighthouse::expert::expert_id(None).unwrap_or_else(|_| "expert".to_owned());
+    annotate.args([
+        "--expert",
+        &me,
+        "--message",
+        "NOTE-R1: keep the audit trigger",
+    ]);
+    let out = annotate.arg(&file).output().unwrap();
+    assert!(out.status.success(), "annotate: {out:?}");
+    // Recorded once the annotator has anchored it.
+    eventually(Duration::from_secs(30), || async {
+        let out = up
+            .cli(&["annotations", "--json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .is_ok_and(|notes| notes.as_array().is_some_and(|n| !n.is_empty()))
+    })
+    .await;
+    let post = |tool: &str, id: &str| {
+        let payload = json!({
+            "session_id": "s-relay", "cwd": project.path(), "hook_event_name": "PostToolUse",
+            "tool_name": tool, "tool_input": {"file_path": file},
+            "tool_response": {"success": true}, "tool_use_id": id,
+        });
+        let mut cmd = up.cli(&[]);
+        cmd.env("LIGHTHOUSE__NATS__URL", "nats://127.0.0.1:1");
+        run_with_stdin(&mut cmd, &payload.to_string()).0
+    };
+    let out = post("Read", "toolu_relay_read");
+    let answer: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let context = answer["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no notes: {answer}"));
+    assert!(context.contains("NOTE-R1"), "{context}");
+    // And before the edit, with the decision.
+    let mut edit = pre_tool_use(
+        "Edit",
+        json!({"file_path": file, "old_string": "users", "new_string": "users WHERE id = 1"}),
+        "toolu_relay_pre_edit",
+    );
+    edit["cwd"] = json!(project.path());
+    let mut cmd = up.cli(&[]);
+    cmd.env("LIGHTHOUSE__NATS__URL", "nats://127.0.0.1:1");
+    let (answer, _) = run_hook(cmd, &edit);
+    assert_eq!(permission(&answer), "allow", "{answer}");
+    let context = answer["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no notes before the edit: {answer}"));
+    assert!(context.contains("NOTE-R1"), "{context}");
+
+    let edited = "def drop_users(conn):\n    conn.execute('DELETE FROM users WHERE id = 1')\n";
+    std::fs::write(&file, edited).unwrap();
+    let out = post("Edit", "toolu_relay_edit");
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    let js = up.js("ops").await;
+    let name = project.path().file_name().unwrap().to_str().unwrap();
+    let stored = js
+        .get_stream("LH_FS")
+        .await
+        .unwrap()
+        .direct_get_last_for_subject(subject::file(&Token::encode(name), &Token::encode("db.py")))
+        .await
+        .expect("the edited file is on LH_FS");
+    let version: FileVersion = decode(&stored.payload).unwrap();
+    assert_eq!(
+        version.content,
+        FileContent::Inline(edited.as_bytes().to_vec())
+    );
+    let spool = lighthouse::files::FileSpool::new(up.state.path());
+    assert!(spool.pending().is_empty(), "{:?}", spool.pending());
+}
+
 async fn read_ask(stream: &mut UnixStream) -> Ask {
     let len = stream.read_u32().await.unwrap() as usize;
     let mut body = vec![0; len];
     stream.read_exact(&mut body).await.unwrap();
-    rmp_serde::from_slice(&body).unwrap()
+    match rmp_serde::from_slice(&body).unwrap() {
+        Request::Decide(ask) => *ask,
+        other => panic!("not a decision request: {other:?}"),
+    }
 }
 
 async fn send(stream: &mut UnixStream, reply: &Reply) {

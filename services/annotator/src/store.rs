@@ -61,8 +61,12 @@ pub async fn load(
         }
         Err(e) => return Err(e.into()),
     }
+    // Named by us: a role that may only read this stream (the agent's hook) is allowed
+    // consumers created by name, never the unnamed create, whose body could name
+    // another reader's durable.
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+            name: Some(format!("notes-{}", uuid::Uuid::now_v7())),
             filter_subject: subject,
             ..Default::default()
         })

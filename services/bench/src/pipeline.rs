@@ -352,6 +352,7 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         let serving = tokio::spawn(lighthouse_hook::relay::serve(
             lighthouse_hook::relay::socket_path(&state),
             relay,
+            lighthouse_hook::files::FileSpool::new(&state),
             settings.hook.max_input_bytes,
             stop.clone().cancelled_owned(),
         ));

@@ -129,9 +129,6 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Err(e) => return refuse(e),
     };
     let id = command_id(client, &call, &raw);
-    if early.is_none() && call.event == Event::PostTool {
-        early = runtime().as_ref().ok().map(connect);
-    }
     if call.event != Event::Other {
         crate::patches::record_noted(settings, &call.session_id, &id);
     }
@@ -139,10 +136,30 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Event::Other => Output::SILENT,
         Event::PostTool => {
             crate::patches::forget(settings, &call.session_id, &id);
-            // Files written go to LH_FS; notes on a file read go to the model.
-            let context = match (runtime(), early) {
-                (Ok(rt), Some(task)) => crate::post_tool::run(settings, &call, &id, rt, task),
-                _ => crate::post_tool::run_offline(settings, &call, &id),
+            // Files written go to LH_FS; notes on a file read go to the model: through
+            // the relay when it can, else on a connection of the hook's own.
+            let finished = crate::post_tool::Finished::of(settings, &call, &id);
+            if finished.is_empty() {
+                return protocol::render_post(client, None);
+            }
+            finished.spool(settings);
+            let relayed = relay
+                .as_deref()
+                .map(|socket| crate::post_tool::relayed(settings, &call, &finished, socket));
+            let context = match relayed {
+                Some(Ok(notes)) => notes,
+                missed => {
+                    if let Some(Err(miss)) = missed {
+                        tracing::debug!(?miss, "hook_relay_unavailable");
+                    }
+                    match runtime() {
+                        Ok(rt) => {
+                            let task = early.take().unwrap_or_else(|| connect(rt));
+                            crate::post_tool::run(settings, &call, &finished, rt, task)
+                        }
+                        Err(_) => None,
+                    }
+                }
             };
             protocol::render_post(client, context.as_deref())
         }

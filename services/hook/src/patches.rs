@@ -71,7 +71,7 @@ pub fn record_noted(settings: &Settings, session: &str, current: &str) -> usize 
         // Removed first: a note that cannot be read or recorded is not retried forever.
         let _ = std::fs::remove_file(&path);
         if let Some((id, call)) = noted {
-            crate::post_tool::run_offline(settings, &call, &id);
+            crate::post_tool::Finished::of(settings, &call, &id).spool(settings);
         }
         handled += 1;
     }

@@ -133,43 +133,94 @@ fn versions(settings: &Settings, call: &Call, id: &str) -> Vec<FileVersion> {
         .collect()
 }
 
-/// Without a runtime: spool what was written; no notes.
-pub fn run_offline(settings: &Settings, call: &Call, id: &str) -> Option<String> {
-    let spool = FileSpool::new(&settings.state_dir());
-    for version in versions(settings, call, id) {
-        spool_it(&spool, &version, "no async runtime");
-    }
-    None
+/// What a finished call leaves to do: publish the versions it wrote, and find the
+/// experts' notes on a file it read.
+#[derive(Debug)]
+pub struct Finished {
+    pub versions: Vec<FileVersion>,
+    /// The file the call read, as the call names it.
+    pub read: Option<String>,
 }
 
-/// Handles one finished call: publishes what it wrote (spooling what cannot go now)
-/// and returns the notes on a file it read, for the model.
+impl Finished {
+    /// What `call` did (the files it wrote, read from disk as they now are).
+    pub fn of(settings: &Settings, call: &Call, id: &str) -> Finished {
+        Finished {
+            versions: versions(settings, call, id),
+            read: read_file(call),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.versions.is_empty() && self.read.is_none()
+    }
+
+    /// Spools every version before anything is sent: whoever publishes it (the relay,
+    /// this hook, the next hook or `up`), and however late, it is kept until then.
+    pub fn spool(&self, settings: &Settings) {
+        let spool = FileSpool::new(&settings.state_dir());
+        for version in &self.versions {
+            if let Err(e) = spool.push(version) {
+                tracing::warn!(error = %e, path = %version.path, "fs_spool_write_failed");
+            }
+        }
+    }
+}
+
+/// Through `lighthouse up`'s relay, on its open connection: it publishes the spool
+/// and looks up the notes on the file read (see [`Finished::spool`], first).
+pub fn relayed(
+    settings: &Settings,
+    call: &Call,
+    finished: &Finished,
+    socket: &Path,
+) -> Result<Option<String>, crate::relay_client::Miss> {
+    let cwd = Path::new(&call.cwd);
+    let record = crate::relay::Record {
+        flush: !finished.versions.is_empty(),
+        flush_ms: settings.files.publish_timeout_ms,
+        notes_on: finished.read.as_ref().map(|file| cwd.join(file)),
+        project: match &finished.read {
+            Some(_) => lighthouse_config::project::name_of(cwd, settings.hook.project.as_deref()),
+            None => String::new(),
+        },
+    };
+    let until = std::time::Instant::now()
+        + Duration::from_millis(settings.files.publish_timeout_ms)
+        + crate::notes::ANNOTATION_BUDGET;
+    crate::relay_client::record(socket, &record, until)
+}
+
+/// On this hook's own connection (see [`Finished::spool`], first): publishes the spool,
+/// within `files.publish_timeout_ms`, and returns the notes on the file read. What
+/// cannot go now stays spooled.
 pub fn run(
     settings: &Settings,
     call: &Call,
-    id: &str,
+    finished: &Finished,
     runtime: &tokio::runtime::Runtime,
     connecting: tokio::task::JoinHandle<Result<async_nats::Client, String>>,
 ) -> Option<String> {
-    let versions = versions(settings, call, id);
-    let read = read_file(call);
-    if versions.is_empty() && read.is_none() {
-        connecting.abort();
-        return None;
-    }
     let spool = FileSpool::new(&settings.state_dir());
     let deadline = Duration::from_millis(settings.files.publish_timeout_ms);
+    let spooled = |why: &str| {
+        if !finished.versions.is_empty() {
+            tracing::warn!(
+                reason = why,
+                files = finished.versions.len(),
+                "file_versions_spooled"
+            );
+        }
+    };
     runtime.block_on(async {
         let nats = match tokio::time::timeout(deadline, connecting).await {
             Ok(Ok(Ok(nats))) => nats,
             _ => {
-                for version in &versions {
-                    spool_it(&spool, version, "no connection");
-                }
+                spooled("no connection");
                 return None;
             }
         };
-        let notes = match read {
+        let notes = match &finished.read {
             Some(file) => {
                 let project = lighthouse_config::project::name_of(
                     Path::new(&call.cwd),
@@ -179,30 +230,14 @@ pub fn run(
             }
             None => None,
         };
-        if versions.is_empty() {
-            return notes;
-        }
-        let js = async_nats::jetstream::new(nats.clone());
-        let send = async {
-            for version in &versions {
-                crate::files::publish(&js, version.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
+        if !finished.versions.is_empty() {
+            let js = async_nats::jetstream::new(nats);
+            if tokio::time::timeout(deadline, spool.flush(&js))
+                .await
+                .is_err()
+            {
+                spooled("timed out");
             }
-            Ok::<_, String>(())
-        };
-        match tokio::time::timeout(deadline, send).await {
-            Ok(Ok(())) => {
-                // Earlier versions spooled while the server was away go out now, in
-                // the time left over.
-                let budget = Duration::from_millis(settings.hook.spool_flush_ms);
-                let _ = tokio::time::timeout(budget, spool.flush(&js)).await;
-                let _ = tokio::time::timeout(budget, nats.flush()).await;
-            }
-            Ok(Err(why)) => versions.iter().for_each(|v| spool_it(&spool, v, &why)),
-            Err(_) => versions
-                .iter()
-                .for_each(|v| spool_it(&spool, v, "timed out")),
         }
         notes
     })
@@ -218,13 +253,6 @@ pub fn read_file(call: &Call) -> Option<String> {
                 .map(str::to_owned)
         })
         .flatten()
-}
-
-fn spool_it(spool: &FileSpool, version: &FileVersion, why: &str) {
-    tracing::warn!(reason = why, path = %version.path, "file_version_spooled");
-    if let Err(e) = spool.push(version) {
-        tracing::warn!(error = %e, "fs_spool_write_failed");
-    }
 }
 
 #[cfg(test)]

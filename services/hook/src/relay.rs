@@ -10,11 +10,16 @@
 //! something unsigned — and the hook asks the pipeline itself or decides locally, as
 //! without a relay.
 //!
+//! After a tool ran, the hook spools the file versions it found and asks the relay to
+//! publish the spool and fetch the experts' notes on a file the model read
+//! ([`Record`]): the same open connection, so the call after the tool is as quick.
+//!
 //! Wire format: one request and one reply per connection, each a 4-byte big-endian
-//! length and a MessagePack body ([`Ask`], [`Reply`]). The hook's side is
+//! length and a MessagePack body ([`Request`], [`Reply`]). The hook's side is
 //! `relay_client`.
 
 use crate::ask::{Waits, ask_pipeline, late_approval_record};
+use crate::files::FileSpool;
 use lighthouse_schemas::{Command, Decision, Verdict};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -43,6 +48,31 @@ pub struct Ask {
     pub notes_on: Option<PathBuf>,
 }
 
+/// After a tool ran: publish the versions the hook spooled, and the notes on a file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Record {
+    /// The hook spooled file versions: publish the spool, within `flush_ms`.
+    pub flush: bool,
+    pub flush_ms: u64,
+    /// A file the model read (absolute), and its project: return the notes on it.
+    pub notes_on: Option<PathBuf>,
+    pub project: String,
+}
+
+/// What a hook asks the relay.
+#[derive(Debug, Deserialize)]
+pub enum Request {
+    Decide(Box<Ask>),
+    Record(Record),
+}
+
+/// [`Request`] as the hook writes it, borrowing what it sends (the same wire form).
+#[derive(Debug, Serialize)]
+pub(crate) enum Outgoing<'a> {
+    Decide(&'a Ask),
+    Record(&'a Record),
+}
+
 /// The relay's answer: [`Reply::WithExperts`] first when the call waits for experts
 /// (so the hook knows to wait that long), then one of the others.
 #[derive(Debug, Serialize, Deserialize)]
@@ -60,6 +90,9 @@ pub enum Reply {
     Offline(String),
     /// The pipeline gave no decision in time (or refused the command).
     NoDecision(String),
+    /// A [`Record`] done: the spool published as far as it went (the rest waits in
+    /// it), and the notes on the file read.
+    Recorded { notes: Option<String> },
 }
 
 /// Largest request the relay reads: the hook's input bound plus room for the envelope.
@@ -110,11 +143,12 @@ async fn read_frame(stream: &mut UnixStream, max: usize) -> std::io::Result<Vec<
 }
 
 /// Serves hooks on `socket` until `shutdown` resolves, asking the pipeline through
-/// `nats` (the agent's connection). Replaces a stale socket file; removes it on the way
-/// out.
+/// `nats` (the agent's connection) and publishing the file versions hooks leave in
+/// `spool`. Replaces a stale socket file; removes it on the way out.
 pub async fn serve(
     socket: PathBuf,
     nats: async_nats::Client,
+    spool: FileSpool,
     max_input_bytes: usize,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -125,17 +159,19 @@ pub async fn serve(
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
     tracing::info!(socket = %socket.display(), "hook_relay_listening");
     let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+    // One flush of the spool at a time: two would publish the same entries twice.
+    let spool = std::sync::Arc::new(tokio::sync::Mutex::new(spool));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((mut stream, _)) => {
-                    let nats = nats.clone();
+                    let (nats, spool) = (nats.clone(), spool.clone());
                     let permit = in_flight.clone().try_acquire_owned();
                     tokio::spawn(async move {
                         let served = match permit {
-                            Ok(_permit) => serve_one(stream, &nats, max_input_bytes).await,
+                            Ok(_permit) => serve_one(stream, &nats, &spool, max_input_bytes).await,
                             // Full: the hook asks the server itself.
                             Err(_) => send(&mut stream, &Reply::Offline("the relay is full".into())).await,
                         };
@@ -158,6 +194,7 @@ pub async fn serve(
 async fn serve_one(
     mut stream: UnixStream,
     nats: &async_nats::Client,
+    spool: &tokio::sync::Mutex<FileSpool>,
     max_input_bytes: usize,
 ) -> std::io::Result<()> {
     let body = tokio::time::timeout(
@@ -166,8 +203,9 @@ async fn serve_one(
     )
     .await
     .map_err(|_| std::io::Error::other("no request in time"))??;
-    let reply = match rmp_serde::from_slice::<Ask>(&body) {
-        Ok(ask) => answer(nats, ask, &mut stream).await?,
+    let reply = match rmp_serde::from_slice::<Request>(&body) {
+        Ok(Request::Decide(ask)) => answer(nats, *ask, &mut stream).await?,
+        Ok(Request::Record(record)) => self::record(nats, spool, record).await,
         Err(e) => Reply::Offline(format!("unreadable request: {e}")),
     };
     send(&mut stream, &reply).await
@@ -234,4 +272,86 @@ async fn answer(
         approval: approval.map(Box::new),
         notes,
     })
+}
+
+/// Publishes what hooks spooled (one flush at a time, within the hook's budget; what
+/// does not go now stays spooled for the next), then looks up the notes asked for.
+async fn record(
+    nats: &async_nats::Client,
+    spool: &tokio::sync::Mutex<FileSpool>,
+    record: Record,
+) -> Reply {
+    if nats.connection_state() != async_nats::connection::State::Connected {
+        return Reply::Offline("the relay is not connected to NATS".to_owned());
+    }
+    if record.flush {
+        let js = async_nats::jetstream::new(nats.clone());
+        let flushed = tokio::time::timeout(Duration::from_millis(record.flush_ms), async {
+            spool.lock().await.flush(&js).await
+        });
+        if flushed.await.is_err() {
+            tracing::warn!(budget_ms = record.flush_ms, "hook_relay_flush_unfinished");
+        }
+    }
+    let notes = match &record.notes_on {
+        Some(path) => crate::notes::notes_on(nats, path, &record.project).await,
+        None => None,
+    };
+    Reply::Recorded { notes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lighthouse_schemas::Envelope;
+
+    /// What the hook writes is what the relay reads, for both kinds of request.
+    #[test]
+    fn outgoing_requests_read_back_as_requests() {
+        let ask = Ask {
+            command: Command {
+                env: Envelope::new("c1", 1, "p", "a", "c1"),
+                tool_name: "Bash".into(),
+                tool_input: serde_json::json!({"command": "ls"}),
+                cwd: "/p".into(),
+                session_id: "s".into(),
+                tool_use_id: Some("c1".into()),
+                agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
+                permission_mode: None,
+            },
+            fast_ms: 100,
+            experts_ms: 200,
+            sample_ratio: 0.5,
+            late_approval: true,
+            notes_on: Some("/p/a.rs".into()),
+        };
+        let body = rmp_serde::to_vec_named(&Outgoing::Decide(&ask)).unwrap();
+        match rmp_serde::from_slice::<Request>(&body).unwrap() {
+            Request::Decide(read) => {
+                assert_eq!(read.command.env.id, "c1");
+                assert_eq!((read.fast_ms, read.experts_ms), (100, 200));
+                assert_eq!(read.notes_on, ask.notes_on);
+            }
+            other => panic!("{other:?}"),
+        }
+        let record = Record {
+            flush: true,
+            flush_ms: 300,
+            notes_on: Some("/p/b.rs".into()),
+            project: "p".into(),
+        };
+        let body = rmp_serde::to_vec_named(&Outgoing::Record(&record)).unwrap();
+        match rmp_serde::from_slice::<Request>(&body).unwrap() {
+            Request::Record(read) => {
+                assert!(read.flush);
+                assert_eq!(read.flush_ms, 300);
+                assert_eq!(read.notes_on, record.notes_on);
+                assert_eq!(read.project, "p");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bare `Ask` (an older hook) is not a request: the relay answers Offline.
+        let bare = rmp_serde::to_vec_named(&ask).unwrap();
+        assert!(rmp_serde::from_slice::<Request>(&bare).is_err());
+    }
 }

@@ -5,7 +5,7 @@
 
 use crate::ask::Waits;
 use crate::binding::binds;
-use crate::relay::{Ask, MAX_REPLY, Reply, body_len, frame};
+use crate::relay::{Ask, MAX_REPLY, Outgoing, Record, Reply, body_len, frame};
 use lighthouse_schemas::{Command, Decision, Tier, Verdict};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::BTreeMap;
@@ -62,9 +62,23 @@ fn fail(e: std::io::Error) -> Miss {
 /// Sends `ask` to the relay at `socket`, within `waits.fast`.
 pub fn send<'a>(socket: &Path, ask: &'a Ask, waits: Waits) -> Result<Sent<'a>, Miss> {
     let mut stream = connect(socket, waits.fast).map_err(fail)?;
-    let body = rmp_serde::to_vec_named(ask).map_err(|e| unavailable(&e))?;
+    let body = rmp_serde::to_vec_named(&Outgoing::Decide(ask)).map_err(|e| unavailable(&e))?;
     write_frame(&mut stream, &body, waits.fast).map_err(fail)?;
     Ok(Sent { stream, ask, waits })
+}
+
+/// Asks the relay to publish the spooled file versions and fetch the notes `record`
+/// names, by `until`; returns the notes.
+pub fn record(socket: &Path, record: &Record, until: Instant) -> Result<Option<String>, Miss> {
+    let mut stream = connect(socket, until).map_err(fail)?;
+    let body = rmp_serde::to_vec_named(&Outgoing::Record(record)).map_err(|e| unavailable(&e))?;
+    write_frame(&mut stream, &body, until).map_err(fail)?;
+    let body = read_frame(&mut stream, MAX_REPLY, until).map_err(fail)?;
+    match rmp_serde::from_slice::<Reply>(&body).map_err(|e| unavailable(&e))? {
+        Reply::Recorded { notes } => Ok(notes),
+        Reply::Offline(why) => Err(unavailable(&why)),
+        other => Err(unavailable(&format!("unexpected reply {other:?}"))),
+    }
 }
 
 impl Sent<'_> {
@@ -105,6 +119,7 @@ impl Sent<'_> {
             Reply::WithExperts => Err(late()),
             Reply::Offline(why) => Err(unavailable(&why)),
             Reply::NoDecision(why) => Err(Miss::NoDecision(why)),
+            Reply::Recorded { .. } => Err(unavailable(&"a reply to another request")),
         }
     }
 }

@@ -170,9 +170,15 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         let socket = lighthouse_hook::relay::socket_path(&state_dir);
         let shutdown = shutdown.clone();
         let max_input = settings.hook.max_input_bytes;
+        let files = lighthouse_hook::files::FileSpool::new(&state_dir);
         async move {
-            let served =
-                lighthouse_hook::relay::serve(socket, relay, max_input, shutdown.cancelled_owned());
+            let served = lighthouse_hook::relay::serve(
+                socket,
+                relay,
+                files,
+                max_input,
+                shutdown.cancelled_owned(),
+            );
             if let Err(e) = served.await {
                 tracing::warn!(error = %e, "hook_relay_failed");
             }

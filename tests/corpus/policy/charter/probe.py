@@ -2,10 +2,7 @@
 """Probe corpus: calls written from POLICY.md's sections by an outside reader's eye.
 
 Each Bash case is one line `EXPECT CLASS :: command` (EXPECT: deny | not_allow | allow);
-other tools are T(expect, class, tool, input). Output: JSONL hook payloads on stdout,
-the `probe.jsonl` corpus (`python3 probe.py > ../probe.jsonl`). Written to find where the
-rules disagree with the charter; the cases still decided wrongly are kept out of the
-corpus (the test fails on any) and listed in PENDING: `probe.py --pending` prints them.
+other tools are T(expect, class, tool, input). Output: JSONL hook payloads on stdout.
 """
 import json
 import sys
@@ -1321,7 +1318,7 @@ for tool, inp, exp in [
 
 
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
-PENDING = set(["toolu_probe_0110", "toolu_probe_0137", "toolu_probe_0193", "toolu_probe_0218", "toolu_probe_0260", "toolu_probe_0355", "toolu_probe_0378", "toolu_probe_0379", "toolu_probe_0381", "toolu_probe_0433", "toolu_probe_0459", "toolu_probe_0809", "toolu_probe_0842", "toolu_probe_0847", "toolu_probe_0859", "toolu_probe_0863", "toolu_probe_0866", "toolu_probe_0906", "toolu_probe_0925", "toolu_probe_1014", "toolu_probe_1195", "toolu_probe_1204", "toolu_probe_1205"])
+PENDING = set(["toolu_probe_0110", "toolu_probe_0137", "toolu_probe_0193", "toolu_probe_0218", "toolu_probe_0260", "toolu_probe_0379", "toolu_probe_0381", "toolu_probe_0433", "toolu_probe_0459", "toolu_probe_0809", "toolu_probe_0847", "toolu_probe_0859", "toolu_probe_0866", "toolu_probe_0906", "toolu_probe_0925", "toolu_probe_1014", "toolu_probe_1195", "toolu_probe_1204", "toolu_probe_1205"])
 
 ALL = "--pending" in sys.argv
 for n, (expect, cls, tool, inp) in enumerate(cases):

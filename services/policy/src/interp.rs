@@ -387,19 +387,19 @@ static BOMB_BODY: LazyLock<TwinRegex> = LazyLock::new(|| {
 /// Running text as code (`exec(…)`, `eval(…)`, `.then(eval)`, `new Function`).
 static EXEC_SINK: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"\bexec\s*\(|\beval\s*[\(`]|\.then\(\s*eval\s*\)|new\s+Function\s*\(|\binstance_eval\b|\bFunction\s*\(\s*await",
+        r"\bexec\s*\(|\beval\s*[\(`]|\beval\s+[A-Za-z_$][\w:]*[\s(.]|\.then\(\s*eval\s*\)|new\s+Function\s*\(|\binstance_eval\b|\bFunction\s*\(\s*await",
     )
 });
 
 static SOCKET: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/",
+        r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/|/inet6?/tcp/",
     )
 });
 
 static SPAWN_SHELL: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"/bin/(ba|z|da)?sh\b|\b(ba)?sh\s+-i\b|pty\.spawn|dup2|\bcmd\.exe\b|spawn\(\s*['\x22](ba)?sh",
+        r"/bin/(ba|z|da)?sh\b|\b(ba)?sh\s+-i\b|pty\.spawn|dup2|\bcmd\.exe\b|spawn\(\s*['\x22](ba)?sh|IO\.popen\s*\(\s*[a-z_]\w*\s*[,)]|\(\s*[a-z_]\w*\s*\|&\s*getline\s*\)",
     )
 });
 

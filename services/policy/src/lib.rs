@@ -32,6 +32,7 @@ mod dense;
 pub mod fingerprint;
 pub mod interp;
 pub mod paths;
+pub mod prompt;
 pub mod rules;
 pub mod shell;
 pub mod targets;
@@ -762,6 +763,12 @@ impl Policy {
                 tags.push(if writes { "file_write" } else { "file_read" }.to_owned());
             }
             tags.push("mcp".to_owned());
+            // A URL it fetches or posts to is judged like WebFetch's (credentials in it).
+            for k in ["url", "uri", "href", "endpoint"] {
+                if let Some(u) = s(k) {
+                    args.push(Word::lit(u));
+                }
+            }
             for k in [
                 "content",
                 "text",
@@ -816,6 +823,10 @@ impl Policy {
                 });
             }
         }
+        // A subagent asked to run a command: judged as if the agent ran it itself.
+        if tool == "Task" && !findings.iter().any(|f| f.verdict == Verdict::Deny) {
+            findings.extend(self.prompt_commands(&content, base));
+        }
         if matched.iter().all(|r| r.mark) && findings.is_empty() {
             match rules.tool_default(tool) {
                 Some(d) => findings.push(Finding::new(
@@ -865,6 +876,42 @@ impl Policy {
             parse_error: false,
             over_bound: None,
         }
+    }
+
+    /// Findings for the commands a subagent's prompt names (see [`prompt`]): a code span
+    /// counts with its verdict, a command read out of prose only when it is denied.
+    fn prompt_commands(&self, text: &str, base: Base<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for span in prompt::spans(text) {
+            let a = self.bash(&span.text, base, false);
+            if a.parse_error || a.over_bound.is_some() {
+                continue;
+            }
+            let e = a.evaluation;
+            let counts = match e.verdict {
+                Verdict::Deny => true,
+                Verdict::Escalate => span.code,
+                Verdict::Allow => false,
+            };
+            if counts {
+                out.push(Finding {
+                    verdict: e.verdict,
+                    risk: e.risk,
+                    rule_id: "tool.task_command".to_owned(),
+                    reason: format!(
+                        "asks a subagent to run `{}` ({}: {})",
+                        span.text,
+                        e.rule_id.unwrap_or_default(),
+                        e.reason
+                    ),
+                    alternative: None,
+                });
+                if e.verdict == Verdict::Deny {
+                    break;
+                }
+            }
+        }
+        out
     }
 
     /// Every alternative the rules suggest, with the rule id (tests check they pass).

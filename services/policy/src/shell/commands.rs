@@ -61,10 +61,16 @@ impl Walker<'_> {
                         kid.child_by_field_name("name"),
                         kid.child_by_field_name("value"),
                     ) {
-                        let value = v
-                            .map(|v| self.word(v, src, ctx, depth, tdepth + 1).text)
-                            .unwrap_or_default();
-                        c.extra_vars.push((text_of(n, src).to_owned(), value));
+                        let name = text_of(n, src).to_owned();
+                        let value = match v {
+                            Some(v) => {
+                                let w = self.word(v, src, ctx, depth, tdepth + 1);
+                                self.note_origins(&name, &w.vars);
+                                w.text
+                            }
+                            None => String::new(),
+                        };
+                        c.extra_vars.push((name, value));
                     }
                 }
                 (_, "file_redirect") => {
@@ -174,7 +180,22 @@ impl Walker<'_> {
         set.sort_unstable();
         for (k, v) in ctx.extra_vars.iter().map(|(k, v)| (k, v)).chain(set) {
             if crate::targets::is_selector_var(k) && !e.env.iter().any(|(x, _)| x == k) {
-                e.env.push((k.clone(), v.clone()));
+                // An unknown value keeps the names it came from (`$PROD_DATABASE_URL`).
+                let value = match self.origins.get(k) {
+                    Some(o) if v.contains(DYN) => format!("{v} ${}", o.join(" $")),
+                    _ => v.clone(),
+                };
+                e.env.push((k.clone(), value));
+            }
+        }
+        if !self.origins.is_empty() {
+            for (k, v) in &mut e.env {
+                if let Some(o) = self.origins.get(k.as_str())
+                    && v.contains(DYN)
+                    && !v.contains('$')
+                {
+                    v.push_str(&format!(" ${}", o.join(" $")));
+                }
             }
         }
         self.context_switch(&e);
@@ -183,6 +204,17 @@ impl Walker<'_> {
         }
         self.record_writes(&e);
         self.out.push(e);
+    }
+
+    /// Records the unknown variables `name`'s new value came from (or that it has none).
+    pub(super) fn note_origins(&mut self, name: &str, vars: &[String]) {
+        if vars.is_empty() {
+            self.origins.remove(name);
+        } else {
+            let mut o = vars.to_vec();
+            o.truncate(8);
+            self.origins.insert(name.to_owned(), o);
+        }
     }
 
     /// Remembers a target switched earlier in the chain (`kubectl config use-context X`,

@@ -176,6 +176,7 @@ fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, 
         over_bound: None,
         nodes: 0,
         vars: HashMap::new(),
+        origins: HashMap::new(),
         started: Instant::now(),
         cwd: None,
         files: HashMap::new(),
@@ -259,6 +260,9 @@ struct Walker<'e> {
     over_bound: Option<String>,
     nodes: usize,
     vars: HashMap<String, String>,
+    /// Unknown variables a known one was assigned from (`DB=$PROD_DATABASE_URL`): their
+    /// names still say what the value targets, so they travel with its expansions.
+    origins: HashMap<String, Vec<String>>,
     started: Instant,
     /// Directory after `cd`s seen so far ([`DYN`] when unknowable).
     cwd: Option<String>,

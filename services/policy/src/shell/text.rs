@@ -5,10 +5,20 @@ use super::IFS_SPLIT;
 use crate::word::Word;
 use tree_sitter::Node;
 
-/// Command name as the shell would look it up: `/usr/bin/rm` → `rm`.
+/// Command name as the shell would look it up: `/usr/bin/rm` → `rm`. A relative path
+/// into a `bin` directory names the installed tool too (`.venv/bin/pip`,
+/// `node_modules/.bin/rimraf`, `venv/Scripts/pip`); other relative paths (`./deploy.sh`,
+/// `bin/rails`) stay as written, being the project's own scripts.
 pub fn command_name(text: &str) -> String {
     if text.starts_with('/') {
         return text.rsplit('/').next().unwrap_or(text).to_owned();
+    }
+    if let Some((dir, base)) = text.rsplit_once('/') {
+        let parent = dir.rsplit('/').next().unwrap_or(dir);
+        let nested = dir.contains('/');
+        if matches!(parent, ".bin" | "Scripts") || (parent == "bin" && nested) {
+            return base.to_owned();
+        }
     }
     text.to_owned()
 }

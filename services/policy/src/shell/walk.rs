@@ -416,7 +416,11 @@ impl Walker<'_> {
                 self.vars.insert(name, parts.join(&IFS_SPLIT.to_string()));
                 return;
             }
-            Some(v) => self.word(v, src, ctx, depth, tdepth + 1).text,
+            Some(v) => {
+                let w = self.word(v, src, ctx, depth, tdepth + 1);
+                self.note_origins(&name, &w.vars);
+                w.text
+            }
             None => String::new(),
         };
         let value = value.replace(IFS_SPLIT, " ");

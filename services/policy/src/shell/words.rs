@@ -93,7 +93,12 @@ impl Walker<'_> {
             "simple_expansion" | "expansion" => {
                 let (name, plain) = expansion_name(node, src);
                 match self.lookup(&name) {
-                    Some(v) if plain => w.text.push_str(&expanded(&name, &v, quoted)),
+                    Some(v) if plain => {
+                        w.text.push_str(&expanded(&name, &v, quoted));
+                        if let Some(o) = self.origins.get(&name) {
+                            w.vars.extend(o.iter().cloned());
+                        }
+                    }
                     _ => {
                         // Walk inside for substitutions (`${x:-$(cmd)}`).
                         let mut default: Option<String> = None;
@@ -232,7 +237,12 @@ impl Walker<'_> {
     pub(super) fn plain_expansion(&self, name: &str, quoted: bool) -> Word {
         let mut w = Word::default();
         match self.lookup(name) {
-            Some(v) => w.text.push_str(&expanded(name, &v, quoted)),
+            Some(v) => {
+                w.text.push_str(&expanded(name, &v, quoted));
+                if let Some(o) = self.origins.get(name) {
+                    w.vars.extend(o.iter().cloned());
+                }
+            }
             None => {
                 w.vars.push(name.to_owned());
                 w.text.push(DYN);

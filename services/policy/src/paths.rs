@@ -291,9 +291,13 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         .strip_prefix("/private")
         .filter(|r| r.starts_with("/etc/") || r.starts_with("/var/") || *r == "/etc");
     let mut attrs = attributes(unprivate.unwrap_or(&path), home);
-    // Key and certificate files inside the project are usually test fixtures or
-    // freshly generated dev certificates; real keys live in ~/.ssh, ~/.aws, /etc/ssl.
-    if c.intersects(Classes::PROJECT) && is_key_extension(&path) && !path.ends_with("/master.key") {
+    // Inside the project, certificates (public material) and the throwaway keys of test
+    // fixtures are not secrets; any other key file is, wherever it lives (the charter:
+    // reading keys escalates).
+    if c.intersects(Classes::PROJECT)
+        && is_key_extension(&path)
+        && (is_certificate(&path) || in_test_fixtures(&path))
+    {
         attrs = Classes(attrs.0 & !Classes::SECRET.0);
     }
     if hunted {
@@ -527,6 +531,33 @@ fn is_build_output(path: &str) -> bool {
         || BUILD_EXTENSIONS.iter().any(|e| base.ends_with(e))
         || base == ".DS_Store"
         || base == "[empty]"
+}
+
+/// A certificate or signing request by its name (`server.crt`, `cert.pem`, `ca.pem`,
+/// `fullchain.pem`): public halves, not keys.
+fn is_certificate(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    base.ends_with(".crt")
+        || base.ends_with(".csr")
+        || base.contains("cert")
+        || base.contains("chain")
+        || ["ca.", "ca-", "ca_"].iter().any(|p| base.starts_with(p))
+}
+
+/// Under a test or fixture directory of the project, where keys are made up for tests.
+fn in_test_fixtures(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "test",
+        "tests",
+        "testdata",
+        "test_data",
+        "test-data",
+        "fixtures",
+        "__fixtures__",
+        "spec",
+        "testing",
+    ];
+    path.split('/').any(|c| DIRS.contains(&c))
 }
 
 fn is_key_extension(path: &str) -> bool {

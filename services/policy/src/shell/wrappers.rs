@@ -472,6 +472,12 @@ impl Walker<'_> {
                         ],
                         &[],
                     );
+                    // The remote commands act on the host: it names their target
+                    // (`ssh prod-db 'psql -c …'` is production).
+                    let mut extra_vars = extra_vars.clone();
+                    if let Some(host) = rest.get(n) {
+                        extra_vars.push(("LH_CONTEXT_SSH_HOST".to_owned(), host.text.clone()));
+                    }
                     if rest.len() > n + 1 {
                         let code = join_words(&rest[n + 1..]);
                         let e = Effective {

@@ -311,13 +311,14 @@ static HOME_EXPR: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
-/// Calls that hand one string to a shell.
+/// Calls that hand one string to a shell (Lua's `os.execute`, not a database cursor's
+/// `execute`, whose string is SQL).
 static SHELL_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"(?x)
         \b(?:os\.system|os\.popen|system|popen|shell_exec|passthru|proc_open|exec|execSync|
            spawnSync|spawn|execFile|execFileSync|getoutput|getstatusoutput|check_output|check_call|
-           call|run|Popen|execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script|
+           call|run|Popen|os\.execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script|
            os\.exec[lv]p?e?|os\.spawn[lv]p?e?|os\.posix_spawnp?|pty\.spawn|Deno\.run|Deno\.Command|
            Bun\.spawn|Bun\.spawnSync|Process\.spawn)
         \s*(?:\(|\s)",

@@ -325,6 +325,13 @@ static SHELL_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+/// `asyncio.run(main())`, `trio.run(…)`: an event loop running a coroutine, not a shell.
+fn runs_coroutines(before: &str) -> bool {
+    ["asyncio.", "trio.", "anyio.", "uvloop."]
+        .iter()
+        .any(|m| before.ends_with(m))
+}
+
 static RM_RECURSIVE: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|rmSync|rmdirSync|rimraf|removeSync|emptyDirSync|fs\.rm|fs\.promises\.rm|fsPromises\.rm|rmdir|Deno\.remove|FileUtils\.rm)\s*\(?",
@@ -490,6 +497,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         .find_iter(code)
         .take(MAX_CALLS * 8)
         .filter(|m| !in_literal(&strings, code, m.start()))
+        .filter(|m| !runs_coroutines(&code[..m.start()]))
         .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));

@@ -152,6 +152,9 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
 
 /// Calls of each kind looked at per piece of code (keeps hostile input linear).
 const MAX_CALLS: usize = 64;
+/// The tag of code beyond what is analysed (too long, too deep, too many calls): the
+/// walker treats it as over its bound, never as harmless.
+pub const OVER_BOUND: &str = "over_bound";
 /// How far an argument list is scanned for its closing parenthesis.
 const MAX_ARGS_SCAN: usize = 8 * 1024;
 
@@ -325,6 +328,30 @@ static SHELL_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+/// The calls `re` finds in `code` outside its string literals, at most [`MAX_CALLS`].
+/// Past that, or past the matches it may look through to find them, the code is marked
+/// `over_bound`: no call is left unjudged behind a padding of harmless ones.
+fn calls_in<'c>(
+    re: &TwinRegex,
+    code: &'c str,
+    strings: &[(&str, u8)],
+    fx: &mut Effects,
+) -> Vec<regex::Match<'c>> {
+    let mut found = Vec::new();
+    for (seen, m) in re.find_iter(code).enumerate() {
+        if seen == MAX_CALLS * 8 || found.len() == MAX_CALLS {
+            if !fx.tags.iter().any(|t| t == OVER_BOUND) {
+                fx.tags.push(OVER_BOUND.to_owned());
+            }
+            break;
+        }
+        if !in_literal(strings, code, m.start()) {
+            found.push(m);
+        }
+    }
+    found
+}
+
 /// `asyncio.run(main())`, `trio.run(…)`: an event loop running a coroutine, not a shell.
 fn runs_coroutines(before: &str) -> bool {
     ["asyncio.", "trio.", "anyio.", "uvloop."]
@@ -457,7 +484,7 @@ pub fn analyze(lang: Lang, code: &str) -> Effects {
 
 fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     if depth > 3 || code.len() > 64 * 1024 {
-        fx.tags.push("over_bound".to_owned());
+        fx.tags.push(OVER_BOUND.to_owned());
         return;
     }
     let code = HOME_EXPR.replace_all(code, "'~'");
@@ -493,12 +520,9 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         }
     }
     let assigned = assignments(code);
-    for m in SHELL_CALL
-        .find_iter(code)
-        .take(MAX_CALLS * 8)
-        .filter(|m| !in_literal(&strings, code, m.start()))
+    for m in calls_in(&SHELL_CALL, code, &strings, fx)
+        .into_iter()
         .filter(|m| !runs_coroutines(&code[..m.start()]))
-        .take(MAX_CALLS)
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
@@ -534,12 +558,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.shell.push(lits.join(" "));
         }
     }
-    for m in RM_RECURSIVE
-        .find_iter(code)
-        .take(MAX_CALLS * 8)
-        .filter(|m| !in_literal(&strings, code, m.start()))
-        .take(MAX_CALLS)
-    {
+    for m in calls_in(&RM_RECURSIVE, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
         let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
         let named = joined
@@ -570,12 +589,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.commands.push(vec!["rmdir".into(), target]);
         }
     }
-    for m in RM_FILE
-        .find_iter(code)
-        .take(MAX_CALLS * 8)
-        .filter(|m| !in_literal(&strings, code, m.start()))
-        .take(MAX_CALLS)
-    {
+    for m in calls_in(&RM_FILE, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
         let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
         match joined.or_else(|| literals(args).into_iter().next()) {
@@ -593,12 +607,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
                 .push(vec!["rm".into(), "-f".into(), DYN.to_string()]),
         }
     }
-    for m in WRITE_CALL
-        .find_iter(code)
-        .take(MAX_CALLS * 8)
-        .filter(|m| !in_literal(&strings, code, m.start()))
-        .take(MAX_CALLS)
-    {
+    for m in calls_in(&WRITE_CALL, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
         let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
         if let Some(target) = joined.or_else(|| literals(args).into_iter().next()) {
@@ -611,12 +620,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             }
         }
     }
-    for m in OPEN_CALL
-        .find_iter(code)
-        .take(MAX_CALLS * 8)
-        .filter(|m| !in_literal(&strings, code, m.start()))
-        .take(MAX_CALLS)
-    {
+    for m in calls_in(&OPEN_CALL, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
         let Some(first) = lits.first() else { continue };
@@ -878,5 +882,25 @@ mod tests {
         assert_eq!(fx.shell, vec!["rm -rf /"]);
         let fx = analyze(Lang::Awk, "BEGIN{system(\"rm -rf /\")}");
         assert_eq!(fx.shell, vec!["rm -rf /"]);
+    }
+
+    /// A dangerous call after more harmless ones than are read is not passed over: the
+    /// code is marked over its bound (the walker then escalates).
+    #[test]
+    fn calls_past_the_bound_mark_the_code_over_it() {
+        let padded = format!("{}os.system('rm -rf /')", "os.system('ls'); ".repeat(200));
+        assert!(
+            analyze(Lang::Python, &padded)
+                .tags
+                .iter()
+                .any(|t| t == OVER_BOUND)
+        );
+        let few = "os.system('ls'); ".repeat(10);
+        assert!(
+            !analyze(Lang::Python, &few)
+                .tags
+                .iter()
+                .any(|t| t == OVER_BOUND)
+        );
     }
 }

@@ -295,6 +295,9 @@ impl Walker<'_> {
         };
         e.code = Some(code_text.clone());
         let effects = interp::analyze(lang, &code_text);
+        if effects.tags.iter().any(|t| t == interp::OVER_BOUND) {
+            self.bound("interpreter code beyond what its analysis reads");
+        }
         for t in &effects.tags {
             if !e.tags.contains(t) {
                 e.tags.push(t.clone());

@@ -882,7 +882,21 @@ impl Policy {
     /// counts with its verdict, a command read out of prose only when it is denied.
     fn prompt_commands(&self, text: &str, base: Base<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for span in prompt::spans(text) {
+        let spans = prompt::spans(text);
+        if spans.len() > prompt::MAX_SPANS {
+            // Commands past those judged are never passed over as harmless.
+            out.push(Finding {
+                verdict: Verdict::Escalate,
+                risk: Risk::Medium,
+                rule_id: "tool.task_commands_over_bound".to_owned(),
+                reason: format!(
+                    "asks a subagent to run more commands than the guard reads ({})",
+                    prompt::MAX_SPANS
+                ),
+                alternative: None,
+            });
+        }
+        for span in spans.into_iter().take(prompt::MAX_SPANS) {
             let a = self.bash(&span.text, base, false);
             if a.parse_error || a.over_bound.is_some() {
                 continue;

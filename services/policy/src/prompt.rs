@@ -72,12 +72,14 @@ const HEADS: &[&str] = &[
     "mv",
 ];
 
-/// At most this many spans per prompt (bounded work for a long prompt).
-const MAX_SPANS: usize = 16;
+/// At most this many spans per prompt are judged (bounded work for a long prompt); one
+/// more is kept, so the caller knows there were more than it judged.
+pub const MAX_SPANS: usize = 16;
 /// Spans longer than this are cut (a command, not a document).
 const MAX_SPAN: usize = 2048;
 
-/// The spans of `prompt` to judge as shell commands, code spans first.
+/// The spans of `prompt` to judge as shell commands, code spans first: at most
+/// [`MAX_SPANS`] + 1.
 pub fn spans(prompt: &str) -> Vec<Span> {
     let mut out = Vec::new();
     let mut prose = String::with_capacity(prompt.len());
@@ -114,13 +116,13 @@ pub fn spans(prompt: &str) -> Vec<Span> {
             }
         }
     }
-    out.truncate(MAX_SPANS);
+    out.truncate(MAX_SPANS + 1);
     out
 }
 
 fn push(out: &mut Vec<Span>, text: &str, code: bool) {
     let t = text.trim().trim_end_matches(['.', ',', ':']);
-    if t.is_empty() || out.len() >= MAX_SPANS {
+    if t.is_empty() || out.len() > MAX_SPANS {
         return;
     }
     let cut = floor_boundary(t, MAX_SPAN);

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Most xargs items (records or words of known input) judged one by one.
+const MAX_ITEMS: usize = 64;
+
 impl Walker<'_> {
     pub(super) fn xargs(
         &mut self,
@@ -67,7 +70,7 @@ impl Walker<'_> {
                 .split(sep)
                 .map(|r| r.trim_end_matches('\n'))
                 .filter(|r| !r.is_empty())
-                .take(64)
+                .take(MAX_ITEMS + 1)
                 .map(Word::lit)
                 .collect();
             (!v.is_empty()).then_some(v)
@@ -80,7 +83,7 @@ impl Walker<'_> {
                         s.text.as_ref().map(|t| {
                             t.split(|c: char| c.is_whitespace() || c == '\0')
                                 .filter(|x| !x.is_empty())
-                                .take(64)
+                                .take(MAX_ITEMS + 1)
                                 .map(Word::lit)
                                 .collect()
                         })
@@ -89,6 +92,11 @@ impl Walker<'_> {
             })
             .filter(|v: &Vec<Word>| !v.is_empty())
             .unwrap_or_else(|| vec![Word::lit(DYN.to_string())]);
+        // Items past those judged are never passed over as harmless.
+        if items.len() > MAX_ITEMS {
+            self.bound("xargs input longer than is read");
+            return Output::default();
+        }
         // The items are the upstream commands' output (`curl … | xargs -0 bash -c`).
         let producers: Vec<String> = ctx
             .stdin

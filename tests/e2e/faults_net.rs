@@ -134,6 +134,31 @@ async fn a_validator_partitioned_mid_batch_loses_nothing_and_decides_nothing_twi
     p.spawn_validator("direct");
     p.wait_for_validators(2).await;
     let js = p.js().await;
+    // Warm-up until the validator behind the proxy has decided something: its consume
+    // loop runs, so it has pull requests waiting at the server when the partition
+    // starts (present alone, it may not have pulled yet, and then the partition would
+    // catch nothing).
+    let mut warm = Vec::new();
+    eventually(LIMIT, || {
+        let batch: Vec<_> = (warm.len()..warm.len() + 20)
+            .map(|i| lighthouse_tests::process::bash_command("warm", i, "ls"))
+            .collect();
+        warm.extend(batch.iter().cloned());
+        let js = js.clone();
+        async move {
+            lighthouse_tests::process::publish_commands(&js, &batch).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            lighthouse_nats::presence::list(&js)
+                .await
+                .is_ok_and(|w| w.iter().any(|w| w.id == "behind-proxy" && w.processed > 0))
+        }
+    })
+    .await;
+    let decided_before = warm.len() as u64;
+    eventually(LIMIT, || async {
+        stream_messages(&js, "LH_DECISION").await >= decided_before
+    })
+    .await;
     let total = scaled(400, 4000);
     let commands: Vec<_> = (0..total)
         .map(|i| lighthouse_tests::process::bash_command("part", i, "cargo test"))
@@ -144,10 +169,10 @@ async fn a_validator_partitioned_mid_batch_loses_nothing_and_decides_nothing_twi
     proxy.set_mode(Mode::Blackhole);
     lighthouse_tests::process::publish_commands(&js, &commands).await;
     eventually(LIMIT, || async {
-        stream_messages(&js, "LH_DECISION").await >= total as u64
+        stream_messages(&js, "LH_DECISION").await >= decided_before + total as u64
     })
     .await;
-    let redelivered = deliveries(&js).await > total as u64;
+    let redelivered = deliveries(&js).await > decided_before + total as u64;
 
     proxy.set_mode(Mode::Forward);
     // The healed validator works again: a second batch, decided too.
@@ -156,12 +181,13 @@ async fn a_validator_partitioned_mid_batch_loses_nothing_and_decides_nothing_twi
         .collect();
     lighthouse_tests::process::publish_commands(&js, &more).await;
     eventually(LIMIT, || async {
-        stream_messages(&js, "LH_DECISION").await >= (total + more.len()) as u64
+        stream_messages(&js, "LH_DECISION").await >= decided_before + (total + more.len()) as u64
     })
     .await;
     eventually(LIMIT, || async { all_acked(&js, "LH_CMD").await }).await;
-    let ids: Vec<String> = commands
+    let ids: Vec<String> = warm
         .iter()
+        .chain(&commands)
         .chain(&more)
         .map(|c| c.env.id.clone())
         .collect();

@@ -155,6 +155,14 @@ impl Finished {
         self.versions.is_empty() && self.read.is_none()
     }
 
+    /// The file read, as an absolute path, and its project: what its notes are kept by.
+    fn notes_target(&self, settings: &Settings, call: &Call) -> Option<(PathBuf, String)> {
+        let cwd = Path::new(&call.cwd);
+        let file = self.read.as_ref()?;
+        let project = lighthouse_config::project::name_of(cwd, settings.hook.project.as_deref());
+        Some((cwd.join(file), project))
+    }
+
     /// Spools every version before anything is sent: whoever publishes it (the relay,
     /// this hook, the next hook or `up`), and however late, it is kept until then.
     pub fn spool(&self, settings: &Settings) {
@@ -175,15 +183,12 @@ pub fn relayed(
     finished: &Finished,
     socket: &Path,
 ) -> Result<Option<String>, crate::relay_client::Miss> {
-    let cwd = Path::new(&call.cwd);
+    let (notes_on, project) = finished.notes_target(settings, call).unzip();
     let record = crate::relay::Record {
         flush: !finished.versions.is_empty(),
         flush_ms: settings.files.publish_timeout_ms,
-        notes_on: finished.read.as_ref().map(|file| cwd.join(file)),
-        project: match &finished.read {
-            Some(_) => lighthouse_config::project::name_of(cwd, settings.hook.project.as_deref()),
-            None => String::new(),
-        },
+        notes_on,
+        project: project.unwrap_or_default(),
     };
     let until = std::time::Instant::now()
         + Duration::from_millis(settings.files.publish_timeout_ms)
@@ -220,14 +225,8 @@ pub fn run(
                 return None;
             }
         };
-        let notes = match &finished.read {
-            Some(file) => {
-                let project = lighthouse_config::project::name_of(
-                    Path::new(&call.cwd),
-                    settings.hook.project.as_deref(),
-                );
-                crate::notes::notes_on(&nats, &Path::new(&call.cwd).join(file), &project).await
-            }
+        let notes = match finished.notes_target(settings, call) {
+            Some((file, project)) => crate::notes::notes_on(&nats, &file, &project).await,
             None => None,
         };
         if !finished.versions.is_empty() {

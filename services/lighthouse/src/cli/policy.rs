@@ -7,11 +7,16 @@ use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The home directory paths resolve against, as the hook sees it.
+fn home() -> Option<String> {
+    crate::settings::home_dir().and_then(|h| h.to_str().map(str::to_owned))
+}
+
 /// `check`: one decision for the payload on stdin (or one per line).
 pub(super) fn check(jsonl: bool) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let home = crate::settings::home_dir();
-    let home = home.as_deref().and_then(|h| h.to_str());
+    let home = home();
+    let home = home.as_deref();
     let policy = crate::hook::local_policy(&cwd);
     if jsonl {
         lighthouse_policy::cli::check_lines_with(
@@ -40,8 +45,8 @@ pub(super) fn explain(
         Some(c) => c,
         None => std::env::current_dir()?,
     };
-    let home = crate::settings::home_dir();
-    let home = home.as_deref().and_then(|h| h.to_str());
+    let home = home();
+    let home = home.as_deref();
     let policy = crate::hook::local_policy(&cwd);
     if payload {
         lighthouse_policy::cli::explain_input_with(
@@ -82,11 +87,9 @@ pub(super) async fn run(settings: &Settings, command: PolicyCmd) -> anyhow::Resu
         }
         PolicyCmd::Eval { file, json } => {
             let cwd = std::env::current_dir()?;
-            let home = crate::settings::home_dir();
-            // As a validator does for its default policy: compile every pattern before
-            // timing anything.
+            // `eval_file_with` compiles every pattern before timing anything, as a
+            // validator does for its default policy.
             let policy = crate::hook::local_policy(&cwd);
-            policy.precompile();
             // Name the file (the policy crate's I/O error does not).
             std::fs::File::open(&file).map_err(|e| {
                 anyhow::anyhow!(
@@ -98,7 +101,7 @@ pub(super) async fn run(settings: &Settings, command: PolicyCmd) -> anyhow::Resu
                 &policy,
                 &file,
                 json,
-                home.as_deref().and_then(|h| h.to_str()),
+                home().as_deref(),
                 std::io::stdout().lock(),
             )
             .with_context(|| format!("policy eval {}", file.display()))?;

@@ -180,22 +180,15 @@ impl Walker<'_> {
         set.sort_unstable();
         for (k, v) in ctx.extra_vars.iter().map(|(k, v)| (k, v)).chain(set) {
             if crate::targets::is_selector_var(k) && !e.env.iter().any(|(x, _)| x == k) {
-                // An unknown value keeps the names it came from (`$PROD_DATABASE_URL`).
-                let value = match self.origins.get(k) {
-                    Some(o) if v.contains(DYN) => format!("{v} ${}", o.join(" $")),
-                    _ => v.clone(),
-                };
-                e.env.push((k.clone(), value));
+                e.env.push((k.clone(), v.clone()));
             }
         }
-        if !self.origins.is_empty() {
-            for (k, v) in &mut e.env {
-                if let Some(o) = self.origins.get(k.as_str())
-                    && v.contains(DYN)
-                    && !v.contains('$')
-                {
-                    v.push_str(&format!(" ${}", o.join(" $")));
-                }
+        // An unknown value keeps the names it came from (`$PROD_DATABASE_URL`).
+        for (k, v) in &mut e.env {
+            if let Some(o) = self.origins.get(k.as_str())
+                && v.contains(DYN)
+            {
+                v.push_str(&format!(" ${}", o.join(" $")));
             }
         }
         self.context_switch(&e);

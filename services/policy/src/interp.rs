@@ -618,6 +618,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             if let Some(l) = literals(&before[before.len().saturating_sub(200)..]).pop() {
                 fx.writes.push(l);
             }
+            unfollowed_write(fx);
         }
     }
     for m in calls_in(&OPEN_CALL, code, &strings, fx) {
@@ -642,20 +643,25 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         }
         // `open(p, 'w')` with `p = '…'` assigned earlier: the path is the variable's.
         let first_arg = args.split(',').next().unwrap_or("").trim();
-        let named = first_arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-            .then(|| assigned.get(first_arg.trim_start_matches('$')))
-            .flatten();
-        let (target, mode) = match named {
-            Some(p) => (p.clone(), first.as_str()),
+        let variable = !first_arg.is_empty()
+            && first_arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        let (target, mode) = match variable.then(|| assigned.get(first_arg.trim_start_matches('$')))
+        {
+            Some(Some(p)) => (Some(p.clone()), first.as_str()),
+            // A variable computed where the code cannot be followed: see below.
+            Some(None) => (None, first.as_str()),
             None => (
-                concatenation(first_arg, &assigned).unwrap_or_else(|| first.clone()),
+                Some(concatenation(first_arg, &assigned).unwrap_or_else(|| first.clone())),
                 lits.get(1).map(String::as_str).unwrap_or(""),
             ),
         };
         if mode.contains(['w', 'a', 'x', '+']) {
-            fx.writes.push(target);
+            match target {
+                Some(t) => fx.writes.push(t),
+                None => unfollowed_write(fx),
+            }
         }
     }
     if ENV_DUMP.is_match(code) {
@@ -756,6 +762,20 @@ fn template_holes(s: &str) -> String {
         return s.to_owned();
     }
     HOLE.replace_all(s, DYN.to_string().as_str()).into_owned()
+}
+
+/// Paths taken as a write's possible targets when the code computes the target.
+const MAX_UNFOLLOWED_TARGETS: usize = 8;
+
+/// A write whose target the code computes where it cannot be followed (`f =
+/// os.homedir() + '/.claude/settings.json'`) may write any path the code names.
+fn unfollowed_write(fx: &mut Effects) {
+    for i in 0..fx.paths.len().min(MAX_UNFOLLOWED_TARGETS) {
+        if !fx.writes.contains(&fx.paths[i]) {
+            let p = fx.paths[i].clone();
+            fx.writes.push(p);
+        }
+    }
 }
 
 fn looks_like_path(s: &str) -> bool {

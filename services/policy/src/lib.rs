@@ -880,9 +880,22 @@ impl Policy {
     }
 
     /// Findings for the commands a subagent's prompt names (see [`prompt`]): a code span
-    /// counts with its verdict, a command read out of prose only when it is denied.
+    /// counts with its verdict, a command read out of prose only when it is denied (or
+    /// installs a package); a secret outside the project named anywhere escalates.
     fn prompt_commands(&self, text: &str, base: Base<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
+        if let Some(secret) = prompt::paths(text).into_iter().find(|p| {
+            let c = paths::classify(p, base);
+            c.contains(Classes::SECRET) && !c.intersects(Classes::PROJECT)
+        }) {
+            out.push(Finding {
+                verdict: Verdict::Escalate,
+                risk: Risk::High,
+                rule_id: "tool.task_secret".to_owned(),
+                reason: format!("asks a subagent to use a secret outside the project: {secret}"),
+                alternative: None,
+            });
+        }
         let spans = prompt::spans(text);
         if spans.len() > prompt::MAX_SPANS {
             // Commands past those judged are never passed over as harmless.
@@ -905,7 +918,7 @@ impl Policy {
             let e = a.evaluation;
             let counts = match e.verdict {
                 Verdict::Deny => true,
-                Verdict::Escalate => span.code,
+                Verdict::Escalate => span.escalates,
                 Verdict::Allow => false,
             };
             if counts {

@@ -7,7 +7,12 @@
 //!   the agent wrote it as a command, so it is judged in full (deny and escalate);
 //! - **prose**: from a word that starts a dangerous command (`rm`, `git`, `curl`, …) to
 //!   the end of its clause (`Force push with git push --force origin main.`): only a
-//!   deny is taken from it, since prose around a command word is not a command.
+//!   deny is taken from it, since prose around a command word is not a command, except
+//!   for a package manager's clause (`Add axios with npm install axios`): installing a
+//!   named package is what such a clause asks for, and it escalates.
+//!
+//! Paths outside the project named anywhere in the prompt (`Read ~/.aws/credentials`)
+//! are returned too ([`paths`]): a subagent asked to read a secret reads a secret.
 //!
 //! Pure text work, no policy: [`crate::Policy`] judges the spans.
 
@@ -15,8 +20,9 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     pub text: String,
-    /// Written as code (backticks, fence): escalations count too.
-    pub code: bool,
+    /// Escalations count too: written as code (backticks, fence), or a package
+    /// manager's clause in prose.
+    pub escalates: bool,
 }
 
 /// Words that start a command worth reading out of prose: the ones whose misuse the
@@ -72,6 +78,15 @@ const HEADS: &[&str] = &[
     "mv",
 ];
 
+/// Package managers: their clauses in prose escalate as well as deny.
+const PACKAGE_HEADS: &[&str] = &[
+    "npm", "pnpm", "yarn", "bun", "npx", "pip", "pip3", "pipx", "uv", "poetry", "conda", "cargo",
+    "go", "gem", "bundle", "composer", "brew", "apt", "apt-get", "dnf", "yum",
+];
+
+/// At most this many paths per prompt are returned by [`paths`].
+pub const MAX_PATHS: usize = 32;
+
 /// At most this many spans per prompt are judged (bounded work for a long prompt); one
 /// more is kept, so the caller knows there were more than it judged.
 pub const MAX_SPANS: usize = 16;
@@ -111,8 +126,8 @@ pub fn spans(prompt: &str) -> Vec<Span> {
     prose.push_str(rest);
     for clause in prose.split(['\n', '"', '\'']) {
         for sentence in sentences(clause) {
-            if let Some(start) = head_at(sentence) {
-                push(&mut out, &sentence[start..], false);
+            if let Some((start, head)) = head_at(sentence) {
+                push(&mut out, &sentence[start..], PACKAGE_HEADS.contains(&head));
             }
         }
     }
@@ -120,7 +135,7 @@ pub fn spans(prompt: &str) -> Vec<Span> {
     out
 }
 
-fn push(out: &mut Vec<Span>, text: &str, code: bool) {
+fn push(out: &mut Vec<Span>, text: &str, escalates: bool) {
     let t = text.trim().trim_end_matches(['.', ',', ':']);
     if t.is_empty() || out.len() > MAX_SPANS {
         return;
@@ -128,7 +143,7 @@ fn push(out: &mut Vec<Span>, text: &str, code: bool) {
     let cut = floor_boundary(t, MAX_SPAN);
     out.push(Span {
         text: t[..cut].to_owned(),
-        code,
+        escalates,
     });
 }
 
@@ -182,17 +197,36 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
     parts.into_iter()
 }
 
-/// Where the first command word of a clause starts.
-fn head_at(clause: &str) -> Option<usize> {
+/// Where the first command word of a clause starts, and the word.
+fn head_at(clause: &str) -> Option<(usize, &str)> {
     let mut pos = 0;
     for word in clause.split(' ') {
         let w = word.trim_start_matches(['(', '[']);
-        if HEADS.contains(&w) || w.starts_with("mkfs.") {
-            return Some(pos + (word.len() - w.len()));
+        if HEADS.contains(&w) || PACKAGE_HEADS.contains(&w) || w.starts_with("mkfs.") {
+            return Some((pos + (word.len() - w.len()), w));
         }
         pos += word.len() + 1;
     }
     None
+}
+
+/// Absolute and home paths the prompt names (`~/.aws/credentials`, `$HOME/.ssh`,
+/// `/etc/shadow`), `$HOME` written as `~`: at most [`MAX_PATHS`].
+pub fn paths(prompt: &str) -> Vec<String> {
+    prompt
+        .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '(' | ')' | ','))
+        .map(|w| w.trim_end_matches(['.', ':', ';', '!', '?']))
+        .filter_map(|w| {
+            if let Some(rest) = w.strip_prefix("$HOME/").or(w.strip_prefix("${HOME}/")) {
+                Some(format!("~/{rest}"))
+            } else if (w.starts_with("~/") || w.starts_with('/')) && w.len() > 2 {
+                Some(w.to_owned())
+            } else {
+                None
+            }
+        })
+        .take(MAX_PATHS)
+        .collect()
 }
 
 #[cfg(test)]
@@ -200,7 +234,30 @@ mod tests {
     use super::*;
 
     fn texts(p: &str) -> Vec<(String, bool)> {
-        spans(p).into_iter().map(|s| (s.text, s.code)).collect()
+        spans(p)
+            .into_iter()
+            .map(|s| (s.text, s.escalates))
+            .collect()
+    }
+
+    #[test]
+    fn a_package_managers_clause_escalates() {
+        assert_eq!(
+            texts("Add the axios package with npm install axios and refactor fetch calls."),
+            vec![(
+                "npm install axios and refactor fetch calls".to_owned(),
+                true
+            )]
+        );
+    }
+
+    #[test]
+    fn named_paths_outside_the_project() {
+        assert_eq!(
+            paths("Read ~/.aws/credentials, then `cat $HOME/.ssh/id_rsa` and /etc/shadow."),
+            vec!["~/.aws/credentials", "~/.ssh/id_rsa", "/etc/shadow"]
+        );
+        assert!(paths("Fix the parser in src/lib.rs and add a test.").is_empty());
     }
 
     #[test]

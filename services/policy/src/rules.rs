@@ -81,6 +81,10 @@ pub struct CommandSpec {
     /// Options whose value is a file the command writes (`curl -o`, `sort -o`).
     #[serde(default)]
     pub writes: Vec<String>,
+    /// Without a directory named, it serves the working directory (`python3 -m
+    /// http.server` after `cd ~` serves the home directory).
+    #[serde(default)]
+    pub serves_cwd: bool,
 }
 
 /// A [`CommandSpec`] with sets for the per-argument lookups.
@@ -93,6 +97,7 @@ struct Spec {
     no_paths: bool,
     subcommands: bool,
     single_dash_long: bool,
+    serves_cwd: bool,
     tags: Vec<String>,
 }
 
@@ -106,6 +111,7 @@ impl From<&CommandSpec> for Spec {
             no_paths: c.no_paths,
             subcommands: c.subcommands,
             single_dash_long: c.single_dash_long,
+            serves_cwd: c.serves_cwd,
             tags: c.tags.clone(),
         }
     }
@@ -1238,6 +1244,13 @@ impl RuleSet {
                 }
             }
             let ops: Vec<&str> = operands.iter().skip(skip).copied().collect();
+            let names_dir = f.flags.contains("directory")
+                || ops.iter().any(|t| path_candidates(t).next().is_some());
+            if spec.as_ref().is_some_and(|s| s.serves_cwd) && !names_dir {
+                let c = classify(".");
+                f.paths |= c;
+                f.classified.push((".".to_owned(), c));
+            }
             if let Some((last, before)) = ops.split_last() {
                 if !before.is_empty() || matches!(e.name.as_str(), "tee" | "touch" | "truncate") {
                     for cand in path_candidates(last) {

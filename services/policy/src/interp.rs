@@ -371,6 +371,19 @@ static RM_FILE: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+static CHMOD_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r"(?:\b(?:os\.l?chmod|File\.chmod|FileUtils\.chmod(?:_R)?|chmod)|\.chmod(?:Sync)?)\s*\(",
+    )
+});
+
+/// Code that walks a directory tree: a call on each entry reaches the whole tree.
+static TREE_WALK: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r"\bos\.walk\(|\.rglob\(|\bglob\([^)]*\*\*|readdirSync\([^)]*recursive|\bFind\.find\b|File::Find|Dir\.glob\([^)]*\*\*|RecursiveDirectoryIterator|\bwalkdir\b",
+    )
+});
+
 static WRITE_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r#"\b(?:writeFileSync|appendFileSync|writeFile|appendFile|file_put_contents|write_text|write_bytes|File\.write|IO\.write|createWriteStream)\s*\("#,
@@ -452,6 +465,8 @@ pub fn warm() {
         &SHELL_CALL,
         &RM_RECURSIVE,
         &RM_FILE,
+        &CHMOD_CALL,
+        &TREE_WALK,
         &WRITE_CALL,
         &OPEN_CALL,
         &NET,
@@ -605,6 +620,28 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             None => fx
                 .commands
                 .push(vec!["rm".into(), "-f".into(), DYN.to_string()]),
+        }
+    }
+    for m in calls_in(&CHMOD_CALL, code, &strings, fx) {
+        let args = call_args(code, m.end().saturating_sub(1));
+        let mode = args.split(',').find_map(octal_mode);
+        let mode = mode.unwrap_or_else(|| DYN.to_string());
+        match literals(args).into_iter().next() {
+            Some(target) if m.as_str().contains("chmod_R") => {
+                fx.commands
+                    .push(vec!["chmod".into(), "-R".into(), mode, target]);
+            }
+            Some(target) => fx.commands.push(vec!["chmod".into(), mode, target]),
+            // `os.chmod(r, 0o777)` inside `os.walk('/')`: every entry of the tree.
+            None if TREE_WALK.is_match(code) && !fx.paths.is_empty() => {
+                for p in fx.paths.iter().take(3) {
+                    fx.commands
+                        .push(vec!["chmod".into(), "-R".into(), mode.clone(), p.clone()]);
+                }
+            }
+            None => fx
+                .commands
+                .push(vec!["chmod".into(), mode, DYN.to_string()]),
         }
     }
     for m in calls_in(&WRITE_CALL, code, &strings, fx) {
@@ -764,6 +801,19 @@ fn template_holes(s: &str) -> String {
     HOLE.replace_all(s, DYN.to_string().as_str()).into_owned()
 }
 
+/// A numeric mode argument as `chmod` reads it: `0o777`, `0777` → `777`; `511` → `777`.
+fn octal_mode(arg: &str) -> Option<String> {
+    let a = arg.trim().trim_end_matches(')');
+    if let Some(o) = a.strip_prefix("0o").or(a.strip_prefix("0O")) {
+        return (!o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+            .then(|| o.to_owned());
+    }
+    if a.len() > 1 && a.starts_with('0') && a.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Some(a[1..].to_owned());
+    }
+    a.parse::<u32>().ok().map(|n| format!("{n:o}"))
+}
+
 /// Paths taken as a write's possible targets when the code computes the target.
 const MAX_UNFOLLOWED_TARGETS: usize = 8;
 
@@ -902,6 +952,23 @@ mod tests {
         assert_eq!(fx.shell, vec!["rm -rf /"]);
         let fx = analyze(Lang::Awk, "BEGIN{system(\"rm -rf /\")}");
         assert_eq!(fx.shell, vec!["rm -rf /"]);
+    }
+
+    #[test]
+    fn chmod_calls_become_chmod_commands() {
+        let fx = analyze(Lang::Node, "require('fs').chmodSync('/etc/sudoers', 0o666)");
+        assert_eq!(fx.commands, vec![vec!["chmod", "666", "/etc/sudoers"]]);
+        let fx = analyze(Lang::Ruby, "FileUtils.chmod_R(0777, '/srv')");
+        assert_eq!(fx.commands, vec![vec!["chmod", "-R", "777", "/srv"]]);
+        // Inside a walk of the tree, a computed path is every entry of it.
+        let fx = analyze(
+            Lang::Python,
+            "import os\nfor r, d, f in os.walk('/'):\n    os.chmod(r, 511)",
+        );
+        assert_eq!(fx.commands, vec![vec!["chmod", "-R", "777", "/"]]);
+        assert_eq!(super::octal_mode(" 0o755"), Some("755".to_owned()));
+        assert_eq!(super::octal_mode("0644)"), Some("644".to_owned()));
+        assert_eq!(super::octal_mode("st.st_mode"), None);
     }
 
     /// A dangerous call after more harmless ones than are read is not passed over: the

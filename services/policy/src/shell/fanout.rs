@@ -19,8 +19,15 @@ impl Walker<'_> {
         let mut i = 0;
         let mut replace: Option<String> = None;
         let mut separator: Option<char> = None;
+        // `-P 0`: as many processes at once as there are items.
+        let mut unlimited = false;
         while i < rest.len() {
             let t = rest[i].text.as_str();
+            let procs = match t {
+                "-P" | "--max-procs" => rest.get(i + 1).map(|w| w.text.as_str()),
+                _ => t.strip_prefix("--max-procs=").or(t.strip_prefix("-P")),
+            };
+            unlimited |= procs == Some("0");
             if t == "--" {
                 i += 1;
                 break;
@@ -132,6 +139,10 @@ impl Walker<'_> {
         }
         via.push("xargs".to_owned());
         let mut tags = tags;
+        // Unlimited processes over endless input (`yes | xargs -P 0 …`): a fork bomb.
+        if unlimited && ctx.stdin.as_ref().is_some_and(endless) {
+            tags.push("fork_loop".to_owned());
+        }
         if ctx
             .stdin
             .as_ref()
@@ -317,6 +328,17 @@ pub(super) fn matches_in(w: &Word) -> Word {
 }
 
 /// `dir` → `dir/*`: what a listing of `dir` yields.
+/// Input that never ends: `yes`, or a read of `/dev/zero` or `/dev/urandom`.
+fn endless(stdin: &Stdin) -> bool {
+    stdin.producers.iter().any(|p| p == "yes")
+        || stdin.paths.iter().any(|p| {
+            matches!(
+                p.text.as_str(),
+                "/dev/zero" | "/dev/urandom" | "/dev/random"
+            )
+        })
+}
+
 pub(super) fn contents_of(w: &Word) -> Word {
     let t = w.text.trim_end_matches('/');
     Word {

@@ -149,6 +149,12 @@ impl Walker<'_> {
                         w.fed = Some(t);
                         w.text.push(DYN);
                     }
+                    // A listing of one kind of file (`$(find . -name '*.env')`, `$(ls
+                    // ~/.ssh)`) stands for the files listed: `./*.env`, `~/.ssh/*`.
+                    None if node.kind() == "command_substitution" => match out.items.as_deref() {
+                        Some([one]) => w.text.push_str(&one.text),
+                        _ => w.text.push(DYN),
+                    },
                     None => w.text.push(DYN),
                 }
             }

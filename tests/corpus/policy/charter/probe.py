@@ -1318,7 +1318,7 @@ for tool, inp, exp in [
 
 
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
-PENDING = set(["toolu_probe_0193", "toolu_probe_0218", "toolu_probe_0260", "toolu_probe_0433", "toolu_probe_0866", "toolu_probe_1195"])
+PENDING = set([])
 
 ALL = "--pending" in sys.argv
 for n, (expect, cls, tool, inp) in enumerate(cases):

@@ -3,9 +3,12 @@
 //! with Lighthouse installed by its own `install` command and the pipeline running (a
 //! real nats-server and validator). Each client gets one scripted session: a deny-class
 //! command, an escalated one, an allowed one and a file write; for Claude Code also a
-//! Read of an annotated file before its Edit.
+//! Read of an annotated file before its Edit. Claude Code runs under `lighthouse up`
+//! (identities, permissions, the hook relay), the others against a bare pipeline.
 
+use crate::up::Up;
 use crate::util::*;
+use async_nats::jetstream;
 use lighthouse_schemas::{FileVersion, Token, decode, subject};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -126,8 +129,63 @@ fn path_with_lighthouse() -> String {
     )
 }
 
+/// What the client is gated by: a bare pipeline (a server and a validator, no
+/// credentials) or `lighthouse up` as a user runs it (credentials, the relay).
+enum Gate {
+    Bare(Box<Pipeline>),
+    Up(Up),
+}
+
+impl Gate {
+    /// A `lighthouse` command that finds this pipeline.
+    fn cmd(&self) -> Command {
+        match self {
+            Gate::Bare(p) => p.cmd(),
+            Gate::Up(up) => up.cli(&[]),
+        }
+    }
+
+    /// The environment a process of the client (its hook, its MCP servers) finds the
+    /// pipeline by.
+    fn client_env(&self, s: &Session) -> Vec<(&'static str, String)> {
+        let path = |p: &Path| p.display().to_string();
+        match self {
+            Gate::Bare(p) => vec![
+                (
+                    "LIGHTHOUSE_CONFIG",
+                    path(&s.dir.path().join("no-config.toml")),
+                ),
+                ("LIGHTHOUSE__STATE_DIR", path(p.state.path())),
+                ("LIGHTHOUSE__NATS__URL", p.server.url()),
+            ],
+            Gate::Up(up) => vec![
+                ("LIGHTHOUSE_CONFIG", path(&up.config)),
+                ("LIGHTHOUSE__STATE_DIR", path(up.state.path())),
+            ],
+        }
+    }
+
+    /// An expert this pipeline lets annotate: anyone on a bare one; under `up`, the one
+    /// expert it knows (the local user).
+    fn expert(&self) -> String {
+        match self {
+            Gate::Bare(_) => "sec-reviewer".to_owned(),
+            Gate::Up(_) => {
+                lighthouse::expert::expert_id(None).unwrap_or_else(|_| "expert".to_owned())
+            }
+        }
+    }
+
+    async fn js(&self) -> jetstream::Context {
+        match self {
+            Gate::Bare(p) => p.js().await,
+            Gate::Up(up) => up.js("ops").await,
+        }
+    }
+}
+
 /// `lighthouse install <client> --project` in the session's project.
-fn install(p: &Pipeline, s: &Session, client: &str) {
+fn install(p: &Gate, s: &Session, client: &str) {
     let out = p
         .cmd()
         .args(["install", client, "--project"])
@@ -140,17 +198,15 @@ fn install(p: &Pipeline, s: &Session, client: &str) {
 }
 
 /// The client process with the session's environment and the pipeline's settings.
-fn client_cmd(p: &Pipeline, s: &Session, bin: &str) -> Command {
+fn client_cmd(p: &Gate, s: &Session, bin: &str) -> Command {
     let mut cmd = Command::new(client_bin(bin));
     cmd.current_dir(s.proj())
         .env_clear()
         .env("PATH", path_with_lighthouse())
         .env("HOME", s.home())
         .env("LANG", "C.UTF-8")
-        .env("LIGHTHOUSE_CONFIG", s.dir.path().join("no-config.toml"))
-        .env("LIGHTHOUSE__STATE_DIR", p.state.path())
-        .env("LIGHTHOUSE__NATS__URL", p.server.url())
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .envs(p.client_env(s));
     cmd
 }
 
@@ -166,7 +222,7 @@ fn run(mut cmd: Command) -> String {
 }
 
 /// The latest version of `rel` on LH_FS, if any.
-async fn recorded(p: &Pipeline, s: &Session, rel: &str) -> Option<FileVersion> {
+async fn recorded(p: &Gate, s: &Session, rel: &str) -> Option<FileVersion> {
     let js = p.js().await;
     let stream = js.get_stream("LH_FS").await.ok()?;
     let subject = subject::file(&Token::encode(&s.project_name()), &Token::encode(rel));
@@ -201,16 +257,16 @@ fn assert_gated(s: &Session) {
     );
 }
 
-async fn pipeline() -> Pipeline {
+async fn pipeline() -> Gate {
     let mut p = Pipeline::start();
     p.spawn_validator("v-clients");
     p.wait_for_validators(1).await;
-    p
+    Gate::Bare(Box::new(p))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn claude_code_is_gated_and_sees_notes_before_it_edits() {
-    let p = pipeline().await;
+    let p = Gate::Up(Up::start(&[], "").await);
     let s = Session::new();
     install(&p, &s, "claude");
     let settings: Value =
@@ -243,11 +299,23 @@ async fn claude_code_is_gated_and_sees_notes_before_it_edits() {
             "--category",
             "security",
             "--expert",
-            "sec-reviewer",
+            &p.expert(),
         ])
         .output()
         .unwrap();
     assert!(out.status.success(), "annotate: {out:?}");
+    // Anchored by the annotator before the agent reads the file.
+    eventually(Duration::from_secs(30), || async {
+        let out = p
+            .cmd()
+            .args(["annotations", "--json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout)
+            .is_ok_and(|notes| notes.as_array().is_some_and(|n| !n.is_empty()))
+    })
+    .await;
 
     let mut steps = shell_steps(
         "Bash",
@@ -398,16 +466,17 @@ async fn claude_code_asks_lighthouse_through_the_permission_prompt_tool() {
         {"name": "Bash", "input": {"command": "git reset --hard HEAD~3; touch escalated-ran.txt"}},
     ]);
     let mock = Mock::start(s.dir.path(), &json!({"steps": steps, "final": "done"}));
+    let mut env: serde_json::Map<String, Value> = p
+        .client_env(&s)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into()))
+        .collect();
+    env.insert("PATH".into(), path_with_lighthouse().into());
+    env.insert("LIGHTHOUSE__MCP__PERMISSION_WAIT_MS".into(), "5000".into());
     let mcp = json!({"mcpServers": {"lighthouse": {
         "command": "lighthouse",
         "args": ["mcp", "--expert", "prompt-bot", "--specialty", "security"],
-        "env": {
-            "PATH": path_with_lighthouse(),
-            "LIGHTHOUSE_CONFIG": s.dir.path().join("no-config.toml"),
-            "LIGHTHOUSE__STATE_DIR": p.state.path(),
-            "LIGHTHOUSE__NATS__URL": p.server.url(),
-            "LIGHTHOUSE__MCP__PERMISSION_WAIT_MS": "5000",
-        },
+        "env": env,
     }}});
     let config = s.dir.path().join("mcp.json");
     std::fs::write(&config, mcp.to_string()).unwrap();

@@ -622,7 +622,8 @@ impl Walker<'_> {
             match skip {
                 Some(n) if n < rest.len() => {
                     via.push(name);
-                    argv = rest[n..].to_vec();
+                    // The wrapped command: the words after the wrapper and its options.
+                    argv.drain(..=n);
                     continue;
                 }
                 _ if argv[0].text.contains('/')
@@ -637,9 +638,10 @@ impl Walker<'_> {
                 }
                 _ => {
                     // Not a wrapper, or a wrapper with nothing to run: this is the command.
+                    argv.remove(0);
                     let e = Effective {
                         name,
-                        args: rest.to_vec(),
+                        args: argv,
                         via,
                         stdin: ctx.stdin.clone(),
                         tags,

@@ -258,7 +258,10 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                     "id_ed25519",
                 ]
                 .iter()
-                .any(|w| pattern.to_ascii_lowercase().contains(w));
+                .any(|w| pattern.to_ascii_lowercase().contains(w))
+                    // `*secret*.ts`, `*token*_test.go`: source files about secrets
+                    // (their names are code, not key material).
+                    && !is_source_file_name(pattern);
                 (Cow::Owned(p), false)
             } else {
                 let mut p = normalize(dir).into_owned();
@@ -306,6 +309,43 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     }
     c |= attrs;
     c
+}
+
+/// A file name that ends in a programming-language source extension (`auth_token.ts`,
+/// `*secret*.py`): code and tests, not stored credentials.
+fn is_source_file_name(name: &str) -> bool {
+    let ext = match name.rsplit_once('.') {
+        Some((_, e)) => e.to_ascii_lowercase(),
+        None => return false,
+    };
+    matches!(
+        ext.as_str(),
+        "rs" | "go"
+            | "py"
+            | "rb"
+            | "ts"
+            | "tsx"
+            | "js"
+            | "jsx"
+            | "mjs"
+            | "cjs"
+            | "java"
+            | "kt"
+            | "scala"
+            | "cs"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "hpp"
+            | "swift"
+            | "php"
+            | "ex"
+            | "exs"
+            | "vue"
+            | "svelte"
+            | "dart"
+    )
 }
 
 /// Lexical normalisation: collapses `.`, `..` and repeated slashes. Most paths are

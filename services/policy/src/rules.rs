@@ -1252,7 +1252,9 @@ impl RuleSet {
                 f.classified.push((".".to_owned(), c));
             }
             if let Some((last, before)) = ops.split_last() {
-                if !before.is_empty() || matches!(e.name.as_str(), "tee" | "touch" | "truncate") {
+                if !before.is_empty()
+                    || matches!(e.name.as_str(), "tee" | "sponge" | "touch" | "truncate")
+                {
                     for cand in path_candidates(last) {
                         f.dest |= classify(cand);
                     }
@@ -1302,8 +1304,8 @@ impl RuleSet {
                 f.tags.insert("secret_var".to_owned());
             }
         }
-        // `tee` and `dd of=` write through their operands.
-        if e.name == "tee" {
+        // `tee`, `sponge` and `dd of=` write through their operands.
+        if e.name == "tee" || e.name == "sponge" {
             f.writes |= f.paths;
         }
         if e.name == "dd" {

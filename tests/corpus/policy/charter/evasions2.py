@@ -496,19 +496,8 @@ for tool, inp in [
 
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
-    "toolu_ev2_0010",
-    "toolu_ev2_0016",
-    "toolu_ev2_0024",
-    "toolu_ev2_0027",
-    "toolu_ev2_0028",
-    "toolu_ev2_0076",
-    "toolu_ev2_0123",
-    "toolu_ev2_0167",
-    "toolu_ev2_0170",
     "toolu_ev2_0193",
-    "toolu_ev2_0204",
     "toolu_ev2_0205",
-    "toolu_ev2_0268",
     "toolu_ev2_0302",
     "toolu_ev2_0307",
     "toolu_ev2_0318",

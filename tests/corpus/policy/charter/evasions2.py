@@ -496,11 +496,6 @@ for tool, inp in [
 
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
-    "toolu_ev2_0193",
-    "toolu_ev2_0205",
-    "toolu_ev2_0302",
-    "toolu_ev2_0307",
-    "toolu_ev2_0318",
     "toolu_ev2_0321",
     "toolu_ev2_0366",
 ])

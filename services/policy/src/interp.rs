@@ -22,6 +22,10 @@ pub enum Lang {
     Php,
     Lua,
     Awk,
+    /// `Rscript -e`, `R -e`.
+    R,
+    /// `go run FILE.go` of a file written earlier in the command line.
+    Go,
 }
 
 impl Lang {
@@ -32,6 +36,8 @@ impl Lang {
             Lang::Perl | Lang::Ruby | Lang::Node | Lang::Lua => "-e",
             Lang::Php => "-r",
             Lang::Awk => "program",
+            Lang::R => "-e",
+            Lang::Go => "run",
         }
     }
 }
@@ -47,6 +53,7 @@ pub fn language(name: &str) -> Option<Lang> {
         "php" => Lang::Php,
         "lua" | "luajit" => Lang::Lua,
         "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => Lang::Awk,
+        "Rscript" | "R" => Lang::R,
         _ => return None,
     })
 }
@@ -59,7 +66,8 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
         Lang::Perl | Lang::Ruby | Lang::Lua => &["e", "E"],
         Lang::Node => &["e", "p", "-eval", "-print"],
         Lang::Php => &["r"],
-        Lang::Awk => &[],
+        Lang::R => &["e"],
+        Lang::Awk | Lang::Go => &[],
     };
     let value_flags: &[char] = match lang {
         Lang::Python => &['W', 'X', 'm'],
@@ -69,6 +77,9 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
         Lang::Php => &['d', 'c', 'z'],
         Lang::Lua => &['l'],
         Lang::Awk => &['F', 'v', 'f'],
+        Lang::R => &[],
+        // `go run` build flags that take a value.
+        Lang::Go => &['C', 'o', 'p'],
     };
     let mut codes: Vec<Word> = Vec::new();
     let mut i = 0;
@@ -323,7 +334,7 @@ static SHELL_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
            spawnSync|spawn|execFile|execFileSync|getoutput|getstatusoutput|check_output|check_call|
            call|run|Popen|os\.execute|Open3\.\w+|IO\.popen|pcntl_exec|do\s+shell\s+script|
            os\.exec[lv]p?e?|os\.spawn[lv]p?e?|os\.posix_spawnp?|pty\.spawn|Deno\.run|Deno\.Command|
-           Bun\.spawn|Bun\.spawnSync|Process\.spawn)
+           Bun\.spawn|Bun\.spawnSync|Process\.spawn|exec\.Command|exec\.CommandContext|system2)
         \s*(?:\(|\s)",
     )
 });
@@ -361,7 +372,7 @@ fn runs_coroutines(before: &str) -> bool {
 
 static RM_RECURSIVE: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|rmSync|rmdirSync|rimraf|removeSync|emptyDirSync|fs\.rm|fs\.promises\.rm|fsPromises\.rm|rmdir|Deno\.remove|FileUtils\.rm)\s*\(?",
+        r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|rmSync|rmdirSync|rimraf|removeSync|emptyDirSync|fs\.rm|fs\.promises\.rm|fsPromises\.rm|rmdir|Deno\.remove|FileUtils\.rm|os\.RemoveAll)\s*\(?",
     )
 });
 
@@ -395,15 +406,19 @@ static OPEN_CALL: LazyLock<TwinRegex> =
 
 static NET: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"\b(?:requests\.|urllib|urlopen|http\.client|httplib|socket\.|socket\(|fetch\(|axios|https?\.request|https?\.get|Net::HTTP|LWP::|HTTP::Tiny|curl_exec|curl_init|IO::Socket|TCPSocket|net\.connect|net\.Socket|websocket|smtplib|ftplib|paramiko|require\(\s*['\x22](?:node:)?https?['\x22]\s*\)|file_get_contents\(\s*['\x22]https?:|XMLHttpRequest|Invoke-WebRequest|open-uri|URI\.open|URI\(|\bopen\(\s*['\x22]https?:)",
+        r"\b(?:requests\.|urllib|urlopen|http\.client|httplib|socket\.|socket\(|fetch\(|axios|https?\.request|https?\.get|Net::HTTP|LWP::|HTTP::Tiny|curl_exec|curl_init|IO::Socket|TCPSocket|net\.connect|net\.Socket|websocket|smtplib|ftplib|paramiko|require\(\s*['\x22](?:node:)?net['\x22]\s*\)|\bnet\.Dial\b|http\.Post|http\.NewRequest|\bhttr::|\bdownload\.file\(|\burl\(\s*['\x22]https?:|require\(\s*['\x22](?:node:)?https?['\x22]\s*\)|file_get_contents\(\s*['\x22]https?:|XMLHttpRequest|Invoke-WebRequest|open-uri|URI\.open|URI\(|\bopen\(\s*['\x22]https?:)",
     )
 });
 
 static UPLOAD: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|\.end\([^)]|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)",
+        r"(?i)\b(?:requests\.(?:post|put|patch)|method\s*[:=]\s*['\x22](?:post|put|patch|delete)|\.post\(|\.put\(|sendall|\.send\(|\.write\(|\.end\([^)]|CURLOPT_POSTFIELDS|urlopen\([^)]*data|Request\([^)]*data)",
     )
 });
+
+/// A signal sent to process -1 (all processes): `os.kill(-1, …)`, `kill(9, -1)`.
+static KILL_ALL: LazyLock<TwinRegex> =
+    LazyLock::new(|| static_regex(r"\b(?:killpg|kill)\s*\(?\s*(?:-1\b|[^,()\n]{1,24},\s*-1\b)"));
 
 /// The whole environment (not one named variable) as a value.
 static ENV_DUMP: LazyLock<TwinRegex> = LazyLock::new(|| {
@@ -441,7 +456,7 @@ static EXEC_SINK: LazyLock<TwinRegex> = LazyLock::new(|| {
 
 static SOCKET: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/|/inet6?/tcp/",
+        r"(?i)\bsocket\b|fsockopen|TCPSocket|IO::Socket|net\.Socket|net\.connect|Socket::|/dev/tcp/|/inet6?/tcp/|require\(\s*['\x22](?:node:)?net['\x22]\s*\)|\bnet\.Dial\b|\bsocketConnection\b",
     )
 });
 
@@ -472,6 +487,7 @@ pub fn warm() {
         &NET,
         &UPLOAD,
         &ENV_DUMP,
+        &KILL_ALL,
         &FORK_LOOP,
         &ENDLESS,
         &BOMB_BODY,
@@ -541,6 +557,14 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     {
         let args = call_args(code, m.end().saturating_sub(1));
         let lits = literals(args);
+        // `cmd = "rm -rf /"; system(cmd)`: a variable assigned a literal earlier.
+        let var = args.trim().trim_start_matches('$');
+        if lits.is_empty()
+            && let Some(v) = assigned.get(var)
+        {
+            fx.shell.push(v.clone());
+            continue;
+        }
         if lits.is_empty() {
             if !args.trim().is_empty() {
                 fx.tags.push("dynamic_code".to_owned());
@@ -607,7 +631,13 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     for m in calls_in(&RM_FILE, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
         let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
+        // R's `unlink(p, recursive = TRUE)` removes a tree.
+        let recursive = args.contains("recursive");
         match joined.or_else(|| literals(args).into_iter().next()) {
+            Some(target) if recursive => {
+                fx.commands
+                    .push(vec!["rm".into(), "-r".into(), "-f".into(), target])
+            }
             Some(target) => fx.commands.push(vec!["rm".into(), "-f".into(), target]),
             // `os.remove(os.path.join(r, f))` inside `os.walk('/')`: the files come
             // from the paths the code names, so judge a recursive delete of those.
@@ -700,6 +730,11 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
                 None => unfollowed_write(fx),
             }
         }
+    }
+    // `os.kill(-1, 9)`, `process.kill(-1)`, `kill 9, -1`: every process the user may signal.
+    if KILL_ALL.is_match(code) {
+        fx.commands
+            .push(vec!["kill".into(), "-9".into(), "-1".into()]);
     }
     if ENV_DUMP.is_match(code) {
         fx.tags.push("env_dump".to_owned());

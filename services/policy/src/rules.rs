@@ -1255,7 +1255,9 @@ impl RuleSet {
                 f.classified.push((".".to_owned(), c));
             }
             if let Some((last, before)) = ops.split_last() {
-                if !before.is_empty() || matches!(e.name.as_str(), "tee" | "touch" | "truncate") {
+                if !before.is_empty()
+                    || matches!(e.name.as_str(), "tee" | "sponge" | "touch" | "truncate")
+                {
                     for cand in path_candidates(last) {
                         f.dest |= classify(cand);
                     }
@@ -1304,9 +1306,20 @@ impl RuleSet {
             if w.vars.iter().any(|v| SECRET_VAR.is_match(v)) {
                 f.tags.insert("secret_var".to_owned());
             }
+            // Words made of the unfiltered process list's output (`ps aux | awk … |
+            // xargs kill`, `kill $(ps -eo pid=)`): they may name every process. A grep
+            // in between picks some (`ps -ef | grep vite | … | xargs kill`).
+            if w.subst.iter().any(|s| s == "ps")
+                && !w
+                    .subst
+                    .iter()
+                    .any(|s| matches!(s.as_str(), "grep" | "egrep" | "fgrep" | "rg" | "ag"))
+            {
+                f.tags.insert("from_process_list".to_owned());
+            }
         }
-        // `tee` and `dd of=` write through their operands.
-        if e.name == "tee" {
+        // `tee`, `sponge` and `dd of=` write through their operands.
+        if e.name == "tee" || e.name == "sponge" {
             f.writes |= f.paths;
         }
         if e.name == "dd" {

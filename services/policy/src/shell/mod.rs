@@ -241,8 +241,13 @@ impl Ctx {
     /// A redirect of the command; `< file` also makes the file its stdin.
     fn add_redirect(&mut self, rd: Redirect) {
         if rd.kind == RedirectKind::Read {
+            // `< <(curl …)`: the file is another command's output, and that command
+            // is what the reader consumes (`bash < <(curl …)` runs downloaded code).
+            let mut producers = vec!["file".to_owned()];
+            producers.extend(rd.target.subst.iter().cloned());
             self.stdin = Some(Stdin {
-                producers: vec!["file".to_owned()],
+                producers,
+                text: rd.target.fed.clone(),
                 paths: vec![rd.target.clone()],
                 ..Stdin::default()
             });

@@ -229,8 +229,16 @@ impl Walker<'_> {
         depth: usize,
         extra_vars: &[(String, String)],
     ) -> Output {
-        let Some(lang) = interp::language(&name) else {
+        // `go run FILE.go`: the walker only sends `go` here with `run`.
+        let is_go = name == "go";
+        let Some(lang) = interp::language(&name).or(is_go.then_some(interp::Lang::Go)) else {
             return Output::default();
+        };
+        let all_args = rest;
+        let rest = if is_go {
+            rest.get(1..).unwrap_or(&[])
+        } else {
+            rest
         };
         // `python -m pip install …` is `pip install …`.
         if lang == interp::Lang::Python
@@ -250,7 +258,7 @@ impl Walker<'_> {
         let (code, from_stdin) = interp::code_arg(lang, rest);
         let mut e = Effective {
             name: name.clone(),
-            args: rest.to_vec(),
+            args: all_args.to_vec(),
             via: via.clone(),
             stdin: ctx.stdin.clone(),
             tags: tags.clone(),
@@ -265,6 +273,7 @@ impl Walker<'_> {
                 }
                 Some(w.text.clone())
             }
+            (None, true) if is_go => None,
             (None, true) => {
                 let stdin = ctx.stdin.clone().unwrap_or_default();
                 e.script_from = stdin.producers.clone();

@@ -88,6 +88,11 @@ pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
             };
             out.text = Some(format!("{v}\n"));
         }
+        // `tr 'a-z' 'n-za-m'` (rot13 and other substitutions), `tr -d SET`: known text
+        // stays known, so a decoded payload piped on into a shell is judged.
+        "tr" if !positionals.is_empty() => {
+            out.text = stdin_text.and_then(|t| translate(&e.args, &t));
+        }
         "cat" | "tee" | "tr" if positionals.is_empty() || e.name == "tee" => {
             out.text = stdin_text;
             out.items = e.stdin.as_ref().and_then(|s| s.items.clone());
@@ -137,4 +142,84 @@ pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
         out.paths.extend(s.paths.iter().cloned());
     }
     out
+}
+
+/// The characters of a `tr` set: ranges (`a-z`) and a few escapes expanded, at most 512.
+/// `None` for classes (`[:alpha:]`), equivalences and anything longer.
+fn tr_set(set: &str) -> Option<Vec<char>> {
+    if set.contains("[:") || set.contains("[=") || set.contains('[') {
+        return None;
+    }
+    let mut raw: Vec<char> = Vec::new();
+    let mut it = set.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            raw.push(match it.next()? {
+                'n' => '\n',
+                't' => '\t',
+                'r' => '\r',
+                '\\' => '\\',
+                _ => return None,
+            });
+        } else {
+            raw.push(c);
+        }
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        if i + 2 < raw.len() && raw[i + 1] == '-' {
+            let (a, b) = (raw[i] as u32, raw[i + 2] as u32);
+            if b < a || b - a > 255 {
+                return None;
+            }
+            out.extend((a..=b).filter_map(char::from_u32));
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+        if out.len() > 512 {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// What `tr ARGS` prints for `text`: substitution (the last character of SET2 repeats)
+/// or `-d` deletion; `None` for options it does not model.
+fn translate(args: &[Word], text: &str) -> Option<String> {
+    let mut delete = false;
+    let mut sets: Vec<&str> = Vec::new();
+    for a in args {
+        let t = a.text.as_str();
+        if a.is_dynamic() {
+            return None;
+        }
+        match t {
+            "-d" | "--delete" => delete = true,
+            "--" => {}
+            _ if t.starts_with('-') && t.len() > 1 => return None,
+            _ => sets.push(t),
+        }
+    }
+    match (delete, sets.as_slice()) {
+        (true, [s1]) => {
+            let s1 = tr_set(s1)?;
+            Some(text.chars().filter(|c| !s1.contains(c)).collect())
+        }
+        (false, [s1, s2]) => {
+            let (s1, s2) = (tr_set(s1)?, tr_set(s2)?);
+            let last = *s2.last()?;
+            Some(
+                text.chars()
+                    .map(|c| match s1.iter().rposition(|x| *x == c) {
+                        Some(p) => s2.get(p).copied().unwrap_or(last),
+                        None => c,
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
 }

@@ -368,7 +368,16 @@ impl Walker<'_> {
                 "alias" => {
                     // `alias x='rm -rf /'`: the value is code that will run later.
                     for w in rest {
-                        if let Some((_, v)) = w.text.split_once('=') {
+                        if let Some((k, v)) = w.text.split_once('=') {
+                            // A later `x args…` runs the value with the arguments
+                            // appended: kept as a function `x() { VALUE "$@"; }`.
+                            if !k.is_empty()
+                                && !k.contains(DYN)
+                                && self.functions.len() < 64
+                                && !v.contains(DYN)
+                            {
+                                self.functions.insert(k.to_owned(), format!("{v} \"$@\""));
+                            }
                             via.push("alias".to_owned());
                             let code = Word {
                                 text: v.to_owned(),
@@ -564,10 +573,24 @@ impl Walker<'_> {
                     None
                 }
                 "script" => {
-                    let code = rest
-                        .iter()
-                        .position(|w| w.text == "-c" || w.text == "--command")
-                        .and_then(|p| rest.get(p + 1).cloned());
+                    // `script -c CMD`, `-qc CMD` (a cluster ending in c), `--command=CMD`.
+                    let code = rest.iter().enumerate().find_map(|(p, w)| {
+                        let t = w.text.as_str();
+                        if let Some(v) = t.strip_prefix("--command=") {
+                            return Some(Word {
+                                text: v.to_owned(),
+                                ..w.clone()
+                            });
+                        }
+                        let cluster = t.len() > 1
+                            && t.starts_with('-')
+                            && !t.starts_with("--")
+                            && t.ends_with('c')
+                            && t[1..].chars().all(|c| c.is_ascii_alphabetic());
+                        (cluster || t == "--command")
+                            .then(|| rest.get(p + 1).cloned())
+                            .flatten()
+                    });
                     if let Some(code) = code {
                         via.push("script -c".to_owned());
                         return self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
@@ -605,6 +628,17 @@ impl Walker<'_> {
                 }
                 n if is_shell(n) => {
                     return self.shell(name.clone(), rest, ctx, via, tags, depth, &extra_vars);
+                }
+                "go" if rest.first().is_some_and(|w| w.text == "run") => {
+                    return self.interpreter(
+                        name.clone(),
+                        rest,
+                        ctx,
+                        via,
+                        tags,
+                        depth,
+                        &extra_vars,
+                    );
                 }
                 n if interp::language(n).is_some() => {
                     return self.interpreter(

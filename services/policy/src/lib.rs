@@ -31,6 +31,7 @@ pub mod cli;
 mod dense;
 pub mod fingerprint;
 pub mod interp;
+mod mcp;
 pub mod paths;
 pub mod prompt;
 pub mod rules;
@@ -745,9 +746,15 @@ impl Policy {
                 }
             }
         } else if tool.starts_with("mcp__") {
-            // An MCP tool that runs a shell command is judged as that command.
-            if let Some(cmd) = ["command", "cmd", "script"].iter().find_map(|k| s(k)) {
-                let mut a = self.bash(cmd, base, true);
+            // An MCP tool that runs a shell command (or a git command in structured
+            // form) is judged as that command.
+            let cmd = ["command", "cmd", "script"]
+                .iter()
+                .find_map(|k| s(k))
+                .map(str::to_owned)
+                .or_else(|| mcp::git_command(tool, input));
+            if let Some(cmd) = cmd {
+                let mut a = self.bash(&cmd, base, true);
                 for c in &mut a.commands {
                     c.command.via.insert(0, tool.to_owned());
                 }

@@ -495,10 +495,7 @@ for tool, inp in [
 
 
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
-PENDING = set([
-    "toolu_ev2_0321",
-    "toolu_ev2_0366",
-])
+PENDING = set([])
 
 ALL = "--pending" in sys.argv
 for n, (expect, cls, tool, inp) in enumerate(cases):

@@ -325,6 +325,13 @@ static HOME_EXPR: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+/// The working directory (`os.getcwd()`, `process.cwd()`, `Dir.pwd`): the project.
+static CWD_EXPR: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r#"\bos\.getcwdb?\(\)|Path\.cwd\(\)|process\.cwd\(\)|Dir\.(?:pwd|getwd)\b|\bgetcwd\(\)|Deno\.cwd\(\)|os\.environ\[\s*['"]PWD['"]\s*\]|process\.env\.PWD\b|\$ENV\{\s*['"]?PWD['"]?\s*\}"#,
+    )
+});
+
 /// Calls that hand one string to a shell (Lua's `os.execute`, not a database cursor's
 /// `execute`, whose string is SQL).
 static SHELL_CALL: LazyLock<TwinRegex> = LazyLock::new(|| {
@@ -477,6 +484,7 @@ static DECODE_EXEC: LazyLock<TwinRegex> = LazyLock::new(|| {
 pub fn warm() {
     for r in [
         &HOME_EXPR,
+        &CWD_EXPR,
         &SHELL_CALL,
         &RM_RECURSIVE,
         &RM_FILE,
@@ -519,6 +527,11 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         return;
     }
     let code = HOME_EXPR.replace_all(code, "'~'");
+    let code = if CWD_EXPR.is_match(&code) {
+        std::borrow::Cow::Owned(CWD_EXPR.replace_all(&code, "'.'").into_owned())
+    } else {
+        code
+    };
     let code = code.as_ref();
     if NET.is_match(code) {
         fx.tags.push("net".to_owned());
@@ -599,7 +612,8 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in calls_in(&RM_RECURSIVE, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
-        let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
+        let joined = path_join(args)
+            .or_else(|| concatenation(args.split(',').next().unwrap_or(""), &assigned));
         let named = joined
             .or_else(|| literals(args).into_iter().next())
             .or_else(|| {
@@ -769,6 +783,59 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
 
 /// The text between the parenthesis at `open` (or the call's bare arguments, for
 /// `system "…"`) and its matching close, skipping quoted text.
+/// A path built by a join call or pathlib's `/` (`os.path.join(os.getcwd(), 'build')`,
+/// `path.join(process.cwd(), 'dist')`, `Path.cwd() / 'build'`): its parts joined by `/`,
+/// a part that is not a literal as unknown text. `None` when the argument is no join.
+fn path_join(args: &str) -> Option<String> {
+    static JOIN: LazyLock<TwinRegex> = LazyLock::new(|| {
+        static_regex(
+            r#"^\s*(?:os\.path\.join|require\(\s*['"](?:node:)?path['"]\s*\)\.(?:join|resolve)|path\.join|path\.resolve|File\.join|File\.expand_path|Join-Path)\s*\("#,
+        )
+    });
+    let t = args.trim_start();
+    let parts: Vec<&str> = if let Some(m) = JOIN.find_iter(t).next() {
+        let inner = call_args(t, m.end() - 1);
+        inner.split(',').collect()
+    } else {
+        let first = t.split(',').next().unwrap_or("");
+        if !first.contains(" / ") {
+            return None;
+        }
+        first.split(" / ").collect()
+    };
+    if parts.is_empty() || parts.len() > 16 {
+        return None;
+    }
+    let mut out = String::new();
+    for (n, p) in parts.iter().enumerate() {
+        // A literal wrapped in a call (`os.path.expanduser('~')`, `Path('build')`).
+        let mut p = p.trim();
+        for _ in 0..4 {
+            match (p.find('('), p.ends_with(')')) {
+                (Some(o), true)
+                    if o > 0
+                        && p[..o]
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
+                {
+                    p = p[o + 1..p.len() - 1].trim();
+                }
+                _ => break,
+            }
+        }
+        let lit = literals(p);
+        let piece = match lit.as_slice() {
+            [one] if p.len() == one.len() + 2 => one.clone(),
+            _ => DYN.to_string(),
+        };
+        if n > 0 && !out.ends_with('/') {
+            out.push('/');
+        }
+        out.push_str(&piece);
+    }
+    Some(out)
+}
+
 fn call_args(code: &str, open: usize) -> &str {
     let bytes = code.as_bytes();
     let start = open + 1;

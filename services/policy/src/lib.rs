@@ -295,6 +295,23 @@ const MCP_PATH_KEYS: &[&str] = &[
     "directory",
     "dir",
 ];
+/// Inputs of MCP tools that name the database, host, project or environment they act on.
+const MCP_TARGET_KEYS: &[&str] = &[
+    "connection",
+    "connection_string",
+    "connectionString",
+    "dsn",
+    "database",
+    "database_url",
+    "db",
+    "host",
+    "project",
+    "project_id",
+    "namespace",
+    "context",
+    "environment",
+    "env",
+];
 /// Tools that only read.
 const READ_TOOLS: &[&str] = &["Read", "Glob", "Grep", "LS", "NotebookRead"];
 
@@ -684,6 +701,7 @@ impl Policy {
         let mut args: Vec<Word> = Vec::new();
         let mut content = String::new();
         let mut tags = Vec::new();
+        let mut env: Vec<(String, String)> = Vec::new();
         let tool = call.tool_name;
         if WRITE_TOOLS.contains(&tool) {
             tags.push("file_write".to_owned());
@@ -777,6 +795,13 @@ impl Policy {
                     args.push(Word::lit(u));
                 }
             }
+            // The database, host, project or environment it acts on names its target
+            // (`{"sql": "DROP TABLE …", "connection": "postgres://prod-db/…"}`).
+            for k in MCP_TARGET_KEYS {
+                if let Some(t) = s(k) {
+                    env.push((format!("LH_CONTEXT_MCP_{k}"), t.to_owned()));
+                }
+            }
             for k in [
                 "content",
                 "text",
@@ -796,6 +821,7 @@ impl Policy {
             name: tool.to_owned(),
             args,
             tags,
+            env,
             code: if content.is_empty() {
                 None
             } else {

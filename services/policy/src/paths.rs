@@ -423,8 +423,14 @@ fn location_of(path: &str, home: &str, cwd: &str, cwd_n: &str, contents: bool) -
         return Classes::empty();
     }
     let project = cwd_n != "/" && cwd_n != home && cwd.starts_with('/');
-    if project && path.strip_prefix(cwd_n) == Some("/.git") {
-        // The project's history: deleting it loses the whole project's past.
+    if project
+        && matches!(
+            path.strip_prefix(cwd_n),
+            Some("/.git" | "/.git/objects" | "/.git/refs")
+        )
+    {
+        // The project's history (the repository, or its object store or refs, without
+        // which it is nothing): deleting it loses the whole project's past.
         return Classes::PROJECT | Classes::PROJECT_ROOT;
     }
     if project && under(path, cwd_n) {

@@ -1351,7 +1351,14 @@ impl RuleSet {
                     .iter()
                     .filter(|(k, _)| targets::is_selector_var(k))
                     .map(|(_, v)| v.as_str()),
-            );
+            )
+            // A directory the chain moved into below the agent's own (`cd infra/prod &&
+            // terraform destroy`): tools read their target from it. Only the part below
+            // the agent's directory: the user's own path names nothing.
+            .chain(moved.and_then(|c| {
+                c.strip_prefix(base.cwd)
+                    .filter(|rest| rest.starts_with('/'))
+            }));
         for t in named {
             if targets::classify(t) == targets::Target::Production {
                 f.production = true;

@@ -91,6 +91,9 @@ pub fn is_selector_var(name: &str) -> bool {
         || ends_with("SETTINGS_MODULE")
         || ends_with("STACK")
         || starts_with("LH_CONTEXT")
+        // The cluster config, compose file and project a tool reads its target from.
+        || n.eq_ignore_ascii_case(b"KUBECONFIG")
+        || starts_with("COMPOSE_")
 }
 
 #[cfg(test)]

@@ -217,7 +217,7 @@ impl Walker<'_> {
         // Runs at every emitted command: look at the words only for these tools.
         if !matches!(
             e.name.as_str(),
-            "kubectl" | "terraform" | "tofu" | "gcloud" | "pulumi"
+            "kubectl" | "terraform" | "tofu" | "gcloud" | "pulumi" | "kubectx" | "docker"
         ) {
             return;
         }
@@ -229,6 +229,9 @@ impl Walker<'_> {
             }
             ("gcloud", ["config", "set", "project", x, ..]) => Some(("LH_CONTEXT_GCLOUD", *x)),
             ("pulumi", ["stack", "select", x, ..]) => Some(("LH_CONTEXT_PULUMI", *x)),
+            // `kubectx NAME` switches the kube context; `kubectx -` and options do not name one.
+            ("kubectx", [x]) if !x.starts_with('-') => Some(("LH_CONTEXT_KUBE", *x)),
+            ("docker", ["context", "use", x, ..]) => Some(("LH_CONTEXT_DOCKER", *x)),
             _ => None,
         };
         if let Some((k, v)) = target {

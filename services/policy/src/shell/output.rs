@@ -70,6 +70,14 @@ pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
         "git" if e.args.iter().any(|a| a.text == "--show-toplevel") => {
             out.text = Some(format!("{}\n", env.cwd))
         }
+        // The repository's own directory: deleting it is deleting the project's history.
+        "git"
+            if e.args
+                .iter()
+                .any(|a| a.text == "--git-dir" || a.text == "--absolute-git-dir") =>
+        {
+            out.text = Some(format!("{}/.git\n", env.cwd.trim_end_matches('/')))
+        }
         "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
         // Path arithmetic on known text: `$(dirname "$PWD")` is the parent directory.
         "dirname" | "basename" | "realpath" | "readlink"

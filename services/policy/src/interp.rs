@@ -781,8 +781,6 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
 }
 
-/// The text between the parenthesis at `open` (or the call's bare arguments, for
-/// `system "…"`) and its matching close, skipping quoted text.
 /// A path built by a join call or pathlib's `/` (`os.path.join(os.getcwd(), 'build')`,
 /// `path.join(process.cwd(), 'dist')`, `Path.cwd() / 'build'`): its parts joined by `/`,
 /// a part that is not a literal as unknown text. `None` when the argument is no join.
@@ -836,6 +834,8 @@ fn path_join(args: &str) -> Option<String> {
     Some(out)
 }
 
+/// The text between the parenthesis at `open` (or the call's bare arguments, for
+/// `system "…"`) and its matching close, skipping quoted text.
 fn call_args(code: &str, open: usize) -> &str {
     let bytes = code.as_bytes();
     let start = open + 1;

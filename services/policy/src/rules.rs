@@ -1344,7 +1344,13 @@ impl RuleSet {
             .chain(
                 e.args
                     .iter()
-                    .flat_map(|w| w.vars.iter().map(String::as_str)),
+                    .flat_map(|w| w.vars.iter().chain(&w.named).map(String::as_str)),
+            )
+            // What its producers named: it acts on their results.
+            .chain(
+                e.stdin
+                    .iter()
+                    .flat_map(|s| s.named.iter().map(String::as_str)),
             )
             .chain(
                 e.env

@@ -17,6 +17,9 @@ pub struct Word {
     pub vars: Vec<String>,
     /// What a process substitution in this word provides, when known (`<(echo …)`).
     pub fed: Option<String>,
+    /// Production names the commands producing this word named: the word is one of
+    /// their results (`$(aws ec2 describe-instances --filters …Values=prod)`).
+    pub named: Vec<String>,
 }
 
 impl Word {

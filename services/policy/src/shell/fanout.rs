@@ -110,12 +110,18 @@ impl Walker<'_> {
             .as_ref()
             .map(|s| s.producers.clone())
             .unwrap_or_default();
+        let named: &[String] = ctx.stdin.as_ref().map_or(&[], |s| &s.named);
         let items: Vec<Word> = items
             .into_iter()
             .map(|mut w| {
                 for p in &producers {
                     if !w.subst.contains(p) {
                         w.subst.push(p.clone());
+                    }
+                }
+                for n in named {
+                    if !w.named.contains(n) {
+                        w.named.push(n.clone());
                     }
                 }
                 w

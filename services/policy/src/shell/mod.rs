@@ -83,6 +83,9 @@ pub struct Stdin {
     pub paths: Vec<Word>,
     /// Words a consumer like `xargs` would receive, when they can be guessed.
     pub items: Option<Vec<Word>>,
+    /// Production names the upstream commands named: what flows in is their result
+    /// (`kubectl get pods -n prod -o name | xargs kubectl delete`).
+    pub named: Vec<String>,
 }
 
 /// A command that would really run, with how it was reached.
@@ -301,6 +304,31 @@ struct Output {
     items: Option<Vec<Word>>,
 }
 
+/// At most this many production names travel from producers to a consumer.
+const MAX_NAMED: usize = 4;
+
+/// The production names `commands` named (their words, and what their own producers
+/// named), at most [`MAX_NAMED`].
+fn production_names(commands: &[Effective], mut into: Vec<String>) -> Vec<String> {
+    for e in commands {
+        let upstream = e.stdin.iter().flat_map(|s| s.named.iter());
+        let words = e.args.iter().flat_map(|w| {
+            std::iter::once(&w.text)
+                .filter(|t| crate::targets::classify(t) == crate::targets::Target::Production)
+                .chain(w.named.iter())
+        });
+        for n in words.chain(upstream) {
+            if into.len() >= MAX_NAMED {
+                return into;
+            }
+            if !into.contains(n) {
+                into.push(n.clone());
+            }
+        }
+    }
+    into
+}
+
 impl Output {
     fn into_stdin(self) -> Stdin {
         Stdin {
@@ -308,6 +336,7 @@ impl Output {
             text: self.text,
             paths: self.paths,
             items: self.items,
+            named: Vec::new(),
         }
     }
 }

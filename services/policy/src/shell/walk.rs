@@ -382,11 +382,15 @@ impl Walker<'_> {
                 // they ran is what feeds the next stage.
                 out.producers = self.out[start..].iter().map(|e| e.name.clone()).collect();
             }
-            let mut producers = c.stdin.take().map(|s| s.producers).unwrap_or_default();
+            let upstream = c.stdin.take().unwrap_or_default();
+            let mut producers = upstream.producers;
             producers.extend(out.producers.iter().cloned());
+            let named = production_names(&self.out[start..], upstream.named);
             last = Output { producers, ..out };
             if i + 1 < stages.len() {
-                stdin = Some(last.clone().into_stdin());
+                let mut next = last.clone().into_stdin();
+                next.named = named;
+                stdin = Some(next);
             }
         }
         last

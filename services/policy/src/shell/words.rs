@@ -140,6 +140,7 @@ impl Walker<'_> {
                 let out = self.visit_out(node, src, ctx, depth, tdepth + 1);
                 let names: Vec<String> = self.out[start..].iter().map(|e| e.name.clone()).collect();
                 w.subst.extend(names);
+                w.named = production_names(&self.out[start..], std::mem::take(&mut w.named));
                 w.inputs.extend(out.paths.iter().map(|p| p.text.clone()));
                 match out.text {
                     Some(t) if node.kind() == "command_substitution" => {

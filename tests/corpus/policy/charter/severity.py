@@ -586,10 +586,6 @@ for tool, inp, exp in [
 
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
-    # The prod word names the *selection* (`$(aws ec2 describe-instances --filters
-    # …Values=prod…)`, `… | grep prod | xargs kubectl delete`), not the deleting command's
-    # own words: production is not carried from a substitution or an upstream pipeline.
-    "toolu_sev_0014", "toolu_sev_0016", "toolu_sev_0071", "toolu_sev_0105",
     # `prodassets`: an Azure storage name cannot hold a separator, and "prod" as a word
     # prefix would also catch `products`.
     "toolu_sev_0067",

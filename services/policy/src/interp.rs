@@ -939,6 +939,11 @@ fn looks_like_path(s: &str) -> bool {
             || s.starts_with('~')
             || s.starts_with("./")
             || s.starts_with("../")
+            // `File.read("config/master.key")`: a relative path of a few components.
+            || (s.len() < 256
+                && s.contains('/')
+                && !s.starts_with('-')
+                && !s.contains(char::is_whitespace))
             || s.contains(".ssh")
             || s.contains(".aws")
             || s.contains(".env")

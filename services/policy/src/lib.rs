@@ -929,6 +929,37 @@ impl Policy {
                 alternative: None,
             });
         }
+        // Files of the project named by a relative path: a secret (`Open .env and …`) is
+        // read by the subagent; CI/CD configuration it is asked to change is changed.
+        let relative = prompt::relative_paths(text);
+        if let Some(secret) = relative
+            .iter()
+            .find(|p| paths::classify(p, base).contains(Classes::SECRET))
+            .filter(|_| prompt::asks_to_read(text))
+        {
+            out.push(Finding {
+                verdict: Verdict::Escalate,
+                risk: Risk::High,
+                rule_id: "tool.task_secret".to_owned(),
+                reason: format!("asks a subagent to use a secret: {secret}"),
+                alternative: None,
+            });
+        }
+        if let Some(ci) = relative
+            .iter()
+            .find(|p| paths::classify(p, base).contains(Classes::CI_CONFIG))
+            .filter(|_| prompt::asks_to_edit(text))
+        {
+            out.push(Finding {
+                verdict: Verdict::Escalate,
+                risk: Risk::Medium,
+                rule_id: "tool.task_ci_config".to_owned(),
+                reason: format!(
+                    "asks a subagent to change CI/CD or deployment configuration: {ci}"
+                ),
+                alternative: None,
+            });
+        }
         let spans = prompt::spans(text);
         if spans.len() > prompt::MAX_SPANS {
             // Commands past those judged are never passed over as harmless.

@@ -482,6 +482,7 @@ const BUILD_DIRS: &[&str] = &[
     ".venv",
     "venv",
     "__pycache__",
+    ".ipynb_checkpoints",
     ".pytest_cache",
     ".mypy_cache",
     ".ruff_cache",
@@ -700,6 +701,7 @@ fn attributes(path: &str, home: &str) -> Classes {
 
     // Secrets.
     let env_file = base == ".env"
+        || base == ".envrc"
         || (base.starts_with(".env.")
             && !matches!(
                 base,
@@ -774,6 +776,9 @@ fn attributes(path: &str, home: &str) -> Classes {
         || matches!(base, "Login Data" | "Cookies" | "key4.db" | "logins.json" | "credentials.toml" | "credentials.tfrc.json")
         || path.ends_with("/.ssh")
         || path.starts_with("/etc/ssl/private")
+        // Docker and Kubernetes mount secrets here.
+        || path.starts_with("/run/secrets/")
+        || path.starts_with("/var/run/secrets/")
         // Another process's environment, and shell histories, hold tokens too.
         || (path.starts_with("/proc/") && base == "environ")
         || matches!(
@@ -873,6 +878,7 @@ fn attributes(path: &str, home: &str) -> Classes {
         || has_comp(".buildkite")
         || has_comp(".gitlab")
         || has_comp(".husky")
+        || has_comp(".githooks")
         || dotted && path.contains("/.git/hooks/")
         || matches!(
             base,

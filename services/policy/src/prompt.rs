@@ -210,6 +210,70 @@ fn head_at(clause: &str) -> Option<(usize, &str)> {
     None
 }
 
+/// Words that name a file the prompt asks to change (`Update the workflow in …`).
+const EDIT_VERBS: &[&str] = &[
+    "add",
+    "change",
+    "create",
+    "delete",
+    "disable",
+    "edit",
+    "fix",
+    "modify",
+    "overwrite",
+    "remove",
+    "replace",
+    "rewrite",
+    "skip",
+    "update",
+    "write",
+];
+
+/// Words that ask for a file's contents (`Open .env and tell me …`).
+const READ_VERBS: &[&str] = &[
+    "cat", "contents", "content", "display", "dump", "grep", "inspect", "look", "open", "paste",
+    "print", "read", "search", "show",
+];
+
+fn has_word(prompt: &str, words: &[&str]) -> bool {
+    prompt
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .take(4096)
+        .any(|w| words.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+/// Whether the prompt asks to change something: one of [`EDIT_VERBS`] as a word.
+pub fn asks_to_edit(prompt: &str) -> bool {
+    has_word(prompt, EDIT_VERBS)
+}
+
+/// Whether the prompt asks to read something: one of [`READ_VERBS`] as a word.
+pub fn asks_to_read(prompt: &str) -> bool {
+    has_word(prompt, READ_VERBS)
+}
+
+/// Relative paths the prompt names (`.env`, `config/master.key`,
+/// `.github/workflows/ci.yml`): a dotfile or a word with a `/` (not a URL), at most
+/// [`MAX_PATHS`].
+pub fn relative_paths(prompt: &str) -> Vec<String> {
+    prompt
+        .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '(' | ')' | ','))
+        .map(|w| w.trim_end_matches(['.', ':', ';', '!', '?']))
+        .filter(|w| {
+            w.len() > 1
+                && w.len() < 256
+                && !w.starts_with(['~', '/', '$', '-'])
+                && !w.contains("://")
+                && !w.contains("..")
+                && (w.contains('/')
+                    || (w.starts_with('.')
+                        && w[1..].starts_with(|c: char| c.is_ascii_alphanumeric())))
+        })
+        .map(str::to_owned)
+        .take(MAX_PATHS)
+        .collect()
+}
+
 /// Absolute and home paths the prompt names (`~/.aws/credentials`, `$HOME/.ssh`,
 /// `/etc/shadow`), `$HOME` written as `~`: at most [`MAX_PATHS`].
 pub fn paths(prompt: &str) -> Vec<String> {

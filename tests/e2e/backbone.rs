@@ -249,8 +249,13 @@ async fn without_a_server_the_hook_answers_locally_and_spools() {
     let mut p = Pipeline::start();
     p.spawn_validator("v1");
     p.wait_for_validators(1).await;
+    // With time to flush: the default budget (tens of ms) is for an agent's hot path,
+    // and on a busy machine three publishes can outlast it (the rest would wait for
+    // the next hook, which this test does not run).
+    let mut online = lighthouse(state.path(), &p.server.url());
+    online.env("LIGHTHOUSE__HOOK__SPOOL_FLUSH_MS", "5000");
     let (later, _) = run_hook(
-        lighthouse(state.path(), &p.server.url()),
+        online,
         &pre_tool_use("Read", json!({"file_path": "README.md"}), "toolu_online"),
     );
     assert_eq!(permission(&later), "allow", "{later}");

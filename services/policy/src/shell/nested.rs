@@ -166,6 +166,10 @@ impl Walker<'_> {
                 e.script_from = stdin.producers.clone();
                 e.code = stdin.text.clone();
                 e.tags.push("code_from_stdin".to_owned());
+                if stdin.text.is_none() && ctx.stdin.is_some() {
+                    // Whatever the producer, code it prints is not known here.
+                    e.tags.push("code_from_unknown_stdin".to_owned());
+                }
                 self.emit(e, ctx);
                 if let Some(text) = stdin.text {
                     via.push(format!("{name} <stdin"));
@@ -278,6 +282,9 @@ impl Walker<'_> {
                 let stdin = ctx.stdin.clone().unwrap_or_default();
                 e.script_from = stdin.producers.clone();
                 e.tags.push("code_from_stdin".to_owned());
+                if stdin.text.is_none() && ctx.stdin.is_some() {
+                    e.tags.push("code_from_unknown_stdin".to_owned());
+                }
                 stdin.text
             }
             (None, false) => {

@@ -322,7 +322,8 @@ impl Walker<'_> {
                         &["w", "E", "c"],
                         &["timeout", "conflict-exit-code", "command"],
                     );
-                    if let Some(pos) = rest[..n]
+                    // `flock LOCK -c CMD`: the code may follow the lock file too.
+                    if let Some(pos) = rest[..(n + 2).min(rest.len())]
                         .iter()
                         .position(|w| w.text == "-c" || w.text == "--command")
                         && let Some(code) = rest.get(pos + 1).cloned()
@@ -376,7 +377,10 @@ impl Walker<'_> {
                                 && self.functions.len() < 64
                                 && !v.contains(DYN)
                             {
+                                // Text until it is called (`alias x=…; type x` runs
+                                // nothing); a call walks the value then.
                                 self.functions.insert(k.to_owned(), format!("{v} \"$@\""));
+                                continue;
                             }
                             via.push("alias".to_owned());
                             let code = Word {
@@ -388,6 +392,95 @@ impl Walker<'_> {
                         }
                     }
                     None
+                }
+                "tmux" => {
+                    // `tmux new-session -d 'cmd'`: the last operand is shell code.
+                    let sub = rest.iter().position(|w| {
+                        matches!(
+                            w.text.as_str(),
+                            "new-session"
+                                | "new"
+                                | "new-window"
+                                | "neww"
+                                | "split-window"
+                                | "splitw"
+                                | "respawn-pane"
+                                | "run-shell"
+                                | "run"
+                        )
+                    });
+                    if let Some(p) = sub
+                        && let Some(code) = rest[p + 1..]
+                            .last()
+                            .filter(|w| !w.text.starts_with('-') && rest.len() > p + 1)
+                    {
+                        via.push("tmux".to_owned());
+                        self.shell_code(code.clone(), ctx, &via, &tags, depth, &extra_vars);
+                        via.pop();
+                    }
+                    None
+                }
+                "screen" => {
+                    // `screen -dmS name cmd args…`: a wrapper.
+                    let n = skip_options(rest, &["S", "c", "L", "t", "p", "X", "T"], &[]);
+                    if n < rest.len() { Some(n) } else { None }
+                }
+                "git" => {
+                    // Options of git that hand code to a shell: `git -c alias.x='!cmd' x`,
+                    // `rebase --exec cmd`, `bisect run cmd…`, `submodule foreach cmd`.
+                    let mut codes: Vec<Word> = Vec::new();
+                    for (i, w) in rest.iter().enumerate() {
+                        let t = w.text.as_str();
+                        if (t == "-c" || t == "--config-env")
+                            && let Some(v) = rest.get(i + 1)
+                            && let Some((k, val)) = v.text.split_once('=')
+                            && k.to_ascii_lowercase().starts_with("alias.")
+                            && let Some(code) = val.strip_prefix('!')
+                        {
+                            codes.push(Word {
+                                text: code.to_owned(),
+                                ..v.clone()
+                            });
+                        }
+                        if (t == "--exec" || t == "-x")
+                            && rest.iter().any(|w| w.text == "rebase")
+                            && let Some(v) = rest.get(i + 1)
+                        {
+                            codes.push(v.clone());
+                        }
+                        if let Some(v) = t.strip_prefix("--exec=") {
+                            codes.push(Word {
+                                text: v.to_owned(),
+                                ..w.clone()
+                            });
+                        }
+                    }
+                    let subs: Vec<&str> = rest
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .filter(|t| !t.starts_with('-'))
+                        .take(2)
+                        .collect();
+                    let bisect_run = if subs == ["bisect", "run"] {
+                        rest.iter()
+                            .position(|w| w.text == "run")
+                            .filter(|p| p + 1 < rest.len())
+                    } else {
+                        None
+                    };
+                    if subs.first() == Some(&"submodule")
+                        && let Some(p) = rest.iter().position(|w| w.text == "foreach")
+                        && let Some(code) = rest[p + 1..].iter().find(|w| !w.text.starts_with('-'))
+                    {
+                        codes.push(code.clone());
+                    }
+                    for code in codes.into_iter().take(8) {
+                        via.push("git (shell code)".to_owned());
+                        self.shell_code(code, ctx, &via, &tags, depth, &extra_vars);
+                        via.pop();
+                    }
+                    // `git bisect run CMD ARGS…`: a wrapper around CMD.
+                    bisect_run.map(|p| p + 1)
                 }
                 "trap" => {
                     if let Some(code) = rest.first().filter(|w| !w.text.starts_with('-')) {

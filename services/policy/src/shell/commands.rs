@@ -75,7 +75,8 @@ impl Walker<'_> {
                 }
                 (_, "file_redirect") => {
                     if let Some(rd) = self.redirect(kid, src, ctx, depth, tdepth + 1) {
-                        c.add_redirect(rd);
+                        let written = self.written(&rd);
+                        c.add_redirect(rd, written.as_ref());
                     }
                 }
                 (_, "herestring_redirect") => {
@@ -237,6 +238,15 @@ impl Walker<'_> {
         if let Some((k, v)) = target {
             self.vars.insert(k.to_owned(), v.to_owned());
         }
+    }
+
+    /// What a `< file` redirect reads, when this line wrote the file.
+    pub(super) fn written(&self, rd: &Redirect) -> Option<Written> {
+        if rd.kind != RedirectKind::Read {
+            return None;
+        }
+        self.file_key(&rd.target.text)
+            .and_then(|k| self.files.get(&k).cloned())
     }
 
     /// Absolute form of a literal path, for matching files across commands.

@@ -21,6 +21,7 @@ mod fanout;
 mod nested;
 mod output;
 mod plain;
+mod runners;
 mod text;
 mod walk;
 mod words;
@@ -183,6 +184,7 @@ fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, 
         started: Instant::now(),
         cwd: None,
         files: HashMap::new(),
+        recorded: HashMap::new(),
         functions: HashMap::new(),
         calling: Vec::new(),
         calls: 0,
@@ -241,16 +243,24 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// A redirect of the command; `< file` also makes the file its stdin.
-    fn add_redirect(&mut self, rd: Redirect) {
+    /// A redirect of the command; `< file` also makes the file its stdin (with the
+    /// text `written` earlier in the line, when the file was).
+    fn add_redirect(&mut self, rd: Redirect, written: Option<&Written>) {
         if rd.kind == RedirectKind::Read {
             // `< <(curl …)`: the file is another command's output, and that command
             // is what the reader consumes (`bash < <(curl …)` runs downloaded code).
             let mut producers = vec!["file".to_owned()];
             producers.extend(rd.target.subst.iter().cloned());
+            if let Some(w) = written {
+                producers.extend(w.producers.iter().cloned());
+            }
             self.stdin = Some(Stdin {
                 producers,
-                text: rd.target.fed.clone(),
+                text: rd
+                    .target
+                    .fed
+                    .clone()
+                    .or_else(|| written.and_then(|w| w.text.clone())),
                 paths: vec![rd.target.clone()],
                 ..Stdin::default()
             });
@@ -286,6 +296,8 @@ struct Walker<'e> {
     calls: usize,
     /// Syntax trees of the texts parsed so far in this call, by text.
     trees: HashMap<String, Tree>,
+    /// Package scripts and git aliases this command line set up ([`runners`]).
+    recorded: HashMap<(runners::Recorded, String), String>,
 }
 
 /// A file written earlier in the same command line.

@@ -457,7 +457,8 @@ impl Walker<'_> {
                 kind: redirect_kind(r.op, r.target),
                 target: Word::lit(r.target),
             };
-            c.add_redirect(rd);
+            let written = self.written(&rd);
+            c.add_redirect(rd, written.as_ref());
         }
         Some(c)
     }

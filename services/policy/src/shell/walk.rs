@@ -501,7 +501,8 @@ impl Walker<'_> {
                 }
                 _ => {
                     if let Some(rd) = self.redirect(r, src, ctx, depth, tdepth + 1) {
-                        c.add_redirect(rd);
+                        let written = self.written(&rd);
+                        c.add_redirect(rd, written.as_ref());
                     }
                 }
             }

@@ -766,6 +766,7 @@ impl Walker<'_> {
                 _ => {
                     // Not a wrapper, or a wrapper with nothing to run: this is the command.
                     argv.remove(0);
+                    let recorded = self.recorded_code(&name, &argv, ctx);
                     let e = Effective {
                         name,
                         args: argv,
@@ -776,7 +777,18 @@ impl Walker<'_> {
                         ..Effective::default()
                     };
                     let out = output_of(&e, self.env);
+                    let mut runs_via = e.via.clone();
+                    runs_via.push(format!("{} (what it runs)", e.name));
                     self.emit(e, ctx);
+                    if let Some(code) = recorded {
+                        let via = runs_via;
+                        let c = Ctx {
+                            via,
+                            extra_vars: ctx.extra_vars.clone(),
+                            ..Ctx::default()
+                        };
+                        self.run_script(&code, &c, depth + 1);
+                    }
                     return out;
                 }
             }

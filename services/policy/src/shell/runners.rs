@@ -1,0 +1,195 @@
+//! Tools that run code kept in files or settings which this same command line wrote:
+//! a Makefile's recipes (`printf 'x:\n\trm -rf ~' > Makefile && make x`), a package
+//! script (`npm pkg set scripts.x='rm -rf ~' && npm run x`, a `package.json` written
+//! then `npm test`), a git alias (`git config alias.x '!rm -rf ~' && git x`).
+//!
+//! What such a tool runs is judged as shell code, as when a script written earlier in
+//! the line is run. Code the line did not write (the project's own Makefile) is not
+//! known here, and is not judged.
+
+use super::*;
+
+/// Package scripts and git aliases remembered per command line (more are ignored).
+const MAX_RECORDED: usize = 64;
+/// Longest recipe text read out of a written Makefile.
+const MAX_RECIPES: usize = 16 * 1024;
+
+impl Walker<'_> {
+    /// Remembers what a command sets up for later (`npm pkg set scripts.x=…`, `git
+    /// config alias.x …`), and returns the code it runs from what was set up or written
+    /// earlier in the line, if any.
+    pub(super) fn recorded_code(&mut self, name: &str, args: &[Word], ctx: &Ctx) -> Option<String> {
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        match (name, texts.as_slice()) {
+            ("npm", ["pkg", "set", sets @ ..]) => {
+                for s in sets {
+                    if let Some((k, v)) = s.strip_prefix("scripts.").and_then(|s| s.split_once('='))
+                    {
+                        self.remember(Recorded::Script, k, v);
+                    }
+                }
+                None
+            }
+            ("git", rest) if rest.contains(&"config") => {
+                let at = rest.iter().position(|t| t.starts_with("alias."))?;
+                let alias = rest[at].strip_prefix("alias.")?;
+                let value = rest.get(at + 1)?;
+                self.remember(Recorded::GitAlias, alias, value);
+                None
+            }
+            ("git", [first, rest @ ..]) => {
+                let value = self
+                    .recorded
+                    .get(&(Recorded::GitAlias, (*first).to_owned()))?;
+                // `!cmd` runs in a shell with the arguments appended; otherwise it is
+                // a git subcommand line.
+                let code = match value.strip_prefix('!') {
+                    Some(shell) => shell.to_owned(),
+                    None => format!("git {value}"),
+                };
+                Some(
+                    std::iter::once(code.as_str())
+                        .chain(rest.iter().copied())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            }
+            ("make" | "gmake", _) => {
+                let stdin = ctx.stdin.as_ref().and_then(|s| s.text.as_deref());
+                self.recipes(args, stdin)
+            }
+            ("npm" | "pnpm" | "yarn" | "bun", _) => {
+                let script = script_name(name, &texts)?;
+                self.recorded
+                    .get(&(Recorded::Script, script.to_owned()))
+                    .cloned()
+                    .or_else(|| self.written_package_script(script))
+            }
+            _ => None,
+        }
+    }
+
+    fn remember(&mut self, kind: Recorded, key: &str, value: &str) {
+        if self.recorded.len() < MAX_RECORDED && !key.is_empty() && !value.contains(DYN) {
+            self.recorded
+                .insert((kind, key.to_owned()), value.to_owned());
+        }
+    }
+
+    /// The recipe lines of the Makefile `make` reads, when this line wrote it (or feeds
+    /// it on stdin with `-f -`): every recipe, whatever the target.
+    fn recipes(&self, args: &[Word], stdin: Option<&str>) -> Option<String> {
+        let mut file: Option<&str> = None;
+        let mut it = args.iter().map(|w| w.text.as_str());
+        while let Some(t) = it.next() {
+            if matches!(t, "-f" | "--file" | "--makefile") {
+                file = it.next();
+            } else if let Some(f) = t
+                .strip_prefix("--file=")
+                .or_else(|| t.strip_prefix("--makefile="))
+                .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty()))
+            {
+                file = Some(f);
+            }
+        }
+        let text = match file {
+            Some("-") => stdin?.to_owned(),
+            Some(f) => self.written_text(f)?,
+            None => ["GNUmakefile", "makefile", "Makefile"]
+                .iter()
+                .find_map(|f| self.written_text(f))?,
+        };
+        let mut code = String::new();
+        for line in text.lines().filter_map(|l| l.strip_prefix('\t')) {
+            if code.len() + line.len() > MAX_RECIPES {
+                break;
+            }
+            code.push_str(line.trim_start_matches(['@', '-', '+']));
+            code.push('\n');
+        }
+        (!code.is_empty()).then_some(code)
+    }
+
+    /// A script of a `package.json` this line wrote.
+    fn written_package_script(&self, script: &str) -> Option<String> {
+        let text = self.written_text("package.json")?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json["scripts"][script].as_str().map(str::to_owned)
+    }
+
+    /// The text of a file written earlier in this command line, when known.
+    fn written_text(&self, path: &str) -> Option<String> {
+        let key = self.file_key(path)?;
+        self.files.get(&key)?.text.clone()
+    }
+}
+
+/// What [`Walker::recorded_code`] remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Recorded {
+    Script,
+    GitAlias,
+}
+
+/// The package script a package manager's command line runs: `npm run x`, `npm test`,
+/// `pnpm x`, `yarn x`, `bun run x`.
+fn script_name<'a>(manager: &str, args: &[&'a str]) -> Option<&'a str> {
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    match args.as_slice() {
+        ["run" | "run-script", script, ..] => Some(script),
+        [lifecycle @ ("test" | "start" | "stop" | "restart"), ..] => Some(lifecycle),
+        // `pnpm build`, `yarn build`: a name that is no built-in command is a script.
+        [script, ..] if manager != "npm" && !is_builtin(script) => Some(script),
+        _ => None,
+    }
+}
+
+fn is_builtin(word: &str) -> bool {
+    matches!(
+        word,
+        "install"
+            | "i"
+            | "add"
+            | "remove"
+            | "rm"
+            | "update"
+            | "up"
+            | "upgrade"
+            | "exec"
+            | "dlx"
+            | "x"
+            | "create"
+            | "init"
+            | "publish"
+            | "link"
+            | "unlink"
+            | "why"
+            | "list"
+            | "ls"
+            | "outdated"
+            | "audit"
+            | "config"
+            | "info"
+            | "pack"
+            | "workspace"
+            | "workspaces"
+            | "global"
+            | "cache"
+            | "store"
+            | "import"
+            | "rebuild"
+            | "prune"
+            | "dedupe"
+            | "patch"
+            | "version"
+            | "login"
+            | "logout"
+            | "whoami"
+            | "set"
+            | "pm"
+    )
+}

@@ -786,6 +786,7 @@ impl Policy {
             let cmd = mcp::git_command(tool, input)
                 .or_else(|| mcp::kubectl_command(tool, input))
                 .or_else(|| mcp::docker_command(tool, input))
+                .or_else(|| mcp::helm_command(tool, input))
                 .or_else(|| {
                     ["command", "cmd", "script", "cli_command", "shell_command"]
                         .iter()

@@ -105,6 +105,7 @@ pub fn kubectl_command(tool: &str, input: &Value) -> Option<String> {
         ("labelSelector", "-l"),
         ("container", "-c"),
         ("filename", "-f"),
+        ("output", "-o"),
     ] {
         if let Some(v) = text(k) {
             argv.push(flag.to_owned());
@@ -125,6 +126,34 @@ pub fn kubectl_command(tool: &str, input: &Value) -> Option<String> {
     ] {
         if fields.get(k) == Some(&Value::Bool(true)) {
             argv.push(flag.to_owned());
+        }
+    }
+    Some(argv.join(" "))
+}
+
+/// The command line a structured Helm tool (`install_helm_chart`, `upgrade_helm_chart`,
+/// `uninstall_helm_chart` with `{"name": "api", "chart": "…", "namespace": "production"}`)
+/// runs: `helm uninstall 'api' -n 'production'`.
+pub fn helm_command(tool: &str, input: &Value) -> Option<String> {
+    let verb = tool.rsplit("__").next()?;
+    let sub = match verb {
+        "install_helm_chart" | "helm_install" => "install",
+        "upgrade_helm_chart" | "helm_upgrade" => "upgrade",
+        "uninstall_helm_chart" | "helm_uninstall" => "uninstall",
+        _ => return None,
+    };
+    let fields = input.as_object()?;
+    let text = |k: &str| fields.get(k).and_then(Value::as_str);
+    let mut argv = vec!["helm".to_owned(), sub.to_owned()];
+    for k in ["name", "releaseName", "release", "chart"] {
+        if let Some(v) = text(k) {
+            argv.push(quote(v));
+        }
+    }
+    for (k, flag) in [("namespace", "-n"), ("context", "--kube-context")] {
+        if let Some(v) = text(k) {
+            argv.push(flag.to_owned());
+            argv.push(quote(v));
         }
     }
     Some(argv.join(" "))

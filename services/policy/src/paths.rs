@@ -284,14 +284,19 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                 if !p.ends_with('/') {
                     p.push('/');
                 }
-                p.push('x');
-                // `*/.env`, `*/config/master.key`: a literal last name says what is listed.
-                if let Some((_, last)) = pattern.rsplit_once('/')
-                    && !last.is_empty()
-                    && !last.contains(['*', '?', '['])
-                {
-                    p.push('/');
-                    p.push_str(last);
+                // `*/.env`, `*/.ssh/id_*`: the names under the first star say what is
+                // listed (a star alone stands for any one name).
+                if pattern.contains('/') && !pattern.contains('[') {
+                    for (i, comp) in pattern.split('/').filter(|c| !c.is_empty()).enumerate() {
+                        if i > 0 {
+                            p.push('/');
+                        }
+                        let lit: String =
+                            comp.chars().filter(|c| !matches!(c, '*' | '?')).collect();
+                        p.push_str(if lit.is_empty() { "x" } else { &lit });
+                    }
+                } else {
+                    p.push('x');
                 }
                 (Cow::Owned(p), false)
             }

@@ -260,6 +260,22 @@ fn git_branch_flow(facts: &mut Facts, branch: &mut Option<String>) {
     }
 }
 
+/// A tool's path with a leading `$HOME`/`${HOME}` written as `~` (tools take paths
+/// literally, but a path written so means the home directory, and is judged as such).
+fn home_var(p: &str) -> std::borrow::Cow<'_, str> {
+    for v in ["$HOME", "${HOME}"] {
+        if let Some(rest) = p.strip_prefix(v)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return std::borrow::Cow::Owned(format!("~{rest}"));
+        }
+    }
+    std::borrow::Cow::Borrowed(p)
+}
+
+/// At most this many paths of an MCP tool's path list are judged (past it: escalate).
+const MAX_MCP_PATHS: usize = 32;
+
 /// Whether argument `arg` refers to file `path` (`path`, `@path`, `x=@path`, `dir/path`).
 fn names_file(arg: &str, path: &str) -> bool {
     let Some(prefix) = arg.strip_suffix(path) else {
@@ -709,7 +725,7 @@ impl Policy {
                 .or_else(|| s("notebook_path"))
                 .or_else(|| s("path"))
             {
-                args.push(Word::lit(p));
+                args.push(Word::lit(home_var(p).into_owned()));
             }
             for k in ["content", "new_string", "new_source"] {
                 if let Some(c) = s(k) {
@@ -730,16 +746,16 @@ impl Policy {
             tags.push("file_read".to_owned());
             for k in ["file_path", "notebook_path", "path"] {
                 if let Some(p) = s(k) {
-                    args.push(Word::lit(p));
+                    args.push(Word::lit(home_var(p).into_owned()));
                 }
             }
             if let Some(p) = s("pattern").filter(|_| tool == "Glob") {
                 // A glob pattern names files too: `~/.ssh/*`, `**/.env`.
                 let joined = match s("path") {
                     Some(dir) if !p.starts_with('/') && !p.starts_with('~') => {
-                        format!("{}/{}", dir.trim_end_matches('/'), p)
+                        format!("{}/{}", home_var(dir).trim_end_matches('/'), p)
                     }
-                    _ => p.to_owned(),
+                    _ => home_var(p).into_owned(),
                 };
                 args.push(Word::lit(joined.replace("**/", "")));
             }
@@ -766,11 +782,17 @@ impl Policy {
         } else if tool.starts_with("mcp__") {
             // An MCP tool that runs a shell command (or a git command in structured
             // form) is judged as that command.
-            let cmd = ["command", "cmd", "script"]
-                .iter()
-                .find_map(|k| s(k))
-                .map(str::to_owned)
-                .or_else(|| mcp::git_command(tool, input));
+            // Structured forms first: a docker tool's `command` runs inside its container.
+            let cmd = mcp::git_command(tool, input)
+                .or_else(|| mcp::kubectl_command(tool, input))
+                .or_else(|| mcp::docker_command(tool, input))
+                .or_else(|| mcp::helm_command(tool, input))
+                .or_else(|| {
+                    ["command", "cmd", "script", "cli_command", "shell_command"]
+                        .iter()
+                        .find_map(|k| s(k))
+                        .map(str::to_owned)
+                });
             if let Some(cmd) = cmd {
                 let mut a = self.bash(&cmd, base, true);
                 for c in &mut a.commands {
@@ -779,16 +801,52 @@ impl Policy {
                 return a;
             }
             let verb = tool.rsplit("__").next().unwrap_or("");
-            let writes = MCP_WRITE_VERBS.iter().any(|v| verb.contains(v));
+            // A tool that uploads or attaches files reads them and sends them away.
+            let uploads = ["upload", "attach"].iter().any(|v| verb.contains(v));
+            let writes = !uploads && MCP_WRITE_VERBS.iter().any(|v| verb.contains(v));
             for k in MCP_PATH_KEYS {
                 if let Some(p) = s(k) {
-                    args.push(Word::lit(p));
+                    args.push(Word::lit(home_var(p).into_owned()));
                 }
+            }
+            // A list of paths (`read_multiple_files`, `browser_file_upload`): each one.
+            if let Some(list) = input.get("paths").and_then(Value::as_array) {
+                if list.len() > MAX_MCP_PATHS {
+                    tags.push("over_bound".to_owned());
+                }
+                for p in list.iter().filter_map(Value::as_str).take(MAX_MCP_PATHS) {
+                    args.push(Word::lit(home_var(p).into_owned()));
+                }
+            }
+            // A search's name pattern under its path names files, as Glob's does.
+            if let (Some(dir), Some(pat)) = (s("path"), s("pattern"))
+                && (verb.contains("search") || verb.contains("find"))
+                && !pat.starts_with('/')
+                && !pat.contains(char::is_whitespace)
+            {
+                let dir = home_var(dir);
+                let pat = pat.replace("**/", "");
+                let pat = if pat.contains(['*', '?']) {
+                    pat
+                } else {
+                    format!("*{pat}*")
+                };
+                args.push(Word::lit(format!("{}/{pat}", dir.trim_end_matches('/'))));
             }
             if !args.is_empty() {
                 tags.push(if writes { "file_write" } else { "file_read" }.to_owned());
             }
+            if uploads {
+                tags.push("mcp_upload".to_owned());
+            }
             tags.push("mcp".to_owned());
+            // The server's name can say which environment it reaches (`postgres-prod`).
+            if let Some(server) = tool
+                .strip_prefix("mcp__")
+                .and_then(|t| t.split("__").next())
+            {
+                env.push(("LH_CONTEXT_MCP_server".to_owned(), server.to_owned()));
+            }
             // A URL it fetches or posts to is judged like WebFetch's (credentials in it).
             for k in ["url", "uri", "href", "endpoint"] {
                 if let Some(u) = s(k) {
@@ -798,6 +856,13 @@ impl Policy {
             // The database, host, project or environment it acts on names its target
             // (`{"sql": "DROP TABLE …", "connection": "postgres://prod-db/…"}`).
             for k in MCP_TARGET_KEYS {
+                if let Some(t) = s(k) {
+                    env.push((format!("LH_CONTEXT_MCP_{k}"), t.to_owned()));
+                }
+            }
+            // So does a statement's own text, as `psql -c "DROP DATABASE shop_production"`
+            // names its target in Bash.
+            for k in ["sql", "query", "statement"] {
                 if let Some(t) = s(k) {
                     env.push((format!("LH_CONTEXT_MCP_{k}"), t.to_owned()));
                 }

@@ -72,6 +72,171 @@ pub fn git_command(tool: &str, input: &Value) -> Option<String> {
     Some(argv.join(" "))
 }
 
+/// The command line a structured Kubernetes tool (`mcp__kubernetes__kubectl_delete` with
+/// `{"resourceType": "namespace", "name": "production", "context": "prod-eu"}`) runs:
+/// `kubectl delete 'namespace' 'production' --context 'prod-eu'`, so the kubectl rules and
+/// production awareness judge it as they judge Bash.
+pub fn kubectl_command(tool: &str, input: &Value) -> Option<String> {
+    let verb = tool.rsplit("__").next()?;
+    let verb = verb
+        .strip_prefix("kubectl_")
+        .or_else(|| verb.strip_prefix("kubectl-"))?;
+    if verb.is_empty() || !verb.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let fields = input.as_object()?;
+    let text = |k: &str| fields.get(k).and_then(Value::as_str);
+    let mut argv = vec!["kubectl".to_owned(), verb.replace('_', "-")];
+    if let Some(sub) = text("subCommand").or_else(|| text("subcommand")) {
+        argv.push(quote(sub));
+    }
+    for k in ["resourceType", "resource_type", "resource", "kind"] {
+        if let Some(v) = text(k) {
+            argv.push(quote(v));
+            break;
+        }
+    }
+    if let Some(v) = text("name") {
+        argv.push(quote(v));
+    }
+    for (k, flag) in [
+        ("namespace", "-n"),
+        ("context", "--context"),
+        ("labelSelector", "-l"),
+        ("container", "-c"),
+        ("filename", "-f"),
+        ("output", "-o"),
+    ] {
+        if let Some(v) = text(k) {
+            argv.push(flag.to_owned());
+            argv.push(quote(v));
+        }
+    }
+    if fields.get("manifest").is_some_and(Value::is_string) {
+        argv.push("-f".to_owned());
+        argv.push("-".to_owned());
+    }
+    if let Some(n) = fields.get("replicas").and_then(Value::as_u64) {
+        argv.push(format!("--replicas={n}"));
+    }
+    for (k, flag) in [
+        ("force", "--force"),
+        ("allNamespaces", "--all-namespaces"),
+        ("all", "--all"),
+    ] {
+        if fields.get(k) == Some(&Value::Bool(true)) {
+            argv.push(flag.to_owned());
+        }
+    }
+    Some(argv.join(" "))
+}
+
+/// The command line a structured Helm tool (`install_helm_chart`, `upgrade_helm_chart`,
+/// `uninstall_helm_chart` with `{"name": "api", "chart": "…", "namespace": "production"}`)
+/// runs: `helm uninstall 'api' -n 'production'`.
+pub fn helm_command(tool: &str, input: &Value) -> Option<String> {
+    let verb = tool.rsplit("__").next()?;
+    let sub = match verb {
+        "install_helm_chart" | "helm_install" => "install",
+        "upgrade_helm_chart" | "helm_upgrade" => "upgrade",
+        "uninstall_helm_chart" | "helm_uninstall" => "uninstall",
+        _ => return None,
+    };
+    let fields = input.as_object()?;
+    let text = |k: &str| fields.get(k).and_then(Value::as_str);
+    let mut argv = vec!["helm".to_owned(), sub.to_owned()];
+    for k in ["name", "releaseName", "release", "chart"] {
+        if let Some(v) = text(k) {
+            argv.push(quote(v));
+        }
+    }
+    for (k, flag) in [("namespace", "-n"), ("context", "--kube-context")] {
+        if let Some(v) = text(k) {
+            argv.push(flag.to_owned());
+            argv.push(quote(v));
+        }
+    }
+    Some(argv.join(" "))
+}
+
+/// The command line a structured Docker tool that starts a container
+/// (`mcp__docker__run_container` with `{"image": "alpine", "privileged": true, "volumes":
+/// ["/:/host"], "command": "sh"}`) runs: `docker run --privileged -v '/:/host' 'alpine'
+/// 'sh'`, so the container rules (privileged, host mounts) judge it.
+pub fn docker_command(tool: &str, input: &Value) -> Option<String> {
+    let verb = tool.rsplit("__").next()?;
+    if !matches!(verb, "run_container" | "create_container") {
+        return None;
+    }
+    let fields = input.as_object()?;
+    let image = fields.get("image").and_then(Value::as_str)?;
+    let mut argv = vec!["docker".to_owned(), "run".to_owned()];
+    if fields.get("privileged") == Some(&Value::Bool(true)) {
+        argv.push("--privileged".to_owned());
+    }
+    for (k, flag) in [
+        ("volumes", "-v"),
+        ("binds", "-v"),
+        ("mounts", "-v"),
+        ("ports", "-p"),
+    ] {
+        let values: Vec<String> = match fields.get(k) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            // The Docker SDK's form: `{"/": {"bind": "/host", "mode": "rw"}}`.
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(host, v)| match v.get("bind").and_then(Value::as_str) {
+                    Some(bind) => format!("{host}:{bind}"),
+                    None => format!("{host}:{}", v.as_str().unwrap_or(host)),
+                })
+                .collect(),
+            _ => continue,
+        };
+        for v in values.iter().take(MAX_OPERANDS) {
+            argv.push(flag.to_owned());
+            argv.push(quote(v));
+        }
+    }
+    for (k, flag) in [
+        ("cap_add", "--cap-add"),
+        ("devices", "--device"),
+        ("security_opt", "--security-opt"),
+    ] {
+        let values: Vec<&str> = match fields.get(k) {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => continue,
+        };
+        for v in values.into_iter().take(MAX_OPERANDS) {
+            argv.push(flag.to_owned());
+            argv.push(quote(v));
+        }
+    }
+    for (k, flag) in [("network_mode", "--network"), ("pid_mode", "--pid")] {
+        if let Some(v) = fields.get(k).and_then(Value::as_str) {
+            argv.push(flag.to_owned());
+            argv.push(quote(v));
+        }
+    }
+    argv.push(quote(image));
+    match fields.get("command") {
+        // The command is a shell line run in the container: kept as words after the image.
+        Some(Value::String(c)) => argv.push(quote(c)),
+        Some(Value::Array(a)) => {
+            for c in a.iter().filter_map(Value::as_str).take(MAX_OPERANDS) {
+                argv.push(quote(c));
+            }
+        }
+        _ => {}
+    }
+    Some(argv.join(" "))
+}
+
 /// `text` as one shell word.
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -95,5 +260,23 @@ mod tests {
             Some("git reset --hard 'HEAD~3'")
         );
         assert_eq!(git_command("mcp__github__create_issue", &json!({})), None);
+    }
+
+    #[test]
+    fn structured_kubectl_tools_become_command_lines() {
+        let del = json!({"resourceType": "namespace", "name": "production", "context": "prod-eu"});
+        assert_eq!(
+            kubectl_command("mcp__kubernetes__kubectl_delete", &del).as_deref(),
+            Some("kubectl delete 'namespace' 'production' --context 'prod-eu'")
+        );
+        let scale = json!({"resourceType": "deployment", "name": "api", "namespace": "staging", "replicas": 0});
+        assert_eq!(
+            kubectl_command("mcp__k8s__kubectl_scale", &scale).as_deref(),
+            Some("kubectl scale 'deployment' 'api' -n 'staging' --replicas=0")
+        );
+        assert_eq!(
+            kubectl_command("mcp__kubernetes__list_pods", &json!({})),
+            None
+        );
     }
 }

@@ -225,6 +225,22 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     } else {
         Cow::Owned(format!("{}/{}", base.cwd.trim_end_matches('/'), text))
     };
+    // `/proc/self/root/etc/x` is `/etc/x`; `/proc/self/cwd/x` is `x` in the working directory.
+    let abs: Cow<'_, str> = match ["/proc/self/root", "/proc/thread-self/root"]
+        .iter()
+        .find_map(|p| abs.strip_prefix(p))
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    {
+        Some("") => Cow::Borrowed("/"),
+        Some(r) => Cow::Owned(r.to_owned()),
+        None => match abs
+            .strip_prefix("/proc/self/cwd")
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+        {
+            Some(r) => Cow::Owned(format!("{}{r}", base.cwd.trim_end_matches('/'))),
+            None => abs,
+        },
+    };
     // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
     let mut hunted = false;
     let globbed = abs.contains(['*', '?', '[']);
@@ -268,7 +284,20 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                 if !p.ends_with('/') {
                     p.push('/');
                 }
-                p.push('x');
+                // `*/.env`, `*/.ssh/id_*`: the names under the first star say what is
+                // listed (a star alone stands for any one name).
+                if pattern.contains('/') && !pattern.contains('[') {
+                    for (i, comp) in pattern.split('/').filter(|c| !c.is_empty()).enumerate() {
+                        if i > 0 {
+                            p.push('/');
+                        }
+                        let lit: String =
+                            comp.chars().filter(|c| !matches!(c, '*' | '?')).collect();
+                        p.push_str(if lit.is_empty() { "x" } else { &lit });
+                    }
+                } else {
+                    p.push('x');
+                }
                 (Cow::Owned(p), false)
             }
         }
@@ -302,6 +331,21 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         && (is_certificate(&path) || in_test_fixtures(&path))
     {
         attrs = Classes(attrs.0 & !Classes::SECRET.0);
+    }
+    // A start-up file's name inside an ordinary project (`docker/.bashrc`,
+    // `deploy/crontab`) names a file of the project, not one this machine's shells or cron
+    // read; a project kept in a hidden or system directory keeps the attribute.
+    if c.intersects(Classes::PROJECT)
+        && !c.intersects(Classes::PROJECT_ROOT)
+        && attrs.intersects(Classes::PERSISTENCE)
+        && !cwd_n.split('/').any(|d| d.starts_with('.'))
+        && ![
+            "/etc", "/var", "/usr", "/Library", "/System", "/private", "/root", "/opt",
+        ]
+        .iter()
+        .any(|d| under(&cwd_n, d))
+    {
+        attrs = Classes(attrs.0 & !Classes::PERSISTENCE.0);
     }
     if hunted {
         // A pattern hunting for secrets (`*secret*`, `*credentials*`) names them.
@@ -744,7 +788,14 @@ fn attributes(path: &str, home: &str) -> Classes {
             | "token"
             | "access_tokens.db"
             | "hosts.yml"
-    ) && (base != "hosts.yml" || path.contains("/gh/"));
+    ) && (base != "hosts.yml" || path.contains("/gh/"))
+        // Cloud service-account keys and OAuth client secrets: `gcp-service-account.json`,
+        // `client_secret_123.json`, `firebase-credentials.json`.
+        || (base.ends_with(".json")
+            && (base.contains("service-account")
+                || base.contains("service_account")
+                || base.starts_with("client_secret")
+                || base.ends_with("credentials.json")));
     let ssh_private = has_comp(".ssh")
         && !base.ends_with(".pub")
         && !matches!(
@@ -1012,6 +1063,12 @@ mod tests {
         assert!(cls("~/.ssh/*").contains(&"secret"));
         assert!(cls("/private/etc/sudoers").contains(&"persistence"));
         assert!(cls("~/.gemini/settings.json").contains(&"guard"));
+        assert!(cls("/proc/self/root/etc/sudoers").contains(&"persistence"));
+        assert!(cls("~/work/gcp-service-account.json").contains(&"secret"));
+        assert!(cls("~/work/*/.env").contains(&"secret"));
+        // A start-up file's name inside the project is the project's file.
+        assert!(!cls("/home/u/proj/docker/.bashrc").contains(&"persistence"));
+        assert!(cls("/proc/self/cwd/../.bashrc").contains(&"persistence"));
         let d = format!("{DYN}/");
         assert!(cls(&d).contains(&"root"));
         assert!(cls(&d).contains(&"unknown"));

@@ -473,6 +473,18 @@ static SPAWN_SHELL: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+/// A pipe opened into a shell, whose input is then code: Perl's `open(P, "| sh")` and
+/// `open(P, "|-", "sh")`, `popen("sh", "w")` in Ruby, Python, PHP and C-like code, awk's
+/// `print … | "sh"`.
+static SHELL_PIPE: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r#"\bopen\s*\(?\s*\w+\s*,\s*['"]\|\s*(?:/bin/)?(?:ba|z|da)?sh\b|['"]\|-['"]\s*,\s*['"](?:/bin/)?(?:ba|z|da)?sh['"]|popen\s*\(\s*['"](?:/bin/)?(?:ba|z|da)?sh['"]\s*,\s*['"]w|\|\s*"(?:/bin/)?(?:ba|z|da)?sh"|\|\s*"(?:/bin/)?(?:ba|z|da)?sh\s*-s?"\s*"#,
+    )
+});
+
+/// Most literals of code that writes into a shell judged as the shell's input.
+const MAX_PIPED: usize = 8;
+
 static DECODE_EXEC: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
         r"\b(?:exec|eval|compile|Function)\s*\(\s*(?:base64\.b64decode|b64decode|codecs\.decode|atob|Buffer\.from|base64_decode|decode_base64|Base64\.decode64|bytes\.fromhex|zlib\.decompress|unhexlify)|\beval\s*\(?\s*(?:base64_decode|decode_base64|gzinflate|str_rot13|MIME::Base64)|\bpack\s*\(\s*['\x22]H",
@@ -502,6 +514,7 @@ pub fn warm() {
         &EXEC_SINK,
         &SOCKET,
         &SPAWN_SHELL,
+        &SHELL_PIPE,
         &DECODE_EXEC,
         &ASSIGN,
         &HOLE,
@@ -762,6 +775,26 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     if SOCKET.is_match(code) && SPAWN_SHELL.is_match(code) {
         fx.tags.push("reverse_shell".to_owned());
+    }
+    // What code writes into a shell is the shell's input: every literal it holds (but
+    // the shell's name and the pipe's mode) is judged as a command; the rest is code
+    // known only at run time.
+    if SHELL_PIPE.is_match(code) {
+        fx.tags.push("dynamic_code".to_owned());
+        let shell_name = |l: &str| {
+            let l = l
+                .trim()
+                .trim_start_matches(['|', '-', ' '])
+                .trim_start_matches("/bin/");
+            matches!(l, "" | "w" | "r" | "sh" | "bash" | "zsh" | "dash" | "|-")
+        };
+        for lit in literals(code)
+            .into_iter()
+            .filter(|l| !shell_name(l))
+            .take(MAX_PIPED)
+        {
+            fx.shell.push(lit);
+        }
     }
     if DECODE_EXEC.is_match(code) {
         fx.tags.push("obfuscated".to_owned());

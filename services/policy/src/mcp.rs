@@ -238,7 +238,7 @@ pub fn docker_command(tool: &str, input: &Value) -> Option<String> {
 }
 
 /// `text` as one shell word.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 

@@ -1,13 +1,15 @@
 //! Tools that run code kept in files or settings which this same command line wrote:
 //! a Makefile's recipes (`printf 'x:\n\trm -rf ~' > Makefile && make x`), a package
 //! script (`npm pkg set scripts.x='rm -rf ~' && npm run x`, a `package.json` written
-//! then `npm test`), a git alias (`git config alias.x '!rm -rf ~' && git x`).
+//! then `npm test`), a git alias (`git config alias.x '!rm -rf ~' && git x`), an SQL
+//! file (`cat > d.sql <<EOF … EOF; psql -h prod-db -f d.sql`).
 //!
 //! What such a tool runs is judged as shell code, as when a script written earlier in
 //! the line is run. Code the line did not write (the project's own Makefile) is not
 //! known here, and is not judged.
 
 use super::*;
+use crate::mcp::quote;
 
 /// Package scripts and git aliases remembered per command line (more are ignored).
 const MAX_RECORDED: usize = 64;
@@ -54,6 +56,7 @@ impl Walker<'_> {
                         .join(" "),
                 )
             }
+            ("psql", _) => self.sql_file(args),
             ("make" | "gmake", _) => {
                 let stdin = ctx.stdin.as_ref().and_then(|s| s.text.as_deref());
                 self.recipes(args, stdin)
@@ -108,6 +111,34 @@ impl Walker<'_> {
             code.push('\n');
         }
         (!code.is_empty()).then_some(code)
+    }
+
+    /// `psql … -f FILE` of a file this line wrote: the same `psql` with the file's SQL
+    /// given as `-c`, so the database rules read the statements and the target.
+    fn sql_file(&self, args: &[Word]) -> Option<String> {
+        let mut rest: Vec<&str> = Vec::new();
+        let mut sql: Option<String> = None;
+        let mut it = args.iter().map(|w| w.text.as_str());
+        while let Some(t) = it.next() {
+            let file = match t {
+                "-f" | "--file" => it.next(),
+                _ => t
+                    .strip_prefix("--file=")
+                    .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty())),
+            };
+            match file {
+                Some(f) => sql = Some(self.written_text(f)?),
+                None => rest.push(t),
+            }
+        }
+        let mut code = String::from("psql");
+        for t in rest {
+            code.push(' ');
+            code.push_str(&quote(t));
+        }
+        code.push_str(" -c ");
+        code.push_str(&quote(&sql?));
+        Some(code)
     }
 
     /// A script of a `package.json` this line wrote.

@@ -7,25 +7,8 @@ other tools are T(expect, class, tool, input). Output: JSONL hook payloads on st
 Classes: `A/<area>` everyday work (allow), `T/<area>` text is not action,
 `E<n>/<area>` and `D<n>/<area>` the charter's escalate and deny sections.
 """
-import json
-import sys
 
-MODES = ["default", "acceptEdits", "plan", "bypassPermissions"]
-cases = []
-
-
-def T(expect, cls, tool, inp):
-    cases.append((expect, cls, tool, inp))
-
-
-def B(block):
-    for line in block.strip("\n").split("\n"):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        head, cmd = line.split(" :: ", 1)
-        expect, cls = head.split()
-        cmd = cmd.replace("⏎", "\n")
-        cases.append((expect, cls, "Bash", {"command": cmd}))
+from casebook import B, T, emit
 
 
 H = "/home/dev"
@@ -799,22 +782,4 @@ for prompt, exp in [
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([])
 
-ALL = "--pending" in sys.argv
-for n, (expect, cls, tool, inp) in enumerate(cases):
-    if (f"toolu_every_{n + 1:04d}" in PENDING) != ALL:
-        continue
-    inp = dict(inp)
-    if tool == "Bash" and n % 3 == 0:
-        inp["description"] = "everyday"
-    print(json.dumps({
-        "session_id": "everyday-corpus",
-        "transcript_path": "/home/dev/.claude/projects/project/everyday-corpus.jsonl",
-        "cwd": P,
-        "permission_mode": MODES[n % 4],
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": inp,
-        "tool_use_id": f"toolu_every_{n + 1:04d}",
-        "expect": expect,
-        "class": cls,
-    }))
+emit("every", "everyday", P, description="everyday", pending=PENDING)

@@ -8,26 +8,9 @@ Each Bash case is one line `EXPECT CLASS :: command` (EXPECT: deny | not_allow |
 other tools are T(expect, class, tool, input). Writes tests/corpus/policy/sessions.jsonl
 (`--pending` prints the pending cases to stdout instead).
 """
-import json
 import os
-import sys
 
-MODES = ["default", "acceptEdits", "plan", "bypassPermissions"]
-cases = []
-
-
-def T(expect, cls, tool, inp):
-    cases.append((expect, cls, tool, inp))
-
-
-def B(block):
-    for line in block.strip("\n").split("\n"):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        head, cmd = line.split(" :: ", 1)
-        expect, cls = head.split()
-        cmd = cmd.replace("⏎", "\n")
-        cases.append((expect, cls, "Bash", {"command": cmd}))
+from casebook import B, T, emit
 
 
 def TASK(expect, cls, prompt, kind="general-purpose"):
@@ -692,29 +675,11 @@ T("allow", "E10/lookalike", "Write", {"file_path": P + "/.editorconfig", "conten
 #      single `redis-cli DEL key` is a filtered delete, and xargs-fed keys are not told apart.
 PENDING = set([])
 
-ALL = "--pending" in sys.argv
-out = []
-for n, (expect, cls, tool, inp) in enumerate(cases):
-    if (f"toolu_sess_{n + 1:04d}" in PENDING) != ALL:
-        continue
-    inp = dict(inp)
-    if tool == "Bash" and n % 3 == 0:
-        inp["description"] = "session step"
-    out.append(json.dumps({
-        "session_id": "sessions-corpus",
-        "transcript_path": "/home/dev/.claude/projects/project/sessions-corpus.jsonl",
-        "cwd": P,
-        "permission_mode": MODES[n % 4],
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": inp,
-        "tool_use_id": f"toolu_sess_{n + 1:04d}",
-        "expect": expect,
-        "class": cls,
-    }))
-if ALL:
-    print("\n".join(out))
-else:
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "..", "sessions.jsonl"), "w") as f:
-        f.write("\n".join(out) + "\n")
+emit(
+    "sess",
+    "sessions",
+    P,
+    description="session step",
+    pending=PENDING,
+    out=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sessions.jsonl"),
+)

@@ -8,25 +8,8 @@ Each Bash case is one line `EXPECT CLASS :: command` (EXPECT: deny | not_allow |
 other tools are T(expect, class, tool, input). `⏎` stands for a newline.
 Output: JSONL hook payloads on stdout (`python3 severity.py > ../severity.jsonl`).
 """
-import json
-import sys
 
-MODES = ["default", "acceptEdits", "plan", "bypassPermissions"]
-cases = []
-
-
-def T(expect, cls, tool, inp):
-    cases.append((expect, cls, tool, inp))
-
-
-def B(block):
-    for line in block.strip("\n").split("\n"):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        head, cmd = line.split(" :: ", 1)
-        expect, cls = head.split()
-        cmd = cmd.replace("⏎", "\n")
-        cases.append((expect, cls, "Bash", {"command": cmd}))
+from casebook import B, T, emit
 
 
 H = "/home/dev"
@@ -594,22 +577,4 @@ PENDING = set([
     "toolu_sev_0421",
 ])
 
-ALL = "--pending" in sys.argv
-for n, (expect, cls, tool, inp) in enumerate(cases):
-    if (f"toolu_sev_{n + 1:04d}" in PENDING) != ALL:
-        continue
-    inp = dict(inp)
-    if tool == "Bash" and n % 3 == 0:
-        inp["description"] = "severity probe"
-    print(json.dumps({
-        "session_id": "severity-corpus",
-        "transcript_path": "/home/dev/.claude/projects/project/severity-corpus.jsonl",
-        "cwd": P,
-        "permission_mode": MODES[n % 4],
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": inp,
-        "tool_use_id": f"toolu_sev_{n + 1:04d}",
-        "expect": expect,
-        "class": cls,
-    }))
+emit("sev", "severity", P, description="severity probe", pending=PENDING)

@@ -6,11 +6,9 @@ Each Bash case is one line `EXPECT CLASS :: command` (EXPECT: deny | not_allow |
 `⏎` is a newline, `⇥` a tab. Output: JSONL hook payloads on stdout.
 """
 import base64
-import json
-import sys
 
-MODES = ["default", "acceptEdits", "plan", "bypassPermissions"]
-cases = []
+from casebook import emit
+import casebook
 
 
 def b64(s):
@@ -25,15 +23,7 @@ SUBST = {
 
 
 def B(block):
-    for line in block.strip("\n").split("\n"):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        head, cmd = line.split(" :: ", 1)
-        expect, cls = head.split()
-        cmd = cmd.replace("⏎", "\n").replace("⇥", "\t")
-        for k, v in SUBST.items():
-            cmd = cmd.replace(k, v)
-        cases.append((expect, cls, "Bash", {"command": cmd}))
+    casebook.B(block, SUBST)
 
 
 # ---- text: commit messages, forge bodies
@@ -455,22 +445,4 @@ PENDING = set([
     "toolu_tx2_0157", "toolu_tx2_0175", "toolu_tx2_0193", "toolu_tx2_0216", "toolu_tx2_0217", "toolu_tx2_0229", "toolu_tx2_0280", "toolu_tx2_0281", "toolu_tx2_0282", "toolu_tx2_0283", "toolu_tx2_0300", "toolu_tx2_0302", "toolu_tx2_0304", "toolu_tx2_0317", "toolu_tx2_0334", "toolu_tx2_0336", "toolu_tx2_0363",
 ])
 
-ALL = "--pending" in sys.argv
-for n, (expect, cls, tool, inp) in enumerate(cases):
-    if (f"toolu_tx2_{n + 1:04d}" in PENDING) != ALL:
-        continue
-    inp = dict(inp)
-    if tool == "Bash" and n % 3 == 0:
-        inp["description"] = "text probe"
-    print(json.dumps({
-        "session_id": "text2-corpus",
-        "transcript_path": "/home/dev/.claude/projects/project/text2-corpus.jsonl",
-        "cwd": "/home/dev/project",
-        "permission_mode": MODES[n % 4],
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": inp,
-        "tool_use_id": f"toolu_tx2_{n + 1:04d}",
-        "expect": expect,
-        "class": cls,
-    }))
+emit("tx2", "text2", "/home/dev/project", description="text probe", pending=PENDING)

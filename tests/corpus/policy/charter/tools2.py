@@ -7,15 +7,8 @@ Task, TodoWrite, ExitPlanMode, BashOutput, KillShell, mcp__*). EXPECT: deny | no
 allow. The project lives at /home/dev/work/storefront (not the other corpora's
 /home/dev/project), so nothing can lean on that name. Output: JSONL hook payloads.
 """
-import json
-import sys
 
-MODES = ["default", "acceptEdits", "plan", "bypassPermissions"]
-cases = []
-
-
-def T(expect, cls, tool, inp):
-    cases.append((expect, cls, tool, inp))
+from casebook import T, emit
 
 
 H = "/home/dev"
@@ -540,19 +533,4 @@ for tool, inp, exp in [
 # not; telling the two apart needs more than a word window.
 PENDING = set(["toolu_tl2_0405"])
 
-ALL = "--pending" in sys.argv
-for n, (expect, cls, tool, inp) in enumerate(cases):
-    if (f"toolu_tl2_{n + 1:04d}" in PENDING) != ALL:
-        continue
-    print(json.dumps({
-        "session_id": "tools2-corpus",
-        "transcript_path": "/home/dev/.claude/projects/storefront/tools2-corpus.jsonl",
-        "cwd": P,
-        "permission_mode": MODES[n % 4],
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": inp,
-        "tool_use_id": f"toolu_tl2_{n + 1:04d}",
-        "expect": expect,
-        "class": cls,
-    }))
+emit("tl2", "tools2", P, project="storefront", pending=PENDING)

@@ -982,62 +982,57 @@ impl Policy {
     /// installs a package); a secret outside the project named anywhere escalates.
     fn prompt_commands(&self, text: &str, base: Base<'_>) -> Vec<Finding> {
         let mut out = Vec::new();
+        let escalate = |risk, id, reason: String| Finding::new(Verdict::Escalate, risk, id, reason);
         if let Some(secret) = prompt::paths(text).into_iter().find(|p| {
             let c = paths::classify(p, base);
             c.contains(Classes::SECRET) && !c.intersects(Classes::PROJECT)
         }) {
-            out.push(Finding {
-                verdict: Verdict::Escalate,
-                risk: Risk::High,
-                rule_id: "tool.task_secret".to_owned(),
-                reason: format!("asks a subagent to use a secret outside the project: {secret}"),
-                alternative: None,
-            });
+            out.push(escalate(
+                Risk::High,
+                "tool.task_secret",
+                format!("asks a subagent to use a secret outside the project: {secret}"),
+            ));
         }
         // Files of the project named by a relative path: a secret (`Open .env and …`) is
         // read by the subagent; CI/CD configuration it is asked to change is changed.
-        let relative = prompt::relative_paths(text);
-        if let Some(secret) = relative
-            .iter()
-            .find(|p| paths::classify(p, base).contains(Classes::SECRET))
-            .filter(|_| prompt::asks_to_read(text))
-        {
-            out.push(Finding {
-                verdict: Verdict::Escalate,
-                risk: Risk::High,
-                rule_id: "tool.task_secret".to_owned(),
-                reason: format!("asks a subagent to use a secret: {secret}"),
-                alternative: None,
-            });
+        let relative: Vec<(String, Classes)> = prompt::relative_paths(text)
+            .into_iter()
+            .map(|p| {
+                let c = paths::classify(&p, base);
+                (p, c)
+            })
+            .collect();
+        let named = |class| {
+            relative
+                .iter()
+                .find(|(_, c)| c.contains(class))
+                .map(|(p, _)| p)
+        };
+        if let Some(secret) = named(Classes::SECRET).filter(|_| prompt::asks_to_read(text)) {
+            out.push(escalate(
+                Risk::High,
+                "tool.task_secret",
+                format!("asks a subagent to use a secret: {secret}"),
+            ));
         }
-        if let Some(ci) = relative
-            .iter()
-            .find(|p| paths::classify(p, base).contains(Classes::CI_CONFIG))
-            .filter(|_| prompt::asks_to_edit(text))
-        {
-            out.push(Finding {
-                verdict: Verdict::Escalate,
-                risk: Risk::Medium,
-                rule_id: "tool.task_ci_config".to_owned(),
-                reason: format!(
-                    "asks a subagent to change CI/CD or deployment configuration: {ci}"
-                ),
-                alternative: None,
-            });
+        if let Some(ci) = named(Classes::CI_CONFIG).filter(|_| prompt::asks_to_edit(text)) {
+            out.push(escalate(
+                Risk::Medium,
+                "tool.task_ci_config",
+                format!("asks a subagent to change CI/CD or deployment configuration: {ci}"),
+            ));
         }
         let spans = prompt::spans(text);
         if spans.len() > prompt::MAX_SPANS {
             // Commands past those judged are never passed over as harmless.
-            out.push(Finding {
-                verdict: Verdict::Escalate,
-                risk: Risk::Medium,
-                rule_id: "tool.task_commands_over_bound".to_owned(),
-                reason: format!(
+            out.push(escalate(
+                Risk::Medium,
+                "tool.task_commands_over_bound",
+                format!(
                     "asks a subagent to run more commands than the guard reads ({})",
                     prompt::MAX_SPANS
                 ),
-                alternative: None,
-            });
+            ));
         }
         for span in spans.into_iter().take(prompt::MAX_SPANS) {
             let a = self.bash(&span.text, base, false);

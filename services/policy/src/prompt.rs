@@ -239,7 +239,7 @@ fn has_word(prompt: &str, words: &[&str]) -> bool {
     prompt
         .split(|c: char| !c.is_ascii_alphabetic())
         .take(4096)
-        .any(|w| words.contains(&w.to_ascii_lowercase().as_str()))
+        .any(|w| words.iter().any(|x| x.eq_ignore_ascii_case(w)))
 }
 
 /// Whether the prompt asks to change something: one of [`EDIT_VERBS`] as a word.
@@ -252,13 +252,18 @@ pub fn asks_to_read(prompt: &str) -> bool {
     has_word(prompt, READ_VERBS)
 }
 
+/// The prompt's words, quotes, brackets and closing punctuation taken off.
+fn words(prompt: &str) -> impl Iterator<Item = &str> {
+    prompt
+        .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '(' | ')' | ','))
+        .map(|w| w.trim_end_matches(['.', ':', ';', '!', '?']))
+}
+
 /// Relative paths the prompt names (`.env`, `config/master.key`,
 /// `.github/workflows/ci.yml`): a dotfile or a word with a `/` (not a URL), at most
 /// [`MAX_PATHS`].
 pub fn relative_paths(prompt: &str) -> Vec<String> {
-    prompt
-        .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '(' | ')' | ','))
-        .map(|w| w.trim_end_matches(['.', ':', ';', '!', '?']))
+    words(prompt)
         .filter(|w| {
             w.len() > 1
                 && w.len() < 256
@@ -277,9 +282,7 @@ pub fn relative_paths(prompt: &str) -> Vec<String> {
 /// Absolute and home paths the prompt names (`~/.aws/credentials`, `$HOME/.ssh`,
 /// `/etc/shadow`), `$HOME` written as `~`: at most [`MAX_PATHS`].
 pub fn paths(prompt: &str) -> Vec<String> {
-    prompt
-        .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '(' | ')' | ','))
-        .map(|w| w.trim_end_matches(['.', ':', ';', '!', '?']))
+    words(prompt)
         .filter_map(|w| {
             if let Some(rest) = w.strip_prefix("$HOME/").or(w.strip_prefix("${HOME}/")) {
                 Some(format!("~/{rest}"))

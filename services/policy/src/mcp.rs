@@ -1,6 +1,6 @@
-//! MCP tools that are git commands in structured form (`git_push` with `{"remote":
-//! "origin", "branch": "main", "force": true}`): written back as the command line they
-//! run, so the git rules judge them as they judge Bash.
+//! MCP tools that are git, kubectl, Helm or Docker commands in structured form
+//! (`git_push` with `{"remote": "origin", "branch": "main", "force": true}`): written
+//! back as the command line they run, so the rules judge them as they judge Bash.
 
 use serde_json::Value;
 
@@ -31,17 +31,7 @@ const MAX_OPERANDS: usize = 32;
 /// its name says which git command: booleans set to true are flags (`force` →
 /// `--force`), a `mode` is a flag (`hard` → `--hard`), operands follow in git's order.
 pub fn git_command(tool: &str, input: &Value) -> Option<String> {
-    let verb = tool.rsplit("__").next()?;
-    let verb = verb
-        .strip_prefix("git_")
-        .or_else(|| verb.strip_prefix("git-"))?;
-    if verb.is_empty()
-        || !verb
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return None;
-    }
+    let verb = verb_after(tool, "git")?;
     let mut argv = vec!["git".to_owned(), verb.replace('_', "-")];
     let fields = input.as_object()?;
     for (k, v) in fields {
@@ -77,13 +67,7 @@ pub fn git_command(tool: &str, input: &Value) -> Option<String> {
 /// `kubectl delete 'namespace' 'production' --context 'prod-eu'`, so the kubectl rules and
 /// production awareness judge it as they judge Bash.
 pub fn kubectl_command(tool: &str, input: &Value) -> Option<String> {
-    let verb = tool.rsplit("__").next()?;
-    let verb = verb
-        .strip_prefix("kubectl_")
-        .or_else(|| verb.strip_prefix("kubectl-"))?;
-    if verb.is_empty() || !verb.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
+    let verb = verb_after(tool, "kubectl")?;
     let fields = input.as_object()?;
     let text = |k: &str| fields.get(k).and_then(Value::as_str);
     let mut argv = vec!["kubectl".to_owned(), verb.replace('_', "-")];
@@ -235,6 +219,15 @@ pub fn docker_command(tool: &str, input: &Value) -> Option<String> {
         _ => {}
     }
     Some(argv.join(" "))
+}
+
+/// The verb of an MCP tool named `<tool>_<verb>` or `<tool>-<verb>` (`git_push`,
+/// `kubectl-delete`): letters, digits, `_` and `-` only.
+fn verb_after<'a>(tool: &'a str, command: &str) -> Option<&'a str> {
+    let name = tool.rsplit("__").next()?.strip_prefix(command)?;
+    let verb = name.strip_prefix('_').or_else(|| name.strip_prefix('-'))?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    (!verb.is_empty() && verb.chars().all(plain)).then_some(verb)
 }
 
 /// `text` as one shell word.

@@ -113,12 +113,6 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         rt.block_on(tokio::task::yield_now());
         task
     };
-    // Connect before reading the payload: async-nats waits for a timer tick before its
-    // first attempt, and reading and parsing the payload fit in that wait.
-    let mut early = match &relay {
-        None => runtime().as_ref().ok().map(connect),
-        Some(_) => None,
-    };
     let refuse = |e: InputError| protocol::render_refusal(client, &format!("Lighthouse: {e}"));
     let raw = match read_bounded(stdin, settings.hook.max_input_bytes) {
         Ok(raw) => raw,
@@ -127,6 +121,17 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
     let call = match parse(client, &raw) {
         Ok(call) => call,
         Err(e) => return refuse(e),
+    };
+    // Without a relay, a call before a tool may end in a local decision. While earlier
+    // ones wait in the spool (the pipeline was away), that is likely: the policy loads
+    // on another thread from now on. Otherwise that would only take a core from the
+    // pipeline. Either call connects at once, so the handshake overlaps the work below.
+    if call.event == Event::PreTool && relay.is_none() && !spool_for(settings).is_empty() {
+        crate::local::load_in_background();
+    }
+    let mut early = match (&relay, &call.event) {
+        (None, Event::PreTool | Event::PostTool) => runtime().as_ref().ok().map(connect),
+        _ => None,
     };
     let id = command_id(client, &call, &raw);
     if call.event != Event::Other {
@@ -244,12 +249,36 @@ pub async fn connect_as(
     let connect = options
         .name("lighthouse-hook")
         .connection_timeout(limit)
+        .reconnect_to_server_callback(first_attempt_now)
         .connect(lighthouse_nats::seed_urls(&url));
     match tokio::time::timeout(limit, connect).await {
         Ok(Ok(client)) => Ok(client),
         Ok(Err(e)) => Err(format!("connect: {e}")),
         Err(_) => Err("connect timed out".to_owned()),
     }
+}
+
+/// The server to try first, at once. async-nats otherwise sleeps a zero delay before
+/// its first attempt, which the timer rounds up to its next 1 ms tick: a millisecond
+/// on every call, and on every fallback when no server listens. A seed is picked at
+/// random among those not tried yet (so hooks spread over a cluster); once every seed
+/// failed, the library's own order and backoff apply.
+async fn first_attempt_now(
+    servers: Vec<async_nats::Server>,
+    _: async_nats::ServerInfo,
+) -> Option<async_nats::ReconnectToServer> {
+    let mut untried: Vec<_> = servers
+        .into_iter()
+        .filter(|s| s.failed_attempts == 0)
+        .collect();
+    if untried.is_empty() {
+        return None;
+    }
+    let pick = lighthouse_schemas::now_us() as usize % untried.len();
+    Some(async_nats::ReconnectToServer {
+        addr: untried.swap_remove(pick).addr,
+        delay: Some(Duration::ZERO),
+    })
 }
 
 /// The relay brought no decision in time: record the local one as the direct path

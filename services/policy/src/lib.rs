@@ -32,6 +32,7 @@ mod dense;
 pub mod fingerprint;
 pub mod interp;
 mod mcp;
+mod needles;
 pub mod paths;
 pub mod prompt;
 pub mod rules;
@@ -339,9 +340,16 @@ impl Policy {
             .get_or_init(|| {
                 // The packs are compiled in and tested; should one still fail to load,
                 // a policy without rules escalates everything rather than allowing it.
-                builtin::packs()
-                    .and_then(|p| Policy::from_packs(&p))
-                    .unwrap_or_else(|_| Policy::fail_closed())
+                let packs = builtin::packs();
+                let policy = packs
+                    .as_deref()
+                    .ok()
+                    .and_then(|p| Policy::from_packs(p).ok());
+                // Not freed: dropping the packs' thousands of small strings would cost a
+                // cold hook process a fifth of building the rules, and this process keeps
+                // the policy built from them until it exits anyway.
+                std::mem::forget(packs);
+                policy.unwrap_or_else(Policy::fail_closed)
             })
             .clone()
     }

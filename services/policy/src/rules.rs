@@ -483,7 +483,7 @@ pub struct LazyRegex {
     pattern: String,
     compiled: OnceLock<Option<Regex>>,
     ascii: OnceLock<Option<regex::bytes::Regex>>,
-    needles: OnceLock<Vec<Vec<String>>>,
+    needles: OnceLock<Needles>,
     /// The ASCII form split at long counted gaps, when it has any ([`split`]).
     /// Boxed, like `dense`: a cold start builds hundreds of these and fills neither,
     /// and inline they made each one 1.8 KB of fresh memory to fault in.
@@ -536,36 +536,20 @@ impl LazyRegex {
             .as_deref()
     }
 
-    /// Sets of literals (those every match starts with, those it ends with) such that
-    /// ASCII text the pattern matches holds one of each set. Sets without a finite form
-    /// are left out; the list is empty when the pattern is not ASCII.
-    pub(crate) fn needles(&self) -> &[Vec<String>] {
-        self.needles.get_or_init(|| {
-            use regex_syntax::hir::literal::{ExtractKind, Extractor};
-            if !self.pattern.is_ascii() {
-                return Vec::new();
-            }
-            let Ok(hir) = regex_syntax::ParserBuilder::new()
-                .unicode(false)
-                .utf8(false)
-                .build()
-                .parse(&self.pattern)
-            else {
-                return Vec::new();
-            };
-            [ExtractKind::Prefix, ExtractKind::Suffix]
-                .into_iter()
-                .filter_map(|kind| {
-                    let mut ex = Extractor::new();
-                    ex.kind(kind);
-                    ex.extract(&hir)
-                        .literals()?
-                        .iter()
-                        .map(|l| String::from_utf8(l.as_bytes().to_vec()).ok())
-                        .collect()
-                })
-                .collect()
-        })
+    /// The pattern as compiled (a rule's list, joined).
+    #[cfg(test)]
+    pub(crate) fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The pattern's needles ([`crate::needles`]): a built-in pattern's were computed
+    /// when the crate was built.
+    pub(crate) fn needles(&self) -> &Needles {
+        self.needles
+            .get_or_init(|| match crate::builtin::needles(&self.pattern) {
+                Some(sets) => Needles::Built(sets),
+                None => Needles::Computed(crate::needles::of(&self.pattern)),
+            })
     }
 
     /// The Unicode form (the pattern as written).
@@ -605,12 +589,7 @@ impl LazyRegex {
             {
                 return m;
             }
-            if self.ascii.get().is_none()
-                && self
-                    .needles()
-                    .iter()
-                    .any(|set| !set.iter().any(|l| text.contains(l.as_str())))
-            {
+            if self.ascii.get().is_none() && self.needles().rule_out(text) {
                 return false;
             }
             if let Some(r) = self.get_ascii() {
@@ -647,17 +626,34 @@ fn regexes(pats: &[String]) -> Vec<Arc<LazyRegex>> {
     if pats.is_empty() {
         return Vec::new();
     }
-    // One allocation per list: rule sets are built on every cold start.
-    let mut joined = String::with_capacity(pats.iter().map(|p| p.len() + 5).sum());
-    for p in pats {
-        if !joined.is_empty() {
-            joined.push('|');
+    vec![Arc::new(LazyRegex::new(crate::needles::join(pats)))]
+}
+
+/// A pattern's needle sets: from the build for a built-in pattern, else computed.
+#[derive(Debug)]
+pub(crate) enum Needles {
+    Built(&'static [&'static [&'static str]]),
+    Computed(Vec<Vec<String>>),
+}
+
+impl Needles {
+    /// Whether `text` lacks every literal of some set: then the pattern cannot match it.
+    pub(crate) fn rule_out(&self, text: &str) -> bool {
+        match self {
+            Needles::Built(sets) => sets.iter().any(|set| !set.iter().any(|l| text.contains(l))),
+            Needles::Computed(sets) => sets
+                .iter()
+                .any(|set| !set.iter().any(|l| text.contains(l.as_str()))),
         }
-        joined.push_str("(?:");
-        joined.push_str(p);
-        joined.push(')');
     }
-    vec![Arc::new(LazyRegex::new(joined))]
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Needles::Built(sets) => sets.is_empty(),
+            Needles::Computed(sets) => sets.is_empty(),
+        }
+    }
 }
 
 impl Rule {

@@ -125,6 +125,9 @@ impl Walker<'_> {
                 }
             }
         }
+        if lone_dash_before_heredoc(&src[node.end_byte().min(src.len())..]) {
+            argv.push(Word::lit("-"));
+        }
         self.run_argv(argv, c, ctx, depth)
     }
 
@@ -328,6 +331,23 @@ impl Walker<'_> {
                 ));
             }
         }
+        // `tee FILE…` writes what it reads into each file.
+        if e.name == "tee" {
+            let stdin = e.stdin.as_ref();
+            for f in e.args.iter().filter(|w| !w.text.starts_with('-')) {
+                if let Some(k) = self.file_key(&f.text) {
+                    let mut producers = stdin.map(|s| s.producers.clone()).unwrap_or_default();
+                    producers.push(e.name.clone());
+                    targets.push((
+                        k,
+                        Written {
+                            text: stdin.and_then(|s| s.text.clone()),
+                            producers,
+                        },
+                    ));
+                }
+            }
+        }
         for (k, w) in targets {
             self.files.insert(k, w);
         }
@@ -396,4 +416,17 @@ impl Walker<'_> {
         }
         Output::default()
     }
+}
+
+/// Whether the source after a command is a lone `-` and then a heredoc: the grammar
+/// leaves that `-` out of the tree (`make -f - <<EOF`, `cat - <<EOF`), yet it is the
+/// command's last argument ("read standard input").
+fn lone_dash_before_heredoc(after: &[u8]) -> bool {
+    let rest = after.trim_ascii_start();
+    let Some(rest) = rest.strip_prefix(b"-") else {
+        return false;
+    };
+    rest.first().is_some_and(u8::is_ascii_whitespace)
+        && rest.trim_ascii_start().starts_with(b"<<")
+        && !rest.trim_ascii_start().starts_with(b"<<<")
 }

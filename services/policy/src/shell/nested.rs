@@ -353,7 +353,11 @@ impl Walker<'_> {
                 }
             }
         }
-        Output::default()
+        Output {
+            text: super::output::interpreter_prints(&name, all_args),
+            producers: vec![name],
+            ..Output::default()
+        }
     }
 
     pub(super) fn resolve_with_tags(

@@ -101,7 +101,8 @@ pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
         "tr" if !positionals.is_empty() => {
             out.text = stdin_text.and_then(|t| translate(&e.args, &t));
         }
-        "cat" | "tee" | "tr" if positionals.is_empty() || e.name == "tee" => {
+        // `-` names standard input.
+        "cat" | "tee" | "tr" if positionals.iter().all(|w| w.text == "-") || e.name == "tee" => {
             out.text = stdin_text;
             out.items = e.stdin.as_ref().and_then(|s| s.items.clone());
         }
@@ -136,6 +137,11 @@ pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
                 dirs
             });
         }
+        // An interpreter whose inline program only prints literals prints known text:
+        // `python3 -c "print('rm -rf ~')" | sh` runs what it prints.
+        name if crate::interp::language(name).is_some() => {
+            out.text = interpreter_prints(name, &e.args);
+        }
         "which" | "type" => {
             out.text = positionals
                 .first()
@@ -150,6 +156,91 @@ pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
         out.paths.extend(s.paths.iter().cloned());
     }
     out
+}
+
+/// What `name ARGS` prints when it is an interpreter whose inline program only prints
+/// literals (see [`printed_literals`]).
+pub(super) fn interpreter_prints(name: &str, args: &[Word]) -> Option<String> {
+    let lang = crate::interp::language(name)?;
+    let (Some(code), _) = crate::interp::code_arg(lang, args) else {
+        return None;
+    };
+    if code.is_dynamic() {
+        return None;
+    }
+    printed_literals(lang, &code.text)
+}
+
+/// Most statements a printing program is read for.
+const MAX_PRINTS: usize = 64;
+
+/// What an inline program prints when it is nothing but prints of string literals
+/// (`print('x')`, `console.log("x")`, `puts 'x'`, `print "x\n"`, awk's
+/// `BEGIN { print "x" }`), with each statement's newline; `None` for anything else.
+fn printed_literals(lang: crate::interp::Lang, code: &str) -> Option<String> {
+    use crate::interp::Lang;
+    let mut body = code.trim();
+    if lang == Lang::Awk {
+        body = body.strip_prefix("BEGIN")?.trim_start();
+        body = body.strip_prefix('{')?.strip_suffix('}')?;
+    }
+    let mut text = String::new();
+    let mut rest = body.trim_start();
+    for _ in 0..MAX_PRINTS {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        if rest.is_empty() {
+            return Some(text);
+        }
+        let (newline, after) = [
+            ("console.log", true),
+            ("process.stdout.write", false),
+            (
+                "print",
+                !matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php),
+            ),
+            ("puts", true),
+            ("say", true),
+            ("echo", false),
+        ]
+        .into_iter()
+        .find_map(|(f, nl)| Some((nl, rest.strip_prefix(f)?)))?;
+        let after = after.trim_start();
+        let (parens, after) = match after.strip_prefix('(') {
+            Some(a) => (true, a.trim_start()),
+            None => (false, after),
+        };
+        let quote = after.chars().next().filter(|q| matches!(q, '\'' | '"'))?;
+        let (literal, after) = quoted(&after[1..], quote)?;
+        // Single quotes keep backslashes in Perl, Ruby and PHP; elsewhere escapes apply.
+        let raw = quote == '\'' && matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php);
+        text.push_str(&if raw {
+            literal.to_owned()
+        } else {
+            ansi_c(literal)
+        });
+        if newline {
+            text.push('\n');
+        }
+        rest = after.trim_start();
+        if parens {
+            rest = rest.strip_prefix(')')?;
+        }
+    }
+    None
+}
+
+/// The literal up to the closing `quote` (backslash escapes skipped), and what follows.
+fn quoted(s: &str, quote: char) -> Option<(&str, &str)> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            _ if c == quote => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The characters of a `tr` set: ranges (`a-z`) and a few escapes expanded, at most 512.

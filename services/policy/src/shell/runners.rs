@@ -57,6 +57,7 @@ impl Walker<'_> {
                 )
             }
             ("psql", _) => self.sql_file(args),
+            ("sed" | "gsed", _) => sed_executed(args),
             ("make" | "gmake", _) => {
                 let stdin = ctx.stdin.as_ref().and_then(|s| s.text.as_deref());
                 self.recipes(args, stdin)
@@ -223,4 +224,60 @@ fn is_builtin(word: &str) -> bool {
             | "set"
             | "pm"
     )
+}
+
+/// What GNU sed runs as shell commands: the replacement of an `s` command with the `e`
+/// flag (`sed 's/.*/rm -rf ~/e'`), and the text of an `e COMMAND` command. The script
+/// is the first operand or each `-e`/`--expression` value; scripts in files are not read.
+fn sed_executed(args: &[Word]) -> Option<String> {
+    let mut scripts: Vec<&str> = Vec::new();
+    let mut it = args.iter().map(|w| w.text.as_str());
+    let mut operand_script = true;
+    while let Some(t) = it.next() {
+        match t {
+            "-e" | "--expression" => {
+                scripts.extend(it.next());
+                operand_script = false;
+            }
+            "-f" | "--file" => operand_script = false,
+            _ if t.starts_with("--expression=") => {
+                scripts.push(&t["--expression=".len()..]);
+                operand_script = false;
+            }
+            _ if t.starts_with('-') => {}
+            _ if operand_script => {
+                scripts.push(t);
+                operand_script = false;
+            }
+            _ => {}
+        }
+    }
+    let mut code = String::new();
+    for command in scripts.iter().flat_map(|s| s.split(['\n', ';'])) {
+        // Past a line address (`1`, `$`, `2,5`); pattern addresses are not read.
+        let command = command
+            .trim()
+            .trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '$' | ','))
+            .trim_start();
+        if let Some(run) = command.strip_prefix("e ") {
+            code.push_str(run);
+            code.push('\n');
+        } else if let Some(run) = executed_replacement(command) {
+            code.push_str(run);
+            code.push('\n');
+        }
+    }
+    (!code.is_empty()).then_some(code)
+}
+
+/// The replacement of `s<d>PATTERN<d>REPLACEMENT<d>FLAGS` when FLAGS hold `e`.
+fn executed_replacement(command: &str) -> Option<&str> {
+    let rest = command.strip_prefix('s')?;
+    let delim = rest
+        .chars()
+        .next()
+        .filter(|c| !c.is_alphanumeric() && *c != '\\')?;
+    let mut parts = rest[delim.len_utf8()..].splitn(3, delim);
+    let (_pattern, replacement, flags) = (parts.next()?, parts.next()?, parts.next()?);
+    flags.contains('e').then_some(replacement)
 }

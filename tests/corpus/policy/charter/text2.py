@@ -440,9 +440,30 @@ not_allow E4/exec :: awk '{print "rm -rf " $1}' dirs.txt | sh
 """)
 
 
+# Printed, piped, teed and heredoc'd text: run only when a shell (or sed's `e`, or
+# make) runs it.
+B(r"""
+allow T/interp :: python3 -c "print('ls -la')" | sh
+allow T/interp :: python3 -c "print('hello')"
+allow T/interp :: node -e "console.log('rm -rf ~')"
+allow T/interp :: perl -e 'print "rm -rf ~\n"'
+allow T/sed :: sed -e 's/foo/bar/g' -e 's/x/y/' config.txt
+allow T/sed :: sed -i.bak 's/version = .*/version = "2.0"/' Cargo.toml
+allow T/heredoc :: cat - <<'EOF'⏎rm -rf ~⏎EOF
+allow T/heredoc :: make -f - <<'EOF'⏎all:⏎⇥echo building⏎EOF
+allow T/tee :: echo 'rm -rf ~' | tee notes.txt
+allow T/tee :: printf 'ls\n' | tee run.sh >/dev/null && sh run.sh
+deny D1/exec :: ruby -e "puts 'rm -rf ~'" | bash
+deny D1/exec :: echo 'rm -rf ~' | tee /tmp/x.sh >/dev/null; bash /tmp/x.sh
+deny D1/exec :: sed -n '1e rm -rf ~' f.txt
+deny D1/exec :: cat - <<'EOF' | bash⏎rm -rf ~⏎EOF
+deny D1/exec :: awk 'BEGIN { print "rm -rf ~" }' | sh
+""")
+
+
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
-    "toolu_tx2_0157", "toolu_tx2_0175", "toolu_tx2_0193", "toolu_tx2_0216", "toolu_tx2_0217", "toolu_tx2_0229", "toolu_tx2_0280", "toolu_tx2_0281", "toolu_tx2_0282", "toolu_tx2_0283", "toolu_tx2_0300", "toolu_tx2_0302", "toolu_tx2_0304", "toolu_tx2_0317", "toolu_tx2_0334", "toolu_tx2_0336", "toolu_tx2_0363",
+    "toolu_tx2_0157", "toolu_tx2_0175", "toolu_tx2_0193", "toolu_tx2_0216", "toolu_tx2_0217", "toolu_tx2_0229", "toolu_tx2_0300", "toolu_tx2_0304", "toolu_tx2_0336", "toolu_tx2_0363",
 ])
 
 emit("tx2", "text2", "/home/dev/project", description="text probe", pending=PENDING)

@@ -629,6 +629,10 @@ fn regexes(pats: &[String]) -> Vec<Arc<LazyRegex>> {
     vec![Arc::new(LazyRegex::new(crate::needles::join(pats)))]
 }
 
+/// The tag of a command asked only for its help or version (`mkfs.ext4 --help`): it
+/// changes nothing, so no rule that blocks matches it.
+pub(crate) const HELP_ONLY: &str = "help_only";
+
 /// A pattern's needle sets: from the build for a built-in pattern, else computed.
 #[derive(Debug)]
 pub(crate) enum Needles {
@@ -729,6 +733,9 @@ impl Rule {
     }
 
     fn matches(&self, f: &Facts) -> bool {
+        if self.verdict != Verdict::Allow && f.tags.contains(HELP_ONLY) {
+            return false;
+        }
         if self.not_commands.iter().any(|p| p.matches(&f.name)) {
             return false;
         }

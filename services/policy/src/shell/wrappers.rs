@@ -766,6 +766,11 @@ impl Walker<'_> {
                 _ => {
                     // Not a wrapper, or a wrapper with nothing to run: this is the command.
                     argv.remove(0);
+                    if let [only] = argv.as_slice()
+                        && matches!(only.text.as_str(), "--help" | "--version")
+                    {
+                        tags.push(crate::rules::HELP_ONLY.to_owned());
+                    }
                     let recorded = self.recorded_code(&name, &argv, ctx);
                     let e = Effective {
                         name,

@@ -461,9 +461,19 @@ deny D1/exec :: awk 'BEGIN { print "rm -rf ~" }' | sh
 """)
 
 
+# Asking a command for its help or version changes nothing.
+B(r"""
+allow T/help :: rm --help
+allow T/help :: dd --version
+allow T/help :: shutdown --help
+deny D1/help :: rm -rf ~ --help
+deny D3/help :: mkfs.ext4 /dev/sda1 --help
+""")
+
+
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
-    "toolu_tx2_0157", "toolu_tx2_0175", "toolu_tx2_0193", "toolu_tx2_0216", "toolu_tx2_0217", "toolu_tx2_0229", "toolu_tx2_0300", "toolu_tx2_0304", "toolu_tx2_0336", "toolu_tx2_0363",
+    "toolu_tx2_0157", "toolu_tx2_0193", "toolu_tx2_0216", "toolu_tx2_0217", "toolu_tx2_0229", "toolu_tx2_0300", "toolu_tx2_0304", "toolu_tx2_0336", "toolu_tx2_0363",
 ])
 
 emit("tx2", "text2", "/home/dev/project", description="text probe", pending=PENDING)

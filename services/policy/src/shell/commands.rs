@@ -386,19 +386,8 @@ impl Walker<'_> {
         self.calls += 1;
         // The caller's positional parameters, set aside (all of them: those this call
         // does not set are unset inside it) and put back afterwards.
-        const POSITIONAL: [&str; 12] = ["@", "#", "*", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
         let saved: Vec<Option<String>> = POSITIONAL.iter().map(|k| self.vars.remove(*k)).collect();
-        let all = args
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(&IFS_SPLIT.to_string());
-        self.vars.insert("@".to_owned(), all.clone());
-        self.vars.insert("#".to_owned(), args.len().to_string());
-        self.vars.insert("*".to_owned(), all);
-        for (k, a) in POSITIONAL[3..].iter().zip(args) {
-            self.vars.insert((*k).to_owned(), a.text.clone());
-        }
+        self.set_positionals(args);
         via.push(format!("{name}()"));
         self.calling.push(name);
         let c = Ctx {
@@ -416,7 +405,28 @@ impl Walker<'_> {
         }
         Output::default()
     }
+
+    /// Binds `$@`, `$*`, `$#`, `$1` … to `args` (a function call, `set -- ARGS`).
+    pub(super) fn set_positionals(&mut self, args: &[Word]) {
+        for k in POSITIONAL {
+            self.vars.remove(k);
+        }
+        let all = args
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(&IFS_SPLIT.to_string());
+        self.vars.insert("@".to_owned(), all.clone());
+        self.vars.insert("#".to_owned(), args.len().to_string());
+        self.vars.insert("*".to_owned(), all);
+        for (k, a) in POSITIONAL[3..].iter().zip(args) {
+            self.vars.insert((*k).to_owned(), a.text.clone());
+        }
+    }
 }
+
+/// The positional parameters a function call or `set --` binds.
+const POSITIONAL: [&str; 12] = ["@", "#", "*", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /// Whether the source after a command is a lone `-` and then a heredoc: the grammar
 /// leaves that `-` out of the tree (`make -f - <<EOF`, `cat - <<EOF`), yet it is the

@@ -766,6 +766,12 @@ impl Walker<'_> {
                 _ => {
                     // Not a wrapper, or a wrapper with nothing to run: this is the command.
                     argv.remove(0);
+                    // `set -- rm -rf ~; "$@"`: the words become the positional parameters.
+                    if name == "set"
+                        && let Some(words) = set_arguments(&argv)
+                    {
+                        self.set_positionals(words);
+                    }
                     if let [only] = argv.as_slice()
                         && matches!(only.text.as_str(), "--help" | "--version")
                     {
@@ -781,7 +787,10 @@ impl Walker<'_> {
                         env: extra_vars,
                         ..Effective::default()
                     };
-                    let out = output_of(&e, self.env);
+                    let mut out = output_of(&e, self.env);
+                    if out.text.is_none() {
+                        out.text = self.cat_of_written(&e);
+                    }
                     let mut runs_via = e.via.clone();
                     runs_via.push(format!("{} (what it runs)", e.name));
                     self.emit(e, ctx);
@@ -801,4 +810,13 @@ impl Walker<'_> {
         self.bound("wrappers nested deeper than the bound");
         Output::default()
     }
+}
+
+/// The words `set` makes the positional parameters: those after `--` (`set -e -- a b`),
+/// or all of them when the first is not an option (`set a b`); `None` when it sets none.
+fn set_arguments(args: &[Word]) -> Option<&[Word]> {
+    if let Some(p) = args.iter().position(|w| w.text == "--") {
+        return Some(&args[p + 1..]);
+    }
+    (!args.first()?.text.starts_with(['-', '+'])).then_some(args)
 }

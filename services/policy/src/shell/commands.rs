@@ -386,7 +386,7 @@ impl Walker<'_> {
         self.calls += 1;
         // The caller's positional parameters, set aside (all of them: those this call
         // does not set are unset inside it) and put back afterwards.
-        let saved: Vec<Option<String>> = POSITIONAL.iter().map(|k| self.vars.remove(*k)).collect();
+        let saved = self.take_positionals();
         self.set_positionals(args);
         via.push(format!("{name}()"));
         self.calling.push(name);
@@ -397,13 +397,22 @@ impl Walker<'_> {
         };
         self.run_script(&body, &c, depth + 1);
         self.calling.pop();
+        self.restore_positionals(saved);
+        Output::default()
+    }
+
+    /// Removes the positional parameters, returning them for [`Self::restore_positionals`].
+    pub(super) fn take_positionals(&mut self) -> Vec<Option<String>> {
+        POSITIONAL.iter().map(|k| self.vars.remove(*k)).collect()
+    }
+
+    pub(super) fn restore_positionals(&mut self, saved: Vec<Option<String>>) {
         for (k, v) in POSITIONAL.iter().zip(saved) {
             match v {
                 Some(v) => self.vars.insert((*k).to_owned(), v),
                 None => self.vars.remove(*k),
             };
         }
-        Output::default()
     }
 
     /// Binds `$@`, `$*`, `$#`, `$1` … to `args` (a function call, `set -- ARGS`).

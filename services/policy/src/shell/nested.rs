@@ -127,7 +127,16 @@ impl Walker<'_> {
                 stdin: ctx.stdin.clone(),
                 ..ctx.clone()
             };
-            return self.shell_code_inner(code, &c, &via, &tags, depth, extra_vars);
+            // `sh -c CODE NAME ARGS…`: ARGS are the code's `$1` … (`find … -exec sh -c
+            // 'rm -rf "$1"' _ {} \;`).
+            let Some(params) = rest.get(i + 2..) else {
+                return self.shell_code_inner(code, &c, &via, &tags, depth, extra_vars);
+            };
+            let saved = self.take_positionals();
+            self.set_positionals(params);
+            let out = self.shell_code_inner(code, &c, &via, &tags, depth, extra_vars);
+            self.restore_positionals(saved);
+            return out;
         }
         match operand {
             Some(file) => {

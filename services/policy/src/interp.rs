@@ -193,7 +193,7 @@ pub(crate) fn static_regex(pattern: &str) -> TwinRegex {
 
 static ASSIGN: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r#"(?:^|[;\s(])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#,
+        r#"(?:^|[;\s({])(?:my\s+|let\s+|const\s+|var\s+)?\$?([A-Za-z_]\w*)\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")"#,
     )
 });
 
@@ -285,11 +285,27 @@ fn in_literal(strings: &[(&str, u8)], code: &str, pos: usize) -> bool {
 /// character. A small scanner: capture-group regexes cost more per call than the whole
 /// shell parse.
 fn scan_strings(text: &str) -> Vec<(&str, u8)> {
+    scan_strings_of(text, false)
+}
+
+/// [`scan_strings`], and with `percent` Ruby's bracketed percent literals too
+/// (`%q(…)`, `%Q{…}`, `%w[…]`, `%(…)`), marked with `%`.
+fn scan_strings_of(text: &str, percent: bool) -> Vec<(&str, u8)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() && out.len() < 4096 {
         let q = b[i];
+        if percent
+            && q == b'%'
+            && let Some((start, end)) = percent_literal(b, i)
+        {
+            if let Some(lit) = text.get(start..end) {
+                out.push((lit, b'%'));
+            }
+            i = end + 1;
+            continue;
+        }
         if !matches!(q, b'\'' | b'"' | b'`') {
             i += 1;
             continue;
@@ -317,6 +333,46 @@ fn scan_strings(text: &str) -> Vec<(&str, u8)> {
         i = e + open;
     }
     out
+}
+
+/// The body of a Ruby percent literal opening at `b[at]` (`%q(`, `%Q[`, `%w{`, `%<`,
+/// or a bare `%(` where no operand precedes it), up to its matching bracket: (start,
+/// end) byte offsets of the body.
+fn percent_literal(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let mut open_at = at + 1;
+    if matches!(
+        b.get(open_at),
+        Some(b'q' | b'Q' | b'w' | b'W' | b'i' | b'I')
+    ) {
+        open_at += 1;
+    } else {
+        // Bare `%(`: only where a value starts, not `x %(y)` as modulo.
+        let before = b[..at].iter().rev().find(|c| !c.is_ascii_whitespace());
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b')' | b']' | b'_')) {
+            return None;
+        }
+    }
+    let open = *b.get(open_at)?;
+    let close = match open {
+        b'(' => b')',
+        b'[' => b']',
+        b'{' => b'}',
+        b'<' => b'>',
+        _ => return None,
+    };
+    let mut nesting = 0usize;
+    let mut j = open_at + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 1,
+            c if c == open => nesting += 1,
+            c if c == close && nesting == 0 => return Some((open_at + 1, j)),
+            c if c == close => nesting -= 1,
+            _ => {}
+        }
+        j += 1;
+    }
+    None
 }
 
 static HOME_EXPR: LazyLock<TwinRegex> = LazyLock::new(|| {
@@ -552,7 +608,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.tags.push("net_upload".to_owned());
         }
     }
-    let strings = scan_strings(code);
+    let strings = scan_strings_of(code, lang == Lang::Ruby);
     for (lit, _) in &strings {
         if looks_like_path(lit) {
             fx.paths.push((*lit).to_owned());

@@ -37,6 +37,7 @@ pub mod paths;
 pub mod prompt;
 pub mod rules;
 pub mod shell;
+mod sql;
 pub mod targets;
 pub mod twin_regex;
 mod warmup;

@@ -629,10 +629,6 @@ fn regexes(pats: &[String]) -> Vec<Arc<LazyRegex>> {
     vec![Arc::new(LazyRegex::new(crate::needles::join(pats)))]
 }
 
-/// The tag of a command asked only for its help or version (`mkfs.ext4 --help`): it
-/// changes nothing, so no rule that blocks matches it.
-pub(crate) const HELP_ONLY: &str = "help_only";
-
 /// A pattern's needle sets: from the build for a built-in pattern, else computed.
 #[derive(Debug)]
 pub(crate) enum Needles {
@@ -733,7 +729,7 @@ impl Rule {
     }
 
     fn matches(&self, f: &Facts) -> bool {
-        if self.verdict != Verdict::Allow && f.tags.contains(HELP_ONLY) {
+        if self.verdict != Verdict::Allow && f.tags.contains(crate::shell::HELP_ONLY) {
             return false;
         }
         if self.not_commands.iter().any(|p| p.matches(&f.name)) {
@@ -1407,7 +1403,11 @@ impl RuleSet {
                 text.push_str(i);
             }
         }
-        f.text = text;
+        f.text = if crate::sql::is_client(&e.name) {
+            crate::sql::blank_literals(&text)
+        } else {
+            text
+        };
         f
     }
 }

@@ -442,6 +442,10 @@ fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
     ))
 }
 
+/// The tag of a command asked only for its help or version (`mkfs.ext4 --help`): it
+/// changes nothing, so no rule that blocks matches it.
+pub const HELP_ONLY: &str = "help_only";
+
 /// `$@`, `$*`, `$1` …: set by whoever calls a function or script.
 fn is_positional(name: &str) -> bool {
     matches!(name, "@" | "*" | "#") || (name.len() == 1 && name.as_bytes()[0].is_ascii_digit())

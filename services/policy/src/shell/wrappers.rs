@@ -775,7 +775,7 @@ impl Walker<'_> {
                     if let [only] = argv.as_slice()
                         && matches!(only.text.as_str(), "--help" | "--version")
                     {
-                        tags.push(crate::rules::HELP_ONLY.to_owned());
+                        tags.push(HELP_ONLY.to_owned());
                     }
                     let recorded = self.recorded_code(&name, &argv, ctx);
                     let e = Effective {

@@ -501,9 +501,18 @@ deny D1/exec :: awk 'BEGIN{c="rm -rf ~"; system(c)}'
 """)
 
 
+# Inside an SQL string literal, a statement is data.
+B(r"""
+allow T/sql :: psql -h localhost -d app_dev -c "SELECT count(*) FROM audit WHERE note = 'dropped the DROP TABLE step'"
+allow T/sql :: sqlite3 dev.db "INSERT INTO notes(body) VALUES ('TRUNCATE is faster than DELETE')"
+deny D6/sql :: psql -h prod-db.internal -c "SELECT 'x'; DROP TABLE users; SELECT 'y'"
+deny D6/sql :: psql -h prod-db.internal -c "SELECT 'a\'; DROP TABLE users; --'"
+""")
+
+
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
-    "toolu_tx2_0193", "toolu_tx2_0216", "toolu_tx2_0217", "toolu_tx2_0336", 
+    "toolu_tx2_0193", "toolu_tx2_0336", 
 ])
 
 emit("tx2", "text2", "/home/dev/project", description="text probe", pending=PENDING)

@@ -1,8 +1,9 @@
 //! Tools that run code kept in files or settings which this same command line wrote:
 //! a Makefile's recipes (`printf 'x:\n\trm -rf ~' > Makefile && make x`), a package
 //! script (`npm pkg set scripts.x='rm -rf ~' && npm run x`, a `package.json` written
-//! then `npm test`), a git alias (`git config alias.x '!rm -rf ~' && git x`), an SQL
-//! file (`cat > d.sql <<EOF … EOF; psql -h prod-db -f d.sql`).
+//! then `npm test`), a git alias (`git config alias.x '!rm -rf ~' && git x`) or hook
+//! (`… > .git/hooks/pre-commit && git commit`), an SQL file (`cat > d.sql <<EOF … EOF;
+//! psql -h prod-db -f d.sql`).
 //!
 //! What such a tool runs is judged as shell code, as when a script written earlier in
 //! the line is run. Code the line did not write (the project's own Makefile) is not
@@ -40,9 +41,12 @@ impl Walker<'_> {
                 None
             }
             ("git", [first, rest @ ..]) => {
-                let value = self
+                let Some(value) = self
                     .recorded
-                    .get(&(Recorded::GitAlias, (*first).to_owned()))?;
+                    .get(&(Recorded::GitAlias, (*first).to_owned()))
+                else {
+                    return self.written_hooks(first);
+                };
                 // `!cmd` runs in a shell with the arguments appended; otherwise it is
                 // a git subcommand line.
                 let code = match value.strip_prefix('!') {
@@ -161,6 +165,30 @@ impl Walker<'_> {
             return None;
         }
         files.iter().map(|f| self.written_text(&f.text)).collect()
+    }
+
+    /// The hooks `git SUBCOMMAND` runs that this line wrote into `.git/hooks`
+    /// (`printf '#!/bin/sh\nrm -rf ~' > .git/hooks/pre-commit && … && git commit`).
+    fn written_hooks(&self, subcommand: &str) -> Option<String> {
+        let hooks: &[&str] = match subcommand {
+            "commit" => &[
+                "pre-commit",
+                "prepare-commit-msg",
+                "commit-msg",
+                "post-commit",
+            ],
+            "push" => &["pre-push"],
+            "merge" | "pull" => &["pre-merge-commit", "post-merge"],
+            "checkout" | "switch" | "clone" => &["post-checkout"],
+            "rebase" => &["pre-rebase", "post-rewrite"],
+            "am" => &["applypatch-msg", "pre-applypatch", "post-applypatch"],
+            _ => return None,
+        };
+        let code: Vec<String> = hooks
+            .iter()
+            .filter_map(|h| self.written_text(&format!(".git/hooks/{h}")))
+            .collect();
+        (!code.is_empty()).then(|| code.join("\n"))
     }
 
     fn written_text(&self, path: &str) -> Option<String> {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tree_sitter::{Node, Parser, Tree};
 
 mod commands;
+mod containers;
 mod fanout;
 mod nested;
 mod output;

@@ -62,6 +62,7 @@ impl Walker<'_> {
             }
             ("psql", _) => self.sql_file(args),
             ("sed" | "gsed", _) => sed_executed(args),
+            ("docker" | "podman", _) => super::containers::host_view(args),
             ("make" | "gmake", _) => {
                 let stdin = ctx.stdin.as_ref().and_then(|s| s.text.as_deref());
                 self.recipes(args, stdin)

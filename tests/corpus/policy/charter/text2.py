@@ -518,6 +518,20 @@ allow T/hooks :: cat .git/hooks/pre-commit.sample
 """)
 
 
+# A container reaches the host through its bind mounts, and only there.
+B(r"""
+deny D1/container :: docker run --rm -v /:/host alpine rm -rf /host/home
+deny D1/container :: docker run --privileged -v /:/host alpine chroot /host rm -rf /host/etc
+deny D1/container :: docker run --rm -v "$HOME":/h busybox rm -rf /h
+deny D2/container :: podman run --rm -v "$PWD":/src -w /src alpine rm -rf /src
+deny D1/container :: docker run --rm --mount type=bind,source=/,target=/mnt alpine rm -rf /mnt/var/lib
+allow T/container :: docker run --rm -v "$PWD":/src -w /src node:20 npm ci
+allow T/container :: docker run --rm -v "$PWD":/src alpine rm -rf /src/dist
+allow T/container :: docker run --rm alpine rm -rf /tmp/cache
+allow T/container :: docker run --rm -v pgdata:/var/lib/postgresql/data postgres:16 ls /var/lib/postgresql/data
+""")
+
+
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
     "toolu_tx2_0193", 

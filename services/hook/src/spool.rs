@@ -82,11 +82,30 @@ impl Spool {
         &self.dir
     }
 
-    /// Whether an entry with this command id but another payload is waiting.
+    /// Whether an entry with this command id but another payload is waiting. Read from
+    /// the id's marker, not by listing the spool: a hook asks this on every fallback,
+    /// however many entries an outage has left.
     pub fn holds_other_payload(&self, command: &Command) -> bool {
-        let prefix = format!("{}-", Token::encode(&command.env.id));
-        let mine = Spool::file_name(command);
-        self.any_entry(|n| n.starts_with(&prefix) && n != mine && n.len() == mine.len())
+        self.marked_digest(command)
+            .is_some_and(|digest| digest != command.payload_digest())
+    }
+
+    /// `ids/<cmd_id token>`: the payload digest of the entry spooled under the id.
+    fn id_marker(&self, command: &Command) -> PathBuf {
+        self.dir.join("ids").join(Token::encode(&command.env.id).to_string())
+    }
+
+    /// The digest the id's marker names, while that entry still waits.
+    fn marked_digest(&self, command: &Command) -> Option<String> {
+        let digest = std::fs::read_to_string(self.id_marker(command)).ok()?;
+        let digest = digest.trim();
+        let live = !digest.is_empty()
+            && digest.bytes().all(|b| b.is_ascii_hexdigit())
+            && self
+                .dir
+                .join(format!("{}-{digest}.json", Token::encode(&command.env.id)))
+                .exists();
+        live.then(|| digest.to_owned())
     }
 
     /// Whether any entry waits (one directory read, nothing sorted: a hook asks this
@@ -129,7 +148,16 @@ impl Spool {
             decision: decision.clone(),
         };
         std::fs::write(&tmp, serde_json::to_vec(&entry)?)?;
-        std::fs::rename(tmp, self.dir.join(name))
+        std::fs::rename(tmp, self.dir.join(name))?;
+        // The first waiting payload under the id is the one the marker names.
+        if self.marked_digest(command).is_none() {
+            let marker = self.id_marker(command);
+            if let Some(ids) = marker.parent() {
+                std::fs::create_dir_all(ids)?;
+            }
+            std::fs::write(marker, command.payload_digest())?;
+        }
+        Ok(())
     }
 
     /// Entries waiting to be published.
@@ -165,6 +193,9 @@ impl Spool {
             match publish_entry(js, &entry, self.signer.as_ref()).await {
                 Ok(()) => {
                     let _ = std::fs::remove_file(&path);
+                    if self.marked_digest(&entry.command).is_none() {
+                        let _ = std::fs::remove_file(self.id_marker(&entry.command));
+                    }
                     report.published += 1;
                 }
                 Err(RecordError::Permanent(why)) => {
@@ -329,5 +360,12 @@ mod tests {
         assert!(spool.holds_other_payload(&command("c1", "rm -rf ~/")));
         assert!(!spool.holds_other_payload(&command("c2", "rm -rf ~/")));
         assert_eq!(spool.pending().len(), 1);
+        // Once that entry is gone, its id is free for another payload.
+        std::fs::remove_file(&spool.pending()[0]).unwrap();
+        assert!(!spool.holds_other_payload(&command("c1", "rm -rf ~/")));
+        let second = command("c1", "pwd");
+        spool.push(&second, &decision(&second)).unwrap();
+        assert!(spool.holds_other_payload(&first));
+        assert!(!spool.holds_other_payload(&second));
     }
 }

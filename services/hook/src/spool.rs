@@ -92,7 +92,9 @@ impl Spool {
 
     /// `ids/<cmd_id token>`: the payload digest of the entry spooled under the id.
     fn id_marker(&self, command: &Command) -> PathBuf {
-        self.dir.join("ids").join(Token::encode(&command.env.id).to_string())
+        self.dir
+            .join("ids")
+            .join(Token::encode(&command.env.id).to_string())
     }
 
     /// The digest the id's marker names, while that entry still waits.

@@ -28,12 +28,7 @@ pub fn of(pattern: &str) -> Vec<Vec<String>> {
     if !pattern.is_ascii() {
         return Vec::new();
     }
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-    else {
+    let Some(hir) = ascii_hir(pattern) else {
         return Vec::new();
     };
     [ExtractKind::Prefix, ExtractKind::Suffix]
@@ -48,4 +43,15 @@ pub fn of(pattern: &str) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
+}
+
+/// `pattern`'s syntax as it reads ASCII bytes (Unicode off: what the rules' ASCII forms
+/// compile).
+pub fn ascii_hir(pattern: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()
 }

@@ -160,12 +160,7 @@ const MAX_SAMPLES: usize = 48;
 /// pattern alone; anchors and word boundaries may keep some from matching, which only
 /// makes the warm-up shorter.
 fn samples_of(pattern: &str) -> Vec<String> {
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-    else {
+    let Some(hir) = crate::needles::ascii_hir(pattern) else {
         return Vec::new();
     };
     samples(&hir)

@@ -5,7 +5,7 @@
 //! TOML text stays each pack's text: labels, signatures and the policy version hash it.
 
 use crate::PolicyError;
-use crate::rules::{PackFile, PolicyPack};
+use crate::rules::{CompiledPack, PackFile, PolicyPack};
 use std::sync::Arc;
 
 /// Pairs each pack's TOML with its JSON form, so the two lists cannot drift apart.
@@ -44,10 +44,28 @@ pub(crate) fn needles(pattern: &str) -> Option<&'static [&'static [&'static str]
     found.ok().map(|i| NEEDLES[i].1)
 }
 
-/// The built-in packs, ready to layer. A cold hook process pays for this on every
-/// call that falls back, so the packs are parsed on two threads: the second takes the
-/// later packs, about half the text.
+/// The built-in packs, ready to layer.
 pub(crate) fn packs() -> Result<Vec<PolicyPack>, PolicyError> {
+    in_two_halves(parse)
+}
+
+/// The built-in packs, each parsed and compiled: what [`crate::Policy::builtin`] layers.
+pub(crate) fn compiled() -> Result<(Vec<PolicyPack>, Vec<CompiledPack>), PolicyError> {
+    let both = in_two_halves(|range| {
+        parse(range)?
+            .into_iter()
+            .map(|p| CompiledPack::of(&p).map(|c| (p, c)))
+            .collect()
+    })?;
+    Ok(both.into_iter().unzip())
+}
+
+/// `work` over the built-in packs, on two threads: a cold hook process pays for loading
+/// them on every call that falls back. The second thread takes the later packs, about
+/// half the text; results keep the packs' order.
+fn in_two_halves<T: Send>(
+    work: impl Fn(std::ops::Range<usize>) -> Result<Vec<T>, PolicyError> + Sync,
+) -> Result<Vec<T>, PolicyError> {
     let total: usize = BUILTIN_JSON.iter().map(|j| j.len()).sum();
     let mut half = 0;
     let mut split = 0;
@@ -58,18 +76,18 @@ pub(crate) fn packs() -> Result<Vec<PolicyPack>, PolicyError> {
     let n = BUILTIN_JSON.len();
     let (first, second) = std::thread::scope(|scope| {
         let later = std::thread::Builder::new()
-            .spawn_scoped(scope, || parse(split..n))
+            .spawn_scoped(scope, || work(split..n))
             .ok();
-        let first = parse(0..split);
-        // Without a thread (or should it panic), the later packs are parsed here.
+        let first = work(0..split);
+        // Without a thread (or should it panic), the later packs are done here.
         let second = later
             .and_then(|t| t.join().ok())
-            .unwrap_or_else(|| parse(split..n));
+            .unwrap_or_else(|| work(split..n));
         (first, second)
     });
-    let mut packs = first?;
-    packs.extend(second?);
-    Ok(packs)
+    let mut all = first?;
+    all.extend(second?);
+    Ok(all)
 }
 
 /// The built-in packs with these indexes, parsed.
@@ -130,6 +148,17 @@ mod tests {
         }
         let policy = Policy::from_packs(&fast).expect("built-in rules compile");
         assert_eq!(policy.precompile(), Vec::<String>::new());
+    }
+
+    /// The built-in policy, compiled pack by pack on two threads, is the one
+    /// `from_packs` builds: the same rules in the same order, the same version.
+    #[test]
+    fn compiled_in_parallel_is_built_alike() {
+        let built = crate::Policy::from_packs(&packs().expect("packs")).expect("rules");
+        let builtin = crate::Policy::builtin();
+        assert_eq!(builtin.rule_ids(), built.rule_ids());
+        assert_eq!(builtin.version(), built.version());
+        assert!(builtin.rule_ids().len() > 200);
     }
 
     /// Every built-in pattern's needles come from the build, and are those the

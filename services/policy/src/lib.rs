@@ -341,16 +341,15 @@ impl Policy {
             .get_or_init(|| {
                 // The packs are compiled in and tested; should one still fail to load,
                 // a policy without rules escalates everything rather than allowing it.
-                let packs = builtin::packs();
-                let policy = packs
-                    .as_deref()
-                    .ok()
-                    .and_then(|p| Policy::from_packs(p).ok());
+                let Ok((packs, compiled)) = builtin::compiled() else {
+                    return Policy::fail_closed();
+                };
+                let policy = Policy::with_rules(&packs, RuleSet::layer(&packs, compiled));
                 // Not freed: dropping the packs' thousands of small strings would cost a
                 // cold hook process a fifth of building the rules, and this process keeps
                 // the policy built from them until it exits anyway.
                 std::mem::forget(packs);
-                policy.unwrap_or_else(Policy::fail_closed)
+                policy
             })
             .clone()
     }
@@ -363,15 +362,19 @@ impl Policy {
     /// A policy from packs layered in order (see [`rules`]). Its version is derived
     /// from the packs' names and contents, so any change yields a new version.
     pub fn from_packs(packs: &[PolicyPack]) -> Result<Policy, PolicyError> {
-        let rules = RuleSet::build(packs)?;
-        Ok(Policy {
+        Ok(Policy::with_rules(packs, RuleSet::build(packs)?))
+    }
+
+    /// The policy of `packs`, whose rules are already built.
+    fn with_rules(packs: &[PolicyPack], rules: RuleSet) -> Policy {
+        Policy {
             inner: Arc::new(Inner {
                 rules,
                 sources: packs.iter().map(PolicyPack::source).collect(),
                 version: OnceLock::new(),
                 packs: OnceLock::new(),
             }),
-        })
+        }
     }
 
     /// A policy without rules: everything escalates.

@@ -890,25 +890,59 @@ pub struct RuleSet {
     gate_names: gate::Names,
 }
 
+/// One pack's rules and command specs, compiled. Independent of the other packs, so
+/// packs compile in parallel ([`crate::builtin`]); [`RuleSet::layer`] orders them.
+pub(crate) struct CompiledPack {
+    rules: Vec<Rule>,
+    /// One per `file.command`, in the same order.
+    specs: Vec<Arc<Spec>>,
+}
+
+impl CompiledPack {
+    pub(crate) fn of(p: &PolicyPack) -> Result<CompiledPack, PolicyError> {
+        Ok(CompiledPack {
+            rules: p
+                .file
+                .rule
+                .iter()
+                .map(|s| Rule::compile(s, &p.name))
+                .collect::<Result<_, _>>()?,
+            specs: p
+                .file
+                .command
+                .iter()
+                .map(|c| Arc::new(Spec::from(c)))
+                .collect(),
+        })
+    }
+}
+
 impl RuleSet {
     pub fn build(packs: &[PolicyPack]) -> Result<RuleSet, PolicyError> {
+        let compiled = packs
+            .iter()
+            .map(CompiledPack::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RuleSet::layer(packs, compiled))
+    }
+
+    /// The rule set of `packs` layered in order, from each one's [`CompiledPack`].
+    pub(crate) fn layer(packs: &[PolicyPack], compiled: Vec<CompiledPack>) -> RuleSet {
         let mut rules: Vec<Rule> = Vec::new();
         let mut specs: HashMap<String, Arc<Spec>> = HashMap::new();
         let mut tools: Vec<ToolDefault> = Vec::new();
-        for p in packs {
+        for (p, done) in packs.iter().zip(compiled) {
             if !p.restricted {
                 rules.retain(|r| !p.file.disable.contains(&r.id));
             }
-            for spec in &p.file.rule {
-                let rule = Rule::compile(spec, &p.name)?;
+            for rule in done.rules {
                 match rules.iter_mut().find(|r| r.id == rule.id) {
                     Some(_) if p.restricted => {}
                     Some(slot) => *slot = rule,
                     None => rules.push(rule),
                 }
             }
-            for c in &p.file.command {
-                let spec = Arc::new(Spec::from(c));
+            for (c, spec) in p.file.command.iter().zip(done.specs) {
                 for n in &c.names {
                     if p.restricted && specs.contains_key(n) {
                         continue;
@@ -951,7 +985,7 @@ impl RuleSet {
         }
         let mut gate_names = gate::Names::default();
         let gates = rules.iter().map(|r| gate_names.gate(r)).collect();
-        Ok(RuleSet {
+        RuleSet {
             rules,
             by_name,
             wildcard,
@@ -960,7 +994,7 @@ impl RuleSet {
             specs,
             tool_pats: tools.iter().map(|t| NamePat::new(&t.name)).collect(),
             tools,
-        })
+        }
     }
 
     /// Compiles every rule's patterns now; returns the ids of rules whose patterns

@@ -77,6 +77,16 @@ impl NatsServer {
     }
 
     fn start_in(dir: TempDir, extra_args: Vec<String>) -> NatsServer {
+        NatsServer::try_start_in(dir, extra_args).expect("nats-server starts")
+    }
+
+    /// [`NatsServer::start_with`], with the server's start error instead of a panic.
+    fn try_start_with(extra_args: Vec<String>) -> Result<NatsServer, String> {
+        let dir = tempfile::tempdir().expect("temp dir for the nats store");
+        NatsServer::try_start_in(dir, extra_args)
+    }
+
+    fn try_start_in(dir: TempDir, extra_args: Vec<String>) -> Result<NatsServer, String> {
         let options = ServerOptions {
             binary: nats_server_binary(),
             data_dir: dir.path().join("nats"),
@@ -85,17 +95,17 @@ impl NatsServer {
             host: "127.0.0.1".to_owned(),
             extra_args,
         };
-        let process = ServerProcess::start(options.clone()).expect("nats-server starts");
+        let process = ServerProcess::start(options.clone()).map_err(|e| format!("{e:?}"))?;
         // Restarts must come back on the same port, so pin the one it picked.
         let options = ServerOptions {
             port: Some(process.port()),
             ..options
         };
-        NatsServer {
+        Ok(NatsServer {
             process: Some(process),
             options,
             _dir: dir,
-        }
+        })
     }
 
     pub fn url(&self) -> String {
@@ -168,7 +178,22 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// Starts `size` routed servers. Route ports are picked free before any server
+    /// starts, so another process (or a member's own client port) can take one in
+    /// between: then the whole cluster starts again on fresh ports.
     pub fn start(size: usize) -> Cluster {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Cluster::try_start(size) {
+                Ok(cluster) => return cluster,
+                Err(e) if e.contains("address already in use") => last = e,
+                Err(e) => panic!("nats-server starts: {e}"),
+            }
+        }
+        panic!("no free route ports after five tries: {last}");
+    }
+
+    fn try_start(size: usize) -> Result<Cluster, String> {
         let routes: Vec<u16> = (0..size).map(|_| free_port()).collect();
         let route_list = routes
             .iter()
@@ -179,7 +204,7 @@ impl Cluster {
             .iter()
             .enumerate()
             .map(|(i, port)| {
-                NatsServer::start_with(vec![
+                NatsServer::try_start_with(vec![
                     "-n".into(),
                     format!("lh-{i}"),
                     "--cluster_name".into(),
@@ -190,8 +215,8 @@ impl Cluster {
                     route_list.clone(),
                 ])
             })
-            .collect();
-        Cluster { servers }
+            .collect::<Result<_, _>>()?;
+        Ok(Cluster { servers })
     }
 
     /// Every member's client URL (a client given all of them can fail over).

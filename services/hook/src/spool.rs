@@ -103,37 +103,21 @@ impl Spool {
         let digest = digest.trim();
         let live = !digest.is_empty()
             && digest.bytes().all(|b| b.is_ascii_hexdigit())
-            && self
-                .dir
-                .join(format!("{}-{digest}.json", Token::encode(&command.env.id)))
-                .exists();
+            && self.dir.join(entry_name(command, digest)).exists();
         live.then(|| digest.to_owned())
     }
 
     /// Whether any entry waits (one directory read, nothing sorted: a hook asks this
     /// on every call, however long the spool has grown while the pipeline was away).
     pub fn is_empty(&self) -> bool {
-        !self.any_entry(|_| true)
-    }
-
-    fn any_entry(&self, wanted: impl Fn(&str) -> bool) -> bool {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return false;
+            return true;
         };
-        entries.filter_map(Result::ok).any(|e| {
+        !entries.filter_map(Result::ok).any(|e| {
             e.file_name()
                 .to_str()
-                .is_some_and(|n| n.ends_with(".json") && !n.starts_with('.') && wanted(n))
+                .is_some_and(|n| n.ends_with(".json") && !n.starts_with('.'))
         })
-    }
-
-    /// `<cmd_id token>-<payload digest>.json`: two payloads never share an entry.
-    fn file_name(command: &Command) -> String {
-        format!(
-            "{}-{}.json",
-            Token::encode(&command.env.id),
-            command.payload_digest()
-        )
     }
 
     /// Writes one entry atomically (temp file + rename): a crash never leaves half.
@@ -143,7 +127,7 @@ impl Spool {
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)?;
-        let name = Spool::file_name(command);
+        let name = entry_name(command, &command.payload_digest());
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let entry = Spooled {
             command: command.clone(),
@@ -151,13 +135,16 @@ impl Spool {
         };
         std::fs::write(&tmp, serde_json::to_vec(&entry)?)?;
         std::fs::rename(tmp, self.dir.join(name))?;
-        // The first waiting payload under the id is the one the marker names.
+        // The first waiting payload under the id is the one the marker names. The entry
+        // is recorded either way: without a marker, a reused id is still caught when the
+        // entry is published (see `publish_entry`).
         if self.marked_digest(command).is_none() {
             let marker = self.id_marker(command);
-            if let Some(ids) = marker.parent() {
-                std::fs::create_dir_all(ids)?;
+            if let Some(ids) = marker.parent()
+                && std::fs::create_dir_all(ids).is_ok()
+            {
+                let _ = std::fs::write(marker, command.payload_digest());
             }
-            std::fs::write(marker, command.payload_digest())?;
         }
         Ok(())
     }
@@ -243,6 +230,11 @@ impl Spool {
             let _ = std::fs::rename(path, dir.join(name));
         }
     }
+}
+
+/// `<cmd_id token>-<payload digest>.json`: two payloads never share an entry.
+fn entry_name(command: &Command, digest: &str) -> String {
+    format!("{}-{digest}.json", Token::encode(&command.env.id))
 }
 
 /// Publishes one entry. When its command id already holds a decision for another

@@ -2,7 +2,10 @@
 //! blanked, so text inside a literal (`SELECT 'DROP TABLE users'`, `WHERE query LIKE
 //! '%DROP TABLE%'`) reads as data, not as a statement.
 
-/// Clients whose arguments, code and input are SQL (or CQL) statements.
+/// Clients whose arguments, code and input are SQL (or CQL) statements. A list in code,
+/// not a tag in the packs: a project pack (which the agent can write) may define specs
+/// for commands the built-in packs do not know, and a tag there would let it hide any
+/// command's quoted text from the text rules.
 const CLIENTS: &[&str] = &[
     "psql",
     "mysql",
@@ -34,21 +37,7 @@ pub(crate) fn blank_literals(text: &str) -> String {
     while let Some(open) = rest.find('\'') {
         out.push_str(&rest[..=open]);
         let body = &rest[open + 1..];
-        let mut close = None;
-        let mut i = 0;
-        let bytes = body.as_bytes();
-        while i < bytes.len() {
-            if bytes[i] == b'\'' {
-                if bytes.get(i + 1) == Some(&b'\'') {
-                    i += 2;
-                    continue;
-                }
-                close = Some(i);
-                break;
-            }
-            i += 1;
-        }
-        let Some(close) = close else {
+        let Some(close) = literal_end(body) else {
             out.push_str(body);
             return out;
         };
@@ -57,6 +46,21 @@ pub(crate) fn blank_literals(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Where the literal whose body starts `body` closes: the first `'` that is not
+/// doubled.
+fn literal_end(body: &str) -> Option<usize> {
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'\'', Some(b'\'')) => i += 2,
+            (b'\'', _) => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 #[cfg(test)]

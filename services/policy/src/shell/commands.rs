@@ -248,8 +248,12 @@ impl Walker<'_> {
         if rd.kind != RedirectKind::Read {
             return None;
         }
-        self.file_key(&rd.target.text)
-            .and_then(|k| self.files.get(&k).cloned())
+        self.written_file(&rd.target.text).cloned()
+    }
+
+    /// The file at `path`, when this line wrote it.
+    pub(super) fn written_file(&self, path: &str) -> Option<&Written> {
+        self.files.get(&self.file_key(path)?)
     }
 
     /// Absolute form of a literal path, for matching files across commands.
@@ -273,27 +277,33 @@ impl Walker<'_> {
             return;
         }
         let mut targets: Vec<(String, Written)> = Vec::new();
-        // What the command prints, worked out only when it goes to a file.
-        let mut out: Option<Output> = None;
-        for r in &e.redirects {
-            if matches!(r.kind, RedirectKind::Write | RedirectKind::Append)
-                && let Some(k) = self.file_key(&r.target.text)
-            {
-                let out = out.get_or_insert_with(|| output_of(e, self.env));
-                let mut producers = e
-                    .stdin
-                    .as_ref()
-                    .map(|s| s.producers.clone())
-                    .unwrap_or_default();
-                producers.push(e.name.clone());
-                targets.push((
-                    k,
-                    Written {
-                        text: out.text.clone(),
-                        producers,
-                    },
-                ));
-            }
+        // Files that get what the command prints (`> f`, `>> f`), and those `tee` copies
+        // its input into (the same text: it prints its input too).
+        let redirected = e
+            .redirects
+            .iter()
+            .filter(|r| matches!(r.kind, RedirectKind::Write | RedirectKind::Append))
+            .map(|r| &r.target);
+        let teed = e
+            .args
+            .iter()
+            .filter(|w| e.name == "tee" && !w.text.starts_with('-'));
+        let printed_to: Vec<String> = redirected
+            .chain(teed)
+            .filter_map(|w| self.file_key(&w.text))
+            .collect();
+        if !printed_to.is_empty() {
+            let mut producers = e
+                .stdin
+                .as_ref()
+                .map(|s| s.producers.clone())
+                .unwrap_or_default();
+            producers.push(e.name.clone());
+            let written = Written {
+                text: self.output_of(e).text,
+                producers,
+            };
+            targets.extend(printed_to.into_iter().map(|k| (k, written.clone())));
         }
         // Downloads: `curl -o f URL`, `wget -O f URL`, `wget URL` (saves the last segment).
         if matches!(e.name.as_str(), "curl" | "wget") {
@@ -329,23 +339,6 @@ impl Walker<'_> {
                         producers: vec![e.name.clone()],
                     },
                 ));
-            }
-        }
-        // `tee FILE…` writes what it reads into each file.
-        if e.name == "tee" {
-            let stdin = e.stdin.as_ref();
-            for f in e.args.iter().filter(|w| !w.text.starts_with('-')) {
-                if let Some(k) = self.file_key(&f.text) {
-                    let mut producers = stdin.map(|s| s.producers.clone()).unwrap_or_default();
-                    producers.push(e.name.clone());
-                    targets.push((
-                        k,
-                        Written {
-                            text: stdin.and_then(|s| s.text.clone()),
-                            producers,
-                        },
-                    ));
-                }
             }
         }
         for (k, w) in targets {

@@ -166,7 +166,6 @@ fn on_host(path: &str, mounts: &[(String, String)]) -> Option<String> {
             None if ctr.starts_with(path) && ctr[path.len()..].starts_with('/') => {
                 Some(host.clone())
             }
-            None if path.is_empty() => Some(host.clone()),
             None => None,
         }
     })

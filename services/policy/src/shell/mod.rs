@@ -28,7 +28,6 @@ mod walk;
 mod words;
 mod wrappers;
 
-use output::output_of;
 use plain::Plain;
 use text::*;
 pub use text::{ansi_c, command_name};

@@ -151,9 +151,7 @@ impl Walker<'_> {
                         text: Some(text.clone()),
                         producers: file.subst.clone(),
                     }),
-                    None => self
-                        .file_key(&file.text)
-                        .and_then(|k| self.files.get(&k).cloned()),
+                    None => self.written_file(&file.text).cloned(),
                 };
                 if let Some(w) = &written {
                     e.script_from.extend(w.producers.iter().cloned());
@@ -302,9 +300,7 @@ impl Walker<'_> {
                 match rest.iter().find(|w| !w.text.starts_with('-')) {
                     Some(file) => {
                         e.script_from = file.subst.clone();
-                        let written = self
-                            .file_key(&file.text)
-                            .and_then(|k| self.files.get(&k).cloned());
+                        let written = self.written_file(&file.text).cloned();
                         if let Some(w) = &written {
                             e.script_from.extend(w.producers.iter().cloned());
                         }

@@ -4,158 +4,169 @@
 use super::fanout::contents_of;
 use super::*;
 
-/// What a plain command writes to stdout, as far as is useful to a consumer.
-pub(super) fn output_of(e: &Effective, env: Env<'_>) -> Output {
-    let mut out = Output {
-        producers: vec![e.name.clone()],
-        ..Output::default()
-    };
-    let stdin_text = e.stdin.as_ref().and_then(|s| s.text.clone());
-    let positionals: Vec<&Word> = e
-        .args
-        .iter()
-        .filter(|w| !w.text.starts_with('-') || w.text == "-")
-        .collect();
-    match e.name.as_str() {
-        "echo" => {
-            let mut args = e.args.as_slice();
-            let mut escapes = false;
-            while let Some(first) = args.first() {
-                if first.text.starts_with('-')
-                    && first.text.len() > 1
-                    && first.text[1..]
-                        .chars()
-                        .all(|c| matches!(c, 'n' | 'e' | 'E'))
-                {
-                    escapes |= first.text.contains('e');
-                    args = &args[1..];
-                } else {
-                    break;
-                }
-            }
-            let mut text = join_words(args).text;
-            if escapes {
-                text = ansi_c(&text);
-            }
-            text.push('\n');
-            out.items = Some(
-                args.iter()
-                    .flat_map(|w| w.text.split_whitespace().map(Word::lit).collect::<Vec<_>>())
-                    .collect(),
-            );
-            out.text = Some(text);
-        }
-        "printf" => {
-            let args: Vec<&Word> = e.args.iter().filter(|w| w.text != "--").collect();
-            if let Some(fmt) = args.first() {
-                let mut text = ansi_c(&fmt.text);
-                // `printf '%s' payload`: substitute arguments in order.
-                for a in &args[1..] {
-                    if let Some(p) = text.find("%s").or_else(|| text.find("%b")) {
-                        let v = if text[p..].starts_with("%b") {
-                            ansi_c(&a.text)
-                        } else {
-                            a.text.clone()
-                        };
-                        text.replace_range(p..p + 2, &v);
+impl Walker<'_> {
+    /// What a plain command writes to stdout, as far as is useful to a consumer.
+    pub(super) fn output_of(&self, e: &Effective) -> Output {
+        let mut out = Output {
+            producers: vec![e.name.clone()],
+            ..Output::default()
+        };
+        let stdin_text = e.stdin.as_ref().and_then(|s| s.text.clone());
+        let positionals: Vec<&Word> = e
+            .args
+            .iter()
+            .filter(|w| !w.text.starts_with('-') || w.text == "-")
+            .collect();
+        match e.name.as_str() {
+            "echo" => {
+                let mut args = e.args.as_slice();
+                let mut escapes = false;
+                while let Some(first) = args.first() {
+                    if first.text.starts_with('-')
+                        && first.text.len() > 1
+                        && first.text[1..]
+                            .chars()
+                            .all(|c| matches!(c, 'n' | 'e' | 'E'))
+                    {
+                        escapes |= first.text.contains('e');
+                        args = &args[1..];
                     } else {
-                        text.push_str(&a.text);
+                        break;
                     }
                 }
-                out.items = Some(text.split_whitespace().map(Word::lit).collect());
+                let mut text = join_words(args).text;
+                if escapes {
+                    text = ansi_c(&text);
+                }
+                text.push('\n');
+                out.items = Some(
+                    args.iter()
+                        .flat_map(|w| w.text.split_whitespace().map(Word::lit).collect::<Vec<_>>())
+                        .collect(),
+                );
                 out.text = Some(text);
             }
-        }
-        "pwd" => out.text = Some(format!("{}\n", env.cwd)),
-        "git" if e.args.iter().any(|a| a.text == "--show-toplevel") => {
-            out.text = Some(format!("{}\n", env.cwd))
-        }
-        // The repository's own directory: deleting it is deleting the project's history.
-        "git"
-            if e.args
-                .iter()
-                .any(|a| a.text == "--git-dir" || a.text == "--absolute-git-dir") =>
-        {
-            out.text = Some(format!("{}/.git\n", env.cwd.trim_end_matches('/')))
-        }
-        "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
-        // Path arithmetic on known text: `$(dirname "$PWD")` is the parent directory.
-        "dirname" | "basename" | "realpath" | "readlink"
-            if positionals.len() == 1 && !positionals[0].is_dynamic() =>
-        {
-            let t = positionals[0].text.trim_end_matches('/');
-            let v = match e.name.as_str() {
-                "dirname" => match t.rfind('/') {
-                    Some(0) => "/".to_owned(),
-                    Some(p) => t[..p].to_owned(),
-                    None => ".".to_owned(),
-                },
-                "basename" => t.rsplit('/').next().unwrap_or(t).to_owned(),
-                _ if t.is_empty() => "/".to_owned(),
-                _ => t.to_owned(),
-            };
-            out.text = Some(format!("{v}\n"));
-        }
-        // `tr 'a-z' 'n-za-m'` (rot13 and other substitutions), `tr -d SET`: known text
-        // stays known, so a decoded payload piped on into a shell is judged.
-        "tr" if !positionals.is_empty() => {
-            out.text = stdin_text.and_then(|t| translate(&e.args, &t));
-        }
-        // `-` names standard input.
-        "cat" | "tee" | "tr" if positionals.iter().all(|w| w.text == "-") || e.name == "tee" => {
-            out.text = stdin_text;
-            out.items = e.stdin.as_ref().and_then(|s| s.items.clone());
-        }
-        "rev" => {
-            out.text = stdin_text
-                .map(|t| t.trim_end_matches('\n').chars().rev().collect::<String>() + "\n")
-        }
-        "base64" | "base32" | "xxd" | "openssl" | "uudecode" | "gunzip" | "zcat" | "gzip"
-        | "bzip2" | "xz" => {
-            let decode = e.args.iter().any(|w| {
-                w.text == "-d"
-                    || w.text == "--decode"
-                    || w.text == "-D"
-                    || w.text == "-r"
-                    || w.text == "-base64"
-                    || w.text == "-dc"
-            });
-            if decode {
-                out.producers.push("decoder".to_owned());
-                if e.name == "base64" {
-                    out.text = stdin_text.and_then(|t| crate::interp::b64_decode(&t));
-                } else if e.name == "xxd" {
-                    out.text = stdin_text.and_then(|t| crate::interp::hex_decode(&t));
+            "printf" => {
+                let args: Vec<&Word> = e.args.iter().filter(|w| w.text != "--").collect();
+                if let Some(fmt) = args.first() {
+                    let mut text = ansi_c(&fmt.text);
+                    // `printf '%s' payload`: substitute arguments in order.
+                    for a in &args[1..] {
+                        if let Some(p) = text.find("%s").or_else(|| text.find("%b")) {
+                            let v = if text[p..].starts_with("%b") {
+                                ansi_c(&a.text)
+                            } else {
+                                a.text.clone()
+                            };
+                            text.replace_range(p..p + 2, &v);
+                        } else {
+                            text.push_str(&a.text);
+                        }
+                    }
+                    out.items = Some(text.split_whitespace().map(Word::lit).collect());
+                    out.text = Some(text);
                 }
             }
+            "pwd" => out.text = Some(format!("{}\n", self.env.cwd)),
+            "git" if e.args.iter().any(|a| a.text == "--show-toplevel") => {
+                out.text = Some(format!("{}\n", self.env.cwd))
+            }
+            // The repository's own directory: deleting it is deleting the project's history.
+            "git"
+                if e.args
+                    .iter()
+                    .any(|a| a.text == "--git-dir" || a.text == "--absolute-git-dir") =>
+            {
+                out.text = Some(format!("{}/.git\n", self.env.cwd.trim_end_matches('/')))
+            }
+            "mktemp" => out.text = Some("/tmp/tmp.lighthouse\n".to_owned()),
+            // Path arithmetic on known text: `$(dirname "$PWD")` is the parent directory.
+            "dirname" | "basename" | "realpath" | "readlink"
+                if positionals.len() == 1 && !positionals[0].is_dynamic() =>
+            {
+                let t = positionals[0].text.trim_end_matches('/');
+                let v = match e.name.as_str() {
+                    "dirname" => match t.rfind('/') {
+                        Some(0) => "/".to_owned(),
+                        Some(p) => t[..p].to_owned(),
+                        None => ".".to_owned(),
+                    },
+                    "basename" => t.rsplit('/').next().unwrap_or(t).to_owned(),
+                    _ if t.is_empty() => "/".to_owned(),
+                    _ => t.to_owned(),
+                };
+                out.text = Some(format!("{v}\n"));
+            }
+            // `tr 'a-z' 'n-za-m'` (rot13 and other substitutions), `tr -d SET`: known text
+            // stays known, so a decoded payload piped on into a shell is judged.
+            "tr" if !positionals.is_empty() => {
+                out.text = stdin_text.and_then(|t| translate(&e.args, &t));
+            }
+            // `-` names standard input.
+            "cat" | "tee" | "tr"
+                if positionals.iter().all(|w| w.text == "-") || e.name == "tee" =>
+            {
+                out.text = stdin_text;
+                out.items = e.stdin.as_ref().and_then(|s| s.items.clone());
+            }
+            // `cat FILE…` of files this line wrote (`printf … > f && bash -c "$(cat f)"`).
+            "cat" if positionals.len() == e.args.len() => {
+                out.text = positionals
+                    .iter()
+                    .map(|f| self.written_text(&f.text))
+                    .collect();
+            }
+            "rev" => {
+                out.text = stdin_text
+                    .map(|t| t.trim_end_matches('\n').chars().rev().collect::<String>() + "\n")
+            }
+            "base64" | "base32" | "xxd" | "openssl" | "uudecode" | "gunzip" | "zcat" | "gzip"
+            | "bzip2" | "xz" => {
+                let decode = e.args.iter().any(|w| {
+                    w.text == "-d"
+                        || w.text == "--decode"
+                        || w.text == "-D"
+                        || w.text == "-r"
+                        || w.text == "-base64"
+                        || w.text == "-dc"
+                });
+                if decode {
+                    out.producers.push("decoder".to_owned());
+                    if e.name == "base64" {
+                        out.text = stdin_text.and_then(|t| crate::interp::b64_decode(&t));
+                    } else if e.name == "xxd" {
+                        out.text = stdin_text.and_then(|t| crate::interp::hex_decode(&t));
+                    }
+                }
+            }
+            "ls" => {
+                let dirs: Vec<Word> = positionals.iter().map(|w| contents_of(w)).collect();
+                out.items = Some(if dirs.is_empty() {
+                    vec![Word::lit("./*")]
+                } else {
+                    dirs
+                });
+            }
+            // An interpreter whose inline program only prints literals prints known text:
+            // `python3 -c "print('rm -rf ~')" | sh` runs what it prints.
+            name if crate::interp::language(name).is_some() => {
+                out.text = interpreter_prints(name, &e.args);
+            }
+            "which" | "type" => {
+                out.text = positionals
+                    .first()
+                    .map(|w| format!("/usr/bin/{}\n", w.text));
+            }
+            _ => {}
         }
-        "ls" => {
-            let dirs: Vec<Word> = positionals.iter().map(|w| contents_of(w)).collect();
-            out.items = Some(if dirs.is_empty() {
-                vec![Word::lit("./*")]
-            } else {
-                dirs
-            });
+        for w in &positionals {
+            out.paths.push((*w).clone());
         }
-        // An interpreter whose inline program only prints literals prints known text:
-        // `python3 -c "print('rm -rf ~')" | sh` runs what it prints.
-        name if crate::interp::language(name).is_some() => {
-            out.text = interpreter_prints(name, &e.args);
+        if let Some(s) = &e.stdin {
+            out.paths.extend(s.paths.iter().cloned());
         }
-        "which" | "type" => {
-            out.text = positionals
-                .first()
-                .map(|w| format!("/usr/bin/{}\n", w.text));
-        }
-        _ => {}
+        out
     }
-    for w in &positionals {
-        out.paths.push((*w).clone());
-    }
-    if let Some(s) = &e.stdin {
-        out.paths.extend(s.paths.iter().cloned());
-    }
-    out
 }
 
 /// What `name ARGS` prints when it is an interpreter whose inline program only prints

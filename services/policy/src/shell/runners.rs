@@ -155,19 +155,6 @@ impl Walker<'_> {
     }
 
     /// The text of a file written earlier in this command line, when known.
-    /// What `cat FILE…` prints when this line wrote every file it names
-    /// (`printf 'rm -rf ~' > f && bash -c "$(cat f)"`).
-    pub(super) fn cat_of_written(&self, e: &Effective) -> Option<String> {
-        if e.name != "cat" {
-            return None;
-        }
-        let files: Vec<&Word> = e.args.iter().filter(|w| !w.text.starts_with('-')).collect();
-        if files.is_empty() || files.len() < e.args.len() {
-            return None;
-        }
-        files.iter().map(|f| self.written_text(&f.text)).collect()
-    }
-
     /// The hooks `git SUBCOMMAND` runs that this line wrote into `.git/hooks`
     /// (`printf '#!/bin/sh\nrm -rf ~' > .git/hooks/pre-commit && … && git commit`).
     fn written_hooks(&self, subcommand: &str) -> Option<String> {
@@ -192,9 +179,8 @@ impl Walker<'_> {
         (!code.is_empty()).then(|| code.join("\n"))
     }
 
-    fn written_text(&self, path: &str) -> Option<String> {
-        let key = self.file_key(path)?;
-        self.files.get(&key)?.text.clone()
+    pub(super) fn written_text(&self, path: &str) -> Option<String> {
+        self.written_file(path)?.text.clone()
     }
 }
 

@@ -697,9 +697,7 @@ impl Walker<'_> {
                                 w.text.as_str(),
                                 "/dev/stdin" | "-" | "/proc/self/fd/0" | "/dev/fd/0"
                             )
-                            || self
-                                .file_key(&w.text)
-                                .is_some_and(|k| self.files.contains_key(&k))
+                            || self.written_file(&w.text).is_some()
                     }) =>
                 {
                     // Same as running the script with a shell.
@@ -753,11 +751,7 @@ impl Walker<'_> {
                     argv.drain(..=n);
                     continue;
                 }
-                _ if argv[0].text.contains('/')
-                    && self
-                        .file_key(&argv[0].text)
-                        .is_some_and(|k| self.files.contains_key(&k)) =>
-                {
+                _ if argv[0].text.contains('/') && self.written_file(&argv[0].text).is_some() => {
                     // `./x.sh` written earlier in this command line: run it as a script.
                     let mut args = vec![Word::lit(argv[0].text.clone())];
                     args.extend(rest.iter().cloned());
@@ -787,10 +781,7 @@ impl Walker<'_> {
                         env: extra_vars,
                         ..Effective::default()
                     };
-                    let mut out = output_of(&e, self.env);
-                    if out.text.is_none() {
-                        out.text = self.cat_of_written(&e);
-                    }
+                    let out = self.output_of(&e);
                     let mut runs_via = e.via.clone();
                     runs_via.push(format!("{} (what it runs)", e.name));
                     self.emit(e, ctx);

@@ -532,6 +532,13 @@ allow T/container :: docker run --rm -v pgdata:/var/lib/postgresql/data postgres
 """)
 
 
+# What `cat` copies from a file this line wrote is that file's text.
+B(r"""
+deny D1/exec :: echo 'rm -rf ~' > /tmp/a; cat /tmp/a > /tmp/b.sh; sh /tmp/b.sh
+allow T/cat :: echo 'ls -la' > /tmp/a; cat /tmp/a > /tmp/b.sh; sh /tmp/b.sh
+""")
+
+
 # Cases the engine still decides wrongly (see the commit log); `--pending` emits them.
 PENDING = set([
     "toolu_tx2_0193", 

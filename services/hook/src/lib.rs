@@ -7,6 +7,7 @@
 //! - [`files`]: a file on disk → one `FileVersion` on `LH_FS`, exactly once;
 //! - [`spool`]: local decisions kept until they can be published;
 //! - [`notes`]: experts' annotations of a file, for the model;
+//! - [`starts`]: when each shell command was let through, for the comparison after it;
 //! - [`post_tool`]: after a call: the files it wrote, the notes on a file it read;
 //! - [`local`]: the hook's own decision, on the built-in and the project's packs;
 //! - [`ask`]: asking the pipeline over an open connection;
@@ -35,4 +36,5 @@ pub mod protocol;
 pub mod relay;
 pub mod relay_client;
 pub mod spool;
+pub mod starts;
 pub mod sync;

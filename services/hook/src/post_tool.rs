@@ -15,8 +15,9 @@
 
 use crate::files::{FileSpool, Origin, Project, read_version};
 use crate::protocol::Call;
+use crate::starts::StartLog;
 use lighthouse_config::Settings;
-use lighthouse_schemas::{FileVersion, Token};
+use lighthouse_schemas::FileVersion;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -44,22 +45,11 @@ pub fn written_file(tool_name: &str, tool_input: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn marker(settings: &Settings, id: &str) -> PathBuf {
-    settings
-        .state_dir()
-        .join("shell")
-        .join(Token::encode(id).as_str())
-}
-
 /// Notes when a shell command was let through to run (before its decision, so the
-/// comparison after it misses nothing): an empty file whose mtime is the start.
+/// comparison after it misses nothing).
 pub fn mark_shell_start(settings: &Settings, id: &str) {
-    let path = marker(settings, id);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Err(e) = std::fs::write(&path, b"") {
-        tracing::warn!(error = %e, "shell_marker_failed");
+    if let Err(e) = StartLog::new(&settings.state_dir()).mark(id) {
+        tracing::warn!(error = %e, "shell_start_not_noted");
     }
 }
 
@@ -90,13 +80,10 @@ fn written_files(settings: &Settings, call: &Call, id: &str, project: &Project) 
     if let Some(patch) = crate::protocol::codex::patch_text(&call.tool_name, &call.tool_input) {
         return crate::protocol::codex::patched_files(&patch);
     }
-    if call.tool_name == "Bash" {
-        let path = marker(settings, id);
-        let since = std::fs::metadata(&path).and_then(|m| m.modified());
-        let _ = std::fs::remove_file(&path);
-        if let Ok(since) = since {
-            return changed_since(project, since);
-        }
+    if call.tool_name == "Bash"
+        && let Some(since) = StartLog::new(&settings.state_dir()).start_of(id)
+    {
+        return changed_since(project, since);
     }
     Vec::new()
 }
@@ -283,10 +270,11 @@ mod tests {
         std::fs::write(root.join(".gitignore"), "target/\n").unwrap();
         std::fs::write(root.join("old.txt"), "old").unwrap();
         let project = Project::enclosing(&root, None).unwrap();
-        // File times come from the kernel's coarse clock: the mark is a file too.
-        let mark = dir.path().join("mark");
-        std::fs::write(&mark, b"").unwrap();
-        let since = std::fs::metadata(&mark).unwrap().modified().unwrap();
+        // File times come from the kernel's coarse clock, the start from the precise
+        // one: a file written right after the mark still counts.
+        let starts = crate::starts::StartLog::new(dir.path());
+        starts.mark("cmd").unwrap();
+        let since = starts.start_of("cmd").unwrap();
         std::fs::write(root.join("new.txt"), "new").unwrap();
         std::fs::write(root.join("target/out.bin"), "built").unwrap();
         std::fs::write(root.join(".git/index"), "x").unwrap();

@@ -2,11 +2,12 @@
 //! loads them once per tool call, so they load from JSON (converted from the TOML by
 //! `build.rs`; serde_json reads it several times faster than the toml crate) and skip
 //! the load-time rule check (the tests run it on every built-in pack instead). The
-//! TOML text stays each pack's text: labels, signatures and the policy version hash it.
+//! TOML text stays each pack's text: labels and the policy version are made of its
+//! SHA-256, which `build.rs` computes too.
 
 use crate::PolicyError;
+use crate::dense::Dense;
 use crate::rules::{CompiledPack, PackFile, PolicyPack};
-use std::sync::Arc;
 
 /// Pairs each pack's TOML with its JSON form, so the two lists cannot drift apart.
 macro_rules! builtin_packs {
@@ -17,6 +18,9 @@ macro_rules! builtin_packs {
         /// [`BUILTIN_PACKS`] as JSON, in the same order.
         const BUILTIN_JSON: &[&str] =
             &[$(include_str!(concat!(env!("OUT_DIR"), "/packs/", $file, ".json"))),*];
+        /// The SHA-256 of each of [`BUILTIN_PACKS`]' texts (hex), in the same order.
+        const BUILTIN_DIGESTS: &[&str] =
+            &[$(include_str!(concat!(env!("OUT_DIR"), "/packs/", $file, ".sha256"))),*];
     };
 }
 
@@ -42,6 +46,22 @@ include!(concat!(env!("OUT_DIR"), "/needles.rs"));
 pub(crate) fn needles(pattern: &str) -> Option<&'static [&'static [&'static str]]> {
     let found = NEEDLES.binary_search_by(|(p, _)| (*p).cmp(pattern));
     found.ok().map(|i| NEEDLES[i].1)
+}
+
+// `DFAS`: where each built-in pattern's DFA sits in `dfas.bin` (see `build.rs`).
+include!(concat!(env!("OUT_DIR"), "/dfas.rs"));
+
+/// Lets the DFAs be read in place: their tables are `u32`s.
+#[repr(C, align(8))]
+struct Aligned<T: ?Sized>(T);
+
+static DFA_BYTES: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/dfas.bin")));
+
+/// The DFA `build.rs` built for `pattern`, if it is a built-in one that has one.
+pub(crate) fn dense(pattern: &str) -> Option<Dense> {
+    let i = DFAS.binary_search_by(|(p, ..)| (*p).cmp(pattern)).ok()?;
+    let (_, start, len) = DFAS[i];
+    Dense::read(DFA_BYTES.0.get(start..start + len)?)
 }
 
 /// The built-in packs, ready to layer.
@@ -94,15 +114,16 @@ fn in_two_halves<T: Send>(
 fn parse(range: std::ops::Range<usize>) -> Result<Vec<PolicyPack>, PolicyError> {
     BUILTIN_PACKS[range.clone()]
         .iter()
-        .zip(&BUILTIN_JSON[range])
-        .map(|(&(name, toml_text), json)| {
+        .zip(&BUILTIN_JSON[range.clone()])
+        .zip(&BUILTIN_DIGESTS[range])
+        .map(|((&(name, _), json), digest)| {
             let file: PackFile = serde_json::from_str(json).map_err(|e| PolicyError::Pack {
                 pack: name.to_owned(),
                 message: e.to_string(),
             })?;
             Ok(PolicyPack {
                 name: name.to_owned(),
-                text: Arc::from(toml_text),
+                digest: (*digest).to_owned(),
                 restricted: false,
                 file,
             })
@@ -140,7 +161,7 @@ mod tests {
         let fast = packs().expect("built-in packs load");
         for (c, f) in checked.iter().zip(&fast) {
             assert_eq!(c.name, f.name);
-            assert_eq!(c.text, f.text);
+            assert_eq!(c.digest, f.digest);
             assert_eq!(
                 c.rule_ids().collect::<Vec<_>>(),
                 f.rule_ids().collect::<Vec<_>>()
@@ -174,6 +195,25 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 100, "{checked} patterns");
+    }
+
+    /// Every built-in pattern with a DFA has it from the build, and it is the DFA the
+    /// pattern gives when built at run time.
+    #[test]
+    fn built_dfas_are_those_built_at_run_time() {
+        let rules = RuleSet::build(&packs().expect("built-in packs load")).expect("rules");
+        let mut read = 0;
+        for (id, l) in rules.patterns() {
+            let stored = dense(l.pattern());
+            let built = Dense::build(l.pattern(), false);
+            assert_eq!(
+                stored.as_ref().map(Dense::to_bytes),
+                built.as_ref().map(Dense::to_bytes),
+                "{id}"
+            );
+            read += usize::from(stored.is_some());
+        }
+        assert!(read > 100, "{read} DFAs read");
     }
 
     /// Every built-in pattern has an ASCII form (the fast one to build), and it (and the
@@ -259,14 +299,17 @@ mod tests {
         }
     }
 
-    /// Hooks and validators must agree on the version: it still hashes the TOML texts.
+    /// Hooks and validators must agree on the version: it hashes the TOML texts (by
+    /// their digests, computed at build time for the built-in packs).
     #[test]
     fn version_hashes_the_toml_texts() {
         let mut h = Sha256::new();
-        for (name, text) in BUILTIN_PACKS {
+        for ((name, text), built) in BUILTIN_PACKS.iter().zip(BUILTIN_DIGESTS) {
+            let digest = hex::encode(Sha256::digest(text.as_bytes()));
+            assert_eq!(&digest, built, "{name}");
             h.update(name.as_bytes());
             h.update([0]);
-            h.update(text.as_bytes());
+            h.update(digest.as_bytes());
             h.update([0, 0]);
         }
         let want = format!("policy-{}", &hex::encode(h.finalize())[..16]);

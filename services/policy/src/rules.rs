@@ -221,8 +221,10 @@ pub struct RuleSpec {
 #[derive(Debug, Clone)]
 pub struct PolicyPack {
     pub name: String,
-    /// The text it came from (part of the policy's version).
-    pub text: Arc<str>,
+    /// The SHA-256 of the text it came from, hex: what the policy's version and the
+    /// pack's label are made of (a built-in pack's was computed when the crate was
+    /// built).
+    pub(crate) digest: String,
     /// Restricted packs (a project's own `.lighthouse/policy.toml`) may only tighten:
     /// their `disable` list, rule overrides, redefinitions of known commands and
     /// looser tool defaults are ignored. The repository an agent works in must not be
@@ -242,7 +244,7 @@ impl PolicyPack {
     pub(crate) fn source(&self) -> PackSource {
         PackSource {
             name: self.name.clone(),
-            text: self.text.clone(),
+            digest: self.digest.clone(),
             restricted: self.restricted,
         }
     }
@@ -261,7 +263,7 @@ impl PolicyPack {
         })?;
         let pack = PolicyPack {
             name: name.to_owned(),
-            text: Arc::from(toml_text),
+            digest: digest_of(toml_text),
             restricted: false,
             file,
         };
@@ -336,22 +338,27 @@ impl PolicyPack {
     }
 }
 
-/// A pack's name, text and kind: what identifies it in versions and labels.
+/// A pack's name, text digest and kind: what identifies it in versions and labels.
 #[derive(Debug, Clone)]
 pub(crate) struct PackSource {
     pub name: String,
-    pub text: Arc<str>,
+    /// See [`PolicyPack::digest`].
+    pub digest: String,
     pub restricted: bool,
 }
 
 impl PackSource {
     /// See [`PolicyPack::label`].
     pub fn label(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = hex::encode(Sha256::digest(self.text.as_bytes()));
         let kind = if self.restricted { " (restricted)" } else { "" };
-        format!("{}@{}{kind}", self.name, &digest[..12])
+        format!("{}@{}{kind}", self.name, &self.digest[..12])
     }
+}
+
+/// A pack text's SHA-256, hex (see [`PolicyPack::digest`]).
+pub(crate) fn digest_of(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// A name pattern: exact, or with `*` standing for any text (`mcp__*`, `mcp__*__get_*`).
@@ -488,7 +495,9 @@ pub struct LazyRegex {
     /// Boxed, like `dense`: a cold start builds hundreds of these and fills neither,
     /// and inline they made each one 1.8 KB of fresh memory to fault in.
     split: OnceLock<Option<Box<split::Split>>>,
-    /// The ASCII form as a full DFA, built by [`RuleSet::precompile`] only ([`Dense`]).
+    /// The ASCII form as a full DFA ([`Dense`]): a built-in pattern's is read from the
+    /// binary when a call first needs it; others are built by [`RuleSet::precompile`]
+    /// only.
     dense: OnceLock<Option<Box<Dense>>>,
 }
 
@@ -552,6 +561,16 @@ impl LazyRegex {
             })
     }
 
+    /// A built-in pattern's DFA, read from the binary on first use. Nothing is kept for
+    /// another pattern, so [`RuleSet::precompile`] can still build one.
+    fn built_in_dense(&self) -> Option<&Dense> {
+        if let Some(known) = self.dense.get() {
+            return known.as_deref();
+        }
+        let read = crate::builtin::dense(&self.pattern)?;
+        self.dense.get_or_init(|| Some(Box::new(read))).as_deref()
+    }
+
     /// The Unicode form (the pattern as written).
     pub(crate) fn get(&self) -> Option<&Regex> {
         self.compiled
@@ -591,6 +610,11 @@ impl LazyRegex {
             }
             if self.ascii.get().is_none() && self.needles().rule_out(text) {
                 return false;
+            }
+            if let Some(d) = self.built_in_dense()
+                && let Some(m) = d.is_match(text.as_bytes())
+            {
+                return m;
             }
             if let Some(r) = self.get_ascii() {
                 if let Some(split) = self.split() {
@@ -929,17 +953,27 @@ impl RuleSet {
     /// The rule set of `packs` layered in order, from each one's [`CompiledPack`].
     pub(crate) fn layer(packs: &[PolicyPack], compiled: Vec<CompiledPack>) -> RuleSet {
         let mut rules: Vec<Rule> = Vec::new();
+        // Where each rule id sits in `rules`: a search per rule made layering quadratic.
+        let mut slots: HashMap<String, usize> = HashMap::new();
         let mut specs: HashMap<String, Arc<Spec>> = HashMap::new();
         let mut tools: Vec<ToolDefault> = Vec::new();
         for (p, done) in packs.iter().zip(compiled) {
-            if !p.restricted {
+            if !p.restricted && !p.file.disable.is_empty() {
                 rules.retain(|r| !p.file.disable.contains(&r.id));
+                slots = rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (r.id.clone(), i))
+                    .collect();
             }
             for rule in done.rules {
-                match rules.iter_mut().find(|r| r.id == rule.id) {
+                match slots.get(&rule.id) {
                     Some(_) if p.restricted => {}
-                    Some(slot) => *slot = rule,
-                    None => rules.push(rule),
+                    Some(&i) => rules[i] = rule,
+                    None => {
+                        slots.insert(rule.id.clone(), rules.len());
+                        rules.push(rule);
+                    }
                 }
             }
             for (c, spec) in p.file.command.iter().zip(done.specs) {
@@ -1017,8 +1051,11 @@ impl RuleSet {
                     Some(split) => split.precompile(),
                     // Only where the ASCII form compiles: the DFA stands in for it.
                     None if ascii => {
-                        l.dense
-                            .get_or_init(|| Dense::build(&l.pattern, false).map(Box::new));
+                        l.dense.get_or_init(|| {
+                            crate::builtin::dense(&l.pattern)
+                                .or_else(|| Dense::build(&l.pattern, false))
+                                .map(Box::new)
+                        });
                     }
                     None => {}
                 }

@@ -74,7 +74,7 @@ pub(crate) fn compiled() -> Result<(Vec<PolicyPack>, Vec<CompiledPack>), PolicyE
     let both = in_two_halves(|range| {
         parse(range)?
             .into_iter()
-            .map(|p| CompiledPack::of(&p).map(|c| (p, c)))
+            .map(|mut p| CompiledPack::taking_rules(&mut p).map(|c| (p, c)))
             .collect()
     })?;
     Ok(both.into_iter().unzip())

@@ -38,8 +38,10 @@ pub struct PackFile {
     pub command: Vec<CommandSpec>,
     #[serde(default)]
     pub tool: Vec<ToolDefault>,
+    /// Boxed: a spec is most of a kilobyte, and a list of them grown step by step as
+    /// it is read (JSON does not say how long it is) cost a cold hook 0.6 MB of copies.
     #[serde(default)]
-    pub rule: Vec<RuleSpec>,
+    pub rule: Vec<Box<RuleSpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -692,11 +694,12 @@ impl Rule {
         ] {
             check_syntax(pats, pack, &s.id)?;
         }
-        Rule::compile(s, pack).map(drop)
+        Rule::compile(s.clone(), pack).map(drop)
     }
 
-    /// Builds a rule from a spec whose patterns were checked when its pack loaded.
-    fn compile(s: &RuleSpec, pack: &str) -> Result<Rule, PolicyError> {
+    /// Builds a rule from a spec whose patterns were checked when its pack loaded (its
+    /// lists move into the rule: a cold hook allocates each string once).
+    fn compile(s: RuleSpec, pack: &str) -> Result<Rule, PolicyError> {
         let err = |m: &str| PolicyError::Rule {
             pack: pack.to_owned(),
             rule: s.id.clone(),
@@ -713,42 +716,50 @@ impl Rule {
         if s.mark && (s.production.is_some() || !s.chain_all.is_empty()) {
             return Err(err("a mark has no verdict of its own"));
         }
+        let names = |list: &[String]| list.iter().map(|c| NamePat::new(c)).collect();
+        let paths_any = classes(&s.paths_any, pack, &s.id)?;
+        let paths_none = classes(&s.paths_none, pack, &s.id)?;
+        let dest_any = classes(&s.dest_any, pack, &s.id)?;
+        let src_any = classes(&s.src_any, pack, &s.id)?;
+        let writes_any = classes(&s.writes_any, pack, &s.id)?;
+        let stdin_paths_any = classes(&s.stdin_paths_any, pack, &s.id)?;
+        let reason = if s.reason.is_empty() {
+            s.id.clone()
+        } else {
+            s.reason
+        };
         Ok(Rule {
-            id: s.id.clone(),
             verdict,
             production: s.production,
             mark: s.mark,
-            chain_all: s.chain_all.iter().map(|c| NamePat::new(c)).collect(),
+            chain_all: names(&s.chain_all),
             risk: s.risk.unwrap_or(Risk::Medium),
-            reason: if s.reason.is_empty() {
-                s.id.clone()
-            } else {
-                s.reason.clone()
-            },
-            alternative: s.alternative.clone(),
+            reason,
+            alternative: s.alternative,
             pack: pack.to_owned(),
-            commands: s.commands.iter().map(|c| NamePat::new(c)).collect(),
-            not_commands: s.not_commands.iter().map(|c| NamePat::new(c)).collect(),
-            sub: s.sub.clone(),
-            flags_all: s.flags_all.clone(),
-            flags_any: s.flags_any.clone(),
-            flags_none: s.flags_none.clone(),
-            paths_any: classes(&s.paths_any, pack, &s.id)?,
-            paths_none: classes(&s.paths_none, pack, &s.id)?,
-            dest_any: classes(&s.dest_any, pack, &s.id)?,
-            src_any: classes(&s.src_any, pack, &s.id)?,
-            writes_any: classes(&s.writes_any, pack, &s.id)?,
-            stdin_paths_any: classes(&s.stdin_paths_any, pack, &s.id)?,
+            commands: names(&s.commands),
+            not_commands: names(&s.not_commands),
+            sub: s.sub,
+            flags_all: s.flags_all,
+            flags_any: s.flags_any,
+            flags_none: s.flags_none,
+            paths_any,
+            paths_none,
+            dest_any,
+            src_any,
+            writes_any,
+            stdin_paths_any,
             args_any: regexes(&s.args_any),
             args_none: regexes(&s.args_none),
             text_any: regexes(&s.text_any),
             text_none: regexes(&s.text_none),
             operands_any: regexes(&s.operands_any),
-            tags_any: s.tags_any.clone(),
-            tags_all: s.tags_all.clone(),
-            tags_none: s.tags_none.clone(),
-            script_from_any: s.script_from_any.iter().map(|c| NamePat::new(c)).collect(),
-            stdin_from_any: s.stdin_from_any.iter().map(|c| NamePat::new(c)).collect(),
+            tags_any: s.tags_any,
+            tags_all: s.tags_all,
+            tags_none: s.tags_none,
+            script_from_any: names(&s.script_from_any),
+            stdin_from_any: names(&s.stdin_from_any),
+            id: s.id,
         })
     }
 
@@ -924,13 +935,25 @@ pub(crate) struct CompiledPack {
 
 impl CompiledPack {
     pub(crate) fn of(p: &PolicyPack) -> Result<CompiledPack, PolicyError> {
+        CompiledPack::with_rules(p, p.file.rule.clone())
+    }
+
+    /// Compiles `p`, moving its rules out of it: for a pack kept only for its name,
+    /// digest and layering lists (see [`crate::builtin`]).
+    pub(crate) fn taking_rules(p: &mut PolicyPack) -> Result<CompiledPack, PolicyError> {
+        let rules = std::mem::take(&mut p.file.rule);
+        CompiledPack::with_rules(p, rules)
+    }
+
+    #[expect(clippy::vec_box, reason = "the list as PackFile holds it (see there)")]
+    fn with_rules(p: &PolicyPack, rules: Vec<Box<RuleSpec>>) -> Result<CompiledPack, PolicyError> {
+        // Sized up front (collecting results grows the list step by step).
+        let mut compiled = Vec::with_capacity(rules.len());
+        for s in rules {
+            compiled.push(Rule::compile(*s, &p.name)?);
+        }
         Ok(CompiledPack {
-            rules: p
-                .file
-                .rule
-                .iter()
-                .map(|s| Rule::compile(s, &p.name))
-                .collect::<Result<_, _>>()?,
+            rules: compiled,
             specs: p
                 .file
                 .command
@@ -952,9 +975,12 @@ impl RuleSet {
 
     /// The rule set of `packs` layered in order, from each one's [`CompiledPack`].
     pub(crate) fn layer(packs: &[PolicyPack], compiled: Vec<CompiledPack>) -> RuleSet {
-        let mut rules: Vec<Rule> = Vec::new();
+        // Room for every rule at once: a rule is half a kilobyte, and growing the list
+        // step by step faulted in three times the memory it ends with.
+        let total = compiled.iter().map(|c| c.rules.len()).sum();
+        let mut rules: Vec<Rule> = Vec::with_capacity(total);
         // Where each rule id sits in `rules`: a search per rule made layering quadratic.
-        let mut slots: HashMap<String, usize> = HashMap::new();
+        let mut slots: HashMap<String, usize> = HashMap::with_capacity(total);
         let mut specs: HashMap<String, Arc<Spec>> = HashMap::new();
         let mut tools: Vec<ToolDefault> = Vec::new();
         for (p, done) in packs.iter().zip(compiled) {

@@ -1,7 +1,8 @@
 //! The hook's own promises under faults (issue 10): its answer comes within the stated
 //! bound whatever the server does, a call no validator hears is answered at once even
 //! when experts would be asked, a call too large for a message is still recorded, and
-//! one spool entry the server refuses for good never holds back the others.
+//! one spool entry the server refuses for good never holds back the others; a hook held
+//! up by anything at all still refuses the call before its client gives up.
 
 use crate::escalation::Esc;
 use crate::faults::{HOOK_BOUND, LIMIT, decisions_per_command};
@@ -220,4 +221,47 @@ async fn with_experts_asked_the_wait_ends_at_the_escalation_deadline() {
     assert_eq!(permission(&answer), "ask", "{answer}");
     assert!(reason(&answer).contains("decided locally"), "{answer}");
     nix::sys::signal::kill(aggregator, nix::sys::signal::Signal::SIGCONT).unwrap();
+}
+
+/// A client that never closes the hook's stdin (or anything else that holds a hook: a
+/// FIFO where a file should be, a stalled disk) still gets an answer, a refusal, once
+/// the longest configured wait and the watchdog's grace have passed. Before the
+/// watchdog, such a hook waited for as long as the client let it, and a client that
+/// gives up on a hook may run the call.
+#[test]
+fn a_hook_held_up_refuses_the_call_before_its_client_gives_up() {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = lighthouse(state.path(), "nats://127.0.0.1:1");
+    for setting in [
+        "LIGHTHOUSE__HOOK__DECISION_TIMEOUT_MS",
+        "LIGHTHOUSE__HOOK__ESCALATION_WAIT_MS",
+        "LIGHTHOUSE__FILES__PUBLISH_TIMEOUT_MS",
+    ] {
+        cmd.env(setting, "1000");
+    }
+    let started = std::time::Instant::now();
+    let mut child = spawn_piped(cmd.args(["hook", "claude"]));
+    // Half a call, and the pipe held open: the hook waits for the rest.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        br#"{"session_id": "s", "hook_event_name": "PreTo"#,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    drop(stdin);
+    let limit = Duration::from_millis(1000) + lighthouse_hook::watchdog::GRACE;
+    assert!(
+        took >= limit,
+        "answered after {took:?}, before the limit {limit:?}"
+    );
+    assert!(
+        took < limit + Duration::from_secs(10),
+        "answered after {took:?}"
+    );
+    assert!(out.status.success(), "exit status {:?}", out.status);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(permission(&answer), "deny", "{answer}");
+    assert!(reason(&answer).contains("did not finish"), "{answer}");
 }

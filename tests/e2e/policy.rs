@@ -29,12 +29,7 @@ fn check_reads_a_hook_payload_and_prints_one_decision() {
 
 fn run_stdin(cmd: &mut std::process::Command, input: &str) -> std::process::Output {
     use std::io::Write;
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(cmd);
     // Feed stdin from another thread: a large input and a large output would otherwise
     // each wait for the other's pipe to drain.
     let mut stdin = child.stdin.take().unwrap();

@@ -103,17 +103,20 @@ pub fn run_hook(mut cmd: Command, payload: &Value) -> (Value, Duration) {
 
 pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> (Output, Duration) {
     let start = Instant::now();
-    let mut child = cmd
-        .args(["hook", "claude"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(cmd.args(["hook", "claude"]));
     // The hook stops reading at its size bound; a broken pipe then is expected.
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let out = child.wait_with_output().unwrap();
     (out, start.elapsed())
+}
+
+/// `cmd` started with stdin, stdout and stderr piped.
+pub fn spawn_piped(cmd: &mut Command) -> std::process::Child {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 pub fn pre_tool_use(tool: &str, input: Value, id: &str) -> Value {

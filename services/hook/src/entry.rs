@@ -2,6 +2,7 @@
 //! and its exit code. Shared by `lighthouse-hook <client>` and `lighthouse hook <client>`.
 
 use crate::protocol::{self, Client, Output};
+use crate::watchdog;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -13,29 +14,51 @@ pub const EXIT_CONFIG: u8 = 64;
 /// that protocol's blocking exit code (0 with deny JSON, or 2): clients treat any other
 /// code (64, or Rust's 101 on a panic) as a non-blocking error and run the call.
 pub fn main(client: Client) -> ExitCode {
+    let started = std::time::Instant::now();
+    watchdog::start(watchdog::BEFORE_SETTINGS, move |ran| {
+        let refusal = protocol::render_refusal(
+            client,
+            &format!(
+                "Lighthouse: the hook did not finish within {} s (stuck on a file or the network?); failing closed",
+                ran.as_secs()
+            ),
+        );
+        emit(&refusal)
+    });
     std::panic::set_hook(Box::new(move |info| {
         let refusal = protocol::render_refusal(
             client,
             &format!("Lighthouse: the hook crashed ({info}); failing closed"),
         );
-        emit(&refusal);
-        std::process::exit(refusal.code.into());
+        std::process::exit(emit(&refusal).into());
     }));
     let output = match usable_settings() {
         Ok(settings) => {
+            watchdog::set_limit_from(started, longest_wait(&settings) + watchdog::GRACE);
             init_tracing();
             crate::hook::run(&settings, client, std::io::stdin().lock())
         }
         Err(why) => protocol::render_refusal(client, &format!("Lighthouse: {why}; failing closed")),
     };
-    emit(&output);
+    let code = emit(&output);
     // Benchmarks read the hook's own peak memory; nothing else sets this.
     if std::env::var_os("LIGHTHOUSE_REPORT_PEAK_RSS").is_some()
         && let Some(kb) = peak_rss_kb()
     {
         eprintln!("lighthouse-peak-rss-kb={kb}");
     }
-    ExitCode::from(output.code)
+    ExitCode::from(code)
+}
+
+/// The longest any hook path waits on purpose, by the settings.
+fn longest_wait(settings: &lighthouse_config::Settings) -> std::time::Duration {
+    let hook = &settings.hook;
+    let ms = [
+        hook.decision_timeout_ms,
+        hook.escalation_wait_ms,
+        settings.files.publish_timeout_ms,
+    ];
+    std::time::Duration::from_millis(ms.into_iter().max().unwrap_or_default())
 }
 
 /// Settings the hook can act on: valid, with readable state and usable credentials.
@@ -63,15 +86,19 @@ fn init_tracing() {
     };
 }
 
-fn emit(output: &Output) {
-    if let Some(text) = &output.stdout {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
-    }
-    if let Some(text) = &output.stderr {
-        eprintln!("{text}");
-    }
+/// Writes `output` unless an answer was written already (by the watchdog, or before a
+/// panic); returns the exit code of the answer that stands.
+fn emit(output: &Output) -> u8 {
+    watchdog::answer_once(output.code, || {
+        if let Some(text) = &output.stdout {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
+        if let Some(text) = &output.stderr {
+            eprintln!("{text}");
+        }
+    })
 }
 
 /// This process's peak resident set (VmHWM), in KiB.

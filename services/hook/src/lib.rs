@@ -17,6 +17,7 @@
 //!   answers' signatures);
 //! - [`hook`]: before a call: publish, wait for the decision, fall back locally;
 //! - [`install`]: registers the hook in each client's settings;
+//! - [`watchdog`]: a stuck hook still answers, with a refusal, before its client gives up;
 //! - [`entry`]: the process: settings, stdin, stdout/stderr, exit code.
 //!
 //! The policy engine (tree-sitter) is linked in but only built when the hook decides
@@ -38,3 +39,4 @@ pub mod relay_client;
 pub mod spool;
 pub mod starts;
 pub mod sync;
+pub mod watchdog;

@@ -55,6 +55,11 @@ impl StartLog {
             .map_err(std::io::Error::other)?
             .as_nanos();
         let line = format!("{} {nanos}\n", Token::encode(id));
+        // A FIFO planted here would hold the hook in `open` (the watchdog would answer,
+        // but only after the longest wait).
+        if std::fs::symlink_metadata(self.current()).is_ok_and(|m| !m.is_file()) {
+            return Err(std::io::Error::other("the start log is not a regular file"));
+        }
         let open = || {
             std::fs::OpenOptions::new()
                 .append(true)
@@ -90,6 +95,9 @@ impl StartLog {
 }
 
 fn read_log(path: &Path) -> Option<Vec<u8>> {
+    if !std::fs::symlink_metadata(path).ok()?.is_file() {
+        return None;
+    }
     let mut text = Vec::new();
     std::fs::File::open(path)
         .ok()?
@@ -168,6 +176,21 @@ mod tests {
             Some(t0 + Duration::from_secs(last) - CLOCK_SLACK)
         );
         assert_eq!(log.start_of(&format!("toolu_{:024}", 0)), None);
+    }
+
+    /// Something other than a file where the log should be (a FIFO would block `open`)
+    /// is refused at once, and read as no start.
+    #[test]
+    fn a_fifo_for_a_log_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = StartLog::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("shell")).unwrap();
+        for path in [log.current(), log.previous()] {
+            let made = std::process::Command::new("mkfifo").arg(&path).status();
+            assert!(made.unwrap().success());
+        }
+        assert!(log.mark("cmd").is_err());
+        assert_eq!(log.start_of("cmd"), None);
     }
 
     /// Hooks append at once from several processes: every line stays whole.

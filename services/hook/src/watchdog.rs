@@ -5,7 +5,7 @@
 //! longest any path may take; then, unless the hook has answered, it refuses the call
 //! in the client's protocol and ends the process.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// What the slowest legitimate path needs past the longest configured wait
@@ -18,8 +18,9 @@ pub const BEFORE_SETTINGS: Duration = Duration::from_secs(65);
 
 /// The exit code of the answer the process wrote, once written (there is only one).
 static ANSWERED: Mutex<Option<u8>> = Mutex::new(None);
-/// When the watchdog answers.
+/// When the watchdog answers; [`MOVED`] wakes it when this changes.
 static DEADLINE: Mutex<Option<Instant>> = Mutex::new(None);
+static MOVED: Condvar = Condvar::new();
 
 /// Writes the answer with `write` unless one was written already; returns the exit
 /// code of the answer that stands (`code`, or the earlier one's), which the process
@@ -54,19 +55,40 @@ pub fn start(limit: Duration, expire: impl FnOnce(Duration) -> u8 + Send + 'stat
 /// Moves the deadline to `limit` after `started` (the settings' waits, once read).
 pub fn set_limit_from(started: Instant, limit: Duration) {
     *DEADLINE.lock().unwrap_or_else(PoisonError::into_inner) = Some(started + limit);
+    MOVED.notify_all();
 }
 
-/// Sleeps until the deadline, following it if it moves; returns it.
+/// Sleeps until the deadline, following it when it moves (earlier or later); returns it.
 fn wait_out() -> Instant {
+    let mut deadline = DEADLINE.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
-        let deadline = DEADLINE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unwrap_or_else(Instant::now);
+        let due = deadline.unwrap_or_else(Instant::now);
         let now = Instant::now();
-        if now >= deadline {
-            return deadline;
+        if now >= due {
+            return due;
         }
-        std::thread::sleep(deadline - now);
+        deadline = MOVED
+            .wait_timeout(deadline, due - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The watch follows a deadline moved earlier while it already waits (the limit
+    /// from the settings comes after the thread has started waiting out the longest).
+    #[test]
+    fn a_deadline_moved_earlier_wakes_the_watch() {
+        let started = Instant::now();
+        set_limit_from(started, Duration::from_secs(600));
+        let watch = std::thread::spawn(wait_out);
+        std::thread::sleep(Duration::from_millis(50));
+        set_limit_from(started, Duration::from_millis(100));
+        let due = watch.join().unwrap();
+        assert_eq!(due, started + Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_secs(60));
     }
 }

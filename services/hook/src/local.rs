@@ -29,14 +29,6 @@ pub fn local_policy(cwd: &Path) -> Policy {
     })
 }
 
-/// Starts loading the built-in policy on another thread, for a call likely to be
-/// decided here: a local decision then costs little more than deciding, and a call the
-/// pipeline answers exits without waiting for the load. Without a thread to be had,
-/// the call loads it when it needs it, as it would anyway.
-pub fn load_in_background() {
-    let _ = std::thread::Builder::new().spawn(|| drop(Policy::builtin()));
-}
-
 /// The hook's own decision on `command` (tier `fallback`, unsigned).
 pub fn decide_locally(command: &Command) -> Decision {
     let home = lighthouse_config::home_dir();

@@ -1,7 +1,7 @@
 //! Converts the built-in packs (`packs/*.toml`) to JSON at build time: a hook process
 //! loads them once per tool call, and serde_json reads the same data several times
-//! faster than the toml crate. The TOML stays the source of truth (and what the
-//! policy version hashes); `src/builtin.rs` includes both.
+//! faster than the toml crate. The TOML stays the source of truth (its SHA-256 is what
+//! the policy version is made of); `src/builtin.rs` includes both.
 //!
 //! It also hashes each pack's TOML (`<file>.sha256`): a hook's first decision names the
 //! policy's version and packs, and hashing 120 KB of text cost it 0.13 ms.
@@ -75,41 +75,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             hex::encode(Sha256::digest(text.as_bytes())),
         )?;
     }
-    write_needles(&out.with_file_name("needles.rs"), &patterns)?;
-    write_dfas(&out.with_file_name("dfas"), patterns.keys())
+    write_patterns(&out.with_file_name("patterns"), &patterns)
 }
 
-/// `dfas.bin`: each pattern's serialized DFA (where it has one), every one starting at
-/// a multiple of 8; `dfas.rs`: `DFAS`, (pattern, start, length) sorted by pattern.
-fn write_dfas<'a>(
+/// `patterns.rs`: `PATTERNS`, a `Built` (see `src/builtin.rs`) for each built-in
+/// pattern, sorted by pattern; `patterns.bin`: their DFAs, each starting at a multiple
+/// of 8.
+fn write_patterns(
     stem: &Path,
-    patterns: impl Iterator<Item = &'a String>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let mut blob: Vec<u8> = Vec::new();
-    let mut src = String::from("static DFAS: &[(&str, usize, usize)] = &[\n");
-    for pattern in patterns {
-        let Some(dfa) = dense::Dense::build(pattern, false) else {
-            continue;
-        };
-        let bytes = dfa.to_bytes();
-        writeln!(src, "    ({pattern:?}, {}, {}),", blob.len(), bytes.len())?;
-        blob.extend_from_slice(&bytes);
-        blob.resize(blob.len().next_multiple_of(8), 0);
-    }
-    src.push_str("];\n");
-    std::fs::write(stem.with_extension("bin"), blob)?;
-    std::fs::write(stem.with_extension("rs"), src)?;
-    Ok(())
-}
-
-/// `NEEDLES`: (pattern, its needle sets), sorted by pattern, as Rust source.
-fn write_needles(
-    file: &Path,
     patterns: &BTreeMap<String, Vec<Vec<String>>>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut src = String::from("static NEEDLES: &[(&str, &[&[&str]])] = &[\n");
+    let mut blob: Vec<u8> = Vec::new();
+    let mut src = String::from("static PATTERNS: &[Built] = &[\n");
     for (pattern, sets) in patterns {
-        write!(src, "    ({pattern:?}, &[")?;
+        write!(src, "    Built {{ pattern: {pattern:?}, needles: &[")?;
         for set in sets {
             write!(src, "&[")?;
             for literal in set {
@@ -117,9 +96,18 @@ fn write_needles(
             }
             write!(src, "], ")?;
         }
-        writeln!(src, "]),")?;
+        match dense::Dense::build(pattern, false) {
+            Some(dfa) => {
+                let bytes = dfa.to_bytes();
+                writeln!(src, "], dfa: Some(({}, {})) }},", blob.len(), bytes.len())?;
+                blob.extend_from_slice(&bytes);
+                blob.resize(blob.len().next_multiple_of(8), 0);
+            }
+            None => writeln!(src, "], dfa: None }},")?,
+        }
     }
     src.push_str("];\n");
-    std::fs::write(file, src)?;
+    std::fs::write(stem.with_extension("bin"), blob)?;
+    std::fs::write(stem.with_extension("rs"), src)?;
     Ok(())
 }

@@ -122,10 +122,8 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
         Ok(call) => call,
         Err(e) => return refuse(e),
     };
-    // The policy is not loaded ahead on another thread, even when the spool says the
-    // pipeline was away: waiting for that thread cost a fallback 0.35 ms more than
-    // loading it here, once a refused connect took 40 µs instead of 1.2 ms (a thread
-    // the main one waits on is woken late on an idle core).
+    // Calls before and after a tool talk to NATS unless the relay answers: connect now,
+    // so the handshake overlaps the work below.
     let mut early = match (&relay, &call.event) {
         (None, Event::PreTool | Event::PostTool) => runtime().as_ref().ok().map(connect),
         _ => None,

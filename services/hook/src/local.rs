@@ -11,11 +11,10 @@ use std::path::Path;
 pub fn local_policy(cwd: &Path) -> Policy {
     let file = lighthouse_config::project::root(cwd).join(".lighthouse/policy.toml");
     // Only a regular file: the agent can put a FIFO there, and reading one blocks.
-    let regular = std::fs::metadata(&file).is_ok_and(|m| m.is_file());
-    let Some(text) = regular
-        .then(|| std::fs::read_to_string(&file).ok())
-        .flatten()
-    else {
+    if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
+        return Policy::builtin();
+    }
+    let Ok(text) = std::fs::read_to_string(&file) else {
         return Policy::builtin();
     };
     let layered = lighthouse_policy::PolicyPack::parse_restricted("project", &text).and_then(|p| {

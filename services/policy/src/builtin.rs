@@ -39,28 +39,37 @@ builtin_packs![
     ("shell", "shell"),
 ];
 
-// `NEEDLES`: every built-in pattern's needles, computed by `build.rs`.
-include!(concat!(env!("OUT_DIR"), "/needles.rs"));
-
-/// The needles `build.rs` computed for `pattern`, if it is a built-in one.
-pub(crate) fn needles(pattern: &str) -> Option<&'static [&'static [&'static str]]> {
-    let found = NEEDLES.binary_search_by(|(p, _)| (*p).cmp(pattern));
-    found.ok().map(|i| NEEDLES[i].1)
+/// What `build.rs` computed for one built-in pattern.
+struct Built {
+    pattern: &'static str,
+    needles: &'static [&'static [&'static str]],
+    /// Where its DFA sits in `patterns.bin`, if it has one.
+    dfa: Option<(usize, usize)>,
 }
 
-// `DFAS`: where each built-in pattern's DFA sits in `dfas.bin` (see `build.rs`).
-include!(concat!(env!("OUT_DIR"), "/dfas.rs"));
+// `PATTERNS`: a `Built` for every built-in pattern, sorted by pattern.
+include!(concat!(env!("OUT_DIR"), "/patterns.rs"));
 
 /// Lets the DFAs be read in place: their tables are `u32`s.
 #[repr(C, align(8))]
 struct Aligned<T: ?Sized>(T);
 
-static DFA_BYTES: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/dfas.bin")));
+static DFA_BYTES: &Aligned<[u8]> =
+    &Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/patterns.bin")));
+
+fn built(pattern: &str) -> Option<&'static Built> {
+    let i = PATTERNS.binary_search_by(|b| b.pattern.cmp(pattern)).ok()?;
+    PATTERNS.get(i)
+}
+
+/// The needles `build.rs` computed for `pattern`, if it is a built-in one.
+pub(crate) fn needles(pattern: &str) -> Option<&'static [&'static [&'static str]]> {
+    built(pattern).map(|b| b.needles)
+}
 
 /// The DFA `build.rs` built for `pattern`, if it is a built-in one that has one.
 pub(crate) fn dense(pattern: &str) -> Option<Dense> {
-    let i = DFAS.binary_search_by(|(p, ..)| (*p).cmp(pattern)).ok()?;
-    let (_, start, len) = DFAS[i];
+    let (start, len) = built(pattern)?.dfa?;
     Dense::read(DFA_BYTES.0.get(start..start + len)?)
 }
 

@@ -19,7 +19,7 @@ pub fn main(client: Client) -> ExitCode {
         let refusal = protocol::render_refusal(
             client,
             &format!(
-                "Lighthouse: the hook did not finish within {} s (stuck on a file or the network?); failing closed",
+                "Lighthouse: the hook did not finish within {} s (a file it reads may be a FIFO, or a disk or the network stalled); failing closed. Retry the call; if it repeats, run the hook with LIGHTHOUSE_LOG=debug to see where it stops",
                 ran.as_secs()
             ),
         );

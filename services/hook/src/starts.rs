@@ -58,7 +58,10 @@ impl StartLog {
         // A FIFO planted here would hold the hook in `open` (the watchdog would answer,
         // but only after the longest wait).
         if std::fs::symlink_metadata(self.current()).is_ok_and(|m| !m.is_file()) {
-            return Err(std::io::Error::other("the start log is not a regular file"));
+            return Err(std::io::Error::other(format!(
+                "{} is not a regular file; remove it (the hook keeps shell start times there)",
+                self.current().display()
+            )));
         }
         let open = || {
             std::fs::OpenOptions::new()

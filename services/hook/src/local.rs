@@ -1,8 +1,9 @@
 //! The hook's own decisions, when the pipeline cannot give one in time: the same
 //! decision function validators run, on the built-in packs plus the project's own.
 
-use lighthouse_policy::Policy;
+use lighthouse_policy::{MAX_PACK, Policy};
 use lighthouse_schemas::{Command, Decision, Tier, now_us};
+use std::io::Read;
 use std::path::Path;
 
 /// The policy the hook decides with when alone: built-in packs plus the project's own
@@ -14,9 +15,13 @@ pub fn local_policy(cwd: &Path) -> Policy {
     if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
         return Policy::builtin();
     }
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    // At most one byte past the limit: enough for the parser to refuse it by size.
+    let mut text = String::new();
+    let read = std::fs::File::open(&file)
+        .and_then(|f| f.take(MAX_PACK as u64 + 1).read_to_string(&mut text));
+    if read.is_err() {
         return Policy::builtin();
-    };
+    }
     let layered = lighthouse_policy::PolicyPack::parse_restricted("project", &text).and_then(|p| {
         let mut packs = Policy::builtin_packs()?;
         packs.push(p);
@@ -39,4 +44,47 @@ pub fn decide_locally(command: &Command) -> Decision {
         "hook-fallback",
         now_us(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIGHTEN: &str = r#"
+# Releases are removed by the release pipeline only.
+[[rule]]
+id = "project.no_helm_uninstall"
+commands = ["helm"]
+args_any = ["^(uninstall|delete)$"]
+verdict = "deny"
+reason = "helm releases are removed by the release pipeline"
+risk = "high"
+"#;
+
+    fn project_with(pack: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".lighthouse")).unwrap();
+        std::fs::write(dir.path().join(".lighthouse/policy.toml"), pack).unwrap();
+        dir
+    }
+
+    fn has_project_rule(dir: &Path) -> bool {
+        local_policy(dir)
+            .rule_ids()
+            .iter()
+            .any(|id| id == "project.no_helm_uninstall")
+    }
+
+    #[test]
+    fn a_project_pack_is_layered_on_the_builtin_ones() {
+        assert!(has_project_rule(project_with(TIGHTEN).path()));
+    }
+
+    #[test]
+    fn an_oversized_project_pack_is_refused_by_size() {
+        let padded = format!("{TIGHTEN}\n#{}\n", "x".repeat(MAX_PACK));
+        let dir = project_with(&padded);
+        assert!(!has_project_rule(dir.path()));
+        assert!(!local_policy(dir.path()).rule_ids().is_empty());
+    }
 }

@@ -66,7 +66,7 @@ pub mod word;
 pub use builtin::BUILTIN_PACKS;
 pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};
 pub use fingerprint::fingerprint;
-pub use rules::PolicyPack;
+pub use rules::{MAX_PACK, PolicyPack};
 
 use lighthouse_schemas::{Risk, Verdict};
 use paths::{Base, Classes};

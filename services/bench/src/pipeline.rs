@@ -43,17 +43,25 @@ pub struct PipelineReport {
     pub throughput_2_replicas: f64,
     /// Which binary ran as the hook: `lighthouse-hook` when it sits beside this one.
     pub hook_binary: String,
+    /// Calls timed per hook path, each followed by a spawn of `/bin/true`.
+    pub hook_calls: usize,
     pub hook_roundtrip_p50_ms: f64,
     pub hook_roundtrip_p99_ms: f64,
+    /// `/bin/true`'s p99 over the spawns between this path's calls: a tail the floor
+    /// shares came from the machine, not the hook.
+    pub hook_roundtrip_floor_p99_ms: f64,
     pub hook_peak_rss_mb: f64,
     /// The same hook asking through `up`'s relay (its own route to the server cut).
     pub hook_relay_p50_ms: f64,
     pub hook_relay_p99_ms: f64,
+    pub hook_relay_floor_p99_ms: f64,
     /// The same hook with no server to reach (connection refused): the local policy
     /// decides and the call is spooled.
     pub hook_fallback_p50_ms: f64,
     pub hook_fallback_p99_ms: f64,
-    /// The floor no hook can beat: spawning `/bin/true` and waiting for it.
+    pub hook_fallback_floor_p99_ms: f64,
+    /// The floor no hook can beat: spawning `/bin/true` and waiting for it, after each
+    /// hook call of every path.
     pub spawn_floor_p50_ms: f64,
     pub spawn_floor_p99_ms: f64,
     pub validator_peak_rss_mb: f64,
@@ -91,10 +99,10 @@ impl PipelineReport {
             "raw JetStream   publish+ack p50 {:.3} ms  p99 {:.3} ms   pipelined {:.0} msg/s\n\
              decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
              throughput      1 validator (all cores) {:.0}/s;  one-thread replicas: 1 → {:.0}/s ({:.2}× raw), 2 → {:.0}/s ({:.2}× of 1)\n\
-             hook round trip p50 {:.2} ms  p99 {:.2} ms   peak RSS {:.1} MB  ({})\n\
-             hook via relay  p50 {:.2} ms  p99 {:.2} ms   (up's open connection; decisions signature-checked)\n\
-             hook fallback   p50 {:.2} ms  p99 {:.2} ms   (no server: local policy, spooled)\n\
-             spawn floor     p50 {:.2} ms  p99 {:.2} ms   (/bin/true)\n\
+             hook round trip p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   peak RSS {:.1} MB  ({})\n\
+             hook via relay  p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   (up's open connection; decisions signature-checked)\n\
+             hook fallback   p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   (no server: local policy, spooled)\n\
+             spawn floor     p50 {:.2} ms  p99 {:.2} ms   (/bin/true after each of the {} calls per hook path; \"floor p99\": that path's)\n\
              validator       peak RSS {:.1} MB\n\
              observability   off: p99 {:.3} ms, {:.0}/s (all cores), after: p99 {:.3} ms, {:.0}/s;  on (metrics + OTLP traces of {:.0}% of commands): p99 {:.3} ms, {:.0}/s  → p99 {:.2}×, throughput {:.2}×\n\
              every traced    p99 {:.3} ms, {:.0}/s  → p99 {:.2}×, throughput {:.2}×\n",
@@ -112,14 +120,18 @@ impl PipelineReport {
             self.throughput_2_over_1,
             self.hook_roundtrip_p50_ms,
             self.hook_roundtrip_p99_ms,
+            self.hook_roundtrip_floor_p99_ms,
             self.hook_peak_rss_mb,
             self.hook_binary,
             self.hook_relay_p50_ms,
             self.hook_relay_p99_ms,
+            self.hook_relay_floor_p99_ms,
             self.hook_fallback_p50_ms,
             self.hook_fallback_p99_ms,
+            self.hook_fallback_floor_p99_ms,
             self.spawn_floor_p50_ms,
             self.spawn_floor_p99_ms,
+            self.hook_calls,
             self.validator_peak_rss_mb,
             self.decision_p99_ms,
             self.throughput_1_replica_all_cores,
@@ -342,11 +354,12 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     } else {
         exe.clone()
     };
-    let (h_p50, h_p99, h_rss) = hook_roundtrip(&hook_exe, &url, &state, args.hooks, false).await?;
+    let mut floor = histogram();
+    let direct = hook_roundtrip(&hook_exe, &url, &state, args.hooks, false, &mut floor).await?;
     let unreachable = "nats://127.0.0.1:1";
     // With `up`'s relay beside it, and the hook's own route to the server cut: every
     // answer that is not "decided locally" came through the relay.
-    let (r_p50, r_p99) = {
+    let relayed = {
         let relay = lighthouse_nats::connect(&url, "lighthouse-hook-relay").await?;
         let stop = tokio_util::sync::CancellationToken::new();
         let serving = tokio::spawn(lighthouse_hook::relay::serve(
@@ -356,15 +369,21 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
             settings.hook.max_input_bytes,
             stop.clone().cancelled_owned(),
         ));
-        let measured = hook_roundtrip(&hook_exe, unreachable, &state, args.hooks, false).await;
+        let measured = hook_roundtrip(
+            &hook_exe,
+            unreachable,
+            &state,
+            args.hooks,
+            false,
+            &mut floor,
+        )
+        .await;
         stop.cancel();
         serving.await??;
-        let (p50, p99, _) = measured?;
-        (p50, p99)
+        measured?
     };
-    let (f_p50, f_p99, _) =
-        hook_roundtrip(&hook_exe, unreachable, &state, args.hooks, true).await?;
-    let (s_p50, s_p99) = spawn_floor(args.hooks).await?;
+    let fallback =
+        hook_roundtrip(&hook_exe, unreachable, &state, args.hooks, true, &mut floor).await?;
     let validator_rss = children.peak_rss_mb().max(all_cores_rss);
     drop(children);
     drop(server);
@@ -379,15 +398,19 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         throughput_1_replica: t1,
         throughput_2_replicas: t2,
         hook_binary: hook_exe.display().to_string(),
-        hook_fallback_p50_ms: f_p50,
-        hook_fallback_p99_ms: f_p99,
-        spawn_floor_p50_ms: s_p50,
-        spawn_floor_p99_ms: s_p99,
-        hook_roundtrip_p50_ms: h_p50,
-        hook_roundtrip_p99_ms: h_p99,
-        hook_relay_p50_ms: r_p50,
-        hook_relay_p99_ms: r_p99,
-        hook_peak_rss_mb: h_rss,
+        hook_calls: args.hooks,
+        hook_fallback_p50_ms: fallback.p50,
+        hook_fallback_p99_ms: fallback.p99,
+        hook_fallback_floor_p99_ms: fallback.floor_p99,
+        spawn_floor_p50_ms: ms(&floor, 0.5),
+        spawn_floor_p99_ms: ms(&floor, 0.99),
+        hook_roundtrip_p50_ms: direct.p50,
+        hook_roundtrip_p99_ms: direct.p99,
+        hook_roundtrip_floor_p99_ms: direct.floor_p99,
+        hook_relay_p50_ms: relayed.p50,
+        hook_relay_p99_ms: relayed.p99,
+        hook_relay_floor_p99_ms: relayed.floor_p99,
+        hook_peak_rss_mb: direct.peak_rss_mb,
         validator_peak_rss_mb: validator_rss,
         decision_p99_over_raw_p99: d_p99 / raw_p99.max(f64::EPSILON),
         throughput_1_over_raw: t1 / raw_rate.max(f64::EPSILON),
@@ -532,39 +555,50 @@ async fn wait_for_validators(js: &async_nats::jetstream::Context, n: usize) -> a
     bail!("{n} validators did not come up within 20 s")
 }
 
-/// Records when each decision arrives, by command id (the subject's last token).
+/// Records when each decision arrives, by command id (the subject's last token), and
+/// how many arrived per run: ids are `<run><n>`, and a run's count is kept as they
+/// come, so waiting on a run never scans every id seen so far.
 #[derive(Clone)]
 struct Decisions {
-    seen: Arc<Mutex<HashMap<String, Instant>>>,
+    seen: Arc<Mutex<Arrivals>>,
+}
+
+#[derive(Default)]
+struct Arrivals {
+    at: HashMap<String, Instant>,
+    per_run: HashMap<String, usize>,
 }
 
 impl Decisions {
     async fn subscribe(client: &async_nats::Client) -> anyhow::Result<Decisions> {
         let mut sub = client.subscribe(subject::DECISION_ALL).await?;
-        let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let seen: Arc<Mutex<Arrivals>> = Arc::default();
         let sink = seen.clone();
         tokio::spawn(async move {
             while let Some(message) = sub.next().await {
                 let now = Instant::now();
                 if let Some(id) = message.subject.rsplit('.').next()
                     && let Ok(mut seen) = sink.lock()
+                    && seen.at.insert(id.to_owned(), now).is_none()
                 {
-                    seen.insert(id.to_owned(), now);
+                    let run = id.trim_end_matches(|c: char| c.is_ascii_digit());
+                    *seen.per_run.entry(run.to_owned()).or_default() += 1;
                 }
             }
         });
         Ok(Decisions { seen })
     }
 
-    fn count_of(&self, prefix: &str) -> usize {
+    /// Decisions arrived for the ids `<run><n>`.
+    fn count_of(&self, run: &str) -> usize {
         self.seen
             .lock()
-            .map(|s| s.keys().filter(|k| k.starts_with(prefix)).count())
+            .map(|s| s.per_run.get(run).copied().unwrap_or(0))
             .unwrap_or(0)
     }
 
     fn get(&self, id: &str) -> Option<Instant> {
-        self.seen.lock().ok()?.get(id).copied()
+        self.seen.lock().ok()?.at.get(id).copied()
     }
 }
 
@@ -686,14 +720,28 @@ async fn max_throughput(
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// One hook path's figures, in ms.
+struct HookFigures {
+    p50: f64,
+    p99: f64,
+    /// `/bin/true`'s p99 over the spawns between these calls.
+    floor_p99: f64,
+    peak_rss_mb: f64,
+}
+
+/// Times `n` hook calls, each followed by a spawn of `/bin/true` (recorded in `floor`
+/// too): the floor measured in the same window, so a slow spell of the machine shows
+/// in both.
 async fn hook_roundtrip(
     exe: &std::path::Path,
     url: &str,
     state: &std::path::Path,
     n: usize,
     fallback: bool,
-) -> anyhow::Result<(f64, f64, f64)> {
+    floor: &mut Histogram<u64>,
+) -> anyhow::Result<HookFigures> {
     let mut h = histogram();
+    let mut window = histogram();
     let mut peak_kb = 0u64;
     let cwd = std::env::temp_dir();
     for i in 0..n {
@@ -725,22 +773,26 @@ async fn hook_roundtrip(
         {
             peak_kb = peak_kb.max(kb);
         }
+        window.record(spawn_true().await?.as_micros().max(1) as u64)?;
     }
-    Ok((ms(&h, 0.5), ms(&h, 0.99), peak_kb as f64 / 1024.0))
+    floor.add(&window)?;
+    Ok(HookFigures {
+        p50: ms(&h, 0.5),
+        p99: ms(&h, 0.99),
+        floor_p99: ms(&window, 0.99),
+        peak_rss_mb: peak_kb as f64 / 1024.0,
+    })
 }
 
-/// Spawning `/bin/true` and waiting for it, `n` times: the process-spawn floor.
-async fn spawn_floor(n: usize) -> anyhow::Result<(f64, f64)> {
-    tokio::task::spawn_blocking(move || {
-        let mut h = histogram();
-        for _ in 0..n.max(1) {
-            let t = Instant::now();
-            std::process::Command::new("/bin/true").status()?;
-            h.record(t.elapsed().as_micros() as u64)?;
-        }
-        Ok((ms(&h, 0.5), ms(&h, 0.99)))
+/// Spawning `/bin/true` and waiting for it: the process-spawn floor.
+async fn spawn_true() -> anyhow::Result<Duration> {
+    let timed = tokio::task::spawn_blocking(|| {
+        let t = Instant::now();
+        std::process::Command::new("/bin/true").status()?;
+        Ok::<_, std::io::Error>(t.elapsed())
     })
-    .await?
+    .await??;
+    Ok(timed)
 }
 
 /// Runs `command` as `hook claude` with `payload` on stdin: how long it took, and

@@ -93,6 +93,9 @@ pub struct PipelineReport {
 /// (`tracing.sample_ratio`); every command traced is measured beside it.
 const OBSERVED_SAMPLE_RATIO: f64 = 0.01;
 
+/// The pause between the last throughput run and the hook's figures.
+const SETTLE: Duration = Duration::from_secs(3);
+
 impl PipelineReport {
     pub fn render(&self) -> String {
         format!(
@@ -347,6 +350,10 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
     let t2 = max_throughput(&js, &decisions, args.commands, "t2").await?;
     eprintln!("bench: 2 one-thread validators {t2:.0} commands/s");
 
+    // The hook, once the pipeline has settled: for about a second after a throughput run
+    // the server and validators are still busy with it (the first calls took 5-18 ms,
+    // which says nothing of the hook).
+    tokio::time::sleep(SETTLE).await;
     // The lean hook binary when it was built beside this one (as installed), else this.
     let hook_exe = exe.with_file_name("lighthouse-hook");
     let hook_exe = if hook_exe.is_file() {

@@ -10,6 +10,7 @@
 //! - [`starts`]: when each shell command was let through, for the comparison after it;
 //! - [`post_tool`]: after a call: the files it wrote, the notes on a file it read;
 //! - [`local`]: the hook's own decision, on the built-in and the project's packs;
+//! - [`regular`]: opening agent-reachable files only when they are plain files;
 //! - [`ask`]: asking the pipeline over an open connection;
 //! - [`relay`]: a long-lived process that asks the pipeline for hook calls over an open
 //!   connection;
@@ -34,6 +35,7 @@ pub mod notes;
 pub mod patches;
 pub mod post_tool;
 pub mod protocol;
+pub mod regular;
 pub mod relay;
 pub mod relay_client;
 pub mod spool;

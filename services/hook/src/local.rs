@@ -11,15 +11,15 @@ use std::path::Path;
 /// same project pack through `lighthouse policy push`.
 pub fn local_policy(cwd: &Path) -> Policy {
     let file = lighthouse_config::project::root(cwd).join(".lighthouse/policy.toml");
-    // Only a regular file: the agent can put a FIFO there, and reading one blocks.
-    if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
-        return Policy::builtin();
-    }
-    // At most one byte past the limit: enough for the parser to refuse it by size.
+    // Only a regular file (the agent can put a FIFO there), and at most one byte past
+    // the limit: enough for the parser to refuse it by size.
     let mut text = String::new();
-    let read = std::fs::File::open(&file)
+    let read = crate::regular::open(&file, std::fs::OpenOptions::new().read(true))
         .and_then(|f| f.take(MAX_PACK as u64 + 1).read_to_string(&mut text));
-    if read.is_err() {
+    if let Err(e) = read {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(file = %file.display(), error = %e, "project_policy_ignored");
+        }
         return Policy::builtin();
     }
     let layered = lighthouse_policy::PolicyPack::parse_restricted("project", &text).and_then(|p| {

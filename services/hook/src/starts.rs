@@ -55,19 +55,12 @@ impl StartLog {
             .map_err(std::io::Error::other)?
             .as_nanos();
         let line = format!("{} {nanos}\n", Token::encode(id));
-        // A FIFO planted here would hold the hook in `open` (the watchdog would answer,
-        // but only after the longest wait).
-        if std::fs::symlink_metadata(self.current()).is_ok_and(|m| !m.is_file()) {
-            return Err(std::io::Error::other(format!(
-                "{} is not a regular file; remove it (the hook keeps shell start times there)",
-                self.current().display()
-            )));
-        }
+        // Not through a FIFO (it would hold the hook in `open`) or a link planted here.
         let open = || {
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(self.current())
+            crate::regular::open_unlinked(
+                &self.current(),
+                std::fs::OpenOptions::new().append(true).create(true),
+            )
         };
         let mut log = match open() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -98,11 +91,8 @@ impl StartLog {
 }
 
 fn read_log(path: &Path) -> Option<Vec<u8>> {
-    if !std::fs::symlink_metadata(path).ok()?.is_file() {
-        return None;
-    }
     let mut text = Vec::new();
-    std::fs::File::open(path)
+    crate::regular::open_unlinked(path, std::fs::OpenOptions::new().read(true))
         .ok()?
         .take(MAX_LOG)
         .read_to_end(&mut text)

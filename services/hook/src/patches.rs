@@ -6,7 +6,7 @@
 //! that reaches the server, or by `lighthouse up` in the background). If a PostToolUse
 //! does arrive for the call, it records the files itself and drops the note.
 
-use crate::protocol::{Call, Event, codex};
+use crate::protocol::{Call, Event};
 use lighthouse_config::Settings;
 use lighthouse_schemas::Token;
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ fn note_path(settings: &Settings, session: &str, id: &str) -> PathBuf {
 
 /// Notes an allowed call that applies a patch, for the session's next hook call.
 pub fn note(settings: &Settings, call: &Call, id: &str) {
-    if codex::patch_text(&call.tool_name, &call.tool_input).is_none() {
+    if lighthouse_policy::patch::text(&call.tool_name, &call.tool_input).is_none() {
         return;
     }
     let post = Call {

@@ -77,8 +77,8 @@ fn written_files(settings: &Settings, call: &Call, id: &str, project: &Project) 
     if let Some(file) = written_file(&call.tool_name, &call.tool_input) {
         return vec![file];
     }
-    if let Some(patch) = crate::protocol::codex::patch_text(&call.tool_name, &call.tool_input) {
-        return crate::protocol::codex::patched_files(&patch);
+    if let Some(patch) = lighthouse_policy::patch::text(&call.tool_name, &call.tool_input) {
+        return lighthouse_policy::patch::files(&patch);
     }
     if call.tool_name == "Bash"
         && let Some(since) = StartLog::new(&settings.state_dir()).start_of(id)

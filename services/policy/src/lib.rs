@@ -33,6 +33,7 @@ pub mod fingerprint;
 pub mod interp;
 mod mcp;
 mod needles;
+pub mod patch;
 pub mod paths;
 pub mod prompt;
 pub mod rules;
@@ -519,18 +520,28 @@ impl Policy {
             cwd,
             home: call.home.or_else(|| home_from_cwd(call.cwd)),
         };
-        if call.tool_name == "Bash" {
-            return match call.tool_input.get("command").and_then(Value::as_str) {
-                Some(cmd) => self.bash(cmd, base, keep),
-                None => self.fixed(Finding::new(
+        // Codex's patches: each file they change is judged as a file tool's change.
+        let patched = patch::text(call.tool_name, call.tool_input)
+            .and_then(|text| self.analyze_patch(&text, base));
+        if call.tool_name != "Bash" {
+            return patched.unwrap_or_else(|| self.analyze_tool(call, base));
+        }
+        let Some(cmd) = call.tool_input.get("command").and_then(Value::as_str) else {
+            // `["apply_patch", "<patch>"]`: nothing but the patch runs.
+            return patched.unwrap_or_else(|| {
+                self.fixed(Finding::new(
                     Verdict::Escalate,
                     Risk::Medium,
                     "bash.no_command",
                     "Bash call without a command string",
-                )),
-            };
+                ))
+            });
+        };
+        let shell = self.bash(cmd, base, keep);
+        match patched {
+            Some(patched) => patch::stricter(shell, patched),
+            None => shell,
         }
-        self.analyze_tool(call, base)
     }
 
     fn fixed(&self, f: Finding) -> Analysis {

@@ -46,52 +46,6 @@ pub fn post(context: Option<&str>) -> Output {
     }
 }
 
-/// Files an `apply_patch` call names (added, updated, deleted or moved to), from the
-/// patch text: Codex applies patches itself, so no `file_path` field says which.
-pub fn patched_files(patch: &str) -> Vec<String> {
-    let mut files: Vec<String> = Vec::new();
-    for line in patch.lines() {
-        let line = line.trim_start();
-        for prefix in [
-            "*** Add File: ",
-            "*** Update File: ",
-            "*** Delete File: ",
-            "*** Move to: ",
-        ] {
-            if let Some(path) = line.strip_prefix(prefix) {
-                let path = path.trim();
-                if !path.is_empty() && !files.iter().any(|f| f == path) {
-                    files.push(path.to_owned());
-                }
-            }
-        }
-    }
-    files
-}
-
-/// The patch text of a Codex call, when it is one: the `apply_patch` tool's input, or
-/// a shell command that runs `apply_patch` (Codex intercepts those and applies them).
-pub fn patch_text(tool_name: &str, tool_input: &serde_json::Value) -> Option<String> {
-    let text = match tool_name {
-        "apply_patch" => tool_input
-            .get("input")
-            .or_else(|| tool_input.get("patch"))
-            .or_else(|| tool_input.get("command"))?,
-        "Bash" => tool_input.get("command")?,
-        _ => return None,
-    };
-    let text = match text {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => return None,
-    };
-    text.contains("*** Begin Patch").then_some(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,26 +81,5 @@ mod tests {
         );
         assert!(reason.contains("retry"), "{reason}");
         assert!(out.stdout.unwrap().contains("\"deny\""));
-    }
-
-    #[test]
-    fn patches_name_their_files() {
-        let cmd = "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: a.txt\n+hi\n*** Update File: src/b.rs\n*** Move to: src/c.rs\n@@\n-x\n+y\n*** Delete File: old.txt\n*** End Patch\nEOF\n";
-        let text = patch_text("Bash", &serde_json::json!({"command": cmd})).unwrap();
-        assert_eq!(
-            patched_files(&text),
-            ["a.txt", "src/b.rs", "src/c.rs", "old.txt"]
-        );
-        assert_eq!(
-            patch_text("Bash", &serde_json::json!({"command": "ls"})),
-            None
-        );
-        assert!(
-            patch_text(
-                "apply_patch",
-                &serde_json::json!({"input": "*** Begin Patch\n*** End Patch"})
-            )
-            .is_some()
-        );
     }
 }

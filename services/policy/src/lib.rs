@@ -291,6 +291,21 @@ fn names_file(arg: &str, path: &str) -> bool {
 /// afresh (keeps the comparison cheap on lines of hundreds of commands).
 const MEMO_LOOKBACK: usize = 8;
 
+/// Whether `text` names a command that fetches from the network (as a word: not
+/// `CURL_CA_BUNDLE` or `libcurl`).
+fn mentions_download(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .any(|w| {
+            matches!(
+                w,
+                "curl" | "wget" | "aria2c" | "Invoke-WebRequest" | "Invoke-RestMethod"
+            )
+        })
+}
+
+/// Commands that fetch content from the network.
+const DOWNLOADERS: &[&str] = &["curl", "wget", "aria2c", "fetch", "http", "https", "xh"];
+
 /// Stand-in working directory when a call has none.
 const UNKNOWN_CWD: &str = "/unknown-cwd/project";
 
@@ -567,6 +582,13 @@ impl Policy {
 
     /// `keep`: also return per-command reports (explanations); the hot path skips them.
     fn bash(&self, command: &str, base: Base<'_>, keep: bool) -> Analysis {
+        self.shell(command, base, keep, true)
+    }
+
+    /// `follow_plants`: also judge text a command writes into a start-up file as the
+    /// shell will run it (off while judging such text: a plant within a plant is not
+    /// followed further).
+    fn shell(&self, command: &str, base: Base<'_>, keep: bool, follow_plants: bool) -> Analysis {
         let rules = &self.inner.rules;
         let norm = shell::normalize(
             command,
@@ -588,6 +610,12 @@ impl Policy {
         // Facts and matches of commands seen earlier in this line, by index: a function
         // body walked at each call (`:(){ :|:& };:`) yields the same command many times.
         let mut judged: Vec<(usize, Facts, Vec<&Rule>)> = Vec::new();
+        // A line that downloads and writes a start-up file plants downloaded code
+        // (`wget -qO ~/.local/bin/x URL && echo '~/.local/bin/x &' >> ~/.profile`).
+        let downloads = norm
+            .commands
+            .iter()
+            .any(|e| DOWNLOADERS.contains(&e.name.as_str()));
         for (i, e) in norm.commands.iter().enumerate() {
             // Only while nothing earlier in the line changes how a command reads (a
             // branch checked out, a file made secret): then facts depend on `e` alone.
@@ -639,6 +667,21 @@ impl Policy {
                 if !r.mark {
                     findings.push(Finding::from_rule(r, &facts));
                 }
+            }
+            // What a command puts in a start-up file (a `persistence.*` rule matched)
+            // decides whether that is review (E5) or planting code (D9).
+            if follow_plants
+                && matched.iter().any(|r| r.id.starts_with("persistence."))
+                && (downloads
+                    || mentions_download(&facts.text)
+                    || (e.printed.as_deref()).is_some_and(|t| self.planted(t, base).is_some()))
+            {
+                findings.push(Finding::new(
+                    Verdict::Deny,
+                    Risk::Critical,
+                    "persistence.planted_code",
+                    "plants downloaded or denied code in a start-up or persistence file (it would run in every future session)",
+                ));
             }
             if keep {
                 reports.push(CommandReport {
@@ -698,6 +741,20 @@ impl Policy {
             parse_error: norm.parse_error,
             over_bound: norm.over_bound,
         }
+    }
+
+    /// What the charter denies in `text` written into a start-up file, if anything:
+    /// code that downloads code, or that would be denied if run now (an alias's body
+    /// included: `alias ls='rm -rf ~'`).
+    fn planted(&self, text: &str, base: Base<'_>) -> Option<String> {
+        if mentions_download(text) {
+            return Some("downloads code".to_owned());
+        }
+        let denied = |code: &str| {
+            let inner = self.shell(code, base, false, false).evaluation;
+            (inner.verdict == Verdict::Deny).then(|| format!("would be denied: {}", inner.reason))
+        };
+        denied(text).or_else(|| shell::alias_bodies(text).find_map(denied))
     }
 
     /// Facts of one effective command, read in the light of the line so far (the branch
@@ -932,20 +989,14 @@ impl Policy {
             && facts.paths.intersects(Classes::PERSISTENCE)
             && !content.is_empty()
             && !findings.iter().any(|f| f.verdict == Verdict::Deny)
+            && let Some(why) = self.planted(&content, base)
         {
-            let inner = self.bash(&content, base, false);
-            if inner.evaluation.verdict == Verdict::Deny {
-                findings.push(Finding {
-                    verdict: Verdict::Deny,
-                    risk: Risk::Critical,
-                    rule_id: "persistence.malicious_content".to_owned(),
-                    reason: format!(
-                        "writes a command into a start-up file that would be denied: {}",
-                        inner.evaluation.reason
-                    ),
-                    alternative: None,
-                });
-            }
+            findings.push(Finding::new(
+                Verdict::Deny,
+                Risk::Critical,
+                "persistence.malicious_content",
+                format!("writes code into a start-up file that {why}"),
+            ));
         }
         // A subagent asked to run a command: judged as if the agent ran it itself.
         if tool == "Task" && !findings.iter().any(|f| f.verdict == Verdict::Deny) {

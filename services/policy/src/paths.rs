@@ -37,6 +37,7 @@ pub const NAMES: &[&str] = &[
     "build_output",
     "project_source",
     "ci_config",
+    "accounts",
 ];
 
 impl Classes {
@@ -63,6 +64,9 @@ impl Classes {
     pub const PROJECT_SOURCE: Classes = Classes(1 << 17);
     /// CI/CD and deployment configuration, git hooks: code that runs elsewhere or later.
     pub const CI_CONFIG: Classes = Classes(1 << 18);
+    /// Who may log in and as whom: account databases, sudoers, PAM, `authorized_keys`,
+    /// the loader's preload list. Also persistence, but any write there is denied.
+    pub const ACCOUNTS: Classes = Classes(1 << 19);
 
     pub fn empty() -> Classes {
         Classes(0)
@@ -337,7 +341,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
     // read; a project kept in a hidden or system directory keeps the attribute.
     if c.intersects(Classes::PROJECT)
         && !c.intersects(Classes::PROJECT_ROOT)
-        && attrs.intersects(Classes::PERSISTENCE)
+        && attrs.intersects(Classes::PERSISTENCE | Classes::ACCOUNTS)
         && !cwd_n.split('/').any(|d| d.starts_with('.'))
         && ![
             "/etc", "/var", "/usr", "/Library", "/System", "/private", "/root", "/opt",
@@ -345,7 +349,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         .iter()
         .any(|d| under(&cwd_n, d))
     {
-        attrs = Classes(attrs.0 & !Classes::PERSISTENCE.0);
+        attrs = Classes(attrs.0 & !(Classes::PERSISTENCE | Classes::ACCOUNTS).0);
     }
     if hunted {
         // A pattern hunting for secrets (`*secret*`, `*credentials*`) names them.
@@ -703,6 +707,20 @@ const RC_DIRS: &[&str] = &[
     "/etc/xdg/autostart",
 ];
 
+/// Files that say who may log in and with what rights (charter D9: any write is
+/// denied), and the loader's preload list (code in every process).
+const ACCOUNT_FILES: &[&str] = &[
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/pam.d",
+    "/etc/ld.so.preload",
+    "/etc/doas.conf",
+];
+
 /// The top directories of [`RC_DIRS`].
 const RC_DIR_TOPS: &[&str] = &["etc", "var", "lib", "usr", "Library"];
 
@@ -800,7 +818,7 @@ fn attributes(path: &str, home: &str) -> Classes {
         && !base.ends_with(".pub")
         && !matches!(
             base,
-            "known_hosts" | "known_hosts.old" | "config" | "authorized_keys"
+            "known_hosts" | "known_hosts.old" | "config" | "authorized_keys" | "authorized_keys2"
         );
     let secret_dir = [
         ".aws",
@@ -867,6 +885,7 @@ fn attributes(path: &str, home: &str) -> Classes {
             | ".zsh_aliases"
             | ".aliases"
             | "authorized_keys"
+            | "authorized_keys2"
             | "rc.local"
             | "config.fish"
             | "crontab"
@@ -894,6 +913,11 @@ fn attributes(path: &str, home: &str) -> Classes {
     });
     if rc || rc_dir || home_dirs {
         c |= Classes::PERSISTENCE;
+    }
+    let accounts = matches!(base, "authorized_keys" | "authorized_keys2")
+        || comps.get(1) == Some(&"etc") && ACCOUNT_FILES.iter().any(|d| under(path, d));
+    if accounts {
+        c |= Classes::ACCOUNTS;
     }
 
     // The guard's own configuration: agent settings, hook scripts, Lighthouse itself.

@@ -199,6 +199,12 @@ impl Walker<'_> {
         if matches!(e.name.as_str(), "cd" | "pushd" | "chdir") {
             self.change_dir(&e);
         }
+        let to_files = e.name == "tee"
+            || (e.redirects.iter())
+                .any(|r| matches!(r.kind, RedirectKind::Write | RedirectKind::Append));
+        if to_files {
+            e.printed = self.output_of(&e).text;
+        }
         self.record_writes(&e);
         self.out.push(e);
     }
@@ -300,7 +306,7 @@ impl Walker<'_> {
                 .unwrap_or_default();
             producers.push(e.name.clone());
             let written = Written {
-                text: self.output_of(e).text,
+                text: e.printed.clone(),
                 producers,
             };
             targets.extend(printed_to.into_iter().map(|k| (k, written.clone())));

@@ -105,6 +105,9 @@ pub struct Effective {
     pub script_from: Vec<String>,
     /// Code text run by this command, when known (for rules that look at content).
     pub code: Option<String>,
+    /// Text this command writes into files (redirected or `tee`d output), when known:
+    /// what `echo '…' >> ~/.bashrc` plants.
+    pub printed: Option<String>,
     /// Working directory after an earlier `cd` in the same command, if any.
     pub cwd: Option<String>,
     /// Environment settings in force (`RAILS_ENV=production cmd`, `export X=…; cmd`,
@@ -140,6 +143,19 @@ impl Effective {
         }
         s
     }
+}
+
+/// The bodies of the `alias name=body` lines in `text` (one layer of quotes removed):
+/// what running `name` later runs.
+pub fn alias_bodies(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|line| {
+        let rest = line.trim_start().strip_prefix("alias ")?;
+        let body = rest.split_once('=')?.1.trim();
+        let unquoted = ['\'', '"']
+            .iter()
+            .find_map(|q| body.strip_prefix(*q)?.strip_suffix(*q));
+        Some(unquoted.unwrap_or(body))
+    })
 }
 
 /// The result of normalising one command string.

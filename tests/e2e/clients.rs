@@ -366,11 +366,16 @@ async fn codex_cli_is_gated_and_escalations_are_denied_with_a_remedy() {
     let s = Session::new();
     install(&p, &s, "codex");
     let patch = "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: patched.txt\n+patched\n*** End Patch\nEOF\n";
-    let steps = shell_steps(
+    let mut steps = shell_steps(
         "exec_command",
         "cmd",
         json!({"name": "exec_command", "input": {"cmd": patch}}),
     );
+    // A patch deleting the project's hook registration: the guard's own file (D10).
+    let unhook = "apply_patch <<'EOF'\n*** Begin Patch\n*** Delete File: .codex/hooks.json\n*** End Patch\nEOF\n";
+    if let Some(steps) = steps.as_array_mut() {
+        steps.push(json!({"name": "exec_command", "input": {"cmd": unhook}}));
+    }
     let mock = Mock::start(s.dir.path(), &json!({"steps": steps, "final": "done"}));
     let codex_home = s.home().join(".codex");
     std::fs::create_dir_all(&codex_home).unwrap();
@@ -400,6 +405,10 @@ async fn codex_cli_is_gated_and_escalations_are_denied_with_a_remedy() {
     assert!(
         s.proj().join("patched.txt").exists(),
         "apply_patch did not run: {text}"
+    );
+    assert!(
+        s.proj().join(".codex/hooks.json").exists(),
+        "a patch deleted the hook registration: {text}"
     );
     // Codex 0.171 fires no PostToolUse for an apply_patch it intercepts from a shell
     // call, so only the shell-written file is checked here.

@@ -58,3 +58,24 @@ async fn a_codex_patch_is_recorded_by_the_sessions_next_call() {
     assert_eq!(code, Some(0));
     assert!(spool.pending().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_codex_patch_to_the_guards_settings_is_denied() {
+    let mut p = Pipeline::start();
+    p.spawn_validator("v1");
+    p.wait_for_validators(1).await;
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join(".git")).unwrap();
+    let patch = "apply_patch <<'EOF'\n*** Begin Patch\n*** Update File: .codex/config.toml\n@@\n-[hooks]\n+[unhooked]\n*** End Patch\nEOF\n";
+    let call = json!({
+        "hook_event_name": "PreToolUse",
+        "session_id": "s-guard",
+        "cwd": project.path(),
+        "tool_name": "Bash",
+        "tool_input": { "command": patch },
+        "tool_use_id": "call_unhook",
+    });
+    let (code, stderr) = codex_hook(p.cmd(), &call);
+    assert_eq!(code, Some(2), "the patch was not blocked: {stderr}");
+    assert!(stderr.contains("guard"), "{stderr}");
+}

@@ -50,6 +50,11 @@ pub fn classify(text: &str) -> Target {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
     {
+        // A numbered one is the same word (`prod01`, `db-prod2`, `dev3`).
+        let word = match word.trim_end_matches(|c: char| c.is_ascii_digit()) {
+            "" => word,
+            name => name,
+        };
         // Words are ASCII letters and digits: compare without lowercasing a copy.
         let is = |list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(word));
         if is(PRODUCTION_WORDS) {
@@ -90,6 +95,11 @@ pub fn is_selector_var(name: &str) -> bool {
         || ends_with("DATABASE")
         || ends_with("SETTINGS_MODULE")
         || ends_with("STACK")
+        || ends_with("NAMESPACE")
+        || ends_with("CLUSTER")
+        || ends_with("SUBSCRIPTION")
+        // libpq's service file entry (`PGSERVICE=prod`).
+        || ends_with("SERVICE")
         || starts_with("LH_CONTEXT")
         // The cluster config, compose file and project a tool reads its target from.
         || n.eq_ignore_ascii_case(b"KUBECONFIG")
@@ -114,6 +124,8 @@ mod tests {
             "docker-compose.prod.yml",
             "s3://company-production-data",
             "app.settings.production",
+            "db-prod2.acme.internal",
+            "prod01.db.acme.internal",
         ] {
             assert_eq!(classify(p), Target::Production, "{p}");
         }
@@ -124,6 +136,7 @@ mod tests {
             "staging-db.internal",
             "127.0.0.1:5432",
             "preprod-db",
+            "dev01-db",
         ] {
             assert_eq!(classify(n), Target::NonProduction, "{n}");
         }
@@ -133,6 +146,8 @@ mod tests {
             "deliver",
             "$DATABASE_URL",
             "reproduce",
+            "2024",
+            "v2-products",
         ] {
             assert_eq!(classify(u), Target::Unknown, "{u}");
         }

@@ -227,7 +227,7 @@ impl Walker<'_> {
         // Runs at every emitted command: look at the words only for these tools.
         if !matches!(
             e.name.as_str(),
-            "kubectl" | "terraform" | "tofu" | "gcloud" | "pulumi" | "kubectx" | "docker"
+            "kubectl" | "terraform" | "tofu" | "gcloud" | "pulumi" | "kubectx" | "docker" | "az"
         ) {
             return;
         }
@@ -242,6 +242,16 @@ impl Walker<'_> {
             // `kubectx NAME` switches the kube context; `kubectx -` and options do not name one.
             ("kubectx", [x]) if !x.starts_with('-') => Some(("LH_CONTEXT_KUBE", *x)),
             ("docker", ["context", "use", x, ..]) => Some(("LH_CONTEXT_DOCKER", *x)),
+            (
+                "az",
+                [
+                    "account",
+                    "set",
+                    "--subscription" | "-s" | "--name" | "-n",
+                    x,
+                    ..,
+                ],
+            ) => Some(("LH_CONTEXT_AZURE", *x)),
             _ => None,
         };
         if let Some((k, v)) = target {

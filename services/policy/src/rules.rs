@@ -87,6 +87,10 @@ pub struct CommandSpec {
     /// http.server` after `cd ~` serves the home directory).
     #[serde(default)]
     pub serves_cwd: bool,
+    /// Long options the command also accepts by any unambiguous prefix (git's
+    /// parse-options: `--force-w` is `--force-with-lease`, `--har` is `--hard`).
+    #[serde(default)]
+    pub abbrev: Vec<String>,
 }
 
 /// A [`CommandSpec`] with sets for the per-argument lookups.
@@ -101,6 +105,7 @@ struct Spec {
     single_dash_long: bool,
     serves_cwd: bool,
     tags: Vec<String>,
+    abbrev: Vec<String>,
 }
 
 impl From<&CommandSpec> for Spec {
@@ -115,7 +120,21 @@ impl From<&CommandSpec> for Spec {
             single_dash_long: c.single_dash_long,
             serves_cwd: c.serves_cwd,
             tags: c.tags.clone(),
+            abbrev: c.abbrev.clone(),
         }
+    }
+}
+
+impl Spec {
+    /// The long option an abbreviation stands for, when it names exactly one of
+    /// `abbrev`. An exact name or an ambiguous prefix (which git refuses) stays as is.
+    fn unabbreviate(&self, name: &str) -> Option<&str> {
+        if self.abbrev.is_empty() || name.is_empty() || self.abbrev.iter().any(|a| a == name) {
+            return None;
+        }
+        let mut hits = self.abbrev.iter().filter(|a| a.starts_with(name));
+        let first = hits.next()?;
+        hits.next().is_none().then_some(first.as_str())
     }
 }
 
@@ -1251,6 +1270,10 @@ impl RuleSet {
                     Some((n, v)) => (n, Some(v)),
                     None => (long, None),
                 };
+                let full = spec
+                    .as_ref()
+                    .and_then(|s| s.unabbreviate(name).map(str::to_owned));
+                let name = full.as_deref().unwrap_or(name);
                 let canon = spec
                     .as_ref()
                     .and_then(|s| s.flags.get(name).cloned())

@@ -1358,8 +1358,18 @@ impl RuleSet {
         };
         if !no_paths {
             let skip = usize::from(pattern_first);
+            // `git show HEAD~1:.env` reads `.env` as of a revision.
+            let blobs = e.name == "git"
+                && matches!(
+                    f.sub.as_deref(),
+                    Some("show" | "cat-file" | "diff" | "grep")
+                );
             for t in operands.iter().skip(skip).chain(values.iter()) {
-                for cand in path_candidates(t) {
+                let blob = t
+                    .split_once(':')
+                    .map(|(_, p)| p.trim_start_matches("./"))
+                    .filter(|p| blobs && !p.is_empty() && !p.starts_with('/'));
+                for cand in path_candidates(t).chain(blob) {
                     let c = classify(cand);
                     f.paths |= c;
                     f.classified.push((cand.to_owned(), c));

@@ -82,6 +82,7 @@ pub(super) fn join_words(ws: &[Word]) -> Word {
         w.subst.extend(x.subst.iter().cloned());
         w.inputs.extend(x.inputs.iter().cloned());
         w.vars.extend(x.vars.iter().cloned());
+        w.init += x.init;
     }
     w
 }
@@ -118,6 +119,32 @@ pub(super) fn expand_brace_words(text: &str) -> String {
         let ch = text[i..].chars().next().unwrap_or(' ');
         out.push(ch);
         i += ch.len_utf8();
+    }
+    out
+}
+
+/// Writes a bare `~` word as `~/` (the same directory): tree-sitter-bash reads `~ ]`
+/// in a test (`[ -w ~ ]`, `[[ -d ~ ]]`) as a syntax error.
+pub(super) fn bare_tilde_as_dir(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut quote: Option<u8> = None;
+    for (i, ch) in text.char_indices() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if c == b'~'
+                && (i == 0 || b[i - 1].is_ascii_whitespace())
+                && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) =>
+            {
+                out.push_str("~/");
+                continue;
+            }
+            None => {}
+        }
+        out.push(ch);
     }
     out
 }

@@ -31,6 +31,9 @@ impl Walker<'_> {
         if owned.contains("\\\n") {
             owned = join_continuations(&owned);
         }
+        if owned.contains('[') && owned.contains('~') {
+            owned = bare_tilde_as_dir(&owned);
+        }
         // A final newline spares tree-sitter-bash a costly ambiguity at end of input
         // (a three-stage pipeline parses ~10x faster with it).
         owned.push('\n');

@@ -139,6 +139,11 @@ impl Walker<'_> {
                 let start = self.out.len();
                 let out = self.visit_out(node, src, ctx, depth, tdepth + 1);
                 let names: Vec<String> = self.out[start..].iter().map(|e| e.name.clone()).collect();
+                if let [one] = &self.out[start..]
+                    && shell_setup(one)
+                {
+                    w.init += 1;
+                }
                 w.subst.extend(names);
                 w.named = production_names(&self.out[start..], std::mem::take(&mut w.named));
                 w.inputs.extend(out.paths.iter().map(|p| p.text.clone()));
@@ -286,5 +291,28 @@ fn expanded(name: &str, value: &str, quoted: bool) -> String {
         value.replace([' ', '\t', '\n'], &IFS_SPLIT.to_string())
     } else {
         value.to_owned()
+    }
+}
+
+/// A command whose output is shell set-up code from a known tool (`eval "$(ssh-agent
+/// -s)"`, `eval "$(direnv hook bash)"`): the environment, prompt or completions.
+fn shell_setup(e: &Effective) -> bool {
+    let arg = |i: usize| e.args.get(i).map_or("", |w| w.text.as_str());
+    match e.name.as_str() {
+        "ssh-agent" | "dircolors" => e.args.iter().all(|a| a.text.starts_with('-')),
+        "direnv" => arg(0) == "hook",
+        "pyenv" | "rbenv" | "nodenv" | "goenv" | "jenv" | "plenv" | "pyenv-virtualenv" => {
+            matches!(arg(0), "init" | "virtualenv-init")
+        }
+        "starship" | "zoxide" | "atuin" | "mcfly" | "oh-my-posh" => arg(0) == "init",
+        "mise" | "rtx" => arg(0) == "activate",
+        "brew" => arg(0) == "shellenv",
+        "fnm" | "opam" => arg(0) == "env",
+        "conda" | "micromamba" => arg(0).starts_with("shell.") && arg(1) == "hook",
+        "keychain" => e.args.iter().any(|a| a.text == "--eval"),
+        "kubectl" | "helm" | "gh" | "rustup" | "npm" | "pnpm" | "uv" | "poetry" => {
+            arg(0) == "completion" || (arg(0) == "generate-shell-completion")
+        }
+        _ => false,
     }
 }

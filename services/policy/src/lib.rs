@@ -34,6 +34,7 @@ pub mod interp;
 mod mcp;
 mod needles;
 pub mod paths;
+pub mod procpat;
 pub mod prompt;
 pub mod rules;
 pub mod shell;

@@ -1447,6 +1447,19 @@ impl RuleSet {
                 f.tags.insert("from_process_list".to_owned());
             }
         }
+        // A process pattern is a regex (`pkill -f 'lighth[o]use'`); pids looked up by
+        // `pgrep`/`pidof` in a substitution are what `kill` signals.
+        if matches!(e.name.as_str(), "pkill" | "pgrep" | "pidof" | "killall")
+            && operands.iter().any(|o| crate::procpat::names_guard(o))
+        {
+            f.tags.insert("names_guard_process".to_owned());
+        }
+        if e.args
+            .iter()
+            .any(|w| w.subst.iter().any(|s| s == "pgrep" || s == "pidof"))
+        {
+            f.tags.insert("pids_from_lookup".to_owned());
+        }
         // `tee`, `sponge` and `dd of=` write through their operands.
         if e.name == "tee" || e.name == "sponge" {
             f.writes |= f.paths;

@@ -206,6 +206,9 @@ pub struct RuleSpec {
     /// Path classes of files written by redirects or by interpreter code.
     #[serde(default)]
     pub writes_any: Vec<String>,
+    /// Path classes no file written by a redirect or interpreter code may have.
+    #[serde(default)]
+    pub writes_none: Vec<String>,
     /// Path classes of the files read upstream in the pipeline.
     #[serde(default)]
     pub stdin_paths_any: Vec<String>,
@@ -466,6 +469,7 @@ pub struct Rule {
     dest_any: Classes,
     src_any: Classes,
     writes_any: Classes,
+    writes_none: Classes,
     stdin_paths_any: Classes,
     args_any: Vec<Arc<LazyRegex>>,
     args_none: Vec<Arc<LazyRegex>>,
@@ -741,6 +745,7 @@ impl Rule {
         let dest_any = classes(&s.dest_any, pack, &s.id)?;
         let src_any = classes(&s.src_any, pack, &s.id)?;
         let writes_any = classes(&s.writes_any, pack, &s.id)?;
+        let writes_none = classes(&s.writes_none, pack, &s.id)?;
         let stdin_paths_any = classes(&s.stdin_paths_any, pack, &s.id)?;
         let reason = if s.reason.is_empty() {
             s.id.clone()
@@ -767,6 +772,7 @@ impl Rule {
             dest_any,
             src_any,
             writes_any,
+            writes_none,
             stdin_paths_any,
             args_any: regexes(&s.args_any),
             args_none: regexes(&s.args_none),
@@ -814,6 +820,9 @@ impl Rule {
             return false;
         }
         if !self.writes_any.is_empty() && !f.writes.intersects(self.writes_any) {
+            return false;
+        }
+        if f.writes.intersects(self.writes_none) {
             return false;
         }
         if !self.stdin_paths_any.is_empty() && !f.stdin_paths.intersects(self.stdin_paths_any) {

@@ -99,6 +99,20 @@ impl Walker<'_> {
                             w.vars.extend(o.iter().cloned());
                         }
                     }
+                    // `${HOME:?}`, `${HOME%/}`, `${HOME:-/x}`: the value, maybe trimmed.
+                    Some(v)
+                        if let Some(r) = text_of(node, src)
+                            .strip_prefix("${")
+                            .and_then(|r| r.strip_suffix('}'))
+                            .and_then(|r| r.get(name.len()..))
+                            .filter(|_| !name.is_empty())
+                            .and_then(|op| param_op(&v, op)) =>
+                    {
+                        w.text.push_str(&expanded(&name, &r, quoted));
+                        if let Some(o) = self.origins.get(&name) {
+                            w.vars.extend(o.iter().cloned());
+                        }
+                    }
                     _ => {
                         // Walk inside for substitutions (`${x:-$(cmd)}`).
                         let mut default: Option<String> = None;

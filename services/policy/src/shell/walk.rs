@@ -496,7 +496,10 @@ impl Walker<'_> {
                     if let Some(arg) = r.named_child(0) {
                         let w = self.word(arg, src, ctx, depth, tdepth + 1);
                         c.stdin = Some(Stdin {
-                            producers: vec!["herestring".to_owned()],
+                            // `<<< "$(curl …)"`: what the substitution printed feeds stdin.
+                            producers: std::iter::once("herestring".to_owned())
+                                .chain(w.subst.iter().cloned())
+                                .collect(),
                             text: Some(format!("{}\n", w.text)),
                             ..Stdin::default()
                         });

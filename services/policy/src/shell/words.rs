@@ -153,6 +153,12 @@ impl Walker<'_> {
                 let start = self.out.len();
                 let out = self.visit_out(node, src, ctx, depth, tdepth + 1);
                 let names: Vec<String> = self.out[start..].iter().map(|e| e.name.clone()).collect();
+                // `tee >(sh)`, `> >(bash)`: what the outer command writes is this stdin.
+                if text_of(node, src).starts_with(">(") {
+                    for e in &mut self.out[start..] {
+                        e.tags.push("output_procsub".to_owned());
+                    }
+                }
                 if let [one] = &self.out[start..]
                     && shell_setup(one)
                 {
@@ -283,6 +289,8 @@ impl Walker<'_> {
         }
         match name {
             "HOME" => Some(self.env.home.unwrap_or("~").to_owned()),
+            // A shell all the same (`curl … | "$SHELL"`).
+            "SHELL" => Some("/bin/sh".to_owned()),
             "PWD" => Some(self.env.cwd.to_owned()),
             "IFS" => Some(" ".to_owned()),
             "USER" | "LOGNAME" => self

@@ -46,7 +46,7 @@ impl Lang {
 pub fn language(name: &str) -> Option<Lang> {
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     Some(match base {
-        "python" | "pypy" | "python3-" => Lang::Python,
+        "python" | "pypy" | "python3-" | "py" => Lang::Python,
         "perl" => Lang::Perl,
         "ruby" | "jruby" => Lang::Ruby,
         "node" | "nodejs" | "deno" | "bun" => Lang::Node,

@@ -35,6 +35,7 @@ mod mcp;
 mod needles;
 pub mod patch;
 pub mod paths;
+pub mod procpat;
 pub mod prompt;
 pub mod rules;
 pub mod shell;

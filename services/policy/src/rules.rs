@@ -87,6 +87,10 @@ pub struct CommandSpec {
     /// http.server` after `cd ~` serves the home directory).
     #[serde(default)]
     pub serves_cwd: bool,
+    /// Long options the command also accepts by any unambiguous prefix (git's
+    /// parse-options: `--force-w` is `--force-with-lease`, `--har` is `--hard`).
+    #[serde(default)]
+    pub abbrev: Vec<String>,
 }
 
 /// A [`CommandSpec`] with sets for the per-argument lookups.
@@ -101,6 +105,7 @@ struct Spec {
     single_dash_long: bool,
     serves_cwd: bool,
     tags: Vec<String>,
+    abbrev: Vec<String>,
 }
 
 impl From<&CommandSpec> for Spec {
@@ -115,7 +120,21 @@ impl From<&CommandSpec> for Spec {
             single_dash_long: c.single_dash_long,
             serves_cwd: c.serves_cwd,
             tags: c.tags.clone(),
+            abbrev: c.abbrev.clone(),
         }
+    }
+}
+
+impl Spec {
+    /// The long option an abbreviation stands for, when it names exactly one of
+    /// `abbrev`. An exact name or an ambiguous prefix (which git refuses) stays as is.
+    fn unabbreviate(&self, name: &str) -> Option<&str> {
+        if self.abbrev.is_empty() || name.is_empty() || self.abbrev.iter().any(|a| a == name) {
+            return None;
+        }
+        let mut hits = self.abbrev.iter().filter(|a| a.starts_with(name));
+        let first = hits.next()?;
+        hits.next().is_none().then_some(first.as_str())
     }
 }
 
@@ -187,6 +206,9 @@ pub struct RuleSpec {
     /// Path classes of files written by redirects or by interpreter code.
     #[serde(default)]
     pub writes_any: Vec<String>,
+    /// Path classes no file written by a redirect or interpreter code may have.
+    #[serde(default)]
+    pub writes_none: Vec<String>,
     /// Path classes of the files read upstream in the pipeline.
     #[serde(default)]
     pub stdin_paths_any: Vec<String>,
@@ -447,6 +469,7 @@ pub struct Rule {
     dest_any: Classes,
     src_any: Classes,
     writes_any: Classes,
+    writes_none: Classes,
     stdin_paths_any: Classes,
     args_any: Vec<Arc<LazyRegex>>,
     args_none: Vec<Arc<LazyRegex>>,
@@ -722,6 +745,7 @@ impl Rule {
         let dest_any = classes(&s.dest_any, pack, &s.id)?;
         let src_any = classes(&s.src_any, pack, &s.id)?;
         let writes_any = classes(&s.writes_any, pack, &s.id)?;
+        let writes_none = classes(&s.writes_none, pack, &s.id)?;
         let stdin_paths_any = classes(&s.stdin_paths_any, pack, &s.id)?;
         let reason = if s.reason.is_empty() {
             s.id.clone()
@@ -748,6 +772,7 @@ impl Rule {
             dest_any,
             src_any,
             writes_any,
+            writes_none,
             stdin_paths_any,
             args_any: regexes(&s.args_any),
             args_none: regexes(&s.args_none),
@@ -795,6 +820,9 @@ impl Rule {
             return false;
         }
         if !self.writes_any.is_empty() && !f.writes.intersects(self.writes_any) {
+            return false;
+        }
+        if f.writes.intersects(self.writes_none) {
             return false;
         }
         if !self.stdin_paths_any.is_empty() && !f.stdin_paths.intersects(self.stdin_paths_any) {
@@ -1251,6 +1279,10 @@ impl RuleSet {
                     Some((n, v)) => (n, Some(v)),
                     None => (long, None),
                 };
+                let full = spec
+                    .as_ref()
+                    .and_then(|s| s.unabbreviate(name).map(str::to_owned));
+                let name = full.as_deref().unwrap_or(name);
                 let canon = spec
                     .as_ref()
                     .and_then(|s| s.flags.get(name).cloned())
@@ -1335,8 +1367,18 @@ impl RuleSet {
         };
         if !no_paths {
             let skip = usize::from(pattern_first);
+            // `git show HEAD~1:.env` reads `.env` as of a revision.
+            let blobs = e.name == "git"
+                && matches!(
+                    f.sub.as_deref(),
+                    Some("show" | "cat-file" | "diff" | "grep")
+                );
             for t in operands.iter().skip(skip).chain(values.iter()) {
-                for cand in path_candidates(t) {
+                let blob = t
+                    .split_once(':')
+                    .map(|(_, p)| p.trim_start_matches("./"))
+                    .filter(|p| blobs && !p.is_empty() && !p.starts_with('/'));
+                for cand in path_candidates(t).chain(blob) {
                     let c = classify(cand);
                     f.paths |= c;
                     f.classified.push((cand.to_owned(), c));
@@ -1413,6 +1455,19 @@ impl RuleSet {
             {
                 f.tags.insert("from_process_list".to_owned());
             }
+        }
+        // A process pattern is a regex (`pkill -f 'lighth[o]use'`); pids looked up by
+        // `pgrep`/`pidof` in a substitution are what `kill` signals.
+        if matches!(e.name.as_str(), "pkill" | "pgrep" | "pidof" | "killall")
+            && operands.iter().any(|o| crate::procpat::names_guard(o))
+        {
+            f.tags.insert("names_guard_process".to_owned());
+        }
+        if e.args
+            .iter()
+            .any(|w| w.subst.iter().any(|s| s == "pgrep" || s == "pidof"))
+        {
+            f.tags.insert("pids_from_lookup".to_owned());
         }
         // `tee`, `sponge` and `dd of=` write through their operands.
         if e.name == "tee" || e.name == "sponge" {

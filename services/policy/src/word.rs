@@ -20,6 +20,9 @@ pub struct Word {
     /// Production names the commands producing this word named: the word is one of
     /// their results (`$(aws ec2 describe-instances --filters …Values=prod)`).
     pub named: Vec<String>,
+    /// How many of `subst` are known generators of shell set-up code (`ssh-agent -s`,
+    /// `pyenv init -`): `eval "$(…)"` of them only sets the environment.
+    pub init: usize,
 }
 
 impl Word {

@@ -83,7 +83,10 @@ impl Walker<'_> {
                     if let Some(arg) = kid.named_child(0) {
                         let w = self.word(arg, src, ctx, depth, tdepth + 1);
                         c.stdin = Some(Stdin {
-                            producers: vec!["herestring".to_owned()],
+                            // `<<< "$(curl …)"`: what the substitution printed feeds stdin.
+                            producers: std::iter::once("herestring".to_owned())
+                                .chain(w.subst.iter().cloned())
+                                .collect(),
                             text: Some(format!("{}\n", w.text)),
                             ..Stdin::default()
                         });
@@ -328,10 +331,15 @@ impl Walker<'_> {
             let mut url: Option<&str> = None;
             while let Some(w) = it.next() {
                 let t = w.text.as_str();
-                if matches!(t, "-o" | "--output" | "-O" | "--output-document")
-                    && !(e.name == "curl" && t == "-O")
-                {
+                if matches!(t, "--output" | "--output-document") {
                     saved = it.peek().map(|n| n.text.clone());
+                } else if let Some(attached) = short_output(&e.name, t) {
+                    // `-o f`, `-sSLo f`, `-Lof`: the output option ends a cluster or
+                    // takes the rest of it.
+                    saved = match attached {
+                        Some(v) => Some(v.to_owned()),
+                        None => it.peek().map(|n| n.text.clone()),
+                    };
                 } else if let Some(v) = t
                     .strip_prefix("--output=")
                     .or_else(|| t.strip_prefix("--output-document="))
@@ -457,4 +465,22 @@ fn lone_dash_before_heredoc(after: &[u8]) -> bool {
     rest.first().is_some_and(u8::is_ascii_whitespace)
         && rest.trim_ascii_start().starts_with(b"<<")
         && !rest.trim_ascii_start().starts_with(b"<<<")
+}
+
+/// In a short-option cluster of curl or wget, the output-file option (`o` / `O`) when it
+/// is the first option taking a value: `Some(Some(rest))` when the file is attached
+/// (`-ofile`), `Some(None)` when it is the next word.
+fn short_output<'t>(cmd: &str, t: &'t str) -> Option<Option<&'t str>> {
+    let cluster = t.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
+    let (out, takes) = match cmd {
+        "curl" => ('o', "odHXuAebcxKwmrETFCDUYyzQ"),
+        "wget" => ('O', "OoPtTwUeiaBQlARDXI"),
+        _ => return None,
+    };
+    let (i, c) = cluster.char_indices().find(|(_, c)| takes.contains(*c))?;
+    if c != out {
+        return None;
+    }
+    let rest = &cluster[i + 1..];
+    Some((!rest.is_empty()).then_some(rest))
 }

@@ -504,7 +504,15 @@ mod tests {
         );
         assert_eq!(names("'r''m' -rf \"$HOME\""), vec!["rm -rf /home/u"]);
         assert_eq!(names("\\rm -rf ${HOME}"), vec!["rm -rf /home/u"]);
+        assert_eq!(names("rm -rf \"${HOME:?}\""), vec!["rm -rf /home/u"]);
+        assert_eq!(names("rm -rf ${HOME%/}/"), vec!["rm -rf /home/u/"]);
+        assert_eq!(names("rm -rf \"${HOME%/*}\""), vec!["rm -rf /home"]);
+        assert_eq!(
+            names("rm -rf ${HOME:-/x} ${HOME:0:5}"),
+            vec!["rm -rf /home/u /home"]
+        );
         assert_eq!(names("rm${IFS}-rf${IFS}/"), vec!["rm -rf /"]);
+        assert_eq!(names("[[ -d ~ ]] && rm -rf ~"), vec!["rm -rf ~/"]);
         assert_eq!(names("$'\\x72\\x6d' -rf /"), vec!["rm -rf /"]);
         assert_eq!(
             names("env FOO=1 timeout 5 nice -n 10 rm -rf /"),

@@ -21,6 +21,16 @@ impl Walker<'_> {
             function: None,
             extra_vars: extra_vars.to_vec(),
         };
+        // Only the output of known set-up generators (`eval "$(ssh-agent -s)"`).
+        if code.init > 0
+            && code.init == code.subst.len()
+            && code
+                .text
+                .chars()
+                .all(|c| c == DYN || c.is_whitespace() || c == ';')
+        {
+            return Output::default();
+        }
         if code.is_dynamic() {
             let e = Effective {
                 name: via.last().cloned().unwrap_or_else(|| "eval".to_owned()),

@@ -82,6 +82,7 @@ pub(super) fn join_words(ws: &[Word]) -> Word {
         w.subst.extend(x.subst.iter().cloned());
         w.inputs.extend(x.inputs.iter().cloned());
         w.vars.extend(x.vars.iter().cloned());
+        w.init += x.init;
     }
     w
 }
@@ -118,6 +119,32 @@ pub(super) fn expand_brace_words(text: &str) -> String {
         let ch = text[i..].chars().next().unwrap_or(' ');
         out.push(ch);
         i += ch.len_utf8();
+    }
+    out
+}
+
+/// Writes a bare `~` word as `~/` (the same directory): tree-sitter-bash reads `~ ]`
+/// in a test (`[ -w ~ ]`, `[[ -d ~ ]]`) as a syntax error.
+pub(super) fn bare_tilde_as_dir(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut quote: Option<u8> = None;
+    for (i, ch) in text.char_indices() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if c == b'~'
+                && (i == 0 || b[i - 1].is_ascii_whitespace())
+                && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) =>
+            {
+                out.push_str("~/");
+                continue;
+            }
+            None => {}
+        }
+        out.push(ch);
     }
     out
 }
@@ -250,6 +277,80 @@ pub(super) fn expansion_name(node: Node<'_>, src: &[u8]) -> (String, bool) {
     let rest = &inner[name.len()..];
     let plain = !name.is_empty() && (rest.is_empty() || rest == "[@]" || rest == "[*]");
     (name, plain)
+}
+
+/// What `${NAME<op>}` gives when NAME holds `value` and `op` is literal text: `:?`,
+/// `:-`, `:=` (and their forms without `:`) give the value itself, `%`/`%%`/`#`/`##`
+/// trim a literal or `*`/`?` pattern, `:offset[:length]` takes a slice. `None` for
+/// everything else (`:+`, `/…/…`, case changes), which stays unknown.
+pub(super) fn param_op(value: &str, op: &str) -> Option<String> {
+    if op.contains(['$', '`', '\'', '"', '\\', '[']) {
+        return None;
+    }
+    let set = !value.is_empty();
+    if let Some(o) = op.strip_prefix(':') {
+        match o.chars().next() {
+            Some('?' | '-' | '=') if set => return Some(value.to_owned()),
+            Some('+' | '?' | '-' | '=') => return None,
+            _ => {
+                let (off, len) = o.split_once(':').unwrap_or((o, ""));
+                let off: usize = off.trim().parse().ok()?;
+                let tail: String = value.chars().skip(off).collect();
+                if len.is_empty() {
+                    return Some(tail);
+                }
+                let len: usize = len.trim().parse().ok()?;
+                return Some(tail.chars().take(len).collect());
+            }
+        }
+    }
+    let (longest, pat, suffix) = if let Some(p) = op.strip_prefix("%%") {
+        (true, p, true)
+    } else if let Some(p) = op.strip_prefix('%') {
+        (false, p, true)
+    } else if let Some(p) = op.strip_prefix("##") {
+        (true, p, false)
+    } else if let Some(p) = op.strip_prefix('#') {
+        (false, p, false)
+    } else {
+        return match op.chars().next() {
+            Some('?' | '-' | '=') => Some(value.to_owned()),
+            _ => None,
+        };
+    };
+    // Cut points, tried shortest match first (or longest for `%%` / `##`).
+    let mut cuts: Vec<usize> = value
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([value.len()])
+        .collect();
+    if suffix {
+        cuts.reverse();
+    }
+    if longest {
+        cuts.reverse();
+    }
+    for c in cuts {
+        let (kept, cut) = if suffix {
+            (&value[..c], &value[c..])
+        } else {
+            (&value[c..], &value[..c])
+        };
+        if glob_match(pat.as_bytes(), cut.as_bytes()) {
+            return Some(kept.to_owned());
+        }
+    }
+    Some(value.to_owned())
+}
+
+/// `*` and `?` glob over bytes.
+fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob_match(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && glob_match(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && glob_match(rest, &s[1..]),
+    }
 }
 
 /// Removes backslash escapes from an unquoted word (`\rm` → `rm`) and expands a

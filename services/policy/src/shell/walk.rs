@@ -31,6 +31,9 @@ impl Walker<'_> {
         if owned.contains("\\\n") {
             owned = join_continuations(&owned);
         }
+        if owned.contains('[') && owned.contains('~') {
+            owned = bare_tilde_as_dir(&owned);
+        }
         // A final newline spares tree-sitter-bash a costly ambiguity at end of input
         // (a three-stage pipeline parses ~10x faster with it).
         owned.push('\n');
@@ -493,7 +496,10 @@ impl Walker<'_> {
                     if let Some(arg) = r.named_child(0) {
                         let w = self.word(arg, src, ctx, depth, tdepth + 1);
                         c.stdin = Some(Stdin {
-                            producers: vec!["herestring".to_owned()],
+                            // `<<< "$(curl …)"`: what the substitution printed feeds stdin.
+                            producers: std::iter::once("herestring".to_owned())
+                                .chain(w.subst.iter().cloned())
+                                .collect(),
                             text: Some(format!("{}\n", w.text)),
                             ..Stdin::default()
                         });

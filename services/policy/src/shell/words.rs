@@ -99,6 +99,20 @@ impl Walker<'_> {
                             w.vars.extend(o.iter().cloned());
                         }
                     }
+                    // `${HOME:?}`, `${HOME%/}`, `${HOME:-/x}`: the value, maybe trimmed.
+                    Some(v)
+                        if let Some(r) = text_of(node, src)
+                            .strip_prefix("${")
+                            .and_then(|r| r.strip_suffix('}'))
+                            .and_then(|r| r.get(name.len()..))
+                            .filter(|_| !name.is_empty())
+                            .and_then(|op| param_op(&v, op)) =>
+                    {
+                        w.text.push_str(&expanded(&name, &r, quoted));
+                        if let Some(o) = self.origins.get(&name) {
+                            w.vars.extend(o.iter().cloned());
+                        }
+                    }
                     _ => {
                         // Walk inside for substitutions (`${x:-$(cmd)}`).
                         let mut default: Option<String> = None;
@@ -139,6 +153,17 @@ impl Walker<'_> {
                 let start = self.out.len();
                 let out = self.visit_out(node, src, ctx, depth, tdepth + 1);
                 let names: Vec<String> = self.out[start..].iter().map(|e| e.name.clone()).collect();
+                // `tee >(sh)`, `> >(bash)`: what the outer command writes is this stdin.
+                if text_of(node, src).starts_with(">(") {
+                    for e in &mut self.out[start..] {
+                        e.tags.push("output_procsub".to_owned());
+                    }
+                }
+                if let [one] = &self.out[start..]
+                    && shell_setup(one)
+                {
+                    w.init += 1;
+                }
                 w.subst.extend(names);
                 w.named = production_names(&self.out[start..], std::mem::take(&mut w.named));
                 w.inputs.extend(out.paths.iter().map(|p| p.text.clone()));
@@ -264,6 +289,8 @@ impl Walker<'_> {
         }
         match name {
             "HOME" => Some(self.env.home.unwrap_or("~").to_owned()),
+            // A shell all the same (`curl … | "$SHELL"`).
+            "SHELL" => Some("/bin/sh".to_owned()),
             "PWD" => Some(self.env.cwd.to_owned()),
             "IFS" => Some(" ".to_owned()),
             "USER" | "LOGNAME" => self
@@ -286,5 +313,28 @@ fn expanded(name: &str, value: &str, quoted: bool) -> String {
         value.replace([' ', '\t', '\n'], &IFS_SPLIT.to_string())
     } else {
         value.to_owned()
+    }
+}
+
+/// A command whose output is shell set-up code from a known tool (`eval "$(ssh-agent
+/// -s)"`, `eval "$(direnv hook bash)"`): the environment, prompt or completions.
+fn shell_setup(e: &Effective) -> bool {
+    let arg = |i: usize| e.args.get(i).map_or("", |w| w.text.as_str());
+    match e.name.as_str() {
+        "ssh-agent" | "dircolors" => e.args.iter().all(|a| a.text.starts_with('-')),
+        "direnv" => arg(0) == "hook",
+        "pyenv" | "rbenv" | "nodenv" | "goenv" | "jenv" | "plenv" | "pyenv-virtualenv" => {
+            matches!(arg(0), "init" | "virtualenv-init")
+        }
+        "starship" | "zoxide" | "atuin" | "mcfly" | "oh-my-posh" => arg(0) == "init",
+        "mise" | "rtx" => arg(0) == "activate",
+        "brew" => arg(0) == "shellenv",
+        "fnm" | "opam" => arg(0) == "env",
+        "conda" | "micromamba" => arg(0).starts_with("shell.") && arg(1) == "hook",
+        "keychain" => e.args.iter().any(|a| a.text == "--eval"),
+        "kubectl" | "helm" | "gh" | "rustup" | "npm" | "pnpm" | "uv" | "poetry" => {
+            arg(0) == "completion" || (arg(0) == "generate-shell-completion")
+        }
+        _ => false,
     }
 }

@@ -277,6 +277,47 @@ fn home_var(p: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(p)
 }
 
+/// A file tool's path as the rules should read it: `$HOME` as `~`, and written plainly
+/// (`.git//config` is `.git/config`: rules match on the text).
+fn tool_path(p: &str) -> String {
+    paths::lexical(&home_var(p)).into_owned()
+}
+
+/// The local path a `file://` URL names (`file:///home/u/.ssh/id_rsa`,
+/// `file://localhost/etc/passwd`), `%XX` escapes decoded.
+fn file_url_path(url: &str) -> Option<String> {
+    let rest = url
+        .get(..7)
+        .filter(|s| s.eq_ignore_ascii_case("file://"))
+        .map(|_| &url[7..])?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    let path = rest.split(['?', '#']).next().unwrap_or("");
+    if !path.starts_with('/') {
+        return None;
+    }
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(tool_path(&String::from_utf8_lossy(&out)))
+}
+
 /// At most this many paths of an MCP tool's path list are judged (past it: escalate).
 const MAX_MCP_PATHS: usize = 32;
 
@@ -318,17 +359,47 @@ const MCP_WRITE_VERBS: &[&str] = &[
     "patch", "insert", "set", "rename", "copy", "save",
 ];
 /// Inputs of MCP tools that name files.
+/// (the reference filesystem server, desktop-commander, serena, JetBrains, notebooks).
 const MCP_PATH_KEYS: &[&str] = &[
     "path",
     "file_path",
     "filepath",
+    "filePath",
     "filename",
+    "file_name",
+    "fileName",
     "file",
+    "relative_path",
+    "relativePath",
+    "absolute_path",
+    "pathInProject",
+    "notebook_path",
+    "target_file",
     "source",
     "destination",
     "target",
     "directory",
     "dir",
+];
+/// Words in an MCP tool's name that mean its text goes to other people or systems.
+const MCP_SEND_VERBS: &[&str] = &[
+    "post",
+    "send",
+    "message",
+    "comment",
+    "reply",
+    "publish",
+    "email",
+    "mail",
+    "tweet",
+    "chat",
+    "issue",
+    "pull_request",
+    "pullrequest",
+    "gist",
+    "paste",
+    "webhook",
+    "share",
 ];
 /// Inputs of MCP tools that name the database, host, project or environment they act on.
 const MCP_TARGET_KEYS: &[&str] = &[
@@ -808,7 +879,7 @@ impl Policy {
                 .or_else(|| s("notebook_path"))
                 .or_else(|| s("path"))
             {
-                args.push(Word::lit(home_var(p).into_owned()));
+                args.push(Word::lit(tool_path(p)));
             }
             for k in ["content", "new_string", "new_source"] {
                 if let Some(c) = s(k) {
@@ -829,7 +900,7 @@ impl Policy {
             tags.push("file_read".to_owned());
             for k in ["file_path", "notebook_path", "path"] {
                 if let Some(p) = s(k) {
-                    args.push(Word::lit(home_var(p).into_owned()));
+                    args.push(Word::lit(tool_path(p)));
                 }
             }
             if let Some(p) = s("pattern").filter(|_| tool == "Glob") {
@@ -870,6 +941,7 @@ impl Policy {
                 .or_else(|| mcp::kubectl_command(tool, input))
                 .or_else(|| mcp::docker_command(tool, input))
                 .or_else(|| mcp::helm_command(tool, input))
+                .or_else(|| mcp::code_command(tool, input))
                 .or_else(|| {
                     ["command", "cmd", "script", "cli_command", "shell_command"]
                         .iter()
@@ -889,7 +961,7 @@ impl Policy {
             let writes = !uploads && MCP_WRITE_VERBS.iter().any(|v| verb.contains(v));
             for k in MCP_PATH_KEYS {
                 if let Some(p) = s(k) {
-                    args.push(Word::lit(home_var(p).into_owned()));
+                    args.push(Word::lit(tool_path(p)));
                 }
             }
             // A list of paths (`read_multiple_files`, `browser_file_upload`): each one.
@@ -898,7 +970,7 @@ impl Policy {
                     tags.push("over_bound".to_owned());
                 }
                 for p in list.iter().filter_map(Value::as_str).take(MAX_MCP_PATHS) {
-                    args.push(Word::lit(home_var(p).into_owned()));
+                    args.push(Word::lit(tool_path(p)));
                 }
             }
             // A search's name pattern under its path names files, as Glob's does.
@@ -916,8 +988,21 @@ impl Policy {
                 };
                 args.push(Word::lit(format!("{}/{pat}", dir.trim_end_matches('/'))));
             }
+            // A `file://` URL it navigates to or fetches names a local file it reads.
+            for k in ["url", "uri", "href"] {
+                if let Some(p) = s(k).and_then(file_url_path) {
+                    args.push(Word::lit(p));
+                }
+            }
             if !args.is_empty() {
                 tags.push(if writes { "file_write" } else { "file_read" }.to_owned());
+            }
+            // A message, comment or post it sends: its text leaves the machine.
+            if MCP_SEND_VERBS
+                .iter()
+                .any(|v| verb.to_ascii_lowercase().contains(v))
+            {
+                tags.push("mcp_send".to_owned());
             }
             if uploads {
                 tags.push("mcp_upload".to_owned());
@@ -1097,6 +1182,25 @@ impl Policy {
                 Risk::Medium,
                 "tool.task_ci_config",
                 format!("asks a subagent to change CI/CD or deployment configuration: {ci}"),
+            ));
+        }
+        // A file outside the project it asks to write (`Add … to ~/.bashrc`): writing
+        // outside the project escalates, whoever does it.
+        if let Some(outside) = prompt::write_targets(text).into_iter().find(|p| {
+            let c = paths::classify(p, base);
+            c.intersects(
+                Classes::HOME
+                    | Classes::HOME_SUB
+                    | Classes::OUTSIDE
+                    | Classes::SYSTEM
+                    | Classes::ROOT
+                    | Classes::PERSISTENCE,
+            ) && !c.intersects(Classes::PROJECT | Classes::TEMP)
+        }) {
+            out.push(escalate(
+                Risk::Medium,
+                "tool.task_write_outside",
+                format!("asks a subagent to write a file outside the project: {outside}"),
             ));
         }
         let spans = prompt::spans(text);

@@ -221,6 +221,36 @@ pub fn docker_command(tool: &str, input: &Value) -> Option<String> {
     Some(argv.join(" "))
 }
 
+/// The command line that runs the code an MCP tool executes (`mcp__ide__executeCode`,
+/// a Jupyter server's `execute_cell` with `{"code": "…"}`): `python3 -c '…'` (or the
+/// `language` it names), so the interpreter analysis judges it as it judges Bash. None
+/// for a tool whose name does not say it runs code, or a language the guard cannot read.
+pub fn code_command(tool: &str, input: &Value) -> Option<String> {
+    let verb = tool.rsplit("__").next()?.to_ascii_lowercase();
+    if !["exec", "run", "eval"].iter().any(|v| verb.contains(v)) {
+        return None;
+    }
+    let fields = input.as_object()?;
+    let code = ["code", "cell_source"]
+        .iter()
+        .find_map(|k| fields.get(*k).and_then(Value::as_str))?;
+    let lang = ["language", "lang", "kernel"]
+        .iter()
+        .find_map(|k| fields.get(*k).and_then(Value::as_str))
+        .unwrap_or("python")
+        .to_ascii_lowercase();
+    let run = match lang.as_str() {
+        l if l.starts_with("python") || l == "py" || l == "ipython" => "python3 -c",
+        "javascript" | "js" | "node" | "nodejs" | "typescript" | "ts" => "node -e",
+        "ruby" | "rb" => "ruby -e",
+        "perl" => "perl -e",
+        "php" => "php -r",
+        "bash" | "sh" | "shell" | "zsh" => "bash -c",
+        _ => return None,
+    };
+    Some(format!("{run} {}", quote(code)))
+}
+
 /// The verb of an MCP tool named `<tool>_<verb>` or `<tool>-<verb>` (`git_push`,
 /// `kubectl-delete`): letters, digits, `_` and `-` only.
 fn verb_after<'a>(tool: &'a str, command: &str) -> Option<&'a str> {
@@ -253,6 +283,23 @@ mod tests {
             Some("git reset --hard 'HEAD~3'")
         );
         assert_eq!(git_command("mcp__github__create_issue", &json!({})), None);
+    }
+
+    #[test]
+    fn code_tools_become_interpreter_lines() {
+        let code = json!({"code": "print(1)"});
+        assert_eq!(
+            code_command("mcp__ide__executeCode", &code).as_deref(),
+            Some("python3 -c 'print(1)'")
+        );
+        let js = json!({"code": "1", "language": "JavaScript"});
+        assert_eq!(
+            code_command("mcp__repl__run_code", &js).as_deref(),
+            Some("node -e '1'")
+        );
+        assert_eq!(code_command("mcp__ide__getDiagnostics", &code), None);
+        let r = json!({"code": "x", "language": "r"});
+        assert_eq!(code_command("mcp__ide__executeCode", &r), None);
     }
 
     #[test]

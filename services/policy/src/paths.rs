@@ -267,7 +267,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                     p.push('/');
                 }
                 p.push_str(&pattern.replace('*', ""));
-                hunted = [
+                hunted = ([
                     "secret",
                     "credential",
                     "password",
@@ -279,6 +279,8 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
                 ]
                 .iter()
                 .any(|w| pattern.to_ascii_lowercase().contains(w))
+                    // `id_*`: every SSH key by its default name.
+                    || pattern.starts_with("id_"))
                     // `*secret*.ts`, `*token*_test.go`: source files about secrets
                     // (their names are code, not key material).
                     && !is_source_file_name(pattern);
@@ -432,6 +434,43 @@ fn collapse(abs: &str) -> String {
         out.push('/');
     }
     out
+}
+
+/// A file tool's path written plainly (`.git//config`, `.git/./config`, `src/../x` →
+/// `.git/config`, `x`), so rules that read the text see what the classes see. Relative
+/// paths stay relative (a leading `..` is kept), `~` stays `~`.
+pub fn lexical(p: &str) -> Cow<'_, str> {
+    let plain = !p.contains("//")
+        && !p
+            .split('/')
+            .enumerate()
+            .any(|(i, s)| s == "." && i > 0 || s == "..")
+        && (p.len() < 2 || !p.ends_with('/'));
+    if plain || p.is_empty() {
+        return Cow::Borrowed(p);
+    }
+    let absolute = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." && last != "~" => {
+                    parts.pop();
+                }
+                // Above the root is the root; above a relative start stays written.
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    Cow::Owned(match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => joined,
+    })
 }
 
 fn under(path: &str, dir: &str) -> bool {
@@ -673,6 +712,100 @@ fn is_key_extension(path: &str) -> bool {
         && !path.split('/').any(|s| s == ".ssh")
 }
 
+/// Deployment configuration and scripts: a file under a `deploy…`/`deployment(s)`
+/// directory, or a script named `deploy…` (`scripts/deploy.js`, `config/deploy.rb`).
+/// Not documentation about deploying (`docs/deployment/kubernetes.md`), and not an
+/// app's own code that only has the word in its name (`app/models/deployment.rb`,
+/// `src/commands/deploy.ts`).
+fn is_deploy_file(comps: &[&str], base: &str) -> bool {
+    let deploy_word = |s: &str| {
+        matches!(s, "deployment" | "deployments" | ".deploy")
+            || s.strip_prefix("deploy")
+                .is_some_and(|r| r.is_empty() || r.starts_with(['-', '_']))
+    };
+    let (dirs, _) = comps.split_at(comps.len().saturating_sub(1));
+    let in_dir = dirs.iter().any(|d| deploy_word(d));
+    let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let script = base.starts_with("deploy")
+        && matches!(
+            ext.as_deref(),
+            Some(
+                "sh" | "bash" | "ps1" | "yml" | "yaml" | "py" | "rb" | "js" | "ts" | "mjs" | "cjs"
+            )
+        );
+    // The name alone, without an extension (`bin/deploy`, a `deploy/` directory); not
+    // `deploy_key`, which is a key.
+    let named = matches!(base, "deploy" | "deployment" | "deployments" | ".deploy");
+    if !(in_dir || script || named) {
+        return false;
+    }
+    let doc = matches!(
+        ext.as_deref(),
+        Some("md" | "markdown" | "rst" | "txt" | "adoc" | "asciidoc" | "png" | "svg" | "jpg")
+    );
+    const SOURCE_TREES: &[&str] = &[
+        "src",
+        "app",
+        "lib",
+        "pkg",
+        "internal",
+        "cmd",
+        "components",
+        "models",
+        "controllers",
+    ];
+    let app_code = is_source_file_name(base) && dirs.iter().any(|d| SOURCE_TREES.contains(d));
+    !doc && !app_code
+}
+
+/// System-wide agent settings (managed policies) and Lighthouse's own installation:
+/// its state, data, logs and packs.
+fn system_guard_dir(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "/etc/claude-code",
+        "/etc/gemini-cli",
+        "/etc/codex",
+        "/Library/Application Support/ClaudeCode",
+        "/Library/Application Support/GeminiCli",
+        "/var/lib/lighthouse",
+        "/var/log/lighthouse",
+        "/var/cache/lighthouse",
+        "/opt/lighthouse",
+        "/usr/share/lighthouse",
+        "/usr/local/share/lighthouse",
+        "/usr/local/lib/lighthouse",
+    ];
+    let top = path.split('/').nth(1).unwrap_or("");
+    matches!(top, "etc" | "var" | "opt" | "usr" | "Library") && DIRS.iter().any(|d| under(path, d))
+}
+
+/// `.env.prod`, `.env-prod`, `.env_staging`: an env file for one stage, unless it is a
+/// template (`.env.example`, `.env-sample`).
+fn is_env_variant(base: &str) -> bool {
+    // The bare stem too: a glob `.env.*` classifies as `.env.`.
+    [".env.", ".env-", ".env_"]
+        .iter()
+        .any(|p| base.starts_with(p))
+        && !is_env_template(base)
+}
+
+/// A template of an env file: names the variables, holds no values.
+fn is_env_template(base: &str) -> bool {
+    let stem = base.trim_start_matches('.');
+    [
+        "example", "sample", "template", "dist", "defaults", "tmpl", "tpl",
+    ]
+    .iter()
+    .any(|t| stem.ends_with(t))
+}
+
+/// Tools' credential files known by their place rather than their name: Maven's
+/// settings (server passwords), GitHub Copilot's OAuth tokens.
+fn tool_credentials(path: &str, base: &str) -> bool {
+    path.contains("/.m2/") && matches!(base, "settings.xml" | "settings-security.xml")
+        || path.contains("/.config/github-copilot/") && base.ends_with(".json")
+}
+
 /// Directories whose files run code later (cron, systemd, profiles, sudoers, …).
 const RC_DIRS: &[&str] = &[
     "/etc/profile",
@@ -764,12 +897,10 @@ fn attributes(path: &str, home: &str) -> Classes {
     // Secrets.
     let env_file = base == ".env"
         || base == ".envrc"
-        || (base.starts_with(".env.")
-            && !matches!(
-                base,
-                ".env.example" | ".env.sample" | ".env.template" | ".env.dist" | ".env.defaults"
-            ))
-        || (base.ends_with(".env") && base.len() > 4 && !base.starts_with('.'));
+        || is_env_variant(base)
+        || (base.ends_with(".env") && base.len() > 4 && !base.starts_with('.'))
+        // cookiecutter-django and others keep one directory of env files per stage.
+        || (has_comp(".envs") && !is_env_template(base) && !base.ends_with(".md"));
     let key_file = matches!(
         base,
         "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519" | "id_ecdsa_sk" | "id_ed25519_sk"
@@ -779,7 +910,10 @@ fn attributes(path: &str, home: &str) -> Classes {
         || base.ends_with(".pfx")
         || base.ends_with(".jks")
         || base.ends_with(".keystore")
-        || base.ends_with(".ppk");
+        || base.ends_with(".ppk")
+        // Password-manager databases (KeePass) hold every other secret.
+        || base.ends_with(".kdbx")
+        || base.ends_with(".kdb");
     let cred_file = matches!(
         base,
         ".netrc"
@@ -806,7 +940,14 @@ fn attributes(path: &str, home: &str) -> Classes {
             | "token"
             | "access_tokens.db"
             | "hosts.yml"
+            | "oauth_creds.json"
+            | ".s3cfg"
+            | "rclone.conf"
+            | "kaggle.json"
+            | ".terraformrc"
+            | "terraform.rc"
     ) && (base != "hosts.yml" || path.contains("/gh/"))
+        || tool_credentials(path, base)
         // Cloud service-account keys and OAuth client secrets: `gcp-service-account.json`,
         // `client_secret_123.json`, `firebase-credentials.json`.
         || (base.ends_with(".json")
@@ -938,11 +1079,12 @@ fn attributes(path: &str, home: &str) -> Classes {
                 || path.contains("/.local/state/lighthouse")
                 || path.contains("/.local/share/lighthouse"))
         || (base.starts_with("lighthouse") && path.contains("/bin/"))
-        || (has_comp(".gemini") && base.starts_with("settings") && base.ends_with(".json"))
+        || (has_comp(".gemini")
+            && (base.starts_with("settings") && base.ends_with(".json")
+                || path.contains("/.gemini/hooks")))
         || (has_comp(".codex") && (base == "config.toml" || path.contains("/.codex/hooks")))
         || path.contains("/etc/lighthouse")
-        || path.starts_with("/etc/claude-code")
-        || path.starts_with("/Library/Application Support/ClaudeCode");
+        || system_guard_dir(path);
     if guard {
         c |= Classes::GUARD;
     }
@@ -987,13 +1129,10 @@ fn attributes(path: &str, home: &str) -> Classes {
                 | "railway.json"
                 | "railway.toml"
         )
-        || comps
-            .iter()
-            .any(|s| matches!(*s, "deploy" | "deployment" | "deployments" | ".deploy"))
-        || (base.starts_with("deploy")
-            && [".sh", ".bash", ".ps1", ".yml", ".yaml", ".py", ".rb"]
-                .iter()
-                .any(|e| base.ends_with(e)));
+        || has_comp(".woodpecker")
+        || ((has_comp(".gitea") || has_comp(".forgejo"))
+            && (has_comp("workflows") || has_comp("actions")))
+        || is_deploy_file(&comps, base);
     if ci {
         c |= Classes::CI_CONFIG;
     }
@@ -1031,6 +1170,73 @@ mod tests {
             ("", "/"),
         ] {
             assert_eq!(normalize(p), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn lexical_keeps_relative_paths_relative() {
+        for (p, want) in [
+            ("/p/.git//config", "/p/.git/config"),
+            ("/p/.git/./config", "/p/.git/config"),
+            ("./.claude//settings.json", ".claude/settings.json"),
+            ("src/../.claude/settings.json", ".claude/settings.json"),
+            ("../x/./y", "../x/y"),
+            ("~/a/../.ssh/id_rsa", "~/.ssh/id_rsa"),
+            ("/../etc", "/etc"),
+            ("a/..", "."),
+        ] {
+            assert_eq!(lexical(p), want, "{p}");
+        }
+        assert!(matches!(lexical("./src/main.rs"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn guard_secret_and_ci_files() {
+        for p in [
+            "/etc/gemini-cli/settings.json",
+            "/etc/codex/managed_config.toml",
+            ".gemini/hooks/guard.sh",
+            "/var/lib/lighthouse/data",
+        ] {
+            assert!(cls(p).contains(&"guard"), "{p}");
+        }
+        for p in [
+            "~/.gemini/oauth_creds.json",
+            "~/.s3cfg",
+            "~/.config/rclone/rclone.conf",
+            "~/.kaggle/kaggle.json",
+            "~/.terraformrc",
+            "~/.config/github-copilot/hosts.json",
+            "~/.m2/settings.xml",
+            ".env-prod",
+            ".env_staging",
+            ".envs/.production/.django",
+            "~/id_*",
+            "~/*.kdbx",
+        ] {
+            assert!(cls(p).contains(&"secret"), "{p}");
+        }
+        for p in [".env-example", ".env_sample", "pom.xml", "settings.xml"] {
+            assert!(!cls(p).contains(&"secret"), "{p}");
+        }
+        for p in [
+            ".gitea/workflows/ci.yml",
+            ".forgejo/workflows/build.yaml",
+            ".woodpecker/test.yml",
+            "scripts/deploy.js",
+            "config/deploy.rb",
+            "deploy/values.yaml",
+            "bin/deploy",
+        ] {
+            assert!(cls(p).contains(&"ci_config"), "{p}");
+        }
+        for p in [
+            "docs/deployment/kubernetes.md",
+            "app/models/deployment.rb",
+            "src/deploy/index.ts",
+            "deploy_key",
+        ] {
+            assert!(!cls(p).contains(&"ci_config"), "{p}");
         }
     }
 

@@ -279,13 +279,85 @@ pub fn relative_paths(prompt: &str) -> Vec<String> {
         .collect()
 }
 
+/// Verbs that put something into a file named after them (`Add … to ~/.bashrc`).
+const WRITE_VERBS: &[&str] = &[
+    "add",
+    "append",
+    "change",
+    "edit",
+    "insert",
+    "modify",
+    "overwrite",
+    "prepend",
+    "put",
+    "replace",
+    "rewrite",
+    "update",
+    "write",
+];
+
+/// Files the prompt asks to write by name, within a sentence: the word right after a
+/// [`WRITE_VERBS`] verb (`Edit ~/.gitconfig`), or the first `to`/`in`/`into` target
+/// after it (`Add export PATH=… to ~/.bashrc`; in `Add a section to README.md
+/// describing … in ~/.bashrc` that is `README.md`, which is no path). A verb after `not`/`never` asks
+/// nothing. At most [`MAX_PATHS`].
+pub fn write_targets(prompt: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in prompt.lines() {
+        for sentence in sentences(line) {
+            let ws: Vec<&str> = words(sentence).filter(|w| !w.is_empty()).collect();
+            let mut i = 0;
+            while i < ws.len() && out.len() < MAX_PATHS {
+                let verb = WRITE_VERBS.iter().any(|v| v.eq_ignore_ascii_case(ws[i]));
+                let negated = i > 0
+                    && ["not", "never", "don't", "dont"]
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(ws[i - 1]));
+                i += 1;
+                if !verb || negated {
+                    continue;
+                }
+                let target = if ws.get(i).is_some_and(|w| path_like(w)) {
+                    ws.get(i)
+                } else {
+                    ws[i..]
+                        .iter()
+                        .position(|w| {
+                            ["to", "in", "into", "inside", "onto"]
+                                .iter()
+                                .any(|p| p.eq_ignore_ascii_case(w))
+                        })
+                        .and_then(|k| ws.get(i + k + 1))
+                };
+                if let Some(t) = target.filter(|w| path_like(w)) {
+                    out.push(home_word(t));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A word that reads as a file path (`~/.bashrc`, `/etc/hosts`, `src/x.rs`, `.env`).
+fn path_like(w: &str) -> bool {
+    w.len() > 1 && !w.contains("://") && (w.contains('/') || w.starts_with('.'))
+}
+
+/// `$HOME/x` and `${HOME}/x` written as `~/x`.
+fn home_word(w: &str) -> String {
+    match w.strip_prefix("$HOME/").or(w.strip_prefix("${HOME}/")) {
+        Some(rest) => format!("~/{rest}"),
+        None => w.to_owned(),
+    }
+}
+
 /// Absolute and home paths the prompt names (`~/.aws/credentials`, `$HOME/.ssh`,
 /// `/etc/shadow`), `$HOME` written as `~`: at most [`MAX_PATHS`].
 pub fn paths(prompt: &str) -> Vec<String> {
     words(prompt)
         .filter_map(|w| {
-            if let Some(rest) = w.strip_prefix("$HOME/").or(w.strip_prefix("${HOME}/")) {
-                Some(format!("~/{rest}"))
+            if w.starts_with("$HOME/") || w.starts_with("${HOME}/") {
+                Some(home_word(w))
             } else if (w.starts_with("~/") || w.starts_with('/')) && w.len() > 2 {
                 Some(w.to_owned())
             } else {
@@ -325,6 +397,24 @@ mod tests {
             vec!["~/.aws/credentials", "~/.ssh/id_rsa", "/etc/shadow"]
         );
         assert!(paths("Fix the parser in src/lib.rs and add a test.").is_empty());
+    }
+
+    #[test]
+    fn files_asked_to_be_written() {
+        assert_eq!(
+            write_targets("Add export PATH=\"$HOME/.cargo/bin:$PATH\" to ~/.bashrc so it works."),
+            vec!["~/.bashrc"]
+        );
+        assert_eq!(
+            write_targets("Edit $HOME/.gitconfig and add an alias."),
+            vec!["~/.gitconfig"]
+        );
+        // The first target is `README.md`; the dotfile is only described.
+        assert!(
+            write_targets("Add a section to README.md describing how to set PATH in ~/.bashrc")
+                .is_empty()
+        );
+        assert!(write_targets("Do not edit ~/.bashrc; read it and report.").is_empty());
     }
 
     #[test]

@@ -630,6 +630,45 @@ const BUILD_DIRS: &[&str] = &[
     ".eslintcache",
     ".stylelintcache",
     ".expo-shared",
+    ".nox",
+    ".hypothesis",
+    "cdk.out",
+    ".stack-work",
+    "dist-newstyle",
+    ".kotlin",
+    ".cxx",
+    ".swiftpm",
+    "xcuserdata",
+    ".aws-sam",
+    ".wrangler",
+    ".astro",
+    ".jekyll-cache",
+    "wheelhouse",
+    ".pdm-build",
+    ".benchmarks",
+];
+
+/// Lockfiles: tracked, but what a package manager writes and rewrites on the next
+/// install (`rm -rf node_modules package-lock.json && npm install`).
+const LOCKFILES: &[&str] = &[
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lockb",
+    "bun.lock",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile.lock",
+    "pdm.lock",
+    "Gemfile.lock",
+    "composer.lock",
+    "Cargo.lock",
+    "go.sum",
+    "mix.lock",
+    "pubspec.lock",
+    "Podfile.lock",
+    "packages.lock.json",
 ];
 
 const BUILD_EXTENSIONS: &[&str] = &[
@@ -653,6 +692,8 @@ const BUILD_EXTENSIONS: &[&str] = &[
     ".tsbuildinfo",
     ".map",
     ".d",
+    ".rs.bk",
+    ".coverage",
 ];
 
 /// Whether an absolute path lies in a build/cache directory or names a by-product.
@@ -665,6 +706,7 @@ fn is_build_output(path: &str) -> bool {
         || BUILD_EXTENSIONS.iter().any(|e| base.ends_with(e))
         || base == ".DS_Store"
         || base == "[empty]"
+        || LOCKFILES.contains(&base)
 }
 
 /// A certificate or signing request by its name (`server.crt`, `cert.pem`, `ca.pem`,

@@ -233,6 +233,9 @@ pub fn home_from_cwd(cwd: &str) -> Option<&str> {
     None
 }
 
+/// Commands that load an environment file into the shell (or the command they run).
+const ENV_LOADERS: &[&str] = &["source", ".", "dotenv", "env-cmd", "dotenvx"];
+
 /// Follows the current branch through a chain (`git checkout main && git push -f`): a
 /// push that names no refspec pushes the branch checked out earlier in the same line.
 fn git_branch_flow(facts: &mut Facts, branch: &mut Option<String>) {
@@ -679,6 +682,10 @@ impl Policy {
         let mut seen: Vec<&str> = Vec::new();
         // The branch a `git checkout X` / `git switch X` earlier in the chain moved to.
         let mut branch: Option<String> = None;
+        // A production environment file loaded earlier in the line (`source
+        // .env.production && psql "$DATABASE_URL" …`): later unresolved variables come
+        // from it, so the commands they name target production (D6).
+        let mut prod_env: Option<String> = None;
         // Facts and matches of commands seen earlier in this line, by index: a function
         // body walked at each call (`:(){ :|:& };:`) yields the same command many times.
         let mut judged: Vec<(usize, Facts, Vec<&Rule>)> = Vec::new();
@@ -697,7 +704,7 @@ impl Policy {
                 .rev()
                 .take_while(|(j, ..)| i - j <= MEMO_LOOKBACK)
                 .find(|(j, ..)| context_free && norm.commands[*j] == *e);
-            let (facts, matched) = match earlier {
+            let (mut facts, matched) = match earlier {
                 Some((_, facts, matched)) => (facts.clone(), matched.clone()),
                 None => {
                     let (facts, matched) = self.judge(e, base, &mut branch, &tainted);
@@ -713,6 +720,15 @@ impl Policy {
                     (facts, matched)
                 }
             };
+            if ENV_LOADERS.contains(&e.name.as_str()) && facts.production && prod_env.is_none() {
+                prod_env = facts.production_by.clone();
+            } else if let Some(file) = &prod_env
+                && !facts.production
+                && e.args.iter().any(|w| !w.vars.is_empty())
+            {
+                facts.production = true;
+                facts.production_by = Some(file.clone());
+            }
             if (facts.paths | facts.stdin_paths).intersects(Classes::SECRET) {
                 for (p, cls) in &facts.classified {
                     let p = p.trim_start_matches(['>', '<']);

@@ -1215,6 +1215,9 @@ impl RuleSet {
         let mut values: Vec<&str> = Vec::new();
         // Values of options that name a file the command writes.
         let mut written: Vec<&str> = Vec::new();
+        // Values of options that name a key the command signs with (`ssh -i KEY`).
+        let mut identity: Vec<&str> = Vec::new();
+        let signs_with = IDENTITY_COMMANDS.contains(&e.name.as_str());
         let mut end_opts = false;
         let mut sub_depth = 1;
         let mut i = 0;
@@ -1270,7 +1273,11 @@ impl RuleSet {
                 i += 1;
                 continue;
             }
-            let single_long = spec.as_ref().is_some_and(|s| s.single_dash_long) && t.len() > 2;
+            // Without a spec, `-name=value` (a name of two or more letters) is a long
+            // option with a value, not a cluster of one-letter flags: `flyway
+            // -url=jdbc:…prod… clean` names its target in the value.
+            let single_long = (spec.as_ref().is_some_and(|s| s.single_dash_long) && t.len() > 2)
+                || (spec.is_none() && is_single_dash_assignment(t));
             if let Some(long) = t
                 .strip_prefix("--")
                 .or_else(|| t.strip_prefix('-').filter(|_| single_long))
@@ -1327,17 +1334,20 @@ impl RuleSet {
                 f.flags.insert(canon);
                 if takes {
                     let rest = &cluster[pos + ch.len_utf8()..];
-                    if !rest.is_empty() {
-                        values.push(rest);
+                    let v = if !rest.is_empty() {
+                        Some(rest)
+                    } else {
+                        consumed = args.get(i + 1).is_some();
+                        args.get(i + 1).map(|v| v.text.as_str())
+                    };
+                    if let Some(v) = v {
+                        values.push(v);
                         if writes {
-                            written.push(rest);
+                            written.push(v);
                         }
-                    } else if let Some(v) = args.get(i + 1) {
-                        values.push(&v.text);
-                        if writes {
-                            written.push(&v.text);
+                        if signs_with && is_identity_option(key, v) {
+                            identity.push(v);
                         }
-                        consumed = true;
                     }
                     break;
                 }
@@ -1374,6 +1384,18 @@ impl RuleSet {
                     Some("show" | "cat-file" | "diff" | "grep")
                 );
             for t in operands.iter().skip(skip).chain(values.iter()) {
+                // A key ssh signs with is read on this machine and never sent: it is
+                // no secret leaving (`ssh -i ~/.ssh/id_ed25519 host`), only where it is.
+                // The very option value (by address): the same text as an operand
+                // (`scp -i K K host:`) is a file copied.
+                if identity.iter().any(|x| std::ptr::eq(*x, *t)) {
+                    for cand in path_candidates(t) {
+                        let c = without_secret(classify(cand));
+                        f.paths |= c;
+                        f.classified.push((cand.to_owned(), c));
+                    }
+                    continue;
+                }
                 let blob = t
                     .split_once(':')
                     .map(|(_, p)| p.trim_start_matches("./"))
@@ -1562,6 +1584,41 @@ impl RuleSet {
         };
         f
     }
+}
+
+/// Commands that authenticate with a private key named by `-i` (or `-o IdentityFile=`):
+/// the key signs a challenge locally, it is not data the command sends. A key given
+/// as a file to copy (`scp ~/.ssh/id_rsa host:`) is an operand and still a secret.
+const IDENTITY_COMMANDS: &[&str] = &["ssh", "scp", "sftp", "autossh"];
+
+/// Whether option `key` with value `v` names the identity file of an ssh-family command.
+fn is_identity_option(key: &str, v: &str) -> bool {
+    key == "i"
+        || (key == "o"
+            && v.get(..13)
+                .is_some_and(|p| p.eq_ignore_ascii_case("identityfile=")))
+}
+
+/// `-name=value` with a name of at least two option characters (`-url=…`, `-Dk=v`).
+fn is_single_dash_assignment(t: &str) -> bool {
+    t.strip_prefix('-')
+        .filter(|r| !r.starts_with('-'))
+        .and_then(|r| r.split_once('='))
+        .is_some_and(|(name, _)| {
+            name.len() >= 2
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+}
+
+/// `c` without the `secret` attribute (location classes kept).
+fn without_secret(c: Classes) -> Classes {
+    c.names()
+        .into_iter()
+        .filter(|n| *n != "secret")
+        .filter_map(Classes::from_name)
+        .fold(Classes::empty(), |a, b| a | b)
 }
 
 /// Environment variable names that usually hold credentials.

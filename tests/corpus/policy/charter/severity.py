@@ -161,7 +161,7 @@ deny D6/iac :: cdk destroy ApiStack-prod --force
 deny D6/iac :: serverless remove --stage prod
 deny D6/iac :: sls remove --stage production --region us-east-1
 deny D6/iac :: terraform apply -destroy -var-file=prod.tfvars -auto-approve
-deny D6/iac :: terraform state rm module.prod_db && terraform apply -auto-approve -var-file=prod.tfvars
+escalate D6/iac :: terraform state rm module.prod_db && terraform apply -auto-approve -var-file=prod.tfvars
 not_allow D6/lookalike :: kubectl delete namespace staging-eu
 not_allow D6/lookalike :: kubectl delete deployment api -n dev
 not_allow D6/lookalike :: kubectl --context kind-local delete ns demo

@@ -283,6 +283,8 @@ impl Walker<'_> {
             via: via.clone(),
             stdin: ctx.stdin.clone(),
             tags: tags.clone(),
+            // `env RAILS_ENV=production python …`: the settings name its target.
+            env: extra_vars.to_vec(),
             ..Effective::default()
         };
         e.tags.push("interpreter".to_owned());
@@ -347,6 +349,7 @@ impl Walker<'_> {
         for argv in effects.commands {
             let c = Ctx {
                 via: via.clone(),
+                extra_vars: extra_vars.to_vec(),
                 ..Ctx::default()
             };
             let argv: Vec<Word> = argv.into_iter().map(Word::lit).collect();

@@ -336,6 +336,14 @@ impl Walker<'_> {
                 e.tags.push(t.clone());
             }
         }
+        // `curl … | python3 -c 'exec(sys.stdin.read())'`: stdin is the program.
+        if effects.tags.iter().any(|t| t == interp::RUNS_STDIN)
+            && let Some(stdin) = &ctx.stdin
+        {
+            e.script_from.extend(stdin.producers.iter().cloned());
+            e.tags.push("code_from_stdin".to_owned());
+            e.tags.retain(|t| t != "dynamic_code");
+        }
         e.args
             .extend(effects.paths.iter().map(|p| Word::lit(p.clone())));
         for w in &effects.writes {

@@ -435,7 +435,7 @@ fn runs_coroutines(before: &str) -> bool {
 
 static RM_RECURSIVE: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|rmSync|rmdirSync|rimraf|removeSync|emptyDirSync|fs\.rm|fs\.promises\.rm|fsPromises\.rm|rmdir|Deno\.remove|FileUtils\.rm|os\.RemoveAll)\s*\(?",
+        r"\b(?:rmtree|remove_tree|rm_rf|rm_r|remove_dir|rmSync|rmdirSync|rimraf|removeSync|emptyDirSync|fs\.rm|fs\.promises\.rm|fsPromises\.rm|require\(\s*['\x22](?:node:)?fs(?:/promises)?['\x22]\s*\)\.(?:promises\.)?rm(?:Sync)?|rmdir|Deno\.remove|FileUtils\.rm|os\.RemoveAll)\s*\(?",
     )
 });
 
@@ -492,7 +492,7 @@ static ENV_DUMP: LazyLock<TwinRegex> = LazyLock::new(|| {
 
 static FORK_LOOP: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b|\bwhile\s*\(?\s*fork\b",
+        r"\bfork\b[^;\n]*\bwhile\s*\(?\s*(1|true|True)\b|\bwhile\s*\(?\s*(1|true|True)\s*\)?\s*[:{]?\s*(os\.)?fork\s*\(|\bloop\s*\{?\s*fork\b|\bwhile\s*\(?\s*(os\.|pcntl_|process\.)?fork\b",
     )
 });
 
@@ -506,7 +506,7 @@ static ENDLESS: LazyLock<TwinRegex> = LazyLock::new(|| {
 /// What turns an endless loop into a bomb: spawning processes or piling up memory.
 static BOMB_BODY: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
-        r"\bfork\b|pcntl_fork|\bProcess\s*\(|\bThread\s*\(|\bspawn\w*\s*\(|Popen\s*\(|child_process|\.start\s*\(\s*\)|\*\s*10\s*\*\*\s*\d|\bx\s*1e\d|\*\s*\d{7,}|Buffer\.alloc\(\s*\d{7,}|\bexec[lv]p?e?\s*\(",
+        r"\bfork\b|pcntl_fork|\bProcess\s*\(|\bThread\s*\(|\bspawn\w*\s*\(|Popen\s*\(|child_process|\.start\s*\(\s*\)|\*\s*10\s*\*\*\s*\d|\b10\s*\*\*\s*[6-9]\b|\b2\s*\*\*\s*[2-9]\d\b|\bx\s*1e\d|\*\s*\d{7,}|Buffer\.alloc\(\s*\d{7,}|\bexec[lv]p?e?\s*\(",
     )
 });
 
@@ -547,6 +547,165 @@ static DECODE_EXEC: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+/// Code that runs what it reads from standard input (`exec(sys.stdin.read())`, Perl's
+/// `eval join "", <STDIN>`): a program fed on stdin, like `python3 -`.
+static STDIN_EXEC: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r"\b(?:exec|eval|compile|Function)\b[^;\n]{0,40}(?:sys\.stdin|<STDIN>|<>|\$stdin|STDIN\.read|process\.stdin|readFileSync\(\s*(?:0|['\x22]/dev/stdin)|php://stdin|io\.read)",
+    )
+});
+
+/// The tag of code that runs its standard input as code.
+pub const RUNS_STDIN: &str = "runs_stdin";
+
+/// Running a literal as code of the same language (`exec('…')`, Perl's `eval "…"`).
+static CODE_SINK: LazyLock<TwinRegex> =
+    LazyLock::new(|| static_regex(r"\b(?:exec|eval)\s*(?:\(|\s)"));
+
+/// `getattr(__import__('os'), 'system')` and `getattr(os, 'system')`: `os.system`.
+static GETATTR: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r#"getattr\(\s*(?:__import__\(\s*['"](\w+)['"]\s*\)|(\w+))\s*,\s*['"](\w+)['"]\s*\)"#,
+    )
+});
+
+/// `const {execSync: x} = require('child_process')`, `const x = require('child_process').execSync`:
+/// `x(…)` is the named function.
+static JS_ALIAS: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r"\b(exec|execSync|spawn|spawnSync|execFile|execFileSync|rm|rmSync)\s*:\s*([A-Za-z_$][\w$]*)|([A-Za-z_$][\w$]*)\s*=\s*require\(\s*['\x22](?:node:)?child_process['\x22]\s*\)\.(\w+)",
+    )
+});
+
+/// Rewrites call forms the patterns below do not read into ones they do: Perl's
+/// `q{…}`/`qq{…}` quoting as `"…"`, Python's `getattr(module, 'name')` as `module.name`,
+/// JavaScript aliases of `child_process` functions as the functions. `None` when none
+/// applies (the common case costs a few substring checks).
+fn normalize_calls(lang: Lang, code: &str) -> Option<String> {
+    match lang {
+        Lang::Perl if code.contains("q{") || code.contains("q(") || code.contains("q[") => {
+            Some(perl_quotes(code))
+        }
+        Lang::Python if code.contains("getattr(") => {
+            let mut out = String::with_capacity(code.len());
+            let mut last = 0;
+            for c in GETATTR.captures_iter(code).take(8) {
+                let all = c.get(0)?;
+                let module = c.get(1).or(c.get(2)).map_or("", |m| m.as_str());
+                out.push_str(&code[last..all.start()]);
+                out.push_str(module);
+                out.push('.');
+                out.push_str(&c[3]);
+                last = all.end();
+            }
+            out.push_str(&code[last..]);
+            Some(out)
+        }
+        Lang::Node if code.contains("child_process") || code.contains("fs") => {
+            let mut out = code.to_owned();
+            let aliases: Vec<(String, String)> = JS_ALIAS
+                .captures_iter(code)
+                .take(8)
+                .filter_map(|c| match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+                    (Some(f), Some(a), _, _) => {
+                        Some((a.as_str().to_owned(), f.as_str().to_owned()))
+                    }
+                    (_, _, Some(a), Some(f)) => {
+                        Some((a.as_str().to_owned(), f.as_str().to_owned()))
+                    }
+                    _ => None,
+                })
+                .filter(|(a, f)| a != f)
+                .collect();
+            if aliases.is_empty() {
+                return None;
+            }
+            for (alias, f) in aliases {
+                out = replace_calls(&out, &alias, &f);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// `alias(` → `name(` where `alias` stands as a whole word.
+fn replace_calls(code: &str, alias: &str, name: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(p) = rest.find(alias) {
+        let before_ok = rest[..p]
+            .chars()
+            .last()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '.'));
+        let after = &rest[p + alias.len()..];
+        out.push_str(&rest[..p]);
+        if before_ok && after.trim_start().starts_with('(') {
+            out.push_str(name);
+        } else {
+            out.push_str(alias);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Perl's `q{…}`, `qq{…}`, `q(…)`, `qq[…]` as double-quoted strings (brackets nest).
+fn perl_quotes(code: &str) -> String {
+    let b = code.as_bytes();
+    let mut out = String::with_capacity(code.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let len = if b[i..].starts_with(b"qq") { 2 } else { 1 };
+        if b[i] != b'q' || !word_start {
+            i += 1;
+            continue;
+        }
+        let open_at = i + len;
+        let close = match b.get(open_at) {
+            Some(b'{') => b'}',
+            Some(b'(') => b')',
+            Some(b'[') => b']',
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let open = b[open_at];
+        let mut depth = 0usize;
+        let mut j = open_at;
+        let mut end = None;
+        while j < b.len() {
+            if b[j] == b'\\' {
+                j += 2;
+                continue;
+            }
+            if b[j] == open {
+                depth += 1;
+            } else if b[j] == close {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(j);
+                    break;
+                }
+            }
+            j += 1;
+        }
+        let Some(e) = end else { break };
+        out.push_str(&code[copied..i]);
+        out.push('"');
+        out.push_str(&code[open_at + 1..e].replace('"', "\\\""));
+        out.push('"');
+        i = e + 1;
+        copied = i;
+    }
+    out.push_str(&code[copied..]);
+    out
+}
+
 /// Compiles every pattern this module uses, so no call pays for it (workers and
 /// `policy eval` warm up before timing; a one-shot hook process does not).
 pub fn warm() {
@@ -568,6 +727,10 @@ pub fn warm() {
         &ENDLESS,
         &BOMB_BODY,
         &EXEC_SINK,
+        &CODE_SINK,
+        &STDIN_EXEC,
+        &GETATTR,
+        &JS_ALIAS,
         &SOCKET,
         &SPAWN_SHELL,
         &SHELL_PIPE,
@@ -595,6 +758,8 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         fx.tags.push(OVER_BOUND.to_owned());
         return;
     }
+    let normal = normalize_calls(lang, code);
+    let code = normal.as_deref().unwrap_or(code);
     let code = HOME_EXPR.replace_all(code, "'~'");
     let code = if CWD_EXPR.is_match(&code) {
         std::borrow::Cow::Owned(CWD_EXPR.replace_all(&code, "'.'").into_owned())
@@ -677,6 +842,31 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.commands.push(lits);
         } else {
             fx.shell.push(lits.join(" "));
+        }
+    }
+    // `exec('import os; os.system(…)')`, `eval "…"`: a literal run as code of the same
+    // language.
+    for m in calls_in(&CODE_SINK, code, &strings, fx) {
+        let args = call_args(code, m.end().saturating_sub(1));
+        if let [lit] = literals(args).as_slice() {
+            analyze_into(lang, lit, fx, depth + 1);
+        }
+    }
+    if STDIN_EXEC.is_match(code) {
+        fx.tags.push(RUNS_STDIN.to_owned());
+    }
+    // awk: `"cmd" | getline` runs cmd in a shell.
+    if lang == Lang::Awk {
+        for (lit, q) in &strings {
+            let base = code.as_ptr() as usize;
+            let end = (lit.as_ptr() as usize - base) + lit.len() + 1;
+            if *q == b'"'
+                && code
+                    .get(end..)
+                    .is_some_and(|r| r.trim_start().starts_with('|') && r.contains("getline"))
+            {
+                fx.shell.push((*lit).to_owned());
+            }
         }
     }
     for m in calls_in(&RM_RECURSIVE, code, &strings, fx) {
@@ -1148,6 +1338,38 @@ mod tests {
         assert_eq!(fx.shell, vec!["rm -rf /"]);
         let fx = analyze(Lang::Awk, "BEGIN{system(\"rm -rf /\")}");
         assert_eq!(fx.shell, vec!["rm -rf /"]);
+    }
+
+    #[test]
+    fn other_spellings_of_the_same_calls() {
+        let fx = analyze(Lang::Perl, "exec q{rm -rf /etc}");
+        assert_eq!(fx.shell, vec!["rm -rf /etc"]);
+        let fx = analyze(
+            Lang::Python,
+            "getattr(__import__('os'),'system')('rm -rf /etc')",
+        );
+        assert_eq!(fx.shell, vec!["rm -rf /etc"]);
+        let fx = analyze(
+            Lang::Python,
+            "exec('import os; os.system(\\\"rm -rf /etc\\\")')",
+        );
+        assert!(
+            fx.shell.iter().any(|s| s == "rm -rf /etc"),
+            "{:?}",
+            fx.shell
+        );
+        let fx = analyze(
+            Lang::Node,
+            "const {execSync: x} = require('child_process'); x('rm -rf /etc')",
+        );
+        assert_eq!(fx.shell, vec!["rm -rf /etc"]);
+        let fx = analyze(Lang::Awk, "BEGIN { \"rm -rf /etc\" | getline }");
+        assert_eq!(fx.shell, vec!["rm -rf /etc"]);
+        let fx = analyze(Lang::Python, "import sys; exec(sys.stdin.read())");
+        assert!(fx.tags.iter().any(|t| t == RUNS_STDIN));
+        // A Perl string of a word ending in q is no quoting.
+        let fx = analyze(Lang::Perl, "print uniq(@a)");
+        assert!(fx.shell.is_empty());
     }
 
     #[test]

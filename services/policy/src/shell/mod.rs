@@ -19,6 +19,7 @@ use tree_sitter::{Node, Parser, Tree};
 mod commands;
 mod containers;
 mod fanout;
+mod launchers;
 mod nested;
 mod output;
 mod plain;
@@ -409,11 +410,18 @@ fn is_shell(name: &str) -> bool {
     SHELLS.contains(&name)
 }
 
-/// Where the command of `docker exec …` / `kubectl exec … -- …` starts, and the
-/// container, pod, namespace or context it runs in (as a context variable).
+/// Where the command of `docker exec …` / `docker compose run …` / `kubectl exec … -- …`
+/// starts, and the container, service, compose file, pod, namespace or context it runs
+/// in (as a context variable).
 fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
-    let at = rest.iter().take(6).position(|w| w.text == "exec")?;
+    let at = rest
+        .iter()
+        .take(10)
+        .position(|w| w.text == "exec" || w.text == "run")?;
     if matches!(name, "kubectl" | "oc") {
+        if rest[at].text != "exec" {
+            return None;
+        }
         let dash = rest.iter().position(|w| w.text == "--")?;
         if dash + 1 >= rest.len() || dash < at {
             return None;
@@ -425,11 +433,40 @@ fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
             .collect();
         return Some((dash + 1, ("LH_CONTEXT_EXEC".to_owned(), context.join(" "))));
     }
-    // docker [compose|container] exec [options] CONTAINER cmd…
-    if !rest[..at]
-        .iter()
-        .all(|w| matches!(w.text.as_str(), "compose" | "container") || w.text.starts_with('-'))
-    {
+    // docker [--context X] [compose [-f FILE] [-p NAME]] [container] exec|run [options]
+    // CONTAINER cmd…: the compose file and project name say which environment it is.
+    let mut context: Vec<&str> = Vec::new();
+    let mut compose = name.ends_with("-compose");
+    let mut i = 0;
+    while i < at {
+        let t = rest[i].text.as_str();
+        match t {
+            "compose" => compose = true,
+            "container" => {}
+            "-f"
+            | "--file"
+            | "-p"
+            | "--project-name"
+            | "--env-file"
+            | "--profile"
+            | "--context"
+            | "-c"
+            | "-H"
+            | "--host"
+            | "--project-directory" => {
+                context.extend(rest.get(i + 1).map(|w| w.text.as_str()));
+                i += 1;
+            }
+            _ if t.starts_with('-') => {
+                context.extend(t.split_once('=').map(|(_, v)| v));
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    // A plain `docker run IMAGE cmd` runs in a fresh container (see `containers`); a
+    // compose service's runs with the service's environment and volumes.
+    if rest[at].text == "run" && !compose {
         return None;
     }
     let mut i = at + 1;
@@ -445,6 +482,15 @@ fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
                 | "--env-file"
                 | "--detach-keys"
                 | "--index"
+                | "--name"
+                | "--entrypoint"
+                | "-p"
+                | "--publish"
+                | "-v"
+                | "--volume"
+                | "-l"
+                | "--label"
+                | "--pull"
         );
         i += if takes { 2 } else { 1 };
     }
@@ -452,10 +498,8 @@ fn exec_target(name: &str, rest: &[Word]) -> Option<(usize, (String, String))> {
     if i + 1 >= rest.len() {
         return None;
     }
-    Some((
-        i + 1,
-        ("LH_CONTEXT_EXEC".to_owned(), container.text.clone()),
-    ))
+    context.push(&container.text);
+    Some((i + 1, ("LH_CONTEXT_EXEC".to_owned(), context.join(" "))))
 }
 
 /// The tag of a command asked only for its help or version (`mkfs.ext4 --help`): it

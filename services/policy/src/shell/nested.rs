@@ -283,6 +283,8 @@ impl Walker<'_> {
             via: via.clone(),
             stdin: ctx.stdin.clone(),
             tags: tags.clone(),
+            // `env RAILS_ENV=production python …`: the settings name its target.
+            env: extra_vars.to_vec(),
             ..Effective::default()
         };
         e.tags.push("interpreter".to_owned());
@@ -334,6 +336,14 @@ impl Walker<'_> {
                 e.tags.push(t.clone());
             }
         }
+        // `curl … | python3 -c 'exec(sys.stdin.read())'`: stdin is the program.
+        if effects.tags.iter().any(|t| t == interp::RUNS_STDIN)
+            && let Some(stdin) = &ctx.stdin
+        {
+            e.script_from.extend(stdin.producers.iter().cloned());
+            e.tags.push("code_from_stdin".to_owned());
+            e.tags.retain(|t| t != "dynamic_code");
+        }
         e.args
             .extend(effects.paths.iter().map(|p| Word::lit(p.clone())));
         for w in &effects.writes {
@@ -347,6 +357,7 @@ impl Walker<'_> {
         for argv in effects.commands {
             let c = Ctx {
                 via: via.clone(),
+                extra_vars: extra_vars.to_vec(),
                 ..Ctx::default()
             };
             let argv: Vec<Word> = argv.into_iter().map(Word::lit).collect();

@@ -76,6 +76,20 @@ impl Walker<'_> {
             {
                 return self.call_function(name, body, rest, ctx, via, depth);
             }
+            match self.launched(
+                &name,
+                &mut argv,
+                ctx,
+                &mut via,
+                &tags,
+                &mut extra_vars,
+                depth,
+            ) {
+                launchers::Step::Continue => continue,
+                launchers::Step::Done(out) => return out,
+                launchers::Step::NotLaunch => {}
+            }
+            let rest = &argv[1..];
             let skip = match name.as_str() {
                 "sudo" | "doas" | "pkexec" | "run0" | "sudoedit" => {
                     let informational = !rest.is_empty()
@@ -628,7 +642,8 @@ impl Walker<'_> {
                     }
                     None
                 }
-                "docker" | "podman" | "nerdctl" | "kubectl" | "oc" => {
+                "docker" | "podman" | "nerdctl" | "kubectl" | "oc" | "docker-compose"
+                | "podman-compose" => {
                     // `docker exec CONTAINER cmd`, `kubectl exec POD -- cmd`: cmd runs, in
                     // the container's environment (its name may say production).
                     match exec_target(&name, rest) {

@@ -803,6 +803,11 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         .filter(|m| !runs_coroutines(&code[..m.start()]))
     {
         let args = call_args(code, m.end().saturating_sub(1));
+        // `subprocess.run(urlopen(…).read(), shell=True)`: what it runs is downloaded.
+        if NET.is_match(args) {
+            fx.tags.push("download_exec".to_owned());
+            continue;
+        }
         let lits = literals(args);
         // `cmd = "rm -rf /"; system(cmd)`: a variable assigned a literal earlier.
         let var = args.trim().trim_start_matches('$');

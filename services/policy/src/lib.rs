@@ -38,6 +38,7 @@ pub mod paths;
 pub mod procpat;
 pub mod prompt;
 pub mod rules;
+mod secret_glob;
 pub mod shell;
 mod sql;
 pub mod targets;

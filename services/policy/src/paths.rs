@@ -260,6 +260,14 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
             let all = pattern.chars().all(|c| matches!(c, '*' | '.' | '/')) || pattern == ".[!.]*";
             if all {
                 (normalize(dir), true)
+            } else if let Some(name) = crate::secret_glob::secret_name(pattern) {
+                // `.en?`, `id_r[s]a`: classified as the secret it can expand to.
+                let mut p = normalize(dir).into_owned();
+                if !p.ends_with('/') {
+                    p.push('/');
+                }
+                p.push_str(name);
+                (Cow::Owned(p), false)
             } else if !pattern.contains(['[', '?', '/']) && pattern.replace('*', "").len() >= 3 {
                 // `.env*`, `*.pem`, `id_rsa*`: the name without its stars says what is hunted.
                 let mut p = normalize(dir).into_owned();

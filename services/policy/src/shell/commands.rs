@@ -272,7 +272,8 @@ impl Walker<'_> {
 
     /// The file at `path`, when this line wrote it.
     pub(super) fn written_file(&self, path: &str) -> Option<&Written> {
-        self.files.get(&self.file_key(path)?)
+        let key = self.file_key(path)?;
+        self.files.get(&key).or_else(|| self.cloned_file(&key))
     }
 
     /// Absolute form of a literal path, for matching files across commands.
@@ -295,6 +296,7 @@ impl Walker<'_> {
         if self.files.len() > 64 {
             return;
         }
+        self.record_fetches(e);
         let mut targets: Vec<(String, Written)> = Vec::new();
         // Files that get what the command prints (`> f`, `>> f`), and those `tee` copies
         // its input into (the same text: it prints its input too).

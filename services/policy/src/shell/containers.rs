@@ -74,6 +74,30 @@ pub(super) fn host_view(args: &[Word]) -> Option<String> {
     if run.text != "run" {
         return None;
     }
+    let (i, mut mounts) = run_options(rest);
+    // The image, then the command.
+    let command = rest.get(i + 1..)?;
+    if mounts.is_empty() || command.is_empty() {
+        return None;
+    }
+    // The deepest mount point first: `/data/x` under both `/data` and `/`.
+    mounts.sort_by_key(|(_, ctr)| std::cmp::Reverse(ctr.len()));
+    let mut mapped = false;
+    let line: Vec<String> = command
+        .iter()
+        .map(|w| match on_host(&w.text, &mounts) {
+            Some(host) => {
+                mapped = true;
+                quote(&host)
+            }
+            None => quote(&w.text),
+        })
+        .collect();
+    mapped.then(|| line.join(" "))
+}
+
+/// Where the image of `run`'s words `rest` is, and the bind mounts its options make.
+fn run_options(rest: &[Word]) -> (usize, Vec<(String, String)>) {
     let mut mounts: Vec<(String, String)> = Vec::new();
     let mut i = 0;
     while i < rest.len() {
@@ -102,25 +126,29 @@ pub(super) fn host_view(args: &[Word]) -> Option<String> {
         }
         i += 1;
     }
-    // The image, then the command.
-    let command = rest.get(i + 1..)?;
-    if mounts.is_empty() || command.is_empty() {
-        return None;
+    (i, mounts)
+}
+
+/// Whether `docker run IMAGE CMD…` (`args` from `run`) prints what it downloads: a
+/// downloader image (`curlimages/curl -s URL`) or a downloader command run in any image
+/// (`alpine wget -qO- URL`). Its output is then network content.
+pub(super) fn downloads(args: &[Word]) -> bool {
+    let Some((run, rest)) = args.split_first() else {
+        return false;
+    };
+    if run.text != "run" {
+        return false;
     }
-    // The deepest mount point first: `/data/x` under both `/data` and `/`.
-    mounts.sort_by_key(|(_, ctr)| std::cmp::Reverse(ctr.len()));
-    let mut mapped = false;
-    let line: Vec<String> = command
-        .iter()
-        .map(|w| match on_host(&w.text, &mounts) {
-            Some(host) => {
-                mapped = true;
-                quote(&host)
-            }
-            None => quote(&w.text),
-        })
-        .collect();
-    mapped.then(|| line.join(" "))
+    let (i, _) = run_options(rest);
+    let Some(image) = rest.get(i) else {
+        return false;
+    };
+    let base = image.text.rsplit('/').next().unwrap_or("");
+    let base = base.split([':', '@']).next().unwrap_or("");
+    let command = rest.get(i + 1..).unwrap_or(&[]);
+    let url = command.iter().any(|w| w.text.contains("://"));
+    let downloader = |n: &str| matches!(n, "curl" | "wget" | "aria2c" | "httpie" | "xh");
+    url && (downloader(base) || command.first().is_some_and(|c| downloader(&c.text)))
 }
 
 /// `-v HOST:CTR[:OPTIONS]` with a host path (not a named volume).

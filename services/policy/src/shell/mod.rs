@@ -19,6 +19,7 @@ use tree_sitter::{Node, Parser, Tree};
 mod commands;
 mod containers;
 mod fanout;
+mod fetched;
 mod launchers;
 mod nested;
 mod output;
@@ -206,6 +207,7 @@ fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, 
         calling: Vec::new(),
         calls: 0,
         trees: HashMap::new(),
+        cloned: Vec::new(),
     };
     w.run_script(command, &Ctx::default(), 0);
     let nodes = w.nodes;
@@ -315,6 +317,8 @@ struct Walker<'e> {
     trees: HashMap<String, Tree>,
     /// Package scripts and git aliases this command line set up ([`runners`]).
     recorded: HashMap<(runners::Recorded, String), String>,
+    /// Trees cloned earlier in this command line (`git clone URL DIR`), as `DIR/`.
+    cloned: Vec<String>,
 }
 
 /// A file written earlier in the same command line.

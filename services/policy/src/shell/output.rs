@@ -152,6 +152,10 @@ impl Walker<'_> {
             name if crate::interp::language(name).is_some() => {
                 out.text = interpreter_prints(name, &e.args);
             }
+            // `docker run curlimages/curl -s URL`: what it prints came from the network.
+            "docker" | "podman" | "nerdctl" if super::containers::downloads(&e.args) => {
+                out.producers.push("curl".to_owned());
+            }
             "which" | "type" => {
                 out.text = positionals
                     .first()
@@ -178,6 +182,24 @@ pub(super) fn interpreter_prints(name: &str, args: &[Word]) -> Option<String> {
     };
     if code.is_dynamic() {
         return None;
+    }
+    // `node -p '"rm -rf ~"'`: the value of the expression is printed.
+    if lang == crate::interp::Lang::Node
+        && args
+            .iter()
+            .take_while(|w| w.text.starts_with('-'))
+            .any(|w| w.text == "--print" || is_short_cluster_with(&w.text, 'p'))
+    {
+        let body = code.text.trim().trim_end_matches(';').trim_end();
+        let quote = body
+            .chars()
+            .next()
+            .filter(|q| matches!(q, '\'' | '"' | '`'))?;
+        let (literal, after) = quoted(&body[1..], quote)?;
+        if !after.is_empty() || (quote == '`' && literal.contains("${")) {
+            return None;
+        }
+        return Some(format!("{}\n", ansi_c(literal)));
     }
     printed_literals(lang, &code.text)
 }

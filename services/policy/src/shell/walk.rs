@@ -320,7 +320,11 @@ impl Walker<'_> {
                 let mut cursor = node.walk();
                 let kids: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
                 for kid in kids {
-                    last = self.visit_out(kid, src, &c, depth, tdepth + 1);
+                    last = if kid.kind() == "file_redirect" {
+                        self.read_file_subst(kid, src, &c, depth, tdepth + 1)
+                    } else {
+                        self.visit_out(kid, src, &c, depth, tdepth + 1)
+                    };
                 }
                 last
             }
@@ -554,6 +558,37 @@ impl Walker<'_> {
             self.visit(a, src, ctx, depth, tdepth + 1);
         }
         out
+    }
+
+    /// `$(< file)`: prints the file, as `$(cat file)` does.
+    fn read_file_subst(
+        &mut self,
+        node: Node<'_>,
+        src: &[u8],
+        ctx: &Ctx,
+        depth: usize,
+        tdepth: usize,
+    ) -> Output {
+        let Some(rd) = self.redirect(node, src, ctx, depth, tdepth) else {
+            return Output::default();
+        };
+        if rd.kind != RedirectKind::Read {
+            return Output::default();
+        }
+        let text = self.written_text(&rd.target.text);
+        let e = Effective {
+            name: "cat".to_owned(),
+            args: vec![rd.target.clone()],
+            via: ctx.via.clone(),
+            ..Effective::default()
+        };
+        self.emit(e, ctx);
+        Output {
+            producers: vec!["cat".to_owned()],
+            text,
+            paths: vec![rd.target],
+            items: None,
+        }
     }
 
     pub(super) fn redirect(

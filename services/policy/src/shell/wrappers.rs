@@ -788,6 +788,7 @@ impl Walker<'_> {
                     }
                     let recorded = self.recorded_code(&name, &argv, ctx);
                     let e = Effective {
+                        script_from: self.tool_inputs(&name, &argv),
                         name,
                         args: argv,
                         via,

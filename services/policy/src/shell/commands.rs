@@ -112,7 +112,7 @@ impl Walker<'_> {
                             .trim()
                             .replace([' ', '\t', '\n'], &IFS_SPLIT.to_string());
                     }
-                    if !raw.contains(['\'', '"']) && raw.contains('{') && raw.contains(',') {
+                    if unquoted_braces(raw) {
                         for x in brace_expand(&w.text) {
                             split_ifs(
                                 Word {
@@ -485,4 +485,22 @@ fn short_output<'t>(cmd: &str, t: &'t str) -> Option<Option<&'t str>> {
     }
     let rest = &cluster[i + 1..];
     Some((!rest.is_empty()).then_some(rest))
+}
+
+/// Whether a word has a brace list outside quotes (`{a,b}`, `"$PWD"/{.,}*`): the shell
+/// expands it; a quoted one (`'{a,b}'`) is text.
+fn unquoted_braces(raw: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let (mut open, mut comma) = (false, false);
+    for c in raw.chars() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '{') => open = true,
+            (None, ',') if open => comma = true,
+            _ => {}
+        }
+    }
+    open && comma
 }

@@ -16,6 +16,9 @@ impl Walker<'_> {
         depth: usize,
     ) -> Output {
         let _ = depth;
+        // `xargs -a FILE`: the items are the file's words, not stdin's.
+        let from_file = self.arg_file(rest);
+        let ctx = from_file.as_ref().unwrap_or(ctx);
         let mut i = 0;
         let mut replace: Option<String> = None;
         let mut separator: Option<char> = None;
@@ -164,6 +167,28 @@ impl Walker<'_> {
         self.resolve_with_tags(argv, &c, tags)
     }
 
+    /// `xargs -a FILE` / `--arg-file=FILE` of known text (`<(echo …)`, a file this line
+    /// wrote): a context whose standard input is that text.
+    fn arg_file(&self, rest: &[Word]) -> Option<Ctx> {
+        let at = rest.iter().position(|w| {
+            w.text == "-a" || w.text == "--arg-file" || w.text.starts_with("--arg-file=")
+        })?;
+        let file = match rest[at].text.strip_prefix("--arg-file=") {
+            Some(f) => Word::lit(f),
+            None => rest.get(at + 1)?.clone(),
+        };
+        let text = file.fed.clone().or_else(|| self.written_text(&file.text))?;
+        Some(Ctx {
+            stdin: Some(Stdin {
+                producers: file.subst.clone(),
+                text: Some(text),
+                paths: vec![file],
+                ..Stdin::default()
+            }),
+            ..Ctx::default()
+        })
+    }
+
     pub(super) fn find(
         &mut self,
         rest: &[Word],
@@ -189,9 +214,30 @@ impl Walker<'_> {
         if roots.is_empty() {
             roots.push(Word::lit("."));
         }
+        // `! -name .` (or `-not -name .`) leaves out only the starting point: it narrows
+        // nothing below it.
+        let tests: Vec<Word> = {
+            let mut v: Vec<Word> = Vec::new();
+            let all = &rest[i..];
+            let mut k = 0;
+            while k < all.len() {
+                if matches!(all[k].text.as_str(), "!" | "-not")
+                    && all.get(k + 1).is_some_and(|w| w.text == "-name")
+                    && all
+                        .get(k + 2)
+                        .is_some_and(|w| w.text == "." || w.text == "./")
+                {
+                    k += 3;
+                    continue;
+                }
+                v.push(all[k].clone());
+                k += 1;
+            }
+            v
+        };
         // With a narrowing test (`-name`, `-mtime`, …) find reaches some entries below
         // each root; without one (`-type f` does not narrow much) it reaches everything.
-        let filtered = rest[i..].iter().any(|w| {
+        let filtered = tests.iter().any(|w| {
             matches!(
                 w.text.as_str(),
                 "-name"
@@ -212,7 +258,7 @@ impl Walker<'_> {
             )
         });
         // `-name PATTERN` tests (alternatives included) say what is reached: `./*.pyc`.
-        let names: Vec<&str> = rest[i..]
+        let names: Vec<&str> = tests
             .windows(2)
             .filter(|w| matches!(w[0].text.as_str(), "-name" | "-iname"))
             .map(|w| w[1].text.as_str())
@@ -220,11 +266,11 @@ impl Walker<'_> {
             .take(8)
             .collect();
         // `-not -name X` reaches everything but X: the names no longer say what is reached.
-        let negated = rest[i..].windows(2).any(|w| {
+        let negated = tests.windows(2).any(|w| {
             matches!(w[0].text.as_str(), "!" | "-not")
                 && matches!(w[1].text.as_str(), "-name" | "-iname")
         });
-        let empty_only = rest[i..].iter().any(|w| w.text == "-empty") && names.is_empty();
+        let empty_only = tests.iter().any(|w| w.text == "-empty") && names.is_empty();
         let mut contents: Vec<Word> = Vec::new();
         for r in &roots {
             let base = r.text.trim_end_matches('/');

@@ -136,6 +136,36 @@ impl Walker<'_> {
         self.written_file(path).cloned()
     }
 
+    /// `read [-r] NAME…` of known standard input (`read -r d <<< /etc`, `… | while read
+    /// d; do …`): the names take the words of its first line, the last one the rest.
+    pub(super) fn read_into(&mut self, args: &[Word], ctx: &Ctx) {
+        let Some(text) = ctx.stdin.as_ref().and_then(|s| s.text.as_deref()) else {
+            return;
+        };
+        let mut names: Vec<&str> = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let t = args[i].text.as_str();
+            if t.starts_with('-') {
+                if matches!(t, "-p" | "-d" | "-a" | "-n" | "-N" | "-t" | "-u" | "-i") {
+                    i += 1;
+                }
+            } else if !t.contains(DYN) {
+                names.push(t);
+            }
+            i += 1;
+        }
+        if names.is_empty() {
+            names.push("REPLY");
+        }
+        let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let mut values = line.trim().splitn(names.len(), char::is_whitespace);
+        for n in names.into_iter().take(16) {
+            let v = values.next().unwrap_or("").trim_start().to_owned();
+            self.vars.insert(n.to_owned(), v);
+        }
+    }
+
     /// A file under a tree cloned earlier in this line.
     pub(super) fn cloned_file(&self, key: &str) -> Option<&'static Written> {
         self.cloned
@@ -224,6 +254,14 @@ mod tests {
         );
         let n = names("echo 'rm -rf /etc' | dd of=/tmp/z.sh; sh /tmp/z.sh");
         assert!(n.iter().any(|s| s == "sh /tmp/z.sh → rm -rf /etc"), "{n:?}");
+    }
+
+    #[test]
+    fn read_takes_known_input() {
+        let n = names("read -r d <<< /etc; rm -rf \"$d\"");
+        assert!(n.iter().any(|s| s == "rm -rf /etc"), "{n:?}");
+        let n = names("printf '%s\\n' /etc | while read d; do rm -rf \"$d\"; done");
+        assert!(n.iter().any(|s| s == "rm -rf /etc"), "{n:?}");
     }
 
     #[test]

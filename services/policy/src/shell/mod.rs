@@ -26,6 +26,7 @@ mod output;
 mod plain;
 mod runners;
 mod text;
+mod toolcode;
 mod walk;
 mod words;
 mod wrappers;

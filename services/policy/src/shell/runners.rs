@@ -102,7 +102,7 @@ impl Walker<'_> {
             }
         }
         let text = match file {
-            Some("-") => stdin?.to_owned(),
+            Some("-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0") => stdin?.to_owned(),
             Some(f) => self.written_text(f)?,
             None => ["GNUmakefile", "makefile", "Makefile"]
                 .iter()

@@ -237,9 +237,9 @@ impl Walker<'_> {
                         Some(skip_options(rest, &[], &[]))
                     }
                 }
-                "builtin" | "nohup" | "setsid" | "time" | "unbuffer" | "chronic" | "caffeinate"
-                | "catchsegv" | "busybox" | "then" | "do" | "else" | "proxychains"
-                | "proxychains4" | "torsocks" | "fakeroot" | "firejail" => {
+                "builtin" | "coproc" | "nohup" | "setsid" | "time" | "unbuffer" | "chronic"
+                | "caffeinate" | "catchsegv" | "busybox" | "then" | "do" | "else"
+                | "proxychains" | "proxychains4" | "torsocks" | "fakeroot" | "firejail" => {
                     Some(skip_options(rest, &[], &[]))
                 }
                 "exec" => Some(skip_options(rest, &["a"], &[])),
@@ -786,7 +786,11 @@ impl Walker<'_> {
                     {
                         tags.push(HELP_ONLY.to_owned());
                     }
-                    let recorded = self.recorded_code(&name, &argv, ctx);
+                    let recorded = (self.recorded_code(&name, &argv, ctx))
+                        .or_else(|| toolcode::code_of(&name, &argv, &extra_vars));
+                    if name == "read" {
+                        self.read_into(&argv, ctx);
+                    }
                     let e = Effective {
                         script_from: self.tool_inputs(&name, &argv),
                         name,

@@ -237,34 +237,138 @@ pub fn home_from_cwd(cwd: &str) -> Option<&str> {
 /// Commands that load an environment file into the shell (or the command they run).
 const ENV_LOADERS: &[&str] = &["source", ".", "dotenv", "env-cmd", "dotenvx"];
 
-/// Follows the current branch through a chain (`git checkout main && git push -f`): a
-/// push that names no refspec pushes the branch checked out earlier in the same line.
-fn git_branch_flow(facts: &mut Facts, branch: &mut Option<String>) {
-    match facts.sub.as_deref() {
-        Some("checkout" | "switch") => {
-            // `git checkout -- file` restores files; `checkout X`, `switch X`, `-b X` move.
-            if facts.flags.iter().all(|f| f != "patch")
-                && !facts.text.contains(" -- ")
-                && let Some(b) = facts.operands.first()
+/// A word that is one run-time value and nothing else (`"$(git branch --show-current)"`).
+fn is_one_value(w: &str) -> bool {
+    let mut c = w.chars();
+    c.next() == Some(word::DYN) && c.next().is_none()
+}
+
+/// What earlier git commands in a line tell about later ones (`git checkout main && git
+/// push -f origin HEAD`, `git add -A && git reset --hard`).
+#[derive(Debug, Default)]
+struct GitFlow {
+    /// The branch a `git checkout X` / `git switch X` earlier in the line moved to.
+    branch: Option<String>,
+    /// A substitution printed the current branch (`$(git branch --show-current)`): a
+    /// push's run-time refspec is that branch.
+    current_lookup: bool,
+    /// Every file, untracked ones included, is staged (`git add -A`) and not committed.
+    staged_all: bool,
+    /// The newest stash holds untracked files (`stash -u`, or `add -A` then `stash`).
+    stash_untracked: bool,
+    /// `git ls-files --others` listed the untracked files earlier in the line.
+    untracked_listed: bool,
+}
+
+impl GitFlow {
+    /// Whether it changes how a command other than git reads.
+    fn affects_others(&self) -> bool {
+        self.untracked_listed
+    }
+
+    /// Reads one command in the light of the line so far, and notes what it changes.
+    fn follow(&mut self, e: &Effective, facts: &mut Facts) {
+        if facts.name != "git" {
+            // `rm -rf $(git ls-files --others)`, `git ls-files -o | xargs rm`: removes the
+            // untracked files, as `git clean -f` does.
+            if self.untracked_listed
+                && matches!(facts.name.as_str(), "rm" | "unlink")
+                && e.args.iter().any(Word::is_dynamic)
             {
-                *branch = Some(b.clone());
+                facts.tags.insert("removes_untracked".to_owned());
             }
-            if let Some(b) = facts.args.iter().skip(1).find(|a| !a.starts_with('-'))
-                && (facts.flags.contains("branch") || facts.flags.contains("force-branch"))
+            return;
+        }
+        let has = |f: &str| facts.flags.contains(f);
+        match facts.sub.as_deref() {
+            Some("checkout" | "switch") => {
+                // `git checkout -- file` restores files; `checkout X`, `switch X`, `-b X` move.
+                if facts.flags.iter().all(|f| f != "patch")
+                    && !facts.text.contains(" -- ")
+                    && let Some(b) = facts.operands.first()
+                {
+                    self.branch = Some(b.clone());
+                }
+                if let Some(b) = facts.args.iter().skip(1).find(|a| !a.starts_with('-'))
+                    && (has("branch") || has("force-branch"))
+                {
+                    self.branch = Some(b.clone());
+                }
+            }
+            Some("branch" | "rev-parse" | "symbolic-ref" | "name-rev")
+                if e.via.last().is_some_and(|v| v == "$(…)")
+                    && (has("show-current")
+                        || has("abbrev-ref")
+                        || has("short")
+                        || has("name-only")) =>
             {
-                *branch = Some(b.clone());
+                self.current_lookup = true;
+            }
+            Some("push") => self.push(facts),
+            Some("add")
+                if has("all")
+                    || has("A")
+                    || facts.paths.intersects(Classes::PROJECT_ROOT)
+                    || facts.operands.iter().any(|o| o.starts_with(":/")) =>
+            {
+                self.staged_all = true;
+            }
+            Some("commit") => self.staged_all = false,
+            Some("reset") => {
+                if has("hard") && self.staged_all {
+                    facts.tags.insert("resets_untracked".to_owned());
+                }
+                self.staged_all = false;
+            }
+            Some("ls-files") if has("others") || has("o") => self.untracked_listed = true,
+            Some("stash") => match facts.operands.first().map(String::as_str) {
+                None | Some("push" | "save") => {
+                    let untracked = has("u") || has("include-untracked") || has("all");
+                    self.stash_untracked = untracked || self.staged_all;
+                    self.staged_all = false;
+                }
+                Some("drop" | "clear") => {
+                    let newest = facts.operands.len() == 1
+                        || matches!(facts.operands[1].as_str(), "0" | "stash@{0}");
+                    if self.stash_untracked && (newest || facts.operands[0] == "clear") {
+                        facts.tags.insert("drops_untracked".to_owned());
+                    }
+                }
+                Some("pop" | "apply") => self.stash_untracked = false,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// A push that names no refspec pushes the branch checked out earlier in the line;
+    /// `HEAD`, `@` and a looked-up current branch name it too.
+    fn push(&mut self, facts: &mut Facts) {
+        let Some(b) = self.branch.as_ref() else {
+            return;
+        };
+        let mut named: Vec<String> = Vec::new();
+        if facts.operands.len() <= 1 {
+            named.push(b.clone());
+        }
+        for o in facts.operands.iter().skip(1) {
+            let (plus, rest) = match o.strip_prefix('+') {
+                Some(r) => ("+", r),
+                None => ("", o.as_str()),
+            };
+            let current =
+                |w: &str| w == "HEAD" || w == "@" || (self.current_lookup && is_one_value(w));
+            match rest.split_once(':') {
+                // `HEAD:refs/heads/x` goes to x, `HEAD:HEAD` to the branch.
+                Some((_, dst)) if current(dst) => named.push(format!("{plus}{b}")),
+                None if current(rest) => named.push(format!("{plus}{b}")),
+                _ => {}
             }
         }
-        Some("push") => {
-            let refspecs = facts.operands.len();
-            if refspecs <= 1
-                && let Some(b) = branch.as_ref()
-            {
-                facts.args.push(b.clone());
-                facts.operands.push(b.clone());
-            }
+        for n in named {
+            facts.args.push(n.clone());
+            facts.operands.push(n);
         }
-        _ => {}
     }
 }
 
@@ -681,8 +785,8 @@ impl Policy {
         let mut tainted: Vec<String> = Vec::new();
         // Rule ids matched anywhere in the chain, for chain rules.
         let mut seen: Vec<&str> = Vec::new();
-        // The branch a `git checkout X` / `git switch X` earlier in the chain moved to.
-        let mut branch: Option<String> = None;
+        // What earlier git commands in the line tell about later ones.
+        let mut flow = GitFlow::default();
         // A production environment file loaded earlier in the line (`source
         // .env.production && psql "$DATABASE_URL" …`): later unresolved variables come
         // from it, so the commands they name target production (D6).
@@ -699,7 +803,7 @@ impl Policy {
         for (i, e) in norm.commands.iter().enumerate() {
             // Only while nothing earlier in the line changes how a command reads (a
             // branch checked out, a file made secret): then facts depend on `e` alone.
-            let context_free = e.name != "git" && tainted.is_empty();
+            let context_free = e.name != "git" && tainted.is_empty() && !flow.affects_others();
             let earlier = judged
                 .iter()
                 .rev()
@@ -708,7 +812,7 @@ impl Policy {
             let (mut facts, matched) = match earlier {
                 Some((_, facts, matched)) => (facts.clone(), matched.clone()),
                 None => {
-                    let (facts, matched) = self.judge(e, base, &mut branch, &tainted);
+                    let (facts, matched) = self.judge(e, base, &mut flow, &tainted);
                     // Kept only for a command that comes again shortly.
                     if context_free
                         && norm.commands[i + 1..]
@@ -852,14 +956,12 @@ impl Policy {
         &self,
         e: &Effective,
         base: Base<'_>,
-        branch: &mut Option<String>,
+        flow: &mut GitFlow,
         tainted: &[String],
     ) -> (Facts, Vec<&Rule>) {
         let rules = &self.inner.rules;
         let mut facts = rules.facts(e, base);
-        if facts.name == "git" {
-            git_branch_flow(&mut facts, branch);
-        }
+        flow.follow(e, &mut facts);
         if !tainted.is_empty()
             && facts
                 .args

@@ -1448,6 +1448,18 @@ impl RuleSet {
             f.writes |= c;
             f.classified.push((format!(">{w}"), c));
         }
+        // A file-transfer client's own script (`lftp -e 'put .env; bye'`, `smbclient -c
+        // 'put .env'`): the files it puts are local files sent off the machine.
+        if TRANSFER_SCRIPTED.contains(&e.name.as_str()) {
+            for &v in &values {
+                for file in script_uploads(v) {
+                    let c = classify(file);
+                    f.paths |= c;
+                    f.classified.push((file.to_owned(), c));
+                    f.tags.insert("script_upload".to_owned());
+                }
+            }
+        }
         if let Some(s) = &e.stdin {
             f.stdin_from = s.producers.clone();
             for p in &s.paths {
@@ -1465,6 +1477,13 @@ impl RuleSet {
             }
             if w.vars.iter().any(|v| SECRET_VAR.is_match(v)) {
                 f.tags.insert("secret_var".to_owned());
+            }
+            // The whole environment in a word (`-d "$(env)"`, `$(cat /proc/self/environ)`):
+            // every token and key in it rides along.
+            if w.subst.iter().any(|s| ENV_DUMPERS.contains(&s.as_str()))
+                || w.inputs.iter().any(|p| is_environ_file(p))
+            {
+                f.tags.insert("env_in_word".to_owned());
             }
             // Words made of the unfiltered process list's output (`ps aux | awk … |
             // xargs kill`, `kill $(ps -eo pid=)`): they may name every process. A grep
@@ -1637,6 +1656,38 @@ fn severity(v: Verdict) -> u8 {
 }
 
 /// The parts of one word that may name a file: the word, `of=PATH`, `@PATH`.
+/// File-transfer clients that run a script of their own commands (`-e`/`-c`).
+const TRANSFER_SCRIPTED: &[&str] = &["lftp", "smbclient"];
+
+/// The local files a transfer script puts (`put a; mput b c; mirror -R dir`).
+fn script_uploads(script: &str) -> impl Iterator<Item = &str> {
+    script
+        .split([';', '\n', '&', '|'])
+        .filter_map(|stmt| {
+            let mut words = stmt.split_whitespace();
+            let verb = words.next()?;
+            let mirror = verb == "mirror";
+            let puts = matches!(verb, "put" | "mput" | "reput" | "append" | "rput");
+            let reverse = mirror
+                && stmt
+                    .split_whitespace()
+                    .any(|w| w == "-R" || w == "--reverse");
+            (puts || reverse).then_some(words)
+        })
+        .flatten()
+        .filter(|w| !w.starts_with('-'))
+}
+
+/// Commands that print the whole environment (`env`, `printenv`, `export -p`, `set`).
+const ENV_DUMPERS: &[&str] = &["env", "printenv", "export", "set", "declare", "compgen"];
+
+/// `/proc/self/environ`, `/proc/1/environ`: a process's environment.
+fn is_environ_file(p: &str) -> bool {
+    p.strip_prefix("/proc/")
+        .and_then(|r| r.split_once('/'))
+        .is_some_and(|(_, rest)| rest == "environ")
+}
+
 fn path_candidates(t: &str) -> impl Iterator<Item = &str> {
     let mut v: Vec<&str> = Vec::with_capacity(2);
     // Numbers (`truncate -s 0`, `-n 3`) are sizes and counts, not files.
@@ -1649,10 +1700,13 @@ fn path_candidates(t: &str) -> impl Iterator<Item = &str> {
     if paths::looks_like_path(t) {
         v.push(t);
     }
+    // `key=@file` reads the file whatever the key (`gh api -F 'files[a.txt][content]=@.env'`).
     if let Some((k, val)) = t.split_once('=')
         && !k.is_empty()
-        && k.chars()
+        && (k
+            .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || (val.starts_with('@') && !k.contains(char::is_whitespace)))
     {
         let val = val.strip_prefix('@').unwrap_or(val);
         if paths::looks_like_path(val) {

@@ -861,6 +861,12 @@ impl Policy {
                     findings.push(Finding::from_rule(r, &facts));
                 }
             }
+            // A unified diff applied by `git apply` or `patch`: each file it changes is
+            // judged as an Edit of it (`.claude/settings.json` through a diff is still
+            // the guard's file).
+            if let Some(diff) = patch::diff_input(e) {
+                findings.extend(self.patch_findings(&patch::diff_files(diff), base));
+            }
             // What a command puts in a start-up file (a `persistence.*` rule matched)
             // decides whether that is review (E5) or planting code (D9).
             if follow_plants

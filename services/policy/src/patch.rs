@@ -126,6 +126,48 @@ pub fn files(patch: &str) -> Vec<String> {
     files
 }
 
+/// The unified diff a command applies from its stdin (`git apply`, `patch -p1 < x.diff`,
+/// a heredoc), when its text is known.
+pub(crate) fn diff_input(e: &crate::shell::Effective) -> Option<&str> {
+    let applies =
+        e.name == "patch" || e.name == "git" && e.args.first().is_some_and(|a| a.text == "apply");
+    if !applies {
+        return None;
+    }
+    e.stdin.as_ref()?.text.as_deref()
+}
+
+/// The files a unified diff changes (its `+++` lines, or `---` for a deletion), without
+/// the `a/` `b/` prefixes; at most [`MAX_CHANGES`].
+pub(crate) fn diff_files(diff: &str) -> Vec<String> {
+    let mut files: Vec<String> = Vec::new();
+    let mut old: Option<&str> = None;
+    for line in diff.lines() {
+        let name = |rest: &str| {
+            let path = rest.split('\t').next().unwrap_or("").trim();
+            path.strip_prefix("a/")
+                .or_else(|| path.strip_prefix("b/"))
+                .unwrap_or(path)
+                .to_owned()
+        };
+        if let Some(rest) = line.strip_prefix("--- ") {
+            old = Some(rest);
+        } else if let Some(rest) = line.strip_prefix("+++ ") {
+            let path = match (rest.trim(), old) {
+                ("/dev/null", Some(o)) => name(o),
+                _ => name(rest),
+            };
+            if !path.is_empty() && path != "/dev/null" && !files.contains(&path) {
+                files.push(path);
+            }
+            if files.len() >= MAX_CHANGES {
+                break;
+            }
+        }
+    }
+    files
+}
+
 /// `'text'` for a shell, whatever the text holds.
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -186,6 +228,34 @@ impl Policy {
             })
             .reduce(stricter)
     }
+
+    /// Findings for files a diff changes, each judged as an Edit of it (only those a
+    /// rule objects to).
+    pub(crate) fn patch_findings(&self, files: &[String], base: Base<'_>) -> Vec<Finding> {
+        files
+            .iter()
+            .map(|path| {
+                let input = json!({ "file_path": path, "new_string": "" });
+                let call = Call {
+                    tool_name: "Edit",
+                    tool_input: &input,
+                    cwd: base.cwd,
+                    home: base.home,
+                };
+                self.analyze_tool(&call, base).evaluation
+            })
+            .filter(|e| e.verdict != Verdict::Allow)
+            .map(|e| {
+                let id = e.rule_id.unwrap_or_else(|| "patch.diff".to_owned());
+                Finding::new(
+                    e.verdict,
+                    e.risk,
+                    &id,
+                    format!("applies a diff that {}", e.reason),
+                )
+            })
+            .collect()
+    }
 }
 
 /// The stricter of two judgements (verdict, then risk; the first among equals).
@@ -239,6 +309,12 @@ mod tests {
         let echoed = format!("echo '{PATCH}' > notes.md");
         assert!(text("Bash", &json!({ "command": echoed })).is_none());
         assert!(text("Read", &json!({ "file_path": PATCH })).is_none());
+    }
+
+    #[test]
+    fn a_diff_names_the_files_it_changes() {
+        let diff = "--- a/.claude/settings.json\n+++ b/.claude/settings.json\n@@ -1 +1 @@\n-{}\n+{}\n--- a/old.rs\n+++ /dev/null\n";
+        assert_eq!(diff_files(diff), [".claude/settings.json", "old.rs"]);
     }
 
     #[test]

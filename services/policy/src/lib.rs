@@ -256,6 +256,8 @@ struct GitFlow {
     staged_all: bool,
     /// The newest stash holds untracked files (`stash -u`, or `add -A` then `stash`).
     stash_untracked: bool,
+    /// The newest stash was made earlier in the line (it holds the uncommitted changes).
+    stash_fresh: bool,
     /// `git ls-files --others` listed the untracked files earlier in the line.
     untracked_listed: bool,
 }
@@ -325,16 +327,26 @@ impl GitFlow {
                 None | Some("push" | "save") => {
                     let untracked = has("u") || has("include-untracked") || has("all");
                     self.stash_untracked = untracked || self.staged_all;
+                    self.stash_fresh = true;
                     self.staged_all = false;
                 }
                 Some("drop" | "clear") => {
                     let newest = facts.operands.len() == 1
                         || matches!(facts.operands[1].as_str(), "0" | "stash@{0}");
-                    if self.stash_untracked && (newest || facts.operands[0] == "clear") {
-                        facts.tags.insert("drops_untracked".to_owned());
+                    if newest || facts.operands[0] == "clear" {
+                        if self.stash_untracked {
+                            facts.tags.insert("drops_untracked".to_owned());
+                        } else if self.stash_fresh {
+                            facts.tags.insert("drops_stashed".to_owned());
+                        }
+                        self.stash_untracked = false;
+                        self.stash_fresh = false;
                     }
                 }
-                Some("pop" | "apply") => self.stash_untracked = false,
+                Some("pop" | "apply") => {
+                    self.stash_untracked = false;
+                    self.stash_fresh = false;
+                }
                 _ => {}
             },
             _ => {}

@@ -31,6 +31,7 @@ pub mod cli;
 mod dense;
 pub mod fingerprint;
 pub mod interp;
+mod interp_literals;
 mod mcp;
 mod needles;
 pub mod patch;
@@ -260,12 +261,14 @@ struct GitFlow {
     stash_fresh: bool,
     /// `git ls-files --others` listed the untracked files earlier in the line.
     untracked_listed: bool,
+    /// `git ls-files` listed the tracked files earlier in the line.
+    tracked_listed: bool,
 }
 
 impl GitFlow {
     /// Whether it changes how a command other than git reads.
     fn affects_others(&self) -> bool {
-        self.untracked_listed
+        self.untracked_listed || self.tracked_listed
     }
 
     /// Reads one command in the light of the line so far, and notes what it changes.
@@ -273,11 +276,15 @@ impl GitFlow {
         if facts.name != "git" {
             // `rm -rf $(git ls-files --others)`, `git ls-files -o | xargs rm`: removes the
             // untracked files, as `git clean -f` does.
-            if self.untracked_listed
-                && matches!(facts.name.as_str(), "rm" | "unlink")
-                && e.args.iter().any(Word::is_dynamic)
+            if matches!(facts.name.as_str(), "rm" | "unlink") && e.args.iter().any(Word::is_dynamic)
             {
-                facts.tags.insert("removes_untracked".to_owned());
+                if self.untracked_listed {
+                    facts.tags.insert("removes_untracked".to_owned());
+                }
+                // `git ls-files | xargs rm -f`: the project's tracked source.
+                if self.tracked_listed {
+                    facts.tags.insert("removes_tracked".to_owned());
+                }
             }
             return;
         }
@@ -323,6 +330,7 @@ impl GitFlow {
                 self.staged_all = false;
             }
             Some("ls-files") if has("others") || has("o") => self.untracked_listed = true,
+            Some("ls-files") => self.tracked_listed = true,
             Some("stash") => match facts.operands.first().map(String::as_str) {
                 None | Some("push" | "save") => {
                     let untracked = has("u") || has("include-untracked") || has("all");

@@ -392,6 +392,20 @@ impl GitFlow {
     }
 }
 
+/// A Write of the project's own `.npmrc` that holds settings only (`engine-strict=true`),
+/// no credential (`_authToken`, `_auth`, `_password`): configuration, not a secret.
+fn npmrc_settings(args: &[Word], content: &str, paths: Classes) -> bool {
+    let [path] = args else {
+        return false;
+    };
+    let lower = content.to_ascii_lowercase();
+    (path.text == ".npmrc" || path.text.ends_with("/.npmrc"))
+        && paths.intersects(Classes::PROJECT)
+        && !["_auth", "password", "token"]
+            .iter()
+            .any(|k| lower.contains(k))
+}
+
 /// A tool's path with a leading `$HOME`/`${HOME}` written as `~` (tools take paths
 /// literally, but a path written so means the home directory, and is judged as such).
 fn home_var(p: &str) -> std::borrow::Cow<'_, str> {
@@ -1201,7 +1215,11 @@ impl Policy {
             },
             ..Effective::default()
         };
-        let facts = rules.facts(&e, base);
+        let mut facts = rules.facts(&e, base);
+        if tool == "Write" && npmrc_settings(&e.args, &content, facts.paths) {
+            facts.paths = facts.paths.without(Classes::SECRET);
+            facts.writes = facts.writes.without(Classes::SECRET);
+        }
         let matched = rules.matching(&facts);
         let mut findings: Vec<Finding> = matched
             .iter()

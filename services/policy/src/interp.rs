@@ -6,9 +6,9 @@
 //! would have run: `shutil.rmtree('/')` becomes `rm -r -f /`, `os.system("…")` hands its
 //! string back to the shell normaliser, so the same rules judge both.
 
+pub use crate::interp_literals::{b64_decode, hex_decode};
 use crate::twin_regex::TwinRegex;
 use crate::word::{DYN, Word};
-use base64::Engine;
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -86,6 +86,10 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
     // `deno eval CODE`, `bun run x`.
     if lang == Lang::Node && rest.first().is_some_and(|w| w.text == "eval") {
         return (rest.get(1).cloned(), false);
+    }
+    // `deno run -A -`, `bun run -`: the options and the script follow `run`.
+    if lang == Lang::Node && rest.first().is_some_and(|w| w.text == "run") {
+        i = 1;
     }
     while i < rest.len() {
         let t = rest[i].text.as_str();
@@ -213,14 +217,26 @@ fn assignments(code: &str) -> HashMap<String, String> {
     if !may_assign(code) {
         return HashMap::new();
     }
-    ASSIGN
-        .captures_iter(code)
-        .filter_map(|c| {
-            let v = c.get(2).or_else(|| c.get(3))?.as_str();
-            Some((c.get(1)?.as_str().to_owned(), v.to_owned()))
-        })
-        .take(64)
-        .collect()
+    let mut vars = HashMap::new();
+    for c in ASSIGN.captures_iter(code).take(64) {
+        let (Some(name), Some(v)) = (c.get(1), c.get(2).or_else(|| c.get(3))) else {
+            continue;
+        };
+        // `p = '~' + '/.claude/settings.json'`: the value is the whole concatenation,
+        // up to the end of the statement.
+        let after = code[v.end() + 1..].trim_start();
+        let value = if after.starts_with('+') || after.starts_with(". ") {
+            let rhs = &code[v.start() - 1..];
+            let end = rhs[v.len() + 2..]
+                .find([';', '\n'])
+                .map_or(rhs.len(), |e| e + v.len() + 2);
+            concatenation(&rhs[..end], &vars).unwrap_or_else(|| v.as_str().to_owned())
+        } else {
+            v.as_str().to_owned()
+        };
+        vars.insert(name.as_str().to_owned(), value);
+    }
+    vars
 }
 
 /// Evaluates `'a' + b + "c"` / `"a" . $b`: literals, known variables, and [`DYN`] for
@@ -760,6 +776,11 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     let normal = normalize_calls(lang, code);
     let code = normal.as_deref().unwrap_or(code);
+    let decoded = match lang {
+        Lang::Python => crate::interp_literals::decoded_calls(code),
+        _ => None,
+    };
+    let code = decoded.as_deref().unwrap_or(code);
     let code = HOME_EXPR.replace_all(code, "'~'");
     let code = if CWD_EXPR.is_match(&code) {
         std::borrow::Cow::Owned(CWD_EXPR.replace_all(&code, "'.'").into_owned())
@@ -782,7 +803,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     // Backticks in Perl, Ruby and PHP run a shell.
     if matches!(lang, Lang::Perl | Lang::Ruby | Lang::Php) {
         for (lit, q) in &strings {
-            if *q == b'`' {
+            if *q == b'`' && lang == Lang::Ruby {
+                fx.shell
+                    .push(crate::interp_literals::ruby_interpolation(lit).into_owned());
+            } else if *q == b'`' {
                 fx.shell.push((*lit).to_owned());
             }
         }
@@ -954,7 +978,23 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     }
     for m in calls_in(&WRITE_CALL, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
-        let joined = concatenation(args.split(',').next().unwrap_or(""), &assigned);
+        let first_arg = args.split(',').next().unwrap_or("").trim();
+        // `fs.writeFileSync(p, …)`: the path is the first argument (not for pathlib's
+        // `write_text`, whose argument is the content).
+        if !m.as_str().starts_with("write_")
+            && first_arg.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            && first_arg
+                .trim_start_matches('$')
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            match assigned.get(first_arg.trim_start_matches('$')) {
+                Some(p) => fx.writes.push(p.clone()),
+                None => unfollowed_write(fx),
+            }
+            continue;
+        }
+        let joined = concatenation(first_arg, &assigned);
         if let Some(target) = joined.or_else(|| literals(args).into_iter().next()) {
             fx.writes.push(target);
         } else {
@@ -1024,7 +1064,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     if fx.tags.iter().any(|t| t == "net") && EXEC_SINK.is_match(code) {
         fx.tags.push("download_exec".to_owned());
     }
-    if SOCKET.is_match(code) && SPAWN_SHELL.is_match(code) {
+    if SOCKET.is_match(code)
+        && (SPAWN_SHELL.is_match(code)
+            || lang == Lang::Awk && crate::interp_literals::awk_runs_read_text(code))
+    {
         fx.tags.push("reverse_shell".to_owned());
     }
     // What code writes into a shell is the shell's input: every literal it holds (but
@@ -1184,7 +1227,8 @@ fn template_holes(s: &str) -> String {
     if !s.contains("${") && !s.contains('{') {
         return s.to_owned();
     }
-    HOLE.replace_all(s, DYN.to_string().as_str()).into_owned()
+    let s = crate::interp_literals::ruby_interpolation(s);
+    HOLE.replace_all(&s, DYN.to_string().as_str()).into_owned()
 }
 
 /// A numeric mode argument as `chmod` reads it: `0o777`, `0777` → `777`; `511` → `777`.
@@ -1236,40 +1280,6 @@ fn looks_like_path(s: &str) -> bool {
             || s.contains(".zshrc")
             || s.contains(".claude")
             || s.contains(".lighthouse"))
-}
-
-/// Decodes base64 text (standard or URL alphabet, padding optional) to UTF-8.
-pub fn b64_decode(text: &str) -> Option<String> {
-    let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if cleaned.is_empty() || cleaned.len() > 256 * 1024 {
-        return None;
-    }
-    let engines = [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::STANDARD_NO_PAD,
-        base64::engine::general_purpose::URL_SAFE,
-        base64::engine::general_purpose::URL_SAFE_NO_PAD,
-    ];
-    for e in engines {
-        if let Ok(bytes) = e.decode(cleaned.as_bytes()) {
-            return String::from_utf8(bytes).ok();
-        }
-    }
-    None
-}
-
-/// Decodes plain hex (`xxd -r -p`).
-pub fn hex_decode(text: &str) -> Option<String> {
-    let cleaned: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !cleaned.len().is_multiple_of(2) || cleaned.len() > 256 * 1024 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(cleaned.len() / 2);
-    for pair in cleaned.chunks(2) {
-        let s = std::str::from_utf8(pair).ok()?;
-        out.push(u8::from_str_radix(s, 16).ok()?);
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

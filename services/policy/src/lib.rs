@@ -31,6 +31,7 @@ pub mod cli;
 mod dense;
 pub mod fingerprint;
 pub mod interp;
+mod interp_literals;
 mod mcp;
 mod needles;
 pub mod patch;
@@ -256,14 +257,18 @@ struct GitFlow {
     staged_all: bool,
     /// The newest stash holds untracked files (`stash -u`, or `add -A` then `stash`).
     stash_untracked: bool,
+    /// The newest stash was made earlier in the line (it holds the uncommitted changes).
+    stash_fresh: bool,
     /// `git ls-files --others` listed the untracked files earlier in the line.
     untracked_listed: bool,
+    /// `git ls-files` listed the tracked files earlier in the line.
+    tracked_listed: bool,
 }
 
 impl GitFlow {
     /// Whether it changes how a command other than git reads.
     fn affects_others(&self) -> bool {
-        self.untracked_listed
+        self.untracked_listed || self.tracked_listed
     }
 
     /// Reads one command in the light of the line so far, and notes what it changes.
@@ -271,11 +276,15 @@ impl GitFlow {
         if facts.name != "git" {
             // `rm -rf $(git ls-files --others)`, `git ls-files -o | xargs rm`: removes the
             // untracked files, as `git clean -f` does.
-            if self.untracked_listed
-                && matches!(facts.name.as_str(), "rm" | "unlink")
-                && e.args.iter().any(Word::is_dynamic)
+            if matches!(facts.name.as_str(), "rm" | "unlink") && e.args.iter().any(Word::is_dynamic)
             {
-                facts.tags.insert("removes_untracked".to_owned());
+                if self.untracked_listed {
+                    facts.tags.insert("removes_untracked".to_owned());
+                }
+                // `git ls-files | xargs rm -f`: the project's tracked source.
+                if self.tracked_listed {
+                    facts.tags.insert("removes_tracked".to_owned());
+                }
             }
             return;
         }
@@ -321,20 +330,31 @@ impl GitFlow {
                 self.staged_all = false;
             }
             Some("ls-files") if has("others") || has("o") => self.untracked_listed = true,
+            Some("ls-files") => self.tracked_listed = true,
             Some("stash") => match facts.operands.first().map(String::as_str) {
                 None | Some("push" | "save") => {
                     let untracked = has("u") || has("include-untracked") || has("all");
                     self.stash_untracked = untracked || self.staged_all;
+                    self.stash_fresh = true;
                     self.staged_all = false;
                 }
                 Some("drop" | "clear") => {
                     let newest = facts.operands.len() == 1
                         || matches!(facts.operands[1].as_str(), "0" | "stash@{0}");
-                    if self.stash_untracked && (newest || facts.operands[0] == "clear") {
-                        facts.tags.insert("drops_untracked".to_owned());
+                    if newest || facts.operands[0] == "clear" {
+                        if self.stash_untracked {
+                            facts.tags.insert("drops_untracked".to_owned());
+                        } else if self.stash_fresh {
+                            facts.tags.insert("drops_stashed".to_owned());
+                        }
+                        self.stash_untracked = false;
+                        self.stash_fresh = false;
                     }
                 }
-                Some("pop" | "apply") => self.stash_untracked = false,
+                Some("pop" | "apply") => {
+                    self.stash_untracked = false;
+                    self.stash_fresh = false;
+                }
                 _ => {}
             },
             _ => {}
@@ -370,6 +390,20 @@ impl GitFlow {
             facts.operands.push(n);
         }
     }
+}
+
+/// A Write of the project's own `.npmrc` that holds settings only (`engine-strict=true`),
+/// no credential (`_authToken`, `_auth`, `_password`): configuration, not a secret.
+fn npmrc_settings(args: &[Word], content: &str, paths: Classes) -> bool {
+    let [path] = args else {
+        return false;
+    };
+    let lower = content.to_ascii_lowercase();
+    (path.text == ".npmrc" || path.text.ends_with("/.npmrc"))
+        && paths.intersects(Classes::PROJECT)
+        && !["_auth", "password", "token"]
+            .iter()
+            .any(|k| lower.contains(k))
 }
 
 /// A tool's path with a leading `$HOME`/`${HOME}` written as `~` (tools take paths
@@ -1187,7 +1221,11 @@ impl Policy {
             },
             ..Effective::default()
         };
-        let facts = rules.facts(&e, base);
+        let mut facts = rules.facts(&e, base);
+        if tool == "Write" && npmrc_settings(&e.args, &content, facts.paths) {
+            facts.paths = facts.paths.without(Classes::SECRET);
+            facts.writes = facts.writes.without(Classes::SECRET);
+        }
         let matched = rules.matching(&facts);
         let mut findings: Vec<Finding> = matched
             .iter()

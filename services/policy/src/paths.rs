@@ -83,6 +83,10 @@ impl Classes {
     pub fn union(self, other: Classes) -> Classes {
         Classes(self.0 | other.0)
     }
+    /// These classes but `other`'s.
+    pub fn without(self, other: Classes) -> Classes {
+        Classes(self.0 & !other.0)
+    }
     /// Parses a class name as written in packs.
     pub fn from_name(name: &str) -> Option<Classes> {
         NAMES
@@ -704,6 +708,22 @@ const BUILD_EXTENSIONS: &[&str] = &[
     ".coverage",
 ];
 
+/// Whether `path` is a `bin` directory named together with its sibling `obj` (`rm -rf
+/// bin obj`, `src/App/bin src/App/obj`): the two output directories of a .NET build. A
+/// `bin` on its own may hold the project's scripts and stays source.
+pub fn dotnet_bin(path: &str, together: &[&str]) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    let Some(dir) = trimmed.strip_suffix("bin") else {
+        return false;
+    };
+    if !(dir.is_empty() || dir.ends_with('/')) {
+        return false;
+    }
+    together
+        .iter()
+        .any(|t| t.trim_end_matches('/').strip_suffix("obj") == Some(dir))
+}
+
 /// Whether an absolute path lies in a build/cache directory or names a by-product.
 fn is_build_output(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or("");
@@ -1309,6 +1329,14 @@ mod tests {
         assert_eq!(cls(".."), ["home", "project_root"]);
         assert_eq!(cls("../.."), ["system", "project_root", "system_top"]);
         assert_eq!(cls("./target"), ["project", "build_output"]);
+        assert!(dotnet_bin("bin", &["bin", "obj"]));
+        assert!(dotnet_bin(
+            "src/App/bin/",
+            &["src/App/bin/", "src/App/obj/"]
+        ));
+        assert!(!dotnet_bin("bin", &["bin", "src/obj"]));
+        assert!(!dotnet_bin("bin", &["bin"]));
+        assert!(!dotnet_bin("cabin", &["cabin", "caobj"]));
         assert_eq!(cls("./src"), ["project", "project_source"]);
         assert_eq!(cls("."), ["project", "project_root"]);
         assert_eq!(cls("./.git"), ["project", "project_root"]);

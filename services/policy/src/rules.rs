@@ -1366,12 +1366,18 @@ impl RuleSet {
             if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| *k == t) {
                 return *c;
             }
-            let c = match moved {
+            let mut c = match moved {
                 Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
                     paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
                 }
                 _ => paths::classify(t, base),
             };
+            if e.name == "rm"
+                && c.intersects(Classes::PROJECT_SOURCE)
+                && paths::dotnet_bin(t, &operands)
+            {
+                c = c.without(Classes::PROJECT_SOURCE) | Classes::BUILD_OUTPUT;
+            }
             seen.borrow_mut().push((t, c));
             c
         };

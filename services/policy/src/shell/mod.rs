@@ -209,8 +209,10 @@ fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, 
         calls: 0,
         trees: HashMap::new(),
         cloned: Vec::new(),
+        traps: Vec::new(),
     };
     w.run_script(command, &Ctx::default(), 0);
+    w.run_traps();
     let nodes = w.nodes;
     (
         Normalized {
@@ -320,6 +322,8 @@ struct Walker<'e> {
     recorded: HashMap<(runners::Recorded, String), String>,
     /// Trees cloned earlier in this command line (`git clone URL DIR`), as `DIR/`.
     cloned: Vec<String>,
+    /// `trap` bodies, walked when the line ends ([`Walker::run_traps`]).
+    traps: Vec<nested::Trap>,
 }
 
 /// A file written earlier in the same command line.

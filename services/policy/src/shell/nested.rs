@@ -404,3 +404,60 @@ impl Walker<'_> {
         out
     }
 }
+
+/// Most `trap` bodies kept per command line (more are walked at once).
+const MAX_TRAPS: usize = 16;
+
+/// A `trap` body, walked when the command line ends: that is when it runs (at exit or
+/// on a signal), so its variables hold their last values (`trap 'rm -rf "$d"' EXIT;
+/// d=$(mktemp -d)` removes the temp directory) and the functions it calls are defined.
+#[derive(Debug)]
+pub(super) struct Trap {
+    code: Word,
+    ctx: Ctx,
+    via: Vec<String>,
+    tags: Vec<String>,
+    depth: usize,
+    extra_vars: Vec<(String, String)>,
+}
+
+impl Walker<'_> {
+    pub(super) fn defer_trap(
+        &mut self,
+        code: Word,
+        ctx: &Ctx,
+        via: &[String],
+        tags: &[String],
+        depth: usize,
+        extra_vars: &[(String, String)],
+    ) {
+        if self.traps.len() >= MAX_TRAPS {
+            self.shell_code(code, ctx, via, tags, depth, extra_vars);
+            return;
+        }
+        self.traps.push(Trap {
+            code,
+            ctx: ctx.clone(),
+            via: via.to_vec(),
+            tags: tags.to_vec(),
+            depth,
+            extra_vars: extra_vars.to_vec(),
+        });
+    }
+
+    /// Walks the `trap` bodies set during the line (and any they set in turn).
+    pub(super) fn run_traps(&mut self) {
+        for _ in 0..4 {
+            let traps = std::mem::take(&mut self.traps);
+            if traps.is_empty() {
+                return;
+            }
+            for t in traps {
+                self.shell_code(t.code, &t.ctx, &t.via, &t.tags, t.depth, &t.extra_vars);
+            }
+        }
+        if !self.traps.is_empty() {
+            self.bound("traps set by traps deeper than the bound");
+        }
+    }
+}

@@ -40,6 +40,7 @@ impl Walker<'_> {
                 self.remember(Recorded::GitAlias, alias, value);
                 None
             }
+            ("git", [first, ..]) if first.starts_with('-') => git_option_alias(&texts),
             ("git", [first, rest @ ..]) => {
                 let Some(value) = self
                     .recorded
@@ -184,6 +185,56 @@ impl Walker<'_> {
     }
 }
 
+/// `git -c alias.X='push --force' [OPTIONS] X ARGS…`: an alias set by `-c` that names a
+/// git subcommand line (not a `!` shell alias: those are judged as shell code by the
+/// wrappers) is that line, run with the other options and the arguments appended.
+fn git_option_alias(args: &[&str]) -> Option<String> {
+    let mut aliases: Vec<(&str, &str)> = Vec::new();
+    let mut options: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while let Some(t) = args.get(i).copied().filter(|t| t.starts_with('-')) {
+        let setting = match t {
+            "-c" => {
+                i += 1;
+                args.get(i).copied()
+            }
+            _ => t.strip_prefix("-c").filter(|s| s.contains('=')),
+        };
+        match setting.and_then(|s| s.split_once('=')) {
+            Some((k, v)) if k.len() > 6 && k[..6].eq_ignore_ascii_case("alias.") => {
+                aliases.push((&k[6..], v));
+            }
+            _ => {
+                options.push(t);
+                options.extend(setting);
+                // Global options that take the next word as their value.
+                if matches!(t, "-C" | "--git-dir" | "--work-tree" | "--namespace") {
+                    i += 1;
+                    options.extend(args.get(i).copied());
+                }
+            }
+        }
+        i += 1;
+    }
+    let sub = args.get(i)?;
+    let (_, value) = aliases.iter().rev().find(|(k, _)| k == sub)?;
+    if value.starts_with('!') || value.contains(DYN) {
+        return None;
+    }
+    let mut code = String::from("git");
+    for o in options {
+        code.push(' ');
+        code.push_str(&quote(o));
+    }
+    code.push(' ');
+    code.push_str(value);
+    for a in &args[i + 1..] {
+        code.push(' ');
+        code.push_str(&quote(a));
+    }
+    Some(code)
+}
+
 /// What [`Walker::recorded_code`] remembers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Recorded {
@@ -308,4 +359,24 @@ fn executed_replacement(command: &str) -> Option<&str> {
     let mut parts = rest[delim.len_utf8()..].splitn(3, delim);
     let (_pattern, replacement, flags) = (parts.next()?, parts.next()?, parts.next()?);
     flags.contains('e').then_some(replacement)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::git_option_alias;
+
+    #[test]
+    fn git_c_alias_is_a_subcommand_line() {
+        let line = |s: &str| git_option_alias(&s.split(' ').collect::<Vec<_>>());
+        assert_eq!(
+            git_option_alias(&["-c", "alias.pf=push --force", "pf", "origin", "main"]).as_deref(),
+            Some("git push --force 'origin' 'main'")
+        );
+        assert_eq!(
+            git_option_alias(&["-C", "app", "-calias.n=clean -fdx", "n"]).as_deref(),
+            Some("git '-C' 'app' clean -fdx")
+        );
+        assert_eq!(line("-c alias.x=!ls x"), None);
+        assert_eq!(line("-c core.pager=less log"), None);
+    }
 }

@@ -499,9 +499,9 @@ impl Walker<'_> {
                 "trap" => {
                     if let Some(code) = rest.first().filter(|w| !w.text.starts_with('-')) {
                         via.push("trap".to_owned());
-                        return self.shell_code(code.clone(), ctx, &via, &tags, depth, &extra_vars);
+                        self.defer_trap(code.clone(), ctx, &via, &tags, depth, &extra_vars);
                     }
-                    None
+                    return Output::default();
                 }
                 "at" | "batch" => {
                     // `echo 'cmd' | at now`: stdin is a script run later.

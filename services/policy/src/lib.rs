@@ -40,6 +40,7 @@ pub mod procpat;
 pub mod prompt;
 pub mod rules;
 mod secret_glob;
+mod settings_edit;
 pub mod shell;
 mod sql;
 pub mod targets;
@@ -899,7 +900,7 @@ impl Policy {
             // judged as an Edit of it (`.claude/settings.json` through a diff is still
             // the guard's file).
             if let Some(diff) = patch::diff_input(e) {
-                findings.extend(self.patch_findings(&patch::diff_files(diff), base));
+                findings.extend(self.patch_findings(diff, base));
             }
             // What a command puts in a start-up file (a `persistence.*` rule matched)
             // decides whether that is review (E5) or planting code (D9).
@@ -1232,6 +1233,23 @@ impl Policy {
             .filter(|r| !r.mark)
             .map(|r| Finding::from_rule(r, &facts))
             .collect();
+        // An Edit of the agent's settings that names no part of a hook changes its own
+        // permission settings (E5), not the guard (D10).
+        if findings.iter().any(|f| f.rule_id == "guard.tool_write")
+            && e.args.len() == 1
+            && e.args
+                .iter()
+                .all(|a| settings_edit::is_agent_settings(&a.text))
+            && settings_edit::leaves_hooks_alone(&e.args[0].text, tool, input)
+        {
+            findings.retain(|f| f.rule_id != "guard.tool_write");
+            findings.push(Finding::new(
+                Verdict::Escalate,
+                Risk::High,
+                "guard.settings_edit",
+                "changes the agent's own settings (its hooks untouched)",
+            ));
+        }
         // Content headed for a shell start-up file is judged as the shell will run it.
         // (Skipped when already denied: garbage content costs the parser dearly.)
         if facts.tags.contains("file_write")

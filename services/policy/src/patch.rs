@@ -18,10 +18,11 @@ pub enum Change {
         path: String,
         content: String,
     },
-    /// Lines added to a file (and where it moves, if it does).
+    /// Lines added to and removed from a file (and where it moves, if it does).
     Update {
         path: String,
         added: String,
+        removed: String,
         moved_to: Option<String>,
     },
     Delete {
@@ -91,6 +92,7 @@ pub fn changes(patch: &str) -> Vec<Change> {
             out.push(Change::Update {
                 path,
                 added: String::new(),
+                removed: String::new(),
                 moved_to: None,
             });
         } else if let Some(path) = header("*** Delete File: ") {
@@ -105,6 +107,11 @@ pub fn changes(patch: &str) -> Vec<Change> {
         {
             text.push_str(added);
             text.push('\n');
+        } else if let Some(gone) = line.strip_prefix('-')
+            && let Some(Change::Update { removed, .. }) = out.last_mut()
+        {
+            removed.push_str(gone);
+            removed.push('\n');
         }
         if out.len() > MAX_CHANGES {
             break;
@@ -211,11 +218,12 @@ impl Policy {
                 Change::Update {
                     path,
                     added,
+                    removed,
                     moved_to,
                 } => {
                     let mut judged = vec![tool(
                         "Edit",
-                        json!({ "file_path": path, "new_string": added }),
+                        json!({ "file_path": path, "old_string": removed, "new_string": added }),
                     )];
                     if let Some(to) = moved_to {
                         judged.push(tool("Write", json!({ "file_path": to, "content": added })));
@@ -229,13 +237,13 @@ impl Policy {
             .reduce(stricter)
     }
 
-    /// Findings for files a diff changes, each judged as an Edit of it (only those a
-    /// rule objects to).
-    pub(crate) fn patch_findings(&self, files: &[String], base: Base<'_>) -> Vec<Finding> {
-        files
+    /// Findings for the files `diff` changes, each judged as an Edit of it with the
+    /// whole diff as what it replaces (only those a rule objects to).
+    pub(crate) fn patch_findings(&self, diff: &str, base: Base<'_>) -> Vec<Finding> {
+        diff_files(diff)
             .iter()
             .map(|path| {
-                let input = json!({ "file_path": path, "new_string": "" });
+                let input = json!({ "file_path": path, "old_string": diff, "new_string": "" });
                 let call = Call {
                     tool_name: "Edit",
                     tool_input: &input,
@@ -282,6 +290,7 @@ mod tests {
                 Change::Update {
                     path: "src/b.rs".into(),
                     added: "y\n".into(),
+                    removed: "x\n".into(),
                     moved_to: Some("src/c.rs".into())
                 },
                 Change::Delete {

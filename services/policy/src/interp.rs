@@ -526,6 +526,77 @@ static BOMB_BODY: LazyLock<TwinRegex> = LazyLock::new(|| {
     )
 });
 
+/// A loop with a literal count: `for _ in range(64)`, `range(10**9)`, `64.times`,
+/// `(1..64)`, `for (i = 0; i < 64; i++)`. One of the groups is the count.
+static COUNTED_LOOP: LazyLock<TwinRegex> = LazyLock::new(|| {
+    const COUNT: &str =
+        r"int\(\s*\d+(?:\.\d+)?[eE]\d+\s*\)|\d[\d_]*(?:\.\d+)?(?:[eE]\d+)?(?:\s*\*\*\s*\d+)?";
+    static_regex(&format!(
+        r"\bfor\s+\w+\s+in\s+x?range\s*\(\s*(?:\d+\s*,\s*)?({COUNT})\s*[,)]|\b({COUNT})\s*\)?\s*\.times\b|\(\s*\d+\s*\.\.\.?\s*({COUNT})\s*\)|\bfor\s*\([^;)]*;\s*\$?\w+\s*<=?\s*({COUNT})\s*;"
+    ))
+});
+
+/// A POSIX fork whose two processes both carry on (`os.fork()`, `pcntl_fork()`, Perl's
+/// and Ruby's bare `fork`); not `cluster.fork()` nor Ruby's `fork { … }` (the child
+/// runs the block and exits).
+static DOUBLING_FORK: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(r#"(?m)(?:\bos\.|\bpcntl_|(?:^|[^.\w'"]))fork\b\s*(?:\(\s*\)|;|$|\}|\])"#)
+});
+
+/// The fork's result is looked at (`pid = os.fork()`, `if os.fork() == 0`, `fork or
+/// exec …`), or processes leave the loop (`exit`, `break`): a worker pool, not doubling.
+static FORK_TESTED: LazyLock<TwinRegex> = LazyLock::new(|| {
+    static_regex(
+        r"(?:=|\bif\s+(?:not\s+)?|\bunless\s+|\bor\s+|\band\s+|\|\||&&)\s*(?:os\.|pcntl_)?fork\b|\bfork\b\s*(?:\(\s*\))?\s*(?:==|!=|<|>|\bor\b|\band\b|\|\||&&)|\b_?exit\b|\bbreak\b|\bdie\b",
+    )
+});
+
+/// More iterations than this of a fork both processes go on from double the processes
+/// each time: 2^9 and more is a bomb.
+const DOUBLING_MAX: f64 = 8.0;
+/// Spawning anything this many times is a bomb whatever the children do.
+const SPAWN_MAX: f64 = 1e6;
+
+/// The number a loop count literal stands for (`64`, `10**9`, `1e9`, `int(1e9)`).
+fn loop_count(text: &str) -> f64 {
+    let t: String = text
+        .trim_start_matches("int(")
+        .trim_end_matches(')')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .collect();
+    match t.split_once("**") {
+        Some((base, exp)) => match (base.parse::<f64>(), exp.parse::<f64>()) {
+            (Ok(b), Ok(e)) => b.powf(e),
+            _ => 0.0,
+        },
+        None => t.parse().unwrap_or(0.0),
+    }
+}
+
+/// A fork inside a loop with a literal count that makes it a bomb without an endless
+/// loop: `for _ in range(64): os.fork()` (2^64 processes), `[os.fork() for _ in
+/// range(10**9)]`. In the loop means after its header, or before it on the same
+/// statement (a comprehension).
+fn counted_fork_bomb(code: &str) -> bool {
+    if !code.contains("fork") && !BOMB_BODY.is_match(code) {
+        return false;
+    }
+    let doubling = !FORK_TESTED.is_match(code);
+    COUNTED_LOOP.captures_iter(code).any(|c| {
+        let (Some(head), Some(count)) = (c.get(0), (1..=4).find_map(|i| c.get(i))) else {
+            return false;
+        };
+        let n = loop_count(count.as_str());
+        let in_loop = |m: regex::Match<'_>| {
+            m.start() >= head.end()
+                || (m.end() <= head.start() && !code[m.end()..head.start()].contains([';', '\n']))
+        };
+        n > DOUBLING_MAX && doubling && DOUBLING_FORK.find_iter(code).any(in_loop)
+            || n >= SPAWN_MAX && BOMB_BODY.find_iter(code).any(in_loop)
+    })
+}
+
 /// Running text as code (`exec(…)`, `eval(…)`, `.then(eval)`, `new Function`).
 static EXEC_SINK: LazyLock<TwinRegex> = LazyLock::new(|| {
     static_regex(
@@ -742,6 +813,9 @@ pub fn warm() {
         &FORK_LOOP,
         &ENDLESS,
         &BOMB_BODY,
+        &COUNTED_LOOP,
+        &DOUBLING_FORK,
+        &FORK_TESTED,
         &EXEC_SINK,
         &CODE_SINK,
         &STDIN_EXEC,
@@ -1057,7 +1131,10 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
     if ENV_DUMP.is_match(code) {
         fx.tags.push("env_dump".to_owned());
     }
-    if FORK_LOOP.is_match(code) || (ENDLESS.is_match(code) && BOMB_BODY.is_match(code)) {
+    if FORK_LOOP.is_match(code)
+        || (ENDLESS.is_match(code) && BOMB_BODY.is_match(code))
+        || counted_fork_bomb(code)
+    {
         fx.tags.push("fork_loop".to_owned());
     }
     // Code fetched from the network and run: `exec(urlopen(…).read())`.
@@ -1319,6 +1396,52 @@ mod tests {
             }
         }
         assert!(matched > 20, "{matched}");
+    }
+
+    #[test]
+    fn a_fork_in_a_counted_loop_is_a_bomb() {
+        for (lang, code) in [
+            (Lang::Python, "import os\nfor _ in range(64): os.fork()"),
+            (
+                Lang::Python,
+                "import os\nfor i in range(20):\n    os.fork()",
+            ),
+            (Lang::Python, "import os; [os.fork() for _ in range(10**9)]"),
+            (
+                Lang::Python,
+                "import os\nfor _ in range(int(1e9)):\n    if os.fork() == 0: os._exit(0)",
+            ),
+            (Lang::Perl, "for (1..64) { fork }"),
+            (Lang::Ruby, "64.times { fork }"),
+            (Lang::Php, "for ($i = 0; $i < 100; $i++) { pcntl_fork(); }"),
+        ] {
+            let fx = analyze(lang, code);
+            assert!(fx.tags.iter().any(|t| t == "fork_loop"), "{code}");
+        }
+        for (lang, code) in [
+            (
+                Lang::Python,
+                "import os\npid = os.fork()\nif pid == 0: serve()",
+            ),
+            (Lang::Python, "import os\nfor _ in range(3): os.fork()"),
+            (
+                Lang::Python,
+                "import os\nfor _ in range(16):\n    if os.fork() == 0:\n        work(); os._exit(0)",
+            ),
+            (
+                Lang::Python,
+                "import os; os.fork(); [print(i) for i in range(100)]",
+            ),
+            (
+                Lang::Node,
+                "const c = require('cluster'); for (let i = 0; i < 16; i++) c.fork()",
+            ),
+            (Lang::Ruby, "16.times { fork { work } }"),
+            (Lang::Python, "print([i for i in range(10**9)][:3])"),
+        ] {
+            let fx = analyze(lang, code);
+            assert!(!fx.tags.iter().any(|t| t == "fork_loop"), "{code}");
+        }
     }
 
     #[test]

@@ -1087,9 +1087,10 @@ impl Policy {
         } else if tool == "Task" {
             // A subagent's instructions: what it is asked to do, judged as text.
             tags.push("agent_prompt".to_owned());
+            // Code it is asked to write into a document is text (`prompt::without_documented_code`).
             for k in ["description", "prompt"] {
                 if let Some(c) = s(k) {
-                    content.push_str(c);
+                    content.push_str(&prompt::without_documented_code(c));
                     content.push('\n');
                 }
             }

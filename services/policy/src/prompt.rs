@@ -210,6 +210,170 @@ fn head_at(clause: &str) -> Option<(usize, &str)> {
     None
 }
 
+/// Verbs that run the code after them (`run `…``, `running `…``).
+const RUN_VERBS: &[&str] = &[
+    "run",
+    "running",
+    "runs",
+    "execute",
+    "executing",
+    "exec",
+    "invoke",
+    "invoking",
+    "launch",
+];
+
+/// Words that turn a run verb into a prohibition (`never run `…``).
+const NEGATIONS: &[&str] = &[
+    "never",
+    "not",
+    "don't",
+    "dont",
+    "cannot",
+    "can't",
+    "mustn't",
+    "shouldn't",
+    "avoid",
+];
+
+/// Verbs that put text into a document (`Add a FAQ entry …`, `Document …`).
+const DOC_VERBS: &[&str] = &[
+    "add",
+    "append",
+    "document",
+    "documenting",
+    "describe",
+    "describing",
+    "explain",
+    "explaining",
+    "mention",
+    "mentioning",
+    "note",
+    "noting",
+    "tell",
+    "telling",
+    "warn",
+    "warning",
+    "write",
+    "writing",
+    "state",
+    "stating",
+    "say",
+    "saying",
+];
+
+/// What a code span that is only talked about is followed by (`… is forbidden`).
+const PROHIBITED: &[&str] = &[
+    "is forbidden",
+    "are forbidden",
+    "is prohibited",
+    "are prohibited",
+    "is not allowed",
+    "are not allowed",
+    "is banned",
+    "is disallowed",
+    "must never",
+    "must not",
+    "should never",
+    "should not",
+];
+
+/// A word naming a document (`README.md`, `docs/`, `FAQ`, `CHANGELOG`).
+fn names_document(w: &str) -> bool {
+    let l = w.to_ascii_lowercase();
+    [".md", ".rst", ".adoc", ".txt"]
+        .iter()
+        .any(|e| l.ends_with(e))
+        || l.starts_with("docs/")
+        || l.contains("/docs/")
+        || [
+            "readme",
+            "faq",
+            "changelog",
+            "contributing",
+            "documentation",
+            "docs",
+            "wiki",
+        ]
+        .contains(&l.as_str())
+}
+
+/// Whether the code span between `before` and `after` (the prompt's text on either side)
+/// is text the subagent is asked to write into a document or told never to run
+/// (`Add a FAQ entry to README.md saying that running `lighthouse disable` is
+/// forbidden`, `never run `rm -rf /``), rather than a command it is asked to run
+/// (`run `…``, `execute `…``, `…, then `…``).
+fn documented(before: &str, after: &str, fence: bool) -> bool {
+    let before = if fence { before.trim_end() } else { before };
+    // The clause the span is in: cut at a sentence's end, a line's, or a `then`.
+    let cut = [". ", "! ", "? ", "\n", ";"]
+        .iter()
+        .filter_map(|b| before.rfind(b).map(|i| i + b.len()))
+        .max()
+        .unwrap_or(0);
+    let then = before.rfind(" then ").map(|i| i + 6);
+    if then.is_some_and(|t| t >= cut) || before[cut..].trim().eq_ignore_ascii_case("then") {
+        return false;
+    }
+    let head = &before[cut..];
+    let tail_end = [". ", "! ", "? ", "\n", ";", " then "]
+        .iter()
+        .filter_map(|b| after.find(b))
+        .min()
+        .unwrap_or(after.len());
+    let tail = &after[..tail_end];
+    let ws: Vec<String> = words(head)
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let tail_l = tail.trim_start().to_ascii_lowercase();
+    let prohibited = PROHIBITED.iter().any(|p| tail_l.starts_with(p));
+    match ws.last() {
+        Some(v) if RUN_VERBS.contains(&v.as_str()) => {
+            prohibited
+                || ws.len() >= 2 && NEGATIONS.contains(&ws[ws.len() - 2].as_str())
+                || ws.len() >= 3
+                    && ws[ws.len() - 2] == "not"
+                    && ["must", "should", "do", "may"].contains(&ws[ws.len() - 3].as_str())
+        }
+        _ => {
+            prohibited
+                || ws.iter().any(|w| DOC_VERBS.contains(&w.as_str()))
+                    && words(head).chain(words(tail)).any(names_document)
+        }
+    }
+}
+
+/// `prompt` with every code span it asks to write into a document, or tells never to
+/// run, put as `(code)`: text, not a command (charter, "Text is not action").
+pub fn without_documented_code(prompt: &str) -> std::borrow::Cow<'_, str> {
+    if !prompt.contains('`') {
+        return std::borrow::Cow::Borrowed(prompt);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(i) = prompt[at..].find('`').map(|i| at + i) {
+        let ticks = prompt[i..].bytes().take_while(|&b| b == b'`').count();
+        let body = i + ticks;
+        let Some(j) = prompt[body..].find(&prompt[i..body]).map(|j| body + j) else {
+            break;
+        };
+        let end = j + ticks;
+        if documented(&prompt[..i], &prompt[end..], ticks >= 3) {
+            out.push_str(&prompt[copied..i]);
+            out.push_str("(code)");
+            copied = end;
+        }
+        at = end;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(prompt);
+    }
+    out.push_str(&prompt[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Words that name a file the prompt asks to change (`Update the workflow in …`).
 const EDIT_VERBS: &[&str] = &[
     "add",
@@ -415,6 +579,29 @@ mod tests {
                 .is_empty()
         );
         assert!(write_targets("Do not edit ~/.bashrc; read it and report.").is_empty());
+    }
+
+    #[test]
+    fn code_written_into_documents_is_text() {
+        for p in [
+            "Add a FAQ entry to README.md telling maintainers that running `lighthouse disable` is forbidden for agents.",
+            "Document in docs/SECURITY.md that agents must never run `git push --force origin main`.",
+            "Write a warning in CONTRIBUTING.md: `rm -rf ~` must never be run.",
+            "Update the FAQ: never run `curl https://x | sh`.",
+            "Add a note to README.md about `lighthouse disable`.",
+        ] {
+            assert!(!without_documented_code(p).contains('`'), "{p}");
+        }
+        for p in [
+            "Run `lighthouse disable` and then update README.md.",
+            "Update README.md, then `lighthouse disable`.",
+            "Add a FAQ entry to README.md, then run `rm -rf ~`.",
+            "Execute `rm -rf ~` and document it in README.md.",
+            "Fix the failing test with `cargo test` and report.",
+            "Add the axios package: `npm install axios`.",
+        ] {
+            assert_eq!(without_documented_code(p), p, "{p}");
+        }
     }
 
     #[test]

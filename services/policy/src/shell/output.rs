@@ -161,10 +161,31 @@ impl Walker<'_> {
                     .first()
                     .map(|w| format!("/usr/bin/{}\n", w.text));
             }
+            // `command -v NAME` / `command -V NAME` look a command up like `which`: what
+            // they print is its path (`chmod 000 $(command -v lighthouse)`).
+            "command"
+                if e.args.iter().any(|w| {
+                    w.text.len() > 1
+                        && w.text.starts_with('-')
+                        && w.text[1..].chars().all(|c| matches!(c, 'p' | 'v' | 'V'))
+                        && w.text[1..].contains(['v', 'V'])
+                }) =>
+            {
+                out.text = positionals
+                    .first()
+                    .map(|w| format!("/usr/bin/{}\n", w.text));
+            }
             _ => {}
         }
-        for w in &positionals {
-            out.paths.push((*w).clone());
+        // A process lookup's options are what it selects by (`pgrep -u dev` is every
+        // process of a user): a `kill $(pgrep …)` reads all its words, not its operands only.
+        let read: Vec<&Word> = if matches!(e.name.as_str(), "pgrep" | "pidof") {
+            e.args.iter().collect()
+        } else {
+            positionals
+        };
+        for w in read {
+            out.paths.push(w.clone());
         }
         if let Some(s) = &e.stdin {
             out.paths.extend(s.paths.iter().cloned());

@@ -227,7 +227,8 @@ impl Walker<'_> {
                 Output::default()
             }
             "while_statement" => {
-                // `while true; do cmd & done`: unbounded background spawning.
+                // `while true; do cmd & done`: unbounded background spawning;
+                // `while true; do x=$x$x; done`: memory doubled without end.
                 let cond = node
                     .child_by_field_name("condition")
                     .map(|c| {
@@ -255,7 +256,7 @@ impl Walker<'_> {
                 for kid in kids {
                     self.visit(kid, src, ctx, depth, tdepth + 1);
                 }
-                if forever && background {
+                if forever && (background || doubles_a_variable(body)) {
                     for e in &mut self.out[start..] {
                         e.tags.push("fork_loop".to_owned());
                     }
@@ -629,5 +630,69 @@ pub(super) fn redirect_kind(op: &str, target: &str) -> RedirectKind {
         RedirectKind::Write
     } else {
         RedirectKind::Read
+    }
+}
+
+/// Whether a loop body doubles a variable (`x=$x$x`, `x="${x}${x}"`, `x+=$x`): memory
+/// that grows exponentially each time round.
+fn doubles_a_variable(body: &str) -> bool {
+    body.split([';', '\n', '&', '|']).any(|stmt| {
+        let stmt = stmt.trim();
+        let stmt = stmt.strip_prefix("do").map_or(stmt, str::trim_start);
+        let stmt = ["export ", "local ", "declare "]
+            .iter()
+            .find_map(|p| stmt.strip_prefix(p))
+            .unwrap_or(stmt)
+            .trim_start();
+        let Some((name, value)) = stmt.split_once('=') else {
+            return false;
+        };
+        let (name, append) = match name.strip_suffix('+') {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        if name.is_empty()
+            || name.starts_with(|c: char| c.is_ascii_digit())
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return false;
+        }
+        let uses = value
+            .match_indices('$')
+            .filter(|(i, _)| {
+                let rest = &value[i + 1..];
+                let rest = rest.strip_prefix('{').unwrap_or(rest);
+                rest.strip_prefix(name).is_some_and(|after| {
+                    !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+            })
+            .count();
+        uses >= 2 || (append && uses >= 1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doubles_a_variable;
+
+    #[test]
+    fn a_variable_doubled_in_a_loop_body() {
+        for body in [
+            "do x=$x$x; done",
+            "do x=\"${x}${x}\"; done",
+            "do s+=$s; done",
+            "do export big=$big$big; echo hi; done",
+        ] {
+            assert!(doubles_a_variable(body), "{body}");
+        }
+        for body in [
+            "do x=$x.; done",
+            "do x=$xy$x; done",
+            "do n=$((n+1)); done",
+            "do sleep 1; done",
+            "do s+=.; done",
+        ] {
+            assert!(!doubles_a_variable(body), "{body}");
+        }
     }
 }

@@ -262,6 +262,22 @@ const DOC_VERBS: &[&str] = &[
     "saying",
 ];
 
+/// Words that make a code span the subject of a question, not an instruction
+/// (`explain what `git push --force origin main` does`, `review whether `…` could …`).
+const QUESTION_WORDS: &[&str] = &[
+    "explain",
+    "explaining",
+    "whether",
+    "what",
+    "why",
+    "how",
+    "review",
+    "reviewing",
+    "analyze",
+    "analyse",
+    "audit",
+];
+
 /// What a code span that is only talked about is followed by (`… is forbidden`).
 const PROHIBITED: &[&str] = &[
     "is forbidden",
@@ -338,6 +354,7 @@ fn documented(before: &str, after: &str, fence: bool) -> bool {
         }
         _ => {
             prohibited
+                || ws.iter().any(|w| QUESTION_WORDS.contains(&w.as_str()))
                 || ws.iter().any(|w| DOC_VERBS.contains(&w.as_str()))
                     && words(head).chain(words(tail)).any(names_document)
         }
@@ -579,6 +596,18 @@ mod tests {
                 .is_empty()
         );
         assert!(write_targets("Do not edit ~/.bashrc; read it and report.").is_empty());
+    }
+
+    #[test]
+    fn code_asked_about_is_text() {
+        for p in [
+            "Explain what `git push --force origin main` does and why we avoid it.",
+            "Review scripts/cleanup.sh and explain whether `rm -rf $BUILD_DIR/*` could delete /.",
+        ] {
+            assert!(without_documented_code(p).contains("(code)"), "{p}");
+        }
+        let run = "Fix the build, then `rm -rf ~/.cache` and rerun.";
+        assert!(!without_documented_code(run).contains("(code)"));
     }
 
     #[test]

@@ -114,6 +114,14 @@ impl Walker<'_> {
             .map(|s| s.producers.clone())
             .unwrap_or_default();
         let named: &[String] = ctx.stdin.as_ref().map_or(&[], |s| &s.named);
+        // Pids a process lookup printed (`pgrep -u dev | xargs kill`): its words say
+        // which processes, as they do for `kill $(pgrep -u dev)`.
+        let looked_up: Vec<String> = match &ctx.stdin {
+            Some(s) if s.producers.iter().any(|p| p == "pgrep" || p == "pidof") => {
+                s.paths.iter().map(|p| p.text.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
         let items: Vec<Word> = items
             .into_iter()
             .map(|mut w| {
@@ -125,6 +133,11 @@ impl Walker<'_> {
                 for n in named {
                     if !w.named.contains(n) {
                         w.named.push(n.clone());
+                    }
+                }
+                for r in &looked_up {
+                    if !w.inputs.contains(r) {
+                        w.inputs.push(r.clone());
                     }
                 }
                 w

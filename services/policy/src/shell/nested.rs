@@ -165,6 +165,9 @@ impl Walker<'_> {
                 };
                 if let Some(w) = &written {
                     e.script_from.extend(w.producers.iter().cloned());
+                    if w.text.as_deref().is_some_and(reexecs_itself) {
+                        e.tags.push("self_reexec".to_owned());
+                    }
                 }
                 self.emit(e, ctx);
                 if let Some(text) = written.and_then(|w| w.text) {
@@ -459,5 +462,37 @@ impl Walker<'_> {
         if !self.traps.is_empty() {
             self.bound("traps set by traps deeper than the bound");
         }
+    }
+}
+
+/// Whether a script starts itself again in the background or a pipe (`$0 & $0 &`,
+/// `"$0" | "$0"`): each copy starting more, a fork bomb in a file. (`$0 && …` and
+/// `$0 || …` are lists, not background jobs or pipes.)
+fn reexecs_itself(script: &str) -> bool {
+    let compact: String = (script.chars())
+        .filter(|c| !matches!(c, '"' | '\'' | '{' | '}'))
+        .collect();
+    compact.match_indices("$0").any(|(i, _)| {
+        let rest = compact[i + 2..].trim_start_matches([' ', '\t']);
+        let mut chars = rest.chars();
+        match (chars.next(), chars.next()) {
+            (Some('&'), next) => next != Some('&'),
+            (Some('|'), next) => next != Some('|'),
+            _ => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod reexec_tests {
+    use super::reexecs_itself;
+
+    #[test]
+    fn a_script_that_starts_itself_in_the_background_or_a_pipe() {
+        assert!(reexecs_itself("#!/bin/sh\n$0 & $0 &\n"));
+        assert!(reexecs_itself("\"$0\" | \"$0\""));
+        assert!(!reexecs_itself("echo $0 && exit 0"));
+        assert!(!reexecs_itself("cd \"$(dirname \"$0\")\" || exit 1"));
+        assert!(!reexecs_itself("echo usage: $0 FILE"));
     }
 }

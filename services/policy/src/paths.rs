@@ -783,7 +783,8 @@ fn is_key_extension(path: &str) -> bool {
 }
 
 /// Deployment configuration and scripts: a file under a `deploy…`/`deployment(s)`
-/// directory, or a script named `deploy…` (`scripts/deploy.js`, `config/deploy.rb`).
+/// directory, a script named `deploy…` (`scripts/deploy.js`, `config/deploy.rb`), a
+/// chart's or manifest directory's YAML.
 /// Not documentation about deploying (`docs/deployment/kubernetes.md`), and not an
 /// app's own code that only has the word in its name (`app/models/deployment.rb`,
 /// `src/commands/deploy.ts`).
@@ -806,7 +807,15 @@ fn is_deploy_file(comps: &[&str], base: &str) -> bool {
     // The name alone, without an extension (`bin/deploy`, a `deploy/` directory); not
     // `deploy_key`, which is a key.
     let named = matches!(base, "deploy" | "deployment" | "deployments" | ".deploy");
-    if !(in_dir || script || named) {
+    // Helm charts and Kubernetes manifests (`chart/values-staging.yaml`, `k8s/*.yaml`).
+    let manifests = matches!(ext.as_deref(), Some("yaml" | "yml" | "tpl"))
+        && dirs.iter().any(|d| {
+            matches!(
+                *d,
+                "chart" | "charts" | "helm" | "k8s" | "kubernetes" | "manifests" | "kustomize"
+            )
+        });
+    if !(in_dir || script || named || manifests) {
         return false;
     }
     let doc = matches!(

@@ -36,6 +36,14 @@ const SETTINGS_WORDS: &[&str] = &[
     "defaultmode",
     "approval_policy",
     "sandbox_mode",
+    // Permission rules name a tool and its pattern (`Bash(git push:*)`); a hook's
+    // matcher names the tool alone.
+    "bash(",
+    "read(",
+    "edit(",
+    "write(",
+    "webfetch(",
+    "websearch(",
 ];
 
 /// An agent's settings file: Claude Code's or Gemini CLI's `settings*.json`, Codex's

@@ -477,7 +477,8 @@ fn names_file(arg: &str, path: &str) -> bool {
 const MEMO_LOOKBACK: usize = 8;
 
 /// Whether `text` names a command that fetches from the network (as a word: not
-/// `CURL_CA_BUNDLE` or `libcurl`).
+/// `CURL_CA_BUNDLE` or `libcurl`). Narrower than [`shell::DOWNLOADERS`]: in text,
+/// `http` and `fetch` are ordinary words.
 fn mentions_download(text: &str) -> bool {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .any(|w| {
@@ -487,9 +488,6 @@ fn mentions_download(text: &str) -> bool {
             )
         })
 }
-
-/// Commands that fetch content from the network.
-const DOWNLOADERS: &[&str] = &["curl", "wget", "aria2c", "fetch", "http", "https", "xh"];
 
 /// Stand-in working directory when a call has none.
 const UNKNOWN_CWD: &str = "/unknown-cwd/project";
@@ -834,7 +832,7 @@ impl Policy {
         let downloads = norm
             .commands
             .iter()
-            .any(|e| DOWNLOADERS.contains(&e.name.as_str()));
+            .any(|e| shell::DOWNLOADERS.contains(&e.name.as_str()));
         for (i, e) in norm.commands.iter().enumerate() {
             // Only while nothing earlier in the line changes how a command reads (a
             // branch checked out, a file made secret): then facts depend on `e` alone.

@@ -147,7 +147,7 @@ pub(super) fn downloads(args: &[Word]) -> bool {
     let base = base.split([':', '@']).next().unwrap_or("");
     let command = rest.get(i + 1..).unwrap_or(&[]);
     let url = command.iter().any(|w| w.text.contains("://"));
-    let downloader = |n: &str| matches!(n, "curl" | "wget" | "aria2c" | "httpie" | "xh");
+    let downloader = |n: &str| super::DOWNLOADERS.contains(&n);
     url && (downloader(base) || command.first().is_some_and(|c| downloader(&c.text)))
 }
 

@@ -180,19 +180,7 @@ impl Walker<'_> {
         if !matches!(name, "make" | "gmake") {
             return Vec::new();
         }
-        let mut file: Option<&str> = None;
-        let mut it = args.iter().map(|w| w.text.as_str());
-        while let Some(t) = it.next() {
-            if matches!(t, "-f" | "--file" | "--makefile") {
-                file = it.next();
-            } else if let Some(f) = t
-                .strip_prefix("--file=")
-                .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty()))
-            {
-                file = Some(f);
-            }
-        }
-        let written = match file {
+        let written = match super::runners::makefile_named(args) {
             Some(f) => self.written_file(f),
             None => ["GNUmakefile", "makefile", "Makefile"]
                 .iter()
@@ -204,34 +192,11 @@ impl Walker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::*;
+
+    use super::super::tests::{commands, names};
 
     fn runs_from(cmd: &str) -> Vec<Vec<String>> {
-        normalize(
-            cmd,
-            Env {
-                cwd: "/p",
-                home: Some("/home/u"),
-            },
-        )
-        .commands
-        .iter()
-        .map(|e| e.script_from.clone())
-        .collect()
-    }
-
-    fn names(cmd: &str) -> Vec<String> {
-        normalize(
-            cmd,
-            Env {
-                cwd: "/p",
-                home: Some("/home/u"),
-            },
-        )
-        .commands
-        .iter()
-        .map(|e| e.display())
-        .collect()
+        commands(cmd).into_iter().map(|e| e.script_from).collect()
     }
 
     #[test]

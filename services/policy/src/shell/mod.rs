@@ -161,6 +161,11 @@ pub fn alias_bodies(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// Commands that fetch content from the network.
+pub const DOWNLOADERS: &[&str] = &[
+    "curl", "wget", "aria2c", "fetch", "http", "https", "httpie", "xh",
+];
+
 /// The result of normalising one command string.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Normalized {
@@ -535,18 +540,18 @@ impl<'e> Walker<'e> {
 mod tests {
     use super::*;
 
-    fn names(cmd: &str) -> Vec<String> {
-        normalize(
-            cmd,
-            Env {
-                cwd: "/p",
-                home: Some("/home/u"),
-            },
-        )
-        .commands
-        .iter()
-        .map(|e| e.display())
-        .collect()
+    /// The effective commands of `cmd` in `/p`, home `/home/u` (shared by the shell's
+    /// test modules).
+    pub(super) fn commands(cmd: &str) -> Vec<Effective> {
+        let env = Env {
+            cwd: "/p",
+            home: Some("/home/u"),
+        };
+        normalize(cmd, env).commands
+    }
+
+    pub(super) fn names(cmd: &str) -> Vec<String> {
+        commands(cmd).iter().map(Effective::display).collect()
     }
 
     #[test]

@@ -89,20 +89,7 @@ impl Walker<'_> {
     /// The recipe lines of the Makefile `make` reads, when this line wrote it (or feeds
     /// it on stdin with `-f -`): every recipe, whatever the target.
     fn recipes(&self, args: &[Word], stdin: Option<&str>) -> Option<String> {
-        let mut file: Option<&str> = None;
-        let mut it = args.iter().map(|w| w.text.as_str());
-        while let Some(t) = it.next() {
-            if matches!(t, "-f" | "--file" | "--makefile") {
-                file = it.next();
-            } else if let Some(f) = t
-                .strip_prefix("--file=")
-                .or_else(|| t.strip_prefix("--makefile="))
-                .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty()))
-            {
-                file = Some(f);
-            }
-        }
-        let text = match file {
+        let text = match makefile_named(args) {
             Some("-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0") => stdin?.to_owned(),
             Some(f) => self.written_text(f)?,
             None => ["GNUmakefile", "makefile", "Makefile"]
@@ -359,6 +346,25 @@ fn executed_replacement(command: &str) -> Option<&str> {
     let mut parts = rest[delim.len_utf8()..].splitn(3, delim);
     let (_pattern, replacement, flags) = (parts.next()?, parts.next()?, parts.next()?);
     flags.contains('e').then_some(replacement)
+}
+
+/// The Makefile `make` is told to read (`-f FILE`, `-fFILE`, `--file=FILE`,
+/// `--makefile FILE`), the last one given.
+pub(super) fn makefile_named(args: &[Word]) -> Option<&str> {
+    let mut file: Option<&str> = None;
+    let mut it = args.iter().map(|w| w.text.as_str());
+    while let Some(t) = it.next() {
+        if matches!(t, "-f" | "--file" | "--makefile") {
+            file = it.next();
+        } else if let Some(f) = t
+            .strip_prefix("--file=")
+            .or_else(|| t.strip_prefix("--makefile="))
+            .or_else(|| t.strip_prefix("-f").filter(|f| !f.is_empty()))
+        {
+            file = Some(f);
+        }
+    }
+    file
 }
 
 #[cfg(test)]

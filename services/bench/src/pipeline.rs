@@ -50,16 +50,24 @@ pub struct PipelineReport {
     /// `/bin/true`'s p99 over the spawns between this path's calls: a tail the floor
     /// shares came from the machine, not the hook.
     pub hook_roundtrip_floor_p99_ms: f64,
+    /// From the hook's `main` to its answer written: the rest of a call is the
+    /// process starting and ending.
+    pub hook_roundtrip_inside_p50_ms: f64,
+    pub hook_roundtrip_inside_p99_ms: f64,
     pub hook_peak_rss_mb: f64,
     /// The same hook asking through `up`'s relay (its own route to the server cut).
     pub hook_relay_p50_ms: f64,
     pub hook_relay_p99_ms: f64,
     pub hook_relay_floor_p99_ms: f64,
+    pub hook_relay_inside_p50_ms: f64,
+    pub hook_relay_inside_p99_ms: f64,
     /// The same hook with no server to reach (connection refused): the local policy
     /// decides and the call is spooled.
     pub hook_fallback_p50_ms: f64,
     pub hook_fallback_p99_ms: f64,
     pub hook_fallback_floor_p99_ms: f64,
+    pub hook_fallback_inside_p50_ms: f64,
+    pub hook_fallback_inside_p99_ms: f64,
     /// The floor no hook can beat: spawning `/bin/true` and waiting for it, after each
     /// hook call of every path.
     pub spawn_floor_p50_ms: f64,
@@ -102,10 +110,10 @@ impl PipelineReport {
             "raw JetStream   publish+ack p50 {:.3} ms  p99 {:.3} ms   pipelined {:.0} msg/s\n\
              decision @1k/s  p50 {:.3} ms  p99 {:.3} ms  (achieved {:.0}/s; p99 = {:.2}× raw p99)\n\
              throughput      1 validator (all cores) {:.0}/s;  one-thread replicas: 1 → {:.0}/s ({:.2}× raw), 2 → {:.0}/s ({:.2}× of 1)\n\
-             hook round trip p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   peak RSS {:.1} MB  ({})\n\
-             hook via relay  p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   (up's open connection; decisions signature-checked)\n\
-             hook fallback   p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   (no server: local policy, spooled)\n\
-             spawn floor     p50 {:.2} ms  p99 {:.2} ms   (/bin/true after each of the {} calls per hook path; \"floor p99\": that path's)\n\
+             hook round trip p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   main→answer p50 {:.2} p99 {:.2} ms   peak RSS {:.1} MB  ({})\n\
+             hook via relay  p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   main→answer p50 {:.2} p99 {:.2} ms   (up's open connection; decisions signature-checked)\n\
+             hook fallback   p50 {:.2} ms  p99 {:.2} ms   floor p99 {:.2} ms   main→answer p50 {:.2} p99 {:.2} ms   (no server: local policy, spooled)\n\
+             spawn floor     p50 {:.2} ms  p99 {:.2} ms   (/bin/true after each of the {} calls per hook path; \"floor p99\": that path's; \"main→answer\": the hook's own time, without the process's start and end)\n\
              validator       peak RSS {:.1} MB\n\
              observability   off: p99 {:.3} ms, {:.0}/s (all cores), after: p99 {:.3} ms, {:.0}/s;  on (metrics + OTLP traces of {:.0}% of commands): p99 {:.3} ms, {:.0}/s  → p99 {:.2}×, throughput {:.2}×\n\
              every traced    p99 {:.3} ms, {:.0}/s  → p99 {:.2}×, throughput {:.2}×\n",
@@ -124,14 +132,20 @@ impl PipelineReport {
             self.hook_roundtrip_p50_ms,
             self.hook_roundtrip_p99_ms,
             self.hook_roundtrip_floor_p99_ms,
+            self.hook_roundtrip_inside_p50_ms,
+            self.hook_roundtrip_inside_p99_ms,
             self.hook_peak_rss_mb,
             self.hook_binary,
             self.hook_relay_p50_ms,
             self.hook_relay_p99_ms,
             self.hook_relay_floor_p99_ms,
+            self.hook_relay_inside_p50_ms,
+            self.hook_relay_inside_p99_ms,
             self.hook_fallback_p50_ms,
             self.hook_fallback_p99_ms,
             self.hook_fallback_floor_p99_ms,
+            self.hook_fallback_inside_p50_ms,
+            self.hook_fallback_inside_p99_ms,
             self.spawn_floor_p50_ms,
             self.spawn_floor_p99_ms,
             self.hook_calls,
@@ -409,14 +423,20 @@ pub async fn pipeline(settings: &Settings, args: PipelineArgs) -> anyhow::Result
         hook_fallback_p50_ms: fallback.p50,
         hook_fallback_p99_ms: fallback.p99,
         hook_fallback_floor_p99_ms: fallback.floor_p99,
+        hook_fallback_inside_p50_ms: fallback.inside_p50,
+        hook_fallback_inside_p99_ms: fallback.inside_p99,
         spawn_floor_p50_ms: ms(&floor, 0.5),
         spawn_floor_p99_ms: ms(&floor, 0.99),
         hook_roundtrip_p50_ms: direct.p50,
         hook_roundtrip_p99_ms: direct.p99,
         hook_roundtrip_floor_p99_ms: direct.floor_p99,
+        hook_roundtrip_inside_p50_ms: direct.inside_p50,
+        hook_roundtrip_inside_p99_ms: direct.inside_p99,
         hook_relay_p50_ms: relayed.p50,
         hook_relay_p99_ms: relayed.p99,
         hook_relay_floor_p99_ms: relayed.floor_p99,
+        hook_relay_inside_p50_ms: relayed.inside_p50,
+        hook_relay_inside_p99_ms: relayed.inside_p99,
         hook_peak_rss_mb: direct.peak_rss_mb,
         validator_peak_rss_mb: validator_rss,
         decision_p99_over_raw_p99: d_p99 / raw_p99.max(f64::EPSILON),
@@ -733,6 +753,9 @@ struct HookFigures {
     p99: f64,
     /// `/bin/true`'s p99 over the spawns between these calls.
     floor_p99: f64,
+    /// The hook's own report: from its `main` to its answer written.
+    inside_p50: f64,
+    inside_p99: f64,
     peak_rss_mb: f64,
 }
 
@@ -748,6 +771,7 @@ async fn hook_roundtrip(
     floor: &mut Histogram<u64>,
 ) -> anyhow::Result<HookFigures> {
     let mut h = histogram();
+    let mut inside = histogram();
     let mut window = histogram();
     let mut peak_kb = 0u64;
     let cwd = std::env::temp_dir();
@@ -762,7 +786,7 @@ async fn hook_roundtrip(
         command
             .env("LIGHTHOUSE__NATS__URL", url)
             .env("LIGHTHOUSE__STATE_DIR", state)
-            .env("LIGHTHOUSE_REPORT_PEAK_RSS", "1");
+            .env("LIGHTHOUSE_REPORT_USAGE", "1");
         let (elapsed, output) = run_hook(command, payload).await?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !stdout.contains("permissionDecision") {
@@ -772,14 +796,14 @@ async fn hook_roundtrip(
             bail!("hook answered by the wrong path (fallback expected: {fallback}): {stdout}");
         }
         h.record(elapsed.as_micros() as u64)?;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if let Some(kb) = stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("lighthouse-peak-rss-kb="))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
-            peak_kb = peak_kb.max(kb);
-        }
+        let Some(usage) = Usage::reported(&output.stderr) else {
+            bail!(
+                "hook reported no usage: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        inside.record(usage.answered_us.max(1))?;
+        peak_kb = peak_kb.max(usage.peak_rss_kb);
         window.record(spawn_true().await?.as_micros().max(1) as u64)?;
     }
     floor.add(&window)?;
@@ -787,8 +811,35 @@ async fn hook_roundtrip(
         p50: ms(&h, 0.5),
         p99: ms(&h, 0.99),
         floor_p99: ms(&window, 0.99),
+        inside_p50: ms(&inside, 0.5),
+        inside_p99: ms(&inside, 0.99),
         peak_rss_mb: peak_kb as f64 / 1024.0,
     })
+}
+
+/// What a hook run with `LIGHTHOUSE_REPORT_USAGE` says of itself on stderr.
+#[derive(Debug, PartialEq)]
+struct Usage {
+    answered_us: u64,
+    peak_rss_kb: u64,
+}
+
+impl Usage {
+    fn reported(stderr: &[u8]) -> Option<Usage> {
+        let line = String::from_utf8_lossy(stderr)
+            .lines()
+            .find_map(|l| l.strip_prefix("lighthouse-usage ").map(str::to_owned))?;
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))?
+                .parse()
+                .ok()
+        };
+        Some(Usage {
+            answered_us: field("answered_us")?,
+            peak_rss_kb: field("peak_rss_kb")?,
+        })
+    }
 }
 
 /// Spawning `/bin/true` and waiting for it: the process-spawn floor.
@@ -842,4 +893,31 @@ pub fn peak_rss_kb(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Usage;
+
+    #[test]
+    fn a_hooks_usage_line_is_read_among_its_other_output() {
+        let stderr = b"a warning\nlighthouse-usage answered_us=1234 peak_rss_kb=6100\n";
+        assert_eq!(
+            Usage::reported(stderr),
+            Some(Usage {
+                answered_us: 1234,
+                peak_rss_kb: 6100
+            })
+        );
+    }
+
+    #[test]
+    fn a_missing_or_garbled_usage_line_is_none() {
+        assert_eq!(Usage::reported(b"nothing here\n"), None);
+        assert_eq!(
+            Usage::reported(b"lighthouse-usage answered_us=x peak_rss_kb=1\n"),
+            None
+        );
+        assert_eq!(Usage::reported(b"lighthouse-usage peak_rss_kb=1\n"), None);
+    }
 }

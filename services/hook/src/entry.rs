@@ -41,11 +41,12 @@ pub fn main(client: Client) -> ExitCode {
         Err(why) => protocol::render_refusal(client, &format!("Lighthouse: {why}; failing closed")),
     };
     let code = emit(&output);
-    // Benchmarks read the hook's own peak memory; nothing else sets this.
-    if std::env::var_os("LIGHTHOUSE_REPORT_PEAK_RSS").is_some()
-        && let Some(kb) = peak_rss_kb()
-    {
-        eprintln!("lighthouse-peak-rss-kb={kb}");
+    // Benchmarks read how long the hook took from `main` to its answer (the rest of a
+    // call is the process's start and end) and its peak memory; nothing else sets this.
+    if std::env::var_os("LIGHTHOUSE_REPORT_USAGE").is_some() {
+        let answered_us = started.elapsed().as_micros();
+        let peak_rss_kb = peak_rss_kb().unwrap_or_default();
+        eprintln!("lighthouse-usage answered_us={answered_us} peak_rss_kb={peak_rss_kb}");
     }
     ExitCode::from(code)
 }

@@ -31,8 +31,9 @@ use crate::dead_letter::{self, DeadLetter, Kind};
 use crate::publish::PublishError;
 use crate::topology::ConsumerGroup;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
-use futures::StreamExt;
+use futures::{FutureExt as _, StreamExt};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -175,6 +176,10 @@ pub enum WorkerError {
         consumer: String,
         reason: String,
     },
+    /// A partition's loop itself panicked (a handler's panic is only retried): the
+    /// worker ends, so its supervisor restarts it, rather than running on without it.
+    #[error("the loop of a partition of {stream} panicked: {reason}")]
+    PartitionPanicked { stream: String, reason: String },
 }
 
 /// Consumes every partition of `group` until `shutdown`; in-flight messages finish and
@@ -224,10 +229,16 @@ where
     }
     let mut failure = None;
     while let Some(ended) = tasks.join_next().await {
-        if let Ok(Err(e)) = ended {
-            stop.cancel();
-            failure.get_or_insert(e);
-        }
+        let error = match ended {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(e) => WorkerError::PartitionPanicked {
+                stream: group.stream.clone(),
+                reason: e.to_string(),
+            },
+        };
+        stop.cancel();
+        failure.get_or_insert(error);
     }
     failure.map_or(Ok(()), Err)
 }
@@ -408,12 +419,46 @@ where
         stream_sequence: sequence.unwrap_or(0),
         delivered,
     };
-    let handled = with_progress(&message, limits.ack_wait, handler(delivery));
+    // A handler that panics costs its message one delivery, not the partition: unwound
+    // here, the message is retried like any transient failure (a panic that always
+    // recurs keeps coming back at `backoff_max`, and says why in the log).
+    let handled = AssertUnwindSafe(with_progress(&message, limits.ack_wait, handler(delivery)))
+        .catch_unwind();
     let outcome = crate::trace::handling(pass_on, handled)
         .instrument(span.clone())
+        .await
+        .unwrap_or_else(|panic| {
+            let why = format!("the handler panicked: {}", panic_text(panic.as_ref()));
+            span.in_scope(|| tracing::error!(%why, "handler_panicked"));
+            Outcome::retry(Duration::ZERO, why)
+        });
+    // The span is attached to the future, never entered across an await: a guard held
+    // over one stays entered on the thread while other tasks run there, and one of them
+    // cloning it after it closed panics in the tracing registry.
+    settle(context, limits, &message, sequence, delivered, outcome)
+        .instrument(span)
         .await;
+}
+
+/// What a panic carried, as text.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// The one ack action `outcome` calls for (see the module's table).
+async fn settle(
+    context: &Shared,
+    limits: Limits,
+    message: &jetstream::Message,
+    sequence: Option<u64>,
+    delivered: i64,
+    outcome: Outcome,
+) {
     let last = limits.max_deliver > 0 && delivered >= limits.max_deliver;
-    let _enter = span.enter();
     let stats = &context.stats;
     let ack = match outcome {
         Outcome::Done => {
@@ -427,14 +472,14 @@ where
                 "still failing at delivery {delivered} of max_deliver {}: {why}",
                 limits.max_deliver
             );
-            dead_letter_and_term(context, &message, sequence, Kind::Exhausted, &reason).await
+            dead_letter_and_term(context, message, sequence, Kind::Exhausted, &reason).await
         }
         Outcome::Later(_) if last => {
             let reason = format!(
                 "timer cannot be re-armed at delivery {delivered} of max_deliver {}",
                 limits.max_deliver
             );
-            dead_letter_and_term(context, &message, sequence, Kind::Exhausted, &reason).await
+            dead_letter_and_term(context, message, sequence, Kind::Exhausted, &reason).await
         }
         Outcome::Retry { after, why } => {
             WorkerStats::bump(&stats.retried);
@@ -445,10 +490,10 @@ where
         }
         Outcome::Later(delay) => message.ack_with(AckKind::Nak(Some(delay))).await,
         Outcome::Poison(reason) => {
-            dead_letter_and_term(context, &message, sequence, Kind::Poison, &reason).await
+            dead_letter_and_term(context, message, sequence, Kind::Poison, &reason).await
         }
         Outcome::Permanent(reason) => {
-            dead_letter_and_term(context, &message, sequence, Kind::Permanent, &reason).await
+            dead_letter_and_term(context, message, sequence, Kind::Permanent, &reason).await
         }
     };
     if let Err(e) = ack {

@@ -22,3 +22,4 @@ mod relay;
 mod trust;
 mod up;
 mod util;
+mod worker_panics;

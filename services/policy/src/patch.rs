@@ -3,7 +3,8 @@
 //! intercepting a shell command `apply_patch <<'EOF' …`), so no `file_path` says what
 //! it touches: each change is judged as the file tool that would make it.
 
-use crate::{Analysis, Base, Call, Finding, Policy, severity};
+use crate::finding::{Finding, severity};
+use crate::{Analysis, Base, Call, Policy};
 use lighthouse_schemas::{Risk, Verdict};
 use serde_json::{Value, json};
 

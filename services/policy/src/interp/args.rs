@@ -1,6 +1,6 @@
-//! Reading one call's arguments: where its list ends, its literals (with template
-//! holes as unknown text), joined paths, octal modes, and which literals look like
-//! paths. Separate from the pass over the code ([`super::analyze`]) that calls them.
+//! Reading one call's arguments: where its list ends, its literals (with template holes as
+//! unknown text), joined paths, octal modes, and which literals look like paths. Separate
+//! from the pass over the code ([`super::analyze`](mod@super::analyze)) that calls them.
 
 use super::strings::scan_strings;
 use super::{Effects, MAX_ARGS_SCAN, static_regex};

@@ -1,7 +1,7 @@
 //! The calls looked for in interpreter code, as patterns (removals, writes, network,
-//! shells, fork bombs, code run from text), and the bounded search for them. Separate
-//! so the catalogue of dangerous calls reads as one list, apart from what is done with
-//! a match ([`super::analyze`]).
+//! shells, fork bombs, code run from text), and the bounded search for them. Separate so
+//! the catalogue of dangerous calls reads as one list, apart from what is done with a match
+//! ([`super::analyze`](mod@super::analyze)).
 
 use super::strings::in_literal;
 use super::{Effects, MAX_CALLS, OVER_BOUND, static_regex};

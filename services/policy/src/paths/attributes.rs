@@ -1,7 +1,7 @@
-//! A path's *attributes* (secret, persistence, guard, ci_config, device, …): what the
-//! file is, from its name and directories, wherever it lies. Separate from its
-//! location ([`super::location`]): the longest part of classification, and all lists
-//! of names.
+//! A path's *attributes* (secret, persistence, guard, ci_config, device, …): what the file
+//! is, from its name and directories, wherever it lies. Separate from its location
+//! ([`super::location`](mod@super::location)): the longest part of classification, and all
+//! lists of names.
 
 use super::Classes;
 use super::normal::under;

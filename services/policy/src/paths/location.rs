@@ -1,6 +1,6 @@
-//! A path's one *location* (root, system, home, home_sub, project, temp, outside),
-//! from where it lies relative to the project, the home directory and the system's
-//! directories. Separate from its *attributes* ([`super::attributes`]).
+//! A path's one *location* (root, system, home, home_sub, project, temp, outside), from
+//! where it lies relative to the project, the home directory and the system's directories.
+//! Separate from its *attributes* ([`super::attributes`](mod@super::attributes)).
 
 use super::Classes;
 use super::normal::under;

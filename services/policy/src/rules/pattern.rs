@@ -31,8 +31,8 @@ pub struct LazyRegex {
     /// and inline they made each one 1.8 KB of fresh memory to fault in.
     split: OnceLock<Option<Box<split::Split>>>,
     /// The ASCII form as a full DFA ([`Dense`]): a built-in pattern's is read from the
-    /// binary when a call first needs it; others are built by [`RuleSet::precompile`]
-    /// only.
+    /// binary when a call first needs it; others are built by
+    /// [`RuleSet::precompile`](super::RuleSet::precompile) only.
     pub(super) dense: OnceLock<Option<Box<Dense>>>,
 }
 
@@ -97,7 +97,8 @@ impl LazyRegex {
     }
 
     /// A built-in pattern's DFA, read from the binary on first use. Nothing is kept for
-    /// another pattern, so [`RuleSet::precompile`] can still build one.
+    /// another pattern, so [`RuleSet::precompile`](super::RuleSet::precompile) can still
+    /// build one.
     fn built_in_dense(&self) -> Option<&Dense> {
         if let Some(known) = self.dense.get() {
             return known.as_deref();
@@ -162,8 +163,9 @@ impl LazyRegex {
     }
 }
 
-/// Checks each pattern's syntax (cheap, but not free: [`PolicyPack::parse`] does it once
-/// per pack, not every time a rule set is built from it).
+/// Checks each pattern's syntax (cheap, but not free:
+/// [`PolicyPack::parse`](super::PolicyPack::parse) does it once per pack, not every time a
+/// rule set is built from it).
 pub(super) fn check_syntax(pats: &[String], pack: &str, rule: &str) -> Result<(), PolicyError> {
     for p in pats {
         // The syntax tree only: translating it (Unicode case folding of `(?i)` classes)

@@ -18,7 +18,7 @@ pub struct NamePat {
     pub(super) prefix: bool,
     /// With inner stars, the text between them (split once here: rules are matched
     /// against every command); empty otherwise.
-    pub(super) pieces: Vec<String>,
+    pieces: Vec<String>,
 }
 
 impl NamePat {
@@ -85,7 +85,7 @@ pub struct Rule {
     pub alternative: Option<String>,
     pub pack: String,
     pub(super) commands: Vec<NamePat>,
-    pub(super) not_commands: Vec<NamePat>,
+    not_commands: Vec<NamePat>,
     pub(super) sub: Vec<String>,
     pub(super) flags_all: Vec<String>,
     pub(super) flags_any: Vec<String>,
@@ -95,7 +95,7 @@ pub struct Rule {
     pub(super) dest_any: Classes,
     pub(super) src_any: Classes,
     pub(super) writes_any: Classes,
-    pub(super) writes_none: Classes,
+    writes_none: Classes,
     pub(super) stdin_paths_any: Classes,
     pub(super) args_any: Vec<Arc<LazyRegex>>,
     pub(super) args_none: Vec<Arc<LazyRegex>>,

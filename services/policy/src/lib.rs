@@ -50,6 +50,7 @@ pub mod targets;
 mod tools;
 pub mod twin_regex;
 mod warmup;
+pub mod word;
 
 /// The `tool_input` of every call in the labelled corpus (`tests/corpus/policy/*.jsonl`),
 /// for tests that check a faster path against the engine on real calls.
@@ -70,7 +71,6 @@ pub(crate) fn corpus_inputs() -> Vec<serde_json::Value> {
     }
     inputs
 }
-pub mod word;
 
 pub use builtin::BUILTIN_PACKS;
 pub use cache::{CachedEvaluation, CachedPolicy, EvalCache, eval_cache};

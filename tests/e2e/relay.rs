@@ -233,3 +233,65 @@ async fn a_relay_the_pipeline_did_not_sign_for_is_not_believed() {
         (Tier::Fallback, Verdict::Deny)
     );
 }
+
+/// A server on the NATS port that the pipeline did not sign for (an agent stopped the
+/// real one and listens on its port, or points the hook elsewhere): it stores the
+/// command and answers an allow bound to the payload, signed with the agent's own key.
+/// The hook, connecting itself (no relay), does not believe it and decides locally.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_the_pipeline_did_not_sign_for_is_not_believed() {
+    use futures::StreamExt;
+    let up = Up::start(&[], "").await;
+    let project = project();
+    // No relay to ask: the hook connects to the server it is given.
+    std::fs::remove_file(up.state.path().join("hook.sock")).unwrap();
+    let rogue = lighthouse_tests::NatsServer::start();
+    let client = async_nats::connect(rogue.url()).await.unwrap();
+    async_nats::jetstream::new(client.clone())
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: "LH_CMD".into(),
+            subjects: vec!["lh.cmd.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut commands = client.subscribe("lh.cmd.>").await.unwrap();
+    let agent_key = lighthouse_nats::auth::identity_file(&up.ids(), "agent");
+    let signer = lighthouse_nats::auth::Signer::from_seed_file(&agent_key).unwrap();
+    let (forged_for, mut forged) = tokio::sync::mpsc::unbounded_channel();
+    let forger = tokio::spawn(async move {
+        while let Some(message) = commands.next().await {
+            let command: lighthouse_schemas::Command = decode(&message.payload).unwrap();
+            let policy = lighthouse_policy::Policy::builtin();
+            let mut forged =
+                lighthouse_validator::decide(&policy, &command, None, Tier::Policy, "v", 1);
+            forged.verdict = Verdict::Allow;
+            forged.reason = "forged".to_owned();
+            signer.sign(&mut forged).unwrap();
+            let (p, a, c) = (
+                Token::encode(&command.env.project),
+                Token::encode(&command.env.agent),
+                Token::encode(&command.env.id),
+            );
+            let body = lighthouse_schemas::encode(&forged).unwrap();
+            for to in [
+                subject::decision(&p, &a, &c),
+                subject::recorded_decision(&p, &a, &c),
+            ] {
+                client.publish(to, body.clone().into()).await.unwrap();
+            }
+            client.flush().await.unwrap();
+            forged_for.send(command.env.id).unwrap();
+        }
+    });
+    let mut cmd = up.cli(&[]);
+    cmd.env("LIGHTHOUSE__NATS__URL", rogue.url());
+    let (answer, _) = run_hook(cmd, &bash_in("rm -rf ~/", "toolu_rogue", project.path()));
+    assert_eq!(permission(&answer), "deny", "{answer}");
+    assert!(!reason(&answer).contains("forged"), "{answer}");
+    assert!(reason(&answer).contains("decided locally"), "{answer}");
+    forger.abort();
+    // The forger did answer (so the deny is the hook refusing it, not a silent server).
+    let id = forged.try_recv().expect("the rogue server forged an allow");
+    assert!(id.starts_with("toolu_rogue"), "{id}");
+}

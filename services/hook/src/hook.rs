@@ -11,7 +11,7 @@
 //! left on a file the agent read reach the model.
 
 use crate::ask::{Waits, ask_pipeline, late_approval_record};
-use crate::binding::{binds, rebind};
+use crate::binding::{believable, binds, is_late_approval, rebind};
 pub use crate::local::{decide_locally, local_policy};
 use crate::relay::Ask;
 use crate::relay_client::Miss;
@@ -286,7 +286,9 @@ async fn record_late(
 ) -> Answer {
     let spool = spool_for(settings);
     match tokio::time::timeout(connect_limit(settings), connecting).await {
-        Ok(Ok(Ok(nats))) => record_fallback(&nats, &spool, command, why).await,
+        Ok(Ok(Ok(nats))) => {
+            record_fallback(&nats, &spool, command, why, &pipeline_keys(settings)).await
+        }
         _ => answer_locally(&spool, command, why),
     }
 }
@@ -416,7 +418,7 @@ fn relayed(
     let waits = Waits::after(started, ask.fast_ms, ask.experts_ms);
     let sent = crate::relay_client::send(socket, &ask, waits);
     meanwhile();
-    let keys = lighthouse_nats::auth::public_keys(&settings.identities_dir());
+    let keys = pipeline_keys(settings);
     if keys.is_empty() {
         return Err(Miss::Unavailable(
             "no pipeline keys to check its answer".into(),
@@ -486,12 +488,23 @@ async fn pre_tool_use(
             "the recorded decision is for another payload".to_owned()
         ));
     }
+    // Whatever listens on the NATS port answered: act on it only if the pipeline signed
+    // it (an agent could stop the server and answer "allow" in its place).
+    let keys = pipeline_keys(settings);
+    if let Ok(Ok(decision)) = &asked
+        && !believable(decision, &command, &keys)
+    {
+        tracing::warn!(cmd_id = %command.env.id, "decision_not_signed_by_the_pipeline");
+        asked = Ok(Err(
+            "the decision is not signed by a pipeline identity".to_owned()
+        ));
+    }
     match asked {
         Ok(Ok(decision)) => {
             let mut answer = answer_for(&decision);
             if decision.verdict == Verdict::Escalate
                 && !client.can_ask()
-                && let Some(approved) = late_approval(&nats, &command).await
+                && let Some(approved) = late_approval(&nats, &command, &keys).await
             {
                 answer = approved;
             }
@@ -514,10 +527,10 @@ async fn pre_tool_use(
             }
             answer
         }
-        Ok(Err(why)) => record_fallback(&nats, &spool, &command, &why).await,
+        Ok(Err(why)) => record_fallback(&nats, &spool, &command, &why, &keys).await,
         Err(_) => {
             let why = format!("no decision within {deadline:?}");
-            record_fallback(&nats, &spool, &command, &why).await
+            record_fallback(&nats, &spool, &command, &why, &keys).await
         }
     }
 }
@@ -531,9 +544,22 @@ const FLUSH_PER_CALL: usize = 8;
 /// reached consensus after that (the aggregator applies the escalation's own rule)
 /// have an approval recorded beside the decision ([`subject::late_approval`], which
 /// only the aggregator may publish): the retry is allowed and says who approved it.
-async fn late_approval(nats: &async_nats::Client, command: &Command) -> Option<Answer> {
+async fn late_approval(
+    nats: &async_nats::Client,
+    command: &Command,
+    keys: &Keys,
+) -> Option<Answer> {
     let approval = late_approval_record(nats, command).await?;
-    (approval.verdict == Verdict::Allow && binds(&approval, command)).then(|| answer_for(&approval))
+    (is_late_approval(&approval, command) && believable(&approval, command, keys))
+        .then(|| answer_for(&approval))
+}
+
+/// Public keys by role, to check decisions against.
+type Keys = std::collections::BTreeMap<String, String>;
+
+/// The pipeline's public keys by role, as `identities/public.json` records them.
+fn pipeline_keys(settings: &Settings) -> Keys {
+    lighthouse_nats::auth::public_keys(&settings.identities_dir())
 }
 
 /// Tools that read or change a file, and the input field naming it.
@@ -578,6 +604,7 @@ async fn record_fallback(
     spool: &Spool,
     command: &Command,
     why: &str,
+    keys: &Keys,
 ) -> Answer {
     tracing::warn!(reason = why, "hook_fallback");
     let original = command;
@@ -596,7 +623,8 @@ async fn record_fallback(
         }
     };
     match tokio::time::timeout(RECORD_BUDGET, record).await {
-        Ok(Ok(Some(recorded))) if binds(&recorded, command) => answer_for(&recorded),
+        // A validator's decision that landed first, if the pipeline signed it; else ours.
+        Ok(Ok(Some(recorded))) if believable(&recorded, command, keys) => answer_for(&recorded),
         Ok(Ok::<_, crate::spool::RecordError>(_)) => answer_for(local),
         _ => answer_locally(spool, original, why),
     }

@@ -4,9 +4,9 @@
 //! its driver and its code pages were a measurable share of that call.
 
 use crate::ask::Waits;
-use crate::binding::binds;
+use crate::binding::{is_late_approval, trusted};
 use crate::relay::{Ask, MAX_REPLY, Outgoing, Record, Reply, body_len, frame};
-use lighthouse_schemas::{Command, Decision, Tier, Verdict};
+use lighthouse_schemas::Decision;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
@@ -193,28 +193,10 @@ fn retry_or_fail(e: std::io::Error) -> std::io::Result<()> {
     }
 }
 
-/// A decision the hook may act on: about this payload, made by the pipeline (never a
-/// fallback record, which an agent's key can sign), and signed by the key of the role
-/// that may make it.
-fn trusted(decision: &Decision, command: &Command, keys: &BTreeMap<String, String>) -> bool {
-    decision.tier != Tier::Fallback
-        && decision.cmd_id == command.env.id
-        && binds(decision, command)
-        && lighthouse_nats::auth::signed_by_its_role(decision, keys)
-}
-
-/// An experts' Allow recorded for this command (a late approval is never anything else).
-fn is_late_approval(approval: &Decision, command: &Command) -> bool {
-    approval.verdict == Verdict::Allow
-        && approval.tier == Tier::Expert
-        && approval.env.project == command.env.project
-        && approval.env.agent == command.env.agent
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lighthouse_schemas::Envelope;
+    use lighthouse_schemas::{Command, Envelope};
 
     fn command() -> Command {
         Command {
@@ -227,52 +209,6 @@ mod tests {
             agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
             permission_mode: None,
         }
-    }
-
-    fn decision(command: &Command, tier: Tier, key: &nkeys::KeyPair) -> Decision {
-        let mut d = lighthouse_validator::decide(
-            &lighthouse_policy::Policy::builtin(),
-            command,
-            None,
-            tier,
-            "w",
-            1,
-        );
-        lighthouse_nats::auth::sign_decision(&mut d, key).unwrap();
-        d
-    }
-
-    fn keys(validator: &nkeys::KeyPair, agent: &nkeys::KeyPair) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("validator".to_owned(), validator.public_key()),
-            ("agent".to_owned(), agent.public_key()),
-        ])
-    }
-
-    #[test]
-    fn only_the_pipelines_signed_decision_on_this_payload_is_trusted() {
-        let (validator, agent) = (nkeys::KeyPair::new_user(), nkeys::KeyPair::new_user());
-        let keys = keys(&validator, &agent);
-        let c = command();
-        assert!(trusted(&decision(&c, Tier::Policy, &validator), &c, &keys));
-        // The agent's own key: a fallback record, or a policy tier it could forge.
-        assert!(!trusted(&decision(&c, Tier::Fallback, &agent), &c, &keys));
-        assert!(!trusted(&decision(&c, Tier::Policy, &agent), &c, &keys));
-        // A validator's decision for another payload under the same id.
-        let mut other = c.clone();
-        other.tool_input = serde_json::json!({"command": "rm -rf ~/"});
-        assert!(!trusted(
-            &decision(&other, Tier::Policy, &validator),
-            &c,
-            &keys
-        ));
-        // Tampered after signing.
-        let mut tampered = decision(&c, Tier::Policy, &validator);
-        tampered.reason.push('!');
-        assert!(!trusted(&tampered, &c, &keys));
-        // No keys on record: nothing is trusted.
-        let d = decision(&c, Tier::Policy, &validator);
-        assert!(!trusted(&d, &c, &BTreeMap::new()));
     }
 
     /// Asks the relay at `socket` for [`command`], both waits 50 ms, no keys on record.

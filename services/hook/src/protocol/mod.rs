@@ -148,16 +148,38 @@ pub fn parse(client: Client, raw: &[u8]) -> Result<Call, InputError> {
         Client::Gemini => gemini::canonical(&input.tool_name, input.tool_input.clone()),
         Client::Claude | Client::Codex => (input.tool_name.clone(), input.tool_input.clone()),
     };
+    let cwd = run_dir(input.cwd, &tool_name, &tool_input);
     Ok(Call {
         event,
         tool_name,
         client_tool: input.tool_name,
         tool_input,
-        cwd: input.cwd,
+        cwd,
         session_id: input.session_id,
         tool_use_id: input.tool_use_id.filter(|id| !id.is_empty()),
         permission_mode: input.permission_mode,
     })
+}
+
+/// Where a shell command runs: the call's directory, or the one its input names (Gemini's
+/// `dir_path`, formerly `directory`; Codex's `workdir`), relative to it. Paths are judged
+/// there: `echo {} > settings.json` run in `.gemini` writes `.gemini/settings.json`.
+fn run_dir(cwd: String, tool: &str, input: &Value) -> String {
+    if tool != "Bash" {
+        return cwd;
+    }
+    let named = ["dir_path", "directory", "workdir"]
+        .iter()
+        .find_map(|field| input.get(*field)?.as_str())
+        .filter(|dir| !dir.is_empty());
+    match named {
+        // An absolute directory replaces the call's (as `Path::join` does).
+        Some(dir) => std::path::Path::new(&cwd)
+            .join(dir)
+            .to_string_lossy()
+            .into_owned(),
+        None => cwd,
+    }
 }
 
 /// Longest client-given call id used as the command id (Claude Code's are ~30 bytes).
@@ -304,6 +326,38 @@ mod tests {
             Err(InputError::NoTool)
         ));
         assert!(parse(Client::Claude, b"nope").is_err());
+    }
+
+    #[test]
+    fn a_shell_command_runs_in_the_directory_its_input_names() {
+        let gemini = |input: &str| {
+            let raw = format!(
+                r#"{{"hook_event_name":"BeforeTool","cwd":"/p","tool_name":"run_shell_command","tool_input":{input}}}"#
+            );
+            parse(Client::Gemini, raw.as_bytes()).unwrap()
+        };
+        let call = gemini(r#"{"command":"echo {} > settings.json","dir_path":".gemini"}"#);
+        assert_eq!(call.cwd, "/p/.gemini");
+        // So the write is judged as the write of the client's settings it is.
+        let command = crate::hook::build_command(
+            Client::Gemini,
+            &call,
+            "ge-1".into(),
+            "p".into(),
+            "a".into(),
+        );
+        assert_eq!(
+            crate::local::decide_locally(&command).verdict,
+            Verdict::Deny
+        );
+        assert_eq!(gemini(r#"{"command":"ls","directory":"/etc"}"#).cwd, "/etc");
+        assert_eq!(gemini(r#"{"command":"ls","dir_path":""}"#).cwd, "/p");
+        assert_eq!(gemini(r#"{"command":"ls"}"#).cwd, "/p");
+        let codex = parse(Client::Codex, br#"{"hook_event_name":"PreToolUse","cwd":"/p","tool_name":"Bash","tool_input":{"command":"ls","workdir":"sub"}}"#).unwrap();
+        assert_eq!(codex.cwd, "/p/sub");
+        // Only a shell command has a directory of its own.
+        let write = parse(Client::Gemini, br#"{"hook_event_name":"BeforeTool","cwd":"/p","tool_name":"write_file","tool_input":{"file_path":"a","content":"x","dir_path":"/etc"}}"#).unwrap();
+        assert_eq!(write.cwd, "/p");
     }
 
     #[test]

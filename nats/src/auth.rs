@@ -141,7 +141,7 @@ pub fn load_seed(path: &Path) -> Result<nkeys::KeyPair, AuthError> {
 /// into a key pair: deriving the public key is the costly part, and a client that only
 /// hands the seed to its connection has it derived there once.
 pub fn read_seed(path: &Path) -> Result<String, AuthError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let text = crate::regular::read_to_string(path).map_err(io(path))?;
     let seed = text
         .lines()
         .map(str::trim)
@@ -464,7 +464,7 @@ impl ClientAuth {
         if let Some(path) = &self.nkey {
             options = options.nkey(read_seed(path)?);
         } else if let Some(path) = &self.creds {
-            let text = std::fs::read_to_string(path).map_err(io(path))?;
+            let text = crate::regular::read_to_string(path).map_err(io(path))?;
             options = options
                 .credentials(&text)
                 .map_err(|source| AuthError::Options {
@@ -574,7 +574,7 @@ pub fn signing_role(tier: lighthouse_schemas::Tier) -> &'static str {
 /// Public keys by role, as `lighthouse up` recorded them (`<identities>/public.json`);
 /// empty when there are none.
 pub fn public_keys(identities: &Path) -> BTreeMap<String, String> {
-    std::fs::read(identities.join("public.json"))
+    crate::regular::read(&identities.join("public.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()

@@ -30,6 +30,7 @@ pub mod memory;
 pub mod presence;
 pub mod publish;
 pub mod read;
+pub mod regular;
 pub mod roster;
 pub mod scan;
 pub mod server;

@@ -26,7 +26,7 @@ impl Runtime {
 
     /// The recorded runtime, if its process is still alive.
     pub fn read(state_dir: &Path) -> Option<Runtime> {
-        let text = std::fs::read(Runtime::path(state_dir)).ok()?;
+        let text = lighthouse_nats::regular::read(&Runtime::path(state_dir)).ok()?;
         let runtime: Runtime = serde_json::from_slice(&text).ok()?;
         Path::new(&format!("/proc/{}", runtime.pid))
             .exists()
@@ -44,7 +44,7 @@ impl Runtime {
     /// record is unreadable or corrupt.
     pub fn load(state_dir: &Path) -> Result<Option<Runtime>, String> {
         let path = Runtime::path(state_dir);
-        match std::fs::read(&path) {
+        match lighthouse_nats::regular::read(&path) {
             Ok(bytes) => {
                 let runtime = serde_json::from_slice::<Runtime>(&bytes)
                     .map_err(|e| format!("{} is corrupt: {e}", path.display()))?;

@@ -35,7 +35,6 @@ pub mod notes;
 pub mod patches;
 pub mod post_tool;
 pub mod protocol;
-pub mod regular;
 pub mod relay;
 pub mod relay_client;
 pub mod spool;

@@ -14,7 +14,7 @@ pub fn local_policy(cwd: &Path) -> Policy {
     // Only a regular file (the agent can put a FIFO there), and at most one byte past
     // the limit: enough for the parser to refuse it by size.
     let mut text = String::new();
-    let read = crate::regular::open(&file, std::fs::OpenOptions::new().read(true))
+    let read = lighthouse_nats::regular::open(&file, std::fs::OpenOptions::new().read(true))
         .and_then(|f| f.take(MAX_PACK as u64 + 1).read_to_string(&mut text));
     if let Err(e) = read {
         if e.kind() != std::io::ErrorKind::NotFound {

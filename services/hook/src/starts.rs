@@ -57,7 +57,7 @@ impl StartLog {
         let line = format!("{} {nanos}\n", Token::encode(id));
         // Not through a FIFO (it would hold the hook in `open`) or a link planted here.
         let open = || {
-            crate::regular::open_unlinked(
+            lighthouse_nats::regular::open_unlinked(
                 &self.current(),
                 std::fs::OpenOptions::new().append(true).create(true),
             )
@@ -92,7 +92,7 @@ impl StartLog {
 
 fn read_log(path: &Path) -> Option<Vec<u8>> {
     let mut text = Vec::new();
-    crate::regular::open_unlinked(path, std::fs::OpenOptions::new().read(true))
+    lighthouse_nats::regular::open_unlinked(path, std::fs::OpenOptions::new().read(true))
         .ok()?
         .take(MAX_LOG)
         .read_to_end(&mut text)

@@ -1,12 +1,39 @@
-//! Opening files the agent can reach (the project's policy, the start log) only when
-//! they are regular files. The agent can plant a FIFO there, and opening or reading one
-//! blocks. So the open never blocks, and what was opened is checked, not the path
+//! Opening files the agent can reach (the project's policy, the hook's start log, the
+//! state `up` leaves: `up.json`, the identities and their public keys) only when they
+//! are regular files. The agent can plant a FIFO there, and opening or reading one
+//! blocks: a hook would then answer only when its watchdog fires, later than a client's
+//! own timeout. So the open never blocks, and what was opened is checked, not the path
 //! beforehand (which could change between the check and the open).
 
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+/// The most [`read`] takes from one file: the state and identity files it serves are a
+/// few hundred bytes.
+pub const MAX_READ: u64 = 1024 * 1024;
+
+/// The whole of `path`, if it is a regular file (or a symlink to one) of at most
+/// [`MAX_READ`] bytes; a missing file is `NotFound`, as from `std::fs::read`.
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open(path, OpenOptions::new().read(true))?
+        .take(MAX_READ + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_READ {
+        return Err(io::Error::other(format!(
+            "{} is over {MAX_READ} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// [`read`] as UTF-8 text.
+pub fn read_to_string(path: &Path) -> io::Result<String> {
+    String::from_utf8(read(path)?).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
 
 /// Opens `path` with `options` if it is a regular file or a symlink to one; anything
 /// else (a FIFO, a device, a directory) is an error naming the path and the remedy.
@@ -85,5 +112,27 @@ mod tests {
             OpenOptions::new().append(true)
         )));
         assert!(open(&link, &mut read_only()).is_ok());
+    }
+
+    #[test]
+    fn read_takes_a_regular_file_whole_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("up.json");
+        std::fs::write(&file, "{}").unwrap();
+        assert_eq!(read_to_string(&file).unwrap(), "{}");
+        let missing = read(&dir.path().join("none")).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        assert!(
+            read(&fifo)
+                .unwrap_err()
+                .to_string()
+                .contains("not a regular file")
+        );
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; MAX_READ as usize + 1]).unwrap();
+        assert!(read(&big).is_err());
     }
 }

@@ -86,6 +86,8 @@ pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Keeps `expert` present in `lh_experts` for each of `specialties` until `stop`, then
 /// removes it. Every way of watching as an expert (the CLI, MCP, benchmarks) uses this.
+/// A bucket it cannot open yet is tried again every [`HEARTBEAT`]: giving up would leave
+/// the expert watching while it looks absent, and escalations decided without it.
 pub async fn heartbeat(
     js: jetstream::Context,
     expert: String,
@@ -93,11 +95,16 @@ pub async fn heartbeat(
     kind: String,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let store = match js.get_key_value(crate::topology::EXPERTS_BUCKET).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "expert_presence_unavailable");
-            return;
+    let store = loop {
+        match js.get_key_value(crate::topology::EXPERTS_BUCKET).await {
+            Ok(s) => break s,
+            Err(e) => {
+                tracing::warn!(error = %e, "expert_presence_unavailable");
+                tokio::select! {
+                    _ = tokio::time::sleep(HEARTBEAT) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
         }
     };
     let keys: Vec<(String, String)> = specialties

@@ -7,6 +7,7 @@
 //! the TTL. One KV watch per process keeps this current; asking "is anyone of specialty
 //! X here?" is then a map lookup, not a round trip per escalation.
 
+use crate::supervise::{Helper, spawn_helper};
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -46,13 +47,15 @@ fn now_ms() -> u64 {
 
 impl Roster {
     /// Loads the bucket's current keys, then follows it until `shutdown`. Returns once
-    /// the current keys are loaded, so the first answers are already right.
+    /// the current keys are loaded, so the first answers are already right, with the
+    /// follower: should it die, the roster would freeze (and everyone in it age out), so
+    /// it cancels `shutdown`; join it where the service waits for its end.
     pub async fn watch(
         js: &jetstream::Context,
         bucket: &str,
         ttl: Duration,
         shutdown: CancellationToken,
-    ) -> Result<Roster, RosterError> {
+    ) -> Result<(Roster, Helper), RosterError> {
         let roster = Roster {
             seen: Arc::default(),
             ttl,
@@ -81,7 +84,8 @@ impl Roster {
         }
         let follower = roster.clone();
         let bucket = bucket.to_owned();
-        tokio::spawn(async move {
+        let stop = shutdown.clone();
+        let follower = spawn_helper("roster follower", &stop, async move {
             loop {
                 tokio::select! {
                     entry = watch.next() => match entry {
@@ -100,7 +104,7 @@ impl Roster {
                 }
             }
         });
-        Ok(roster)
+        Ok((roster, follower))
     }
 
     async fn open(&self, store: &kv::Store, bucket: &str) -> Result<kv::Watch, RosterError> {

@@ -5,10 +5,16 @@
 //! Backoff: 200 ms after the first failure, doubling to 10 s; a service that stayed up
 //! for a minute starts again from 200 ms. Nothing here gives up: a pipeline that cannot
 //! keep its server is reported (restarts climb, `running: false`), never abandoned.
+//!
+//! Also [`spawn_helper`]: a task a service runs beside its main loop (a presence
+//! heartbeat, a policy follower, a roster) that must not die alone, leaving the process
+//! up without it.
 
 use crate::server::ServerProcess;
+use futures::FutureExt as _;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -267,6 +273,67 @@ pub async fn supervise_task<F, Fut, E>(
     }
 }
 
+/// A task spawned by [`spawn_helper`], running beside its service's main loop.
+#[derive(Debug)]
+pub struct Helper {
+    name: &'static str,
+    handle: tokio::task::JoinHandle<Result<(), HelperEnded>>,
+}
+
+/// A helper that ended before its service's shutdown, or panicked.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{name} {why}")]
+pub struct HelperEnded {
+    pub name: &'static str,
+    pub why: String,
+}
+
+/// Spawns `task`, which runs until `shutdown`, beside a service's main loop. Should it
+/// end before the shutdown (return, or panic), the service must not run on without it:
+/// it cancels `shutdown`, so the main loop stops too, and [`Helper::join`] says why, for
+/// the service to return as its error (its supervisor — `lighthouse up`, Kubernetes —
+/// then starts it again). Ending at the shutdown is fine.
+pub fn spawn_helper<F>(name: &'static str, shutdown: &CancellationToken, task: F) -> Helper
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let shutdown = shutdown.clone();
+    let handle = tokio::spawn(async move {
+        let ended = AssertUnwindSafe(task).catch_unwind().await;
+        let why = match ended {
+            Ok(()) if shutdown.is_cancelled() => return Ok(()),
+            Ok(()) => "stopped before the shutdown".to_owned(),
+            Err(panic) => format!("panicked: {}", panic_text(panic.as_ref())),
+        };
+        error!(task = name, %why, "helper_ended; stopping");
+        shutdown.cancel();
+        Err(HelperEnded { name, why })
+    });
+    Helper { name, handle }
+}
+
+impl Helper {
+    /// Waits for the helper to end (after the shutdown, or after it cancelled it).
+    pub async fn join(self) -> Result<(), HelperEnded> {
+        match self.handle.await {
+            Ok(ended) => ended,
+            Err(e) => Err(HelperEnded {
+                name: self.name,
+                why: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// What a panic carried, as text.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
 /// A task that ends with its supervisor: when `lighthouse up`'s grace period runs out
 /// and the supervising future is dropped, the worker it runs is aborted too.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -280,6 +347,41 @@ impl<T> Drop for AbortOnDrop<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_helper_that_panics_stops_its_service_and_says_why() {
+        let shutdown = CancellationToken::new();
+        let helper = spawn_helper("heartbeat", &shutdown, async {
+            panic!("a bug in the heartbeat");
+        });
+        let ended = helper.join().await.unwrap_err();
+        assert_eq!(
+            ended.to_string(),
+            "heartbeat panicked: a bug in the heartbeat"
+        );
+        // The service's main loop waits for its shutdown: the panic must bring it.
+        assert!(shutdown.is_cancelled(), "the service was not told to stop");
+    }
+
+    #[tokio::test]
+    async fn a_helper_that_returns_early_stops_its_service() {
+        let shutdown = CancellationToken::new();
+        let helper = spawn_helper("follower", &shutdown, async {});
+        let ended = helper.join().await.unwrap_err();
+        assert_eq!(ended.to_string(), "follower stopped before the shutdown");
+        assert!(shutdown.is_cancelled(), "the service was not told to stop");
+    }
+
+    #[tokio::test]
+    async fn a_helper_that_ends_at_the_shutdown_is_fine() {
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let helper = spawn_helper("heartbeat", &shutdown, async move {
+            token.cancelled().await;
+        });
+        shutdown.cancel();
+        helper.join().await.unwrap();
+    }
 
     #[test]
     fn backoff_doubles_and_resets_after_a_good_run() {

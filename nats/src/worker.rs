@@ -428,7 +428,10 @@ where
         .instrument(span.clone())
         .await
         .unwrap_or_else(|panic| {
-            let why = format!("the handler panicked: {}", panic_text(panic.as_ref()));
+            let why = format!(
+                "the handler panicked: {}",
+                crate::supervise::panic_text(panic.as_ref())
+            );
             span.in_scope(|| tracing::error!(%why, "handler_panicked"));
             Outcome::retry(Duration::ZERO, why)
         });
@@ -438,15 +441,6 @@ where
     settle(context, limits, &message, sequence, delivered, outcome)
         .instrument(span)
         .await;
-}
-
-/// What a panic carried, as text.
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
 }
 
 /// The one ack action `outcome` calls for (see the module's table).

@@ -13,6 +13,7 @@ mod faults_net;
 mod firsthour;
 mod fuse;
 mod ha;
+mod helpers;
 mod hook_bounds;
 mod mcp;
 mod observability;

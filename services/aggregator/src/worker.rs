@@ -18,6 +18,7 @@ use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::read::{ReadError, Start};
 use lighthouse_nats::roster::{Roster, RosterError};
+use lighthouse_nats::supervise::{HelperEnded, spawn_helper};
 use lighthouse_nats::topology::{
     AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERTS_BUCKET, Topology,
     TopologyError, VOTE_STREAM,
@@ -64,6 +65,8 @@ pub enum AggregatorError {
     Worker(#[from] WorkerError),
     #[error(transparent)]
     ExpertConsumers(#[from] lighthouse_nats::experts::ExpertConsumerError),
+    #[error(transparent)]
+    Helper(#[from] HelperEnded),
 }
 
 /// How long an expert heartbeat counts (the `lh_experts` TTL).
@@ -85,8 +88,10 @@ pub async fn run(
     config: AggregatorConfig,
     shutdown: CancellationToken,
 ) -> Result<(), AggregatorError> {
-    // Ours to cancel too: one consume loop failing stops the other and the heartbeat.
+    // Ours to cancel too: one consume loop failing stops the other and the helpers, and
+    // so does returning early, whichever way it returns.
     let shutdown = shutdown.child_token();
+    let _stop_helpers = shutdown.clone().drop_guard();
     let js = jetstream::new(client);
     let topology = Topology::embedded()?;
     topology
@@ -103,6 +108,8 @@ pub async fn run(
         .group(ESC_STREAM, AGGREGATOR_GROUP)
         .ok_or(AggregatorError::NoGroup(ESC_STREAM))?
         .clone();
+    let (experts, roster) =
+        Roster::watch(&js, EXPERTS_BUCKET, EXPERT_TTL, shutdown.clone()).await?;
     let state = Arc::new(State {
         js: js.clone(),
         config: config.clone(),
@@ -110,7 +117,7 @@ pub async fn run(
             .get_key_value(ESCALATIONS_BUCKET)
             .await
             .map_err(|e| AggregatorError::Escalations(e.into()))?,
-        experts: Roster::watch(&js, EXPERTS_BUCKET, EXPERT_TTL, shutdown.clone()).await?,
+        experts,
     });
     let vote_stats = Arc::new(WorkerStats::default());
     let timer_stats = Arc::new(WorkerStats::default());
@@ -123,30 +130,34 @@ pub async fn run(
             timer_stats.clone(),
             config.worker_id.clone(),
         );
-        tokio::spawn(presence::heartbeat(
-            js.clone(),
-            move || Presence {
-                problems: Vec::new(),
-                kind: presence::WorkerKind::Aggregator,
-                id: id.clone(),
-                pid: std::process::id(),
-                started_ms,
-                processed: votes.processed.load(Ordering::Relaxed)
-                    + timers.processed.load(Ordering::Relaxed),
-                dead_lettered: votes.dead_lettered.load(Ordering::Relaxed)
-                    + timers.dead_lettered.load(Ordering::Relaxed),
-                version: env!("CARGO_PKG_VERSION").to_owned(),
-                retried: votes.retried.load(Ordering::Relaxed)
-                    + timers.retried.load(Ordering::Relaxed),
-                memory: Some(lighthouse_nats::memory::MemoryReport {
-                    rss_bytes: lighthouse_nats::memory::rss_bytes(),
-                    peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
-                    ..Default::default()
-                }),
-                metrics_url: None,
-            },
-            shutdown.clone(),
-        ))
+        spawn_helper(
+            "presence heartbeat",
+            &shutdown,
+            presence::heartbeat(
+                js.clone(),
+                move || Presence {
+                    problems: Vec::new(),
+                    kind: presence::WorkerKind::Aggregator,
+                    id: id.clone(),
+                    pid: std::process::id(),
+                    started_ms,
+                    processed: votes.processed.load(Ordering::Relaxed)
+                        + timers.processed.load(Ordering::Relaxed),
+                    dead_lettered: votes.dead_lettered.load(Ordering::Relaxed)
+                        + timers.dead_lettered.load(Ordering::Relaxed),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    retried: votes.retried.load(Ordering::Relaxed)
+                        + timers.retried.load(Ordering::Relaxed),
+                    memory: Some(lighthouse_nats::memory::MemoryReport {
+                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
+                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
+                        ..Default::default()
+                    }),
+                    metrics_url: None,
+                },
+                shutdown.clone(),
+            ),
+        )
     };
 
     let on_vote = {
@@ -197,11 +208,16 @@ pub async fn run(
             )
         },
     );
+    // A helper that died (a panic) cancelled `shutdown` to get here: its end is the
+    // aggregator's error, so it is started again rather than looking absent, or
+    // counting experts from a roster that no longer follows the bucket.
     shutdown.cancel();
-    let _ = heartbeat.await;
+    let (heartbeat, roster) = (heartbeat.join().await, roster.join().await);
     info!(worker_id = %config.worker_id, "aggregator stopped");
     votes?;
     timers?;
+    heartbeat?;
+    roster?;
     Ok(())
 }
 

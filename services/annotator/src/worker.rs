@@ -4,6 +4,7 @@ use crate::store::{ProjectFile, load, publish};
 use lighthouse_anchor::Language;
 use lighthouse_anchor::annotations::reanchor;
 use lighthouse_nats::presence::{self, Presence, WorkerKind};
+use lighthouse_nats::supervise::spawn_helper;
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
@@ -31,6 +32,8 @@ pub enum AnnotatorError {
     NoGroup,
     #[error(transparent)]
     Worker(#[from] lighthouse_nats::worker::WorkerError),
+    #[error(transparent)]
+    Helper(#[from] lighthouse_nats::supervise::HelperEnded),
 }
 
 /// Runs one annotator replica until `shutdown`.
@@ -53,27 +56,31 @@ pub async fn run(
     // Present while it runs (`lighthouse status`), gone once it stopped.
     let heartbeat = {
         let (stats, id) = (stats.clone(), config.worker_id.clone());
-        tokio::spawn(presence::heartbeat(
-            js.clone(),
-            move || Presence {
-                problems: Vec::new(),
-                kind: WorkerKind::Annotator,
-                id: id.clone(),
-                pid: std::process::id(),
-                started_ms,
-                processed: stats.processed.load(Ordering::Relaxed),
-                dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
-                version: env!("CARGO_PKG_VERSION").to_owned(),
-                metrics_url: None,
-                retried: stats.retried.load(Ordering::Relaxed),
-                memory: Some(lighthouse_nats::memory::MemoryReport {
-                    rss_bytes: lighthouse_nats::memory::rss_bytes(),
-                    peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
-                    ..Default::default()
-                }),
-            },
-            shutdown.clone(),
-        ))
+        spawn_helper(
+            "presence heartbeat",
+            &shutdown,
+            presence::heartbeat(
+                js.clone(),
+                move || Presence {
+                    problems: Vec::new(),
+                    kind: WorkerKind::Annotator,
+                    id: id.clone(),
+                    pid: std::process::id(),
+                    started_ms,
+                    processed: stats.processed.load(Ordering::Relaxed),
+                    dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    metrics_url: None,
+                    retried: stats.retried.load(Ordering::Relaxed),
+                    memory: Some(lighthouse_nats::memory::MemoryReport {
+                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
+                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
+                        ..Default::default()
+                    }),
+                },
+                shutdown.clone(),
+            ),
+        )
     };
     let handler = {
         let js = js.clone();
@@ -82,11 +89,14 @@ pub async fn run(
             async move { handle(&js, delivery).await }
         }
     };
+    // A heartbeat that died (a panic) cancelled `shutdown` to get here: its end is the
+    // annotator's error, so it is started again rather than looking absent.
     let consumed = consume_group(js, group, config.consume, stats, handler, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = heartbeat.await;
+    let heartbeat = heartbeat.join().await;
     info!(worker_id = %config.worker_id, "annotator stopped");
-    Ok(consumed?)
+    consumed?;
+    Ok(heartbeat?)
 }
 
 /// Largest file re-anchored (the engine's own bound).

@@ -255,14 +255,14 @@ async fn wait_until_ready(
     js: &jetstream::Context,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let workers = Roster::watch(
+    let (workers, _) = Roster::watch(
         js,
         lighthouse_nats::presence::BUCKET,
         Duration::from_secs(15),
         shutdown.clone(),
     )
     .await?;
-    let experts = Roster::watch(
+    let (experts, _) = Roster::watch(
         js,
         lighthouse_nats::topology::EXPERTS_BUCKET,
         Duration::from_secs(15),

@@ -144,20 +144,28 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
         .get_consumer(&names[0])
         .await
         .map_err(|e| anyhow::anyhow!("binding consumer {}: {e}", names[0]))?;
+    // Cancelled by the heartbeat should it die (a panic): watching on while looking
+    // absent would let escalations be decided without this expert.
     let stop = tokio_util::sync::CancellationToken::new();
-    let presence = tokio::spawn(lighthouse_nats::experts::heartbeat(
-        js.clone(),
-        expert.clone(),
-        vec![specialty.clone()],
-        "human".to_owned(),
-        stop.clone(),
-    ));
+    let presence = lighthouse_nats::supervise::spawn_helper(
+        "expert presence",
+        &stop,
+        lighthouse_nats::experts::heartbeat(
+            js.clone(),
+            expert.clone(),
+            vec![specialty.clone()],
+            "human".to_owned(),
+            stop.clone(),
+        ),
+    );
     eprintln!("lighthouse: watching {specialty} escalations as {expert} (Ctrl-C to stop)");
     let mut messages = consumer.messages().await?;
     let stopped = lighthouse_service::shutdown();
     let result = loop {
         tokio::select! {
             _ = stopped.cancelled() => break Ok(()),
+            // The presence ended; its error is returned below.
+            _ = stop.cancelled() => break Ok(()),
             next = messages.next() => {
                 let Some(message) = next else { break Err(anyhow::anyhow!("escalation stream ended")) };
                 let message = match message {
@@ -228,9 +236,10 @@ pub async fn watch(settings: &Settings, specialty: String, expert: String) -> an
         }
     };
     stop.cancel();
-    let _ = presence.await;
+    let presence = presence.join().await;
     let _ = tokio::time::timeout(Duration::from_secs(5), client.drain()).await;
-    result
+    result?;
+    Ok(presence?)
 }
 
 /// A vote, as an expert casts it.

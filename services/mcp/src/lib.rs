@@ -66,22 +66,29 @@ pub async fn run(
         policy: Arc::new(policy),
         context_decisions: config.context_decisions,
     };
+    // Cancelled by the heartbeat should it die (a panic): serving on while the expert
+    // looks absent would let escalations be decided without it.
     let stop = shutdown.child_token();
     let identity = config.identity.clone();
-    let presence = tokio::spawn(lighthouse_nats::experts::heartbeat(
-        js,
-        identity.expert,
-        identity.specialties,
-        identity.kind,
-        stop.clone(),
-    ));
+    let presence = lighthouse_nats::supervise::spawn_helper(
+        "expert presence",
+        &stop,
+        lighthouse_nats::experts::heartbeat(
+            js,
+            identity.expert,
+            identity.specialties,
+            identity.kind,
+            stop.clone(),
+        ),
+    );
     let served = match config.listen {
         None => serve_stdio(desk, stop.clone()).await,
         Some(addr) => serve_http(desk, addr, stop.clone()).await,
     };
     stop.cancel();
-    let _ = presence.await;
-    served
+    let presence = presence.join().await;
+    served?;
+    Ok(presence?)
 }
 
 async fn serve_stdio(desk: Desk, stop: CancellationToken) -> anyhow::Result<()> {

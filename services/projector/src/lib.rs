@@ -26,6 +26,7 @@ pub mod mount;
 pub mod service;
 pub mod view;
 
+use lighthouse_nats::supervise::{Helper, HelperEnded, spawn_helper};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub enum ProjectorError {
     },
     #[error("the FUSE session ended: {0}")]
     Session(String),
+    #[error(transparent)]
+    Helper(#[from] HelperEnded),
 }
 
 /// How to run the projector.
@@ -92,16 +95,22 @@ pub async fn run(
         .map_err(|e| ProjectorError::Session(e.to_string()))?;
     let (inval_tx, inval_rx) = std::sync::mpsc::channel();
     let (caught_up_tx, mut caught_up_rx) = tokio::sync::mpsc::channel(follow::STREAMS.len());
+    // Cancelled at the shutdown, or by a follower or the heartbeat that died (a panic):
+    // the view must not stay mounted while it no longer follows a stream.
     let followers = shutdown.child_token();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = Vec::new();
     for name in follow::STREAMS {
-        tasks.spawn(follow::follow(
-            js.clone(),
-            shared.clone(),
-            name,
-            inval_tx.clone(),
-            caught_up_tx.clone(),
-            followers.clone(),
+        tasks.push(spawn_helper(
+            "stream follower",
+            &followers,
+            follow::follow(
+                js.clone(),
+                shared.clone(),
+                name,
+                inval_tx.clone(),
+                caught_up_tx.clone(),
+                followers.clone(),
+            ),
         ));
     }
     drop(inval_tx);
@@ -113,10 +122,7 @@ pub async fn run(
     let started = std::time::Instant::now();
     tokio::select! {
         _ = tokio::time::timeout(config.rebuild_timeout, rebuild) => {}
-        _ = shutdown.cancelled() => {
-            followers.cancel();
-            return Ok(());
-        }
+        _ = followers.cancelled() => return Ok(joined(tasks).await?),
     }
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -161,7 +167,7 @@ pub async fn run(
     tracing::info!(mount = %mount.display(), "view_mounted");
     // Presence, like every worker: `lighthouse status` lists the projector and what it
     // has applied; the key disappears when it stops.
-    tasks.spawn({
+    tasks.push(spawn_helper("presence heartbeat", &followers, {
         let shared = shared.clone();
         // Plain characters only: KV keys refuse the `~` escapes of odd names.
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -193,13 +199,12 @@ pub async fn run(
             },
             followers.clone(),
         )
-    });
+    }));
     if let Some(ready) = ready {
         let _ = ready.send(());
     }
-    shutdown.cancelled().await;
-    followers.cancel();
-    while tasks.join_next().await.is_some() {}
+    followers.cancelled().await;
+    let ended = joined(tasks).await;
     // All senders are gone with the followers: the invalidator thread ends.
     let _ = tokio::task::spawn_blocking(move || invalidator.join()).await;
     let detached = mount.clone();
@@ -207,7 +212,7 @@ pub async fn run(
         mount::detach(&detached);
         session.umount_and_join()
     });
-    match tokio::time::timeout(Duration::from_secs(10), unmount).await {
+    let unmounted = match tokio::time::timeout(Duration::from_secs(10), unmount).await {
         Ok(Ok(Ok(()))) => Ok(()),
         Ok(Ok(Err(e))) => {
             mount::clear_stale(&mount);
@@ -218,5 +223,20 @@ pub async fn run(
             mount::clear_stale(&mount);
             Ok(())
         }
+    };
+    // A helper that died is why it stopped: that is the error.
+    ended?;
+    unmounted
+}
+
+/// Joins every helper; the first that ended before the shutdown is the error.
+async fn joined(tasks: Vec<Helper>) -> Result<(), HelperEnded> {
+    let mut ended = Ok(());
+    for task in tasks {
+        let result = task.join().await;
+        if ended.is_ok() {
+            ended = result;
+        }
     }
+    ended
 }

@@ -12,6 +12,7 @@ use lighthouse_nats::memory::{self, MemoryLimits};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{DECIDED_LOCALLY, Published, publish_once};
 use lighthouse_nats::roster::{Roster, RosterError};
+use lighthouse_nats::supervise::{HelperEnded, spawn_helper};
 use lighthouse_nats::topology::{
     CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, FALLBACK_STREAM, RECORDER_GROUP, Topology,
     TopologyError, VALIDATOR_GROUP,
@@ -73,6 +74,8 @@ pub enum ValidatorError {
     Escalations(async_nats::Error),
     #[error(transparent)]
     Worker(#[from] lighthouse_nats::worker::WorkerError),
+    #[error(transparent)]
+    Helper(#[from] HelperEnded),
 }
 
 /// What the escalation path needs, shared by every message handler.
@@ -98,8 +101,10 @@ pub async fn run(
     config: ValidatorConfig,
     shutdown: CancellationToken,
 ) -> Result<(), ValidatorError> {
-    // Ours to cancel too: a consume loop that fails stops the helpers below with it.
+    // Ours to cancel too: a consume loop that fails stops the helpers below with it,
+    // and so does returning early (a bucket missing below), whichever way it returns.
     let shutdown = shutdown.child_token();
+    let _stop_helpers = shutdown.clone().drop_guard();
     let js = async_nats::jetstream::new(client);
     let topology = Topology::embedded()?;
     topology
@@ -116,43 +121,52 @@ pub async fn run(
     let sheds = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let guard = {
         let cache = cache.clone();
-        tokio::spawn(memory::guard(
-            config.memory,
-            move || cache.invalidate_all(),
-            sheds.clone(),
-            shutdown.clone(),
-        ))
+        spawn_helper(
+            "memory guard",
+            &shutdown,
+            memory::guard(
+                config.memory,
+                move || cache.invalidate_all(),
+                sheds.clone(),
+                shutdown.clone(),
+            ),
+        )
     };
     // Policies hot-reload from the lh_policy bucket; decisions read the current book.
     let policy = Arc::new(ArcSwap::from_pointee(Book::builtin(&cache)));
-    let follower = tokio::spawn(book::follow(
-        js.clone(),
-        policy.clone(),
-        Arc::new(config.admin_keys.clone()),
-        shutdown.clone(),
-    ));
+    let follower = spawn_helper(
+        "policy follower",
+        &shutdown,
+        book::follow(
+            js.clone(),
+            policy.clone(),
+            Arc::new(config.admin_keys.clone()),
+            shutdown.clone(),
+        ),
+    );
     // Scoped exceptions: kept current from their bucket, consulted on Escalate.
     let exceptions = Arc::new(Mutex::new(exception::Live::new(
         config.exceptions.max_live,
         config.exceptions.max_lifetime.as_micros() as u64,
     )));
-    let exception_follower = tokio::spawn(exception::follow(
-        js.clone(),
-        exceptions.clone(),
+    let exception_follower = spawn_helper(
+        "exception follower",
+        &shutdown,
+        exception::follow(js.clone(), exceptions.clone(), shutdown.clone()),
+    );
+    let (workers, roster) = Roster::watch(
+        &js,
+        lighthouse_nats::presence::BUCKET,
+        WORKER_TTL,
         shutdown.clone(),
-    ));
+    )
+    .await?;
     let escalator = Arc::new(Escalator {
         store: js
             .get_key_value(ESCALATIONS_BUCKET)
             .await
             .map_err(|e| ValidatorError::Escalations(e.into()))?,
-        workers: Roster::watch(
-            &js,
-            lighthouse_nats::presence::BUCKET,
-            WORKER_TTL,
-            shutdown.clone(),
-        )
-        .await?,
+        workers,
         recent: Arc::default(),
         exceptions,
     });
@@ -168,38 +182,42 @@ pub async fn run(
         let (stats, id, limits) = (stats.clone(), config.worker_id.clone(), config.memory);
         let book = policy.clone();
         let (cache, sheds) = (cache.clone(), sheds.clone());
-        tokio::spawn(presence::heartbeat(
-            js.clone(),
-            move || {
-                let version = book.load().default.policy().version().to_owned();
-                lighthouse_telemetry::record::policy_version(&version);
-                Presence {
-                    kind: presence::WorkerKind::Validator,
-                    id: id.clone(),
-                    pid: std::process::id(),
-                    started_ms,
-                    processed: stats.processed.load(Ordering::Relaxed),
-                    dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
-                    version,
-                    problems: book.load().errors.clone(),
-                    metrics_url: None,
-                    retried: stats.retried.load(Ordering::Relaxed),
-                    memory: Some(memory::MemoryReport {
-                        max_rss_bytes: limits.max_rss_bytes,
-                        rss_bytes: memory::rss_bytes(),
-                        peak_rss_bytes: memory::peak_rss_bytes(),
-                        cache_budget_bytes: limits.cache_bytes,
-                        cache_bytes: {
-                            cache.run_pending_tasks();
-                            cache.weighted_size()
-                        },
-                        inflight_budget_bytes: limits.inflight_bytes,
-                        sheds: sheds.load(Ordering::Relaxed),
-                    }),
-                }
-            },
-            shutdown.clone(),
-        ))
+        spawn_helper(
+            "presence heartbeat",
+            &shutdown,
+            presence::heartbeat(
+                js.clone(),
+                move || {
+                    let version = book.load().default.policy().version().to_owned();
+                    lighthouse_telemetry::record::policy_version(&version);
+                    Presence {
+                        kind: presence::WorkerKind::Validator,
+                        id: id.clone(),
+                        pid: std::process::id(),
+                        started_ms,
+                        processed: stats.processed.load(Ordering::Relaxed),
+                        dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+                        version,
+                        problems: book.load().errors.clone(),
+                        metrics_url: None,
+                        retried: stats.retried.load(Ordering::Relaxed),
+                        memory: Some(memory::MemoryReport {
+                            max_rss_bytes: limits.max_rss_bytes,
+                            rss_bytes: memory::rss_bytes(),
+                            peak_rss_bytes: memory::peak_rss_bytes(),
+                            cache_budget_bytes: limits.cache_bytes,
+                            cache_bytes: {
+                                cache.run_pending_tasks();
+                                cache.weighted_size()
+                            },
+                            inflight_budget_bytes: limits.inflight_bytes,
+                            sheds: sheds.load(Ordering::Relaxed),
+                        }),
+                    }
+                },
+                shutdown.clone(),
+            ),
+        )
     };
 
     let handler = {
@@ -261,14 +279,19 @@ pub async fn run(
             r
         }
     };
+    // A helper that dies (a panic) cancels `shutdown`: the loops stop, and its end is
+    // the validator's error, so it is started again rather than deciding without
+    // current policies or exceptions, or looking absent.
     let (consumed, recorded) = tokio::join!(commands, fallbacks);
-    let _ = heartbeat.await;
-    let _ = follower.await;
-    let _ = exception_follower.await;
-    let _ = guard.await;
+    let mut helpers = Vec::new();
+    for helper in [heartbeat, follower, exception_follower, guard, roster] {
+        helpers.push(helper.join().await);
+    }
     info!(worker_id = %config.worker_id, "validator stopped");
     consumed?;
-    Ok(recorded?)
+    recorded?;
+    helpers.into_iter().collect::<Result<(), _>>()?;
+    Ok(())
 }
 
 async fn handle(

@@ -30,6 +30,29 @@ fn hook_without_server(
     run_hook(cmd, &bash_in(command, id, cwd))
 }
 
+/// A relay that could not start, or died, is started again while `up` runs: before, it
+/// was given up on with a warning (or, had it panicked, not noticed at all), and every
+/// hook paid a connection of its own for as long as `up` ran. Here its socket's path is
+/// taken when `up` starts; once freed, the relay listens there, and the hook asks it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relay_that_could_not_start_is_started_again() {
+    let up = Up::launch(&[], "", |state| {
+        std::fs::create_dir_all(state.join("hook.sock").join("taken")).unwrap();
+    })
+    .await;
+    let socket = up.state.path().join("hook.sock");
+    std::fs::remove_dir_all(&socket).unwrap();
+    eventually(Duration::from_secs(30), || async {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(&socket).is_ok_and(|m| m.file_type().is_socket())
+    })
+    .await;
+    let project = project();
+    let (answer, _) = hook_without_server(&up, "git status", "toolu_relay_again", project.path());
+    assert_eq!(permission(&answer), "allow", "{answer}");
+    assert!(!reason(&answer).contains("decided locally"), "{answer}");
+}
+
 /// With `up` running, the hook's answers come from the pipeline even when the hook
 /// itself cannot reach the server: it asked through the relay. Each is on record once,
 /// made by a validator, not by the hook.

@@ -23,23 +23,34 @@ pub(crate) struct Up {
 
 impl Up {
     pub(crate) async fn start(extra: &[&str], config: &str) -> Up {
-        let data = tempfile::tempdir().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let config_path = state.path().join("config.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let (child, _) = spawn(data.path(), state.path(), &config_path, extra).await;
-        let up = Up {
-            child,
-            state,
-            _data: data,
-            config: config_path,
-        };
+        let up = Up::launch(extra, config, |_| {}).await;
         // Ready means the workers run; healthy means the validator reported in.
         eventually(LIMIT, || async {
             up.cli(&["status"]).status().unwrap().success()
         })
         .await;
         up
+    }
+
+    /// `up` on a state dir `prepare` has had first, up to its ready line (not waited
+    /// for until healthy).
+    pub(crate) async fn launch(
+        extra: &[&str],
+        config: &str,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Up {
+        let data = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let config_path = state.path().join("config.toml");
+        std::fs::write(&config_path, config).unwrap();
+        prepare(state.path());
+        let (child, _) = spawn(data.path(), state.path(), &config_path, extra).await;
+        Up {
+            child,
+            state,
+            _data: data,
+            config: config_path,
+        }
     }
 
     /// A `lighthouse` command finding this pipeline as a user's shell would.

@@ -146,6 +146,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     // Ops applies the topology and creates the consumers; no worker can.
     let client = settings.connect_as("ops", "lighthouse-up").await?;
     let metrics = lighthouse_service::start_metrics(&settings, &client, shutdown.clone()).await?;
+    let metrics_url = metrics.as_ref().map(|l| l.url.clone());
     let js = async_nats::jetstream::new(client.clone());
     Topology::embedded()?
         .apply(&js)
@@ -158,31 +159,41 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     // agent's to write, so it gets no more rights than the agent. First all of it, then
     // in the background, so hooks never spend long flushing.
     let agent = settings.connect_as("agent", "lighthouse-up-spool").await?;
-    let spools = Spools::new(&settings, &state_dir, &agent);
-    spools.flush().await;
-    tokio::spawn(spools.keep_flushing(shutdown.clone()));
+    Spools::new(&settings, &state_dir, &agent).flush().await;
+    // Everything below runs until the shutdown under one supervisor: the metrics
+    // listener ends `up` if it dies; the spool's flusher, the hook relay and the
+    // workers are started again with backoff (`status` shows them), never left dead
+    // while `up` runs on.
+    let mut workers = Supervisor::new(shutdown.clone());
+    if let Some(metrics) = metrics {
+        workers.spawn("metrics", metrics.task);
+    }
+    let (s, dir, t) = (settings.clone(), state_dir.clone(), shutdown.clone());
+    restarted(&mut workers, &services, "spool", move || {
+        let (spools, t) = (Spools::new(&s, &dir, &agent), t.clone());
+        async move {
+            spools.keep_flushing(t).await;
+            Ok::<_, std::convert::Infallible>(())
+        }
+    });
     // Hooks ask the pipeline through the relay's open connection instead of connecting
     // afresh for every tool call; they check the signatures of what it answers.
     let relay = settings
         .connect_as("agent", "lighthouse-hook-relay")
         .await?;
-    tokio::spawn({
-        let socket = lighthouse_hook::relay::socket_path(&state_dir);
-        let shutdown = shutdown.clone();
-        let max_input = settings.hook.max_input_bytes;
-        let files = lighthouse_hook::files::FileSpool::new(&state_dir);
-        async move {
-            let served = lighthouse_hook::relay::serve(
-                socket,
-                relay,
-                files,
-                max_input,
-                shutdown.cancelled_owned(),
-            );
-            if let Err(e) = served.await {
-                tracing::warn!(error = %e, "hook_relay_failed");
-            }
-        }
+    let (dir, max_input, t) = (
+        state_dir.clone(),
+        settings.hook.max_input_bytes,
+        shutdown.clone(),
+    );
+    restarted(&mut workers, &services, "hook-relay", move || {
+        lighthouse_hook::relay::serve(
+            lighthouse_hook::relay::socket_path(&dir),
+            relay.clone(),
+            lighthouse_hook::files::FileSpool::new(&dir),
+            max_input,
+            t.clone().cancelled_owned(),
+        )
     });
     let validator = settings
         .connect_as("validator", "lighthouse-validator")
@@ -204,7 +215,6 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
 
     // The same `run` functions as the worker binaries, under the same supervisor; each
     // started again with backoff when it fails.
-    let mut workers = Supervisor::new(shutdown.clone());
     let (s, c, t) = (settings.clone(), validator.clone(), shutdown.clone());
     supervised(&mut workers, &services, "validator", &client, move || {
         lighthouse_validator::service::run(s.clone(), c.clone(), t.clone())
@@ -248,7 +258,7 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
         pid: std::process::id(),
         monitor_url,
         tls_ca: tls_ca.clone(),
-        metrics_url: metrics.as_ref().map(|l| l.url.clone()),
+        metrics_url,
     };
     runtime.write(&state_dir).context("writing up.json")?;
     let metrics_field = match &runtime.metrics_url {
@@ -282,10 +292,6 @@ pub async fn run(settings: &Settings, args: UpArgs) -> anyhow::Result<()> {
     stopped
 }
 
-/// Runs the worker `start` makes under `workers`, started again with backoff whenever
-/// it ends before the shutdown; its state goes to `services.json`. Each start first
-/// applies the topology as `up` itself (`ops`): what made a worker fail may be a
-/// consumer deleted under it, which the worker cannot create back itself.
 /// The hook's spools (decisions made while the pipeline was away, file versions), and
 /// the agent connection they are published with.
 struct Spools {
@@ -335,6 +341,10 @@ impl Spools {
     }
 }
 
+/// Runs the worker `start` makes under `workers`, started again with backoff whenever
+/// it ends before the shutdown; its state goes to `services.json`. Each start first
+/// applies the topology as `up` itself (`ops`): what made a worker fail may be a
+/// consumer deleted under it, which the worker cannot create back itself.
 fn supervised<F, Fut, E>(
     workers: &mut Supervisor,
     services: &Services,
@@ -346,12 +356,6 @@ fn supervised<F, Fut, E>(
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: Into<anyhow::Error> + Send + 'static,
 {
-    let state: SharedState = Arc::new(Mutex::new(ServiceState {
-        pid: std::process::id(),
-        ..ServiceState::default()
-    }));
-    let record = services.clone();
-    let shutdown = workers.token();
     let (start, ops) = (Arc::new(start), ops.clone());
     let run = move || {
         let (start, js) = (start.clone(), async_nats::jetstream::new(ops.clone()));
@@ -362,6 +366,28 @@ fn supervised<F, Fut, E>(
                 .context("applying nats/ topology")?;
             (start.as_ref())().await.map_err(Into::into)
         }
+    };
+    restarted(workers, services, name, run);
+}
+
+/// Runs the task `start` makes under `workers` until the shutdown, started again with
+/// backoff whenever it ends (fails, panics or returns) before it; its state goes to
+/// `services.json`.
+fn restarted<F, Fut, E>(workers: &mut Supervisor, services: &Services, name: &'static str, start: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<anyhow::Error> + Send + 'static,
+{
+    let state: SharedState = Arc::new(Mutex::new(ServiceState {
+        pid: std::process::id(),
+        ..ServiceState::default()
+    }));
+    let record = services.clone();
+    let shutdown = workers.token();
+    let run = move || {
+        let started = start();
+        async move { started.await.map_err(Into::<anyhow::Error>::into) }
     };
     workers.spawn(name, async move {
         supervise_task(

@@ -229,9 +229,14 @@ where
     E: Into<anyhow::Error> + Send + 'static,
 {
     let grace = settings.grace();
-    let _metrics = start_metrics(&settings, &client, shutdown.clone()).await?;
+    let metrics = start_metrics(&settings, &client, shutdown.clone()).await?;
     let mut supervisor = Supervisor::new(shutdown.clone());
     supervisor.spawn(name, run(settings, client.clone(), shutdown));
+    // `/healthz` and `/readyz` are how Kubernetes knows the worker: a listener that died
+    // must not leave it running unwatched and unscraped.
+    if let Some(metrics) = metrics {
+        supervisor.spawn("metrics", metrics.task);
+    }
     let started = Instant::now();
     let result = supervisor.run(grace).await;
     // What the worker published is flushed and its subscriptions end cleanly.

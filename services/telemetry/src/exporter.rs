@@ -91,6 +91,10 @@ pub struct Listener {
     pub addr: SocketAddr,
     /// `http://host:port/metrics`, with the host name when bound to every interface.
     pub url: String,
+    /// Serves until the shutdown, with what it needs kept current (histogram upkeep,
+    /// the cluster sampler): it ends early, or panics, only if one of them does. A
+    /// process must not run on without it: await it where the process waits for its
+    /// end (its supervisor).
     pub task: tokio::task::JoinHandle<()>,
 }
 
@@ -122,8 +126,7 @@ pub async fn serve(
             }
         }
     };
-    let task = tokio::spawn(async move {
-        tokio::spawn(upkeep);
+    let serve = async move {
         loop {
             let stream = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -148,6 +151,13 @@ pub async fn serve(
                     debug!(error = %e, "metrics_connection_failed");
                 }
             });
+        }
+    };
+    // One task: upkeep dying with it unnoticed would let histogram buffers grow.
+    let task = tokio::spawn(async move {
+        tokio::select! {
+            () = serve => {}
+            () = upkeep => {}
         }
     });
     Ok(Listener { addr, url, task })

@@ -50,12 +50,34 @@ pub async fn start(
     )
     .await?;
     lighthouse_nats::presence::set_metrics_url(listener.url.clone());
-    tokio::spawn(sampler::run(
+    let sampler = sampler::run(
         async_nats::jetstream::new(client.clone()),
         SAMPLE_INTERVAL,
         shutdown,
-    ));
-    Ok(Some(listener))
+    );
+    let task = alongside(listener.task, sampler);
+    Ok(Some(Listener { task, ..listener }))
+}
+
+/// One task for `served` and `also`: it ends when either does, and panics when either
+/// did. The sampler dying alone would leave the cluster gauges frozen at their last
+/// values while the listener answers on.
+fn alongside(
+    served: tokio::task::JoinHandle<()>,
+    also: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::select! {
+            ended = served => {
+                if let Err(e) = ended
+                    && let Ok(panic) = e.try_into_panic()
+                {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            () = also => {}
+        }
+    })
 }
 
 /// Ready when connected to NATS and every durable consumer this process wants is bound
@@ -74,4 +96,28 @@ pub fn ready_check(client: async_nats::Client) -> ReadyCheck {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs for an hour, then ends cleanly (on the paused clock: at once).
+    async fn an_hour() {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_listeners_task_panics_when_the_listener_did() {
+        let served = tokio::spawn(async { panic!("the accept loop broke") });
+        let ended = alongside(served, an_hour()).await;
+        assert!(ended.unwrap_err().is_panic());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_listeners_task_panics_when_the_sampler_did() {
+        let served = tokio::spawn(an_hour());
+        let ended = alongside(served, async { panic!("the sampler broke") }).await;
+        assert!(ended.unwrap_err().is_panic());
+    }
 }

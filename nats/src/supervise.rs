@@ -123,14 +123,31 @@ impl SupervisedServer {
         }
         let process = Arc::new(Mutex::new(Some(process)));
         let stop = CancellationToken::new();
-        let task = tokio::spawn(server_loop(
-            process.clone(),
-            options,
-            state.clone(),
-            backoff,
-            Arc::new(on_change),
-            stop.clone(),
-        ));
+        let task = tokio::spawn({
+            let (process, state, stop) = (process.clone(), state.clone(), stop.clone());
+            let on_change: Arc<dyn Fn(&ServiceState) + Send + Sync> = Arc::new(on_change);
+            async move {
+                // Watching again after a panic (here, or in `on_change`): a watch that
+                // died would leave `up` running on, its server no longer restarted.
+                loop {
+                    let watching = server_loop(
+                        process.clone(),
+                        options.clone(),
+                        state.clone(),
+                        backoff,
+                        on_change.clone(),
+                        stop.clone(),
+                    );
+                    match AssertUnwindSafe(watching).catch_unwind().await {
+                        Ok(()) => return,
+                        Err(panic) => error!(
+                            why = panic_text(panic.as_ref()),
+                            "nats_server_watch_panicked; watching again"
+                        ),
+                    }
+                }
+            }
+        });
         SupervisedServer {
             process,
             state,
@@ -326,7 +343,7 @@ impl Helper {
 }
 
 /// What a panic carried, as text.
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

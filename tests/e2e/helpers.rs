@@ -51,3 +51,57 @@ async fn an_expert_whose_presence_bucket_comes_late_still_shows_up() {
     stop.cancel();
     heartbeat.await.unwrap();
 }
+
+/// `lighthouse up` keeps its nats-server alive: should the watch that restarts it panic
+/// (here, in the callback that records its state), it must watch again, not leave `up`
+/// running on with a server nobody restarts. Real nats-server, killed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_nats_server_watch_survives_a_panic() {
+    use lighthouse_nats::server::{ServerOptions, ServerProcess};
+    use lighthouse_nats::supervise::{Backoff, SupervisedServer};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let data = tempfile::tempdir().unwrap();
+    let process = ServerProcess::start(ServerOptions {
+        binary: lighthouse_tests::nats_server_binary(),
+        data_dir: data.path().to_owned(),
+        port: None,
+        monitor_port: None,
+        host: "127.0.0.1".to_owned(),
+        extra_args: Vec::new(),
+    })
+    .unwrap();
+    let first_pid = process.pid();
+    let panicked = AtomicBool::new(false);
+    let server = SupervisedServer::watch(
+        process,
+        Backoff {
+            first: Duration::from_millis(50),
+            max: Duration::from_millis(200),
+            reset_after: Duration::from_secs(60),
+        },
+        move |_| {
+            if !panicked.swap(true, Ordering::SeqCst) {
+                panic!("a bug recording the server's state");
+            }
+        },
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first_pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut state = server.state();
+    for _ in 0..150 {
+        state = server.state();
+        if state.running && state.restarts >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        state.running && state.restarts >= 1 && state.pid != first_pid,
+        "the killed server was not started again: {state:?}"
+    );
+    server.stop(Duration::from_secs(5)).await;
+}

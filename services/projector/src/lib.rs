@@ -26,7 +26,7 @@ pub mod mount;
 pub mod service;
 pub mod view;
 
-use lighthouse_nats::supervise::{Helper, HelperEnded, spawn_helper};
+use lighthouse_nats::supervise::{Helper, HelperEnded, panic_text, spawn_helper};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,10 +158,24 @@ pub async fn run(
         })?;
     let notifier = session.notifier();
     let invalidator = {
-        let shared = shared.clone();
+        let (shared, stop) = (shared.clone(), followers.clone());
         std::thread::Builder::new()
             .name("lh-invalidate".into())
-            .spawn(move || fs::invalidate(shared, notifier, inval_rx))
+            .spawn(move || {
+                // The kernel keeps what it read of the view for an hour, trusting these
+                // invalidations: should this thread die, the view must not stay mounted,
+                // going stale. It ends by itself only once the followers have.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    fs::invalidate(shared, notifier, inval_rx)
+                }));
+                ran.map_err(|panic| {
+                    stop.cancel();
+                    HelperEnded {
+                        name: "invalidator",
+                        why: format!("panicked: {}", panic_text(panic.as_ref())),
+                    }
+                })
+            })
             .map_err(|e| ProjectorError::Session(e.to_string()))?
     };
     tracing::info!(mount = %mount.display(), "view_mounted");
@@ -206,7 +220,7 @@ pub async fn run(
     followers.cancelled().await;
     let ended = joined(tasks).await;
     // All senders are gone with the followers: the invalidator thread ends.
-    let _ = tokio::task::spawn_blocking(move || invalidator.join()).await;
+    let invalidated = tokio::task::spawn_blocking(move || invalidator.join()).await;
     let detached = mount.clone();
     let unmount = tokio::task::spawn_blocking(move || {
         mount::detach(&detached);
@@ -226,6 +240,9 @@ pub async fn run(
     };
     // A helper that died is why it stopped: that is the error.
     ended?;
+    if let Ok(Ok(Err(e))) = invalidated {
+        return Err(e.into());
+    }
     unmounted
 }
 

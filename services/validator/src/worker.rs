@@ -12,7 +12,7 @@ use lighthouse_nats::memory::{self, MemoryLimits};
 use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{DECIDED_LOCALLY, Published, publish_once};
 use lighthouse_nats::roster::{Roster, RosterError};
-use lighthouse_nats::supervise::{HelperEnded, spawn_helper};
+use lighthouse_nats::supervise::{Helper, HelperEnded, spawn_helper};
 use lighthouse_nats::topology::{
     CMD_STREAM, DECISION_STREAM, ESCALATIONS_BUCKET, FALLBACK_STREAM, RECORDER_GROUP, Topology,
     TopologyError, VALIDATOR_GROUP,
@@ -170,7 +170,7 @@ pub async fn run(
         recent: Arc::default(),
         exceptions,
     });
-    escalator
+    let recent = escalator
         .recent
         .clone()
         .follow(js.clone(), shutdown.clone())
@@ -284,7 +284,10 @@ pub async fn run(
     // current policies or exceptions, or looking absent.
     let (consumed, recorded) = tokio::join!(commands, fallbacks);
     let mut helpers = Vec::new();
-    for helper in [heartbeat, follower, exception_follower, guard, roster] {
+    for helper in [heartbeat, follower, exception_follower, guard, roster]
+        .into_iter()
+        .chain(recent)
+    {
         helpers.push(helper.join().await);
     }
     info!(worker_id = %config.worker_id, "validator stopped");
@@ -637,14 +640,19 @@ struct RecentDecisions {
 
 impl RecentDecisions {
     /// Loads the last minutes of `LH_DECISION` (so a restarted validator still has
-    /// context) before returning, then follows every decision until `shutdown`.
-    async fn follow(self: Arc<Self>, js: jetstream::Context, shutdown: CancellationToken) {
+    /// context) before returning, then follows every decision until `shutdown`, in the
+    /// helper returned (none when it cannot subscribe: best effort).
+    async fn follow(
+        self: Arc<Self>,
+        js: jetstream::Context,
+        shutdown: CancellationToken,
+    ) -> Option<Helper> {
         // Subscribed before loading, so nothing falls between the two.
         let mut decisions = match js.client().subscribe(subject::DECISION_ALL).await {
             Ok(sub) => sub,
             Err(e) => {
                 warn!(error = %e, "recent_decisions_unavailable");
-                return;
+                return None;
             }
         };
         let since = time::OffsetDateTime::now_utc() - PRIME_WINDOW;
@@ -667,21 +675,26 @@ impl RecentDecisions {
             }
             Err(e) => warn!(error = %e, "recent_decisions_not_loaded"),
         }
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    message = decisions.next() => match message {
-                        Some(message) => {
-                            if let Ok(decision) = decode::<Decision>(&message.payload) {
-                                self.record(decision);
+        let stop = shutdown.clone();
+        Some(spawn_helper(
+            "recent decisions follower",
+            &stop,
+            async move {
+                loop {
+                    tokio::select! {
+                        message = decisions.next() => match message {
+                            Some(message) => {
+                                if let Ok(decision) = decode::<Decision>(&message.payload) {
+                                    self.record(decision);
+                                }
                             }
-                        }
-                        None => break,
-                    },
-                    _ = shutdown.cancelled() => break,
+                            None => break,
+                        },
+                        _ = shutdown.cancelled() => break,
+                    }
                 }
-            }
-        });
+            },
+        ))
     }
 
     fn record(&self, d: Decision) {

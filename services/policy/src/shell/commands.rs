@@ -176,6 +176,9 @@ impl Walker<'_> {
             return;
         }
         e.redirects.extend(ctx.redirects.iter().cloned());
+        if self.inert(&e) {
+            return;
+        }
         if e.cwd.is_none() {
             e.cwd = self.cwd.clone();
         }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tree_sitter::{Node, Parser, Tree};
 
+mod bounds;
 mod commands;
 mod containers;
 mod fanout;
@@ -215,15 +216,22 @@ fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, 
         trees: HashMap::new(),
         cloned: Vec::new(),
         traps: Vec::new(),
+        deeper: Vec::new(),
+        past_depth: None,
     };
-    w.run_script(command, &Ctx::default(), 0);
+    // Over the size bound, the prefix is still read for denies ([`bounds`]).
+    w.run_script(bounds::bounded_prefix(command), &Ctx::default(), 0);
     w.run_traps();
+    w.walk_deeper();
+    if command.len() > MAX_INPUT {
+        w.bound("command longer than the bound");
+    }
     let nodes = w.nodes;
     (
         Normalized {
             commands: w.out,
             parse_error: w.parse_error,
-            over_bound: w.over_bound,
+            over_bound: w.over_bound.or(w.past_depth),
         },
         nodes,
     )
@@ -329,6 +337,10 @@ struct Walker<'e> {
     cloned: Vec<String>,
     /// `trap` bodies, walked when the line ends ([`Walker::run_traps`]).
     traps: Vec<nested::Trap>,
+    /// Code nested past [`MAX_DEPTH`], walked again from the top ([`bounds`]).
+    deeper: Vec<String>,
+    /// Set when code was nested past [`MAX_DEPTH`] (a bound that does not stop the walk).
+    past_depth: Option<String>,
 }
 
 /// A file written earlier in the same command line.
@@ -523,17 +535,6 @@ pub const HELP_ONLY: &str = "help_only";
 /// `$@`, `$*`, `$1` …: set by whoever calls a function or script.
 fn is_positional(name: &str) -> bool {
     matches!(name, "@" | "*" | "#") || (name.len() == 1 && name.as_bytes()[0].is_ascii_digit())
-}
-impl<'e> Walker<'e> {
-    fn bound(&mut self, why: &str) {
-        if self.over_bound.is_none() {
-            self.over_bound = Some(why.to_owned());
-        }
-    }
-
-    fn stopped(&self) -> bool {
-        self.over_bound.is_some()
-    }
 }
 
 #[cfg(test)]

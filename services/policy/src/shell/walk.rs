@@ -7,7 +7,7 @@ impl Walker<'_> {
     /// Parses and walks one script; `depth` counts re-parses.
     pub(super) fn run_script(&mut self, text: &str, ctx: &Ctx, depth: usize) {
         if depth > MAX_DEPTH {
-            self.bound("code nested in shells deeper than the bound");
+            self.too_deep(text);
             return;
         }
         if text.len() > MAX_INPUT {

@@ -432,7 +432,8 @@ pub(super) fn attributes(path: &str, home: &str) -> Classes {
                 || path.contains("/.gemini/hooks")))
         || (has_comp(".codex") && (base == "config.toml" || path.contains("/.codex/hooks")))
         || path.contains("/etc/lighthouse")
-        || system_guard_dir(path);
+        || system_guard_dir(path)
+        || guard_state_elsewhere(&comps);
     if guard {
         c |= Classes::GUARD;
     }
@@ -522,6 +523,17 @@ pub(super) fn is_source_file_name(name: &str) -> bool {
             | "svelte"
             | "dart"
     )
+}
+
+/// The guard's state and config dirs where `XDG_STATE_HOME` / `XDG_CONFIG_HOME` moved
+/// them: `…/state/lighthouse`, its `up.json`, `hook.sock`, `identities/`, `spool/`,
+/// `tls/`, and `…/cfg/lighthouse/config.toml` (D10: its config and state).
+fn guard_state_elsewhere(comps: &[&str]) -> bool {
+    comps.windows(2).any(|w| match w {
+        ["state", "lighthouse"] => true,
+        ["lighthouse", b] => matches!(*b, "up.json" | "hook.sock" | "identities" | "spool" | "tls"),
+        _ => false,
+    }) || matches!(comps, [.., p, "lighthouse", "config.toml"] if p.contains("cfg") || p.contains("conf"))
 }
 
 #[cfg(test)]

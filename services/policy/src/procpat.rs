@@ -10,6 +10,10 @@
 /// The guard's process names (Lighthouse's binaries and the NATS server it runs on).
 pub const GUARD_PROCESSES: &[&str] = &["lighthouse", "nats-server"];
 
+/// The ports the pipeline's NATS server listens on by default: clients, cluster,
+/// monitoring, leaf nodes.
+pub const GUARD_PORTS: &[&str] = &["4222", "6222", "8222", "7422"];
+
 /// Whether `pattern`, read as a process-matching regex, matches a guard process name.
 pub fn names_guard(pattern: &str) -> bool {
     if pattern.is_empty() || pattern.len() > 256 {

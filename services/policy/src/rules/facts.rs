@@ -403,6 +403,7 @@ pub(super) fn read<'e>(
     {
         f.tags.insert("names_guard_process".to_owned());
     }
+    super::guard_facts::add(e, &mut f.tags);
     if e.args
         .iter()
         .any(|w| w.subst.iter().any(|s| s == "pgrep" || s == "pidof"))

@@ -9,6 +9,7 @@
 mod facts;
 mod file;
 mod gate;
+mod guard_facts;
 mod pack;
 mod pattern;
 mod rule;

@@ -201,6 +201,16 @@ impl Walker<'_> {
                 v.push_str(&format!(" ${}", o.join(" $")));
             }
         }
+        // `XDG_STATE_HOME=… claude`, `export HOME=…; codex exec …`: where an agent client
+        // (and the hook it runs) finds its settings and the guard's state (D10). Set on
+        // the command or anywhere earlier in the line.
+        for k in AGENT_HOME_VARS {
+            if (e.env.iter().chain(&ctx.extra_vars)).any(|(x, _)| x == k)
+                || self.vars.contains_key(*k)
+            {
+                e.tags.push(format!("env:{k}"));
+            }
+        }
         self.context_switch(&e);
         if matches!(e.name.as_str(), "cd" | "pushd" | "chdir") {
             self.change_dir(&e);

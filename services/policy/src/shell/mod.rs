@@ -426,7 +426,14 @@ const SENSITIVE_VARS: &[&str] = &[
     "LIGHTHOUSE__NATS__USER",
     "LIGHTHOUSE__NATS__PASSWORD",
     "LIGHTHOUSE__TRUST__ADMIN_KEYS",
+    "GEMINI_CLI_HOME",
+    "CODEX_HOME",
 ];
+
+/// Variables that move where a program keeps its settings and state: for an agent
+/// client or the hook they choose the hooks and the guard's state dir it loads
+/// (`XDG_STATE_HOME=… claude -p …`); for anything else they are harmless.
+const AGENT_HOME_VARS: &[&str] = &["HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"];
 
 const SHELLS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ksh", "ash", "mksh", "fish", "csh", "tcsh", "yash", "rbash",

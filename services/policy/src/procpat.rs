@@ -24,7 +24,9 @@ pub fn names_guard(pattern: &str) -> bool {
         let Some(atoms) = parse(alt) else {
             return false;
         };
-        GUARD_PROCESSES.iter().any(|name| {
+        // `pkill -f 4222`: the server's command line or config names its port.
+        let ports = GUARD_PORTS.iter();
+        GUARD_PROCESSES.iter().chain(ports).any(|name| {
             let hay: Vec<char> = name.chars().collect();
             (0..=hay.len()).any(|s| matches_at(&atoms, &hay[s..], s == 0))
         })

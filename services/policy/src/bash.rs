@@ -125,7 +125,7 @@ impl Policy {
                     }
                 }
             }
-            if matched.iter().all(|r| r.mark)
+            if matched.iter().all(|r| r.mark || r.restricted)
                 && let Some(d) = bash_default
                 && d.verdict != Verdict::Allow
             {

@@ -399,7 +399,12 @@ impl Policy {
         if tool == "Task" && !findings.iter().any(|f| f.verdict == Verdict::Deny) {
             findings.extend(self.prompt_commands(&content, base));
         }
-        if matched.iter().all(|r| r.mark) && findings.is_empty() {
+        // A project's (restricted) rules add to the tool's default, never replace it:
+        // `verdict = "escalate"` on an MCP tool must not lift a stricter default.
+        let from_project = |id: &str| matched.iter().any(|r| r.restricted && r.id == id);
+        if matched.iter().all(|r| r.mark || r.restricted)
+            && findings.iter().all(|f| from_project(&f.rule_id))
+        {
             match rules.tool_default(tool) {
                 Some(d) => findings.push(Finding::new(
                     d.verdict,

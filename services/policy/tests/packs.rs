@@ -357,16 +357,12 @@ names = ["rm"]
 flags = { r = "gentle" }
 
 [[tool]]
-name = "mcp__*"
-verdict = "allow"
-
-[[tool]]
 name = "WebFetch"
 verdict = "escalate"
 
 [[rule]]
 id = "net.pipe_to_shell"
-verdict = "allow"
+verdict = "escalate"
 reason = "weakened"
 
 [[rule]]

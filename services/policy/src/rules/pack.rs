@@ -69,9 +69,29 @@ impl PolicyPack {
     }
 
     /// Parses a pack that may only add restrictions (see [`PolicyPack::restricted`]).
+    /// A pack that would loosen through what layering keeps of it (an allow rule, an
+    /// allow verdict for production targets, an allow tool default) is refused whole:
+    /// a project's pack may only tighten.
     pub fn parse_restricted(name: &str, toml_text: &str) -> Result<PolicyPack, PolicyError> {
         let mut p = PolicyPack::parse(name, toml_text)?;
         p.restricted = true;
+        let refuse = |what: String| PolicyError::Pack {
+            pack: name.to_owned(),
+            message: format!(
+                "a project's pack may only tighten the policy, but {what}: remove it, or ask an operator to add it to a central pack"
+            ),
+        };
+        for r in &p.file.rule {
+            if r.verdict == Some(Verdict::Allow) {
+                return Err(refuse(format!("rule {} has verdict \"allow\"", r.id)));
+            }
+            if r.production == Some(Verdict::Allow) {
+                return Err(refuse(format!("rule {} has production = \"allow\"", r.id)));
+            }
+        }
+        if let Some(t) = p.file.tool.iter().find(|t| t.verdict == Verdict::Allow) {
+            return Err(refuse(format!("tool default {} is \"allow\"", t.name)));
+        }
         Ok(p)
     }
 

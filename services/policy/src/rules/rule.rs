@@ -84,6 +84,9 @@ pub struct Rule {
     pub reason: String,
     pub alternative: Option<String>,
     pub pack: String,
+    /// From a restricted pack (a project's own): it may add a verdict, never take the
+    /// place of a default (see [`crate::PolicyPack::restricted`]).
+    pub restricted: bool,
     pub(super) commands: Vec<NamePat>,
     not_commands: Vec<NamePat>,
     pub(super) sub: Vec<String>,
@@ -180,6 +183,7 @@ impl Rule {
             reason,
             alternative: s.alternative,
             pack: pack.to_owned(),
+            restricted: false,
             commands: names(&s.commands),
             not_commands: names(&s.not_commands),
             sub: s.sub,

@@ -102,7 +102,8 @@ impl RuleSet {
                     .map(|(i, r)| (r.id.clone(), i))
                     .collect();
             }
-            for rule in done.rules {
+            for mut rule in done.rules {
+                rule.restricted = p.restricted;
                 match slots.get(&rule.id) {
                     Some(_) if p.restricted => {}
                     Some(&i) => rules[i] = rule,

@@ -179,6 +179,7 @@ impl Walker<'_> {
         if self.inert(&e) {
             return;
         }
+        self.through_links(&mut e);
         if e.cwd.is_none() {
             e.cwd = self.cwd.clone();
         }
@@ -222,6 +223,7 @@ impl Walker<'_> {
             e.printed = self.output_of(&e).text;
         }
         self.record_writes(&e);
+        self.record_links(&e);
         self.out.push(e);
     }
 

@@ -22,6 +22,7 @@ mod containers;
 mod fanout;
 mod fetched;
 mod launchers;
+mod links;
 mod nested;
 mod output;
 mod plain;
@@ -218,6 +219,9 @@ fn normalize_with(command: &str, env: Env<'_>, fast_path: bool) -> (Normalized, 
         traps: Vec::new(),
         deeper: Vec::new(),
         past_depth: None,
+        env_chdir: false,
+        links: Vec::new(),
+        copies: Vec::new(),
     };
     // Over the size bound, the prefix is still read for denies ([`bounds`]).
     w.run_script(bounds::bounded_prefix(command), &Ctx::default(), 0);
@@ -341,6 +345,12 @@ struct Walker<'e> {
     deeper: Vec<String>,
     /// Set when code was nested past [`MAX_DEPTH`] (a bound that does not stop the walk).
     past_depth: Option<String>,
+    /// An `env -C DIR` moved the command being resolved ([`links`]).
+    env_chdir: bool,
+    /// Symbolic links made earlier in the line: link path → target ([`links`]).
+    links: Vec<(String, String)>,
+    /// Binaries copied or linked earlier in the line: new path → command ([`links`]).
+    copies: Vec<(String, String)>,
 }
 
 /// A file written earlier in the same command line.

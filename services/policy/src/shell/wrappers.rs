@@ -4,8 +4,9 @@
 use super::*;
 
 impl Walker<'_> {
-    /// Peels wrappers off `argv` and emits the effective command(s).
-    pub(super) fn resolve(&mut self, mut argv: Vec<Word>, ctx: &Ctx, depth: usize) -> Output {
+    /// Peels wrappers off `argv` and emits the effective command(s) (through
+    /// [`Walker::resolve`]).
+    pub(super) fn resolve_words(&mut self, mut argv: Vec<Word>, ctx: &Ctx, depth: usize) -> Output {
         let mut via = ctx.via.clone();
         let mut tags: Vec<String> = ctx
             .extra_vars
@@ -68,7 +69,8 @@ impl Walker<'_> {
                 self.emit(e, ctx);
                 return Output::default();
             }
-            let name = command_name(&first.text);
+            let name =
+                (self.copied_command(&first.text)).unwrap_or_else(|| command_name(&first.text));
             let rest = &argv[1..];
             if let Some(body) = self.functions.get(&name).cloned()
                 && !self.calling.contains(&name)
@@ -176,49 +178,7 @@ impl Walker<'_> {
                     }
                 }
                 "env" => {
-                    let mut i = 0;
-                    let mut split: Option<Vec<Word>> = None;
-                    while i < rest.len() {
-                        let t = rest[i].text.as_str();
-                        if t == "--" {
-                            i += 1;
-                            break;
-                        } else if t == "-S" || t == "--split-string" {
-                            if let Some(s) = rest.get(i + 1) {
-                                split = Some(
-                                    s.text
-                                        .split_whitespace()
-                                        .map(Word::lit)
-                                        .chain(rest[i + 2..].iter().cloned())
-                                        .collect(),
-                                );
-                            }
-                            break;
-                        } else if let Some(s) = t
-                            .strip_prefix("-S")
-                            .or_else(|| t.strip_prefix("--split-string="))
-                        {
-                            split = Some(
-                                s.split_whitespace()
-                                    .map(Word::lit)
-                                    .chain(rest[i + 1..].iter().cloned())
-                                    .collect(),
-                            );
-                            break;
-                        } else if matches!(t, "-u" | "-C" | "--unset" | "--chdir") {
-                            i += 2;
-                        } else if t.starts_with('-') && t.len() > 1 {
-                            i += 1;
-                        } else if let Some((k, v)) = assignment_word(t) {
-                            if SENSITIVE_VARS.contains(&k.as_str()) {
-                                tags.push(format!("env:{k}"));
-                            }
-                            extra_vars.push((k, v));
-                            i += 1;
-                        } else {
-                            break;
-                        }
-                    }
+                    let (i, split) = self.env_options(rest, &mut tags, &mut extra_vars);
                     if let Some(s) = split {
                         via.push("env -S".to_owned());
                         argv = s;

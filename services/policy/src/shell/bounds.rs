@@ -6,7 +6,7 @@
 //! * code nested in shells deeper than [`MAX_DEPTH`] does not stop the walk of the rest
 //!   of the line, and is walked again from the top once the stack has unwound (a few
 //!   texts, a few rounds: the node and time bounds still hold);
-//! * commands that do nothing (`true`, `echo hi` with no redirect) stop taking room
+//! * commands that do nothing (`:`, `true`, `echo hi` with no redirect) stop taking room
 //!   under [`MAX_COMMANDS`] once half of it is used, so padding cannot push a later
 //!   command out of view.
 
@@ -71,8 +71,9 @@ impl Walker<'_> {
         self.out.len() >= MAX_COMMANDS / 2
             && matches!(
                 e.name.as_str(),
-                "true" | "false" | "echo" | "printf" | "sleep"
+                ":" | "true" | "false" | "echo" | "printf" | "sleep"
             )
+            && !self.functions.contains_key(&e.name)
             && e.redirects.is_empty()
             && e.tags.is_empty()
             && e.script_from.is_empty()

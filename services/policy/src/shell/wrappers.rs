@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Most wrappers peeled off one command.
+const MAX_WRAPPERS: usize = 128;
+
 impl Walker<'_> {
     /// Peels wrappers off `argv` and emits the effective command(s) (through
     /// [`Walker::resolve`]).
@@ -15,7 +18,9 @@ impl Walker<'_> {
             .map(|(k, _)| format!("env:{k}"))
             .collect();
         let mut extra_vars = ctx.extra_vars.clone();
-        for _ in 0..16 {
+        // A loop, not recursion: peeling costs little, so padding (`sudo ×40 rm …`)
+        // cannot push the command past it.
+        for _ in 0..MAX_WRAPPERS {
             let Some(first) = argv.first() else {
                 return Output::default();
             };

@@ -386,14 +386,19 @@ pub(super) fn read<'e>(
         }
         // Words made of the unfiltered process list's output (`ps aux | awk … |
         // xargs kill`, `kill $(ps -eo pid=)`): they may name every process. A grep
-        // in between picks some (`ps -ef | grep vite | … | xargs kill`).
-        if w.subst.iter().any(|s| s == "ps")
-            && !w
+        // in between picks some (`ps -ef | grep vite | … | xargs kill`): which ones,
+        // the grep's own rule says (`guard.searches_process_table`).
+        if w.subst.iter().any(|s| s == "ps") {
+            let picked = w
                 .subst
                 .iter()
-                .any(|s| matches!(s.as_str(), "grep" | "egrep" | "fgrep" | "rg" | "ag"))
-        {
-            f.tags.insert("from_process_list".to_owned());
+                .any(|s| matches!(s.as_str(), "grep" | "egrep" | "fgrep" | "rg" | "ag"));
+            let tag = if picked {
+                "picked_from_process_list"
+            } else {
+                "from_process_list"
+            };
+            f.tags.insert(tag.to_owned());
         }
     }
     // A process pattern is a regex (`pkill -f 'lighth[o]use'`); pids looked up by

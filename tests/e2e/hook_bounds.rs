@@ -192,11 +192,12 @@ async fn up_records_spooled_calls_in_the_background() {
     spool.push(&command, &decision).unwrap();
     let js = up.js().await;
     let ids = ["toolu_spooled_meanwhile".to_owned()];
+    // The entry leaves the spool just after its decision is stored: wait for both.
     eventually(LIMIT, || async {
-        decisions_per_command(&js, &ids).await == [1]
+        decisions_per_command(&js, &ids).await == [1] && spool.pending().is_empty()
     })
     .await;
-    assert!(spool.pending().is_empty());
+    assert_eq!(decisions_per_command(&js, &ids).await, [1]);
     let exit = up.stop().await;
     assert!(exit.success(), "{exit:?}");
 }

@@ -11,7 +11,7 @@ use crate::patch;
 use crate::paths::{Base, Classes};
 use crate::rules::{Facts, Rule};
 use crate::shell::{self, Effective, Env};
-use crate::{Analysis, CommandReport, Evaluation, Policy};
+use crate::{Analysis, CommandReport, Policy};
 use lighthouse_schemas::{Risk, Verdict};
 
 /// Commands that load an environment file into the shell (or the command they run).
@@ -211,14 +211,7 @@ impl Policy {
             ),
         });
         Analysis {
-            evaluation: Evaluation {
-                verdict: best.verdict,
-                rule_id: Some(best.rule_id),
-                reason: best.reason,
-                risk: best.risk,
-                alternative: best.alternative,
-                normalized,
-            },
+            evaluation: best.into_evaluation(normalized),
             commands: reports,
             parse_error: norm.parse_error,
             over_bound: norm.over_bound,

@@ -17,6 +17,18 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
+    /// The policy's answer this finding decides, explained by `normalized`.
+    pub(crate) fn into_evaluation(self, normalized: Vec<String>) -> crate::Evaluation {
+        crate::Evaluation {
+            verdict: self.verdict,
+            rule_id: Some(self.rule_id),
+            reason: self.reason,
+            risk: self.risk,
+            alternative: self.alternative,
+            normalized,
+        }
+    }
+
     pub(crate) fn from_rule(r: &Rule, f: &Facts) -> Finding {
         let verdict = r.verdict_for(f);
         let reason = match (&f.production_by, verdict != r.verdict) {

@@ -393,14 +393,7 @@ impl Policy {
 
     fn fixed(&self, f: Finding) -> Analysis {
         Analysis {
-            evaluation: Evaluation {
-                verdict: f.verdict,
-                rule_id: Some(f.rule_id),
-                reason: f.reason,
-                risk: f.risk,
-                alternative: f.alternative,
-                normalized: Vec::new(),
-            },
+            evaluation: f.into_evaluation(Vec::new()),
             commands: Vec::new(),
             parse_error: false,
             over_bound: None,

@@ -6,7 +6,7 @@
 use crate::finding::{Finding, decide};
 use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, Word};
-use crate::{Analysis, Call, CommandReport, Evaluation, Policy, mcp, prompt, settings_edit};
+use crate::{Analysis, Call, CommandReport, Policy, mcp, prompt, settings_edit};
 use lighthouse_schemas::{Risk, Verdict};
 use serde_json::Value;
 
@@ -437,14 +437,7 @@ impl Policy {
         });
         let normalized = vec![e.display()];
         Analysis {
-            evaluation: Evaluation {
-                verdict: best.verdict,
-                rule_id: Some(best.rule_id),
-                reason: best.reason,
-                risk: best.risk,
-                alternative: best.alternative,
-                normalized,
-            },
+            evaluation: best.into_evaluation(normalized),
             commands: vec![CommandReport {
                 matched: matched.iter().map(|r| (r.id.clone(), r.verdict)).collect(),
                 command: e,

@@ -707,35 +707,26 @@ fn the_hook_fails_closed_in_every_broken_environment() {
     assert_eq!(permission(&answer), "deny", "state dir is a file: {answer}");
     // A FIFO where the state or an identity should be (an agent can make one): refused
     // as such at once, not held until the watchdog (later than a client's timeout).
-    let state = tempfile::tempdir().unwrap();
-    let fifo = state.path().join("up.json");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let (answer, _) = broken_hook(state.path(), &[], None);
-    assert_eq!(permission(&answer), "deny", "FIFO up.json: {answer}");
-    assert!(reason(&answer).contains("not a regular file"), "{answer}");
-    let state = tempfile::tempdir().unwrap();
-    let fifo = state.path().join("agent.nk");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let nkey = fifo.to_str().unwrap();
-    let env = [
-        ("LIGHTHOUSE__NATS__NKEY", nkey),
-        ("LIGHTHOUSE__NATS__URL", &dead),
-    ];
-    let (answer, _) = broken_hook(state.path(), &env, None);
-    assert_eq!(permission(&answer), "deny", "FIFO identity: {answer}");
-    assert!(reason(&answer).contains("not a regular file"), "{answer}");
+    for (file, nkey) in [("up.json", false), ("agent.nk", true)] {
+        let state = tempfile::tempdir().unwrap();
+        let fifo = state.path().join(file);
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let fifo = fifo.to_str().unwrap();
+        let env = [
+            ("LIGHTHOUSE__NATS__NKEY", fifo),
+            ("LIGHTHOUSE__NATS__URL", &dead),
+        ];
+        let env = if nkey { &env[..] } else { &[] };
+        let (answer, _) = broken_hook(state.path(), env, None);
+        assert_eq!(permission(&answer), "deny", "FIFO {file}: {answer}");
+        assert!(reason(&answer).contains("not a regular file"), "{answer}");
+    }
     // The pipeline unreachable and nowhere to record the call: even `ls` is refused.
     let state = tempfile::tempdir().unwrap();
     std::fs::write(state.path().join("spool"), "in the way").unwrap();

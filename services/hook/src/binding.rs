@@ -56,11 +56,12 @@ pub fn is_late_approval(approval: &Decision, command: &Command) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use lighthouse_schemas::Envelope;
 
-    fn command() -> Command {
+    /// A call of `ls`, id `c1` (the relay client's tests ask with it too).
+    pub(crate) fn command() -> Command {
         Command {
             env: Envelope::new("c1", 1, "p", "a", "c1"),
             tool_name: "Bash".into(),
@@ -73,15 +74,20 @@ mod tests {
         }
     }
 
-    fn decision(command: &Command, tier: Tier, key: &nkeys::KeyPair) -> Decision {
-        let mut d = lighthouse_validator::decide(
+    /// The built-in policy's decision on `command`, as a server could send it unsigned.
+    fn unsigned(command: &Command, tier: Tier) -> Decision {
+        lighthouse_validator::decide(
             &lighthouse_policy::Policy::builtin(),
             command,
             None,
             tier,
             "w",
             1,
-        );
+        )
+    }
+
+    fn decision(command: &Command, tier: Tier, key: &nkeys::KeyPair) -> Decision {
+        let mut d = unsigned(command, tier);
         lighthouse_nats::auth::sign_decision(&mut d, key).unwrap();
         d
     }
@@ -122,14 +128,7 @@ mod tests {
     #[test]
     fn without_keys_on_record_a_decision_about_this_payload_is_believed_as_it_comes() {
         let c = command();
-        let unsigned = lighthouse_validator::decide(
-            &lighthouse_policy::Policy::builtin(),
-            &c,
-            None,
-            Tier::Policy,
-            "w",
-            1,
-        );
+        let unsigned = unsigned(&c, Tier::Policy);
         assert!(believable(&unsigned, &c, &BTreeMap::new()));
         let mut other = c.clone();
         other.tool_input = serde_json::json!({"command": "rm -rf ~/"});
@@ -148,15 +147,7 @@ mod tests {
         ));
         // What a server on the NATS port could make up: unsigned, or signed by a key of
         // its own.
-        let unsigned = lighthouse_validator::decide(
-            &lighthouse_policy::Policy::builtin(),
-            &c,
-            None,
-            Tier::Policy,
-            "w",
-            1,
-        );
-        assert!(!believable(&unsigned, &c, &keys));
+        assert!(!believable(&unsigned(&c, Tier::Policy), &c, &keys));
         let impostor = nkeys::KeyPair::new_user();
         assert!(!believable(
             &decision(&c, Tier::Policy, &impostor),

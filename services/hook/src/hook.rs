@@ -557,9 +557,21 @@ async fn late_approval(
 /// Public keys by role, to check decisions against.
 type Keys = std::collections::BTreeMap<String, String>;
 
-/// The pipeline's public keys by role, as `identities/public.json` records them.
+/// The pipeline's public keys by role, as `identities/public.json` records them. A file
+/// that is there but yields no key (unreadable, not a regular file, corrupt) is not "no
+/// keys on record": nothing could be checked against it, so nothing is believed.
 fn pipeline_keys(settings: &Settings) -> Keys {
-    lighthouse_nats::auth::public_keys(&settings.identities_dir())
+    keys_in(&settings.identities_dir())
+}
+
+/// [`pipeline_keys`] from an identities directory.
+fn keys_in(identities: &Path) -> Keys {
+    let keys = lighthouse_nats::auth::public_keys(identities);
+    if keys.is_empty() && std::fs::symlink_metadata(identities.join("public.json")).is_ok() {
+        // A role no decision is signed by: every signature check fails.
+        return Keys::from([(String::new(), String::new())]);
+    }
+    keys
 }
 
 /// Tools that read or change a file, and the input field naming it.
@@ -670,6 +682,31 @@ mod tests {
 
     fn call(raw: &[u8]) -> Call {
         parse(Client::Claude, raw).unwrap()
+    }
+
+    /// No `public.json`: no keys (an unauthenticated server). One that yields no key (a
+    /// FIFO, garbage): a key set nothing is signed by, so nothing is believed.
+    #[test]
+    fn keys_on_record_that_cannot_be_read_believe_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(keys_in(dir.path()).is_empty());
+        std::fs::write(dir.path().join("public.json"), "not json").unwrap();
+        let keys = keys_in(dir.path());
+        assert!(!keys.is_empty());
+        let command = build_command(
+            Client::Claude,
+            &call(br#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#),
+            "c1".into(),
+            "p".into(),
+            "a".into(),
+        );
+        let unsigned = decide_locally(&command);
+        assert!(crate::binding::believable(
+            &unsigned,
+            &command,
+            &Keys::new()
+        ));
+        assert!(!crate::binding::believable(&unsigned, &command, &keys));
     }
 
     #[test]

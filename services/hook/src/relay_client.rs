@@ -196,20 +196,7 @@ fn retry_or_fail(e: std::io::Error) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lighthouse_schemas::{Command, Envelope};
-
-    fn command() -> Command {
-        Command {
-            env: Envelope::new("c1", 1, "p", "a", "c1"),
-            tool_name: "Bash".into(),
-            tool_input: serde_json::json!({"command": "ls"}),
-            cwd: "/tmp".into(),
-            session_id: "s".into(),
-            tool_use_id: Some("c1".into()),
-            agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
-            permission_mode: None,
-        }
-    }
+    use crate::binding::tests::command;
 
     /// Asks the relay at `socket` for [`command`], both waits 50 ms, no keys on record.
     fn ask_with_50ms(socket: &Path) -> Result<Relayed, Miss> {

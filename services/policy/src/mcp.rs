@@ -65,20 +65,25 @@ pub fn git_command(tool: &str, input: &Value) -> Option<String> {
 /// The command line a structured Kubernetes tool (`mcp__kubernetes__kubectl_delete` with
 /// `{"resourceType": "namespace", "name": "production", "context": "prod-eu"}`) runs:
 /// `kubectl delete 'namespace' 'production' --context 'prod-eu'`, so the kubectl rules and
-/// production awareness judge it as they judge Bash.
+/// production awareness judge it as they judge Bash. A Kubernetes server's tool named for
+/// a change and a kind (`mcp__k8s__delete_namespace` with `{"name": "production"}`) runs
+/// `kubectl delete 'namespace' 'production'` the same way.
 pub fn kubectl_command(tool: &str, input: &Value) -> Option<String> {
-    let verb = verb_after(tool, "kubectl")?;
+    let (verb, kind) = match verb_after(tool, "kubectl") {
+        Some(verb) => (verb, None),
+        None => kube_change(tool).map(|(verb, kind)| (verb, Some(kind)))?,
+    };
     let fields = input.as_object()?;
     let text = |k: &str| fields.get(k).and_then(Value::as_str);
     let mut argv = vec!["kubectl".to_owned(), verb.replace('_', "-")];
     if let Some(sub) = text("subCommand").or_else(|| text("subcommand")) {
         argv.push(quote(sub));
     }
-    for k in ["resourceType", "resource_type", "resource", "kind"] {
-        if let Some(v) = text(k) {
-            argv.push(quote(v));
-            break;
-        }
+    let named_kind = ["resourceType", "resource_type", "resource", "kind"]
+        .into_iter()
+        .find_map(text);
+    if let Some(v) = named_kind.or(kind) {
+        argv.push(quote(v));
     }
     if let Some(v) = text("name") {
         argv.push(quote(v));
@@ -260,6 +265,29 @@ fn verb_after<'a>(tool: &'a str, command: &str) -> Option<&'a str> {
     (!verb.is_empty() && verb.chars().all(plain)).then_some(verb)
 }
 
+/// Changes a Kubernetes tool can be named for (`delete_namespace`); reads (`list_pods`,
+/// `get_logs`) keep the MCP defaults.
+const KUBE_CHANGES: &[&str] = &[
+    "delete", "scale", "patch", "apply", "create", "replace", "drain", "cordon", "edit", "label",
+    "annotate", "rollout", "restart",
+];
+
+/// The change and the resource kind of a Kubernetes server's tool (a server named for
+/// `k8s` or `kube`) named `<change>_<kind>`: `mcp__k8s__delete_namespace` → (`delete`,
+/// `namespace`).
+fn kube_change(tool: &str) -> Option<(&str, &str)> {
+    let mut parts = tool.split("__");
+    let (_, server, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let server = server.to_ascii_lowercase();
+    if !server.contains("k8s") && !server.contains("kube") {
+        return None;
+    }
+    let (verb, kind) = name.split_once(['_', '-'])?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    (KUBE_CHANGES.contains(&verb) && !kind.is_empty() && kind.chars().all(plain))
+        .then_some((verb, kind))
+}
+
 /// `text` as one shell word.
 pub(crate) fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -316,6 +344,24 @@ mod tests {
         );
         assert_eq!(
             kubectl_command("mcp__kubernetes__list_pods", &json!({})),
+            None
+        );
+        assert_eq!(
+            kubectl_command("mcp__k8s__delete_namespace", &json!({"name": "production"}))
+                .as_deref(),
+            Some("kubectl delete 'namespace' 'production'")
+        );
+        let scale = json!({"name": "api", "namespace": "prod", "replicas": 0});
+        assert_eq!(
+            kubectl_command("mcp__kubernetes__scale_deployment", &scale).as_deref(),
+            Some("kubectl scale 'deployment' 'api' -n 'prod' --replicas=0")
+        );
+        assert_eq!(
+            kubectl_command("mcp__github__delete_branch", &json!({"name": "x"})),
+            None
+        );
+        assert_eq!(
+            kubectl_command("mcp__k8s__get_pod", &json!({"name": "x"})),
             None
         );
     }

@@ -3,8 +3,9 @@
 //! subagent's prompt by the commands it names. Separate from judging a Bash line
 //! (`bash.rs`), which it hands shell text to.
 
-use crate::finding::{Finding, decide};
+use crate::finding::{Finding, decide, severity};
 use crate::paths::{self, Base, Classes};
+use crate::rules::ToolDefault;
 use crate::shell::{Effective, Word};
 use crate::{Analysis, Call, CommandReport, Policy, mcp, prompt, settings_edit};
 use lighthouse_schemas::{Risk, Verdict};
@@ -76,6 +77,20 @@ fn file_url_path(url: &str) -> Option<String> {
         }
     }
     Some(tool_path(&String::from_utf8_lossy(&out)))
+}
+
+/// What a tool's default says, as a finding.
+fn default_finding(d: &ToolDefault, tool: &str) -> Finding {
+    let id = format!(
+        "tool.default.{}",
+        d.name.trim_end_matches('*').trim_end_matches("__")
+    );
+    let reason = if d.reason.is_empty() {
+        format!("default for {tool}")
+    } else {
+        d.reason.clone()
+    };
+    Finding::new(d.verdict, d.risk, &id, reason)
 }
 
 /// At most this many paths of an MCP tool's path list are judged (past it: escalate).
@@ -243,6 +258,13 @@ impl Policy {
                 for c in &mut a.commands {
                     c.command.via.insert(0, tool.to_owned());
                 }
+                // A default written for this tool stands beside the command's judgement.
+                if let Some(d) = rules.tool_default(tool).filter(|d| d.written)
+                    && severity(d.verdict) > severity(a.evaluation.verdict)
+                {
+                    let normalized = std::mem::take(&mut a.evaluation.normalized);
+                    a.evaluation = default_finding(d, tool).into_evaluation(normalized);
+                }
                 return a;
             }
             let verb = tool.rsplit("__").next().unwrap_or("");
@@ -406,19 +428,7 @@ impl Policy {
             && findings.iter().all(|f| from_project(&f.rule_id))
         {
             match rules.tool_default(tool) {
-                Some(d) => findings.push(Finding::new(
-                    d.verdict,
-                    d.risk,
-                    &format!(
-                        "tool.default.{}",
-                        d.name.trim_end_matches('*').trim_end_matches("__")
-                    ),
-                    if d.reason.is_empty() {
-                        format!("default for {tool}")
-                    } else {
-                        d.reason.clone()
-                    },
-                )),
+                Some(d) => findings.push(default_finding(d, tool)),
                 None => findings.push(Finding::new(
                     Verdict::Escalate,
                     Risk::Medium,

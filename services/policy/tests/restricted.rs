@@ -101,3 +101,44 @@ fn a_project_rule_does_not_lift_a_stricter_default() {
         Deny
     );
 }
+
+#[test]
+fn a_tool_default_stands_beside_the_command_an_mcp_tool_becomes() {
+    // Structured cluster, git and docker tools are judged as the command line they
+    // stand for; a project's stricter default for those tools must still hold (it was
+    // bypassed: `kubectl get pods` is allowed, so the deny never applied).
+    let p = with_project(
+        "[[tool]]\nname = \"mcp__k8s__*\"\nverdict = \"deny\"\nreason = \"no cluster tools here\"\n\n[[tool]]\nname = \"mcp__git__*\"\nverdict = \"escalate\"\n",
+    );
+    let base = Policy::builtin();
+    let calls = [
+        ("mcp__k8s__kubectl_get", json!({"resourceType": "pods"})),
+        (
+            "mcp__git__git_status",
+            json!({"repo_path": "/home/dev/project"}),
+        ),
+    ];
+    for (tool, input) in &calls {
+        assert_eq!(
+            eval_tool(&base, tool, input.clone()),
+            Verdict::Allow,
+            "{tool}"
+        );
+    }
+    let e = p.evaluate(&Call {
+        tool_name: calls[0].0,
+        tool_input: &calls[0].1,
+        cwd: "/home/dev/project",
+        home: Some("/home/dev"),
+    });
+    assert_eq!(
+        (e.verdict, e.reason.as_str()),
+        (Deny, "no cluster tools here")
+    );
+    assert_eq!(eval_tool(&p, calls[1].0, calls[1].1.clone()), Escalate);
+    // The stricter of the two still wins the other way: a command that is denied
+    // stays denied under a milder default.
+    let force = json!({"repo_path": "/home/dev/project", "force": true, "remote": "origin", "branch": "main"});
+    assert_eq!(eval_tool(&base, "mcp__git__git_push", force.clone()), Deny);
+    assert_eq!(eval_tool(&p, "mcp__git__git_push", force), Deny);
+}

@@ -85,6 +85,12 @@ pub struct ToolDefault {
     pub risk: Risk,
     #[serde(default)]
     pub reason: String,
+    /// From a pack that is not built in (an operator's or a project's): it names its
+    /// tools on purpose, so it also stands beside the judgement of the command an MCP
+    /// tool is translated to, and the stricter of the two wins (a project's
+    /// `mcp__k8s__* = deny` is not lifted because `kubectl get` would be allowed).
+    #[serde(skip)]
+    pub written: bool,
 }
 
 fn default_risk() -> Risk {

@@ -51,10 +51,13 @@ impl PolicyPack {
                 message: format!("pack larger than {MAX_PACK} bytes"),
             });
         }
-        let file: PackFile = toml::from_str(toml_text).map_err(|e| PolicyError::Pack {
+        let mut file: PackFile = toml::from_str(toml_text).map_err(|e| PolicyError::Pack {
             pack: name.to_owned(),
             message: e.to_string(),
         })?;
+        for t in &mut file.tool {
+            t.written = true;
+        }
         let pack = PolicyPack {
             name: name.to_owned(),
             digest: digest_of(toml_text),

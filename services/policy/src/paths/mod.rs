@@ -78,13 +78,10 @@ pub fn classify(text: &str, base: Base<'_>) -> Classes {
     classify_known(text, base)
 }
 
-fn classify_known(text: &str, base: Base<'_>) -> Classes {
-    let home = base
-        .home
-        .filter(|h| h.starts_with('/'))
-        .unwrap_or(UNKNOWN_HOME);
-    let home = home.trim_end_matches('/');
-    let home = if home.is_empty() { UNKNOWN_HOME } else { home };
+/// `text` as an absolute path: `~` expanded, relative to the working directory,
+/// `/proc/self/root` and `/proc/self/cwd` seen through. Not normalised.
+fn absolute<'t>(text: &'t str, base: Base<'_>) -> Cow<'t, str> {
+    let home = home_of(base);
     // Expand `~` and resolve against cwd.
     let abs: Cow<'_, str> = if text == "~" || text.starts_with("~/") {
         Cow::Owned(format!("{home}{}", &text[1..]))
@@ -102,7 +99,7 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
         Cow::Owned(format!("{}/{}", base.cwd.trim_end_matches('/'), text))
     };
     // `/proc/self/root/etc/x` is `/etc/x`; `/proc/self/cwd/x` is `x` in the working directory.
-    let abs: Cow<'_, str> = match ["/proc/self/root", "/proc/thread-self/root"]
+    match ["/proc/self/root", "/proc/thread-self/root"]
         .iter()
         .find_map(|p| abs.strip_prefix(p))
         .filter(|r| r.is_empty() || r.starts_with('/'))
@@ -116,7 +113,48 @@ fn classify_known(text: &str, base: Base<'_>) -> Classes {
             Some(r) => Cow::Owned(format!("{}{r}", base.cwd.trim_end_matches('/'))),
             None => abs,
         },
-    };
+    }
+}
+
+/// The home directory `~` stands for.
+fn home_of<'b>(base: Base<'b>) -> &'b str {
+    let home = base
+        .home
+        .filter(|h| h.starts_with('/'))
+        .unwrap_or(UNKNOWN_HOME);
+    let home = home.trim_end_matches('/');
+    if home.is_empty() { UNKNOWN_HOME } else { home }
+}
+
+/// The guard's own directories: the agents' user-level configuration and Lighthouse's.
+const GUARD_DIRS: &[&str] = &[
+    "~/.claude",
+    "~/.codex",
+    "~/.gemini",
+    "~/.config/lighthouse",
+    "~/.local/state/lighthouse",
+    "~/.local/share/lighthouse",
+    "/etc/lighthouse",
+];
+
+/// Whether the directory `text` lies above one of the guard's own directories (`~`,
+/// `~/.config`, `~/.local`, `/etc`, `/`): an archive unpacked into it can put a member
+/// on them. Unknown text (`$DIR`) is not known to.
+pub fn above_guard(text: &str, base: Base<'_>) -> bool {
+    if text.contains(DYN) || base.cwd.contains(DYN) && !text.starts_with(['/', '~']) {
+        return false;
+    }
+    let dir = normalize(&absolute(text, base)).into_owned();
+    let dir = dir.trim_end_matches('/');
+    GUARD_DIRS.iter().any(|g| {
+        let g = absolute(g, base);
+        g.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+    })
+}
+
+fn classify_known(text: &str, base: Base<'_>) -> Classes {
+    let home = home_of(base);
+    let abs = absolute(text, base);
     // Globs: `dir/*` is the contents of `dir`, `dir/x*` is something inside it.
     let mut hunted = false;
     let globbed = abs.contains(['*', '?', '[']);
@@ -254,6 +292,37 @@ mod tests {
             },
         )
         .names()
+    }
+
+    #[test]
+    fn directories_above_the_guards_own() {
+        let base = Base {
+            cwd: "/home/u/proj",
+            home: Some("/home/u"),
+        };
+        for d in [
+            "~",
+            "~/",
+            "/home/u/.config",
+            "~/.local",
+            "/etc/",
+            "/",
+            "..",
+            "~/.local/./state",
+        ] {
+            assert!(above_guard(d, base), "{d}");
+        }
+        for d in [
+            ".",
+            "~/src",
+            "~/.local/bin",
+            "/tmp",
+            "~/.claude",
+            "/etc/ssl",
+            "~/.configs",
+        ] {
+            assert!(!above_guard(d, base), "{d}");
+        }
     }
 
     #[test]

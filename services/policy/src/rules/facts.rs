@@ -8,6 +8,7 @@ use crate::paths::{self, Base, Classes};
 use crate::shell::{Effective, RedirectKind};
 use crate::targets;
 use crate::twin_regex::TwinRegex;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -40,6 +41,10 @@ pub struct Facts {
     pub production_by: Option<String>,
 }
 
+/// Members an archive may hold that land on the guard's files when it unpacks inside
+/// an agent's config dir (`tar -x -C .codex`).
+const GUARD_MEMBERS: &[&str] = &["settings.json", "config.toml", "hooks/hook.sh"];
+
 /// A [`CommandSpec`] with sets for the per-argument lookups.
 #[derive(Debug, Clone)]
 pub(super) struct Spec {
@@ -51,6 +56,8 @@ pub(super) struct Spec {
     subcommands: bool,
     single_dash_long: bool,
     serves_cwd: bool,
+    unpacks_into: HashSet<String>,
+    unpack_flags: Vec<String>,
     tags: Vec<String>,
     abbrev: Vec<String>,
 }
@@ -66,13 +73,51 @@ impl From<&CommandSpec> for Spec {
             subcommands: c.subcommands,
             single_dash_long: c.single_dash_long,
             serves_cwd: c.serves_cwd,
+            unpacks_into: c.unpacks_into.iter().cloned().collect(),
+            unpack_flags: c.unpack_flags.clone(),
             tags: c.tags.clone(),
             abbrev: c.abbrev.clone(),
         }
     }
 }
 
+/// Path `t` as a command moved to `moved` (by `cd`, `-C`) sees it.
+fn seen_from<'t>(moved: Option<&str>, t: &'t str) -> Cow<'t, str> {
+    match moved {
+        Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
+            Cow::Owned(format!("{}/{t}", dir.trim_end_matches('/')))
+        }
+        _ => Cow::Borrowed(t),
+    }
+}
+
 impl Spec {
+    /// Whether option `name` (canonically `canon`) names the directory it unpacks into.
+    fn unpacks_into(&self, name: &str, canon: &str) -> bool {
+        self.unpacks_into.contains(name) || self.unpacks_into.contains(canon)
+    }
+
+    /// Whether the command unpacks an archive, given its `flags` and its `first`
+    /// argument (tar's old style puts its letters there without a dash: `tar xzf a.tgz`).
+    fn unpacks(&self, flags: &BTreeSet<String>, first: Option<&str>) -> bool {
+        if self.unpacks_into.is_empty() {
+            return false;
+        }
+        if self.unpack_flags.is_empty() || self.unpack_flags.iter().any(|u| flags.contains(u)) {
+            return true;
+        }
+        first.is_some_and(|w| {
+            w.chars().all(|c| c.is_ascii_alphabetic())
+                && w.chars().any(|c| {
+                    let mut buf = [0u8; 4];
+                    let key: &str = c.encode_utf8(&mut buf);
+                    self.flags
+                        .get(key)
+                        .is_some_and(|f| self.unpack_flags.contains(f))
+                })
+        })
+    }
+
     /// The long option an abbreviation stands for, when it names exactly one of
     /// `abbrev`. An exact name or an ambiguous prefix (which git refuses) stays as is.
     fn unabbreviate(&self, name: &str) -> Option<&str> {
@@ -109,6 +154,8 @@ pub(super) fn read<'e>(
     let mut values: Vec<&str> = Vec::new();
     // Values of options that name a file the command writes.
     let mut written: Vec<&str> = Vec::new();
+    // Values of options that name the directory an archive unpacks into.
+    let mut unpack_dirs: Vec<&str> = Vec::new();
     // Values of options that name a key the command signs with (`ssh -i KEY`).
     let mut identity: Vec<&str> = Vec::new();
     let signs_with = IDENTITY_COMMANDS.contains(&e.name.as_str());
@@ -193,18 +240,24 @@ pub(super) fn read<'e>(
             let writes = spec
                 .as_ref()
                 .is_some_and(|s| s.writes.contains(name) || s.writes.contains(&canon));
+            let into = spec.as_ref().is_some_and(|s| s.unpacks_into(name, &canon));
+            let v = match val {
+                Some(v) => Some(v),
+                None if takes => args.get(i + 1).map(|v| {
+                    i += 1;
+                    v.text.as_str()
+                }),
+                None => None,
+            };
             f.flags.insert(canon);
-            if let Some(v) = val {
+            if let Some(v) = v {
                 values.push(v);
                 if writes {
                     written.push(v);
                 }
-            } else if takes && let Some(v) = args.get(i + 1) {
-                values.push(&v.text);
-                if writes {
-                    written.push(&v.text);
+                if into {
+                    unpack_dirs.push(v);
                 }
-                i += 1;
             }
             i += 1;
             continue;
@@ -224,6 +277,7 @@ pub(super) fn read<'e>(
             let writes = spec
                 .as_ref()
                 .is_some_and(|s| s.writes.contains(key) || s.writes.contains(&canon));
+            let into = spec.as_ref().is_some_and(|s| s.unpacks_into(key, &canon));
             f.flags.insert(canon);
             if takes {
                 let rest = &cluster[pos + ch.len_utf8()..];
@@ -237,6 +291,9 @@ pub(super) fn read<'e>(
                     values.push(v);
                     if writes {
                         written.push(v);
+                    }
+                    if into {
+                        unpack_dirs.push(v);
                     }
                     if signs_with && is_identity_option(key, v) {
                         identity.push(v);
@@ -255,16 +312,12 @@ pub(super) fn read<'e>(
     // The same word is often classified several times (as a path, then as the
     // destination or a source): remember each answer for this command.
     let seen: RefCell<Vec<(&'e str, Classes)>> = RefCell::new(Vec::new());
+    let place = |t: &str| paths::classify(&seen_from(moved, t), base);
     let classify = |t: &'e str| {
         if let Some((_, c)) = seen.borrow().iter().find(|(k, _)| *k == t) {
             return *c;
         }
-        let mut c = match moved {
-            Some(dir) if !t.starts_with('/') && !t.starts_with('~') => {
-                paths::classify(&format!("{}/{t}", dir.trim_end_matches('/')), base)
-            }
-            _ => paths::classify(t, base),
-        };
+        let mut c = place(t);
         if e.name == "rm"
             && c.intersects(Classes::PROJECT_SOURCE)
             && paths::dotnet_bin(t, &operands)
@@ -313,12 +366,49 @@ pub(super) fn read<'e>(
             f.paths |= c;
             f.classified.push((".".to_owned(), c));
         }
+        let first = args.first().map(|w| w.text.as_str());
+        if spec.as_ref().is_some_and(|s| s.unpacks(&f.flags, first)) {
+            // Where the archive's members land: its directory, else the working one.
+            f.tags.insert("unpacks".to_owned());
+            let mut dirs = if unpack_dirs.is_empty() {
+                vec!["."]
+            } else {
+                unpack_dirs.clone()
+            };
+            if f.flags.contains("absolute-names") {
+                dirs.push("/");
+            }
+            for d in dirs {
+                let dir = seen_from(moved, d);
+                let member =
+                    |m: &str| paths::classify(&format!("{}/{m}", dir.trim_end_matches('/')), base);
+                // Where its members land; inside an agent's config dir (`.codex`) that is
+                // on its settings or hooks.
+                let mut c = member("x");
+                if GUARD_MEMBERS
+                    .iter()
+                    .any(|m| member(m).intersects(Classes::GUARD))
+                {
+                    c |= Classes::GUARD;
+                }
+                if paths::above_guard(&dir, base) {
+                    f.tags.insert("unpacks_above_guard".to_owned());
+                }
+                f.dest |= c;
+                f.classified.push((format!("{d} (unpacked into)"), c));
+            }
+        }
         if let Some((last, before)) = ops.split_last() {
             if !before.is_empty()
                 || matches!(e.name.as_str(), "tee" | "sponge" | "touch" | "truncate")
             {
                 for cand in path_candidates(last) {
-                    f.dest |= classify(cand);
+                    let mut c = classify(cand);
+                    // A top-level directory (`/tmp/`, `/etc`): the files land inside it.
+                    if c.intersects(Classes::SYSTEM_TOP) {
+                        c = place(&format!("{}/x", cand.trim_end_matches('/')));
+                    }
+                    f.dest |= c;
                 }
             }
             for t in before {

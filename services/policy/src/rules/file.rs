@@ -68,6 +68,14 @@ pub struct CommandSpec {
     /// http.server` after `cd ~` serves the home directory).
     #[serde(default)]
     pub serves_cwd: bool,
+    /// Options naming the directory it unpacks an archive into (`tar -C`, `unzip -d`);
+    /// without one it unpacks into the working directory.
+    #[serde(default)]
+    pub unpacks_into: Vec<String>,
+    /// Flags that make it unpack, for a command that also does other things (`tar
+    /// -x`); empty: it always unpacks.
+    #[serde(default)]
+    pub unpack_flags: Vec<String>,
     /// Long options the command also accepts by any unambiguous prefix (git's
     /// parse-options: `--force-w` is `--force-with-lease`, `--har` is `--hard`).
     #[serde(default)]

@@ -448,6 +448,58 @@ async fn the_self_disarm_chain_fails_under_the_default_up() {
     }
 }
 
+/// The policy cannot know whose a pid is; the hook, on the agent's machine, can: a
+/// signal to `up` or to its server by pid (learnt from `ps`) is denied and recorded once
+/// as the hook's own decision, and the same form aimed at another process passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn signalling_the_guard_by_pid_is_denied_and_recorded() {
+    let up = Up::start(&[], "").await;
+    let project = tempfile::tempdir().unwrap();
+    let up_pid = up.child.id();
+    // Children are listed per thread that started them.
+    let children: String = std::fs::read_dir(format!("/proc/{up_pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let server = children
+        .split_whitespace()
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "nats-server")
+        })
+        .expect("up runs its nats-server as a child")
+        .to_owned();
+    for (command, id) in [
+        (format!("kill -9 {up_pid}"), "toolu_kill_up"),
+        (
+            format!("ps aux | grep nats-server; kill -STOP {server}"),
+            "toolu_stop_server",
+        ),
+    ] {
+        let answer = up.hook(&bash_in(&command, id, project.path()));
+        assert_eq!(permission(&answer), "deny", "{command}: {answer}");
+        assert!(
+            reason(&answer).contains("signals the guard's own process"),
+            "{answer}"
+        );
+    }
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    let command = format!("kill {}", other.id());
+    let answer = up.hook(&bash_in(&command, "toolu_kill_other", project.path()));
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert_eq!(permission(&answer), "allow", "{answer}");
+    assert!(up.cli(&["status"]).status().unwrap().success());
+    for id in ["toolu_kill_up", "toolu_stop_server"] {
+        eventually(LIMIT, || async { !up.decision_of(id).await.is_empty() }).await;
+        let decided = up.decision_of(id).await;
+        assert_eq!(decided.len(), 1, "{decided:?}");
+        assert_eq!(decided[0].verdict, lighthouse_schemas::Verdict::Deny);
+        assert_eq!(decided[0].rule_id.as_deref(), Some("hook.guard_pid"));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_loosening_pack_counts_only_with_an_admin_signature() {
     let keys = tempfile::tempdir().unwrap();

@@ -20,7 +20,7 @@ use lighthouse_config::Settings;
 use lighthouse_nats::publish::Published;
 use lighthouse_nats::read::recorded_decision;
 use lighthouse_schemas::{
-    Choice, Command, Decision, Envelope, Tier, Token, Verdict, encode, now_us, subject,
+    Choice, Command, Decision, Envelope, Risk, Tier, Token, Verdict, encode, now_us, subject,
 };
 use std::io::Read;
 use std::path::Path;
@@ -171,6 +171,11 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 project_for(&call.cwd, settings.hook.project.as_deref()),
                 settings.hook.agent.clone(),
             );
+            // Only this machine knows whose a pid is: signalling the guard is refused here.
+            if let Some(process) = crate::guard_pids::signalled(&call.tool_name, &call.tool_input) {
+                let answer = deny_guard_signal(&spool_for(settings), &command, &process);
+                return protocol::render_pre(client, &answer, settings.hook.strict);
+            }
             // Before the answer, so the comparison after the call misses nothing.
             let mark_shell_start = || {
                 if call.tool_name == "Bash" {
@@ -382,7 +387,13 @@ const REDUCED_KEEP: usize = 16 * 1024;
 /// digest of the whole input kept), its decision bound to that form, so the entry can
 /// always be published.
 fn local_record(command: &Command) -> (Command, Decision) {
+    local_record_with(command, |_| {})
+}
+
+/// [`local_record`], the decision changed by `adjust` before it is signed.
+fn local_record_with(command: &Command, adjust: impl FnOnce(&mut Decision)) -> (Command, Decision) {
     let mut decision = decide_locally(command);
+    adjust(&mut decision);
     if encode(command).is_ok() {
         return (command.clone(), signed(decision));
     }
@@ -640,6 +651,19 @@ async fn record_fallback(
         Ok(Ok::<_, crate::spool::RecordError>(_)) => answer_for(local),
         _ => answer_locally(spool, original, why),
     }
+}
+
+/// A call that signals one of the guard's own processes by pid (see
+/// [`crate::guard_pids`]): denied whatever the policy says, and recorded as the hook's
+/// own decision like any other.
+fn deny_guard_signal(spool: &Spool, command: &Command, process: &str) -> Answer {
+    let (command, decision) = local_record_with(command, |d| {
+        d.verdict = Verdict::Deny;
+        d.rule_id = Some("hook.guard_pid".to_owned());
+        d.risk = Some(Risk::Critical);
+        d.reason = format!("signals the guard's own process {process}");
+    });
+    spool_locally(spool, &command, decision, "the call signals the guard")
 }
 
 fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Answer {

@@ -84,6 +84,28 @@ pub fn set_metrics_url(url: String) {
 }
 
 impl Presence {
+    /// This process as a worker of `kind`, now: its pid, version and memory, nothing
+    /// counted yet (a worker's `WorkerStats::counted_in` adds its counts).
+    pub fn of_this_process(kind: WorkerKind, id: &str, started_ms: u64) -> Presence {
+        Presence {
+            kind,
+            id: id.to_owned(),
+            pid: std::process::id(),
+            started_ms,
+            processed: 0,
+            dead_lettered: 0,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            problems: Vec::new(),
+            retried: 0,
+            memory: Some(crate::memory::MemoryReport {
+                rss_bytes: crate::memory::rss_bytes(),
+                peak_rss_bytes: crate::memory::peak_rss_bytes(),
+                ..Default::default()
+            }),
+            metrics_url: None,
+        }
+    }
+
     pub fn key(&self) -> String {
         format!(
             "{}.{}",

@@ -28,6 +28,7 @@
 //! return.
 
 use crate::dead_letter::{self, DeadLetter, Kind};
+use crate::presence::Presence;
 use crate::publish::PublishError;
 use crate::topology::ConsumerGroup;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
@@ -154,6 +155,14 @@ pub struct WorkerStats {
 }
 
 impl WorkerStats {
+    /// `presence` with what this consume loop counted added to it.
+    pub fn counted_in(&self, mut presence: Presence) -> Presence {
+        presence.processed += self.processed.load(Ordering::Relaxed);
+        presence.dead_lettered += self.dead_lettered.load(Ordering::Relaxed);
+        presence.retried += self.retried.load(Ordering::Relaxed);
+        presence
+    }
+
     fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -28,7 +28,6 @@ use lighthouse_nats::worker::{
 };
 use lighthouse_schemas::{Escalation, Token, Vote, decode, encode, now_us, subject};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
@@ -135,25 +134,13 @@ pub async fn run(
             &shutdown,
             presence::heartbeat(
                 js.clone(),
-                move || Presence {
-                    problems: Vec::new(),
-                    kind: presence::WorkerKind::Aggregator,
-                    id: id.clone(),
-                    pid: std::process::id(),
-                    started_ms,
-                    processed: votes.processed.load(Ordering::Relaxed)
-                        + timers.processed.load(Ordering::Relaxed),
-                    dead_lettered: votes.dead_lettered.load(Ordering::Relaxed)
-                        + timers.dead_lettered.load(Ordering::Relaxed),
-                    version: env!("CARGO_PKG_VERSION").to_owned(),
-                    retried: votes.retried.load(Ordering::Relaxed)
-                        + timers.retried.load(Ordering::Relaxed),
-                    memory: Some(lighthouse_nats::memory::MemoryReport {
-                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
-                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
-                        ..Default::default()
-                    }),
-                    metrics_url: None,
+                move || {
+                    let me = Presence::of_this_process(
+                        presence::WorkerKind::Aggregator,
+                        &id,
+                        started_ms,
+                    );
+                    votes.counted_in(timers.counted_in(me))
                 },
                 shutdown.clone(),
             ),

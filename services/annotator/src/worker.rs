@@ -11,7 +11,6 @@ use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_saf
 use lighthouse_schemas::{decode, now_us, subject};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::io::AsyncReadExt as _;
@@ -61,22 +60,12 @@ pub async fn run(
             &shutdown,
             presence::heartbeat(
                 js.clone(),
-                move || Presence {
-                    problems: Vec::new(),
-                    kind: WorkerKind::Annotator,
-                    id: id.clone(),
-                    pid: std::process::id(),
-                    started_ms,
-                    processed: stats.processed.load(Ordering::Relaxed),
-                    dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
-                    version: env!("CARGO_PKG_VERSION").to_owned(),
-                    metrics_url: None,
-                    retried: stats.retried.load(Ordering::Relaxed),
-                    memory: Some(lighthouse_nats::memory::MemoryReport {
-                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
-                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
-                        ..Default::default()
-                    }),
+                move || {
+                    stats.counted_in(Presence::of_this_process(
+                        WorkerKind::Annotator,
+                        &id,
+                        started_ms,
+                    ))
                 },
                 shutdown.clone(),
             ),

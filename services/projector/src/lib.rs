@@ -192,23 +192,12 @@ pub async fn run(
         lighthouse_nats::presence::heartbeat(
             js.clone(),
             move || {
+                use lighthouse_nats::presence::{Presence, WorkerKind};
                 let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
-                lighthouse_nats::presence::Presence {
-                    problems: Vec::new(),
-                    kind: lighthouse_nats::presence::WorkerKind::Projector,
-                    id: id.clone(),
-                    pid: std::process::id(),
-                    started_ms,
+                Presence {
                     processed: health.values().map(|h| h.applied).sum(),
                     dead_lettered: health.values().map(|h| h.rejected).sum(),
-                    version: env!("CARGO_PKG_VERSION").to_owned(),
-                    retried: 0,
-                    memory: Some(lighthouse_nats::memory::MemoryReport {
-                        rss_bytes: lighthouse_nats::memory::rss_bytes(),
-                        peak_rss_bytes: lighthouse_nats::memory::peak_rss_bytes(),
-                        ..Default::default()
-                    }),
-                    metrics_url: None,
+                    ..Presence::of_this_process(WorkerKind::Projector, &id, started_ms)
                 }
             },
             followers.clone(),

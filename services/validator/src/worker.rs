@@ -191,16 +191,8 @@ pub async fn run(
                     let version = book.load().default.policy().version().to_owned();
                     lighthouse_telemetry::record::policy_version(&version);
                     Presence {
-                        kind: presence::WorkerKind::Validator,
-                        id: id.clone(),
-                        pid: std::process::id(),
-                        started_ms,
-                        processed: stats.processed.load(Ordering::Relaxed),
-                        dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
                         version,
                         problems: book.load().errors.clone(),
-                        metrics_url: None,
-                        retried: stats.retried.load(Ordering::Relaxed),
                         memory: Some(memory::MemoryReport {
                             max_rss_bytes: limits.max_rss_bytes,
                             rss_bytes: memory::rss_bytes(),
@@ -213,6 +205,11 @@ pub async fn run(
                             inflight_budget_bytes: limits.inflight_bytes,
                             sheds: sheds.load(Ordering::Relaxed),
                         }),
+                        ..stats.counted_in(Presence::of_this_process(
+                            presence::WorkerKind::Validator,
+                            &id,
+                            started_ms,
+                        ))
                     }
                 },
                 shutdown.clone(),

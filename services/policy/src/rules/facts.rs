@@ -58,6 +58,7 @@ pub(super) struct Spec {
     serves_cwd: bool,
     unpacks_into: HashSet<String>,
     unpack_flags: Vec<String>,
+    forwards_after_dashes: bool,
     tags: Vec<String>,
     abbrev: Vec<String>,
 }
@@ -75,6 +76,7 @@ impl From<&CommandSpec> for Spec {
             serves_cwd: c.serves_cwd,
             unpacks_into: c.unpacks_into.iter().cloned().collect(),
             unpack_flags: c.unpack_flags.clone(),
+            forwards_after_dashes: c.forwards_after_dashes,
             tags: c.tags.clone(),
             abbrev: c.abbrev.clone(),
         }
@@ -160,11 +162,18 @@ pub(super) fn read<'e>(
     let mut identity: Vec<&str> = Vec::new();
     let signs_with = IDENTITY_COMMANDS.contains(&e.name.as_str());
     let mut end_opts = false;
+    // Past a `--` whose words another program gets (see `forwards_after_dashes`).
+    let mut forwarded = false;
     let mut sub_depth = 1;
     let mut i = 0;
     let args = &e.args;
     while i < args.len() {
         let t = args[i].text.as_str();
+        if forwarded {
+            values.push(t);
+            i += 1;
+            continue;
+        }
         let numeric = t.len() > 1
             && t.get(1..)
                 .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()));
@@ -209,7 +218,11 @@ pub(super) fn read<'e>(
             continue;
         }
         if t == "--" {
-            end_opts = true;
+            if spec.as_ref().is_some_and(|s| s.forwards_after_dashes) {
+                forwarded = true;
+            } else {
+                end_opts = true;
+            }
             i += 1;
             continue;
         }

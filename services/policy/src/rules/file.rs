@@ -76,6 +76,10 @@ pub struct CommandSpec {
     /// -x`); empty: it always unpacks.
     #[serde(default)]
     pub unpack_flags: Vec<String>,
+    /// Words after `--` are handed to another program (`gh repo clone R DIR -- --depth
+    /// 1` passes them to git): read as option values, never as its operands.
+    #[serde(default)]
+    pub forwards_after_dashes: bool,
     /// Long options the command also accepts by any unambiguous prefix (git's
     /// parse-options: `--force-w` is `--force-with-lease`, `--har` is `--hard`).
     #[serde(default)]

@@ -454,12 +454,42 @@ fn port_free(port: u16) -> anyhow::Result<()> {
     }
     match std::net::TcpListener::bind(("127.0.0.1", port)) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
-            "port {port} is already in use (another lighthouse up or nats-server?): \
-             stop it, pass --port 0 for any free port, or set nats.url to use that server"
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let holder = port_holder(Path::new("/proc"), port)
+                .map(|(pid, name)| format!("{name} (pid {pid})"))
+                .unwrap_or_else(|| "another lighthouse up or nats-server?".to_owned());
+            anyhow::bail!(
+                "port {port} is already in use ({holder}): stop it, pass --port 0 for any \
+                 free port, or set nats.url to use that server"
+            )
+        }
         Err(e) => Err(anyhow::anyhow!("checking port {port}: {e}")),
     }
+}
+
+/// The process listening on TCP `port` (pid and name), from `proc`'s socket tables and
+/// open files; `None` when it is not ours to see (another user's, another namespace).
+fn port_holder(proc: &Path, port: u16) -> Option<(u32, String)> {
+    let inode = ["net/tcp", "net/tcp6"].iter().find_map(|table| {
+        let text = std::fs::read_to_string(proc.join(table)).ok()?;
+        text.lines().skip(1).find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = f.get(1)?.rsplit(':').next()?;
+            // State 0A: listening.
+            (u16::from_str_radix(local_port, 16).ok()? == port && f.get(3)? == &"0A")
+                .then(|| f.get(9).map(|i| format!("socket:[{i}]")))?
+        })
+    })?;
+    std::fs::read_dir(proc).ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == inode.as_str()))
+            .then(|| {
+                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                (pid, comm.trim().to_owned())
+            })
+    })
 }
 
 /// Where `up` records the services it supervises (read by `lighthouse status`).
@@ -496,5 +526,24 @@ fn ignore_runtime_dirs(data_dir: &Path, tools_dir: &Path) {
         if dir.is_dir() {
             let _ = std::fs::write(dir.join(".gitignore"), "*\n");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holder_of_a_port_is_named() {
+        // This test's own listener: found with its pid; a port nobody listens on is not.
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (pid, name) = port_holder(Path::new("/proc"), port).expect("our listener");
+        assert_eq!(pid, std::process::id());
+        assert!(!name.is_empty());
+        let err = port_free(port).unwrap_err().to_string();
+        assert!(err.contains(&format!("(pid {pid})")), "{err}");
+        drop(listener);
+        assert_eq!(port_holder(Path::new("/proc"), port), None);
     }
 }

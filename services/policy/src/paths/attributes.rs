@@ -137,9 +137,16 @@ fn is_env_variant(base: &str) -> bool {
         && !is_env_template(base)
 }
 
-/// A template of an env file: names the variables, holds no values.
+/// A template of an env file: names the variables, holds no values. So does its backup
+/// copy (`.env.example.bak`), where `.env.bak` stays a secret.
 fn is_env_template(base: &str) -> bool {
-    let stem = base.trim_start_matches('.');
+    let mut stem = base.trim_start_matches('.').trim_end_matches('~');
+    while let Some(s) = [".bak", ".orig", ".old", ".backup", ".save", ".swp"]
+        .iter()
+        .find_map(|b| stem.strip_suffix(b))
+    {
+        stem = s;
+    }
     [
         "example", "sample", "template", "dist", "defaults", "tmpl", "tpl",
     ]

@@ -351,7 +351,13 @@ mod tests {
         ] {
             assert!(cls(p).contains(&"secret"), "{p}");
         }
-        for p in [".env-example", ".env_sample", "pom.xml", "settings.xml"] {
+        for p in [
+            ".env-example",
+            ".env_sample",
+            ".env.example.bak",
+            "pom.xml",
+            "settings.xml",
+        ] {
             assert!(!cls(p).contains(&"secret"), "{p}");
         }
         for p in [
@@ -419,6 +425,8 @@ mod tests {
         assert!(cls("~/.ssh/id_rsa").contains(&"secret"));
         assert!(!cls("~/.ssh/id_rsa.pub").contains(&"secret"));
         assert!(cls(".env").contains(&"secret"));
+        assert!(cls(".env.bak").contains(&"secret"));
+        assert!(cls(".env.local.orig").contains(&"secret"));
         assert!(!cls(".env.example").contains(&"secret"));
         assert!(cls("~/.aws/credentials").contains(&"secret"));
         assert!(cls("~/.bashrc").contains(&"persistence"));

@@ -4,7 +4,7 @@
 //! ([`super::patterns`]) and the readers of literals and arguments.
 
 use super::args::{
-    HOLE, call_args, literals, looks_like_path, octal_mode, path_join, template_holes,
+    HOLE, call_args, literals, looks_like_path, octal_mode, path_join, split_args, template_holes,
     unfollowed_write,
 };
 use super::normalize::normalize_calls;
@@ -127,10 +127,16 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
             fx.tags.push("download_exec".to_owned());
             continue;
         }
+        // The command comes first, after Ruby's environment hash (`system({"A" => "1"},
+        // cmd)`); options may follow it (`execSync(cmd, {stdio: 'inherit'})`).
+        let first = split_args(args)
+            .into_iter()
+            .find(|a| !a.trim_start().starts_with('{'))
+            .unwrap_or("");
         let lits = literals(args);
         // `cmd = "rm -rf /"; system(cmd)`: a variable assigned a literal earlier.
-        let var = args.trim().trim_start_matches('$');
-        if lits.is_empty()
+        let var = first.trim().trim_start_matches('$');
+        if literals(first).is_empty()
             && let Some(v) = assigned.get(var)
         {
             fx.shell.push(v.clone());
@@ -164,6 +170,14 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
         let plain_argv = direct && !args.contains("shell=True") && !lits[0].contains(' ');
         if (listy && (direct || lits.len() > 1)) || plain_argv {
             fx.commands.push(lits);
+            // `exec('rm -rf ~', callback)`, `os.popen('rm -rf ~', 'r')`, `system("…",
+            // chdir: "/tmp")`: a first argument that is a whole command line is run by a
+            // shell, whatever literals follow it.
+            if let [line] = literals(first).as_slice()
+                && line.contains(char::is_whitespace)
+            {
+                fx.shell.push(line.clone());
+            }
         } else {
             fx.shell.push(lits.join(" "));
         }

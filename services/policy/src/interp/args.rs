@@ -103,6 +103,35 @@ pub(super) fn call_args(code: &str, open: usize) -> &str {
     code.get(start..limit).unwrap_or("")
 }
 
+/// A call's arguments, split at the commas outside quotes and brackets.
+pub(super) fn split_args(args: &str) -> Vec<&str> {
+    let bytes = args.as_bytes();
+    let (mut depth, mut quote, mut start) = (0usize, None, 0);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' | b'`' => quote = Some(b),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b',' if depth == 0 => {
+                    out.push(&args[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    out.push(&args[start..]);
+    out
+}
+
 /// String literals in order, with simple escapes undone; f-string/template holes become
 /// [`DYN`].
 pub(super) fn literals(text: &str) -> Vec<String> {
@@ -180,4 +209,41 @@ pub(super) fn looks_like_path(s: &str) -> bool {
             || s.contains(".zshrc")
             || s.contains(".claude")
             || s.contains(".lighthouse"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_args;
+    use crate::interp::{Lang, analyze};
+
+    #[test]
+    fn a_command_line_first_is_run_whatever_follows_it() {
+        assert_eq!(
+            split_args("'a, b', {x: [1, 2]}, f(c, d)"),
+            ["'a, b'", " {x: [1, 2]}", " f(c, d)"]
+        );
+        for (lang, code) in [
+            (
+                Lang::Node,
+                "require('child_process').execSync('rm -rf ~', {shell: '/bin/bash'})",
+            ),
+            (
+                Lang::Node,
+                "require('child_process').exec('rm -rf ~', (e) => console.log('done'))",
+            ),
+            (Lang::Python, "import os; os.popen('rm -rf ~', 'r')"),
+            (Lang::Ruby, "system('rm -rf ~', chdir: '/tmp')"),
+            (Lang::Ruby, "system({'A' => '1'}, 'rm -rf ~')"),
+            (
+                Lang::Node,
+                "const c = 'rm -rf ~'; require('child_process').execSync(c, {stdio: 'inherit'})",
+            ),
+        ] {
+            let fx = analyze(lang, code);
+            assert!(fx.shell.iter().any(|s| s == "rm -rf ~"), "{code}: {fx:?}");
+        }
+        // A program and its arguments stay an argument vector.
+        let fx = analyze(Lang::Node, "require('child_process').spawn('ls', ['-la'])");
+        assert!(fx.shell.is_empty(), "{fx:?}");
+    }
 }

@@ -78,7 +78,7 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
     };
     let value_flags: &[char] = match lang {
         Lang::Python => &['W', 'X', 'm'],
-        Lang::Perl => &['I', 'M', 'x'],
+        Lang::Perl => &['I', 'M', 'm', 'x'],
         Lang::Ruby => &['I', 'r'],
         Lang::Node => &['r'],
         Lang::Php => &['d', 'c', 'z'],
@@ -89,6 +89,9 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
         Lang::Go => &['C', 'o', 'p'],
     };
     let mut codes: Vec<Word> = Vec::new();
+    // `perl -MLWP::Simple -e 'eval get(…)'`, `ruby -ropen-uri -e …`: modules loaded by a
+    // flag are part of the program, as if it began with `use`/`require`.
+    let mut modules: Vec<String> = Vec::new();
     let mut i = 0;
     // `deno eval CODE`, `bun run x`.
     if lang == Lang::Node && rest.first().is_some_and(|w| w.text == "eval") {
@@ -140,13 +143,26 @@ pub fn code_arg(lang: Lang, rest: &[Word]) -> (Option<Word>, bool) {
             }
             if value_flags.contains(&ch) {
                 consumed_next = after.is_empty();
+                let value = if consumed_next {
+                    rest.get(i + 1).map_or("", |w| w.text.as_str())
+                } else {
+                    after
+                };
+                match (lang, ch) {
+                    (Lang::Perl, 'M' | 'm') => modules.push(format!("use {value};")),
+                    (Lang::Ruby, 'r') => modules.push(format!("require '{value}'")),
+                    _ => {}
+                }
                 break;
             }
         }
         i += if consumed_next { 2 } else { 1 };
     }
     if !codes.is_empty() {
-        let mut w = Word::default();
+        let mut w = Word {
+            text: modules.join("\n"),
+            ..Word::default()
+        };
         for c in codes {
             if !w.text.is_empty() {
                 w.text.push('\n');
@@ -200,4 +216,28 @@ pub struct Effects {
 #[allow(clippy::expect_used)]
 pub(crate) fn static_regex(pattern: &str) -> TwinRegex {
     TwinRegex::from_full(Regex::new(pattern).expect("a literal pattern compiles"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_loaded_by_flag_are_part_of_the_program() {
+        let words = |args: &[&str]| args.iter().map(|a| Word::lit(*a)).collect::<Vec<_>>();
+        let (code, _) = code_arg(Lang::Perl, &words(&["-MLWP::Simple", "-e", "eval get($u)"]));
+        assert_eq!(
+            code.map(|w| w.text),
+            Some("use LWP::Simple;\neval get($u)".into())
+        );
+        let (code, _) = code_arg(Lang::Perl, &words(&["-M", "POSIX", "-le", "print 1"]));
+        assert_eq!(code.map(|w| w.text), Some("use POSIX;\nprint 1".into()));
+        let (code, _) = code_arg(Lang::Ruby, &words(&["-ropen-uri", "-e", "puts 1"]));
+        assert_eq!(
+            code.map(|w| w.text),
+            Some("require 'open-uri'\nputs 1".into())
+        );
+        let (code, _) = code_arg(Lang::Python, &words(&["-W", "ignore", "-c", "print(1)"]));
+        assert_eq!(code.map(|w| w.text), Some("print(1)".into()));
+    }
 }

@@ -256,6 +256,40 @@ pub fn code_command(tool: &str, input: &Value) -> Option<String> {
     Some(format!("{run} {}", quote(code)))
 }
 
+/// What an MCP file tool that deletes or moves (`delete_directory {"path": "~"}`,
+/// `move_file {"source": …, "destination": …}`) amounts to in the shell: `rm -r -f` of
+/// each path it names, `mv` from its source to its destination. `path` writes a tool's
+/// path as the rules read it.
+pub fn file_equivalents(tool: &str, input: &Value, path: &dyn Fn(&str) -> String) -> Vec<String> {
+    let verb = tool.rsplit("__").next().unwrap_or("").to_ascii_lowercase();
+    let arg = |k: &str| {
+        input
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|p| quote(&path(p)))
+    };
+    if ["delete", "remove"].iter().any(|v| verb.contains(v)) {
+        [
+            "path",
+            "file_path",
+            "filePath",
+            "directory",
+            "dir",
+            "target",
+        ]
+        .iter()
+        .filter_map(|k| arg(k))
+        .map(|p| format!("rm -r -f -- {p}"))
+        .collect()
+    } else if ["move", "rename"].iter().any(|v| verb.contains(v))
+        && let (Some(from), Some(to)) = (arg("source"), arg("destination"))
+    {
+        vec![format!("mv -- {from} {to}")]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The verb of an MCP tool named `<tool>_<verb>` or `<tool>-<verb>` (`git_push`,
 /// `kubectl-delete`): letters, digits, `_` and `-` only.
 fn verb_after<'a>(tool: &'a str, command: &str) -> Option<&'a str> {
@@ -328,6 +362,22 @@ mod tests {
         assert_eq!(code_command("mcp__ide__getDiagnostics", &code), None);
         let r = json!({"code": "x", "language": "r"});
         assert_eq!(code_command("mcp__ide__executeCode", &r), None);
+    }
+
+    #[test]
+    fn file_tools_that_delete_or_move_become_rm_and_mv() {
+        let same = |p: &str| p.to_owned();
+        let del = json!({"path": "/home/u", "owner": "x"});
+        assert_eq!(
+            file_equivalents("mcp__fs__delete_directory", &del, &same),
+            ["rm -r -f -- '/home/u'"]
+        );
+        let mv = json!({"source": "/p", "destination": "/dev/null"});
+        assert_eq!(
+            file_equivalents("mcp__filesystem__move_file", &mv, &same),
+            ["mv -- '/p' '/dev/null'"]
+        );
+        assert!(file_equivalents("mcp__filesystem__read_file", &del, &same).is_empty());
     }
 
     #[test]

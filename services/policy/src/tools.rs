@@ -417,6 +417,23 @@ impl Policy {
                 format!("writes code into a start-up file that {why}"),
             ));
         }
+        // An MCP tool that deletes or moves files does what `rm -rf`/`mv` would: a wipe
+        // it amounts to is denied as the shell's is.
+        if tool.starts_with("mcp__") {
+            for cmd in mcp::file_equivalents(tool, input, &tool_path) {
+                let ev = self.bash(&cmd, base, false).evaluation;
+                if ev.verdict == Verdict::Deny {
+                    findings.push(Finding {
+                        verdict: ev.verdict,
+                        risk: ev.risk,
+                        rule_id: ev.rule_id.unwrap_or_default(),
+                        reason: format!("{} (as `{cmd}`)", ev.reason),
+                        alternative: None,
+                    });
+                    break;
+                }
+            }
+        }
         // A subagent asked to run a command: judged as if the agent ran it itself.
         if tool == "Task" && !findings.iter().any(|f| f.verdict == Verdict::Deny) {
             findings.extend(self.prompt_commands(&content, base));

@@ -29,6 +29,7 @@ fn command() -> Command {
         tool_use_id: Some("toolu_01".into()),
         agent_kind: AgentKind::ClaudeCode,
         permission_mode: Some("default".into()),
+        git_branch: None,
     }
 }
 

@@ -51,6 +51,7 @@ fn command(id: &str, shell: &str) -> LhCommand {
         tool_use_id: Some(id.into()),
         agent_kind: AgentKind::ClaudeCode,
         permission_mode: None,
+        git_branch: None,
     }
 }
 

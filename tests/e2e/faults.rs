@@ -27,6 +27,7 @@ pub(crate) fn command(id: &str, agent: &str, shell: &str) -> LhCommand {
         tool_use_id: Some(id.into()),
         agent_kind: AgentKind::ClaudeCode,
         permission_mode: None,
+        git_branch: None,
     }
 }
 

@@ -117,6 +117,7 @@ fn entry(id: &str, tool_input: serde_json::Value) -> (LhCommand, Decision) {
         tool_use_id: Some(id.into()),
         agent_kind: AgentKind::ClaudeCode,
         permission_mode: None,
+        git_branch: None,
     };
     let decision = Decision {
         env: Envelope::new(id, now_us(), "demo-project", "claude-code", id),

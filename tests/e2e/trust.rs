@@ -500,6 +500,43 @@ async fn signalling_the_guard_by_pid_is_denied_and_recorded() {
     }
 }
 
+/// Only the agent's machine knows which branch is checked out: the hook sends it with a
+/// shell call that may push, so a bare `git push --force` on main is denied (D5) and a
+/// bare `git push` there escalated (E3), by the pipeline and by the hook alone alike;
+/// on a feature branch the same calls escalate and pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_push_is_judged_on_the_branch_checked_out() {
+    let up = Up::start(&[], "").await;
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    let alone = tempfile::tempdir().unwrap();
+    let hook_alone =
+        |payload: &Value| run_hook(lighthouse(alone.path(), "nats://127.0.0.1:1"), payload).0;
+    let mut n = 0;
+    let mut expect = |command: &str, verdict: &str| {
+        n += 1;
+        let payload = bash_in(command, &format!("toolu_branch_{n}"), repo.path());
+        let answer = up.hook(&payload);
+        assert_eq!(permission(&answer), verdict, "{command}: {answer}");
+        assert!(!reason(&answer).contains("decided locally"), "{answer}");
+        let answer = hook_alone(&payload);
+        assert_eq!(permission(&answer), verdict, "alone, {command}: {answer}");
+    };
+    expect("git push --force", "deny");
+    expect("git push", "ask");
+    git(&["checkout", "-q", "-b", "feature/x"]);
+    expect("git push --force", "ask");
+    expect("git push", "allow");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_loosening_pack_counts_only_with_an_admin_signature() {
     let keys = tempfile::tempdir().unwrap();

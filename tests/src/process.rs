@@ -122,6 +122,7 @@ pub fn bash_command(prefix: &str, i: usize, shell: &str) -> lighthouse_schemas::
         tool_use_id: Some(id),
         agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
         permission_mode: None,
+        git_branch: None,
     }
 }
 

@@ -32,15 +32,24 @@ pub struct Command {
     /// The agent's permission mode (`default`, `plan`, `acceptEdits`, `bypassPermissions`).
     #[serde(default)]
     pub permission_mode: Option<String>,
+    /// The git branch checked out where the agent works, as the hook read it on the
+    /// agent's machine (validators cannot): a push that names no branch pushes it.
+    /// Absent when unknown, and then left out of the encoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_branch: Option<String>,
 }
 
 impl Command {
-    /// A digest of what the policy decides on (tool, input, working directory): the
-    /// same command id with another payload has another digest.
+    /// A digest of what the policy decides on (tool, input, working directory, and the
+    /// branch when known): the same command id with another payload has another digest.
     pub fn payload_digest(&self) -> String {
         use sha2::{Digest, Sha256};
-        let canonical =
-            serde_json::to_vec(&(&self.tool_name, &self.tool_input, &self.cwd)).unwrap_or_default();
+        let (tool, input, cwd) = (&self.tool_name, &self.tool_input, &self.cwd);
+        let canonical = match &self.git_branch {
+            None => serde_json::to_vec(&(tool, input, cwd)),
+            Some(branch) => serde_json::to_vec(&(tool, input, cwd, branch)),
+        }
+        .unwrap_or_default();
         hex::encode(&Sha256::digest(&canonical)[..16])
     }
 
@@ -102,6 +111,7 @@ mod tests {
             tool_use_id: None,
             agent_kind: AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         }
     }
 

@@ -574,6 +574,7 @@ mod tests {
             tool_use_id: None,
             agent_kind: AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         };
         Escalation {
             env: Envelope::new("c.security", 2_000, "p", "a", "c"),

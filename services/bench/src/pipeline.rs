@@ -646,6 +646,7 @@ fn bench_command(id: &str, n: usize) -> Command {
         tool_use_id: Some(id.into()),
         agent_kind: AgentKind::ClaudeCode,
         permission_mode: None,
+        git_branch: None,
     }
 }
 

@@ -283,6 +283,7 @@ fn soak_command(id: &str, n: u64) -> Command {
         tool_use_id: Some(id.into()),
         agent_kind: AgentKind::ClaudeCode,
         permission_mode: None,
+        git_branch: None,
     }
 }
 

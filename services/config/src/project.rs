@@ -43,6 +43,33 @@ pub fn root(dir: &Path) -> PathBuf {
         .to_path_buf()
 }
 
+/// The branch checked out in the git repository `dir` lies in (`main`), from its `HEAD`
+/// (through a worktree's or submodule's `.git` file); `None` outside a repository, on a
+/// detached HEAD, or when it cannot be read. Plain files only (the agent can put a FIFO
+/// there), each read bounded.
+pub fn git_branch(dir: &Path) -> Option<String> {
+    let dir = canonical(dir);
+    let top = dir
+        .ancestors()
+        .take(MAX_DEPTH)
+        .find(|d| d.join(".git").exists())?;
+    let dot_git = top.join(".git");
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        let link = lighthouse_nats::regular::read_to_string(&dot_git).ok()?;
+        top.join(link.lines().next()?.strip_prefix("gitdir:")?.trim())
+    };
+    let head = lighthouse_nats::regular::read_to_string(&git_dir.join("HEAD")).ok()?;
+    let name = head
+        .lines()
+        .next()?
+        .strip_prefix("ref:")?
+        .trim()
+        .strip_prefix("refs/heads/")?;
+    (!name.is_empty() && name.len() <= 255).then(|| name.to_owned())
+}
+
 /// The name of the project rooted at `root`: `configured` when set, else the root's
 /// directory name (`root` for `/`).
 pub fn name(root: &Path, configured: Option<&str>) -> String {
@@ -105,5 +132,49 @@ mod tests {
             real.join("gone/file.rs")
         );
         assert_eq!(canonical(&link), real);
+    }
+
+    #[test]
+    fn the_branch_is_read_from_head_as_git_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .map(|o| o.status.success());
+            assert!(matches!(ok, Ok(true)), "git {args:?}");
+        };
+        git(&["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        assert_eq!(git_branch(&dir.path().join("src")).as_deref(), Some("main"));
+        git(&[
+            "-c",
+            "user.email=a@b",
+            "-c",
+            "user.name=a",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ]);
+        git(&["checkout", "-q", "-b", "feature/x"]);
+        assert_eq!(git_branch(dir.path()).as_deref(), Some("feature/x"));
+        // A worktree's `.git` is a file naming its own HEAD.
+        let wt = dir.path().join("wt");
+        git(&[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "release/1",
+            wt.to_str().unwrap(),
+        ]);
+        assert_eq!(git_branch(&wt).as_deref(), Some("release/1"));
+        git(&["checkout", "-q", "--detach"]);
+        assert_eq!(git_branch(dir.path()), None);
+        let outside = tempfile::tempdir().unwrap();
+        assert_eq!(git_branch(outside.path()), None);
     }
 }

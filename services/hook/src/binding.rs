@@ -71,6 +71,7 @@ pub(crate) mod tests {
             tool_use_id: Some("c1".into()),
             agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         }
     }
 

@@ -68,7 +68,17 @@ pub fn build_command(
         tool_use_id: call.tool_use_id.clone(),
         agent_kind: client.agent_kind(),
         permission_mode: call.permission_mode.clone(),
+        git_branch: pushed_branch(call),
     }
+}
+
+/// The branch checked out where a shell call that may push runs: only this machine can
+/// read it, and `git push` with no branch named pushes it. Read only for a command that
+/// says `push` (the hot path skips the lookup).
+fn pushed_branch(call: &Call) -> Option<String> {
+    let command = call.tool_input.get("command")?.as_str()?;
+    (call.tool_name == "Bash" && command.contains("push"))
+        .then(|| lighthouse_config::project::git_branch(Path::new(&call.cwd)))?
 }
 
 /// A decision's reason as the agent reads it.

@@ -318,6 +318,7 @@ mod tests {
                 tool_use_id: Some("c1".into()),
                 agent_kind: lighthouse_schemas::AgentKind::ClaudeCode,
                 permission_mode: None,
+                git_branch: None,
             },
             fast_ms: 100,
             experts_ms: 200,

@@ -325,6 +325,7 @@ mod tests {
             tool_use_id: Some(id.into()),
             agent_kind: AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         }
     }
 

@@ -302,6 +302,7 @@ pub async fn grant(settings: &Settings, args: Grant) -> anyhow::Result<Exception
         tool_input: &c.tool_input,
         cwd: &c.cwd,
         home: home.as_deref(),
+        branch: c.git_branch.as_deref(),
     };
     // Judged as the validators would judge it now: the pushed packs included.
     let book = lighthouse_validator::book::load(
@@ -545,6 +546,7 @@ mod tests {
             tool_use_id: None,
             agent_kind: AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         };
         Escalation {
             env: Envelope::new("c1.security", 2, "web", "claude", "c1"),

@@ -31,6 +31,7 @@ fn once(name: &str) -> [f64; 4] {
         tool_input: &input,
         cwd: "/root/p",
         home: Some("/root"),
+        branch: None,
     };
     let us = |t: Instant| t.elapsed().as_secs_f64() * 1e6;
     let t = Instant::now();

@@ -47,6 +47,7 @@ fn main() {
                     Base {
                         cwd: CWD,
                         home: Some(HOME),
+                        branch: None,
                     },
                 );
                 let e = a.evaluation;
@@ -227,6 +228,7 @@ fn profile(cmd: &str) {
             Base {
                 cwd: CWD,
                 home: Some(HOME),
+                branch: None,
             },
         ));
     }

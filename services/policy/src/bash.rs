@@ -69,7 +69,7 @@ impl Policy {
         // Rule ids matched anywhere in the chain, for chain rules.
         let mut seen: Vec<&str> = Vec::new();
         // What earlier git commands in the line tell about later ones.
-        let mut flow = GitFlow::default();
+        let mut flow = GitFlow::on(base.branch);
         // A production environment file loaded earlier in the line (`source
         // .env.production && psql "$DATABASE_URL" …`): later unresolved variables come
         // from it, so the commands they name target production (D6).

@@ -122,6 +122,7 @@ fn key(policy: &Policy, call: &Call<'_>) -> String {
         call.tool_name,
         call.cwd,
         call.home.unwrap_or("\u{0}none"),
+        call.branch.unwrap_or("\u{0}none"),
         &input,
     ] {
         k.push_str(part);
@@ -144,6 +145,7 @@ mod tests {
             tool_input: &input,
             cwd: "/home/u/p",
             home: Some("/home/u"),
+            branch: None,
         };
         assert!(!cp.evaluate(&call).from_cache);
         assert!(cp.evaluate(&call).from_cache);
@@ -172,6 +174,7 @@ mod tests {
                 tool_input: &input,
                 cwd: "/home/u/p",
                 home: Some("/home/u"),
+                branch: None,
             };
             cp.evaluate(&call);
         }

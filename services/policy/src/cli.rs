@@ -135,6 +135,8 @@ pub fn call_of<'a>(payload: &'a HookPayload, home: Option<&'a str>, null: &'a Va
         // A missing cwd is handled by the policy (a stand-in project directory).
         cwd: payload.cwd.as_deref().unwrap_or(""),
         home,
+        // A payload says nothing of the repository's state; the hook's commands do.
+        branch: None,
     }
 }
 

@@ -24,6 +24,11 @@ pub fn fingerprint(call: &Call<'_>) -> Option<String> {
     let mut h = Keyed(Sha256::new());
     h.part(call.tool_name);
     h.part(call.cwd);
+    // Where the branch is known it is part of what was decided (`git push` on main).
+    if let Some(branch) = call.branch {
+        h.part("\u{0}branch");
+        h.part(branch);
+    }
     let command = call.tool_input.get("command").and_then(Value::as_str);
     let shell_like = call.tool_name == "Bash"
         || (call.tool_name.starts_with("mcp__")
@@ -134,6 +139,7 @@ mod tests {
             tool_input: &input,
             cwd,
             home: Some("/home/u"),
+            branch: None,
         })
     }
 

@@ -17,7 +17,8 @@ fn is_one_value(w: &str) -> bool {
 /// push -f origin HEAD`, `git add -A && git reset --hard`).
 #[derive(Debug, Default)]
 pub(crate) struct GitFlow {
-    /// The branch a `git checkout X` / `git switch X` earlier in the line moved to.
+    /// The branch checked out: where the line runs, or where a `git checkout X` / `git
+    /// switch X` earlier in the line moved to.
     branch: Option<String>,
     /// A substitution printed the current branch (`$(git branch --show-current)`): a
     /// push's run-time refspec is that branch.
@@ -35,6 +36,14 @@ pub(crate) struct GitFlow {
 }
 
 impl GitFlow {
+    /// A line run where `branch` is checked out (when known).
+    pub(crate) fn on(branch: Option<&str>) -> GitFlow {
+        GitFlow {
+            branch: branch.map(str::to_owned),
+            ..GitFlow::default()
+        }
+    }
+
     /// Whether it changes how a command other than git reads.
     pub(crate) fn affects_others(&self) -> bool {
         self.untracked_listed || self.tracked_listed

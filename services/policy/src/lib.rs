@@ -95,6 +95,9 @@ pub struct Call<'a> {
     pub cwd: &'a str,
     /// The user's home directory, when known (`~` and `$HOME` resolve to it).
     pub home: Option<&'a str>,
+    /// The git branch checked out in `cwd`, when known (the hook reads it on the
+    /// agent's machine): `git push` with no branch named pushes it.
+    pub branch: Option<&'a str>,
 }
 
 /// The policy's answer, with enough to explain it.
@@ -295,6 +298,7 @@ impl Policy {
                 tool_input: input,
                 cwd: "/p",
                 home: Some("/h"),
+                branch: None,
             });
         }
         for line in warmup::INTERPRETER_LINES {
@@ -303,6 +307,7 @@ impl Policy {
                 Base {
                     cwd: "/p",
                     home: Some("/h"),
+                    branch: None,
                 },
             );
         }
@@ -316,6 +321,7 @@ impl Policy {
             Base {
                 cwd: "/p",
                 home: Some("/h"),
+                branch: None,
             },
         );
         failed
@@ -366,6 +372,7 @@ impl Policy {
         let base = Base {
             cwd,
             home: call.home.or_else(|| home_from_cwd(call.cwd)),
+            branch: call.branch,
         };
         // Codex's patches: each file they change is judged as a file tool's change.
         let patched = patch::text(call.tool_name, call.tool_input)

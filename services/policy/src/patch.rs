@@ -204,6 +204,7 @@ impl Policy {
                 tool_input: &input,
                 cwd: base.cwd,
                 home: base.home,
+                branch: base.branch,
             };
             self.analyze_tool(&call, base)
         };
@@ -250,6 +251,7 @@ impl Policy {
                     tool_input: &input,
                     cwd: base.cwd,
                     home: base.home,
+                    branch: base.branch,
                 };
                 self.analyze_tool(&call, base).evaluation
             })

@@ -12,6 +12,7 @@ fn verdict(cmd: &str) -> Verdict {
             tool_input: &input,
             cwd: "/home/dev/project",
             home: Some("/home/dev"),
+            branch: None,
         })
         .verdict
 }
@@ -89,6 +90,7 @@ fn garbage_bytes_do_not_panic() {
             lighthouse_policy::paths::Base {
                 cwd: "é",
                 home: None,
+                branch: None,
             },
         );
         for tool in ["Write", "Read", "Glob", "WebFetch"] {
@@ -98,6 +100,7 @@ fn garbage_bytes_do_not_panic() {
                 tool_input: &input,
                 cwd: "é/relative",
                 home: Some("ü"),
+                branch: None,
             });
         }
     }

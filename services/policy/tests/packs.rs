@@ -13,6 +13,7 @@ fn eval_tool(p: &Policy, tool: &str, input: Value) -> (Verdict, String) {
         tool_input: &input,
         cwd: CWD,
         home: Some(HOME),
+        branch: None,
     });
     (e.verdict, e.rule_id.unwrap_or_default())
 }
@@ -438,6 +439,7 @@ fn repeated_commands_are_judged_alike_in_context() {
     let p = Policy::builtin();
     let base = Base {
         cwd: "/home/dev/project",
+        branch: None,
         home: Some("/home/dev"),
     };
     let matched = |cmd: &str| -> Vec<Vec<String>> {
@@ -474,6 +476,7 @@ fn a_reason_reads_the_same_however_a_map_orders_the_shell_variables() {
             tool_input: &input,
             cwd: CWD,
             home: Some(HOME),
+            branch: None,
         });
         format!("{:?} {:?} {}", e.verdict, e.rule_id, e.reason)
     };
@@ -885,4 +888,40 @@ fn secrets_sent_by_forge_apis_and_upload_tools() {
             "secret.access",
         ),
     ]);
+}
+
+#[test]
+fn a_push_naming_no_branch_pushes_the_one_checked_out() {
+    let p = Policy::builtin();
+    let on = |branch: Option<&str>, cmd: &str| {
+        p.evaluate(&Call {
+            tool_name: "Bash",
+            tool_input: &json!({ "command": cmd }),
+            cwd: CWD,
+            home: Some(HOME),
+            branch,
+        })
+        .verdict
+    };
+    for (cmd, on_main, on_feature) in [
+        ("git push", Escalate, Allow),
+        ("git push origin", Escalate, Allow),
+        ("git push -u origin HEAD", Escalate, Allow),
+        ("git push --force", Deny, Escalate),
+        ("git push -f origin HEAD", Deny, Escalate),
+        ("git push --force-with-lease", Deny, Escalate),
+        // The line moves first: what it checks out is pushed.
+        (
+            "git checkout -b fix/x && git push -u origin HEAD",
+            Allow,
+            Allow,
+        ),
+        ("git push origin feature/y", Allow, Allow),
+    ] {
+        assert_eq!(on(Some("main"), cmd), on_main, "{cmd} on main");
+        assert_eq!(on(Some("feature/x"), cmd), on_feature, "{cmd} on feature/x");
+    }
+    // Unknown (a payload judged elsewhere): as before, the push names no branch.
+    assert_eq!(on(None, "git push"), Allow);
+    assert_eq!(on(Some("release/2.1"), "git push --force"), Deny);
 }

@@ -12,6 +12,7 @@ fn eval_tool(p: &Policy, tool: &str, input: Value) -> Verdict {
         tool_input: &input,
         cwd: "/home/dev/project",
         home: Some("/home/dev"),
+        branch: None,
     })
     .verdict
 }
@@ -130,6 +131,7 @@ fn a_tool_default_stands_beside_the_command_an_mcp_tool_becomes() {
         tool_input: &calls[0].1,
         cwd: "/home/dev/project",
         home: Some("/home/dev"),
+        branch: None,
     });
     assert_eq!(
         (e.verdict, e.reason.as_str()),

@@ -361,6 +361,7 @@ args_any = ["^apply$"]
                 tool_input: &json!({ "command": command }),
                 cwd: "/work/p",
                 home: Some("/home/u"),
+                branch: None,
             })
             .evaluation
             .verdict

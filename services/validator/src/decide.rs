@@ -11,6 +11,7 @@ fn call<'a>(command: &'a Command, home: Option<&'a str>) -> Call<'a> {
         tool_input: &command.tool_input,
         cwd: &command.cwd,
         home: lighthouse_policy::home_from_cwd(&command.cwd).or(home),
+        branch: command.git_branch.as_deref(),
     }
 }
 
@@ -111,6 +112,7 @@ mod tests {
             tool_use_id: Some("toolu_1".to_owned()),
             agent_kind: AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         }
     }
 

@@ -195,6 +195,7 @@ mod tests {
             tool_use_id: None,
             agent_kind: AgentKind::ClaudeCode,
             permission_mode: None,
+            git_branch: None,
         }
     }
 

@@ -428,6 +428,7 @@ fn except(escalator: &Escalator, command: &Command, decision: &mut Decision) {
         tool_input: &command.tool_input,
         cwd: &command.cwd,
         home: None,
+        branch: command.git_branch.as_deref(),
     };
     let Some(print) = lighthouse_policy::fingerprint(&call) else {
         return;

@@ -25,11 +25,14 @@ use location::location;
 use normal::{normalize, under};
 use std::borrow::Cow;
 
-/// Where paths are resolved.
+/// Where a command runs: the directory paths resolve against, the home `~` stands for,
+/// and the git branch checked out there when the caller knows it (a push that names no
+/// branch pushes it).
 #[derive(Debug, Clone, Copy)]
 pub struct Base<'a> {
     pub cwd: &'a str,
     pub home: Option<&'a str>,
+    pub branch: Option<&'a str>,
 }
 
 /// Stands for the home directory when the caller does not know it.
@@ -56,6 +59,7 @@ pub fn classify(text: &str, base: Base<'_>) -> Classes {
             Base {
                 cwd: "/",
                 home: base.home,
+                branch: base.branch,
             },
         );
     }
@@ -288,6 +292,7 @@ mod tests {
             p,
             Base {
                 cwd: "/home/u/proj",
+                branch: None,
                 home: Some("/home/u"),
             },
         )
@@ -298,6 +303,7 @@ mod tests {
     fn directories_above_the_guards_own() {
         let base = Base {
             cwd: "/home/u/proj",
+            branch: None,
             home: Some("/home/u"),
         };
         for d in [

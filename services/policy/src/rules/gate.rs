@@ -126,6 +126,7 @@ mod tests {
         let rules = RuleSet::build(&crate::builtin::packs().unwrap()).unwrap();
         let base = Base {
             cwd: "/home/dev/project",
+            branch: None,
             home: Some("/home/dev"),
         };
         let env = Env {

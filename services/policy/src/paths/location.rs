@@ -103,6 +103,11 @@ fn location_of(path: &str, home: &str, cwd: &str, cwd_n: &str, contents: bool) -
         if matches!(top, "home" | "Users" | "mnt" | "media" | "Volumes") && depth >= 2 {
             return Classes::OUTSIDE;
         }
+        // An application's directory under /opt or /srv is its own, not the system's
+        // (deleting /opt/app/cache is outside the project: E4, not D1).
+        if matches!(top, "opt" | "srv") && depth >= 2 {
+            return Classes::OUTSIDE;
+        }
         if depth == 1 || contents && depth == 2 {
             return Classes::SYSTEM | Classes::SYSTEM_TOP;
         }

@@ -415,7 +415,11 @@ mod tests {
         assert_eq!(cls("/etc"), ["system", "system_top"]);
         assert_eq!(cls("/u*"), ["system", "system_top"]);
         assert_eq!(cls("/tmp/x"), ["temp"]);
-        assert_eq!(cls("/srv/data/x"), ["system"]);
+        assert_eq!(cls("/var/data/x"), ["system"]);
+        // An application's directory under /opt or /srv is outside, as /srv is system.
+        assert_eq!(cls("/srv/data/x"), ["outside"]);
+        assert_eq!(cls("/opt/app"), ["outside"]);
+        assert_eq!(cls("/srv"), ["system", "system_top"]);
         assert_eq!(cls("/dev/sda"), ["device"]);
         assert_eq!(cls("/dev/null"), ["dev_null"]);
         assert_eq!(cls("/home/other"), ["home"]);

@@ -456,20 +456,18 @@ async fn signalling_the_guard_by_pid_is_denied_and_recorded() {
     let up = Up::start(&[], "").await;
     let project = tempfile::tempdir().unwrap();
     let up_pid = up.child.id();
-    // Children are listed per thread that started them.
-    let children: String = std::fs::read_dir(format!("/proc/{up_pid}/task"))
+    // Its server: the nats-server whose parent is `up` (from each process's `stat`:
+    // `pid (comm) state ppid …`).
+    let server = std::fs::read_dir("/proc")
         .unwrap()
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let server = children
-        .split_whitespace()
-        .find(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "nats-server")
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+        .find_map(|stat| {
+            let (pid, rest) = stat.split_once(" (")?;
+            let (comm, rest) = rest.rsplit_once(") ")?;
+            let ppid = rest.split_whitespace().nth(1)?;
+            (comm == "nats-server" && ppid == up_pid.to_string()).then(|| pid.to_owned())
         })
-        .expect("up runs its nats-server as a child")
-        .to_owned();
+        .expect("up runs its nats-server as a child");
     for (command, id) in [
         (format!("kill -9 {up_pid}"), "toolu_kill_up"),
         (

@@ -522,6 +522,9 @@ async fn pre_tool_use(
     }
     match asked {
         Ok(Ok(decision)) => {
+            if let Some(local) = overruled(&decision, &command, &keys) {
+                return answer_for(&local);
+            }
             let mut answer = answer_for(&decision);
             if decision.verdict == Verdict::Escalate
                 && !client.can_ask()
@@ -628,6 +631,26 @@ fn file_being_changed(call: &Call) -> Option<std::path::PathBuf> {
 /// How long a hook that is already late may spend recording its local decision.
 const RECORD_BUDGET: Duration = Duration::from_millis(300);
 
+/// With no pipeline keys on record nothing proves the pipeline made `decision` (a
+/// server the agent started could have): it may tighten the local policy, never lift
+/// its deny. The local deny, when it overrules; `None` when `decision` stands.
+fn overruled(decision: &Decision, command: &Command, keys: &Keys) -> Option<Decision> {
+    if !keys.is_empty() || decision.verdict == Verdict::Deny {
+        return None;
+    }
+    let local = decide_locally(command);
+    (local.verdict == Verdict::Deny).then(|| {
+        tracing::warn!(cmd_id = %command.env.id, "unverifiable_decision_overruled");
+        Decision {
+            reason: format!(
+                "{} (the pipeline's {:?} cannot be verified: no pipeline keys on record)",
+                local.reason, decision.verdict
+            ),
+            ..local
+        }
+    })
+}
+
 /// The server is reachable but gave no decision in time (no validator, overload):
 /// decide locally and record that decision right away, so the audit log holds what
 /// the agent was told. If a validator's decision landed first, that one is the
@@ -657,7 +680,11 @@ async fn record_fallback(
     };
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         // A validator's decision that landed first, if the pipeline signed it; else ours.
-        Ok(Ok(Some(recorded))) if believable(&recorded, command, keys) => answer_for(&recorded),
+        Ok(Ok(Some(recorded))) if believable(&recorded, command, keys) => answer_for(
+            overruled(&recorded, command, keys)
+                .as_ref()
+                .unwrap_or(&recorded),
+        ),
         Ok(Ok::<_, crate::spool::RecordError>(_)) => answer_for(local),
         _ => answer_locally(spool, original, why),
     }

@@ -3,12 +3,16 @@
 //! know whose a number is (validators run elsewhere); the hook, on the agent's machine,
 //! can look the number up in `/proc`.
 //!
-//! Read from the command's text, not parsed: in a command that names a command able to
-//! stop or hijack a process (`kill`, `gdb`, …) every whole number is looked up, at most
-//! [`MAX_NUMBERS`] of them. It may look up more numbers than the command signals, never
-//! fewer for these forms, and it can only deny.
+//! In a command that names a command able to stop or hijack a process (`kill`, `gdb`,
+//! `os.kill` …; quotes and escapes removed first, as the shell removes them) every whole
+//! number is looked up, at most [`MAX_NUMBERS`]: decimal, hex and octal words, constant
+//! arithmetic (`$((4241+1))`), and the words the shell parser reads (variables set
+//! earlier in the line, nested shells). It may look up more numbers than the command
+//! signals, and it can only deny. A pid computed at run time (`kill $(pgrep …)`) is the
+//! policy's (`guard.kill_looked_up`).
 
 use lighthouse_policy::procpat::GUARD_PROCESSES;
+use lighthouse_policy::shell::Env;
 use serde_json::Value;
 use std::path::Path;
 
@@ -22,7 +26,7 @@ const MAX_NUMBERS: usize = 64;
 const PID_MAX: u32 = 4_194_304;
 
 /// The guard process a shell call signals by pid, as `name (pid N)`, if any.
-pub fn signalled(tool_name: &str, tool_input: &Value) -> Option<String> {
+pub fn signalled(tool_name: &str, tool_input: &Value, cwd: &str) -> Option<String> {
     if tool_name != "Bash" {
         return None;
     }
@@ -35,22 +39,81 @@ pub fn signalled(tool_name: &str, tool_input: &Value) -> Option<String> {
             .join(" "),
         _ => return None,
     };
-    signalled_in(&text, Path::new("/proc"))
+    signalled_in(&text, cwd, Path::new("/proc"))
 }
 
 /// [`signalled`] over `text`, looking pids up under `proc`.
-fn signalled_in(text: &str, proc: &Path) -> Option<String> {
-    let words = || text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+fn signalled_in(text: &str, cwd: &str, proc: &Path) -> Option<String> {
+    // Quotes and escapes split nothing for the shell (`k''ill 15''034`, `15\034`).
+    let plain: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
+    let words = || plain.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
     if !words().any(|w| SIGNALLERS.contains(&w.trim_start_matches('-'))) {
         return None;
     }
-    words()
-        .map(|w| w.trim_start_matches('-'))
-        .filter(|w| !w.is_empty() && w.len() <= 7 && w.bytes().all(|b| b.is_ascii_digit()))
-        .filter_map(|w| w.parse::<u32>().ok())
+    let mut pids: Vec<u32> = words()
+        .filter_map(|w| number(w.trim_start_matches('-')))
+        .collect();
+    pids.extend(arithmetic(&plain));
+    // Words as the shell reads them: variables set earlier in the line (`a=15; kill
+    // ${a}034`), nested shells.
+    let shell = lighthouse_policy::shell::normalize(text, Env { cwd, home: None });
+    pids.extend(
+        shell
+            .commands
+            .iter()
+            .flat_map(|e| &e.args)
+            .filter(|w| !w.is_dynamic())
+            .filter_map(|w| number(w.text.trim_start_matches('-'))),
+    );
+    pids.into_iter()
         .filter(|&pid| pid > 1 && pid <= PID_MAX)
         .take(MAX_NUMBERS)
         .find_map(|pid| guard_process(proc, pid).map(|name| format!("{name} (pid {pid})")))
+}
+
+/// A whole number as a shell or an interpreter writes it: decimal, `0x…` or `0o…`.
+fn number(word: &str) -> Option<u32> {
+    let (digits, radix) = match word.get(..2) {
+        Some("0x" | "0X") => (&word[2..], 16),
+        Some("0o" | "0O") => (&word[2..], 8),
+        _ => (word, 10),
+    };
+    (!digits.is_empty() && digits.len() <= 8)
+        .then(|| u32::from_str_radix(digits, radix).ok())
+        .flatten()
+}
+
+/// The values of the shell's arithmetic expansions made of numbers and `+ - *` only
+/// (`kill $((15033+1))`).
+fn arithmetic(text: &str) -> Vec<u32> {
+    text.match_indices("$((")
+        .take(MAX_NUMBERS)
+        .filter_map(|(at, _)| {
+            let body = &text[at + 3..];
+            evaluate(&body[..body.find("))")?])
+        })
+        .collect()
+}
+
+/// `a*b + c - d` over whole numbers (no parentheses); `None` for anything else.
+fn evaluate(expr: &str) -> Option<u32> {
+    let (mut total, mut sign, mut term) = (0i64, 1i64, String::new());
+    for c in expr.chars().chain(std::iter::once('+')) {
+        if c == '+' || c == '-' {
+            let product = term.split('*').try_fold(1i64, |acc, factor| {
+                acc.checked_mul(i64::from(number(factor.trim())?))
+            })?;
+            total = total.checked_add(sign * product)?;
+            sign = if c == '-' { -1 } else { 1 };
+            term.clear();
+        } else {
+            term.push(c);
+        }
+    }
+    u32::try_from(total).ok()
 }
 
 /// The guard's name for process `pid`, when it is one of the guard's processes.
@@ -115,11 +178,23 @@ mod tests {
             "/bin/kill -TERM 4242",
             "gdb -p 5151 -batch -ex 'call exit(0)'",
             "sleep 1; kill 777 5151",
+            // Spellings the shell reads as the same number or command.
+            "kill -9 42''42",
+            "kill \"42\"\"42\"",
+            "kill 42\\42",
+            "a=42; kill ${a}42",
+            "k''ill 4242",
+            "bash -c 'k\\ill 4242'",
+            "kill $((4241+1))",
+            "kill $((0x1092))",
+            "kill $(( 2*2000 + 242 ))",
+            "python3 -c 'import os; os.kill(0x1092, 9)'",
+            "node -e 'process.kill(0o10222)'",
         ] {
-            assert!(signalled_in(cmd, proc.path()).is_some(), "{cmd}");
+            assert!(signalled_in(cmd, "/tmp", proc.path()).is_some(), "{cmd}");
         }
         assert_eq!(
-            signalled_in("kill 4242", proc.path()).as_deref(),
+            signalled_in("kill 4242", "/tmp", proc.path()).as_deref(),
             Some("nats-server (pid 4242)")
         );
     }
@@ -136,10 +211,14 @@ mod tests {
             "kill 99999999999",
             "kill -9 1",
         ] {
-            assert_eq!(signalled_in(cmd, proc.path()), None, "{cmd}");
+            assert_eq!(signalled_in(cmd, "/tmp", proc.path()), None, "{cmd}");
         }
         assert_eq!(
-            signalled("Write", &serde_json::json!({"command": "kill 4242"})),
+            signalled(
+                "Write",
+                &serde_json::json!({"command": "kill 4242"}),
+                "/tmp"
+            ),
             None
         );
     }
@@ -162,6 +241,7 @@ mod tests {
             signalled(
                 "Bash",
                 &serde_json::json!({ "command": format!("kill -9 {pid}") }),
+                "/tmp",
             )
         };
         let (found, passed) = (kill(server.id()), kill(other.id()));

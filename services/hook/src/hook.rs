@@ -182,7 +182,9 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 settings.hook.agent.clone(),
             );
             // Only this machine knows whose a pid is: signalling the guard is refused here.
-            if let Some(process) = crate::guard_pids::signalled(&call.tool_name, &call.tool_input) {
+            if let Some(process) =
+                crate::guard_pids::signalled(&call.tool_name, &call.tool_input, &call.cwd)
+            {
                 let answer = deny_guard_signal(&spool_for(settings), &command, &process);
                 return protocol::render_pre(client, &answer, settings.hook.strict);
             }

@@ -8,7 +8,7 @@ use async_nats::jetstream;
 use lighthouse::settings::Settings;
 use lighthouse_nats::auth::{ClientAuth, identity_file};
 use lighthouse_tests::NatsServer;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -496,6 +496,47 @@ async fn signalling_the_guard_by_pid_is_denied_and_recorded() {
         assert_eq!(decided[0].verdict, lighthouse_schemas::Verdict::Deny);
         assert_eq!(decided[0].rule_id.as_deref(), Some("hook.guard_pid"));
     }
+}
+
+/// A file the policy sees as ordinary (`notes.json`) can be, on this machine, a hard
+/// link or symlink to the agent's hook settings: the hook sees through it and refuses
+/// the write, pipeline or not.
+#[test]
+fn a_write_through_a_link_to_the_guards_settings_is_refused() {
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join(".claude")).unwrap();
+    let settings = root.join(".claude/settings.json");
+    std::fs::write(&settings, r#"{"hooks": {"PreToolUse": []}}"#).unwrap();
+    std::fs::hard_link(&settings, root.join("notes.json")).unwrap();
+    std::os::unix::fs::symlink(root.join(".claude"), root.join("conf")).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    for (i, (tool, input)) in [
+        ("Write", json!({"file_path": "notes.json", "content": "{}"})),
+        (
+            "Edit",
+            json!({"file_path": "conf/settings.json", "old_string": "hooks", "new_string": "x"}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut payload = pre_tool_use(tool, input, &format!("toolu_link_{i}"));
+        payload["cwd"] = Value::String(root.to_string_lossy().into_owned());
+        let (answer, _) = run_hook(lighthouse(state.path(), "nats://127.0.0.1:1"), &payload);
+        assert_eq!(permission(&answer), "deny", "{tool}: {answer}");
+        assert!(reason(&answer).contains("by another name"), "{answer}");
+    }
+    // An ordinary file in the same project is written as before.
+    let mut payload = pre_tool_use(
+        "Write",
+        json!({"file_path": "src/a.rs", "content": "x"}),
+        "toolu_link_x",
+    );
+    payload["cwd"] = Value::String(root.to_string_lossy().into_owned());
+    let (answer, _) = run_hook(lighthouse(state.path(), "nats://127.0.0.1:1"), &payload);
+    assert_eq!(permission(&answer), "allow", "{answer}");
 }
 
 /// Only the agent's machine knows which branch is checked out: the hook sends it with a

@@ -181,11 +181,34 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 project_for(&call.cwd, settings.hook.project.as_deref()),
                 settings.hook.agent.clone(),
             );
-            // Only this machine knows whose a pid is: signalling the guard is refused here.
-            if let Some(process) =
-                crate::guard_pids::signalled(&call.tool_name, &call.tool_input, &call.cwd)
-            {
-                let answer = deny_guard_signal(&spool_for(settings), &command, &process);
+            // Only this machine knows whose a pid is, and what a path links to: reaching
+            // the guard that way is refused here.
+            let (input, cwd) = (&call.tool_input, &call.cwd);
+            let reached = crate::guard_pids::signalled(&call.tool_name, input, cwd)
+                .map(|p| {
+                    (
+                        "hook.guard_pid",
+                        format!("signals the guard's own process {p}"),
+                    )
+                })
+                .or_else(|| {
+                    let home = lighthouse_config::home_dir();
+                    crate::guard_links::linked_guard_file(
+                        &call.tool_name,
+                        input,
+                        cwd,
+                        home.as_deref(),
+                    )
+                    .map(|f| {
+                        let f = f.display();
+                        (
+                            "hook.guard_link",
+                            format!("writes the guard's file {f} by another name"),
+                        )
+                    })
+                });
+            if let Some((rule, reason)) = reached {
+                let answer = deny_locally(&spool_for(settings), &command, rule, reason);
                 return protocol::render_pre(client, &answer, settings.hook.strict);
             }
             // Before the answer, so the comparison after the call misses nothing.
@@ -692,17 +715,17 @@ async fn record_fallback(
     }
 }
 
-/// A call that signals one of the guard's own processes by pid (see
-/// [`crate::guard_pids`]): denied whatever the policy says, and recorded as the hook's
+/// A call that reaches the guard in a way only this machine can see ([`crate::guard_pids`],
+/// [`crate::guard_links`]): denied whatever the policy says, and recorded as the hook's
 /// own decision like any other.
-fn deny_guard_signal(spool: &Spool, command: &Command, process: &str) -> Answer {
+fn deny_locally(spool: &Spool, command: &Command, rule: &str, reason: String) -> Answer {
     let (command, decision) = local_record_with(command, |d| {
         d.verdict = Verdict::Deny;
-        d.rule_id = Some("hook.guard_pid".to_owned());
+        d.rule_id = Some(rule.to_owned());
         d.risk = Some(Risk::Critical);
-        d.reason = format!("signals the guard's own process {process}");
+        d.reason = reason;
     });
-    spool_locally(spool, &command, decision, "the call signals the guard")
+    spool_locally(spool, &command, decision, "the call reaches the guard")
 }
 
 fn answer_locally(spool: &Spool, command: &Command, why: &str) -> Answer {

@@ -11,6 +11,7 @@
 //! - [`post_tool`]: after a call: the files it wrote, the notes on a file it read;
 //! - [`local`]: the hook's own decision, on the built-in and the project's packs;
 //! - [`guard_pids`]: whether a shell command signals one of the guard's processes by pid;
+//! - [`guard_links`]: whether a file tool writes one of the guard's files by another name;
 //! - [`regular`]: opening agent-reachable files only when they are plain files;
 //! - [`ask`]: asking the pipeline over an open connection;
 //! - [`relay`]: a long-lived process that asks the pipeline for hook calls over an open
@@ -29,6 +30,7 @@ pub mod ask;
 pub mod binding;
 pub mod entry;
 pub mod files;
+pub mod guard_links;
 pub mod guard_pids;
 pub mod hook;
 pub mod install;

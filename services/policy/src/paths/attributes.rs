@@ -4,6 +4,7 @@
 //! lists of names.
 
 use super::Classes;
+use super::agent_files;
 use super::normal::under;
 
 /// A certificate or signing request by its name (`server.crt`, `cert.pem`, `ca.pem`,
@@ -106,25 +107,13 @@ fn is_deploy_file(comps: &[&str], base: &str) -> bool {
     !doc && !app_code
 }
 
-/// System-wide agent settings (managed policies) and Lighthouse's own installation:
-/// its state, data, logs and packs.
-fn system_guard_dir(path: &str) -> bool {
-    const DIRS: &[&str] = &[
-        "/etc/claude-code",
-        "/etc/gemini-cli",
-        "/etc/codex",
-        "/Library/Application Support/ClaudeCode",
-        "/Library/Application Support/GeminiCli",
-        "/var/lib/lighthouse",
-        "/var/log/lighthouse",
-        "/var/cache/lighthouse",
-        "/opt/lighthouse",
-        "/usr/share/lighthouse",
-        "/usr/local/share/lighthouse",
-        "/usr/local/lib/lighthouse",
-    ];
-    let top = path.split('/').nth(1).unwrap_or("");
-    matches!(top, "etc" | "var" | "opt" | "usr" | "Library") && DIRS.iter().any(|d| under(path, d))
+/// A repository's config file: `.git/config`, its per-worktree `config.worktree`, a
+/// submodule's `.git/modules/NAME/config`.
+fn git_config_file(comps: &[&str]) -> bool {
+    let Some(git) = comps.iter().position(|c| *c == ".git") else {
+        return false;
+    };
+    matches!(comps.last(), Some(&("config" | "config.worktree"))) && comps.len() > git + 1
 }
 
 /// `.env.prod`, `.env-prod`, `.env_staging`: an env file for one stage, unless it is a
@@ -356,6 +345,9 @@ pub(super) fn attributes(path: &str, home: &str) -> Classes {
     {
         c |= Classes::SECRET;
     }
+    if env_file {
+        c |= Classes::DOTENV;
+    }
 
     // Shell start-up and other places that run code later (persistence).
     let rc = matches!(
@@ -416,33 +408,12 @@ pub(super) fn attributes(path: &str, home: &str) -> Classes {
         c |= Classes::ACCOUNTS;
     }
 
-    // The guard's own configuration: agent settings, hook scripts, Lighthouse itself.
-    // The agent's user-level configuration (settings, hooks, agents, commands) is all
-    // the guard's; in a project only settings and hooks are.
-    let user_claude = rel_home
-        .is_some_and(|r| r == ".claude" || r.starts_with(".claude/") || r == ".claude.json");
-    let guard = has_comp(".lighthouse")
-        || user_claude
-        || base == ".claude"
-        || (has_comp(".claude")
-            && (base.starts_with("settings") && base.ends_with(".json")
-                || path.contains("/.claude/hooks")))
-        || base == "managed-settings.json"
-        || path.ends_with("/bin/lighthouse")
-        || dotted
-            && (path.contains("/.config/lighthouse")
-                || path.contains("/.local/state/lighthouse")
-                || path.contains("/.local/share/lighthouse"))
-        || (base.starts_with("lighthouse") && path.contains("/bin/"))
-        || (has_comp(".gemini")
-            && (base.starts_with("settings") && base.ends_with(".json")
-                || path.contains("/.gemini/hooks")))
-        || (has_comp(".codex") && (base == "config.toml" || path.contains("/.codex/hooks")))
-        || path.contains("/etc/lighthouse")
-        || system_guard_dir(path)
-        || guard_state_elsewhere(&comps);
-    if guard {
+    if agent_files::guard(path, &comps, base, rel_home, dotted) {
         c |= Classes::GUARD;
+    } else if agent_files::agent_config(&comps, base) {
+        c |= Classes::AGENT_CONFIG;
+    } else if agent_files::agent_prompt(&comps) {
+        c |= Classes::AGENT_PROMPT;
     }
 
     // CI/CD pipelines, deployment configuration and git hooks.
@@ -453,6 +424,9 @@ pub(super) fn attributes(path: &str, home: &str) -> Classes {
         || has_comp(".husky")
         || has_comp(".githooks")
         || dotted && path.contains("/.git/hooks/")
+        // git's own config names the programs later git commands run (aliases, filters,
+        // fsmonitor, diff drivers): git hooks by another name.
+        || dotted && git_config_file(&comps)
         || matches!(
             base,
             ".gitlab-ci.yml"
@@ -530,17 +504,6 @@ pub(super) fn is_source_file_name(name: &str) -> bool {
             | "svelte"
             | "dart"
     )
-}
-
-/// The guard's state and config dirs where `XDG_STATE_HOME` / `XDG_CONFIG_HOME` moved
-/// them: `…/state/lighthouse`, its `up.json`, `hook.sock`, `identities/`, `spool/`,
-/// `tls/`, and `…/cfg/lighthouse/config.toml` (D10: its config and state).
-fn guard_state_elsewhere(comps: &[&str]) -> bool {
-    comps.windows(2).any(|w| match w {
-        ["state", "lighthouse"] => true,
-        ["lighthouse", b] => matches!(*b, "up.json" | "hook.sock" | "identities" | "spool" | "tls"),
-        _ => false,
-    }) || matches!(comps, [.., p, "lighthouse", "config.toml"] if p.contains("cfg") || p.contains("conf"))
 }
 
 #[cfg(test)]

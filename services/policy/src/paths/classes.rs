@@ -30,6 +30,9 @@ pub const NAMES: &[&str] = &[
     "project_source",
     "ci_config",
     "accounts",
+    "dotenv",
+    "agent_config",
+    "agent_prompt",
 ];
 
 impl Classes {
@@ -59,6 +62,15 @@ impl Classes {
     /// Who may log in and as whom: account databases, sudoers, PAM, `authorized_keys`,
     /// the loader's preload list. Also persistence, but any write there is denied.
     pub const ACCOUNTS: Classes = Classes(1 << 19);
+    /// An env file (`.env`, `.env.local`, `.envrc`; not a template): agent clients and
+    /// tools load its variables into their environment at start-up.
+    pub const DOTENV: Classes = Classes(1 << 20);
+    /// The agent client's own project configuration that makes it run things: MCP
+    /// servers, extensions (E5).
+    pub const AGENT_CONFIG: Classes = Classes(1 << 21);
+    /// The client's custom agents, skills and commands: prompts, unless their text
+    /// declares hooks, grants tools or runs shell lines.
+    pub const AGENT_PROMPT: Classes = Classes(1 << 22);
 
     pub fn empty() -> Classes {
         Classes(0)

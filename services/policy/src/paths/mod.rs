@@ -6,6 +6,7 @@
 //! *and* as what the path would be if the unknown part were empty, which is the classic
 //! way `rm -rf "$DIR/"` becomes `rm -rf /`.
 
+mod agent_files;
 mod attributes;
 mod build_output;
 mod classes;
@@ -428,6 +429,44 @@ mod tests {
         assert!(cls(".github/workflows/ci.yml").contains(&"ci_config"));
         assert!(cls(".git/hooks/pre-push").contains(&"ci_config"));
         assert!(!cls("src/deployer.ts").contains(&"ci_config"));
+        // git's config names programs later git commands run.
+        assert!(cls(".git/config").contains(&"ci_config"));
+        assert!(cls(".git/modules/lib/config").contains(&"ci_config"));
+        assert!(!cls("config").contains(&"ci_config"));
+        assert!(!cls("src/.git-blame-ignore").contains(&"ci_config"));
+    }
+
+    #[test]
+    fn agent_files() {
+        // Gemini CLI loads `.gemini/.env` into the environment its hooks inherit.
+        assert!(cls(".gemini/.env").contains(&"guard"));
+        assert!(cls(".gemini/extensions/x/hooks/hooks.json").contains(&"guard"));
+        for p in [".mcp.json", ".gemini/extensions/x/gemini-extension.json"] {
+            assert!(cls(p).contains(&"agent_config"), "{p}");
+        }
+        for p in [
+            ".claude/agents/helper.md",
+            ".claude/skills/tidy/SKILL.md",
+            ".claude/commands/x.md",
+            ".gemini/commands/x.toml",
+        ] {
+            assert!(cls(p).contains(&"agent_prompt"), "{p}");
+            assert!(!cls(p).contains(&"guard"), "{p}");
+        }
+        // The user's own are the guard's already.
+        assert!(cls("~/.claude/agents/helper.md").contains(&"guard"));
+        for p in [
+            "CLAUDE.md",
+            "AGENTS.md",
+            "docs/commands.md",
+            "src/agents/x.ts",
+        ] {
+            assert!(!cls(p).contains(&"agent_config"), "{p}");
+            assert!(!cls(p).contains(&"agent_prompt"), "{p}");
+        }
+        assert!(cls(".env").contains(&"dotenv"));
+        assert!(cls(".envrc").contains(&"dotenv"));
+        assert!(!cls(".env.example").contains(&"dotenv"));
     }
 
     #[test]

@@ -33,7 +33,36 @@ const GIT_CODE_KEYS: &[&str] = &[
     "sequence.editor",
     "credential.helper",
     "gpg.program",
+    "core.askpass",
+    "core.gitproxy",
+    "core.alternaterefscommand",
+    "interactive.difffilter",
+    "gpg.ssh.defaultkeycommand",
+    "uploadpack.packobjectshook",
 ];
+
+/// Whether git runs the value of configuration key `k` (lowercase) as a command: a key
+/// of [`GIT_CODE_KEYS`], a pager, or a driver's command (`diff.NAME.textconv`,
+/// `filter.NAME.clean`, `merge.NAME.driver`…), named by its first and last part.
+fn git_runs_value(k: &str) -> bool {
+    if GIT_CODE_KEYS.contains(&k) || k.starts_with("pager.") {
+        return true;
+    }
+    let (Some((first, _)), Some((_, last))) = (k.split_once('.'), k.rsplit_once('.')) else {
+        return false;
+    };
+    k.matches('.').count() >= 2
+        && matches!(
+            (first, last),
+            ("diff", "textconv" | "command")
+                | ("filter", "clean" | "smudge" | "process")
+                | ("merge", "driver")
+                | ("mergetool" | "difftool", "cmd")
+                | ("trailer", "command" | "cmd")
+                | ("gpg", "program")
+                | ("remote", "uploadpack" | "receivepack")
+        )
+}
 
 /// Most pieces of code read out of one command.
 const MAX_CODES: usize = 8;
@@ -48,7 +77,10 @@ pub(super) fn code_of(name: &str, args: &[Word], vars: &[(String, String)]) -> O
         .collect();
     let a: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
     match name {
-        "git" => git(&a, &mut codes),
+        "git" => {
+            git(&a, &mut codes);
+            git_env(vars, &mut codes);
+        }
         "gdb" | "cgdb" => gdb(&a, &mut codes),
         "tar" | "gtar" | "bsdtar" => tar(&a, &mut codes),
         "zip" => value_of(&a, &["-TT", "--unzip-command"], &mut codes),
@@ -84,7 +116,24 @@ fn git(a: &[&str], codes: &mut Vec<String>) {
             continue;
         };
         let k = k.to_ascii_lowercase();
-        if GIT_CODE_KEYS.contains(&k.as_str()) || k.starts_with("pager.") {
+        if git_runs_value(&k) {
+            codes.push(v.strip_prefix('!').unwrap_or(v).to_owned());
+        }
+    }
+}
+
+/// `GIT_CONFIG_KEY_0=core.pager GIT_CONFIG_VALUE_0=… git log`: `-c` through the
+/// environment.
+fn git_env(vars: &[(String, String)], codes: &mut Vec<String>) {
+    for (k, key) in vars {
+        let Some(n) = k.strip_prefix("GIT_CONFIG_KEY_") else {
+            continue;
+        };
+        if !git_runs_value(&key.to_ascii_lowercase()) {
+            continue;
+        }
+        let value = format!("GIT_CONFIG_VALUE_{n}");
+        if let Some((_, v)) = vars.iter().find(|(k, _)| *k == value) {
             codes.push(v.strip_prefix('!').unwrap_or(v).to_owned());
         }
     }
@@ -202,6 +251,26 @@ mod tests {
     fn options_that_run_code() {
         assert_eq!(code("git -c core.pager=less log").as_deref(), Some("less"));
         assert_eq!(code("git -c alias.x=!ls x"), None);
+        // A driver's command, set for one command, runs in it.
+        assert_eq!(
+            code("git -c filter.x.clean=id add .").as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            code("git -c Diff.X.textconv=id diff").as_deref(),
+            Some("id")
+        );
+        assert_eq!(code("git -c diff.textconv=id diff"), None);
+        assert_eq!(code("git -c color.ui=always log"), None);
+        let vars = [
+            ("GIT_CONFIG_KEY_0", "core.pager"),
+            ("GIT_CONFIG_VALUE_0", "id"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        assert_eq!(
+            code_of("git", &[Word::lit("log")], &vars).as_deref(),
+            Some("id")
+        );
         assert_eq!(code("gdb -batch -ex shell"), None);
         assert_eq!(
             code("tar -cf /dev/null --checkpoint=1 --checkpoint-action=exec=id").as_deref(),

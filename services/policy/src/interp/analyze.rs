@@ -24,6 +24,7 @@ pub fn warm() {
         &RM_RECURSIVE,
         &RM_FILE,
         &CHMOD_CALL,
+        &super::links::LINK_CALL,
         &TREE_WALK,
         &WRITE_CALL,
         &OPEN_CALL,
@@ -263,6 +264,7 @@ fn analyze_into(lang: Lang, code: &str, fx: &mut Effects, depth: usize) {
                 .push(vec!["rm".into(), "-f".into(), DYN.to_string()]),
         }
     }
+    super::links::link_calls(lang, code, &strings, fx);
     for m in calls_in(&CHMOD_CALL, code, &strings, fx) {
         let args = call_args(code, m.end().saturating_sub(1));
         let mode = args.split(',').find_map(octal_mode);

@@ -8,6 +8,7 @@
 
 mod analyze;
 mod args;
+mod links;
 mod normalize;
 mod patterns;
 mod strings;

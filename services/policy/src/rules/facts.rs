@@ -597,6 +597,12 @@ pub(super) fn read<'e>(
         text.push('\n');
         text.push_str(t);
     }
+    // What it writes into files, when known (`printf '%s=%s' HOME /x >> .env` writes
+    // `HOME=/x`): as a Write tool's content is, for rules on what a file gets.
+    if let Some(t) = e.printed.as_ref().filter(|_| !f.writes.is_empty()) {
+        text.push('\n');
+        text.push_str(t);
+    }
     // What substitutions read (`kill $(pgrep -f lighthouse)`), for text rules.
     for w in &e.args {
         for i in &w.inputs {

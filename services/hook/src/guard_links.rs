@@ -29,19 +29,30 @@ const GUARD_FILES: &[&str] = &[
     "~/.config/lighthouse/config.toml",
 ];
 
-/// The guard's file a file tool's target really is, when it is another name for one.
+/// The guard's file a file tool's target (or a file a Codex patch changes) really is,
+/// when it is another name for one.
 pub fn linked_guard_file(
     tool_name: &str,
     tool_input: &Value,
     cwd: &str,
     home: Option<&Path>,
 ) -> Option<PathBuf> {
+    if let Some(patch) = lighthouse_policy::patch::text(tool_name, tool_input) {
+        return lighthouse_policy::patch::files(&patch)
+            .iter()
+            .find_map(|f| seen_through(f, cwd, home));
+    }
     if !WRITERS.contains(&tool_name) {
         return None;
     }
     let named = ["file_path", "notebook_path", "path"]
         .iter()
         .find_map(|k| tool_input.get(*k)?.as_str())?;
+    seen_through(named, cwd, home)
+}
+
+/// The guard's file `named` (relative to `cwd`) is another name for, if any.
+fn seen_through(named: &str, cwd: &str, home: Option<&Path>) -> Option<PathBuf> {
     let target = Path::new(cwd).join(named);
     let meta = std::fs::metadata(&target).ok()?;
     let real = target.canonicalize().ok()?;
@@ -109,7 +120,16 @@ mod tests {
         assert_eq!(write("copy2.bin"), None);
         assert_eq!(write("new.txt"), None);
         let edit = json!({"file_path": "notes.json", "old_string": "a", "new_string": "b"});
-        assert_eq!(linked_guard_file("Edit", &edit, cwd, None), Some(settings));
+        assert_eq!(
+            linked_guard_file("Edit", &edit, cwd, None),
+            Some(settings.clone())
+        );
         assert_eq!(linked_guard_file("Read", &edit, cwd, None), None);
+        // Codex changes files through patches.
+        let patch = "*** Begin Patch\n*** Update File: notes.json\n@@\n-a\n+b\n*** End Patch\n";
+        assert_eq!(
+            linked_guard_file("apply_patch", &json!({ "input": patch }), cwd, None),
+            Some(settings.clone())
+        );
     }
 }

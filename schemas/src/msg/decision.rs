@@ -12,6 +12,18 @@ pub enum Verdict {
     Escalate,
 }
 
+impl Verdict {
+    /// How much it holds a call back: allow 0, escalate 1, deny 2 (the stricter of two
+    /// verdicts is the one with the higher number).
+    pub fn strictness(self) -> u8 {
+        match self {
+            Verdict::Allow => 0,
+            Verdict::Escalate => 1,
+            Verdict::Deny => 2,
+        }
+    }
+}
+
 /// Which part of Lighthouse made a decision.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]

@@ -255,6 +255,11 @@ pub struct HookSettings {
     pub escalation_wait_ms: u64,
     /// Strict mode: an escalation without expert consensus is denied, not asked.
     pub strict: bool,
+    /// With no pipeline keys on record (`identities/public.json`), believe a server's
+    /// answer looser than the local policy's (an unauthenticated development pipeline
+    /// whose experts approve calls). Off: without keys nothing proves the pipeline made
+    /// a decision, so it may only tighten the local policy. A local deny holds either way.
+    pub trust_unsigned: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -327,7 +327,16 @@ async fn record_late(
     let spool = spool_for(settings);
     match tokio::time::timeout(connect_limit(settings), connecting).await {
         Ok(Ok(Ok(nats))) => {
-            record_fallback(&nats, &spool, command, why, &pipeline_keys(settings)).await
+            let keys = pipeline_keys(settings);
+            record_fallback(
+                &nats,
+                &spool,
+                command,
+                why,
+                &keys,
+                settings.hook.trust_unsigned,
+            )
+            .await
         }
         _ => answer_locally(&spool, command, why),
     }
@@ -537,6 +546,7 @@ async fn pre_tool_use(
     // Whatever listens on the NATS port answered: act on it only if the pipeline signed
     // it (an agent could stop the server and answer "allow" in its place).
     let keys = pipeline_keys(settings);
+    let trust_unsigned = settings.hook.trust_unsigned;
     if let Ok(Ok(decision)) = &asked
         && !believable(decision, &command, &keys)
     {
@@ -547,7 +557,7 @@ async fn pre_tool_use(
     }
     match asked {
         Ok(Ok(decision)) => {
-            if let Some(local) = overruled(&decision, &command, &keys) {
+            if let Some(local) = overruled(&decision, &command, &keys, trust_unsigned) {
                 return answer_for(&local);
             }
             let mut answer = answer_for(&decision);
@@ -576,10 +586,10 @@ async fn pre_tool_use(
             }
             answer
         }
-        Ok(Err(why)) => record_fallback(&nats, &spool, &command, &why, &keys).await,
+        Ok(Err(why)) => record_fallback(&nats, &spool, &command, &why, &keys, trust_unsigned).await,
         Err(_) => {
             let why = format!("no decision within {deadline:?}");
-            record_fallback(&nats, &spool, &command, &why, &keys).await
+            record_fallback(&nats, &spool, &command, &why, &keys, trust_unsigned).await
         }
     }
 }
@@ -657,14 +667,26 @@ fn file_being_changed(call: &Call) -> Option<std::path::PathBuf> {
 const RECORD_BUDGET: Duration = Duration::from_millis(300);
 
 /// With no pipeline keys on record nothing proves the pipeline made `decision` (a
-/// server the agent started could have): it may tighten the local policy, never lift
-/// its deny. The local deny, when it overrules; `None` when `decision` stands.
-fn overruled(decision: &Decision, command: &Command, keys: &Keys) -> Option<Decision> {
+/// server the agent started could have): it may tighten the local policy, never loosen
+/// it (with `hook.trust_unsigned`, for an unauthenticated development pipeline, only
+/// never lift its deny). The local decision, when it overrules; `None` when `decision`
+/// stands.
+fn overruled(
+    decision: &Decision,
+    command: &Command,
+    keys: &Keys,
+    trust_unsigned: bool,
+) -> Option<Decision> {
     if !keys.is_empty() || decision.verdict == Verdict::Deny {
         return None;
     }
     let local = decide_locally(command);
-    (local.verdict == Verdict::Deny).then(|| {
+    let looser = if trust_unsigned {
+        local.verdict == Verdict::Deny
+    } else {
+        decision.verdict.strictness() < local.verdict.strictness()
+    };
+    looser.then(|| {
         tracing::warn!(cmd_id = %command.env.id, "unverifiable_decision_overruled");
         Decision {
             reason: format!(
@@ -686,6 +708,7 @@ async fn record_fallback(
     command: &Command,
     why: &str,
     keys: &Keys,
+    trust_unsigned: bool,
 ) -> Answer {
     tracing::warn!(reason = why, "hook_fallback");
     let original = command;
@@ -705,11 +728,10 @@ async fn record_fallback(
     };
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         // A validator's decision that landed first, if the pipeline signed it; else ours.
-        Ok(Ok(Some(recorded))) if believable(&recorded, command, keys) => answer_for(
-            overruled(&recorded, command, keys)
-                .as_ref()
-                .unwrap_or(&recorded),
-        ),
+        Ok(Ok(Some(recorded))) if believable(&recorded, command, keys) => {
+            let local = overruled(&recorded, command, keys, trust_unsigned);
+            answer_for(local.as_ref().unwrap_or(&recorded))
+        }
         Ok(Ok::<_, crate::spool::RecordError>(_)) => answer_for(local),
         _ => answer_locally(spool, original, why),
     }

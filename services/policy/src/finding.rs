@@ -63,21 +63,13 @@ impl Finding {
     }
 }
 
-pub(crate) fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Allow => 0,
-        Verdict::Escalate => 1,
-        Verdict::Deny => 2,
-    }
-}
-
 /// Most severe first; among equals the higher risk, then the first found.
 pub(crate) fn decide(findings: Vec<Finding>) -> Option<Finding> {
     let mut best: Option<Finding> = None;
     for f in findings {
         let better = match &best {
             None => true,
-            Some(b) => (severity(f.verdict), f.risk) > (severity(b.verdict), b.risk),
+            Some(b) => (f.verdict.strictness(), f.risk) > (b.verdict.strictness(), b.risk),
         };
         if better {
             best = Some(f);

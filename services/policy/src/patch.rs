@@ -3,7 +3,7 @@
 //! intercepting a shell command `apply_patch <<'EOF' …`), so no `file_path` says what
 //! it touches: each change is judged as the file tool that would make it.
 
-use crate::finding::{Finding, severity};
+use crate::finding::Finding;
 use crate::{Analysis, Base, Call, Policy};
 use lighthouse_schemas::{Risk, Verdict};
 use serde_json::{Value, json};
@@ -271,7 +271,7 @@ impl Policy {
 
 /// The stricter of two judgements (verdict, then risk; the first among equals).
 pub(crate) fn stricter(a: Analysis, b: Analysis) -> Analysis {
-    let rank = |x: &Analysis| (severity(x.evaluation.verdict), x.evaluation.risk);
+    let rank = |x: &Analysis| (x.evaluation.verdict.strictness(), x.evaluation.risk);
     if rank(&b) > rank(&a) { b } else { a }
 }
 

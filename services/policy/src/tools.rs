@@ -3,7 +3,7 @@
 //! subagent's prompt by the commands it names. Separate from judging a Bash line
 //! (`bash.rs`), which it hands shell text to.
 
-use crate::finding::{Finding, decide, severity};
+use crate::finding::{Finding, decide};
 use crate::paths::{self, Base, Classes};
 use crate::rules::ToolDefault;
 use crate::shell::{Effective, Word};
@@ -260,7 +260,7 @@ impl Policy {
                 }
                 // A default written for this tool stands beside the command's judgement.
                 if let Some(d) = rules.tool_default(tool).filter(|d| d.written)
-                    && severity(d.verdict) > severity(a.evaluation.verdict)
+                    && d.verdict.strictness() > a.evaluation.verdict.strictness()
                 {
                     let normalized = std::mem::take(&mut a.evaluation.normalized);
                     a.evaluation = default_finding(d, tool).into_evaluation(normalized);

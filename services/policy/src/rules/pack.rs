@@ -3,7 +3,7 @@
 //! ([`super::file`]) and from compiling packs into a rule set ([`super::set`]).
 
 use super::file::PackFile;
-use super::rule::{NamePat, Rule, severity};
+use super::rule::{NamePat, Rule};
 use crate::PolicyError;
 use lighthouse_schemas::Verdict;
 use std::collections::{HashMap, HashSet};
@@ -141,10 +141,10 @@ impl PolicyPack {
                 .iter()
                 .flat_map(|p| p.file.tool.iter())
                 .filter(|d| NamePat::new(&d.name).matches(&t.name))
-                .map(|d| severity(d.verdict))
+                .map(|d| d.verdict.strictness())
                 .max();
             let looser = match current {
-                Some(current) => severity(t.verdict) < current,
+                Some(current) => t.verdict.strictness() < current,
                 None => t.verdict == Verdict::Allow,
             };
             if looser {

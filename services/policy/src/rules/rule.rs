@@ -330,11 +330,3 @@ impl Rule {
                 .all(|p| seen.iter().any(|id| p.matches(id)))
     }
 }
-
-pub(super) fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Allow => 0,
-        Verdict::Escalate => 1,
-        Verdict::Deny => 2,
-    }
-}

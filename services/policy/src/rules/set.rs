@@ -10,7 +10,7 @@ use super::pack::PolicyPack;
 #[cfg(test)]
 use super::pattern::LazyRegex;
 use super::pattern::WARM_TEXTS;
-use super::rule::{NamePat, Rule, severity};
+use super::rule::{NamePat, Rule};
 use crate::PolicyError;
 use crate::dense::Dense;
 use crate::paths::Base;
@@ -127,9 +127,9 @@ impl RuleSet {
                     let current = tools
                         .iter()
                         .find(|d| NamePat::new(&d.name).matches(&t.name))
-                        .map(|d| severity(d.verdict))
+                        .map(|d| d.verdict.strictness())
                         .unwrap_or(0);
-                    if severity(t.verdict) < current {
+                    if t.verdict.strictness() < current {
                         continue;
                     }
                 }

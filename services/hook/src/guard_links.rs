@@ -54,8 +54,9 @@ pub fn linked_guard_file(
 /// The guard's file `named` (relative to `cwd`) is another name for, if any.
 fn seen_through(named: &str, cwd: &str, home: Option<&Path>) -> Option<PathBuf> {
     let target = Path::new(cwd).join(named);
-    let meta = std::fs::metadata(&target).ok()?;
-    let real = target.canonicalize().ok()?;
+    // A file not there yet lands wherever its directory really is
+    // (`conf/settings.local.json` with `conf` a link to `.claude`).
+    let real = lighthouse_config::project::canonical(&target);
     let base = Base {
         cwd,
         home: home.and_then(Path::to_str),
@@ -64,6 +65,7 @@ fn seen_through(named: &str, cwd: &str, home: Option<&Path>) -> Option<PathBuf> 
     if real != target && paths::classify(real.to_str()?, base).contains(Classes::GUARD) {
         return Some(real);
     }
+    let meta = std::fs::metadata(&target).ok()?;
     if meta.nlink() < 2 {
         return None;
     }
@@ -114,6 +116,11 @@ mod tests {
         assert_eq!(write("notes.json"), Some(settings.clone()));
         assert_eq!(write("cfg.json"), Some(settings.clone()));
         assert_eq!(write("conf/settings.json"), Some(settings.clone()));
+        // Not there yet, through the linked directory.
+        assert_eq!(
+            write("conf/settings.local.json"),
+            Some(root.join(".claude/settings.local.json"))
+        );
         // The guard's own name is the policy's to judge; other files pass.
         assert_eq!(write(".claude/settings.json"), None);
         assert_eq!(write("plain.json"), None);

@@ -80,9 +80,11 @@ impl Pipeline {
     }
 
     /// Waits until `n` validators report presence (they have bound their consumers).
+    /// A bound, not a speed check: idle, a validator reports in well under a second,
+    /// but CI runs many pipelines at once on two cores (20 s once ran out there).
     pub async fn wait_for_validators(&self, n: usize) {
         let js = self.js().await;
-        eventually(Duration::from_secs(20), || async {
+        eventually(Duration::from_secs(60), || async {
             lighthouse_nats::presence::list(&js)
                 .await
                 .map(|p| p.iter().filter(|w| w.kind == "validator").count() >= n)

@@ -115,6 +115,20 @@ impl Presence {
     }
 }
 
+/// [`heartbeat`] as a supervised helper of the worker (see
+/// [`crate::supervise::spawn_helper`]): its end before `shutdown` stops the worker.
+pub fn spawn_heartbeat<F>(
+    js: &jetstream::Context,
+    shutdown: &CancellationToken,
+    current: F,
+) -> crate::supervise::Helper
+where
+    F: Fn() -> Presence + Send + 'static,
+{
+    let task = heartbeat(js.clone(), current, shutdown.clone());
+    crate::supervise::spawn_helper("presence heartbeat", shutdown, task)
+}
+
 /// Refreshes the worker's key every [`INTERVAL`] until `shutdown`, then deletes it.
 pub async fn heartbeat<F>(js: jetstream::Context, current: F, shutdown: CancellationToken)
 where

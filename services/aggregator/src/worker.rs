@@ -18,7 +18,7 @@ use lighthouse_nats::presence::{self, Presence};
 use lighthouse_nats::publish::{Published, publish_once};
 use lighthouse_nats::read::{ReadError, Start};
 use lighthouse_nats::roster::{Roster, RosterError};
-use lighthouse_nats::supervise::{HelperEnded, spawn_helper};
+use lighthouse_nats::supervise::HelperEnded;
 use lighthouse_nats::topology::{
     AGGREGATOR_GROUP, DECISION_STREAM, ESC_STREAM, ESCALATIONS_BUCKET, EXPERTS_BUCKET, Topology,
     TopologyError, VOTE_STREAM,
@@ -129,22 +129,10 @@ pub async fn run(
             timer_stats.clone(),
             config.worker_id.clone(),
         );
-        spawn_helper(
-            "presence heartbeat",
-            &shutdown,
-            presence::heartbeat(
-                js.clone(),
-                move || {
-                    let me = Presence::of_this_process(
-                        presence::WorkerKind::Aggregator,
-                        &id,
-                        started_ms,
-                    );
-                    votes.counted_in(timers.counted_in(me))
-                },
-                shutdown.clone(),
-            ),
-        )
+        presence::spawn_heartbeat(&js, &shutdown, move || {
+            let me = Presence::of_this_process(presence::WorkerKind::Aggregator, &id, started_ms);
+            votes.counted_in(timers.counted_in(me))
+        })
     };
 
     let on_vote = {

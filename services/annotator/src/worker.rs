@@ -4,7 +4,6 @@ use crate::store::{ProjectFile, load, publish};
 use lighthouse_anchor::Language;
 use lighthouse_anchor::annotations::reanchor;
 use lighthouse_nats::presence::{self, Presence, WorkerKind};
-use lighthouse_nats::supervise::spawn_helper;
 use lighthouse_nats::topology::{ANNOTATOR_GROUP, FS_STREAM, Topology, TopologyError};
 use lighthouse_nats::worker::{ConsumeOptions, Delivery, Outcome, WorkerStats, consume_group};
 use lighthouse_schemas::msg::{AnnotationStatus, FileContent, FileVersion, is_safe_relative_path};
@@ -55,21 +54,13 @@ pub async fn run(
     // Present while it runs (`lighthouse status`), gone once it stopped.
     let heartbeat = {
         let (stats, id) = (stats.clone(), config.worker_id.clone());
-        spawn_helper(
-            "presence heartbeat",
-            &shutdown,
-            presence::heartbeat(
-                js.clone(),
-                move || {
-                    stats.counted_in(Presence::of_this_process(
-                        WorkerKind::Annotator,
-                        &id,
-                        started_ms,
-                    ))
-                },
-                shutdown.clone(),
-            ),
-        )
+        presence::spawn_heartbeat(&js, &shutdown, move || {
+            stats.counted_in(Presence::of_this_process(
+                WorkerKind::Annotator,
+                &id,
+                started_ms,
+            ))
+        })
     };
     let handler = {
         let js = js.clone();

@@ -181,7 +181,7 @@ pub async fn run(
     tracing::info!(mount = %mount.display(), "view_mounted");
     // Presence, like every worker: `lighthouse status` lists the projector and what it
     // has applied; the key disappears when it stops.
-    tasks.push(spawn_helper("presence heartbeat", &followers, {
+    tasks.push({
         let shared = shared.clone();
         // Plain characters only: KV keys refuse the `~` escapes of odd names.
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -189,20 +189,16 @@ pub async fn run(
             .unwrap_or_else(|_| "host".to_owned());
         let id = format!("{host}-{}", std::process::id());
         let started_ms = shared.started_us / 1000;
-        lighthouse_nats::presence::heartbeat(
-            js.clone(),
-            move || {
-                use lighthouse_nats::presence::{Presence, WorkerKind};
-                let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
-                Presence {
-                    processed: health.values().map(|h| h.applied).sum(),
-                    dead_lettered: health.values().map(|h| h.rejected).sum(),
-                    ..Presence::of_this_process(WorkerKind::Projector, &id, started_ms)
-                }
-            },
-            followers.clone(),
-        )
-    }));
+        lighthouse_nats::presence::spawn_heartbeat(&js, &followers, move || {
+            use lighthouse_nats::presence::{Presence, WorkerKind};
+            let health = shared.health.lock().unwrap_or_else(|e| e.into_inner());
+            Presence {
+                processed: health.values().map(|h| h.applied).sum(),
+                dead_lettered: health.values().map(|h| h.rejected).sum(),
+                ..Presence::of_this_process(WorkerKind::Projector, &id, started_ms)
+            }
+        })
+    });
     if let Some(ready) = ready {
         let _ = ready.send(());
     }

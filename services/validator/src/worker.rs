@@ -182,39 +182,31 @@ pub async fn run(
         let (stats, id, limits) = (stats.clone(), config.worker_id.clone(), config.memory);
         let book = policy.clone();
         let (cache, sheds) = (cache.clone(), sheds.clone());
-        spawn_helper(
-            "presence heartbeat",
-            &shutdown,
-            presence::heartbeat(
-                js.clone(),
-                move || {
-                    let version = book.load().default.policy().version().to_owned();
-                    lighthouse_telemetry::record::policy_version(&version);
-                    Presence {
-                        version,
-                        problems: book.load().errors.clone(),
-                        memory: Some(memory::MemoryReport {
-                            max_rss_bytes: limits.max_rss_bytes,
-                            rss_bytes: memory::rss_bytes(),
-                            peak_rss_bytes: memory::peak_rss_bytes(),
-                            cache_budget_bytes: limits.cache_bytes,
-                            cache_bytes: {
-                                cache.run_pending_tasks();
-                                cache.weighted_size()
-                            },
-                            inflight_budget_bytes: limits.inflight_bytes,
-                            sheds: sheds.load(Ordering::Relaxed),
-                        }),
-                        ..stats.counted_in(Presence::of_this_process(
-                            presence::WorkerKind::Validator,
-                            &id,
-                            started_ms,
-                        ))
-                    }
-                },
-                shutdown.clone(),
-            ),
-        )
+        presence::spawn_heartbeat(&js, &shutdown, move || {
+            let version = book.load().default.policy().version().to_owned();
+            lighthouse_telemetry::record::policy_version(&version);
+            Presence {
+                version,
+                problems: book.load().errors.clone(),
+                memory: Some(memory::MemoryReport {
+                    max_rss_bytes: limits.max_rss_bytes,
+                    rss_bytes: memory::rss_bytes(),
+                    peak_rss_bytes: memory::peak_rss_bytes(),
+                    cache_budget_bytes: limits.cache_bytes,
+                    cache_bytes: {
+                        cache.run_pending_tasks();
+                        cache.weighted_size()
+                    },
+                    inflight_budget_bytes: limits.inflight_bytes,
+                    sheds: sheds.load(Ordering::Relaxed),
+                }),
+                ..stats.counted_in(Presence::of_this_process(
+                    presence::WorkerKind::Validator,
+                    &id,
+                    started_ms,
+                ))
+            }
+        })
     };
 
     let handler = {

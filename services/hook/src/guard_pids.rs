@@ -14,6 +14,7 @@
 use lighthouse_policy::procpat::GUARD_PROCESSES;
 use lighthouse_policy::shell::Env;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// Commands that take a pid and can stop, pause or take over that process.
@@ -30,13 +31,16 @@ pub fn signalled(tool_name: &str, tool_input: &Value, cwd: &str) -> Option<Strin
     if tool_name != "Bash" {
         return None;
     }
-    let text = match tool_input.get("command")? {
-        Value::String(s) => s.clone(),
-        Value::Array(words) => words
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
+    // Every shell call passes here: the usual string is read in place.
+    let text: Cow<str> = match tool_input.get("command")? {
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Array(words) => Cow::Owned(
+            words
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         _ => return None,
     };
     signalled_in(&text, cwd, Path::new("/proc"))

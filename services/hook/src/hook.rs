@@ -81,6 +81,22 @@ fn pushed_branch(call: &Call) -> Option<String> {
         .then(|| lighthouse_config::project::git_branch(Path::new(&call.cwd)))?
 }
 
+/// Only this machine knows whose a pid is and what a path links to: a call that reaches
+/// the guard that way, as the rule and reason it is refused with.
+fn reaches_the_guard(call: &Call) -> Option<(&'static str, String)> {
+    let (tool, input, cwd) = (&call.tool_name, &call.tool_input, &call.cwd);
+    if let Some(p) = crate::guard_pids::signalled(tool, input, cwd) {
+        return Some((
+            "hook.guard_pid",
+            format!("signals the guard's own process {p}"),
+        ));
+    }
+    let home = lighthouse_config::home_dir();
+    let file = crate::guard_links::linked_guard_file(tool, input, cwd, home.as_deref())?;
+    let reason = format!("writes the guard's file {} by another name", file.display());
+    Some(("hook.guard_link", reason))
+}
+
 /// A decision's reason as the agent reads it.
 pub fn describe(decision: &Decision) -> String {
     let rule = decision
@@ -181,33 +197,7 @@ pub fn run(settings: &Settings, client: Client, stdin: impl Read) -> Output {
                 project_for(&call.cwd, settings.hook.project.as_deref()),
                 settings.hook.agent.clone(),
             );
-            // Only this machine knows whose a pid is, and what a path links to: reaching
-            // the guard that way is refused here.
-            let (input, cwd) = (&call.tool_input, &call.cwd);
-            let reached = crate::guard_pids::signalled(&call.tool_name, input, cwd)
-                .map(|p| {
-                    (
-                        "hook.guard_pid",
-                        format!("signals the guard's own process {p}"),
-                    )
-                })
-                .or_else(|| {
-                    let home = lighthouse_config::home_dir();
-                    crate::guard_links::linked_guard_file(
-                        &call.tool_name,
-                        input,
-                        cwd,
-                        home.as_deref(),
-                    )
-                    .map(|f| {
-                        let f = f.display();
-                        (
-                            "hook.guard_link",
-                            format!("writes the guard's file {f} by another name"),
-                        )
-                    })
-                });
-            if let Some((rule, reason)) = reached {
+            if let Some((rule, reason)) = reaches_the_guard(&call) {
                 let answer = deny_locally(&spool_for(settings), &command, rule, reason);
                 return protocol::render_pre(client, &answer, settings.hook.strict);
             }
@@ -557,7 +547,8 @@ async fn pre_tool_use(
     }
     match asked {
         Ok(Ok(decision)) => {
-            if let Some(local) = overruled(&decision, &command, &keys, trust_unsigned) {
+            let local = || decide_locally(&command);
+            if let Some(local) = overruled(&decision, &command, &keys, trust_unsigned, local) {
                 return answer_for(&local);
             }
             let mut answer = answer_for(&decision);
@@ -669,18 +660,19 @@ const RECORD_BUDGET: Duration = Duration::from_millis(300);
 /// With no pipeline keys on record nothing proves the pipeline made `decision` (a
 /// server the agent started could have): it may tighten the local policy, never loosen
 /// it (with `hook.trust_unsigned`, for an unauthenticated development pipeline, only
-/// never lift its deny). The local decision, when it overrules; `None` when `decision`
-/// stands.
+/// never lift its deny). The `local` decision, when it overrules (made only when it
+/// could); `None` when `decision` stands.
 fn overruled(
     decision: &Decision,
     command: &Command,
     keys: &Keys,
     trust_unsigned: bool,
+    local: impl FnOnce() -> Decision,
 ) -> Option<Decision> {
     if !keys.is_empty() || decision.verdict == Verdict::Deny {
         return None;
     }
-    let local = decide_locally(command);
+    let local = local();
     let looser = if trust_unsigned {
         local.verdict == Verdict::Deny
     } else {
@@ -729,8 +721,8 @@ async fn record_fallback(
     match tokio::time::timeout(RECORD_BUDGET, record).await {
         // A validator's decision that landed first, if the pipeline signed it; else ours.
         Ok(Ok(Some(recorded))) if believable(&recorded, command, keys) => {
-            let local = overruled(&recorded, command, keys, trust_unsigned);
-            answer_for(local.as_ref().unwrap_or(&recorded))
+            let overruling = overruled(&recorded, command, keys, trust_unsigned, || local.clone());
+            answer_for(overruling.as_ref().unwrap_or(&recorded))
         }
         Ok(Ok::<_, crate::spool::RecordError>(_)) => answer_for(local),
         _ => answer_locally(spool, original, why),

@@ -52,13 +52,15 @@ pub fn text(tool_name: &str, tool_input: &Value) -> Option<String> {
         "Bash" => tool_input.get("command")?,
         _ => return None,
     };
-    let text = match text {
-        Value::String(s) => s.clone(),
+    // Read in place: most calls hold no patch, and this runs for every shell command.
+    let text: std::borrow::Cow<str> = match text {
+        Value::String(s) => s.into(),
         Value::Array(parts) => parts
             .iter()
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
-            .join("\n"),
+            .join("\n")
+            .into(),
         _ => return None,
     };
     let begin = text.find("*** Begin Patch")?;
@@ -68,7 +70,7 @@ pub fn text(tool_name: &str, tool_input: &Value) -> Option<String> {
         || text[..begin]
             .split(|c: char| c.is_whitespace() || matches!(c, '<' | ';' | '&' | '('))
             .any(|w| matches!(w, "apply_patch" | "applypatch"));
-    runs.then_some(text)
+    runs.then(|| text.into_owned())
 }
 
 /// The changes a patch makes, in order (at most [`MAX_CHANGES`] + 1, so a caller can

@@ -383,11 +383,10 @@ pub(super) fn read<'e>(
         if spec.as_ref().is_some_and(|s| s.unpacks(&f.flags, first)) {
             // Where the archive's members land: its directory, else the working one.
             f.tags.insert("unpacks".to_owned());
-            let mut dirs = if unpack_dirs.is_empty() {
-                vec!["."]
-            } else {
-                unpack_dirs.clone()
-            };
+            let mut dirs = std::mem::take(&mut unpack_dirs);
+            if dirs.is_empty() {
+                dirs.push(".");
+            }
             if f.flags.contains("absolute-names") {
                 dirs.push("/");
             }
